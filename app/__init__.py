@@ -1,0 +1,1 @@
+"""Wiring: settings, the Starlette application, lifespan and the command line."""

@@ -1,0 +1,99 @@
+"""Every setting is an environment variable; this module reads them once into a frozen dataclass.
+
+The README lists each variable. Defaults are for a developer machine: a SQLite file and a bundled Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SystemExit(f"{name} must be true or false, got {raw!r}")
+
+
+def _list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _jwt_secret(data_dir: Path) -> str:
+    """The signing secret for access tokens.
+
+    Production sets LOCKSTEP_JWT_SECRET. On a developer machine a random secret is created once and kept in the
+    data folder, so tokens survive a restart without anyone having to invent a secret.
+    """
+    configured = os.environ.get("LOCKSTEP_JWT_SECRET")
+    if configured:
+        if len(configured) < 32:
+            raise SystemExit("LOCKSTEP_JWT_SECRET must be at least 32 characters")
+        return configured
+    path = data_dir / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = secrets.token_urlsafe(48)
+    path.write_text(generated)
+    path.chmod(0o600)
+    return generated
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    host: str
+    port: int
+    jwt_secret: str = field(repr=False)
+    access_token_seconds: int
+    refresh_token_days: int
+    graphiql: bool
+    introspection: bool
+    max_query_depth: int
+    max_query_tokens: int
+    max_query_aliases: int
+    allowed_origins: tuple[str, ...]
+    sqlite_busy_timeout_ms: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(os.environ.get("LOCKSTEP_DATA_DIR", "var")).resolve()
+        return cls(
+            data_dir=data_dir,
+            database_url=os.environ.get("LOCKSTEP_DATABASE_URL") or f"sqlite://{data_dir / 'lockstep.sqlite3'}",
+            redis_url=os.environ.get("LOCKSTEP_REDIS_URL") or None,
+            host=os.environ.get("LOCKSTEP_HOST", "127.0.0.1"),
+            port=_int("LOCKSTEP_PORT", 8000),
+            jwt_secret=_jwt_secret(data_dir),
+            access_token_seconds=_int("LOCKSTEP_ACCESS_TOKEN_SECONDS", 900),
+            refresh_token_days=_int("LOCKSTEP_REFRESH_TOKEN_DAYS", 30),
+            graphiql=_bool("LOCKSTEP_GRAPHIQL", True),
+            introspection=_bool("LOCKSTEP_INTROSPECTION", True),
+            max_query_depth=_int("LOCKSTEP_MAX_QUERY_DEPTH", 12),
+            max_query_tokens=_int("LOCKSTEP_MAX_QUERY_TOKENS", 3000),
+            max_query_aliases=_int("LOCKSTEP_MAX_QUERY_ALIASES", 20),
+            allowed_origins=_list("LOCKSTEP_ALLOWED_ORIGINS"),
+            sqlite_busy_timeout_ms=_int("LOCKSTEP_SQLITE_BUSY_TIMEOUT_MS", 10000),
+        )

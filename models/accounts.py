@@ -1,0 +1,41 @@
+"""People who sign in, and the refresh tokens that keep them signed in."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class UserRole(StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+    CUSTOMER = "customer"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=200)
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(UserRole, max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "user_account"
+
+
+class RefreshToken(Model):
+    """One refresh token of a rotation family.
+
+    Only a hash of the token is stored. Using a token replaces it with a new one of the same family; presenting a token
+    that was already replaced means it leaked, so the whole family is revoked.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="refresh_tokens")
+    token_hash = fields.CharField(max_length=64, unique=True)
+    family = fields.CharField(max_length=32, db_index=True)
+    expires_at = fields.DatetimeField()
+    replaced_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)

@@ -1,0 +1,66 @@
+"""Bookings and recurring booking series."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import User
+from models.businesses import Business, Service, Staff
+
+
+class BookingStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class BookingSeries(Model):
+    """A recurring booking: the rule as given, evaluated in `time_zone`; its occurrences are Booking rows."""
+
+    id = fields.IntField(primary_key=True)
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="series")
+    rrule = fields.CharField(max_length=500)
+    time_zone = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+
+class Booking(Model):
+    """A claim on a staff member's time.
+
+    `buffered_start`/`buffered_end` span the service plus its buffers as they were when booked; two confirmed bookings
+    of one staff member never have overlapping buffered spans (an exclusion constraint on PostgreSQL).
+    `version` grows with every change so that calendar pushes can tell which state they wrote.
+    """
+
+    id = fields.IntField(primary_key=True)
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="bookings")
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="bookings")
+    service: fields.ForeignKeyRelation[Service] = fields.ForeignKeyField("models.Service", related_name="bookings")
+    customer: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="bookings", null=True
+    )
+    customer_name = fields.CharField(max_length=200)
+    customer_email = fields.CharField(max_length=254, default="")
+    customer_phone = fields.CharField(max_length=40, default="")
+    walk_in = fields.BooleanField(default=False)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    buffered_start = fields.DatetimeField()
+    buffered_end = fields.DatetimeField()
+    status = fields.CharEnumField(BookingStatus, max_length=16, default=BookingStatus.CONFIRMED)
+    series: fields.ForeignKeyNullableRelation[BookingSeries] = fields.ForeignKeyField(
+        "models.BookingSeries", related_name="occurrences", null=True
+    )
+    occurrence_index = fields.IntField(null=True)
+    customer_notes = fields.TextField(default="")
+    merchant_notes = fields.TextField(default="")
+    version = fields.IntField(default=1)
+    created_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="bookings_created"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    cancelled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        indexes = (("staff", "status", "buffered_start"), ("business", "starts_at"))

@@ -1,0 +1,78 @@
+"""A business, its staff, its services and each staff member's working hours."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import User
+
+
+class Business(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    time_zone = fields.CharField(max_length=64)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="owned_businesses")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+
+class Staff(Model):
+    """A technician who can be booked.
+
+    `booking_lock` exists to be updated: the booking transaction writes it first, which serialises every booking
+    of one staff member (a row lock on PostgreSQL, the write lock on SQLite) before availability is re-checked.
+    """
+
+    id = fields.IntField(primary_key=True)
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="staff")
+    user: fields.ForeignKeyNullableRelation[User] = fields.OneToOneField(
+        "models.User", related_name="staff_profile", null=True
+    )
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254)
+    time_zone = fields.CharField(max_length=64)
+    invite_code_hash = fields.CharField(max_length=64, null=True, unique=True)
+    booking_lock = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = (("business", "email"),)
+
+
+class Service(Model):
+    id = fields.IntField(primary_key=True)
+    business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="services")
+    name = fields.CharField(max_length=200)
+    duration_minutes = fields.IntField()
+    buffer_before_minutes = fields.IntField(default=0)
+    buffer_after_minutes = fields.IntField(default=0)
+    slot_step_minutes = fields.IntField(default=15)
+    minimum_notice_minutes = fields.IntField(default=0)
+    booking_horizon_days = fields.IntField(default=60)
+    colour = fields.CharField(max_length=7, default="#4f46e5")
+    staff: fields.ManyToManyRelation[Staff] = fields.ManyToManyField(
+        "models.Staff", related_name="services", through="service_staff"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+
+class WorkingHoursRange(Model):
+    """One weekly range of working time, in minutes since local midnight of the staff member's zone."""
+
+    id = fields.IntField(primary_key=True)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="working_hours")
+    weekday = fields.SmallIntField()  # 0 = Monday
+    start_minute = fields.SmallIntField()
+    end_minute = fields.SmallIntField()
+
+
+class ScheduleOverride(Model):
+    """A dated exception to the weekly hours: `ranges` (list of [start_minute, end_minute]) replaces that day's
+    hours; an empty list means closed all day."""
+
+    id = fields.IntField(primary_key=True)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="overrides")
+    date = fields.DateField()
+    ranges = fields.JSONField(default=list)
+    note = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        unique_together = (("staff", "date"),)

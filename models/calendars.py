@@ -1,0 +1,159 @@
+"""Calendar sync state: connections, their calendars, imported busy time, event mappings and the sync log.
+
+The sync engine fills these in; the booking core already reads busy blocks (manual blocks are busy blocks too).
+"""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import User
+from models.bookings import Booking
+from models.businesses import Staff
+
+
+class Provider(StrEnum):
+    GOOGLE = "google"
+    MICROSOFT = "microsoft"
+    CALDAV = "caldav"
+    CALENDLY = "calendly"
+
+
+class SyncDirection(StrEnum):
+    TWO_WAY = "two_way"
+    IMPORT_ONLY = "import_only"
+    EXPORT_ONLY = "export_only"
+
+
+class SyncFrequency(StrEnum):
+    REAL_TIME = "real_time"
+    EVERY_5_MINUTES = "every_5_minutes"
+    EVERY_15_MINUTES = "every_15_minutes"
+    HOURLY = "hourly"
+    MANUAL = "manual"
+
+
+class ConflictPolicy(StrEnum):
+    ASK = "ask"
+    PLATFORM_WINS = "platform_wins"
+    CALENDAR_WINS = "calendar_wins"
+    KEEP_BOTH = "keep_both"
+
+
+class ConnectionHealth(StrEnum):
+    ACTIVE = "active"
+    DEGRADED = "degraded"
+    REAUTHORIZATION_REQUIRED = "reauthorization_required"
+    DISCONNECTED = "disconnected"
+
+
+class CalendarConnection(Model):
+    """One staff member's link to one provider account. `credentials` is ciphertext, never plain."""
+
+    id = fields.IntField(primary_key=True)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="connections")
+    provider = fields.CharEnumField(Provider, max_length=16)
+    account_label = fields.CharField(max_length=254, default="")
+    credentials = fields.TextField(default="")
+    direction = fields.CharEnumField(SyncDirection, max_length=16, default=SyncDirection.TWO_WAY)
+    frequency = fields.CharEnumField(SyncFrequency, max_length=20, default=SyncFrequency.REAL_TIME)
+    conflict_policy = fields.CharEnumField(ConflictPolicy, max_length=16, default=ConflictPolicy.ASK)
+    tentative_blocks = fields.BooleanField(default=False)
+    all_day_blocks = fields.BooleanField(default=True)
+    health = fields.CharEnumField(ConnectionHealth, max_length=32, default=ConnectionHealth.ACTIVE)
+    last_successful_sync_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+
+class ExternalCalendar(Model):
+    """A calendar inside a connection. At most one per staff member is the destination for bookings."""
+
+    id = fields.IntField(primary_key=True)
+    connection: fields.ForeignKeyRelation[CalendarConnection] = fields.ForeignKeyField(
+        "models.CalendarConnection", related_name="calendars"
+    )
+    provider_calendar_id = fields.CharField(max_length=500)
+    name = fields.CharField(max_length=200)
+    colour = fields.CharField(max_length=9, default="")
+    time_zone = fields.CharField(max_length=64, default="UTC")
+    import_busy = fields.BooleanField(default=True)
+    is_destination = fields.BooleanField(default=False)
+    sync_cursor = fields.TextField(default="")
+
+    class Meta:
+        unique_together = (("connection", "provider_calendar_id"),)
+
+
+class BusyBlockSource(StrEnum):
+    MANUAL = "manual"
+    EXTERNAL = "external"
+
+
+class BusyBlock(Model):
+    """A span of time taken by something that is not a booking: an imported external event (one row per expanded
+    occurrence) or time a person blocked by hand ("lunch"). `title` is private to the staff member."""
+
+    id = fields.IntField(primary_key=True)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="busy_blocks")
+    source = fields.CharEnumField(BusyBlockSource, max_length=16)
+    external_calendar: fields.ForeignKeyNullableRelation[ExternalCalendar] = fields.ForeignKeyField(
+        "models.ExternalCalendar", related_name="busy_blocks", null=True
+    )
+    external_event_id = fields.CharField(max_length=500, default="")
+    occurrence_key = fields.CharField(max_length=64, default="")
+    title = fields.CharField(max_length=500, default="")
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    all_day = fields.BooleanField(default=False)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="busy_blocks_created", null=True
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        indexes = (("staff", "starts_at"),)
+
+
+class EventMappingState(StrEnum):
+    SYNCED = "synced"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+class EventMapping(Model):
+    """The event Lockstep wrote for a booking in one external calendar, and what it last wrote there."""
+
+    id = fields.IntField(primary_key=True)
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField("models.Booking", related_name="mappings")
+    external_calendar: fields.ForeignKeyRelation[ExternalCalendar] = fields.ForeignKeyField(
+        "models.ExternalCalendar", related_name="mappings"
+    )
+    external_event_id = fields.CharField(max_length=500, default="")
+    etag = fields.CharField(max_length=500, default="")
+    version_written = fields.IntField(default=0)
+    state = fields.CharEnumField(EventMappingState, max_length=16, default=EventMappingState.PENDING)
+    last_error = fields.TextField(default="")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        unique_together = (("booking", "external_calendar"),)
+
+
+class SyncLogEntry(Model):
+    """Append-only record of one sync action. `error` holds a sanitised message, never a secret."""
+
+    id = fields.IntField(primary_key=True)
+    connection: fields.ForeignKeyNullableRelation[CalendarConnection] = fields.ForeignKeyField(
+        "models.CalendarConnection", related_name="log", null=True
+    )
+    booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="sync_log", null=True
+    )
+    direction = fields.CharField(max_length=16)
+    action = fields.CharField(max_length=32)
+    outcome = fields.CharField(max_length=16)
+    error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
