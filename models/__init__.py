@@ -2,7 +2,13 @@
 
 from models.accounts import RefreshToken, User, UserRole
 from models.bookings import Booking, BookingSeries, BookingStatus
-from models.businesses import Business, ScheduleOverride, Service, Staff, WorkingHoursRange
+from models.businesses import (
+    Business,
+    ScheduleOverride,
+    Service,
+    Staff,
+    WorkingHoursRange,
+)
 from models.calendars import (
     BusyBlock,
     BusyBlockSource,

@@ -15,7 +15,7 @@ class BookingStatus(StrEnum):
 
 
 class BookingSeries(Model):
-    """A recurring booking: the rule as given, evaluated in `time_zone`; its occurrences are Booking rows."""
+    """A recurring booking: the rule as given, evaluated in `time_zone`. Its occurrences are Booking rows."""
 
     id = fields.IntField(primary_key=True)
     business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="series")
@@ -28,7 +28,7 @@ class Booking(Model):
     """A claim on a staff member's time.
 
     `buffered_start`/`buffered_end` span the service plus its buffers as they were when booked; two confirmed bookings
-    of one staff member never have overlapping buffered spans (an exclusion constraint on PostgreSQL).
+    of one staff member never have overlapping buffered spans, enforced by an exclusion constraint on PostgreSQL.
     `version` grows with every change so that calendar pushes can tell which state they wrote.
     """
 
@@ -63,4 +63,4 @@ class Booking(Model):
     cancelled_at = fields.DatetimeField(null=True)
 
     class Meta:
-        indexes = (("staff", "status", "buffered_start"), ("business", "starts_at"))
+        indexes = (("staff_id", "status", "buffered_start"), ("business_id", "starts_at"))

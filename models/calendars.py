@@ -114,7 +114,7 @@ class BusyBlock(Model):
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
-        indexes = (("staff", "starts_at"),)
+        indexes = (("staff_id", "starts_at"),)
 
 
 class EventMappingState(StrEnum):

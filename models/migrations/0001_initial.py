@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 ('time_zone', fields.CharField(max_length=64)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'bookingseries', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A recurring booking: the rule as given, evaluated in `time_zone`; its occurrences are Booking rows.'},
+            options={'table': 'bookingseries', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A recurring booking: the rule as given, evaluated in `time_zone`. Its occurrences are Booking rows.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -151,7 +151,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'busyblock', 'app': 'models', 'indexes': [Index(fields=['staff', 'starts_at'])], 'pk_attr': 'id', 'table_description': 'A span of time taken by something that is not a booking: an imported external event (one row per expanded'},
+            options={'table': 'busyblock', 'app': 'models', 'indexes': [Index(fields=['staff_id', 'starts_at'])], 'pk_attr': 'id', 'table_description': 'A span of time taken by something that is not a booking: an imported external event (one row per expanded'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -212,7 +212,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('cancelled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'booking', 'app': 'models', 'indexes': [Index(fields=['staff', 'status', 'buffered_start']), Index(fields=['business', 'starts_at'])], 'pk_attr': 'id', 'table_description': "A claim on a staff member's time."},
+            options={'table': 'booking', 'app': 'models', 'indexes': [Index(fields=['staff_id', 'status', 'buffered_start']), Index(fields=['business_id', 'starts_at'])], 'pk_attr': 'id', 'table_description': "A claim on a staff member's time."},
             bases=['Model'],
         ),
         ops.CreateModel(

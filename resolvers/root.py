@@ -1,0 +1,42 @@
+"""The root Query and Mutation types, assembled from the resolver modules."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import auth, bookings, setup
+from schema.types import Business, BookingConnection, User
+
+
+@strawberry.type
+class Query:
+    viewer: User | None = strawberry.field(resolver=auth.viewer)
+    business = strawberry.field(resolver=setup.business)
+    my_businesses: list[Business] = strawberry.field(resolver=setup.my_businesses)
+    service = strawberry.field(resolver=setup.service)
+    available_slots = strawberry.field(resolver=bookings.available_slots)
+    staff_schedule = strawberry.field(resolver=bookings.staff_schedule)
+    booking = strawberry.field(resolver=bookings.booking)
+    bookings: BookingConnection = strawberry.field(resolver=bookings.booking_list)
+
+
+@strawberry.type
+class Mutation:
+    sign_up = strawberry.mutation(resolver=auth.sign_up)
+    sign_in = strawberry.mutation(resolver=auth.sign_in)
+    refresh_token = strawberry.mutation(resolver=auth.refresh_token)
+    sign_out = strawberry.mutation(resolver=auth.sign_out)
+    accept_staff_invite = strawberry.mutation(resolver=auth.accept_staff_invite)
+    create_business = strawberry.mutation(resolver=setup.create_business)
+    create_staff = strawberry.mutation(resolver=setup.create_staff)
+    create_service = strawberry.mutation(resolver=setup.create_service)
+    update_service = strawberry.mutation(resolver=setup.update_service)
+    set_working_hours = strawberry.mutation(resolver=setup.set_working_hours)
+    add_schedule_override = strawberry.mutation(resolver=setup.add_schedule_override)
+    remove_schedule_override = strawberry.mutation(resolver=setup.remove_schedule_override)
+    block_time = strawberry.mutation(resolver=setup.block_time)
+    remove_blocked_time = strawberry.mutation(resolver=setup.remove_blocked_time)
+    create_booking = strawberry.mutation(resolver=bookings.create_booking)
+    reschedule_booking = strawberry.mutation(resolver=bookings.reschedule_booking)
+    cancel_booking = strawberry.mutation(resolver=bookings.cancel_booking)
+    update_booking_notes = strawberry.mutation(resolver=bookings.update_booking_notes)

@@ -1,0 +1,156 @@
+"""Setting up a business: the business, staff, services and schedules."""
+
+from __future__ import annotations
+
+from strawberry.types import Info
+
+from models import Business as BusinessModel
+from models import Service as ServiceModel
+from models import Staff as StaffModel
+from schema.inputs import (
+    AddScheduleOverrideInput,
+    BlockTimeInput,
+    CreateBusinessInput,
+    CreateServiceInput,
+    CreateStaffInput,
+    RemoveBlockedTimeInput,
+    RemoveScheduleOverrideInput,
+    SetWorkingHoursInput,
+    UpdateServiceInput,
+)
+from schema.payloads import (
+    BusinessResult,
+    BusyBlockResult,
+    CreateStaffPayload,
+    CreateStaffResult,
+    ScheduleOverrideResult,
+    ServiceResult,
+    StaffMemberResult,
+)
+from schema.types import Business, BusyBlock, ScheduleOverride, Service, StaffMember
+from services import businesses, schedules
+from services.businesses import ServiceFields
+from services.errors import NotFoundError
+from services.schedules import ClockRange, WeekdayHours
+
+from resolvers.errors import pk, typed_errors
+from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, permission, viewer_of
+
+
+@permission(IS_OWNER)
+@typed_errors
+async def create_business(input: CreateBusinessInput, info: Info) -> BusinessResult:
+    return Business.from_model(await businesses.create_business(viewer_of(info), input.name, input.time_zone))
+
+
+@permission(IS_OWNER)
+@typed_errors
+async def create_staff(input: CreateStaffInput, info: Info) -> CreateStaffResult:
+    business_id = pk(input.business_id, "Business", ["input", "businessId"])
+    staff, code = await businesses.create_staff(viewer_of(info), business_id, input.name, input.email,
+                                                input.time_zone)
+    return CreateStaffPayload(staff=StaffMember.from_model(staff), invite_code=code)
+
+
+def _staff_pks(ids: list[str] | None) -> list[int] | None:
+    if ids is None:
+        return None
+    return [pk(value, "StaffMember", ["input", "staffIds", index]) for index, value in enumerate(ids)]
+
+
+@permission(IS_OWNER)
+@typed_errors
+async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult:
+    fields = ServiceFields(
+        name=input.name, duration_minutes=input.duration_minutes, buffer_before_minutes=input.buffer_before_minutes,
+        buffer_after_minutes=input.buffer_after_minutes, slot_step_minutes=input.slot_step_minutes,
+        minimum_notice_minutes=input.minimum_notice_minutes, booking_horizon_days=input.booking_horizon_days,
+        colour=input.colour, staff_ids=_staff_pks(list(input.staff_ids)))
+    business_id = pk(input.business_id, "Business", ["input", "businessId"])
+    return Service.from_model(await businesses.create_service(viewer_of(info), business_id, fields))
+
+
+@permission(IS_OWNER)
+@typed_errors
+async def update_service(input: UpdateServiceInput, info: Info) -> ServiceResult:
+    fields = ServiceFields(
+        name=input.name, duration_minutes=input.duration_minutes, buffer_before_minutes=input.buffer_before_minutes,
+        buffer_after_minutes=input.buffer_after_minutes, slot_step_minutes=input.slot_step_minutes,
+        minimum_notice_minutes=input.minimum_notice_minutes, booking_horizon_days=input.booking_horizon_days,
+        colour=input.colour, staff_ids=_staff_pks(None if input.staff_ids is None else list(input.staff_ids)))
+    service_id = pk(input.id, "Service", ["input", "id"])
+    return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields))
+
+
+def _ranges(ranges: list) -> list[ClockRange]:  # type: ignore[type-arg]
+    return [ClockRange(start=item.start, end=item.end) for item in ranges]
+
+
+@permission(IS_BUSINESS_SIDE)
+@typed_errors
+async def set_working_hours(input: SetWorkingHoursInput, info: Info) -> StaffMemberResult:
+    staff_id = pk(input.staff_id, "StaffMember", ["input", "staffId"])
+    week = [WeekdayHours(weekday=day.weekday.value, ranges=_ranges(day.ranges)) for day in input.days]
+    return StaffMember.from_model(await schedules.set_working_hours(viewer_of(info), staff_id, week))
+
+
+@permission(IS_BUSINESS_SIDE)
+@typed_errors
+async def add_schedule_override(input: AddScheduleOverrideInput, info: Info) -> ScheduleOverrideResult:
+    staff_id = pk(input.staff_id, "StaffMember", ["input", "staffId"])
+    row = await schedules.add_schedule_override(viewer_of(info), staff_id, input.date, _ranges(input.ranges),
+                                                input.note)
+    return ScheduleOverride.from_model(row)
+
+
+@permission(IS_BUSINESS_SIDE)
+@typed_errors
+async def remove_schedule_override(input: RemoveScheduleOverrideInput, info: Info) -> ScheduleOverrideResult:
+    override_id = pk(input.id, "ScheduleOverride", ["input", "id"])
+    return ScheduleOverride.from_model(await schedules.remove_schedule_override(viewer_of(info), override_id))
+
+
+@permission(IS_BUSINESS_SIDE)
+@typed_errors
+async def block_time(input: BlockTimeInput, info: Info) -> BusyBlockResult:
+    staff_id = pk(input.staff_id, "StaffMember", ["input", "staffId"])
+    block = await schedules.block_time(viewer_of(info), staff_id, input.starts_at, input.ends_at, input.title)
+    return BusyBlock.from_model(block, block.title or "Busy")
+
+
+@permission(IS_BUSINESS_SIDE)
+@typed_errors
+async def remove_blocked_time(input: RemoveBlockedTimeInput, info: Info) -> BusyBlockResult:
+    block = await schedules.remove_blocked_time(viewer_of(info), pk(input.id, "BusyBlock", ["input", "id"]))
+    return BusyBlock.from_model(block, block.title or "Busy")
+
+
+@permission(AllowAny())
+@typed_errors
+async def business(id: str, info: Info) -> BusinessResult:
+    """Public: a business's name, zone, services and staff names, for a booking front end."""
+    found = await BusinessModel.get_or_none(id=pk(id, "Business", ["id"]))
+    if found is None:
+        raise NotFoundError("Business", ["id"])
+    return Business.from_model(found)
+
+
+async def my_businesses(info: Info) -> list[Business]:
+    """The businesses the viewer owns or works for."""
+    viewer = viewer_of(info)
+    if viewer.user_id is None:
+        return []
+    owned = await BusinessModel.filter(owner_id=viewer.user_id).order_by("id")
+    staff_of = await StaffModel.filter(user_id=viewer.user_id).values_list("business_id", flat=True)
+    worked = await BusinessModel.filter(id__in=list(staff_of)).order_by("id")
+    return [Business.from_model(row) for row in [*owned, *worked]]
+
+
+@permission(AllowAny())
+@typed_errors
+async def service(id: str, info: Info) -> ServiceResult:
+    found = await ServiceModel.get_or_none(id=pk(id, "Service", ["id"]))
+    if found is None:
+        raise NotFoundError("Service", ["id"])
+    return Service.from_model(found)
+

@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums and typed errors; `from_model` converters. Never imports resolvers."""

@@ -1,0 +1,51 @@
+"""GraphQL enums. Values mirror the model enums so conversion is by value."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum
+class Role(Enum):
+    OWNER = "owner"
+    STAFF = "staff"
+    CUSTOMER = "customer"
+
+
+@strawberry.enum
+class SignUpRole(Enum):
+    """Staff accounts come from an invitation (acceptStaffInvite), not from sign-up."""
+
+    OWNER = "owner"
+    CUSTOMER = "customer"
+
+
+@strawberry.enum
+class BookingStatus(Enum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+@strawberry.enum
+class CancelScope(Enum):
+    THIS_OCCURRENCE = "this"
+    THIS_AND_FOLLOWING = "following"
+
+
+@strawberry.enum
+class Weekday(Enum):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+@strawberry.enum
+class ScheduleEntryKind(Enum):
+    BOOKING = "booking"
+    BUSY = "busy"

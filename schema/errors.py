@@ -1,0 +1,37 @@
+"""Typed errors returned inside mutation (and some query) result unions. Their messages are safe to show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+
+@strawberry.interface(description="An expected failure the client can act on.")
+class UserError:
+    message: str
+
+
+@strawberry.type(description="An input field is invalid; `path` names it, e.g. [\"input\", \"days\", \"0\", \"end\"].")
+class ValidationError(UserError):
+    path: list[str]
+
+
+@strawberry.type(description="The viewer may not do this (or is not signed in, or the access token expired).")
+class NotAuthorized(UserError):
+    pass
+
+
+@strawberry.type(description="A referenced object does not exist or is not visible to the viewer.")
+class NotFound(UserError):
+    path: list[str]
+
+
+@strawberry.type(description="The requested time is not bookable. It never says why (privacy).")
+class SlotUnavailable(UserError):
+    unavailable_starts: list[datetime]
+
+
+@strawberry.type(description="Email and password, or the refresh token, were not accepted.")
+class AuthenticationFailed(UserError):
+    pass

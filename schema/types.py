@@ -1,0 +1,227 @@
+"""Object types. Each has `from_model`; nested objects resolve through the request's DataLoaders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import Booking as BookingModel
+from models import Business as BusinessModel
+from models import BusyBlock as BusyBlockModel
+from models import ScheduleOverride as ScheduleOverrideModel
+from models import Service as ServiceModel
+from models import Staff as StaffModel
+from models import User as UserModel
+from models import WorkingHoursRange
+from schema.enums import BookingStatus, Role, ScheduleEntryKind, Weekday
+from schema.ids import encode_id
+
+
+def clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    name: str
+    role: Role
+
+    @classmethod
+    def from_model(cls, user: UserModel) -> User:
+        return cls(id=encode_id("User", user.id), email=user.email, name=user.name, role=Role(str(user.role)))
+
+
+@strawberry.type
+class Business:
+    id: strawberry.ID
+    name: str
+    time_zone: str
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, business: BusinessModel) -> Business:
+        return cls(id=encode_id("Business", business.id), name=business.name, time_zone=business.time_zone,
+                   pk=business.id)
+
+    @strawberry.field
+    async def services(self) -> list[Service]:
+        return [Service.from_model(row) for row in await ServiceModel.filter(business_id=self.pk).order_by("id")]
+
+    @strawberry.field
+    async def staff(self) -> list[StaffMember]:
+        return [StaffMember.from_model(row) for row in await StaffModel.filter(business_id=self.pk).order_by("id")]
+
+
+@strawberry.type
+class TimeRange:
+    start: str = strawberry.field(description="Local wall-clock time, HH:MM")
+    end: str = strawberry.field(description="Local wall-clock time, HH:MM; 24:00 is the end of the day")
+
+
+@strawberry.type
+class WeekdayHours:
+    weekday: Weekday
+    ranges: list[TimeRange]
+
+
+@strawberry.type
+class ScheduleOverride:
+    id: strawberry.ID
+    date: date
+    closed: bool
+    ranges: list[TimeRange]
+    note: str
+
+    @classmethod
+    def from_model(cls, row: ScheduleOverrideModel) -> ScheduleOverride:
+        ranges = [TimeRange(start=clock(start), end=clock(end)) for start, end in row.ranges]
+        return cls(id=encode_id("ScheduleOverride", row.id), date=row.date, closed=not ranges, ranges=ranges,
+                   note=row.note)
+
+
+@strawberry.type(description="A person who can be booked.")
+class StaffMember:
+    id: strawberry.ID
+    name: str
+    time_zone: str
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, staff: StaffModel) -> StaffMember:
+        return cls(id=encode_id("StaffMember", staff.id), name=staff.name, time_zone=staff.time_zone, pk=staff.id)
+
+    @strawberry.field(description="Weekly hours in the staff member's own time zone.")
+    async def working_hours(self) -> list[WeekdayHours]:
+        rows = await WorkingHoursRange.filter(staff_id=self.pk).order_by("weekday", "start_minute")
+        days: dict[int, list[TimeRange]] = {}
+        for row in rows:
+            days.setdefault(row.weekday, []).append(TimeRange(start=clock(row.start_minute), end=clock(row.end_minute)))
+        return [WeekdayHours(weekday=Weekday(day), ranges=ranges) for day, ranges in days.items()]
+
+    @strawberry.field
+    async def schedule_overrides(self) -> list[ScheduleOverride]:
+        rows = await ScheduleOverrideModel.filter(staff_id=self.pk).order_by("date")
+        return [ScheduleOverride.from_model(row) for row in rows]
+
+
+@strawberry.type
+class Service:
+    id: strawberry.ID
+    name: str
+    duration_minutes: int
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    slot_step_minutes: int
+    minimum_notice_minutes: int
+    booking_horizon_days: int
+    colour: str
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, service: ServiceModel) -> Service:
+        return cls(id=encode_id("Service", service.id), name=service.name, duration_minutes=service.duration_minutes,
+                   buffer_before_minutes=service.buffer_before_minutes,
+                   buffer_after_minutes=service.buffer_after_minutes, slot_step_minutes=service.slot_step_minutes,
+                   minimum_notice_minutes=service.minimum_notice_minutes,
+                   booking_horizon_days=service.booking_horizon_days, colour=service.colour, pk=service.id)
+
+    @strawberry.field(description="The staff who perform this service.")
+    async def staff(self, info: Info) -> list[StaffMember]:
+        return [StaffMember.from_model(row) for row in await info.context.loaders.staff_of_service.load(self.pk)]
+
+
+@strawberry.type(description="A bookable time. Times are given in the time zone the query asked for.")
+class Slot:
+    start: datetime
+    end: datetime
+    staff_ids: list[strawberry.ID] = strawberry.field(description="Staff members free at this time")
+
+
+@strawberry.type
+class Booking:
+    id: strawberry.ID
+    status: BookingStatus
+    starts_at: datetime
+    ends_at: datetime
+    customer_name: str
+    customer_email: str
+    customer_phone: str
+    walk_in: bool
+    customer_notes: str
+    merchant_notes: str | None = strawberry.field(description="Visible to the business only; null for customers")
+    series_id: strawberry.ID | None
+    occurrence_index: int | None
+    version: int
+    created_at: datetime
+    cancelled_at: datetime | None
+    staff_pk: strawberry.Private[int]
+    service_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, booking: BookingModel, *, for_business: bool) -> Booking:
+        series_id = booking.series_id  # type: ignore[attr-defined]
+        return cls(
+            id=encode_id("Booking", booking.id), status=BookingStatus(str(booking.status)),
+            starts_at=booking.starts_at, ends_at=booking.ends_at, customer_name=booking.customer_name,
+            customer_email=booking.customer_email, customer_phone=booking.customer_phone, walk_in=booking.walk_in,
+            customer_notes=booking.customer_notes, merchant_notes=booking.merchant_notes if for_business else None,
+            series_id=encode_id("BookingSeries", series_id) if series_id else None,
+            occurrence_index=booking.occurrence_index, version=booking.version, created_at=booking.created_at,
+            cancelled_at=booking.cancelled_at, staff_pk=booking.staff_id,  # type: ignore[attr-defined]
+            service_pk=booking.service_id,  # type: ignore[attr-defined]
+        )
+
+    @strawberry.field
+    async def staff(self, info: Info) -> StaffMember:
+        return StaffMember.from_model(await info.context.loaders.staff.load(self.staff_pk))
+
+    @strawberry.field
+    async def service(self, info: Info) -> Service:
+        return Service.from_model(await info.context.loaders.service.load(self.service_pk))
+
+
+@strawberry.type(description="Time taken by something other than a booking: an imported event or blocked time.")
+class BusyBlock:
+    id: strawberry.ID
+    title: str = strawberry.field(description="The real title only for the staff member; others see \"Busy\"")
+    starts_at: datetime
+    ends_at: datetime
+    all_day: bool
+    manual: bool
+
+    @classmethod
+    def from_model(cls, block: BusyBlockModel, title: str) -> BusyBlock:
+        return cls(id=encode_id("BusyBlock", block.id), title=title, starts_at=block.starts_at, ends_at=block.ends_at,
+                   all_day=block.all_day, manual=block.source == "manual")
+
+
+@strawberry.type
+class ScheduleEntry:
+    kind: ScheduleEntryKind
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    booking: Booking | None
+    busy_block: BusyBlock | None
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class BookingEdge:
+    cursor: str
+    node: Booking
+
+
+@strawberry.type
+class BookingConnection:
+    edges: list[BookingEdge]
+    page_info: PageInfo

@@ -1,0 +1,183 @@
+"""Accounts, password hashing, access tokens (JWT) and rotating refresh tokens.
+
+Terms: an *access token* is a short-lived HS256 JWT naming the user and role; a *refresh token* is an opaque random
+string, stored only as its SHA-256, that can be exchanged once for a new pair. Reusing a refresh token that was
+already exchanged revokes its whole family (it has leaked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+from joserfc.jwt import JWTClaimsRegistry
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import RefreshToken, Staff, User, UserRole
+from services.errors import AuthenticationError, InvalidInputError
+
+_hasher = PasswordHasher()
+# Verifying against this keeps sign-in time the same whether or not the email exists.
+_DUMMY_HASH = _hasher.hash("not a real password")
+MIN_PASSWORD_LENGTH = 10
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    secret: str
+    access_seconds: int
+    refresh_days: int
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: a signed-in user (from a valid access token) or nobody."""
+
+    user_id: int | None
+    role: UserRole | None
+    auth_problem: str = ""
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None
+
+
+ANONYMOUS = Viewer(user_id=None, role=None)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    user: User
+
+
+def normalise_email(email: str, path: list[str | int]) -> str:
+    value = email.strip().lower()
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or len(value) > 254 or " " in value:
+        raise InvalidInputError(path, "Enter a valid email address")
+    return value
+
+
+def hash_password(password: str, path: list[str | int]) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(path, f"Use at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 1024:
+        raise InvalidInputError(path, "Use at most 1024 characters")
+    return _hasher.hash(password)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _key(config: TokenConfig) -> OctKey:
+    return OctKey.import_key(config.secret)
+
+
+async def issue_tokens(user: User, config: TokenConfig, family: str | None = None) -> TokenPair:
+    now = datetime.now(UTC)
+    access_expires = now + timedelta(seconds=config.access_seconds)
+    claims = {"sub": str(user.id), "role": str(user.role), "iat": int(now.timestamp()),
+              "exp": int(access_expires.timestamp())}
+    access = jwt.encode({"alg": "HS256"}, claims, _key(config))
+    refresh = secrets.token_urlsafe(32)
+    refresh_expires = now + timedelta(days=config.refresh_days)
+    await RefreshToken.create(user=user, token_hash=_digest(refresh), family=family or secrets.token_hex(16),
+                              expires_at=refresh_expires)
+    return TokenPair(access, access_expires, refresh, refresh_expires, user)
+
+
+def viewer_from_access_token(token: str, config: TokenConfig) -> Viewer:
+    """The viewer an access token names; an invalid or expired token yields an anonymous viewer that says why."""
+    try:
+        decoded = jwt.decode(token, _key(config), algorithms=["HS256"])
+        JWTClaimsRegistry(exp={"essential": True}, sub={"essential": True}).validate(decoded.claims)
+        return Viewer(user_id=int(decoded.claims["sub"]), role=UserRole(decoded.claims["role"]))
+    except JoseError as exc:
+        problem = "access token expired" if "expired" in str(exc).lower() else "access token invalid"
+        return Viewer(user_id=None, role=None, auth_problem=problem)
+    except (ValueError, KeyError):
+        return Viewer(user_id=None, role=None, auth_problem="access token invalid")
+
+
+async def sign_up(email: str, password: str, name: str, role: UserRole, config: TokenConfig) -> TokenPair:
+    address = normalise_email(email, ["input", "email"])
+    if not name.strip():
+        raise InvalidInputError(["input", "name"], "Enter a name")
+    password_hash = hash_password(password, ["input", "password"])
+    try:
+        async with in_transaction():
+            user = await User.create(email=address, name=name.strip(), password_hash=password_hash, role=role)
+            return await issue_tokens(user, config)
+    except IntegrityError as exc:
+        raise InvalidInputError(["input", "email"], "An account with this email already exists") from exc
+
+
+async def sign_in(email: str, password: str, config: TokenConfig) -> TokenPair:
+    user = await User.get_or_none(email=email.strip().lower())
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None:
+        raise AuthenticationError("Email or password is wrong")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        await user.save(update_fields=["password_hash"])
+    return await issue_tokens(user, config)
+
+
+async def refresh(refresh_token: str, config: TokenConfig) -> TokenPair:
+    now = datetime.now(UTC)
+    async with in_transaction():
+        stored = await RefreshToken.get_or_none(token_hash=_digest(refresh_token)).select_related("user")
+        if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+            raise AuthenticationError("Refresh token is invalid or expired")
+        # Only one of two concurrent refreshes with the same token may win.
+        claimed = await RefreshToken.filter(id=stored.id, replaced_at=None).update(replaced_at=now)
+        if claimed == 1:
+            return await issue_tokens(stored.user, config, family=stored.family)
+        # A replayed token has leaked: the revocation must commit, so it happens before the error is raised.
+        await RefreshToken.filter(family=stored.family, revoked_at=None).update(revoked_at=now)
+    raise AuthenticationError("Refresh token was already used; sign in again")
+
+
+async def sign_out(refresh_token: str) -> None:
+    stored = await RefreshToken.get_or_none(token_hash=_digest(refresh_token))
+    if stored is not None:
+        await RefreshToken.filter(family=stored.family, revoked_at=None).update(revoked_at=datetime.now(UTC))
+
+
+def invite_code() -> tuple[str, str]:
+    """A one-time staff invitation code and the digest that is stored."""
+    code = secrets.token_urlsafe(18)
+    return code, _digest(code)
+
+
+async def accept_staff_invite(code: str, password: str, config: TokenConfig) -> TokenPair:
+    password_hash = hash_password(password, ["input", "password"])
+    async with in_transaction():
+        staff = await Staff.get_or_none(invite_code_hash=_digest(code))
+        if staff is None or staff.user_id is not None:  # type: ignore[attr-defined]
+            raise InvalidInputError(["input", "code"], "This invitation code is not valid")
+        try:
+            user = await User.create(email=staff.email, name=staff.name, password_hash=password_hash,
+                                     role=UserRole.STAFF)
+        except IntegrityError as exc:
+            raise InvalidInputError(["input", "code"], "An account with this staff email already exists") from exc
+        staff.user = user
+        staff.invite_code_hash = None
+        await staff.save(update_fields=["user_id", "invite_code_hash"])
+        return await issue_tokens(user, config)

@@ -1,0 +1,89 @@
+"""Reading bookings: one by ID, and pages of the bookings a viewer may see."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.expressions import Q
+
+from models import Booking, BookingStatus, Business, Staff, UserRole
+from services import validation
+from services.access import can_see_booking, require_signed_in, staff_profile
+from services.auth import Viewer
+from services.errors import InvalidInputError, NotFoundError
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class BookingFilter:
+    business_id: int | None = None
+    staff_id: int | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    status: BookingStatus | None = None
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    bookings: list[Booking]
+    cursors: list[str]
+    has_next_page: bool
+
+
+def encode_cursor(booking: Booking) -> str:
+    raw = f"{booking.starts_at.astimezone(UTC).isoformat()}|{booking.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        when, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(when), int(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(["after"], "This cursor is not valid") from exc
+
+
+async def get_booking(viewer: Viewer, booking_id: int) -> Booking:
+    require_signed_in(viewer)
+    booking = await Booking.get_or_none(id=booking_id)
+    if booking is None or not await can_see_booking(viewer, booking):
+        raise NotFoundError("Booking", ["id"])
+    return booking
+
+
+async def _visible(viewer: Viewer) -> Q:
+    """The bookings a viewer may list: customers their own, staff their business's, owners their businesses'."""
+    user_id = require_signed_in(viewer)
+    if viewer.role == UserRole.OWNER:
+        return Q(business_id__in=await Business.filter(owner_id=user_id).values_list("id", flat=True))
+    if viewer.role == UserRole.STAFF:
+        profile = await staff_profile(viewer)
+        return Q(business_id=profile.business_id) if profile else Q(id=-1)  # type: ignore[attr-defined]
+    return Q(customer_id=user_id)
+
+
+async def list_bookings(viewer: Viewer, where: BookingFilter, first: int, after: str | None) -> BookingPage:
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidInputError(["first"], f"Ask for between 1 and {MAX_PAGE} bookings")
+    query = Booking.filter(await _visible(viewer))
+    if where.business_id is not None:
+        query = query.filter(business_id=where.business_id)
+    if where.staff_id is not None:
+        if not await Staff.exists(id=where.staff_id):
+            raise NotFoundError("Staff", ["filter", "staffId"])
+        query = query.filter(staff_id=where.staff_id)
+    if where.starts_from is not None:
+        query = query.filter(starts_at__gte=validation.instant(where.starts_from, ["filter", "from"]))
+    if where.starts_before is not None:
+        query = query.filter(starts_at__lt=validation.instant(where.starts_before, ["filter", "to"]))
+    if where.status is not None:
+        query = query.filter(status=where.status)
+    if after:
+        when, ident = decode_cursor(after)
+        query = query.filter(Q(starts_at__gt=when) | Q(starts_at=when, id__gt=ident))
+    rows = await query.order_by("starts_at", "id").limit(first + 1).select_related("service", "staff")
+    page = rows[:first]
+    return BookingPage(page, [encode_cursor(row) for row in page], len(rows) > first)

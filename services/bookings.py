@@ -1,0 +1,274 @@
+"""Booking, rescheduling and cancelling: the paths that must never double-book.
+
+Every change runs in one transaction that first writes the staff member's `booking_lock` row (serialising all booking
+changes of that person: a row lock on PostgreSQL, the database write lock on SQLite), then re-checks availability
+from the database, then writes the booking rows and one outbox row per changed booking. On PostgreSQL an exclusion
+constraint backs this up. Nothing here talks to a calendar provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from domain.availability import StaffAvailability, why_unbookable
+from domain.intervals import Span
+from domain.recurrence import RecurrenceError, occurrence_starts
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models import (
+    Booking,
+    BookingSeries,
+    BookingStatus,
+    OutboxEntry,
+    Service,
+    Staff,
+    User,
+    UserRole,
+)
+from services import validation
+from services.access import can_see_booking, is_member, require_signed_in
+from services.auth import Viewer, normalise_email
+from services.availability import load_availability, qualified_staff, slot_rules
+from services.errors import (
+    InvalidInputError,
+    NotAuthorizedError,
+    NotFoundError,
+    SlotUnavailableError,
+)
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    """Who the booking is for when staff book it: an existing customer account, or a name with contact details."""
+
+    user_id: int | None = None
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    service_id: int
+    starts_at: datetime
+    staff_id: int | None = None  # None: any staff member who performs the service and is free
+    customer: CustomerDetails | None = None
+    walk_in: bool = False
+    customer_notes: str = ""
+    merchant_notes: str = ""
+    recurrence: str | None = None
+
+
+async def _lock_staff(staff_id: int, connection: object) -> None:
+    await Staff.filter(id=staff_id).using_db(connection).update(booking_lock=F("booking_lock") + 1)
+
+
+def _outbox(topic: str, booking: Booking) -> OutboxEntry:
+    return OutboxEntry(topic=topic, aggregate_id=booking.id,
+                       payload={"booking_id": booking.id, "version": booking.version,
+                                "series_id": booking.series_id})  # type: ignore[attr-defined]
+
+
+def _unbookable_starts(
+    availability: StaffAvailability, service: Service, starts: Sequence[datetime], now: datetime, customer_rules: bool
+) -> list[datetime]:
+    """Starts that cannot be booked, counting earlier occurrences of the same request as taken."""
+    rules = slot_rules(service)
+    taken: list[datetime] = []
+    for start in starts:
+        if why_unbookable(availability, rules, start, now, customer_rules=customer_rules) is not None:
+            taken.append(start)
+            continue
+        buffered = Span(start - rules.buffer_before, start + rules.duration + rules.buffer_after)
+        availability = replace(availability, busy=(*availability.busy, buffered))
+    return taken
+
+
+async def _booking_party(viewer: Viewer, service: Service, request: BookingRequest) -> tuple[bool, dict[str, object]]:
+    """Whether customer rules apply, and the customer fields of the new rows."""
+    user_id = require_signed_in(viewer)
+    if await is_member(viewer, service.business_id):  # type: ignore[attr-defined]
+        details = request.customer
+        if request.walk_in:
+            name = (details.name if details else "").strip() or "Walk-in"
+            return False, {"customer_id": None, "customer_name": validation.text(name, ["input", "customer", "name"]),
+                           "walk_in": True}
+        if details is None:
+            raise InvalidInputError(["input", "customer"], "Name the customer, or mark the booking as a walk-in")
+        if details.user_id is not None:
+            customer = await User.get_or_none(id=details.user_id, role=UserRole.CUSTOMER)
+            if customer is None:
+                raise NotFoundError("Customer", ["input", "customer", "userId"])
+            return False, {"customer_id": customer.id, "customer_name": customer.name,
+                           "customer_email": customer.email}
+        email = normalise_email(details.email, ["input", "customer", "email"]) if details.email.strip() else ""
+        return False, {"customer_id": None, "customer_name": validation.text(details.name, ["input", "customer", "name"]),
+                       "customer_email": email,
+                       "customer_phone": validation.text(details.phone, ["input", "customer", "phone"],
+                                                         max_length=40, required=False)}
+    if viewer.role != UserRole.CUSTOMER:
+        raise NotAuthorizedError("Only customers and this business's staff may book here")
+    if request.customer is not None or request.walk_in or request.merchant_notes:
+        raise NotAuthorizedError("Customers book for themselves, without merchant notes")
+    me = await User.get(id=user_id)
+    return True, {"customer_id": me.id, "customer_name": me.name, "customer_email": me.email}
+
+
+def _occurrences(request: BookingRequest, first: datetime, zone: str) -> list[datetime]:
+    if request.recurrence is None:
+        return [first]
+    try:
+        return occurrence_starts(request.recurrence, first, zone)
+    except RecurrenceError as exc:
+        raise InvalidInputError(["input", "recurrence"], exc.reason) from exc
+
+
+async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime) -> list[Booking]:
+    """Book one time, or every occurrence of a recurring rule all or nothing. Returns the rows, first one first."""
+    first = validation.instant(request.starts_at, ["input", "startsAt"]).astimezone(UTC)
+    service = await Service.get_or_none(id=request.service_id)
+    if service is None:
+        raise NotFoundError("Service", ["input", "serviceId"])
+    customer_rules, party = await _booking_party(viewer, service, request)
+    notes = {
+        "customer_notes": validation.text(request.customer_notes, ["input", "customerNotes"], max_length=2000,
+                                          required=False),
+        "merchant_notes": validation.text(request.merchant_notes, ["input", "merchantNotes"], max_length=2000,
+                                          required=False),
+    }
+    candidates = await qualified_staff(service, None if request.staff_id is None else [request.staff_id],
+                                       ["input", "staffId"])
+    if not candidates:
+        raise SlotUnavailableError([first])
+    rules = slot_rules(service)
+    for staff in candidates:
+        starts = _occurrences(request, first, staff.time_zone)
+        try:
+            async with in_transaction() as connection:
+                await _lock_staff(staff.id, connection)
+                around = Span(starts[0] - rules.buffer_before, starts[-1] + rules.duration + rules.buffer_after)
+                (availability,) = await load_availability([staff], around, connection=connection)
+                taken = _unbookable_starts(availability, service, starts, now, customer_rules)
+                if taken:
+                    raise SlotUnavailableError(taken)
+                series = None
+                if request.recurrence is not None:
+                    series = await BookingSeries.create(business_id=service.business_id, rrule=request.recurrence,
+                                                        time_zone=staff.time_zone, using_db=connection)
+                rows = []
+                for index, start in enumerate(starts):
+                    booking = await Booking.create(
+                        using_db=connection, business_id=service.business_id, staff_id=staff.id, service_id=service.id,
+                        starts_at=start, ends_at=start + rules.duration,
+                        buffered_start=start - rules.buffer_before,
+                        buffered_end=start + rules.duration + rules.buffer_after,
+                        series=series, occurrence_index=index if series else None, created_by_id=viewer.user_id,
+                        **party, **notes)
+                    rows.append(booking)
+                await OutboxEntry.bulk_create([_outbox("booking.created", row) for row in rows], using_db=connection)
+                return rows
+        except SlotUnavailableError:
+            if staff is candidates[-1]:
+                raise
+        except IntegrityError as exc:  # the exclusion constraint caught a race the lock should have prevented
+            if staff is candidates[-1]:
+                raise SlotUnavailableError(starts) from exc
+    raise SlotUnavailableError([first])  # unreachable: the loop returns or raises on its last candidate
+
+
+async def _visible_booking(viewer: Viewer, booking_id: int) -> Booking:
+    require_signed_in(viewer)
+    booking = await Booking.get_or_none(id=booking_id).select_related("service")
+    if booking is None or not await can_see_booking(viewer, booking):
+        # Same answer for "absent" and "not yours", so IDs cannot be probed.
+        raise NotFoundError("Booking", ["input", "id"])
+    return booking
+
+
+async def reschedule_booking(
+    viewer: Viewer, booking_id: int, starts_at: datetime, staff_id: int | None, now: datetime
+) -> Booking:
+    start = validation.instant(starts_at, ["input", "startsAt"]).astimezone(UTC)
+    booking = await _visible_booking(viewer, booking_id)
+    if booking.status != BookingStatus.CONFIRMED:
+        raise InvalidInputError(["input", "id"], "A cancelled booking cannot be rescheduled")
+    customer_rules = not await is_member(viewer, booking.business_id)  # type: ignore[attr-defined]
+    if customer_rules and staff_id is not None and staff_id != booking.staff_id:  # type: ignore[attr-defined]
+        raise NotAuthorizedError("Customers cannot move a booking to other staff")
+    target_id = booking.staff_id if staff_id is None else staff_id  # type: ignore[attr-defined]
+    (staff,) = await qualified_staff(booking.service, [target_id], ["input", "staffId"])
+    before = booking.starts_at - booking.buffered_start
+    after = booking.buffered_end - booking.ends_at
+    length = booking.ends_at - booking.starts_at
+    rules = replace(slot_rules(booking.service), duration=length, buffer_before=before, buffer_after=after)
+    try:
+        async with in_transaction() as connection:
+            await _lock_staff(staff.id, connection)
+            around = Span(start - before, start + length + after)
+            (availability,) = await load_availability([staff], around, ignore_booking_ids=[booking.id],
+                                                      connection=connection)
+            if why_unbookable(availability, rules, start, now, customer_rules=customer_rules) is not None:
+                raise SlotUnavailableError([start])
+            changed = await Booking.filter(id=booking.id, version=booking.version,
+                                           status=BookingStatus.CONFIRMED).using_db(connection).update(
+                staff_id=staff.id, starts_at=start, ends_at=start + length, buffered_start=start - before,
+                buffered_end=start + length + after, version=F("version") + 1)
+            if changed != 1:
+                raise SlotUnavailableError([start])  # changed by someone else meanwhile; the caller retries
+            moved = await Booking.get(id=booking.id).using_db(connection)
+            await _outbox("booking.rescheduled", moved).save(using_db=connection)
+            return moved
+    except IntegrityError as exc:
+        raise SlotUnavailableError([start]) from exc
+
+
+CANCEL_THIS = "this"
+CANCEL_FOLLOWING = "following"
+
+
+async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datetime) -> list[Booking]:
+    """Cancel one booking, or this occurrence and every later one of its series. Cancelling twice changes nothing."""
+    booking = await _visible_booking(viewer, booking_id)
+    if scope == CANCEL_FOLLOWING and booking.series_id is None:  # type: ignore[attr-defined]
+        raise InvalidInputError(["input", "scope"], "Only a recurring booking has following occurrences")
+    query = Booking.filter(id=booking.id)
+    if scope == CANCEL_FOLLOWING:
+        query = Booking.filter(series_id=booking.series_id,  # type: ignore[attr-defined]
+                               starts_at__gte=booking.starts_at)
+    async with in_transaction() as connection:
+        targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
+        for target in targets:
+            await Booking.filter(id=target.id).using_db(connection).update(
+                status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)
+        cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
+        await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
+    return cancelled or [await Booking.get(id=booking.id)]
+
+
+async def update_booking_notes(
+    viewer: Viewer, booking_id: int, customer_notes: str | None, merchant_notes: str | None
+) -> Booking:
+    booking = await _visible_booking(viewer, booking_id)
+    member = await is_member(viewer, booking.business_id)  # type: ignore[attr-defined]
+    if merchant_notes is not None and not member:
+        raise NotAuthorizedError("Only the business may write merchant notes")
+    values: dict[str, object] = {}
+    if customer_notes is not None:
+        values["customer_notes"] = validation.text(customer_notes, ["input", "customerNotes"], max_length=2000,
+                                                   required=False)
+    if merchant_notes is not None:
+        values["merchant_notes"] = validation.text(merchant_notes, ["input", "merchantNotes"], max_length=2000,
+                                                   required=False)
+    if not values:
+        return booking
+    async with in_transaction() as connection:
+        await Booking.filter(id=booking.id).using_db(connection).update(version=F("version") + 1, **values)
+        updated = await Booking.get(id=booking.id).using_db(connection)
+        await _outbox("booking.updated", updated).save(using_db=connection)
+    return updated
+
+

@@ -1,0 +1,129 @@
+"""Setting a business up: the business itself, its staff and its services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import Business, Service, Staff, UserRole
+from services import validation
+from services.access import require_owner, require_signed_in
+from services.auth import Viewer, invite_code, normalise_email
+from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
+
+
+async def create_business(viewer: Viewer, name: str, time_zone: str) -> Business:
+    user_id = require_signed_in(viewer)
+    if viewer.role != UserRole.OWNER:
+        raise NotAuthorizedError("Only business owner accounts may create a business")
+    return await Business.create(
+        name=validation.text(name, ["input", "name"]),
+        time_zone=validation.zone(time_zone, ["input", "timeZone"]),
+        owner_id=user_id,
+    )
+
+
+async def business_for(business_id: int, path: list[str | int]) -> Business:
+    business = await Business.get_or_none(id=business_id)
+    if business is None:
+        raise NotFoundError("Business", path)
+    return business
+
+
+async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, time_zone: str) -> tuple[Staff, str]:
+    """A new staff member and the one-time code with which they create their sign-in."""
+    await business_for(business_id, ["input", "businessId"])
+    await require_owner(viewer, business_id)
+    clean_name = validation.text(name, ["input", "name"])
+    address = normalise_email(email, ["input", "email"])
+    zone = validation.zone(time_zone, ["input", "timeZone"])
+    code, digest = invite_code()
+    try:
+        staff = await Staff.create(business_id=business_id, name=clean_name, email=address, time_zone=zone,
+                                   invite_code_hash=digest)
+    except IntegrityError as exc:
+        raise InvalidInputError(["input", "email"], "This business already has staff with this email") from exc
+    return staff, code
+
+
+@dataclass
+class ServiceFields:
+    """The editable fields of a service; None leaves a field as it is (on update)."""
+
+    name: str | None = None
+    duration_minutes: int | None = None
+    buffer_before_minutes: int | None = None
+    buffer_after_minutes: int | None = None
+    slot_step_minutes: int | None = None
+    minimum_notice_minutes: int | None = None
+    booking_horizon_days: int | None = None
+    colour: str | None = None
+    staff_ids: list[int] | None = field(default=None)
+
+
+_LIMITS = {
+    "duration_minutes": ("durationMinutes", 1, 24 * 60),
+    "buffer_before_minutes": ("bufferBeforeMinutes", 0, 12 * 60),
+    "buffer_after_minutes": ("bufferAfterMinutes", 0, 12 * 60),
+    "slot_step_minutes": ("slotStepMinutes", 1, 24 * 60),
+    "minimum_notice_minutes": ("minimumNoticeMinutes", 0, 60 * 24 * 60),
+    "booking_horizon_days": ("bookingHorizonDays", 1, 730),
+}
+
+
+def _validated(fields: ServiceFields) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if fields.name is not None:
+        values["name"] = validation.text(fields.name, ["input", "name"])
+    for attr, (input_name, low, high) in _LIMITS.items():
+        value = getattr(fields, attr)
+        if value is not None:
+            values[attr] = validation.whole_number(value, ["input", input_name], minimum=low, maximum=high)
+    if fields.colour is not None:
+        values["colour"] = validation.colour(fields.colour, ["input", "colour"])
+    return values
+
+
+async def _staff_of_business(business_id: int, staff_ids: list[int]) -> list[Staff]:
+    staff = await Staff.filter(id__in=staff_ids, business_id=business_id)
+    found = {member.id for member in staff}
+    for index, staff_id in enumerate(staff_ids):
+        if staff_id not in found:
+            raise NotFoundError("Staff", ["input", "staffIds", index])
+    return staff
+
+
+async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields) -> Service:
+    await business_for(business_id, ["input", "businessId"])
+    await require_owner(viewer, business_id)
+    if fields.name is None or fields.duration_minutes is None:
+        raise InvalidInputError(["input"], "name and durationMinutes are required")
+    values = _validated(fields)
+    staff = await _staff_of_business(business_id, fields.staff_ids or [])
+    async with in_transaction():
+        service = await Service.create(business_id=business_id, **values)
+        if staff:
+            await service.staff.add(*staff)
+    return service
+
+
+async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields) -> Service:
+    service = await Service.get_or_none(id=service_id)
+    if service is None:
+        raise NotFoundError("Service", ["input", "id"])
+    await require_owner(viewer, service.business_id)  # type: ignore[attr-defined]
+    values = _validated(fields)
+    staff = None
+    if fields.staff_ids is not None:
+        staff = await _staff_of_business(service.business_id, fields.staff_ids)  # type: ignore[attr-defined]
+    async with in_transaction():
+        if values:
+            service.update_from_dict(values)
+            await service.save()
+        if staff is not None:
+            await service.staff.clear()
+            if staff:
+                await service.staff.add(*staff)
+    return service

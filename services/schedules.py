@@ -1,0 +1,141 @@
+"""A staff member's working hours, dated overrides and manually blocked time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models import (
+    BusyBlock,
+    BusyBlockSource,
+    ScheduleOverride,
+    Staff,
+    WorkingHoursRange,
+)
+from services import validation
+from services.access import require_schedule_manager
+from services.auth import Viewer
+from services.errors import InvalidInputError, NotFoundError
+
+MAX_BLOCK = timedelta(days=366)
+_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class ClockRange:
+    """A range as typed by a person: "09:00" to "17:30"; "24:00" is the end of the day."""
+
+    start: str
+    end: str
+
+
+def _minute(value: str, path: list[str | int]) -> int:
+    match = _CLOCK.match(value)
+    if not match or (match.group(1) == "24" and match.group(2) != "00"):
+        raise InvalidInputError(path, "Use a 24-hour time like 09:00 (24:00 for the end of the day)")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def parse_ranges(ranges: list[ClockRange], path: list[str | int]) -> list[tuple[int, int]]:
+    """Minutes since midnight for each range, rejecting empty, reversed and overlapping ranges (touching is fine)."""
+    parsed: list[tuple[int, int, int]] = []
+    for index, clock in enumerate(ranges):
+        start = _minute(clock.start, [*path, index, "start"])
+        end = _minute(clock.end, [*path, index, "end"])
+        if start == 1440:
+            raise InvalidInputError([*path, index, "start"], "A range cannot start at 24:00")
+        if end <= start:
+            raise InvalidInputError([*path, index, "end"], "The end must be after the start")
+        parsed.append((start, end, index))
+    parsed.sort()
+    for (_, previous_end, _), (start, _, index) in zip(parsed, parsed[1:], strict=False):
+        if start < previous_end:
+            raise InvalidInputError([*path, index], "This range overlaps another range of the same day")
+    return [(start, end) for start, end, _ in parsed]
+
+
+async def staff_for(staff_id: int, path: list[str | int]) -> Staff:
+    staff = await Staff.get_or_none(id=staff_id)
+    if staff is None:
+        raise NotFoundError("Staff", path)
+    return staff
+
+
+@dataclass(frozen=True)
+class WeekdayHours:
+    weekday: int  # 0 = Monday
+    ranges: list[ClockRange]
+
+
+async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHours]) -> Staff:
+    """Replace the staff member's weekly hours. A weekday not listed has no working hours."""
+    staff = await staff_for(staff_id, ["input", "staffId"])
+    await require_schedule_manager(viewer, staff)
+    rows: list[WorkingHoursRange] = []
+    seen: set[int] = set()
+    for index, day in enumerate(week):
+        if day.weekday in seen:
+            raise InvalidInputError(["input", "days", index, "weekday"], "Each weekday may appear once")
+        seen.add(day.weekday)
+        for start, end in parse_ranges(day.ranges, ["input", "days", index, "ranges"]):
+            rows.append(WorkingHoursRange(staff_id=staff.id, weekday=day.weekday, start_minute=start, end_minute=end))
+    async with in_transaction():
+        await WorkingHoursRange.filter(staff_id=staff.id).delete()
+        if rows:
+            await WorkingHoursRange.bulk_create(rows)
+    return staff
+
+
+async def add_schedule_override(
+    viewer: Viewer, staff_id: int, day: date, ranges: list[ClockRange], note: str
+) -> ScheduleOverride:
+    """Set the hours of one local date: no ranges means closed. A second override of the same date replaces it."""
+    staff = await staff_for(staff_id, ["input", "staffId"])
+    await require_schedule_manager(viewer, staff)
+    parsed = parse_ranges(ranges, ["input", "ranges"])
+    clean_note = validation.text(note, ["input", "note"], required=False)
+    async with in_transaction():
+        await ScheduleOverride.filter(staff_id=staff.id, date=day).delete()
+        return await ScheduleOverride.create(
+            staff_id=staff.id, date=day, ranges=[list(pair) for pair in parsed], note=clean_note
+        )
+
+
+async def remove_schedule_override(viewer: Viewer, override_id: int) -> ScheduleOverride:
+    override = await ScheduleOverride.get_or_none(id=override_id).select_related("staff")
+    if override is None:
+        raise NotFoundError("ScheduleOverride", ["input", "id"])
+    await require_schedule_manager(viewer, override.staff)
+    await override.delete()
+    return override
+
+
+async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at: datetime, title: str) -> BusyBlock:
+    """Manual busy time: stored as a busy block, so it blocks slots exactly as an imported event does."""
+    staff = await staff_for(staff_id, ["input", "staffId"])
+    await require_schedule_manager(viewer, staff)
+    start = validation.instant(starts_at, ["input", "startsAt"]).astimezone(UTC)
+    end = validation.instant(ends_at, ["input", "endsAt"]).astimezone(UTC)
+    if end <= start:
+        raise InvalidInputError(["input", "endsAt"], "The end must be after the start")
+    if end - start > MAX_BLOCK:
+        raise InvalidInputError(["input", "endsAt"], "Block at most 366 days at once")
+    clean_title = validation.text(title, ["input", "title"], required=False)
+    async with in_transaction():
+        # Same per-staff lock as booking, so a booking racing this block sees it or is seen by it.
+        await Staff.filter(id=staff.id).update(booking_lock=F("booking_lock") + 1)
+        return await BusyBlock.create(staff_id=staff.id, source=BusyBlockSource.MANUAL, title=clean_title,
+                                      starts_at=start, ends_at=end, created_by_id=viewer.user_id)
+
+
+async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:
+    block = await BusyBlock.get_or_none(id=block_id, source=BusyBlockSource.MANUAL).select_related("staff")
+    if block is None:
+        raise NotFoundError("BusyBlock", ["input", "id"])
+    await require_schedule_manager(viewer, block.staff)
+    await block.delete()
+    return block

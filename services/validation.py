@@ -1,0 +1,48 @@
+"""Checks shared by several use cases; each raises InvalidInputError naming the input field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from domain.zones import is_valid_zone
+
+from services.errors import InvalidInputError
+
+Path = Sequence[str | int]
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def zone(value: str, path: Path) -> str:
+    if not is_valid_zone(value):
+        raise InvalidInputError(path, f"{value!r} is not an IANA time zone name (for example Europe/Berlin)")
+    return value
+
+
+def text(value: str, path: Path, *, max_length: int = 200, required: bool = True) -> str:
+    cleaned = value.strip()
+    if required and not cleaned:
+        raise InvalidInputError(path, "Must not be empty")
+    if len(cleaned) > max_length:
+        raise InvalidInputError(path, f"Use at most {max_length} characters")
+    return cleaned
+
+
+def whole_number(value: int, path: Path, *, minimum: int, maximum: int) -> int:
+    if not minimum <= value <= maximum:
+        raise InvalidInputError(path, f"Must be between {minimum} and {maximum}")
+    return value
+
+
+def colour(value: str, path: Path) -> str:
+    if not _COLOUR.match(value):
+        raise InvalidInputError(path, "Use a colour like #1a2b3c")
+    return value.lower()
+
+
+def instant(value: datetime, path: Path) -> datetime:
+    """Date-times must carry an offset; a naive one would be read in an unknown zone."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(path, "Give the date-time with its UTC offset, e.g. 2026-05-04T09:00:00+02:00")
+    return value

@@ -1,0 +1,129 @@
+"""Setting a business up through the API, and the permission and validation rules around it."""
+
+from __future__ import annotations
+
+from models import Business, ScheduleOverride, Service, Staff, WorkingHoursRange
+from tests.support.graphql import GraphQLClient, given_shop, sign_up
+
+CREATE_BUSINESS = """mutation($input: CreateBusinessInput!) { createBusiness(input: $input) { __typename
+  ... on Business { name timeZone } ... on ValidationError { message path } ... on NotAuthorized { message } } }"""
+SET_HOURS = """mutation($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { __typename
+  ... on StaffMember { workingHours { weekday ranges { start end } } }
+  ... on ValidationError { message path } ... on NotAuthorized { message } } }"""
+UPDATE_SERVICE = """mutation($input: UpdateServiceInput!) { updateService(input: $input) { __typename
+  ... on Service { name durationMinutes staff { name } } ... on ValidationError { message path }
+  ... on NotAuthorized { message } ... on NotFound { path } } }"""
+
+
+async def test_owner_creates_a_business_in_a_valid_zone(api: GraphQLClient) -> None:
+    owner = await sign_up(api, "o@example.com", "OWNER")
+    data = await api(CREATE_BUSINESS, {"input": {"name": " Fix-It ", "timeZone": "America/New_York"}},
+                     owner["accessToken"])
+    assert data["createBusiness"] == {"__typename": "Business", "name": "Fix-It", "timeZone": "America/New_York"}
+
+
+async def test_an_invalid_zone_is_a_validation_error_that_writes_nothing(api: GraphQLClient) -> None:
+    owner = await sign_up(api, "o@example.com", "OWNER")
+    data = await api(CREATE_BUSINESS, {"input": {"name": "Fix-It", "timeZone": "Mars/Olympus"}}, owner["accessToken"])
+    assert data["createBusiness"] == {
+        "__typename": "ValidationError", "path": ["input", "timeZone"],
+        "message": "'Mars/Olympus' is not an IANA time zone name (for example Europe/Berlin)"}
+    assert await Business.all().count() == 0
+
+
+async def test_customers_and_anonymous_callers_cannot_create_a_business(api: GraphQLClient) -> None:
+    customer = await sign_up(api, "c@example.com")
+    as_customer = await api(CREATE_BUSINESS, {"input": {"name": "X", "timeZone": "UTC"}}, customer["accessToken"])
+    anonymous = await api(CREATE_BUSINESS, {"input": {"name": "X", "timeZone": "UTC"}})
+    assert as_customer["createBusiness"] == {"__typename": "NotAuthorized",
+                                             "message": "Only owner accounts may do this"}
+    assert anonymous["createBusiness"] == {"__typename": "NotAuthorized", "message": "Sign in first"}
+    assert await Business.all().count() == 0
+
+
+async def test_working_hours_are_replaced_and_read_back_in_order(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    data = await api(SET_HOURS, {"input": {"staffId": shop.staff_id, "days": [
+        {"weekday": "TUESDAY", "ranges": [{"start": "13:00", "end": "24:00"}, {"start": "08:00", "end": "12:00"}]},
+        {"weekday": "MONDAY", "ranges": [{"start": "09:00", "end": "12:00"}, {"start": "12:00", "end": "17:00"}]},
+    ]}}, shop.owner_token)
+    assert data["setWorkingHours"]["workingHours"] == [
+        {"weekday": "MONDAY", "ranges": [{"start": "09:00", "end": "12:00"}, {"start": "12:00", "end": "17:00"}]},
+        {"weekday": "TUESDAY", "ranges": [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "24:00"}]},
+    ]
+
+
+async def test_overlapping_or_reversed_ranges_are_rejected_and_old_hours_kept(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    before = await WorkingHoursRange.all().count()
+    overlapping = await api(SET_HOURS, {"input": {"staffId": shop.staff_id, "days": [
+        {"weekday": "MONDAY", "ranges": [{"start": "09:00", "end": "12:00"}, {"start": "11:00", "end": "17:00"}]}]}},
+        shop.owner_token)
+    reversed_range = await api(SET_HOURS, {"input": {"staffId": shop.staff_id, "days": [
+        {"weekday": "MONDAY", "ranges": [{"start": "17:00", "end": "09:00"}]}]}}, shop.owner_token)
+    bad_clock = await api(SET_HOURS, {"input": {"staffId": shop.staff_id, "days": [
+        {"weekday": "MONDAY", "ranges": [{"start": "9am", "end": "17:00"}]}]}}, shop.owner_token)
+    assert overlapping["setWorkingHours"] == {"__typename": "ValidationError", "path": ["input", "days", "0", "ranges",
+                                              "1"], "message": "This range overlaps another range of the same day"}
+    assert reversed_range["setWorkingHours"] == {"__typename": "ValidationError", "message":
+                                                 "The end must be after the start",
+                                                 "path": ["input", "days", "0", "ranges", "0", "end"]}
+    assert bad_clock["setWorkingHours"]["path"] == ["input", "days", "0", "ranges", "0", "start"]
+    assert await WorkingHoursRange.all().count() == before == 7
+
+
+async def test_a_customer_cannot_change_staff_hours(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    customer = await sign_up(api, "c@example.com")
+    data = await api(SET_HOURS, {"input": {"staffId": shop.staff_id, "days": []}}, customer["accessToken"])
+    assert data["setWorkingHours"] == {"__typename": "NotAuthorized",
+                                       "message": "Only owner or staff accounts may do this"}
+    assert await WorkingHoursRange.all().count() == 7
+
+
+async def test_another_business_owner_cannot_touch_this_staff(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    other = await sign_up(api, "other-owner@example.com", "OWNER")
+    data = await api(SET_HOURS, {"input": {"staffId": shop.staff_id, "days": []}}, other["accessToken"])
+    assert data["setWorkingHours"] == {"__typename": "NotAuthorized",
+                                       "message": "Only the owner or this staff member may change this schedule"}
+    assert await WorkingHoursRange.all().count() == 7
+
+
+async def test_update_service_changes_fields_and_staff(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    data = await api(UPDATE_SERVICE, {"input": {"id": shop.service_id, "name": "Deluxe check", "durationMinutes": 90,
+                                                "staffIds": []}}, shop.owner_token)
+    assert data["updateService"] == {"__typename": "Service", "name": "Deluxe check", "durationMinutes": 90,
+                                     "staff": []}
+
+
+async def test_update_service_with_bad_values_or_unknown_ids_changes_nothing(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    zero = await api(UPDATE_SERVICE, {"input": {"id": shop.service_id, "durationMinutes": 0}}, shop.owner_token)
+    colour = await api(UPDATE_SERVICE, {"input": {"id": shop.service_id, "colour": "red"}}, shop.owner_token)
+    unknown_staff = await api(UPDATE_SERVICE, {"input": {"id": shop.service_id, "staffIds": ["U3RhZmZNZW1iZXI6OTk5"]}},
+                              shop.owner_token)
+    wrong_type = await api(UPDATE_SERVICE, {"input": {"id": shop.staff_id, "name": "x"}}, shop.owner_token)
+    assert zero["updateService"] == {"__typename": "ValidationError", "message": "Must be between 1 and 1440",
+                                     "path": ["input", "durationMinutes"]}
+    assert colour["updateService"]["path"] == ["input", "colour"]
+    assert unknown_staff["updateService"] == {"__typename": "NotFound", "path": ["input", "staffIds", "0"]}
+    assert wrong_type["updateService"] == {"__typename": "ValidationError", "message": "Not a Service ID",
+                                           "path": ["input", "id"]}
+    service = await Service.get()
+    assert (service.name, service.duration_minutes, service.colour) == ("Boiler check", 60, "#4f46e5")
+    assert [s.id for s in await service.staff.all()] == [(await Staff.get()).id]
+
+
+async def test_schedule_override_closes_a_day_and_replaces_an_earlier_one(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    query = """mutation($input: AddScheduleOverrideInput!) { addScheduleOverride(input: $input) { __typename
+      ... on ScheduleOverride { date closed ranges { start end } note } } }"""
+    await api(query, {"input": {"staffId": shop.staff_id, "date": "2026-12-24",
+                                "ranges": [{"start": "09:00", "end": "12:00"}]}}, shop.owner_token)
+    data = await api(query, {"input": {"staffId": shop.staff_id, "date": "2026-12-24", "ranges": [],
+                                       "note": "Holiday"}}, shop.owner_token)
+    assert data["addScheduleOverride"] == {"__typename": "ScheduleOverride", "date": "2026-12-24", "closed": True,
+                                           "ranges": [], "note": "Holiday"}
+    assert await ScheduleOverride.all().count() == 1
