@@ -312,7 +312,7 @@ def why_unbookable(
         range_start = _wall(local_date, rng.start_minute)
         if not range_start <= wall < _wall(local_date, rng.end_minute):
             continue
-        if not (span.start <= buffered_start and buffered_end < span.end):
+        if not (span.start <= buffered_start and buffered_end <= span.end):
             return Unbookable.OUTSIDE_WORKING_HOURS
         if customer_rules and (wall - range_start) % rules.step:
             return Unbookable.OFF_STEP

@@ -32,8 +32,8 @@ def minutes(n: int) -> timedelta:
     return timedelta(minutes=n)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def at(hour: int, minute: int = 0, day: date = MONDAY) -> datetime:

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -142,7 +143,7 @@ def test_free_starts_matches_is_free(busy: list[Span], starts: list[int], lead: 
 @given(busy=st.lists(spans(), max_size=12))
 def test_merge_spans_covers_the_same_minutes(busy: list[Span]) -> None:
     merged = merge_spans(busy)
-    assert all(a.end < b.start for a, b in zip(merged, merged[1:], strict=False))
+    assert all(a.end < b.start for a, b in pairwise(merged))
     probe_minutes = {at(0) + timedelta(minutes=m) for m in range(0, 721)}
     for t in probe_minutes:
         assert any(s.start <= t < s.end for s in busy) == any(s.start <= t < s.end for s in merged)

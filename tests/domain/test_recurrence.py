@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from domain.recurrence import MAX_OCCURRENCES, RecurrenceError, occurrence_starts
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_weekly_nine_oclock_in_berlin_stays_nine_across_dst() -> None:
