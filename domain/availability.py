@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
+from operator import attrgetter
 
 from domain.intervals import BusyIndex, Span, as_utc
 from domain.zones import load_zone, local_wall, to_utc, wall_instants
@@ -34,7 +35,7 @@ ONE_MINUTE = timedelta(minutes=1)
 STAFF_PAST_GRACE = timedelta(minutes=5)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class WorkingRange:
     """Local wall-clock minutes since midnight, start_minute < end_minute, 0 <= start,
     end <= 1440 (1440 = midnight at the end of the day)."""
@@ -44,10 +45,7 @@ class WorkingRange:
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_minute < self.end_minute <= MINUTES_PER_DAY:
-            raise ValueError(
-                f"working range needs 0 <= start < end <= 1440, "
-                f"got {self.start_minute}..{self.end_minute}"
-            )
+            raise ValueError(f"working range needs 0 <= start < end <= 1440: {self.start_minute}..{self.end_minute}")
 
 
 @dataclass(frozen=True)
@@ -82,16 +80,14 @@ class SlotRules:
 
     def __post_init__(self) -> None:
         zero = timedelta(0)
-        if self.duration <= zero:
-            raise ValueError("duration must be > 0")
-        if self.buffer_before < zero or self.buffer_after < zero:
-            raise ValueError("buffers must be >= 0")
-        if self.step <= zero or self.step % ONE_MINUTE:
-            raise ValueError("step must be a positive whole number of minutes")
-        if self.minimum_notice < zero:
-            raise ValueError("minimum_notice must be >= 0")
-        if self.horizon <= zero:
-            raise ValueError("horizon must be > 0")
+        for name in ("duration", "step", "horizon"):
+            if getattr(self, name) <= zero:
+                raise ValueError(f"{name} must be > 0")
+        for name in ("buffer_before", "buffer_after", "minimum_notice"):
+            if getattr(self, name) < zero:
+                raise ValueError(f"{name} must be >= 0")
+        if self.step % ONE_MINUTE:
+            raise ValueError("step must be a whole number of minutes")
 
 
 @dataclass(frozen=True)
@@ -125,10 +121,13 @@ def day_ranges(staff: StaffAvailability, local_date: date) -> tuple[WorkingRange
     return _merge_ranges(tuple(ranges))
 
 
+_BOUNDS = attrgetter("start_minute", "end_minute")
+
+
 @lru_cache(maxsize=1024)
 def _merge_ranges(ranges: tuple[WorkingRange, ...]) -> tuple[WorkingRange, ...]:
     merged: list[WorkingRange] = []
-    for rng in sorted(ranges):
+    for rng in sorted(ranges, key=_BOUNDS):
         if merged and rng.start_minute <= merged[-1].end_minute:
             last = merged[-1]
             merged[-1] = WorkingRange(last.start_minute, max(last.end_minute, rng.end_minute))
@@ -203,9 +202,7 @@ def _grid(
     return tuple(instants)
 
 
-def _free_starts(
-    staff: StaffAvailability, rules: SlotRules, window: Span, now: datetime
-) -> list[datetime]:
+def _free_starts(staff: StaffAvailability, rules: SlotRules, window: Span, now: datetime) -> list[datetime]:
     """Sorted slot starts of one staff member (the engine behind free_slots)."""
     now = as_utc(now)
     lowest = max(window.start, now + rules.minimum_notice)  # minimum_notice >= 0 covers "not past"
@@ -255,9 +252,7 @@ def free_slots(staff: StaffAvailability, rules: SlotRules, window: Span, now: da
     return [Span(s, s + duration) for s in _free_starts(staff, rules, window, now)]
 
 
-def available_slots(
-    staff: Sequence[StaffAvailability], rules: SlotRules, window: Span, now: datetime
-) -> list[Slot]:
+def available_slots(staff: Sequence[StaffAvailability], rules: SlotRules, window: Span, now: datetime) -> list[Slot]:
     """Union over staff: one Slot per distinct (start,end) with every staff member free then, sorted by start."""
     by_start: dict[datetime, set[int]] = {}
     for member in staff:
@@ -272,12 +267,7 @@ def available_slots(
 
 
 def why_unbookable(
-    staff: StaffAvailability,
-    rules: SlotRules,
-    start: datetime,
-    now: datetime,
-    *,
-    customer_rules: bool,
+    staff: StaffAvailability, rules: SlotRules, start: datetime, now: datetime, *, customer_rules: bool
 ) -> Unbookable | None:
     """None when `start` may be booked, else the first reason it may not.
 

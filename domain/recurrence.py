@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
@@ -23,7 +24,7 @@ _ALLOWED_FREQ = ("DAILY", "WEEKLY", "MONTHLY")
 # booking repeats one time of day on whole days.
 _ALLOWED_PARTS = frozenset({"FREQ", "COUNT", "UNTIL", "INTERVAL", "BYDAY", "BYMONTHDAY", "WKST"})
 _POSITIVE_INT = re.compile(r"[0-9]{1,6}")
-_UNTIL = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
+_UNTIL = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-9]{2})(Z?))?")
 # dateutil compares UNTIL with naive local wall times; give it room and apply
 # the exact UTC bound ourselves.
 _UNTIL_MARGIN = timedelta(days=2)
@@ -43,6 +44,7 @@ def _parse_parts(rrule: str) -> dict[str, str]:
     value = rrule.strip()
     if value[:6].upper() == "RRULE:":
         value = value[6:]
+    value = value.rstrip(";")  # some calendar clients end the rule with a stray ';'
     if not value:
         raise RecurrenceError("the recurrence rule is empty")
     if re.search(r"[\s:]", value):
@@ -149,6 +151,15 @@ def occurrence_starts(rrule: str, first_start: datetime, zone: str) -> list[date
     if until is not None and until < first_start:
         raise RecurrenceError("UNTIL is before the first occurrence: the rule produces no occurrences")
 
+    try:
+        return _expand(parts, first_start, tz, count, until)
+    except OverflowError as exc:  # occurrences past year 9999
+        raise RecurrenceError("the rule reaches dates beyond the supported range") from exc
+
+
+def _expand(
+    parts: dict[str, str], first_start: datetime, tz: ZoneInfo, count: int | None, until: datetime | None
+) -> list[datetime]:
     first_wall = local_wall(first_start, tz)
     # dateutil drops microseconds from DTSTART; put them back on every occurrence.
     dtstart = first_wall.replace(microsecond=0)

@@ -19,7 +19,6 @@ from domain.availability import (
     available_slots,
 )
 from domain.intervals import Span
-
 from models import (
     Booking,
     BookingStatus,
@@ -103,9 +102,9 @@ async def load_availability(
 
 async def qualified_staff(service: Service, staff_ids: Sequence[int] | None, path: list[str | int]) -> list[Staff]:
     """The staff who perform the service, narrowed to `staff_ids` when given (each must perform it)."""
-    performing = await service.staff.all().order_by("id")
     if staff_ids is None:
-        return list(performing)
+        return list(await service.staff.all().order_by("id"))
+    performing = await service.staff.filter(id__in=list(staff_ids))
     by_id = {member.id: member for member in performing}
     chosen = []
     for index, staff_id in enumerate(staff_ids):

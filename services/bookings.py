@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from domain.availability import StaffAvailability, why_unbookable
-from domain.intervals import Span
-from domain.recurrence import RecurrenceError, occurrence_starts
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from domain.availability import StaffAvailability, why_unbookable
+from domain.intervals import Span
+from domain.recurrence import RecurrenceError, occurrence_starts
 from models import (
     Booking,
     BookingSeries,

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from domain.zones import is_valid_zone
-
 from services.errors import InvalidInputError
 
 Path = Sequence[str | int]

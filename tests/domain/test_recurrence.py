@@ -45,6 +45,16 @@ def test_until_as_a_date_covers_that_whole_local_day() -> None:
     assert starts == [utc(2026, 1, 5, 22), utc(2026, 1, 6, 22), utc(2026, 1, 7, 22)]
 
 
+def test_until_without_z_is_a_local_wall_time() -> None:
+    starts = occurrence_starts("FREQ=DAILY;UNTIL=20260107T170000", utc(2026, 1, 5, 22, 0), "America/New_York")
+    assert starts == [utc(2026, 1, 5, 22), utc(2026, 1, 6, 22), utc(2026, 1, 7, 22)]
+
+
+def test_trailing_semicolon_and_lower_case_are_tolerated() -> None:
+    starts = occurrence_starts("freq=weekly;count=2;", utc(2026, 1, 5, 9), "UTC")
+    assert starts == [utc(2026, 1, 5, 9), utc(2026, 1, 12, 9)]
+
+
 def test_monthly_by_month_day_and_interval() -> None:
     starts = occurrence_starts("FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=15;COUNT=3", utc(2026, 1, 15, 10), "UTC")
     assert starts == [utc(2026, 1, 15, 10), utc(2026, 3, 15, 10), utc(2026, 5, 15, 10)]
@@ -104,6 +114,8 @@ def test_exactly_the_maximum_is_fine() -> None:
         ("FREQ=WEEKLY;UNTIL=20260231T000000Z", "not a valid date"),
         ("DTSTART:20260101T090000Z\nRRULE:FREQ=DAILY;COUNT=2", "single RRULE value"),
         ("FREQ=DAILY;COUNT=2;INTERVAL=0", "INTERVAL must be at least 1"),
+        ("FREQ=MONTHLY;UNTIL=99991231T235959Z", "beyond the supported range"),
+        ("FREQ=WEEKLY;COUNT=2;;BYDAY=MO", "malformed"),
     ],
 )
 def test_rule_errors(rule: str, reason_part: str) -> None:

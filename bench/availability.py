@@ -1,0 +1,147 @@
+"""Availability speed: `availableSlots` over real HTTP, the pure engine, and the engine against the brute-force oracle.
+
+Run from the repository root:  .venv/bin/python -m bench.availability  [--requests 200] [--database-url URL]
+
+Set-up (seeded, so runs are comparable): one business, 50 staff in Europe/Berlin working 09:00-17:00 every day, a
+30-minute service on a 15-minute step with a 365-day horizon, and 1,000 busy blocks per staff member (15 to 120
+minutes) spread over the next year. Cases: (a) one staff member over 31 days, (b) any of the 50 staff over 14 days.
+Prints p50/p95 in milliseconds. Targets on a 2-core machine: (a) p95 < 30 ms, (b) p95 < 150 ms over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+
+from app.db import tortoise_config
+from domain.availability import available_slots
+from domain.intervals import Span
+from models import Business, BusyBlock, BusyBlockSource, Service, Staff, User, UserRole, WorkingHoursRange
+from schema.ids import encode_id
+from services.availability import load_availability, slot_rules
+from tests.domain.oracle import slot_starts
+from tests.support.server import live_server
+
+STAFF = 50
+BLOCKS_PER_STAFF = 1000
+QUERY = """query($s: ID!, $from: DateTime!, $to: DateTime!, $staff: [ID!]) {
+  availableSlots(serviceId: $s, from: $from, to: $to, timeZone: "Europe/Berlin", staffIds: $staff) {
+    ... on AvailableSlots { slots { start end staffIds } } } }"""
+
+
+async def seed(now: datetime) -> tuple[int, list[int]]:
+    rng = random.Random(20261122)
+    owner = await User.create(email="bench@example.com", name="Bench", password_hash="-", role=UserRole.OWNER)
+    business = await Business.create(name="Bench", time_zone="Europe/Berlin", owner=owner)
+    service = await Service.create(business=business, name="Visit", duration_minutes=30, slot_step_minutes=15,
+                                   booking_horizon_days=365)
+    staff_ids = []
+    for n in range(STAFF):
+        member = await Staff.create(business=business, name=f"Tech {n}", email=f"t{n}@example.com",
+                                    time_zone="Europe/Berlin")
+        staff_ids.append(member.id)
+        await WorkingHoursRange.bulk_create([WorkingHoursRange(staff=member, weekday=d, start_minute=540,
+                                                               end_minute=1020) for d in range(7)])
+        blocks = []
+        for _ in range(BLOCKS_PER_STAFF):
+            start = now + timedelta(minutes=rng.randrange(0, 365 * 24 * 60, 5))
+            blocks.append(BusyBlock(staff=member, source=BusyBlockSource.EXTERNAL, title="Busy", starts_at=start,
+                                    ends_at=start + timedelta(minutes=rng.randrange(15, 121, 5))))
+        await BusyBlock.bulk_create(blocks, batch_size=500)
+    await service.staff.add(*await Staff.filter(business=business))
+    return service.id, staff_ids
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
+    return f"p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   (n={len(ordered)})"
+
+
+async def timed(run: Callable[[], Awaitable[object]], count: int) -> list[float]:
+    for _ in range(5):  # warm-up: imports, caches, connections
+        await run()
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def main(requests: int, database_url: str | None) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="lockstep-bench-"))
+    url = database_url or f"sqlite://{scratch / 'bench.sqlite3'}"
+    await migrate(config=tortoise_config(url))
+    await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    print(f"seeding {STAFF} staff x {BLOCKS_PER_STAFF} busy blocks ...", flush=True)
+    service_id, staff_ids = await seed(now)
+    start = (now + timedelta(days=1)).replace(hour=0, minute=0)
+    cases = {
+        "(a) 1 staff x 31 days": (Span(start, start + timedelta(days=31)), [staff_ids[0]]),
+        "(b) any of 50 staff x 14 days": (Span(start, start + timedelta(days=14)), None),
+    }
+    service = await Service.get(id=service_id)
+    rules = slot_rules(service)
+    staff_rows = await Staff.filter(id__in=staff_ids).order_by("id")
+    print("\npure engine (domain.availability.available_slots, data already loaded):")
+    loaded = {}
+    for name, (window, only) in cases.items():
+        chosen = [s for s in staff_rows if only is None or s.id in only]
+        loaded[name] = await load_availability(chosen, window)
+
+        async def engine(window: Span = window, data: list = loaded[name]) -> object:  # type: ignore[type-arg]
+            return available_slots(data, rules, window, now)
+
+        print(f"  {name:32s} {percentiles(await timed(engine, requests))}")
+    window_a, _ = cases["(a) 1 staff x 31 days"]
+    oracle_runs = 3
+    started = time.perf_counter()
+    for _ in range(oracle_runs):
+        slot_starts(loaded["(a) 1 staff x 31 days"][0], rules, window_a, now)
+    oracle_ms = (time.perf_counter() - started) * 1000 / oracle_runs
+    started = time.perf_counter()
+    for _ in range(50):
+        available_slots(loaded["(a) 1 staff x 31 days"], rules, window_a, now)
+    engine_ms = (time.perf_counter() - started) * 1000 / 50
+    print(f"  engine vs brute-force minute-by-minute oracle, case (a): {engine_ms:.2f} ms vs {oracle_ms:.0f} ms "
+          f"= {oracle_ms / engine_ms:.0f}x faster")
+    await Tortoise.close_connections()
+
+    print("\navailableSlots over HTTP (uvicorn, one process, includes the database reads):")
+    with live_server(url, scratch) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            for name, (window, only) in cases.items():
+                variables = {"s": encode_id("Service", service_id), "from": window.start.isoformat(),
+                             "to": window.end.isoformat(),
+                             "staff": None if only is None else [encode_id("StaffMember", i) for i in only]}
+
+                async def call(variables: dict = variables) -> object:  # type: ignore[type-arg]
+                    response = await http.post("/graphql", json={"query": QUERY, "variables": variables})
+                    slots = response.json()["data"]["availableSlots"]["slots"]
+                    assert slots, "the bench expects slots"
+                    return slots
+
+                print(f"  {name:32s} {percentiles(await timed(call, requests))}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.requests, arguments.database_url))
