@@ -34,11 +34,15 @@ class Booking(Model):
 
     id = fields.IntField(primary_key=True)
     business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="bookings")
+    business_id: int
     staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="bookings")
+    staff_id: int
     service: fields.ForeignKeyRelation[Service] = fields.ForeignKeyField("models.Service", related_name="bookings")
+    service_id: int
     customer: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="bookings", null=True
     )
+    customer_id: int | None
     customer_name = fields.CharField(max_length=200)
     customer_email = fields.CharField(max_length=254, default="")
     customer_phone = fields.CharField(max_length=40, default="")
@@ -51,6 +55,7 @@ class Booking(Model):
     series: fields.ForeignKeyNullableRelation[BookingSeries] = fields.ForeignKeyField(
         "models.BookingSeries", related_name="occurrences", null=True
     )
+    series_id: int | None
     occurrence_index = fields.IntField(null=True)
     customer_notes = fields.TextField(default="")
     merchant_notes = fields.TextField(default="")

@@ -11,6 +11,7 @@ class Business(Model):
     name = fields.CharField(max_length=200)
     time_zone = fields.CharField(max_length=64)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="owned_businesses")
+    owner_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
 
@@ -23,9 +24,11 @@ class Staff(Model):
 
     id = fields.IntField(primary_key=True)
     business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="staff")
+    business_id: int
     user: fields.ForeignKeyNullableRelation[User] = fields.OneToOneField(
         "models.User", related_name="staff_profile", null=True
     )
+    user_id: int | None
     name = fields.CharField(max_length=200)
     email = fields.CharField(max_length=254)
     time_zone = fields.CharField(max_length=64)
@@ -40,6 +43,7 @@ class Staff(Model):
 class Service(Model):
     id = fields.IntField(primary_key=True)
     business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="services")
+    business_id: int
     name = fields.CharField(max_length=200)
     duration_minutes = fields.IntField()
     buffer_before_minutes = fields.IntField(default=0)
@@ -71,7 +75,7 @@ class ScheduleOverride(Model):
     id = fields.IntField(primary_key=True)
     staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="overrides")
     date = fields.DateField()
-    ranges = fields.JSONField(default=list)
+    ranges: fields.JSONField[list[list[int]]] = fields.JSONField(default=list)
     note = fields.CharField(max_length=200, default="")
 
     class Meta:

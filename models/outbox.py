@@ -13,7 +13,7 @@ class OutboxEntry(Model):
     id = fields.BigIntField(primary_key=True)
     topic = fields.CharField(max_length=64)
     aggregate_id = fields.IntField()
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, object]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     available_at = fields.DatetimeField(auto_now_add=True)
     attempts = fields.IntField(default=0)

@@ -6,14 +6,13 @@ from strawberry.types import Info
 
 from models import User as UserModel
 from models import UserRole
+from resolvers.errors import typed_errors
+from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 from schema.inputs import AcceptStaffInviteInput, RefreshTokenInput, SignInInput, SignUpInput
 from schema.payloads import AuthPayload, AuthResult, SignOutPayload, SignOutResult
 from schema.types import User
 from services import auth
 from services.auth import TokenPair
-
-from resolvers.errors import typed_errors
-from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 
 
 def _payload(pair: TokenPair) -> AuthPayload:

@@ -10,7 +10,10 @@ from strawberry.types import Info
 
 from domain.zones import load_zone
 from models import Booking as BookingModel
+from models import BookingStatus as BookingStatusModel
 from models import Staff as StaffModel
+from resolvers.errors import optional_pk, pk, typed_errors
+from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 from schema.enums import ScheduleEntryKind
 from schema.ids import encode_id
 from schema.inputs import (
@@ -35,10 +38,6 @@ from services.access import is_member
 from services.auth import Viewer
 from services.bookings import BookingRequest, CustomerDetails
 from services.errors import NotAuthorizedError
-from models import BookingStatus as BookingStatusModel
-
-from resolvers.errors import optional_pk, pk, typed_errors
-from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 
 From = Annotated[datetime, strawberry.argument(name="from")]
 
@@ -77,7 +76,7 @@ async def staff_schedule(staff_id: strawberry.ID, from_: From, to: datetime, inf
 
 
 async def _convert(viewer: Viewer, rows: list[BookingModel]) -> BookingPayload:
-    for_business = await is_member(viewer, rows[0].business_id)  # type: ignore[attr-defined]
+    for_business = await is_member(viewer, rows[0].business_id)
     converted = [Booking.from_model(row, for_business=for_business) for row in rows]
     return BookingPayload(booking=converted[0], occurrences=converted)
 
@@ -127,7 +126,7 @@ async def update_booking_notes(input: UpdateBookingNotesInput, info: Info) -> Bo
 @typed_errors
 async def booking(id: strawberry.ID, info: Info) -> BookingQueryResult:
     row = await booking_queries.get_booking(viewer_of(info), pk(id, "Booking", ["id"]))
-    return Booking.from_model(row, for_business=await is_member(viewer_of(info), row.business_id))  # type: ignore[attr-defined]
+    return Booking.from_model(row, for_business=await is_member(viewer_of(info), row.business_id))
 
 
 async def booking_list(info: Info, filter: BookingFilter | None = None, first: int = 20,
@@ -143,8 +142,8 @@ async def booking_list(info: Info, filter: BookingFilter | None = None, first: i
         starts_from=where.from_, starts_before=where.to,
         status=BookingStatusModel(where.status.value) if where.status else None)
     page = await booking_queries.list_bookings(viewer, criteria, first, after)
-    member = {row.business_id: await is_member(viewer, row.business_id) for row in page.bookings}  # type: ignore[attr-defined]
-    edges = [BookingEdge(cursor=cursor, node=Booking.from_model(row, for_business=member[row.business_id]))  # type: ignore[attr-defined]
+    member = {row.business_id: await is_member(viewer, row.business_id) for row in page.bookings}
+    edges = [BookingEdge(cursor=cursor, node=Booking.from_model(row, for_business=member[row.business_id]))
              for row, cursor in zip(page.bookings, page.cursors, strict=True)]
     return BookingConnection(edges=edges, page_info=PageInfo(has_next_page=page.has_next_page,
                                                              end_cursor=page.cursors[-1] if page.cursors else None))

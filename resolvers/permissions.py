@@ -75,7 +75,6 @@ def permission(check: Permission) -> Callable[[Callable[P, Awaitable[R]]], Calla
                 return NotAuthorized(message=check.denial(viewer))  # type: ignore[return-value]
             return await resolver(*args, **kwargs)
 
-        guarded.permission = check  # type: ignore[attr-defined]
         return guarded
 
     return decorate

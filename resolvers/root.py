@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import auth, bookings, setup
-from schema.types import Business, BookingConnection, User
+from schema.types import BookingConnection, Business, User
 
 
 @strawberry.type

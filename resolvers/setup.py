@@ -7,6 +7,8 @@ from strawberry.types import Info
 from models import Business as BusinessModel
 from models import Service as ServiceModel
 from models import Staff as StaffModel
+from resolvers.errors import pk, typed_errors
+from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, permission, viewer_of
 from schema.inputs import (
     AddScheduleOverrideInput,
     BlockTimeInput,
@@ -32,9 +34,6 @@ from services import businesses, schedules
 from services.businesses import ServiceFields
 from services.errors import NotFoundError
 from services.schedules import ClockRange, WeekdayHours
-
-from resolvers.errors import pk, typed_errors
-from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, permission, viewer_of
 
 
 @permission(IS_OWNER)

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
-from schema.types import Booking, BusyBlock, Business, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
+from schema.types import Booking, Business, BusyBlock, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
 
 
 @strawberry.type

@@ -163,7 +163,7 @@ class Booking:
 
     @classmethod
     def from_model(cls, booking: BookingModel, *, for_business: bool) -> Booking:
-        series_id = booking.series_id  # type: ignore[attr-defined]
+        series_id = booking.series_id
         return cls(
             id=encode_id("Booking", booking.id), status=BookingStatus(str(booking.status)),
             starts_at=booking.starts_at, ends_at=booking.ends_at, customer_name=booking.customer_name,
@@ -171,8 +171,8 @@ class Booking:
             customer_notes=booking.customer_notes, merchant_notes=booking.merchant_notes if for_business else None,
             series_id=encode_id("BookingSeries", series_id) if series_id else None,
             occurrence_index=booking.occurrence_index, version=booking.version, created_at=booking.created_at,
-            cancelled_at=booking.cancelled_at, staff_pk=booking.staff_id,  # type: ignore[attr-defined]
-            service_pk=booking.service_id,  # type: ignore[attr-defined]
+            cancelled_at=booking.cancelled_at, staff_pk=booking.staff_id,
+            service_pk=booking.service_id,
         )
 
     @strawberry.field

@@ -34,7 +34,7 @@ async def is_member(viewer: Viewer, business_id: int) -> bool:
     if await is_owner(viewer, business_id):
         return True
     profile = await staff_profile(viewer)
-    return profile is not None and profile.business_id == business_id  # type: ignore[attr-defined]
+    return profile is not None and profile.business_id == business_id
 
 
 async def require_owner(viewer: Viewer, business_id: int) -> None:
@@ -52,9 +52,9 @@ async def require_member(viewer: Viewer, business_id: int) -> None:
 async def require_schedule_manager(viewer: Viewer, staff: Staff) -> None:
     """The owner, or the staff member themself, manages a staff member's hours and blocked time."""
     require_signed_in(viewer)
-    if await is_owner(viewer, staff.business_id):  # type: ignore[attr-defined]
+    if await is_owner(viewer, staff.business_id):
         return
-    if staff.user_id is not None and staff.user_id == viewer.user_id:  # type: ignore[attr-defined]
+    if staff.user_id is not None and staff.user_id == viewer.user_id:
         return
     raise NotAuthorizedError("Only the owner or this staff member may change this schedule")
 
@@ -62,11 +62,11 @@ async def require_schedule_manager(viewer: Viewer, staff: Staff) -> None:
 async def can_see_booking(viewer: Viewer, booking: Booking) -> bool:
     if viewer.user_id is None:
         return False
-    if booking.customer_id == viewer.user_id:  # type: ignore[attr-defined]
+    if booking.customer_id == viewer.user_id:
         return True
-    return await is_member(viewer, booking.business_id)  # type: ignore[attr-defined]
+    return await is_member(viewer, booking.business_id)
 
 
 async def sees_private_titles(viewer: Viewer, staff: Staff) -> bool:
     """Titles of personal events are the staff member's alone; everyone else sees "busy"."""
-    return viewer.user_id is not None and staff.user_id == viewer.user_id  # type: ignore[attr-defined]
+    return viewer.user_id is not None and staff.user_id == viewer.user_id

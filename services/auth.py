@@ -170,7 +170,7 @@ async def accept_staff_invite(code: str, password: str, config: TokenConfig) -> 
     password_hash = hash_password(password, ["input", "password"])
     async with in_transaction():
         staff = await Staff.get_or_none(invite_code_hash=_digest(code))
-        if staff is None or staff.user_id is not None:  # type: ignore[attr-defined]
+        if staff is None or staff.user_id is not None:
             raise InvalidInputError(["input", "code"], "This invitation code is not valid")
         try:
             user = await User.create(email=staff.email, name=staff.name, password_hash=password_hash,

@@ -153,7 +153,7 @@ async def staff_schedule(viewer: Viewer, staff_id: int, starts: datetime, ends: 
     staff = await Staff.get_or_none(id=staff_id)
     if staff is None:
         raise NotFoundError("Staff", ["staffId"])
-    await require_member(viewer, staff.business_id)  # type: ignore[attr-defined]
+    await require_member(viewer, staff.business_id)
     span = window(starts, ends)
     private = await sees_private_titles(viewer, staff)
     bookings = await Booking.filter(

@@ -61,7 +61,7 @@ async def _visible(viewer: Viewer) -> Q:
         return Q(business_id__in=await Business.filter(owner_id=user_id).values_list("id", flat=True))
     if viewer.role == UserRole.STAFF:
         profile = await staff_profile(viewer)
-        return Q(business_id=profile.business_id) if profile else Q(id=-1)  # type: ignore[attr-defined]
+        return Q(business_id=profile.business_id) if profile else Q(id=-1)
     return Q(customer_id=user_id)
 
 

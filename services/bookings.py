@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -63,14 +64,14 @@ class BookingRequest:
     recurrence: str | None = None
 
 
-async def _lock_staff(staff_id: int, connection: object) -> None:
+async def _lock_staff(staff_id: int, connection: BaseDBAsyncClient) -> None:
     await Staff.filter(id=staff_id).using_db(connection).update(booking_lock=F("booking_lock") + 1)
 
 
 def _outbox(topic: str, booking: Booking) -> OutboxEntry:
     return OutboxEntry(topic=topic, aggregate_id=booking.id,
                        payload={"booking_id": booking.id, "version": booking.version,
-                                "series_id": booking.series_id})  # type: ignore[attr-defined]
+                                "series_id": booking.series_id})
 
 
 def _unbookable_starts(
@@ -91,7 +92,7 @@ def _unbookable_starts(
 async def _booking_party(viewer: Viewer, service: Service, request: BookingRequest) -> tuple[bool, dict[str, object]]:
     """Whether customer rules apply, and the customer fields of the new rows."""
     user_id = require_signed_in(viewer)
-    if await is_member(viewer, service.business_id):  # type: ignore[attr-defined]
+    if await is_member(viewer, service.business_id):
         details = request.customer
         if request.walk_in:
             name = (details.name if details else "").strip() or "Walk-in"
@@ -106,8 +107,8 @@ async def _booking_party(viewer: Viewer, service: Service, request: BookingReque
             return False, {"customer_id": customer.id, "customer_name": customer.name,
                            "customer_email": customer.email}
         email = normalise_email(details.email, ["input", "customer", "email"]) if details.email.strip() else ""
-        return False, {"customer_id": None, "customer_name": validation.text(details.name, ["input", "customer", "name"]),
-                       "customer_email": email,
+        name = validation.text(details.name, ["input", "customer", "name"])
+        return False, {"customer_id": None, "customer_name": name, "customer_email": email,
                        "customer_phone": validation.text(details.phone, ["input", "customer", "phone"],
                                                          max_length=40, required=False)}
     if viewer.role != UserRole.CUSTOMER:
@@ -196,10 +197,10 @@ async def reschedule_booking(
     booking = await _visible_booking(viewer, booking_id)
     if booking.status != BookingStatus.CONFIRMED:
         raise InvalidInputError(["input", "id"], "A cancelled booking cannot be rescheduled")
-    customer_rules = not await is_member(viewer, booking.business_id)  # type: ignore[attr-defined]
-    if customer_rules and staff_id is not None and staff_id != booking.staff_id:  # type: ignore[attr-defined]
+    customer_rules = not await is_member(viewer, booking.business_id)
+    if customer_rules and staff_id is not None and staff_id != booking.staff_id:
         raise NotAuthorizedError("Customers cannot move a booking to other staff")
-    target_id = booking.staff_id if staff_id is None else staff_id  # type: ignore[attr-defined]
+    target_id = booking.staff_id if staff_id is None else staff_id
     (staff,) = await qualified_staff(booking.service, [target_id], ["input", "staffId"])
     before = booking.starts_at - booking.buffered_start
     after = booking.buffered_end - booking.ends_at
@@ -219,7 +220,7 @@ async def reschedule_booking(
                 buffered_end=start + length + after, version=F("version") + 1)
             if changed != 1:
                 raise SlotUnavailableError([start])  # changed by someone else meanwhile; the caller retries
-            moved = await Booking.get(id=booking.id).using_db(connection)
+            moved = await Booking.get(id=booking.id, using_db=connection)
             await _outbox("booking.rescheduled", moved).save(using_db=connection)
             return moved
     except IntegrityError as exc:
@@ -233,11 +234,11 @@ CANCEL_FOLLOWING = "following"
 async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datetime) -> list[Booking]:
     """Cancel one booking, or this occurrence and every later one of its series. Cancelling twice changes nothing."""
     booking = await _visible_booking(viewer, booking_id)
-    if scope == CANCEL_FOLLOWING and booking.series_id is None:  # type: ignore[attr-defined]
+    if scope == CANCEL_FOLLOWING and booking.series_id is None:
         raise InvalidInputError(["input", "scope"], "Only a recurring booking has following occurrences")
     query = Booking.filter(id=booking.id)
     if scope == CANCEL_FOLLOWING:
-        query = Booking.filter(series_id=booking.series_id,  # type: ignore[attr-defined]
+        query = Booking.filter(series_id=booking.series_id,
                                starts_at__gte=booking.starts_at)
     async with in_transaction() as connection:
         targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
@@ -253,7 +254,7 @@ async def update_booking_notes(
     viewer: Viewer, booking_id: int, customer_notes: str | None, merchant_notes: str | None
 ) -> Booking:
     booking = await _visible_booking(viewer, booking_id)
-    member = await is_member(viewer, booking.business_id)  # type: ignore[attr-defined]
+    member = await is_member(viewer, booking.business_id)
     if merchant_notes is not None and not member:
         raise NotAuthorizedError("Only the business may write merchant notes")
     values: dict[str, object] = {}
@@ -267,7 +268,7 @@ async def update_booking_notes(
         return booking
     async with in_transaction() as connection:
         await Booking.filter(id=booking.id).using_db(connection).update(version=F("version") + 1, **values)
-        updated = await Booking.get(id=booking.id).using_db(connection)
+        updated = await Booking.get(id=booking.id, using_db=connection)
         await _outbox("booking.updated", updated).save(using_db=connection)
     return updated
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -73,8 +74,8 @@ _LIMITS = {
 }
 
 
-def _validated(fields: ServiceFields) -> dict[str, object]:
-    values: dict[str, object] = {}
+def _validated(fields: ServiceFields) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     if fields.name is not None:
         values["name"] = validation.text(fields.name, ["input", "name"])
     for attr, (input_name, low, high) in _LIMITS.items():
@@ -113,11 +114,11 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields)
     service = await Service.get_or_none(id=service_id)
     if service is None:
         raise NotFoundError("Service", ["input", "id"])
-    await require_owner(viewer, service.business_id)  # type: ignore[attr-defined]
+    await require_owner(viewer, service.business_id)
     values = _validated(fields)
     staff = None
     if fields.staff_ids is not None:
-        staff = await _staff_of_business(service.business_id, fields.staff_ids)  # type: ignore[attr-defined]
+        staff = await _staff_of_business(service.business_id, fields.staff_ids)
     async with in_transaction():
         if values:
             service.update_from_dict(values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -52,7 +53,7 @@ def parse_ranges(ranges: list[ClockRange], path: list[str | int]) -> list[tuple[
             raise InvalidInputError([*path, index, "end"], "The end must be after the start")
         parsed.append((start, end, index))
     parsed.sort()
-    for (_, previous_end, _), (start, _, index) in zip(parsed, parsed[1:], strict=False):
+    for (_, previous_end, _), (start, _, index) in itertools.pairwise(parsed):
         if start < previous_end:
             raise InvalidInputError([*path, index], "This range overlaps another range of the same day")
     return [(start, end) for start, end, _ in parsed]

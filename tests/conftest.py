@@ -8,7 +8,6 @@ then every test that touches the database (marked `db` automatically) on Postgre
 from __future__ import annotations
 
 import os
-
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 from app.db import is_postgres, tortoise_config
-from tests.support.graphql import GraphQLClient
 from tests.support.databases import create_postgres_database, drop_postgres_database, postgres_server_url
+from tests.support.graphql import GraphQLClient
 
 # Tests never read a developer's settings or write into the checkout.
 os.environ["LOCKSTEP_JWT_SECRET"] = "test-signing-secret-that-is-long-enough-0123456789"

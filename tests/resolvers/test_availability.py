@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from models import BusyBlock, BusyBlockSource, Staff
-from tests.resolvers.test_bookings import MONDAY, at, utc
+from tests.resolvers.test_bookings import at, utc
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop, sign_up
 
 SLOTS = """query($service: ID!, $from: DateTime!, $to: DateTime!, $zone: String!, $staff: [ID!]) {
@@ -72,11 +72,13 @@ async def test_window_and_zone_errors_are_typed(api: GraphQLClient) -> None:
 
 
 def next_spring_forward(zone: ZoneInfo, after: date) -> date:
+    """The first date on or after `after` whose noon is further ahead of UTC than its midnight."""
+
+    def offset(day: date, hour: int) -> timedelta:
+        return datetime(day.year, day.month, day.day, hour, tzinfo=zone).utcoffset() or timedelta(0)
+
     day = after
-    while (datetime(day.year, day.month, day.day, 12, tzinfo=zone).utcoffset()
-           == datetime(day.year, day.month, day.day, 0, tzinfo=zone).utcoffset()
-           or datetime(day.year, day.month, day.day, 12, tzinfo=zone).utcoffset()
-           < datetime(day.year, day.month, day.day, 0, tzinfo=zone).utcoffset()):  # type: ignore[operator]
+    while offset(day, 12) <= offset(day, 0):
         day += timedelta(days=1)
     return day
 
@@ -121,7 +123,8 @@ async def test_staff_schedule_hides_private_titles_from_everyone_but_the_staff_m
     customer = await sign_up(api, "c@example.com")
     customers = await api(query, variables, customer["accessToken"])
     # then only the staff member sees the personal title, and customers see nothing
-    assert mine["staffSchedule"]["entries"] == [{"kind": "BUSY", "title": "Dentist"}, {"kind": "BUSY", "title": "Lunch"}]
-    assert owners["staffSchedule"]["entries"] == [{"kind": "BUSY", "title": "Busy"}, {"kind": "BUSY", "title": "Lunch"}]
+    lunch = {"kind": "BUSY", "title": "Lunch"}
+    assert mine["staffSchedule"]["entries"] == [{"kind": "BUSY", "title": "Dentist"}, lunch]
+    assert owners["staffSchedule"]["entries"] == [{"kind": "BUSY", "title": "Busy"}, lunch]
     assert customers["staffSchedule"] == {"__typename": "NotAuthorized",
                                           "message": "Only the business's owner and staff may do this"}

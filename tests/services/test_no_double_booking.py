@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,9 +13,9 @@ from tortoise.exceptions import IntegrityError
 
 from app.db import is_postgres
 from models import Booking, BookingStatus, Business, OutboxEntry, Service, Staff, User
+from tests.resolvers.test_bookings import at
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop, sign_up
 from tests.support.server import live_server
-from tests.resolvers.test_bookings import at
 
 
 async def test_fifty_concurrent_overlapping_bookings_exactly_one_wins(db: str, tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ async def test_database_rejects_an_overlap_even_past_the_service_layer(db: str) 
     service = await Service.create(business=business, name="Svc", duration_minutes=60)
     start = datetime(2030, 1, 7, 10, tzinfo=UTC)
 
-    def row(begin: datetime, status: BookingStatus = BookingStatus.CONFIRMED) -> dict[str, object]:
+    def row(begin: datetime, status: BookingStatus = BookingStatus.CONFIRMED) -> dict[str, Any]:
         return dict(business=business, staff=staff, service=service, customer_name="C", starts_at=begin,
                     ends_at=begin + timedelta(hours=1), buffered_start=begin,
                     buffered_end=begin + timedelta(hours=1, minutes=15), status=status, created_by=owner)

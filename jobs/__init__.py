@@ -1,0 +1,1 @@
+"""Background jobs on RQ (the sync engine adds them)."""

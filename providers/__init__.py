@@ -1,0 +1,1 @@
+"""Calendar providers behind one small protocol (the sync engine adds them)."""
