@@ -29,6 +29,13 @@ def _should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, ServiceError)
 
 
+class LockstepSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log only what went wrong unexpectedly; a refused permission or a bad input is the client's business."""
+        unexpected = [error for error in errors if not isinstance(error.original_error, ServiceError)]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
@@ -41,7 +48,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings is not None and not settings.introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return LockstepSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 class LockstepGraphQL(GraphQL[Context, None]):
