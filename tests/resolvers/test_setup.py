@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import Business, ScheduleOverride, Service, Staff, WorkingHoursRange
+from models import Business, BusyBlock, ScheduleOverride, Service, Staff, WorkingHoursRange
 from tests.support.graphql import GraphQLClient, given_shop, sign_up
 
 CREATE_BUSINESS = """mutation($input: CreateBusinessInput!) { createBusiness(input: $input) { __typename
@@ -127,3 +127,36 @@ async def test_schedule_override_closes_a_day_and_replaces_an_earlier_one(api: G
     assert data["addScheduleOverride"] == {"__typename": "ScheduleOverride", "date": "2026-12-24", "closed": True,
                                            "ranges": [], "note": "Holiday"}
     assert await ScheduleOverride.all().count() == 1
+
+
+async def test_blocked_time_that_ends_before_it_starts_is_rejected_and_not_stored(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    data = await api("""mutation($input: BlockTimeInput!) { blockTime(input: $input) { __typename
+        ... on ValidationError { message path } } }""", {"input": {
+        "staffId": shop.staff_id, "startsAt": "2030-01-07T12:00:00+01:00", "endsAt": "2030-01-07T11:00:00+01:00"}},
+        shop.owner_token)
+    assert data["blockTime"] == {"__typename": "ValidationError", "message": "The end must be after the start",
+                                 "path": ["input", "endsAt"]}
+    assert await BusyBlock.all().count() == 0
+
+
+async def test_staff_with_an_invalid_zone_or_email_is_not_created(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    query = """mutation($input: CreateStaffInput!) { createStaff(input: $input) { __typename
+        ... on ValidationError { path } } }"""
+    zone = await api(query, {"input": {"businessId": shop.business_id, "name": "Al", "email": "al@example.com",
+                                       "timeZone": "Europe/Atlantis"}}, shop.owner_token)
+    email = await api(query, {"input": {"businessId": shop.business_id, "name": "Al", "email": "not-an-email",
+                                        "timeZone": "UTC"}}, shop.owner_token)
+    assert zone["createStaff"] == {"__typename": "ValidationError", "path": ["input", "timeZone"]}
+    assert email["createStaff"] == {"__typename": "ValidationError", "path": ["input", "email"]}
+    assert await Staff.all().count() == 1
+
+
+async def test_an_override_with_overlapping_ranges_is_rejected(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    data = await api("""mutation($input: AddScheduleOverrideInput!) { addScheduleOverride(input: $input) {
+        __typename ... on ValidationError { path } } }""", {"input": {"staffId": shop.staff_id, "date": "2030-01-07",
+        "ranges": [{"start": "09:00", "end": "13:00"}, {"start": "12:00", "end": "14:00"}]}}, shop.owner_token)
+    assert data["addScheduleOverride"] == {"__typename": "ValidationError", "path": ["input", "ranges", "1"]}
+    assert await ScheduleOverride.all().count() == 0
