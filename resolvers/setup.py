@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import strawberry
 from strawberry.types import Info
 
 from models import Business as BusinessModel
@@ -126,7 +127,7 @@ async def remove_blocked_time(input: RemoveBlockedTimeInput, info: Info) -> Busy
 
 @permission(AllowAny())
 @typed_errors
-async def business(id: str, info: Info) -> BusinessResult:
+async def business(id: strawberry.ID, info: Info) -> BusinessResult:
     """Public: a business's name, zone, services and staff names, for a booking front end."""
     found = await BusinessModel.get_or_none(id=pk(id, "Business", ["id"]))
     if found is None:
@@ -147,7 +148,7 @@ async def my_businesses(info: Info) -> list[Business]:
 
 @permission(AllowAny())
 @typed_errors
-async def service(id: str, info: Info) -> ServiceResult:
+async def service(id: strawberry.ID, info: Info) -> ServiceResult:
     found = await ServiceModel.get_or_none(id=pk(id, "Service", ["id"]))
     if found is None:
         raise NotFoundError("Service", ["id"])

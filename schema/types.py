@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import strawberry
+from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from models import Booking as BookingModel
@@ -17,6 +18,12 @@ from models import User as UserModel
 from models import WorkingHoursRange
 from schema.enums import BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
+from schema.permissions import IsBusinessMember
+
+
+def _MEMBERS_ONLY() -> PermissionExtension:
+    # Hours and overrides (and their notes) are the business's, not the public's: others get an empty list.
+    return PermissionExtension(permissions=[IsBusinessMember()], fail_silently=True)
 
 
 def clock(minute: int) -> str:
@@ -89,12 +96,15 @@ class StaffMember:
     name: str
     time_zone: str
     pk: strawberry.Private[int]
+    business_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, staff: StaffModel) -> StaffMember:
-        return cls(id=encode_id("StaffMember", staff.id), name=staff.name, time_zone=staff.time_zone, pk=staff.id)
+        return cls(id=encode_id("StaffMember", staff.id), name=staff.name, time_zone=staff.time_zone, pk=staff.id,
+                   business_pk=staff.business_id)
 
-    @strawberry.field(description="Weekly hours in the staff member's own time zone.")
+    @strawberry.field(description="Weekly hours in the staff member's own zone; empty unless the viewer is of the "
+                                  "business.", extensions=[_MEMBERS_ONLY()])
     async def working_hours(self) -> list[WeekdayHours]:
         rows = await WorkingHoursRange.filter(staff_id=self.pk).order_by("weekday", "start_minute")
         days: dict[int, list[TimeRange]] = {}
@@ -102,7 +112,8 @@ class StaffMember:
             days.setdefault(row.weekday, []).append(TimeRange(start=clock(row.start_minute), end=clock(row.end_minute)))
         return [WeekdayHours(weekday=Weekday(day), ranges=ranges) for day, ranges in days.items()]
 
-    @strawberry.field
+    @strawberry.field(description="Dated exceptions to the hours; empty unless the viewer is of the business.",
+                      extensions=[_MEMBERS_ONLY()])
     async def schedule_overrides(self) -> list[ScheduleOverride]:
         rows = await ScheduleOverrideModel.filter(staff_id=self.pk).order_by("date")
         return [ScheduleOverride.from_model(row) for row in rows]

@@ -165,8 +165,8 @@ async def staff_schedule(viewer: Viewer, staff_id: int, starts: datetime, ends: 
         for b in bookings
     ]
     for block in blocks:
-        # Manual blocks were typed into Lockstep for the business; imported titles are the staff member's alone.
-        shown = block.title if (private or block.source == "manual") else "Busy"
+        # A title is the staff member's own; a block typed in by someone else (the owner's "vacation") is theirs too.
+        shown = block.title if (private or block.created_by_id == viewer.user_id) else "Busy"
         entries.append(ScheduleEntry("busy", block.starts_at, block.ends_at, shown or "Busy", None, block))
     entries.sort(key=lambda entry: entry.starts_at)
     return entries

@@ -102,7 +102,10 @@ async def _booking_party(viewer: Viewer, service: Service, request: BookingReque
             raise InvalidInputError(["input", "customer"], "Name the customer, or mark the booking as a walk-in")
         if details.user_id is not None:
             customer = await User.get_or_none(id=details.user_id, role=UserRole.CUSTOMER)
-            if customer is None:
+            # Only customers this business already knows: otherwise any owner could read any account's details.
+            known = customer is not None and await Booking.exists(business_id=service.business_id,
+                                                                  customer_id=customer.id)
+            if customer is None or not known:
                 raise NotFoundError("Customer", ["input", "customer", "userId"])
             return False, {"customer_id": customer.id, "customer_name": customer.name,
                            "customer_email": customer.email}
