@@ -24,9 +24,10 @@ from services.errors import ServiceError
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    """Mask unexpected exceptions only; query validation errors and our own service errors are meant for clients."""
+    """Mask unexpected exceptions raised while resolving (they have a path). Errors about the request itself (syntax,
+    validation, a variable that does not parse as its type) and our own service errors are meant for clients."""
     original = error.original_error
-    return original is not None and not isinstance(original, ServiceError)
+    return error.path is not None and original is not None and not isinstance(original, ServiceError)
 
 
 class LockstepSchema(strawberry.Schema):

@@ -17,6 +17,7 @@ from dateutil.rrule import rrulestr
 from domain.zones import load_zone, local_wall, to_utc
 
 MAX_OCCURRENCES = 52
+MAX_RULE_LENGTH = 500  # the column that keeps the rule
 
 _ALLOWED_FREQ = ("DAILY", "WEEKLY", "MONTHLY")
 # Rule parts a booking rule may use. Parts that move the time of day (BYHOUR,
@@ -119,6 +120,8 @@ def occurrence_starts(rrule: str, first_start: datetime, zone: str) -> list[date
     an unbounded rule, too many, or zero occurrences; UnknownTimeZone for a bad ``zone``;
     ValueError for a naive ``first_start``.
     """
+    if len(rrule) > MAX_RULE_LENGTH:
+        raise RecurrenceError(f"the rule is longer than {MAX_RULE_LENGTH} characters")
     parts = _parse_parts(rrule)
     tz = load_zone(zone)
     if first_start.tzinfo is None:
@@ -152,9 +155,13 @@ def occurrence_starts(rrule: str, first_start: datetime, zone: str) -> list[date
         raise RecurrenceError("UNTIL is before the first occurrence: the rule produces no occurrences")
 
     try:
-        return _expand(parts, first_start, tz, count, until)
+        starts = _expand(parts, first_start, tz, count, until)
     except OverflowError as exc:  # occurrences past year 9999
         raise RecurrenceError("the rule reaches dates beyond the supported range") from exc
+    if count is not None and len(starts) < count:
+        # e.g. FREQ=DAILY;INTERVAL=7;BYDAY=TU from a Monday never matches: booking only the first would mislead.
+        raise RecurrenceError(f"the rule matches only {len(starts)} of the {count} occurrences asked for")
+    return starts
 
 
 def _expand(

@@ -8,7 +8,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from domain.zones import load_zone
 from models import Booking as BookingModel
 from models import BookingStatus as BookingStatusModel
 from models import Staff as StaffModel
@@ -49,7 +48,7 @@ async def available_slots(
     staff_ids: list[strawberry.ID] | None = None,
 ) -> AvailableSlotsResult:
     """Bookable slots of a service, given in `timeZone`. Public: it reveals free time only, never why."""
-    zone = load_zone(validation.zone(time_zone, ["timeZone"]))
+    zone = validation.zone_info(time_zone, ["timeZone"])
     staff = None if staff_ids is None else [pk(value, "StaffMember", ["staffIds", i]) for i, value in
                                             enumerate(staff_ids)]
     found = await availability.offered_slots(pk(service_id, "Service", ["serviceId"]), from_, to, staff,

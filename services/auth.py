@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from models import RefreshToken, Staff, User, UserRole
 from services.errors import AuthenticationError, InvalidInputError
+from services.validation import text
 
 _hasher = PasswordHasher()
 # Verifying against this keeps sign-in time the same whether or not the email exists.
@@ -114,12 +115,11 @@ def viewer_from_access_token(token: str, config: TokenConfig) -> Viewer:
 
 async def sign_up(email: str, password: str, name: str, role: UserRole, config: TokenConfig) -> TokenPair:
     address = normalise_email(email, ["input", "email"])
-    if not name.strip():
-        raise InvalidInputError(["input", "name"], "Enter a name")
+    clean_name = text(name, ["input", "name"])
     password_hash = hash_password(password, ["input", "password"])
     try:
         async with in_transaction():
-            user = await User.create(email=address, name=name.strip(), password_hash=password_hash, role=role)
+            user = await User.create(email=address, name=clean_name, password_hash=password_hash, role=role)
             return await issue_tokens(user, config)
     except IntegrityError as exc:
         raise InvalidInputError(["input", "email"], "An account with this email already exists") from exc

@@ -100,8 +100,11 @@ async def load_availability(
     ]
 
 
-async def qualified_staff(service: Service, staff_ids: Sequence[int] | None, path: list[str | int]) -> list[Staff]:
-    """The staff who perform the service, narrowed to `staff_ids` when given (each must perform it)."""
+async def qualified_staff(service: Service, staff_ids: Sequence[int] | None, path: list[str | int],
+                          *, indexed: bool = True) -> list[Staff]:
+    """The staff who perform the service, narrowed to `staff_ids` when given (each must perform it).
+
+    `path` names the input field; `indexed` says it is a list, so an error names the offending position."""
     if staff_ids is None:
         return list(await service.staff.all().order_by("id"))
     performing = await service.staff.filter(id__in=list(staff_ids))
@@ -109,7 +112,7 @@ async def qualified_staff(service: Service, staff_ids: Sequence[int] | None, pat
     chosen = []
     for index, staff_id in enumerate(staff_ids):
         if staff_id not in by_id:
-            raise NotFoundError("Staff performing this service", [*path, index])
+            raise NotFoundError("Staff performing this service", [*path, index] if indexed else path)
         chosen.append(by_id[staff_id])
     return chosen
 

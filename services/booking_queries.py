@@ -41,7 +41,10 @@ def encode_cursor(booking: Booking) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         when, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(when), int(ident)
+        moment = datetime.fromisoformat(when)
+        if moment.utcoffset() is None:
+            raise ValueError("naive cursor")
+        return moment.astimezone(UTC), int(ident)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInputError(["after"], "This cursor is not valid") from exc
 
@@ -76,9 +79,9 @@ async def list_bookings(viewer: Viewer, where: BookingFilter, first: int, after:
             raise NotFoundError("Staff", ["filter", "staffId"])
         query = query.filter(staff_id=where.staff_id)
     if where.starts_from is not None:
-        query = query.filter(starts_at__gte=validation.instant(where.starts_from, ["filter", "from"]))
+        query = query.filter(starts_at__gte=validation.instant(where.starts_from, ["filter", "from"]).astimezone(UTC))
     if where.starts_before is not None:
-        query = query.filter(starts_at__lt=validation.instant(where.starts_before, ["filter", "to"]))
+        query = query.filter(starts_at__lt=validation.instant(where.starts_before, ["filter", "to"]).astimezone(UTC))
     if where.status is not None:
         query = query.filter(status=where.status)
     if after:

@@ -145,7 +145,7 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
                                           required=False),
     }
     candidates = await qualified_staff(service, None if request.staff_id is None else [request.staff_id],
-                                       ["input", "staffId"])
+                                       ["input", "staffId"], indexed=False)
     if not candidates:
         raise SlotUnavailableError([first])
     rules = slot_rules(service)
@@ -204,7 +204,7 @@ async def reschedule_booking(
     if customer_rules and staff_id is not None and staff_id != booking.staff_id:
         raise NotAuthorizedError("Customers cannot move a booking to other staff")
     target_id = booking.staff_id if staff_id is None else staff_id
-    (staff,) = await qualified_staff(booking.service, [target_id], ["input", "staffId"])
+    (staff,) = await qualified_staff(booking.service, [target_id], ["input", "staffId"], indexed=False)
     before = booking.starts_at - booking.buffered_start
     after = booking.buffered_end - booking.ends_at
     length = booking.ends_at - booking.starts_at
@@ -237,12 +237,14 @@ CANCEL_FOLLOWING = "following"
 async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datetime) -> list[Booking]:
     """Cancel one booking, or this occurrence and every later one of its series. Cancelling twice changes nothing."""
     booking = await _visible_booking(viewer, booking_id)
+    if scope not in (CANCEL_THIS, CANCEL_FOLLOWING):
+        raise InvalidInputError(["input", "scope"], "Unknown scope")
     if scope == CANCEL_FOLLOWING and booking.series_id is None:
         raise InvalidInputError(["input", "scope"], "Only a recurring booking has following occurrences")
     query = Booking.filter(id=booking.id)
     if scope == CANCEL_FOLLOWING:
-        query = Booking.filter(series_id=booking.series_id,
-                               starts_at__gte=booking.starts_at)
+        # By position in the series, not by time: a moved occurrence keeps its place.
+        query = Booking.filter(series_id=booking.series_id, occurrence_index__gte=booking.occurrence_index)
     async with in_transaction() as connection:
         targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
         for target in targets:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from domain.zones import is_valid_zone
+from domain.zones import is_valid_zone, load_zone
 from services.errors import InvalidInputError
 
 Path = Sequence[str | int]
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 2999
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def zone_info(value: str, path: Path) -> ZoneInfo:
+    return load_zone(zone(value, path))
 
 
 def zone(value: str, path: Path) -> str:
@@ -44,4 +51,7 @@ def instant(value: datetime, path: Path) -> datetime:
     """Date-times must carry an offset; a naive one would be read in an unknown zone."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInputError(path, "Give the date-time with its UTC offset, e.g. 2026-05-04T09:00:00+02:00")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        # Far-off years overflow date arithmetic (windows, buffers); no booking needs them.
+        raise InvalidInputError(path, f"Use a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value

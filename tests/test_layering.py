@@ -14,7 +14,7 @@ ALLOWED = {
     "providers": {"domain"},
     "jobs": {"services", "providers", "models", "domain"},
     "schema": {"domain", "models"},
-    "resolvers": {"services", "schema", "models", "domain"},
+    "resolvers": {"services", "schema", "models"},
 }
 
 
@@ -24,9 +24,11 @@ def imported_packages(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
-    return found & OURS
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.add("relative import")
+    return found & (OURS | {"relative import"})
 
 
 def test_every_folder_imports_only_what_its_role_allows() -> None:

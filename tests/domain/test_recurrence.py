@@ -165,3 +165,18 @@ def test_recurrence_keeps_the_local_wall_time(
             assert shown == wall  # the wall time exists that day: same local time
         else:
             assert start == wall.replace(tzinfo=zone, fold=0).astimezone(UTC)  # in a gap: RFC 5545 reading
+
+
+def test_a_rule_that_matches_fewer_times_than_its_count_is_an_error() -> None:
+    # given a Monday start and a rule that can only ever fall on a Monday (every 7 days) but asks for Tuesdays
+    monday = datetime(2030, 1, 7, 9, tzinfo=UTC)
+    # when / then
+    with pytest.raises(RecurrenceError) as raised:
+        occurrence_starts("FREQ=DAILY;INTERVAL=7;BYDAY=TU;COUNT=2", monday, "UTC")
+    assert raised.value.reason == "the rule matches only 1 of the 2 occurrences asked for"
+
+
+def test_an_overlong_rule_is_an_error() -> None:
+    with pytest.raises(RecurrenceError) as raised:
+        occurrence_starts("FREQ=DAILY;COUNT=2;" + "WKST=MO;" * 70, datetime(2030, 1, 7, 9, tzinfo=UTC), "UTC")
+    assert raised.value.reason == "the rule is longer than 500 characters"

@@ -205,3 +205,48 @@ async def test_bookings_list_pages_with_cursors_and_filters(api: GraphQLClient) 
     assert page2["pageInfo"]["hasNextPage"] is False
     stranger = await sign_up(api, "s@example.com")
     assert (await api(query, {}, stranger["accessToken"]))["bookings"]["edges"] == []
+
+
+async def test_date_filters_compare_instants_whatever_the_offset(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    customer = await sign_up(api, "c@example.com")
+    await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10)}}, customer["accessToken"])
+    start = datetime.fromisoformat(utc(10))
+    tokyo, los_angeles = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Los_Angeles")
+    query = """query($from: DateTime) { bookings(filter: {from: $from}) { edges { node { startsAt } } } }"""
+    just_before = (start - timedelta(minutes=30)).astimezone(tokyo).isoformat()
+    just_after = (start + timedelta(minutes=30)).astimezone(los_angeles).isoformat()
+    assert len((await api(query, {"from": just_before}, shop.owner_token))["bookings"]["edges"]) == 1
+    assert (await api(query, {"from": just_after}, shop.owner_token))["bookings"]["edges"] == []
+
+
+async def test_cancel_following_goes_by_position_in_the_series_not_by_time(api: GraphQLClient) -> None:
+    # given a daily series of three whose first occurrence was moved after the second
+    shop = await given_shop(api)
+    series = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10), "walkIn": True,
+                                                  "recurrence": "FREQ=DAILY;COUNT=3"}}, shop.owner_token)
+    first, second, _ = (o["id"] for o in series["createBooking"]["occurrences"])
+    moved = await api(RESCHEDULE, {"input": {"id": first, "startsAt": at(14, day=1)}}, shop.owner_token)
+    assert moved["rescheduleBooking"]["__typename"] == "BookingPayload"
+    # when "this and following" is cancelled from the second occurrence
+    await api(CANCEL, {"input": {"id": second, "scope": "THIS_AND_FOLLOWING"}}, shop.owner_token)
+    # then the first occurrence, though now later in time, stays
+    statuses = await Booking.all().order_by("occurrence_index").values_list("occurrence_index", "status")
+    assert statuses == [(0, "confirmed"), (1, "cancelled"), (2, "cancelled")]
+
+
+async def test_a_variable_that_is_not_a_date_time_is_explained_not_masked(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    body = await api.raw(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": "2026-13-45T10:00Z"}},
+                         shop.owner_token)
+    assert body["errors"][0]["message"] != "Unexpected error."
+    assert "startsAt" in body["errors"][0]["message"]
+    assert await Booking.all().count() == 0
+
+
+async def test_far_off_years_are_a_validation_error(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    data = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": "9999-12-31T23:30:00Z",
+                                                "walkIn": True}}, shop.owner_token)
+    assert data["createBooking"] == {"__typename": "ValidationError", "path": ["input", "startsAt"],
+                                     "message": "Use a date between the years 1970 and 2999"}
