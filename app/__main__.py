@@ -18,7 +18,7 @@ async def migrate(settings: Settings) -> None:
     from app.db import tortoise_config
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await run_migrations(config=tortoise_config(settings.database_url))
+    await run_migrations(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms))
     await Tortoise.close_connections()
 
 
@@ -28,7 +28,8 @@ async def seed(settings: Settings) -> None:
     from app.db import tortoise_config
     from app.seed import seed_demo
 
-    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms),
+                        _enable_global_fallback=True)
     try:
         print(await seed_demo())
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,13 +34,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
-        # Everything loaded so far lives as long as the process: move it out of the collector's way, and collect
-        # young objects less often. A slot query allocates ~100k short-lived objects; with the defaults the
-        # resulting full collections rescan the whole start-up heap and dominate tail latency.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+        await Tortoise.init(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms),
+                            _enable_global_fallback=True)
         try:
             yield
         finally:

@@ -33,11 +33,6 @@ def _bool(name: str, default: bool) -> bool:
     raise SystemExit(f"{name} must be true or false, got {raw!r}")
 
 
-def _list(name: str) -> tuple[str, ...]:
-    raw = os.environ.get(name, "")
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-
 def _jwt_secret(data_dir: Path) -> str:
     """The signing secret for access tokens.
 
@@ -54,8 +49,10 @@ def _jwt_secret(data_dir: Path) -> str:
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     generated = secrets.token_urlsafe(48)
-    path.write_text(generated)
-    path.chmod(0o600)
+    # Created readable by the owner only from the first byte.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as secret_file:
+        secret_file.write(generated)
     return generated
 
 
@@ -74,7 +71,6 @@ class Settings:
     max_query_depth: int
     max_query_tokens: int
     max_query_aliases: int
-    allowed_origins: tuple[str, ...]
     sqlite_busy_timeout_ms: int
 
     @classmethod
@@ -94,6 +90,5 @@ class Settings:
             max_query_depth=_int("LOCKSTEP_MAX_QUERY_DEPTH", 12),
             max_query_tokens=_int("LOCKSTEP_MAX_QUERY_TOKENS", 3000),
             max_query_aliases=_int("LOCKSTEP_MAX_QUERY_ALIASES", 20),
-            allowed_origins=_list("LOCKSTEP_ALLOWED_ORIGINS"),
             sqlite_busy_timeout_ms=_int("LOCKSTEP_SQLITE_BUSY_TIMEOUT_MS", 10000),
         )

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from models import Business, Service, Staff
+from models import Service, Staff
 
 M = TypeVar("M", bound=Model)
 
@@ -29,7 +29,6 @@ async def _staff_of_services(service_ids: Sequence[int]) -> list[list[Staff]]:
 
 class Loaders:
     def __init__(self) -> None:
-        self.business: DataLoader[int, Business | None] = DataLoader(load_fn=_by_id(Business))
         self.staff: DataLoader[int, Staff | None] = DataLoader(load_fn=_by_id(Staff))
         self.service: DataLoader[int, Service | None] = DataLoader(load_fn=_by_id(Service))
         self.staff_of_service: DataLoader[int, list[Staff]] = DataLoader(load_fn=_staff_of_services)

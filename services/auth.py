@@ -29,6 +29,8 @@ _hasher = PasswordHasher()
 # Verifying against this keeps sign-in time the same whether or not the email exists.
 _DUMMY_HASH = _hasher.hash("not a real password")
 MIN_PASSWORD_LENGTH = 10
+# A second use of a refresh token this soon after the first is a retry race, not theft.
+REUSE_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -145,10 +147,15 @@ async def refresh(refresh_token: str, config: TokenConfig) -> TokenPair:
         stored = await RefreshToken.get_or_none(token_hash=_digest(refresh_token)).select_related("user")
         if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
             raise AuthenticationError("Refresh token is invalid or expired")
-        # Only one of two concurrent refreshes with the same token may win.
-        claimed = await RefreshToken.filter(id=stored.id, replaced_at=None).update(replaced_at=now)
+        # Only one of two concurrent refreshes with the same token may win, and never after a sign-out.
+        claimed = await RefreshToken.filter(id=stored.id, replaced_at=None, revoked_at=None,
+                                            expires_at__gt=now).update(replaced_at=now)
         if claimed == 1:
             return await issue_tokens(stored.user, config, family=stored.family)
+        replaced_at = (await RefreshToken.get(id=stored.id)).replaced_at
+        if replaced_at is not None and now - replaced_at <= REUSE_GRACE:
+            # A client retrying a refresh whose answer it lost: refuse, but don't sign it out everywhere.
+            raise AuthenticationError("Refresh token was just used; use the tokens it returned")
         # A replayed token has leaked: the revocation must commit, so it happens before the error is raised.
         await RefreshToken.filter(family=stored.family, revoked_at=None).update(revoked_at=now)
     raise AuthenticationError("Refresh token was already used; sign in again")

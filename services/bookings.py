@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -26,7 +25,6 @@ from models import (
     BookingStatus,
     OutboxEntry,
     Service,
-    Staff,
     User,
     UserRole,
 )
@@ -40,6 +38,7 @@ from services.errors import (
     NotFoundError,
     SlotUnavailableError,
 )
+from services.locks import lock_staff
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,6 @@ class BookingRequest:
     customer_notes: str = ""
     merchant_notes: str = ""
     recurrence: str | None = None
-
-
-async def _lock_staff(staff_id: int, connection: BaseDBAsyncClient) -> None:
-    await Staff.filter(id=staff_id).using_db(connection).update(booking_lock=F("booking_lock") + 1)
 
 
 def _outbox(topic: str, booking: Booking) -> OutboxEntry:
@@ -153,7 +148,7 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
         starts = _occurrences(request, first, staff.time_zone)
         try:
             async with in_transaction() as connection:
-                await _lock_staff(staff.id, connection)
+                await lock_staff(staff.id, connection)
                 around = Span(starts[0] - rules.buffer_before, starts[-1] + rules.duration + rules.buffer_after)
                 (availability,) = await load_availability([staff], around, connection=connection)
                 taken = _unbookable_starts(availability, service, starts, now, customer_rules)
@@ -211,7 +206,7 @@ async def reschedule_booking(
     rules = replace(slot_rules(booking.service), duration=length, buffer_before=before, buffer_after=after)
     try:
         async with in_transaction() as connection:
-            await _lock_staff(staff.id, connection)
+            await lock_staff(staff.id, connection)
             around = Span(start - before, start + length + after)
             (availability,) = await load_availability([staff], around, ignore_booking_ids=[booking.id],
                                                       connection=connection)

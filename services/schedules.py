@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -21,6 +20,7 @@ from services import validation
 from services.access import require_schedule_manager
 from services.auth import Viewer
 from services.errors import InvalidInputError, NotFoundError
+from services.locks import lock_staff
 
 MAX_BLOCK = timedelta(days=366)
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
@@ -84,10 +84,11 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
         seen.add(day.weekday)
         for start, end in parse_ranges(day.ranges, ["input", "days", index, "ranges"]):
             rows.append(WorkingHoursRange(staff_id=staff.id, weekday=day.weekday, start_minute=start, end_minute=end))
-    async with in_transaction():
-        await WorkingHoursRange.filter(staff_id=staff.id).delete()
+    async with in_transaction() as connection:
+        await lock_staff(staff.id, connection)
+        await WorkingHoursRange.filter(staff_id=staff.id).using_db(connection).delete()
         if rows:
-            await WorkingHoursRange.bulk_create(rows)
+            await WorkingHoursRange.bulk_create(rows, using_db=connection)
     return staff
 
 
@@ -99,10 +100,11 @@ async def add_schedule_override(
     await require_schedule_manager(viewer, staff)
     parsed = parse_ranges(ranges, ["input", "ranges"])
     clean_note = validation.text(note, ["input", "note"], required=False)
-    async with in_transaction():
-        await ScheduleOverride.filter(staff_id=staff.id, date=day).delete()
+    async with in_transaction() as connection:
+        await lock_staff(staff.id, connection)
+        await ScheduleOverride.filter(staff_id=staff.id, date=day).using_db(connection).delete()
         return await ScheduleOverride.create(
-            staff_id=staff.id, date=day, ranges=[list(pair) for pair in parsed], note=clean_note
+            using_db=connection, staff_id=staff.id, date=day, ranges=[list(pair) for pair in parsed], note=clean_note
         )
 
 
@@ -126,11 +128,10 @@ async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at
     if end - start > MAX_BLOCK:
         raise InvalidInputError(["input", "endsAt"], "Block at most 366 days at once")
     clean_title = validation.text(title, ["input", "title"], required=False)
-    async with in_transaction():
-        # Same per-staff lock as booking, so a booking racing this block sees it or is seen by it.
-        await Staff.filter(id=staff.id).update(booking_lock=F("booking_lock") + 1)
-        return await BusyBlock.create(staff_id=staff.id, source=BusyBlockSource.MANUAL, title=clean_title,
-                                      starts_at=start, ends_at=end, created_by_id=viewer.user_id)
+    async with in_transaction() as connection:
+        await lock_staff(staff.id, connection)
+        return await BusyBlock.create(using_db=connection, staff_id=staff.id, source=BusyBlockSource.MANUAL,
+                                      title=clean_title, starts_at=start, ends_at=end, created_by_id=viewer.user_id)
 
 
 async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from models import RefreshToken, User
 from tests.support.graphql import SIGN_UP, GraphQLClient, given_shop, sign_up
 
@@ -58,7 +60,9 @@ async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(api
     assert rotated["refreshToken"]["__typename"] == "AuthPayload"
     second = rotated["refreshToken"]["refreshToken"]
     assert second != first["refreshToken"]
-    # when the old refresh token is presented again (stolen)
+    # when the old refresh token is presented again (stolen) after the retry grace has passed
+    await RefreshToken.filter(replaced_at__not_isnull=True).update(
+        replaced_at=datetime.now(UTC) - timedelta(minutes=1))
     replay = await api(REFRESH, {"input": {"refreshToken": first["refreshToken"]}})
     # then it is refused and the newer token of the same family is revoked too
     assert replay["refreshToken"] == {"__typename": "AuthenticationFailed",
@@ -88,3 +92,24 @@ async def test_staff_accept_invite_and_see_their_business(api: GraphQLClient) ->
         __typename ... on ValidationError { path } } }""",
                       {"input": {"code": shop.staff_invite, "password": "staff password 2"}})
     assert again["acceptStaffInvite"] == {"__typename": "ValidationError", "path": ["input", "code"]}
+
+
+async def test_a_quick_retry_of_a_refresh_is_refused_without_signing_the_user_out(api: GraphQLClient) -> None:
+    # given a refresh whose answer the client lost, and a retry of it seconds later
+    first = await sign_up(api, "pat@example.com")
+    winner = await api(REFRESH, {"input": {"refreshToken": first["refreshToken"]}})
+    retry = await api(REFRESH, {"input": {"refreshToken": first["refreshToken"]}})
+    # then the retry is refused, and the tokens the first refresh issued still work
+    assert retry["refreshToken"] == {"__typename": "AuthenticationFailed",
+                                     "message": "Refresh token was just used; use the tokens it returned"}
+    after = await api(REFRESH, {"input": {"refreshToken": winner["refreshToken"]["refreshToken"]}})
+    assert after["refreshToken"]["__typename"] == "AuthPayload"
+
+
+async def test_a_refresh_token_is_useless_after_sign_out(api: GraphQLClient) -> None:
+    first = await sign_up(api, "pat@example.com")
+    await api("""mutation($input: RefreshTokenInput!) { signOut(input: $input) { __typename } }""",
+              {"input": {"refreshToken": first["refreshToken"]}})
+    refused = await api(REFRESH, {"input": {"refreshToken": first["refreshToken"]}})
+    assert refused["refreshToken"] == {"__typename": "AuthenticationFailed",
+                                       "message": "Refresh token is invalid or expired"}
