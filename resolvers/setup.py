@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
 from strawberry.types import Info
 
@@ -52,20 +54,25 @@ async def create_staff(input: CreateStaffInput, info: Info) -> CreateStaffResult
     return CreateStaffPayload(staff=StaffMember.from_model(staff), invite_code=code)
 
 
-def _staff_pks(ids: list[str] | None) -> list[int] | None:
+def _staff_pks(ids: Sequence[str] | None) -> list[int] | None:
     if ids is None:
         return None
     return [pk(value, "StaffMember", ["input", "staffIds", index]) for index, value in enumerate(ids)]
 
 
+def _service_fields(input: CreateServiceInput | UpdateServiceInput) -> ServiceFields:
+    """The service fields of either input; on update an omitted field is None and stays as it is."""
+    values = {name: getattr(input, name) for name in (
+        "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
+        "minimum_notice_minutes", "booking_horizon_days", "colour")}
+    staff = None if input.staff_ids is None else list(input.staff_ids)
+    return ServiceFields(**values, staff_ids=_staff_pks(staff))
+
+
 @permission(IS_OWNER)
 @typed_errors
 async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult:
-    fields = ServiceFields(
-        name=input.name, duration_minutes=input.duration_minutes, buffer_before_minutes=input.buffer_before_minutes,
-        buffer_after_minutes=input.buffer_after_minutes, slot_step_minutes=input.slot_step_minutes,
-        minimum_notice_minutes=input.minimum_notice_minutes, booking_horizon_days=input.booking_horizon_days,
-        colour=input.colour, staff_ids=_staff_pks(list(input.staff_ids)))
+    fields = _service_fields(input)
     business_id = pk(input.business_id, "Business", ["input", "businessId"])
     return Service.from_model(await businesses.create_service(viewer_of(info), business_id, fields))
 
@@ -73,11 +80,7 @@ async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult
 @permission(IS_OWNER)
 @typed_errors
 async def update_service(input: UpdateServiceInput, info: Info) -> ServiceResult:
-    fields = ServiceFields(
-        name=input.name, duration_minutes=input.duration_minutes, buffer_before_minutes=input.buffer_before_minutes,
-        buffer_after_minutes=input.buffer_after_minutes, slot_step_minutes=input.slot_step_minutes,
-        minimum_notice_minutes=input.minimum_notice_minutes, booking_horizon_days=input.booking_horizon_days,
-        colour=input.colour, staff_ids=_staff_pks(None if input.staff_ids is None else list(input.staff_ids)))
+    fields = _service_fields(input)
     service_id = pk(input.id, "Service", ["input", "id"])
     return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields))
 

@@ -49,11 +49,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInputError(["after"], "This cursor is not valid") from exc
 
 
-async def get_booking(viewer: Viewer, booking_id: int) -> Booking:
+async def get_booking(viewer: Viewer, booking_id: int, path: list[str | int] | None = None) -> Booking:
+    """The booking, with its service, if the viewer may see it. `path` names the input that held the ID."""
     require_signed_in(viewer)
-    booking = await Booking.get_or_none(id=booking_id)
+    booking = await Booking.get_or_none(id=booking_id).select_related("service")
     if booking is None or not await can_see_booking(viewer, booking):
-        raise NotFoundError("Booking", ["id"])
+        # Same answer for "absent" and "not yours", so IDs cannot be probed.
+        raise NotFoundError("Booking", path or ["id"])
     return booking
 
 

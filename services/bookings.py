@@ -29,9 +29,10 @@ from models import (
     UserRole,
 )
 from services import validation
-from services.access import can_see_booking, is_member, require_signed_in
+from services.access import is_member, require_signed_in
 from services.auth import Viewer, normalise_email
 from services.availability import load_availability, qualified_staff, slot_rules
+from services.booking_queries import get_booking
 from services.errors import (
     InvalidInputError,
     NotAuthorizedError,
@@ -179,20 +180,11 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
     raise SlotUnavailableError([first])  # unreachable: the loop returns or raises on its last candidate
 
 
-async def _visible_booking(viewer: Viewer, booking_id: int) -> Booking:
-    require_signed_in(viewer)
-    booking = await Booking.get_or_none(id=booking_id).select_related("service")
-    if booking is None or not await can_see_booking(viewer, booking):
-        # Same answer for "absent" and "not yours", so IDs cannot be probed.
-        raise NotFoundError("Booking", ["input", "id"])
-    return booking
-
-
 async def reschedule_booking(
     viewer: Viewer, booking_id: int, starts_at: datetime, staff_id: int | None, now: datetime
 ) -> Booking:
     start = validation.instant(starts_at, ["input", "startsAt"]).astimezone(UTC)
-    booking = await _visible_booking(viewer, booking_id)
+    booking = await get_booking(viewer, booking_id, ["input", "id"])
     if booking.status != BookingStatus.CONFIRMED:
         raise InvalidInputError(["input", "id"], "A cancelled booking cannot be rescheduled")
     customer_rules = not await is_member(viewer, booking.business_id)
@@ -231,7 +223,7 @@ CANCEL_FOLLOWING = "following"
 
 async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datetime) -> list[Booking]:
     """Cancel one booking, or this occurrence and every later one of its series. Cancelling twice changes nothing."""
-    booking = await _visible_booking(viewer, booking_id)
+    booking = await get_booking(viewer, booking_id, ["input", "id"])
     if scope not in (CANCEL_THIS, CANCEL_FOLLOWING):
         raise InvalidInputError(["input", "scope"], "Unknown scope")
     if scope == CANCEL_FOLLOWING and booking.series_id is None:
@@ -253,7 +245,7 @@ async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datet
 async def update_booking_notes(
     viewer: Viewer, booking_id: int, customer_notes: str | None, merchant_notes: str | None
 ) -> Booking:
-    booking = await _visible_booking(viewer, booking_id)
+    booking = await get_booking(viewer, booking_id, ["input", "id"])
     member = await is_member(viewer, booking.business_id)
     if merchant_notes is not None and not member:
         raise NotAuthorizedError("Only the business may write merchant notes")
