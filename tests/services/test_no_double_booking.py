@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from tests.support.server import live_server
 
 
 async def test_fifty_concurrent_overlapping_bookings_exactly_one_wins(db: str, tmp_path: Path) -> None:
-    with live_server(db, tmp_path) as base:
+    # Two server processes: the races cross processes, so only the database can serialise them.
+    with live_server(db, tmp_path, workers=2) as base:
         limits = httpx.Limits(max_connections=60)
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
             # given a shop and five customers, over real HTTP
@@ -68,3 +70,40 @@ async def test_database_rejects_an_overlap_even_past_the_service_layer(db: str) 
     await Booking.create(**row(start + timedelta(minutes=75)))
     await Booking.create(**row(start + timedelta(minutes=30), BookingStatus.CANCELLED))
     assert await Booking.filter(status=BookingStatus.CONFIRMED).count() == 2
+
+
+async def test_racing_creates_and_reschedules_never_leave_two_confirmed_bookings_overlapping(
+    db: str, tmp_path: Path
+) -> None:
+    with live_server(db, tmp_path, workers=2) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=60)) as http:
+            # given two bookings (09:00 and 14:00) and a crowd of customers
+            api = GraphQLClient(http)
+            shop = await given_shop(api)
+            token = (await sign_up(api, "c@example.com"))["accessToken"]
+            existing = []
+            for hour in (9, 14):
+                data = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(hour)}}, token)
+                existing.append(data["createBooking"]["booking"]["id"])
+            targets = [at(11), at(11, 30), at(12)]
+            reschedule = """mutation($input: RescheduleBookingInput!) { rescheduleBooking(input: $input) {
+                __typename } }"""
+
+            # when both bookings are moved towards 11:00-13:00 while new bookings race for the same hours
+            async def move(n: int) -> str:
+                data = await api(reschedule, {"input": {"id": existing[n % 2], "startsAt": targets[n % 3]}}, token)
+                return str(data["rescheduleBooking"]["__typename"])
+
+            async def book(n: int) -> str:
+                data = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id,
+                                                            "startsAt": targets[n % 3]}}, token)
+                return str(data["createBooking"]["__typename"])
+
+            outcomes = await asyncio.gather(*(move(n) for n in range(20)), *(book(n) for n in range(20)))
+
+    # then every request got a definite answer and no two confirmed bookings overlap
+    assert set(outcomes) <= {"BookingPayload", "SlotUnavailable"}
+    rows = await Booking.filter(status=BookingStatus.CONFIRMED).order_by("buffered_start")
+    assert len(rows) >= 2
+    for earlier, later in itertools.pairwise(rows):
+        assert earlier.buffered_end <= later.buffered_start, (earlier.id, later.id)

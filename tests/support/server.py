@@ -23,14 +23,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, data_dir: Path, **extra_env: str) -> Iterator[str]:
-    """Start `uvicorn app.asgi:app`; yield its base URL; stop it. Its output goes to a log file in `data_dir`."""
+def live_server(database_url: str, data_dir: Path, workers: int = 1, **extra_env: str) -> Iterator[str]:
+    """Start `uvicorn app.asgi:app` (with `workers` processes); yield its base URL; stop it.
+    Its output goes to a log file in `data_dir`."""
     port = free_port()
     env = {**os.environ, "LOCKSTEP_DATABASE_URL": database_url, "LOCKSTEP_DATA_DIR": str(data_dir), **extra_env}
     log = (data_dir / f"uvicorn-{port}.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", "warning", "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
