@@ -180,6 +180,12 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
     raise SlotUnavailableError([first])  # unreachable: the loop returns or raises on its last candidate
 
 
+def _customer_may_still_change(booking: Booking, now: datetime) -> None:
+    """A customer changes a booking only before it starts; after that it is the business's record."""
+    if booking.starts_at <= now:
+        raise NotAuthorizedError("This booking has already started; contact the business to change it")
+
+
 async def reschedule_booking(
     viewer: Viewer, booking_id: int, starts_at: datetime, staff_id: int | None, now: datetime
 ) -> Booking:
@@ -188,6 +194,8 @@ async def reschedule_booking(
     if booking.status != BookingStatus.CONFIRMED:
         raise InvalidInputError(["input", "id"], "A cancelled booking cannot be rescheduled")
     customer_rules = not await is_member(viewer, booking.business_id)
+    if customer_rules:
+        _customer_may_still_change(booking, now)
     if customer_rules and staff_id is not None and staff_id != booking.staff_id:
         raise NotAuthorizedError("Customers cannot move a booking to other staff")
     target_id = booking.staff_id if staff_id is None else staff_id
@@ -226,6 +234,8 @@ async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datet
     booking = await get_booking(viewer, booking_id, ["input", "id"])
     if scope not in (CANCEL_THIS, CANCEL_FOLLOWING):
         raise InvalidInputError(["input", "scope"], "Unknown scope")
+    if booking.status == BookingStatus.CONFIRMED and not await is_member(viewer, booking.business_id):
+        _customer_may_still_change(booking, now)
     if scope == CANCEL_FOLLOWING and booking.series_id is None:
         raise InvalidInputError(["input", "scope"], "Only a recurring booking has following occurrences")
     query = Booking.filter(id=booking.id)

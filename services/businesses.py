@@ -26,16 +26,9 @@ async def create_business(viewer: Viewer, name: str, time_zone: str) -> Business
     )
 
 
-async def business_for(business_id: int, path: list[str | int]) -> Business:
-    business = await Business.get_or_none(id=business_id)
-    if business is None:
-        raise NotFoundError("Business", path)
-    return business
-
-
 async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, time_zone: str) -> tuple[Staff, str]:
     """A new staff member and the one-time code with which they create their sign-in."""
-    await business_for(business_id, ["input", "businessId"])
+    # Ownership first: a business that does not exist and one that is not yours get the same answer.
     await require_owner(viewer, business_id)
     clean_name = validation.text(name, ["input", "name"])
     address = normalise_email(email, ["input", "email"])
@@ -97,7 +90,7 @@ async def _staff_of_business(business_id: int, staff_ids: list[int]) -> list[Sta
 
 
 async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields) -> Service:
-    await business_for(business_id, ["input", "businessId"])
+    # Ownership first: a business that does not exist and one that is not yours get the same answer.
     await require_owner(viewer, business_id)
     if fields.name is None or fields.duration_minutes is None:
         raise InvalidInputError(["input"], "name and durationMinutes are required")

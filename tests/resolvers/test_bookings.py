@@ -250,3 +250,29 @@ async def test_far_off_years_are_a_validation_error(api: GraphQLClient) -> None:
                                                 "walkIn": True}}, shop.owner_token)
     assert data["createBooking"] == {"__typename": "ValidationError", "path": ["input", "startsAt"],
                                      "message": "Use a date between the years 1970 and 2999"}
+
+
+async def test_a_customer_cannot_cancel_or_move_a_booking_that_has_started(api: GraphQLClient) -> None:
+    # given a customer's booking that began an hour ago (staff recorded it)
+    shop = await given_shop(api, hours=[{"weekday": d, "ranges": [{"start": "00:00", "end": "24:00"}]}
+                                        for d in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY",
+                                                  "SUNDAY")])
+    customer = await sign_up(api, "c@example.com")
+    created = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10)}},
+                        customer["accessToken"])
+    booking_id = created["createBooking"]["booking"]["id"]
+    started = datetime.now(UTC) - timedelta(hours=1)
+    await Booking.filter().update(starts_at=started, ends_at=started + timedelta(hours=1), buffered_start=started,
+                                  buffered_end=started + timedelta(hours=1))
+    # when the customer tries to cancel or move it
+    cancel = await api("""mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { __typename
+        ... on NotAuthorized { message } } }""", {"input": {"id": booking_id}}, customer["accessToken"])
+    move = await api(RESCHEDULE, {"input": {"id": booking_id, "startsAt": at(12)}}, customer["accessToken"])
+    # then both are refused and nothing changed, while the business can still cancel it
+    message = "This booking has already started; contact the business to change it"
+    assert cancel["cancelBooking"] == {"__typename": "NotAuthorized", "message": message}
+    assert move["rescheduleBooking"]["__typename"] == "NotAuthorized"
+    row = await Booking.get()
+    assert (row.status, row.version, row.starts_at) == ("confirmed", 1, started)
+    by_owner = await api(CANCEL, {"input": {"id": booking_id}}, shop.owner_token)
+    assert by_owner["cancelBooking"]["__typename"] == "BookingPayload"

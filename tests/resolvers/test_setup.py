@@ -160,3 +160,16 @@ async def test_an_override_with_overlapping_ranges_is_rejected(api: GraphQLClien
         "ranges": [{"start": "09:00", "end": "13:00"}, {"start": "12:00", "end": "14:00"}]}}, shop.owner_token)
     assert data["addScheduleOverride"] == {"__typename": "ValidationError", "path": ["input", "ranges", "1"]}
     assert await ScheduleOverride.all().count() == 0
+
+
+async def test_a_missing_business_and_someone_elses_answer_alike(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    other = await sign_up(api, "other-owner@example.com", "OWNER")
+    query = """mutation($input: CreateStaffInput!) { createStaff(input: $input) { __typename
+        ... on NotAuthorized { message } } }"""
+    staff = {"name": "Al", "email": "al@example.com", "timeZone": "UTC"}
+    theirs = await api(query, {"input": {"businessId": shop.business_id, **staff}}, other["accessToken"])
+    missing = await api(query, {"input": {"businessId": "QnVzaW5lc3M6OTk5", **staff}}, other["accessToken"])
+    assert theirs == missing == {"createStaff": {"__typename": "NotAuthorized",
+                                                 "message": "Only the business owner may do this"}}
+    assert await Staff.all().count() == 1
