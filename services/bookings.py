@@ -122,9 +122,12 @@ def _occurrences(request: BookingRequest, first: datetime, zone: str) -> list[da
     if request.recurrence is None:
         return [first]
     try:
-        return occurrence_starts(request.recurrence, first, zone)
+        starts = occurrence_starts(request.recurrence, first, zone)
     except RecurrenceError as exc:
         raise InvalidInputError(["input", "recurrence"], exc.reason) from exc
+    if starts[-1].year > validation.LATEST_YEAR:
+        raise InvalidInputError(["input", "recurrence"], f"The series runs past the year {validation.LATEST_YEAR}")
+    return starts
 
 
 async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime) -> list[Booking]:

@@ -276,3 +276,13 @@ async def test_a_customer_cannot_cancel_or_move_a_booking_that_has_started(api: 
     assert (row.status, row.version, row.starts_at) == ("confirmed", 1, started)
     by_owner = await api(CANCEL, {"input": {"id": booking_id}}, shop.owner_token)
     assert by_owner["cancelBooking"]["__typename"] == "BookingPayload"
+
+
+async def test_a_series_reaching_past_the_supported_years_is_rejected(api: GraphQLClient) -> None:
+    shop = await given_shop(api)
+    data = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10), "walkIn": True,
+                                                "recurrence": "FREQ=MONTHLY;INTERVAL=12000;COUNT=2"}},
+                     shop.owner_token)
+    assert data["createBooking"] == {"__typename": "ValidationError", "path": ["input", "recurrence"],
+                                     "message": "The series runs past the year 2999"}
+    assert await Booking.all().count() == 0
