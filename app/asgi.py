@@ -8,7 +8,8 @@ app = create_app()
 
 # The server process, once the app is built: everything loaded so far lives as long as the process, so move it out
 # of the collector's way, and collect young objects less often. A slot query allocates ~100k short-lived objects;
-# with the defaults the resulting full collections rescan the whole start-up heap and dominate tail latency.
+# with the defaults the collections they trigger rescan the start-up heap and dominate tail latency (measured with
+# bench/availability.py; see docs/performance.md). The price is up to 200k young objects alive between collections.
 gc.collect()
 gc.freeze()
-gc.set_threshold(50_000, 20, 100)
+gc.set_threshold(200_000, 50, 1000)
