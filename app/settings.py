@@ -5,6 +5,7 @@ The README lists each variable. Defaults are for a developer machine: a SQLite f
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -56,6 +57,26 @@ def _jwt_secret(data_dir: Path) -> str:
     return generated
 
 
+def _secret_keys(data_dir: Path) -> tuple[str, ...]:
+    """Fernet keys for provider credentials, first one encrypting (LOCKSTEP_SECRET_KEYS, comma separated).
+
+    As with the JWT secret, a developer machine gets one generated key kept in the data folder.
+    """
+    configured = os.environ.get("LOCKSTEP_SECRET_KEYS", "")
+    keys = tuple(part.strip() for part in configured.split(",") if part.strip())
+    if keys:
+        return keys
+    path = data_dir / "secret-keys"
+    if path.exists():
+        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as key_file:
+        key_file.write(generated + "\n")
+    return (generated,)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -64,6 +85,7 @@ class Settings:
     host: str
     port: int
     jwt_secret: str = field(repr=False)
+    secret_keys: tuple[str, ...] = field(repr=False)
     access_token_seconds: int
     refresh_token_days: int
     graphiql: bool
@@ -83,6 +105,7 @@ class Settings:
             host=os.environ.get("LOCKSTEP_HOST", "127.0.0.1"),
             port=_int("LOCKSTEP_PORT", 8000),
             jwt_secret=_jwt_secret(data_dir),
+            secret_keys=_secret_keys(data_dir),
             access_token_seconds=_int("LOCKSTEP_ACCESS_TOKEN_SECONDS", 900),
             refresh_token_days=_int("LOCKSTEP_REFRESH_TOKEN_DAYS", 30),
             graphiql=_bool("LOCKSTEP_GRAPHIQL", True),
