@@ -1,0 +1,142 @@
+"""The one small protocol every calendar provider implements, and the errors providers raise.
+
+Terms:
+- *calendar id*, *event id*: the provider's own identifiers (a CalDAV href, a Google or Graph id), opaque to us.
+- *etag*: the provider's version of one event; writing with an etag fails with PreconditionFailed if the event
+  changed since.
+- *payload*: the event as the provider holds it (iCalendar text for CalDAV, JSON for Google and Graph); the domain
+  reads it, providers never interpret busy semantics.
+- *cursor*: what the provider gave at the end of the last fetch (a sync token, a delta link); passing it back asks
+  for what changed since. No cursor asks for everything in the window.
+- *marker*: Lockstep's own identifier for an event it writes, derived from the booking, stored in the event (a UID,
+  a private extended property) so Lockstep recognises its own events and a retried create cannot duplicate one.
+
+Providers translate their errors at the edge into the ProviderError family below; messages are safe to log and to
+show (no tokens, passwords or response bodies with secrets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.intervals import Span
+
+
+@dataclass(frozen=True)
+class RemoteCalendar:
+    calendar_id: str
+    name: str
+    colour: str
+    time_zone: str
+    writable: bool
+    primary: bool
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    event_id: str
+    etag: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The result of one fetch. With `complete` true the events listed are all there are in the window, so anything
+    not listed is gone; otherwise `changed` and `deleted` are relative to the cursor that was passed."""
+
+    changed: tuple[RemoteEvent, ...]
+    deleted: tuple[str, ...]
+    cursor: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """An event Lockstep writes for a booking (or a recurring series of bookings)."""
+
+    marker: str
+    summary: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    rrule: str | None = None
+    exdates: tuple[datetime, ...] = ()
+    colour: str = ""
+
+
+@dataclass(frozen=True)
+class Written:
+    event_id: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A push channel (Google channel, Graph subscription) and when it expires."""
+
+    subscription_id: str
+    resource_id: str
+    expires_at: datetime
+
+
+class CalendarProvider(Protocol):
+    async def list_calendars(self) -> list[RemoteCalendar]:
+        """Every calendar of the account."""
+        ...
+
+    async def fetch_changes(self, calendar_id: str, cursor: str | None, window: Span) -> Changes:
+        """What changed since `cursor`, or everything in `window` when there is none. Raises CursorExpired when
+        the cursor is no longer accepted (the caller then fetches everything again)."""
+        ...
+
+    async def put_event(self, calendar_id: str, event: OutgoingEvent, *, event_id: str | None = None,
+                        etag: str | None = None) -> Written:
+        """Create the event (`event_id` None; creating the same marker twice yields the one event) or replace it,
+        only if it is still at `etag` when one is given."""
+        ...
+
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+        """Delete the event, only if it is still at `etag` when one is given. Raises NotFound if it is gone."""
+        ...
+
+    async def watch(self, calendar_id: str, address: str, token: str) -> Subscription | None:
+        """Ask the provider to notify `address` of changes, with `token` to prove the sender; None when the
+        provider cannot push (CalDAV)."""
+        ...
+
+    async def unwatch(self, subscription: Subscription) -> None:
+        """Stop a push channel."""
+        ...
+
+
+class ProviderError(Exception):
+    """A provider call failed; the message is safe to log and show."""
+
+
+class AuthFailed(ProviderError):
+    """Credentials were refused: the connection needs re-authorisation."""
+
+
+class RateLimited(ProviderError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PreconditionFailed(ProviderError):
+    """The event changed since the etag we had."""
+
+
+class NotFound(ProviderError):
+    pass
+
+
+class CursorExpired(ProviderError):
+    """The sync cursor is no longer accepted; fetch everything again."""
+
+
+class Unavailable(ProviderError):
+    """The provider could not be reached or answered with a server error; try again later."""
