@@ -1,0 +1,117 @@
+"""Busy semantics for CalDAV events: which occurrences of an iCalendar object take a staff member's time.
+
+Terms:
+- *busy span*: one occurrence that blocks time, in UTC, with a key that names the occurrence (its RECURRENCE-ID or
+  start) so a re-import updates rather than duplicates it.
+- *own addresses*: the staff member's calendar addresses; their ATTENDEE line says whether they accepted.
+
+Rules (DESIGN.md): TRANSP:TRANSPARENT, STATUS:CANCELLED and the staff member's own PARTSTAT=DECLINED never block;
+STATUS:TENTATIVE or an own PARTSTAT of TENTATIVE or NEEDS-ACTION block only when the policy says so; all-day events
+block only when the policy says so, and then from local midnight to local midnight of their dates in the staff
+member's zone (never 24 h from UTC midnight). Floating times are read in the staff member's zone. Events Lockstep
+wrote itself (UIDs ending in LOCKSTEP_UID_SUFFIX) are never busy blocks: they are bookings already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import icalendar
+import recurring_ical_events
+
+from domain.intervals import Span
+from domain.zones import load_zone, to_utc
+
+LOCKSTEP_UID_SUFFIX = "@lockstep"
+_TENTATIVE_PARTSTATS = {"TENTATIVE", "NEEDS-ACTION"}
+
+
+class UnreadableCalendarData(ValueError):
+    """The payload is not iCalendar we can read."""
+
+
+@dataclass(frozen=True)
+class BusyPolicy:
+    zone: str
+    own_addresses: frozenset[str] = frozenset()
+    tentative_blocks: bool = False
+    all_day_blocks: bool = True
+
+
+@dataclass(frozen=True)
+class BusySpan:
+    span: Span
+    occurrence_key: str
+    title: str
+    all_day: bool
+
+
+def _own_partstat(component: Any, own: frozenset[str]) -> str | None:
+    attendees = component.get("ATTENDEE", [])
+    for attendee in attendees if isinstance(attendees, list) else [attendees]:
+        address = str(attendee).lower().removeprefix("mailto:")
+        if address in own:
+            return str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+    return None
+
+
+def _instant(value: date | datetime, policy: BusyPolicy) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # floating: the staff member's wall clock
+            return to_utc(value, load_zone(policy.zone))
+        return value.astimezone(UTC)
+    return to_utc(datetime(value.year, value.month, value.day), load_zone(policy.zone))
+
+
+def _blocks(component: Any, policy: BusyPolicy, all_day: bool) -> bool:
+    status = str(component.get("STATUS", "CONFIRMED")).upper()
+    if status == "CANCELLED" or str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+        return False
+    partstat = _own_partstat(component, policy.own_addresses)
+    if partstat == "DECLINED":
+        return False
+    tentative = status == "TENTATIVE" or partstat in _TENTATIVE_PARTSTATS
+    if tentative and not policy.tentative_blocks:
+        return False
+    return policy.all_day_blocks or not all_day
+
+
+def _end(component: Any, start: date | datetime) -> date | datetime:
+    if component.get("DTEND") is not None:
+        return component["DTEND"].dt  # type: ignore[no-any-return]
+    if component.get("DURATION") is not None:
+        return start + component["DURATION"].dt  # type: ignore[no-any-return]
+    # RFC 5545: a date-only event without an end lasts one day; a date-time one is an instant (takes no time).
+    return start + timedelta(days=1) if not isinstance(start, datetime) else start
+
+
+def is_lockstep_event(ical_text: str) -> bool:
+    try:
+        calendar = icalendar.Calendar.from_ical(ical_text)
+    except ValueError as exc:
+        raise UnreadableCalendarData("not iCalendar data") from exc
+    return any(str(event.get("UID", "")).endswith(LOCKSTEP_UID_SUFFIX) for event in calendar.walk("VEVENT"))
+
+
+def caldav_busy_spans(ical_text: str, window: Span, policy: BusyPolicy) -> list[BusySpan]:
+    """The busy spans of one calendar object's occurrences that overlap `window`, sorted by start."""
+    if is_lockstep_event(ical_text):
+        return []
+    calendar = icalendar.Calendar.from_ical(ical_text)
+    spans: list[BusySpan] = []
+    for occurrence in recurring_ical_events.of(calendar).between(window.start, window.end):
+        start_value = occurrence["DTSTART"].dt
+        all_day = not isinstance(start_value, datetime)
+        if not _blocks(occurrence, policy, all_day):
+            continue
+        start, end = _instant(start_value, policy), _instant(_end(occurrence, start_value), policy)
+        if end <= start or not (start < window.end and window.start < end):
+            continue
+        recurrence_id = occurrence.get("RECURRENCE-ID")
+        key_source = recurrence_id.dt if recurrence_id is not None else start_value
+        key = key_source.isoformat() if isinstance(key_source, date) else str(key_source)
+        spans.append(BusySpan(Span(start, end), key, str(occurrence.get("SUMMARY", "")), all_day))
+    spans.sort(key=lambda busy: (busy.span.start, busy.occurrence_key))
+    return spans
