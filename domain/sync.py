@@ -1,0 +1,87 @@
+"""Sync decisions for imports: from what is stored and what a provider returned, what to write and what to delete.
+
+Terms:
+- *stored block*: a busy block imported earlier, keyed by (event id, occurrence key).
+- *imported event*: one remote event as just fetched, with the busy spans it now yields (possibly none: it may have
+  become transparent or been declined).
+- *complete* fetch: a full listing of the window, so a stored event that is not listed is gone; an incremental fetch
+  lists only changes.
+- *suspicious* answer: a complete listing with no events at all from a calendar that had at least
+  SUSPICIOUS_EMPTY_AFTER events. Providers do that when they fail quietly; the plan then deletes nothing and says so,
+  so the last known busy time stays in force (stale but never empty).
+The plan is a pure function of its inputs; applying it and planning again from the result yields an empty plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from domain.busy import BusySpan
+from domain.intervals import Span
+
+SUSPICIOUS_EMPTY_AFTER = 5
+
+BlockKey = tuple[str, str]  # (event id, occurrence key)
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    event_id: str
+    occurrence_key: str
+    span: Span
+    title: str
+    all_day: bool
+
+    @property
+    def key(self) -> BlockKey:
+        return (self.event_id, self.occurrence_key)
+
+
+@dataclass(frozen=True)
+class ImportedEvent:
+    event_id: str
+    spans: tuple[BusySpan, ...]
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    upserts: tuple[StoredBlock, ...]
+    deletes: tuple[BlockKey, ...]
+    suspicious: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.upserts and not self.deletes
+
+
+def _blocks_of(event: ImportedEvent) -> dict[BlockKey, StoredBlock]:
+    return {(event.event_id, busy.occurrence_key): StoredBlock(event.event_id, busy.occurrence_key, busy.span,
+                                                               busy.title, busy.all_day) for busy in event.spans}
+
+
+def plan_import(stored: Iterable[StoredBlock], changed: Sequence[ImportedEvent], deleted: Iterable[str], *,
+                complete: bool) -> ImportPlan:
+    current = {block.key: block for block in stored}
+    stored_events = {event_id for event_id, _ in current}
+    if complete and not changed and len(stored_events) >= SUSPICIOUS_EMPTY_AFTER:
+        return ImportPlan((), (), suspicious=True)
+    wanted: dict[BlockKey, StoredBlock] = {}
+    for event in changed:
+        wanted.update(_blocks_of(event))
+    touched = {event.event_id for event in changed}
+    gone = set(deleted) | ((stored_events - touched) if complete else set())
+    upserts = tuple(block for key, block in sorted(wanted.items()) if current.get(key) != block)
+    deletes = tuple(sorted(key for key in current
+                           if (key[0] in touched and key not in wanted) or key[0] in gone))
+    return ImportPlan(upserts, deletes)
+
+
+def apply_plan(stored: Iterable[StoredBlock], plan: ImportPlan) -> list[StoredBlock]:
+    """The stored blocks after the plan (what services do in the database, here in memory)."""
+    result = {block.key: block for block in stored}
+    for key in plan.deletes:
+        result.pop(key, None)
+    for block in plan.upserts:
+        result[block.key] = block
+    return [result[key] for key in sorted(result)]
