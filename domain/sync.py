@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from domain.busy import BusySpan
+from domain.busy import LOCKSTEP_UID_SUFFIX, BusySpan
 from domain.intervals import Span
 
 SUSPICIOUS_EMPTY_AFTER = 5
@@ -85,3 +86,48 @@ def apply_plan(stored: Iterable[StoredBlock], plan: ImportPlan) -> list[StoredBl
     for block in plan.upserts:
         result[block.key] = block
     return [result[key] for key in sorted(result)]
+
+
+# Push (Lockstep -> calendar) ------------------------------------------------------------------------------------
+
+
+class PushAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True)
+class BookingSnapshot:
+    """The booking as it is now (a push job always reloads it by ID, whatever version enqueued the job)."""
+
+    booking_id: int
+    version: int
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class WrittenSnapshot:
+    """What Lockstep last wrote for the booking in one calendar: the event id (empty if none yet) and the
+    booking version that write carried."""
+
+    event_id: str
+    version_written: int
+
+
+def event_marker(booking_id: int) -> str:
+    """Lockstep's own UID / marker for a booking's event: stable, so a retried create finds the first one."""
+    return f"booking-{booking_id}{LOCKSTEP_UID_SUFFIX}"
+
+
+def plan_push(booking: BookingSnapshot, written: WrittenSnapshot | None) -> PushAction:
+    """What a push job does. Because it compares the booking's current version with the version last written, a
+    job that runs twice, late or out of order does the right thing once and then nothing."""
+    has_event = written is not None and written.event_id != ""
+    if not booking.confirmed:
+        return PushAction.DELETE if has_event else PushAction.NOTHING
+    if not has_event:
+        return PushAction.CREATE
+    assert written is not None
+    return PushAction.UPDATE if written.version_written < booking.version else PushAction.NOTHING

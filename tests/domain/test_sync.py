@@ -9,7 +9,18 @@ from hypothesis import strategies as st
 
 from domain.busy import BusySpan
 from domain.intervals import Span
-from domain.sync import SUSPICIOUS_EMPTY_AFTER, ImportedEvent, StoredBlock, apply_plan, plan_import
+from domain.sync import (
+    SUSPICIOUS_EMPTY_AFTER,
+    BookingSnapshot,
+    ImportedEvent,
+    PushAction,
+    StoredBlock,
+    WrittenSnapshot,
+    apply_plan,
+    event_marker,
+    plan_import,
+    plan_push,
+)
 
 T0 = datetime(2030, 1, 7, 9, tzinfo=UTC)
 
@@ -91,3 +102,46 @@ def test_after_applying_each_listed_event_has_exactly_its_new_blocks(before: lis
             s.occurrence_key for s in event.spans}
     if complete:
         assert {b.event_id for b in after} <= {e.event_id for e in changed}
+
+
+def test_push_creates_updates_deletes_and_then_does_nothing() -> None:
+    fresh = BookingSnapshot(7, version=1, confirmed=True)
+    assert plan_push(fresh, None) == PushAction.CREATE
+    assert plan_push(fresh, WrittenSnapshot("", 0)) == PushAction.CREATE
+    assert plan_push(fresh, WrittenSnapshot("evt", 1)) == PushAction.NOTHING
+    moved = BookingSnapshot(7, version=2, confirmed=True)
+    assert plan_push(moved, WrittenSnapshot("evt", 1)) == PushAction.UPDATE
+    cancelled = BookingSnapshot(7, version=3, confirmed=False)
+    assert plan_push(cancelled, WrittenSnapshot("evt", 2)) == PushAction.DELETE
+    assert plan_push(cancelled, None) == PushAction.NOTHING
+    assert event_marker(7) == "booking-7@lockstep"
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.lists(st.one_of(st.booleans(), st.none()), min_size=1, max_size=20))
+def test_push_jobs_interleaved_with_changes_converge_to_the_final_booking(steps: list[bool | None]) -> None:
+    # given a booking that changes (True: confirmed, False: cancelled) while push jobs run in between (None),
+    # each job reloading the booking as it is when the job runs
+    booking = BookingSnapshot(1, version=1, confirmed=True)
+    written: WrittenSnapshot | None = None
+
+    def run_job() -> None:
+        nonlocal written
+        action = plan_push(booking, written)
+        if action in (PushAction.CREATE, PushAction.UPDATE):
+            written = WrittenSnapshot("evt", booking.version)
+        elif action == PushAction.DELETE:
+            written = None
+
+    for step in steps:
+        if step is None:
+            run_job()
+        else:
+            booking = BookingSnapshot(1, booking.version + 1, confirmed=step)
+    # when the last change's job finally runs (late), twice
+    run_job()
+    run_job()
+    # then the calendar holds exactly the final booking, and a further job does nothing
+    assert (written is not None) == booking.confirmed
+    assert written is None or written.version_written == booking.version
+    assert plan_push(booking, written) == PushAction.NOTHING
