@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from app.settings import Settings
@@ -22,33 +24,34 @@ async def migrate(settings: Settings) -> None:
     await Tortoise.close_connections()
 
 
-async def seed(settings: Settings) -> None:
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[None]:
+    """The ORM connected for one command, and closed afterwards."""
     from tortoise import Tortoise
 
     from app.db import tortoise_config
-    from app.seed import seed_demo
 
     await Tortoise.init(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms),
                         _enable_global_fallback=True)
     try:
-        print(await seed_demo())
+        yield
     finally:
         await Tortoise.close_connections()
+
+
+async def seed(settings: Settings) -> None:
+    from app.seed import seed_demo
+
+    async with database(settings):
+        print(await seed_demo())
 
 
 async def rotate_secrets(settings: Settings) -> None:
-    from tortoise import Tortoise
-
-    from app.db import tortoise_config
     from services.credentials import CredentialVault, rotate_stored_credentials
 
     vault = CredentialVault(settings.secret_keys)
-    await Tortoise.init(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms),
-                        _enable_global_fallback=True)
-    try:
+    async with database(settings):
         count = await rotate_stored_credentials(vault)
-    finally:
-        await Tortoise.close_connections()
     print(f"re-encrypted {count} stored credentials under the first key of LOCKSTEP_SECRET_KEYS")
 
 
