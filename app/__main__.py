@@ -6,10 +6,9 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
+from app.db import connected
 from app.settings import Settings
 
 
@@ -24,25 +23,10 @@ async def migrate(settings: Settings) -> None:
     await Tortoise.close_connections()
 
 
-@asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[None]:
-    """The ORM connected for one command, and closed afterwards."""
-    from tortoise import Tortoise
-
-    from app.db import tortoise_config
-
-    await Tortoise.init(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms),
-                        _enable_global_fallback=True)
-    try:
-        yield
-    finally:
-        await Tortoise.close_connections()
-
-
 async def seed(settings: Settings) -> None:
     from app.seed import seed_demo
 
-    async with database(settings):
+    async with connected(settings.database_url, settings.sqlite_busy_timeout_ms):
         print(await seed_demo())
 
 
@@ -50,7 +34,7 @@ async def rotate_secrets(settings: Settings) -> None:
     from services.credentials import CredentialVault, rotate_stored_credentials
 
     vault = CredentialVault(settings.secret_keys)
-    async with database(settings):
+    async with connected(settings.database_url, settings.sqlite_busy_timeout_ms):
         count = await rotate_stored_credentials(vault)
     print(f"re-encrypted {count} stored credentials under the first key of LOCKSTEP_SECRET_KEYS")
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+
+from tortoise import Tortoise
 
 
 def tortoise_config(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> dict[str, Any]:
@@ -26,3 +30,13 @@ def tortoise_config(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> d
 
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith(("postgres://", "postgresql://", "asyncpg://", "psycopg://"))
+
+
+@asynccontextmanager
+async def connected(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> AsyncIterator[None]:
+    """The ORM connected for the server's lifetime or one command's, and closed afterwards."""
+    await Tortoise.init(config=tortoise_config(database_url, sqlite_busy_timeout_ms), _enable_global_fallback=True)
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()

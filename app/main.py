@@ -9,9 +9,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from tortoise import Tortoise, connections
+from tortoise import connections
 
-from app.db import tortoise_config
+from app.db import connected
 from app.graphql import LockstepGraphQL, build_schema
 from app.settings import Settings
 
@@ -34,12 +34,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await Tortoise.init(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms),
-                            _enable_global_fallback=True)
-        try:
+        async with connected(settings.database_url, settings.sqlite_busy_timeout_ms):
             yield
-        finally:
-            await Tortoise.close_connections()
 
     return Starlette(
         routes=[
