@@ -53,8 +53,19 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class MovedOccurrence:
+    """One occurrence of a recurring event that no longer follows the rule: it was planned at `planned_start`
+    (its RECURRENCE-ID) and now takes place from `starts_at` to `ends_at`."""
+
+    planned_start: datetime
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
 class OutgoingEvent:
-    """An event Lockstep writes for a booking (or a recurring series of bookings)."""
+    """An event Lockstep writes for a booking (or a recurring series of bookings: `rrule` evaluated in `time_zone`
+    from `starts_at`, `exdates` the planned starts of cancelled occurrences, `moved` the rescheduled ones)."""
 
     marker: str
     summary: str
@@ -64,6 +75,7 @@ class OutgoingEvent:
     time_zone: str
     rrule: str | None = None
     exdates: tuple[datetime, ...] = ()
+    moved: tuple[MovedOccurrence, ...] = ()
     colour: str = ""
 
 

@@ -1,10 +1,11 @@
 """An in-memory calendar account that behaves as the CalendarProvider protocol says: etags, cursors that expire,
-idempotent creates by marker, and injectable faults. Used to test the sync engine without a network."""
+idempotent creates by marker, and injectable faults. Events are iCalendar text, as on a CalDAV server, and
+`write_by_hand` / `delete_by_hand` play the staff member editing their calendar app. Used to test the sync engine
+without a network. A complete listing returns every event, whatever the window (the domain clips to the window)."""
 
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,14 +22,14 @@ from providers.base import (
     Subscription,
     Written,
 )
+from providers.ical import outgoing_to_ical
 
 
 @dataclass
 class _Stored:
     etag: str
     payload: str
-    starts_at: datetime
-    ends_at: datetime
+    written: OutgoingEvent | None = None  # what Lockstep last wrote, to tell a no-op rewrite apart
 
 
 @dataclass
@@ -76,8 +77,7 @@ class MemoryProvider:
         position = calendar.log[-1][0] if calendar.log else 0
         if cursor is None:
             changed = tuple(RemoteEvent(event_id, stored.etag, stored.payload)
-                            for event_id, stored in sorted(calendar.events.items())
-                            if stored.starts_at < window.end and window.start < stored.ends_at)
+                            for event_id, stored in sorted(calendar.events.items()))
             return Changes(changed, (), f"seq:{position}", complete=True)
         since = int(cursor.removeprefix("seq:"))
         if since < calendar.forgotten_before:
@@ -101,15 +101,23 @@ class MemoryProvider:
             raise NotFound("event not found")
         if etag is not None and (existing is None or existing.etag != etag):
             raise PreconditionFailed("event changed since it was read")
-        payload = json.dumps({"marker": event.marker, "summary": event.summary, "description": event.description,
-                              "start": event.starts_at.isoformat(), "end": event.ends_at.isoformat(),
-                              "time_zone": event.time_zone, "rrule": event.rrule,
-                              "exdates": [d.isoformat() for d in event.exdates]}, sort_keys=True)
-        if existing is not None and existing.payload == payload:
+        if existing is not None and existing.written == event:
             return Written(target, existing.etag)  # nothing changed: no new version, no change-log entry
         new_etag = self._record(calendar, target, deleted=False)
-        calendar.events[target] = _Stored(new_etag, payload, event.starts_at, event.ends_at)
+        calendar.events[target] = _Stored(new_etag, outgoing_to_ical(event, datetime.now(UTC)), event)
         return Written(target, new_etag)
+
+    def write_by_hand(self, calendar_id: str, event_id: str, ical_text: str) -> str:
+        """The staff member creates or edits an event in their calendar app; returns the new etag."""
+        calendar = self._calendar(calendar_id)
+        etag = self._record(calendar, event_id, deleted=False)
+        calendar.events[event_id] = _Stored(etag, ical_text)
+        return etag
+
+    def delete_by_hand(self, calendar_id: str, event_id: str) -> None:
+        calendar = self._calendar(calendar_id)
+        del calendar.events[event_id]
+        self._record(calendar, event_id, deleted=True)
 
     async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
         self._fail_if_asked()
