@@ -15,15 +15,20 @@ from models.calendars import (
     CalendarConnection,
     ConflictPolicy,
     ConnectionHealth,
-    EventMapping,
-    EventMappingState,
     ExternalCalendar,
     Provider,
     SyncDirection,
     SyncFrequency,
-    SyncLogEntry,
 )
 from models.outbox import OutboxEntry
+from models.sync import (
+    ConflictStatus,
+    EventMapping,
+    EventMappingState,
+    Notification,
+    SyncConflict,
+    SyncLogEntry,
+)
 
 __all__ = [
     "Booking",
@@ -34,16 +39,19 @@ __all__ = [
     "BusyBlockSource",
     "CalendarConnection",
     "ConflictPolicy",
+    "ConflictStatus",
     "ConnectionHealth",
     "EventMapping",
     "EventMappingState",
     "ExternalCalendar",
+    "Notification",
     "OutboxEntry",
     "Provider",
     "RefreshToken",
     "ScheduleOverride",
     "Service",
     "Staff",
+    "SyncConflict",
     "SyncDirection",
     "SyncFrequency",
     "SyncLogEntry",

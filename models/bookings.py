@@ -21,6 +21,9 @@ class BookingSeries(Model):
     business: fields.ForeignKeyRelation[Business] = fields.ForeignKeyField("models.Business", related_name="series")
     rrule = fields.CharField(max_length=500)
     time_zone = fields.CharField(max_length=64)
+    # The first planned start: with the rule it gives every occurrence's planned start (its RECURRENCE-ID), even
+    # after occurrences were moved or cancelled.
+    starts_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
 

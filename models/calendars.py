@@ -1,6 +1,7 @@
-"""Calendar sync state: connections, their calendars, imported busy time, event mappings and the sync log.
+"""Calendar connections, their calendars and the busy time imported from them.
 
 The sync engine fills these in; the booking core already reads busy blocks (manual blocks are busy blocks too).
+What the engine wrote and did (event mappings, sync log, conflicts, notifications) lives in models/sync.py.
 """
 
 from enum import StrEnum
@@ -9,7 +10,6 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.accounts import User
-from models.bookings import Booking
 from models.businesses import Staff
 
 
@@ -54,6 +54,7 @@ class CalendarConnection(Model):
     id = fields.IntField(primary_key=True)
     staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="connections")
     provider = fields.CharEnumField(Provider, max_length=16)
+    server_type = fields.CharField(max_length=16, default="")  # CalDAV: icloud, fastmail, nextcloud or generic
     account_label = fields.CharField(max_length=254, default="")
     credentials = fields.TextField(default="")
     direction = fields.CharEnumField(SyncDirection, max_length=16, default=SyncDirection.TWO_WAY)
@@ -63,8 +64,11 @@ class CalendarConnection(Model):
     all_day_blocks = fields.BooleanField(default=True)
     health = fields.CharEnumField(ConnectionHealth, max_length=32, default=ConnectionHealth.ACTIVE)
     last_successful_sync_at = fields.DatetimeField(null=True)
+    last_attempt_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
+    consecutive_failures = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
+    disconnected_at = fields.DatetimeField(null=True)
 
 
 class ExternalCalendar(Model):
@@ -81,6 +85,11 @@ class ExternalCalendar(Model):
     import_busy = fields.BooleanField(default=True)
     is_destination = fields.BooleanField(default=False)
     sync_cursor = fields.TextField(default="")
+    # The span the stored blocks cover; when the day rolls on, the next pull lists the new window in full.
+    window_start = fields.DatetimeField(null=True)
+    window_end = fields.DatetimeField(null=True)
+    last_pulled_at = fields.DatetimeField(null=True)
+    next_pull_at = fields.DatetimeField(null=True)
 
     class Meta:
         unique_together = (("connection", "provider_calendar_id"),)
@@ -116,45 +125,3 @@ class BusyBlock(Model):
 
     class Meta:
         indexes = (("staff_id", "starts_at"),)
-
-
-class EventMappingState(StrEnum):
-    SYNCED = "synced"
-    PENDING = "pending"
-    FAILED = "failed"
-
-
-class EventMapping(Model):
-    """The event Lockstep wrote for a booking in one external calendar, and what it last wrote there."""
-
-    id = fields.IntField(primary_key=True)
-    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField("models.Booking", related_name="mappings")
-    external_calendar: fields.ForeignKeyRelation[ExternalCalendar] = fields.ForeignKeyField(
-        "models.ExternalCalendar", related_name="mappings"
-    )
-    external_event_id = fields.CharField(max_length=500, default="")
-    etag = fields.CharField(max_length=500, default="")
-    version_written = fields.IntField(default=0)
-    state = fields.CharEnumField(EventMappingState, max_length=16, default=EventMappingState.PENDING)
-    last_error = fields.TextField(default="")
-    updated_at = fields.DatetimeField(auto_now=True)
-
-    class Meta:
-        unique_together = (("booking", "external_calendar"),)
-
-
-class SyncLogEntry(Model):
-    """Append-only record of one sync action. `error` holds a sanitised message, never a secret."""
-
-    id = fields.IntField(primary_key=True)
-    connection: fields.ForeignKeyNullableRelation[CalendarConnection] = fields.ForeignKeyField(
-        "models.CalendarConnection", related_name="log", null=True
-    )
-    booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
-        "models.Booking", related_name="sync_log", null=True
-    )
-    direction = fields.CharField(max_length=16)
-    action = fields.CharField(max_length=32)
-    outcome = fields.CharField(max_length=16)
-    error = fields.TextField(default="")
-    created_at = fields.DatetimeField(auto_now_add=True)

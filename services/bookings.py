@@ -161,7 +161,8 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
                 series = None
                 if request.recurrence is not None:
                     series = await BookingSeries.create(business_id=service.business_id, rrule=request.recurrence,
-                                                        time_zone=staff.time_zone, using_db=connection)
+                                                        time_zone=staff.time_zone, starts_at=starts[0],
+                                                        using_db=connection)
                 rows = []
                 for index, start in enumerate(starts):
                     booking = await Booking.create(

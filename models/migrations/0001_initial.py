@@ -4,7 +4,8 @@ import functools
 from json import dumps, loads
 from models.accounts import UserRole
 from models.bookings import BookingStatus
-from models.calendars import BusyBlockSource, ConflictPolicy, ConnectionHealth, EventMappingState, Provider, SyncDirection, SyncFrequency
+from models.calendars import BusyBlockSource, ConflictPolicy, ConnectionHealth, Provider, SyncDirection, SyncFrequency
+from models.sync import EventMappingState
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index

@@ -1,0 +1,122 @@
+"""What the sync engine wrote and did: event mappings, the sync log, conflicts and stored notifications."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.accounts import User
+from models.bookings import Booking
+from models.businesses import Staff
+from models.calendars import CalendarConnection, ExternalCalendar
+
+
+class EventMappingState(StrEnum):
+    SYNCED = "synced"
+    PENDING = "pending"
+    FAILED = "failed"
+    CONFLICT = "conflict"  # the calendar's copy was changed by hand; nothing is pushed until the conflict is settled
+    UNLINKED = "unlinked"  # deliberately no longer synced; both copies stay as they are
+
+
+class EventMapping(Model):
+    """The event Lockstep wrote for a booking in one external calendar, and what it last wrote there.
+
+    A recurring series is one event: its mapping hangs on the series' first occurrence. `written` holds the
+    occurrences as last written (planned start -> booking id, start, end, all ISO 8601 UTC) so a pull can tell a hand
+    edit in the calendar from Lockstep's own write. `next_attempt_at` is when the scheduler (re)enqueues a pending
+    push; it doubles as a lease while a job is queued.
+    """
+
+    id = fields.IntField(primary_key=True)
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField("models.Booking", related_name="mappings")
+    external_calendar: fields.ForeignKeyRelation[ExternalCalendar] = fields.ForeignKeyField(
+        "models.ExternalCalendar", related_name="mappings"
+    )
+    external_event_id = fields.CharField(max_length=500, default="")
+    etag = fields.CharField(max_length=500, default="")
+    version_written = fields.IntField(default=0)
+    state = fields.CharEnumField(EventMappingState, max_length=16, default=EventMappingState.PENDING)
+    written: fields.JSONField[dict[str, list[object]]] = fields.JSONField(default=dict)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        unique_together = (("booking", "external_calendar"),)
+
+
+class SyncLogEntry(Model):
+    """Append-only record of one sync action. `error` holds a sanitised message, never a secret."""
+
+    id = fields.IntField(primary_key=True)
+    connection: fields.ForeignKeyNullableRelation[CalendarConnection] = fields.ForeignKeyField(
+        "models.CalendarConnection", related_name="log", null=True
+    )
+    booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="sync_log", null=True
+    )
+    mapping: fields.ForeignKeyNullableRelation["EventMapping"] = fields.ForeignKeyField(
+        "models.EventMapping", related_name="log", null=True
+    )
+    direction = fields.CharField(max_length=16)
+    action = fields.CharField(max_length=32)
+    outcome = fields.CharField(max_length=16)
+    detail = fields.CharField(max_length=500, default="")
+    error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = (("connection_id", "id"),)
+
+
+class ConflictStatus(StrEnum):
+    OPEN = "open"
+    SETTLED = "settled"
+
+
+class SyncConflict(Model):
+    """A disagreement between a booking and the staff member's calendar. `kind` and `resolution` take the values
+    of domain.conflicts; `proposed_start`/`proposed_end` is where the calendar has the booking's event now."""
+
+    id = fields.IntField(primary_key=True)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="conflicts")
+    staff_id: int
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField("models.Booking", related_name="conflicts")
+    booking_id: int
+    connection: fields.ForeignKeyNullableRelation[CalendarConnection] = fields.ForeignKeyField(
+        "models.CalendarConnection", related_name="conflicts", null=True
+    )
+    connection_id: int | None
+    kind = fields.CharField(max_length=32)
+    status = fields.CharEnumField(ConflictStatus, max_length=16, default=ConflictStatus.OPEN)
+    resolution = fields.CharField(max_length=32, default="")
+    proposed_start = fields.DatetimeField(null=True)
+    proposed_end = fields.DatetimeField(null=True)
+    detail = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    settled_at = fields.DatetimeField(null=True)
+    settled_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="conflicts_settled", null=True
+    )
+
+    class Meta:
+        indexes = (("staff_id", "status"),)
+
+
+class Notification(Model):
+    """A message for one person (a conflict opened, a connection needs re-authorisation, sync recovered). Stored
+    so nothing is missed; live delivery reads the same rows."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="notifications")
+    user_id: int
+    kind = fields.CharField(max_length=48)
+    message = fields.CharField(max_length=500)
+    data: fields.JSONField[dict[str, object]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        indexes = (("user_id", "id"),)
