@@ -90,6 +90,7 @@ class SyncConflict(Model):
     )
     connection_id: int | None
     kind = fields.CharField(max_length=32)
+    external_event_id = fields.CharField(max_length=500, default="")  # the calendar event involved
     status = fields.CharEnumField(ConflictStatus, max_length=16, default=ConflictStatus.OPEN)
     resolution = fields.CharField(max_length=32, default="")
     proposed_start = fields.DatetimeField(null=True)

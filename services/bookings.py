@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from domain.availability import StaffAvailability, why_unbookable
@@ -203,7 +204,13 @@ async def reschedule_booking(
     if customer_rules and staff_id is not None and staff_id != booking.staff_id:
         raise NotAuthorizedError("Customers cannot move a booking to other staff")
     target_id = booking.staff_id if staff_id is None else staff_id
-    (staff,) = await qualified_staff(booking.service, [target_id], ["input", "staffId"], indexed=False)
+    return await _move(booking, target_id, start, now, customer_rules=customer_rules)
+
+
+async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime, *, customer_rules: bool) -> Booking:
+    """Move a confirmed booking to `start` (keeping its length and buffers) if that time is free, else raise
+    SlotUnavailableError. Bumps the version and writes the outbox row in the same transaction."""
+    (staff,) = await qualified_staff(booking.service, [staff_id], ["input", "staffId"], indexed=False)
     before = booking.starts_at - booking.buffered_start
     after = booking.buffered_end - booking.ends_at
     length = booking.ends_at - booking.starts_at
@@ -229,6 +236,32 @@ async def reschedule_booking(
         raise SlotUnavailableError([start]) from exc
 
 
+async def move_booking_for_calendar(booking_id: int, start: datetime, now: datetime) -> Booking:
+    """The staff member moved the booking's event in their own calendar: follow it if the time is free (by the
+    business's rules, not a customer's: minimum notice and horizon don't apply), else SlotUnavailableError."""
+    booking = await Booking.get(id=booking_id).prefetch_related("service")
+    if booking.status != BookingStatus.CONFIRMED:
+        raise SlotUnavailableError([start])
+    return await _move(booking, booking.staff_id, start.astimezone(UTC), now, customer_rules=False)
+
+
+async def cancel_bookings_for_calendar(booking_ids: Sequence[int], now: datetime) -> list[Booking]:
+    """Cancel bookings because the calendar side won a conflict (the event was deleted there)."""
+    return await _cancel(Booking.filter(id__in=list(booking_ids)), now)
+
+
+async def _cancel(query: QuerySet[Booking], now: datetime) -> list[Booking]:
+    """Cancel the confirmed bookings of `query`, bump their versions and write their outbox rows."""
+    async with in_transaction() as connection:
+        targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
+        for target in targets:
+            await Booking.filter(id=target.id).using_db(connection).update(
+                status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)
+        cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
+        await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
+    return cancelled
+
+
 CANCEL_THIS = "this"
 CANCEL_FOLLOWING = "following"
 
@@ -246,13 +279,7 @@ async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datet
     if scope == CANCEL_FOLLOWING:
         # By position in the series, not by time: a moved occurrence keeps its place.
         query = Booking.filter(series_id=booking.series_id, occurrence_index__gte=booking.occurrence_index)
-    async with in_transaction() as connection:
-        targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
-        for target in targets:
-            await Booking.filter(id=target.id).using_db(connection).update(
-                status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)
-        cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
-        await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
+    cancelled = await _cancel(query, now)
     return cancelled or [await Booking.get(id=booking.id)]
 
 

@@ -35,6 +35,7 @@ class Migration(migrations.Migration):
                 ('booking', fields.ForeignKeyField('models.Booking', source_field='booking_id', db_constraint=True, to_field='id', related_name='conflicts', on_delete=OnDelete.CASCADE)),
                 ('connection', fields.ForeignKeyField('models.CalendarConnection', source_field='connection_id', null=True, db_constraint=True, to_field='id', related_name='conflicts', on_delete=OnDelete.CASCADE)),
                 ('kind', fields.CharField(max_length=32)),
+                ('external_event_id', fields.CharField(default='', max_length=500)),
                 ('status', fields.CharEnumField(default=ConflictStatus.OPEN, description='OPEN: open\nSETTLED: settled', enum_type=ConflictStatus, max_length=16)),
                 ('resolution', fields.CharField(default='', max_length=32)),
                 ('proposed_start', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
