@@ -15,8 +15,10 @@ The plan is a pure function of its inputs; applying it and planning again from t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from domain.busy import LOCKSTEP_UID_SUFFIX, BusySpan
 from domain.intervals import Span
@@ -119,6 +121,29 @@ class WrittenSnapshot:
 def event_marker(booking_id: int) -> str:
     """Lockstep's own UID / marker for a booking's event: stable, so a retried create finds the first one."""
     return f"booking-{booking_id}{LOCKSTEP_UID_SUFFIX}"
+
+
+MarkerKind = Literal["booking", "series"]
+
+# Only the exact form the two functions above and below write: a decimal id without sign, spaces or leading zeros
+# (so "booking-07@lockstep" is not booking 7), short enough to be a database id.
+_MARKER = re.compile(r"(booking|series)-(0|[1-9][0-9]{0,18})" + re.escape(LOCKSTEP_UID_SUFFIX))
+
+
+def series_marker(series_id: int) -> str:
+    """Lockstep's own UID for a recurring booking series: the whole series is ONE recurring event (RRULE, EXDATE for
+    cancelled occurrences, RECURRENCE-ID overrides for moved ones), so it has one marker, not one per occurrence."""
+    return f"series-{series_id}{LOCKSTEP_UID_SUFFIX}"
+
+
+def parse_marker(uid: str) -> tuple[MarkerKind, int] | None:
+    """("booking", N) or ("series", N) for a UID that event_marker or series_marker wrote; None for anything else
+    (someone else's UID, a near miss such as "booking-7@lockstep.example", a non-canonical id)."""
+    match = _MARKER.fullmatch(uid)
+    if match is None:
+        return None
+    kind: MarkerKind = "booking" if match.group(1) == "booking" else "series"
+    return kind, int(match.group(2))
 
 
 def plan_push(booking: BookingSnapshot, written: WrittenSnapshot | None) -> PushAction:

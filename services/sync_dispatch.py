@@ -1,0 +1,121 @@
+"""Turning committed changes into sync work, and handing out work that is due.
+
+The database is the source of truth for what is owed to calendars: outbox rows become *pending* mappings here,
+and a pending mapping stays pending until a push succeeds. The job queue only carries IDs of due work, so losing
+the queue (Redis down, a worker killed) loses nothing: the scheduler hands the same work out again once its
+lease (`next_attempt_at`, `next_pull_at`) has passed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models import (
+    Booking,
+    CalendarConnection,
+    ConnectionHealth,
+    EventMapping,
+    EventMappingState,
+    ExternalCalendar,
+    OutboxEntry,
+    SyncDirection,
+    SyncFrequency,
+)
+
+LEASE = timedelta(seconds=60)  # a claimed item is handed out again after this if its job never reported back
+_LIVE = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED, ConnectionHealth.REAUTHORIZATION_REQUIRED]
+_REOPEN = [EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]
+
+
+async def anchor_id(booking: Booking) -> int:
+    """The booking a mapping hangs on: itself, or its series' first occurrence."""
+    if booking.series_id is None:
+        return booking.id
+    return await Booking.filter(series_id=booking.series_id).order_by("occurrence_index").values_list(
+        "id", flat=True).first()  # type: ignore[return-value]
+
+
+async def destinations(staff_id: int) -> list[ExternalCalendar]:
+    """The staff member's destination calendars that take bookings now (at most one per connection kind)."""
+    return await ExternalCalendar.filter(
+        is_destination=True, connection__staff_id=staff_id, connection__health__in=_LIVE,
+        connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.EXPORT_ONLY])
+
+
+async def dispatch_outbox(now: datetime, limit: int = 500) -> list[int]:
+    """Turn unprocessed outbox rows into pending mappings (creating them for the staff member's destination
+    calendars as they are now) and mark the rows done, in one transaction. Returns the mappings now due."""
+    due: set[int] = set()
+    async with in_transaction() as db:
+        rows = await OutboxEntry.filter(processed_at=None, available_at__lte=now).order_by("id").limit(
+            limit).using_db(db)
+        for row in rows:
+            booking = await Booking.get_or_none(id=row.aggregate_id, using_db=db)
+            if booking is not None:
+                due |= await _owe_push(booking, now, db)
+        await OutboxEntry.filter(id__in=[row.id for row in rows]).using_db(db).update(processed_at=now)
+    return sorted(due)
+
+
+async def _owe_push(booking: Booking, now: datetime, db: object) -> set[int]:
+    anchor = await anchor_id(booking)
+    calendar_ids = {calendar.id for calendar in await destinations(booking.staff_id)}
+    # Calendars that already show the event (the booking may have moved to another staff member) must hear too.
+    calendar_ids |= set(await EventMapping.filter(booking_id=anchor).using_db(db).values_list(
+        "external_calendar_id", flat=True))
+    owed = set()
+    for calendar_id in sorted(calendar_ids):
+        mapping, _ = await EventMapping.get_or_create(booking_id=anchor, external_calendar_id=calendar_id,
+                                                      using_db=db)
+        if mapping.state in _REOPEN:
+            await EventMapping.filter(id=mapping.id).using_db(db).update(
+                state=EventMappingState.PENDING, attempts=0, next_attempt_at=now)
+            owed.add(mapping.id)
+    return owed
+
+
+async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:
+    """Pending mappings whose time has come, leased for LEASE so they are not handed out twice meanwhile."""
+    async with in_transaction() as db:
+        ids = await EventMapping.filter(
+            state=EventMappingState.PENDING, next_attempt_at__lte=now,
+            external_calendar__connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
+        ).order_by("next_attempt_at").limit(limit).using_db(db).values_list("id", flat=True)
+        await EventMapping.filter(id__in=list(ids)).using_db(db).update(next_attempt_at=now + LEASE)
+    return list(ids)
+
+
+async def claim_due_pulls(now: datetime, limit: int = 500) -> list[int]:
+    """Calendars due a pull by their connection's schedule (manual ones only by "sync now"), leased likewise."""
+    async with in_transaction() as db:
+        ids = await ExternalCalendar.filter(
+            Q(next_pull_at=None) | Q(next_pull_at__lte=now),
+            Q(import_busy=True) | Q(is_destination=True),
+            connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
+            connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY],
+        ).exclude(connection__frequency=SyncFrequency.MANUAL).order_by("next_pull_at").limit(
+            limit).using_db(db).values_list("id", flat=True)
+        await ExternalCalendar.filter(id__in=list(ids)).using_db(db).update(next_pull_at=now + LEASE)
+    return list(ids)
+
+
+async def request_pull(connection_id: int, now: datetime) -> list[int]:
+    """"Sync now": every calendar of the connection is due at once. Returns their IDs."""
+    ids = await ExternalCalendar.filter(connection_id=connection_id).values_list("id", flat=True)
+    await ExternalCalendar.filter(id__in=list(ids)).update(next_pull_at=now + LEASE)
+    return list(ids)
+
+
+async def retry_mapping(mapping_id: int, now: datetime) -> bool:
+    """Put one failed item back in the queue alone. False when it is not failed (nothing to retry)."""
+    changed = await EventMapping.filter(id=mapping_id, state=EventMappingState.FAILED).update(
+        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, last_error="")
+    return changed == 1
+
+
+async def connection_of_calendar(calendar_id: int) -> CalendarConnection:
+    calendar = await ExternalCalendar.get(id=calendar_id)
+    return await CalendarConnection.get(id=calendar.connection_id)

@@ -1,0 +1,117 @@
+"""Sync health, the sync log and notifications: what the engine tells people about itself.
+
+Terms:
+- *health*: active (syncing normally), degraded (errors, retrying), reauthorization required (credentials refused;
+  nothing more is tried until the staff member reconnects), disconnected (credentials deleted).
+- *lag*: how stale Lockstep's copy of the calendar may be: the time since the last successful sync.
+- *pending* / *failed*: bookings whose event still has to be written, and those that gave up after every retry.
+Every message stored here is safe to show: provider errors are translated at the edge without secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from models import (
+    Business,
+    CalendarConnection,
+    ConflictStatus,
+    ConnectionHealth,
+    EventMapping,
+    EventMappingState,
+    Notification,
+    Staff,
+    SyncConflict,
+    SyncLogEntry,
+)
+from providers.base import AuthFailed, ProviderError
+
+_HEALTHY = {ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED}
+
+
+async def log_action(connection_id: int | None, direction: str, action: str, outcome: str, *,
+                     booking_id: int | None = None, mapping_id: int | None = None, detail: str = "",
+                     error: str = "", using_db: Any = None) -> SyncLogEntry:
+    """Append one entry to the sync log. `direction` is export, import or none; `outcome` ok, retrying, failed or
+    skipped."""
+    return await SyncLogEntry.create(connection_id=connection_id, direction=direction, action=action,
+                                     outcome=outcome, booking_id=booking_id, mapping_id=mapping_id,
+                                     detail=detail[:500], error=error[:2000], using_db=using_db)
+
+
+async def notify_staff(staff_id: int, kind: str, message: str, data: dict[str, object] | None = None, *,
+                       using_db: Any = None) -> None:
+    """Store a notification for the staff member (when they have an account) and for the business owner."""
+    staff = await Staff.get(id=staff_id, using_db=using_db)
+    owner_id = await Business.filter(id=staff.business_id).using_db(using_db).values_list("owner_id", flat=True)
+    recipients = {user_id for user_id in [staff.user_id, *owner_id] if user_id is not None}
+    await Notification.bulk_create(
+        [Notification(user_id=user_id, kind=kind, message=message[:500], data={"staffId": staff_id, **(data or {})})
+         for user_id in sorted(recipients)], using_db=using_db)
+
+
+async def record_success(connection_id: int, now: datetime) -> None:
+    """A sync call succeeded: the connection is active again (and says so if it had been failing)."""
+    async with in_transaction() as db:
+        connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
+        if connection.health not in _HEALTHY:
+            return  # a late job must not revive a disconnected or refused connection
+        recovered = connection.health == ConnectionHealth.DEGRADED
+        connection.health = ConnectionHealth.ACTIVE
+        connection.last_successful_sync_at = now
+        connection.last_attempt_at = now
+        connection.last_error = ""
+        connection.consecutive_failures = 0
+        await connection.save(using_db=db)
+        if recovered:
+            await notify_staff(connection.staff_id, "sync_recovered", "Calendar sync is working again",
+                               {"connectionId": connection_id}, using_db=db)
+
+
+async def record_failure(connection_id: int, error: ProviderError, now: datetime) -> ConnectionHealth:
+    """A sync call failed. Refused credentials need the staff member; anything else degrades and is retried."""
+    async with in_transaction() as db:
+        connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
+        if connection.health not in _HEALTHY:
+            return connection.health
+        connection.last_attempt_at = now
+        connection.last_error = str(error)[:2000]
+        connection.consecutive_failures += 1
+        if isinstance(error, AuthFailed):
+            connection.health = ConnectionHealth.REAUTHORIZATION_REQUIRED
+            await notify_staff(connection.staff_id, "reauthorization_required",
+                               "The calendar refused Lockstep's credentials: reconnect it",
+                               {"connectionId": connection_id}, using_db=db)
+        else:
+            connection.health = ConnectionHealth.DEGRADED
+        await connection.save(using_db=db)
+        return connection.health
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    status: ConnectionHealth
+    last_successful_sync_at: datetime | None
+    lag: timedelta | None
+    last_error: str
+    pending: int
+    failed: int
+    open_conflicts: int
+
+
+async def health_report(connection: CalendarConnection, now: datetime) -> HealthReport:
+    mappings = EventMapping.filter(external_calendar__connection_id=connection.id)
+    last = connection.last_successful_sync_at
+    return HealthReport(
+        status=connection.health,
+        last_successful_sync_at=last,
+        lag=None if last is None else max(now - last, timedelta(0)),
+        last_error=connection.last_error,
+        pending=await mappings.filter(state=EventMappingState.PENDING).count(),
+        failed=await mappings.filter(state=EventMappingState.FAILED).count(),
+        open_conflicts=await SyncConflict.filter(connection_id=connection.id, status=ConflictStatus.OPEN).count(),
+    )

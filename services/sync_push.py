@@ -1,0 +1,130 @@
+"""Push: write a booking's current state to one destination calendar (DESIGN.md path 2).
+
+A push always reloads the booking and the mapping by ID and lets `plan_push` decide, so a push that runs twice,
+late or out of order writes the right thing once and then nothing (invariant 4). Creates are idempotent by marker
+(invariant 5). A failure is counted on the mapping; the scheduler retries it after `retry_delay`, and after the last
+attempt the mapping is failed until someone retries it alone.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from domain.retry import gives_up, retry_delay
+from domain.sync import PushAction, WrittenSnapshot, plan_push
+from models import (
+    CalendarConnection,
+    ConnectionHealth,
+    EventMapping,
+    EventMappingState,
+    SyncDirection,
+)
+from providers.base import (
+    AuthFailed,
+    CalendarProvider,
+    NotFound,
+    PreconditionFailed,
+    ProviderError,
+    RateLimited,
+)
+from services.booking_events import booking_event
+from services.sync_health import log_action, record_failure, record_success
+
+_PUSHABLE = {EventMappingState.PENDING, EventMappingState.SYNCED, EventMappingState.FAILED}
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What a push did: `status` is done, skipped, retry (at `retry_at`), failed, needs_pull (the calendar's copy
+    changed since Lockstep wrote it: pull first, then push again) or reauthorize."""
+
+    status: str
+    action: PushAction | None = None
+    retry_at: datetime | None = None
+
+
+async def _usable(mapping: EventMapping) -> CalendarConnection | None:
+    calendar = await mapping.external_calendar
+    connection = await CalendarConnection.get(id=calendar.connection_id)
+    if connection.health not in (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED):
+        return None
+    if connection.direction == SyncDirection.IMPORT_ONLY or not calendar.is_destination:
+        return None
+    return connection
+
+
+async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetime) -> PushOutcome:
+    mapping = await EventMapping.get_or_none(id=mapping_id)
+    if mapping is None or mapping.state not in _PUSHABLE:
+        return PushOutcome("skipped")
+    connection = await _usable(mapping)
+    if connection is None:
+        return PushOutcome("skipped")
+    calendar = await mapping.external_calendar
+    current = await booking_event(mapping.booking_id)
+    snapshot = current.snapshot
+    if current.staff_id != connection.staff_id:  # moved to someone else: their calendar gets it, this one loses it
+        snapshot = replace(snapshot, confirmed=False)
+    action = plan_push(snapshot, WrittenSnapshot(mapping.external_event_id, mapping.version_written))
+    if action == PushAction.NOTHING:
+        await EventMapping.filter(id=mapping.id, version_written=mapping.version_written).update(
+            state=EventMappingState.SYNCED, attempts=0, next_attempt_at=None, last_error="")
+        return PushOutcome("done", action)
+    try:
+        if action == PushAction.DELETE:
+            # Cancelled in Lockstep: the event goes even if it was edited by hand since (no etag); already gone
+            # is what we wanted.
+            with suppress(NotFound):
+                await provider.delete_event(calendar.provider_calendar_id, mapping.external_event_id)
+            event_id, etag, written = "", "", {}
+        else:
+            assert current.event is not None
+            existing = mapping.external_event_id if action == PushAction.UPDATE else None
+            result = await provider.put_event(calendar.provider_calendar_id, current.event, event_id=existing,
+                                              etag=(mapping.etag or None) if existing else None)
+            event_id, etag, written = result.event_id, result.etag, current.written
+    except (PreconditionFailed, NotFound) as exc:
+        # Changed or deleted by hand in the calendar since our last write: a pull decides what that means.
+        await log_action(connection.id, "export", action.value, "retrying", booking_id=mapping.booking_id,
+                         mapping_id=mapping.id, error=str(exc))
+        return PushOutcome("needs_pull", action)
+    except ProviderError as exc:
+        return await _failed(mapping, connection, action, exc, now)
+    async with in_transaction() as db:
+        await EventMapping.filter(id=mapping.id).using_db(db).update(
+            external_event_id=event_id, etag=etag, written=written, version_written=current.snapshot.version,
+            state=EventMappingState.SYNCED, attempts=0, next_attempt_at=None, last_error="")
+        await log_action(connection.id, "export", action.value, "ok", booking_id=mapping.booking_id,
+                         mapping_id=mapping.id, using_db=db)
+    await record_success(connection.id, now)
+    return PushOutcome("done", action)
+
+
+async def _failed(mapping: EventMapping, connection: CalendarConnection, action: PushAction, error: ProviderError,
+                  now: datetime) -> PushOutcome:
+    attempts = mapping.attempts + 1
+    health = await record_failure(connection.id, error, now)
+    if isinstance(error, AuthFailed) or health == ConnectionHealth.REAUTHORIZATION_REQUIRED:
+        # Retrying cannot help until the staff member reconnects; reconnecting re-queues every pending item.
+        await EventMapping.filter(id=mapping.id).update(state=EventMappingState.PENDING, attempts=attempts,
+                                                        next_attempt_at=None, last_error=str(error))
+        await log_action(connection.id, "export", action.value, "failed", booking_id=mapping.booking_id,
+                         mapping_id=mapping.id, error=str(error))
+        return PushOutcome("reauthorize", action)
+    if gives_up(attempts):
+        await EventMapping.filter(id=mapping.id).update(state=EventMappingState.FAILED, attempts=attempts,
+                                                        next_attempt_at=None, last_error=str(error))
+        await log_action(connection.id, "export", action.value, "failed", booking_id=mapping.booking_id,
+                         mapping_id=mapping.id, error=str(error), detail=f"gave up after {attempts} attempts")
+        return PushOutcome("failed", action)
+    retry_after = error.retry_after if isinstance(error, RateLimited) else None
+    retry_at = now + retry_delay(attempts, retry_after)
+    await EventMapping.filter(id=mapping.id).update(state=EventMappingState.PENDING, attempts=attempts,
+                                                    next_attempt_at=retry_at, last_error=str(error))
+    await log_action(connection.id, "export", action.value, "retrying", booking_id=mapping.booking_id,
+                     mapping_id=mapping.id, error=str(error), detail=f"attempt {attempts}")
+    return PushOutcome("retry", action, retry_at)
