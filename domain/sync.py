@@ -14,8 +14,8 @@ The plan is a pure function of its inputs; applying it and planning again from t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
