@@ -9,7 +9,9 @@ lease (`next_attempt_at`, `next_pull_at`) has passed.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -34,8 +36,8 @@ async def anchor_id(booking: Booking) -> int:
     """The booking a mapping hangs on: itself, or its series' first occurrence."""
     if booking.series_id is None:
         return booking.id
-    return await Booking.filter(series_id=booking.series_id).order_by("occurrence_index").values_list(
-        "id", flat=True).first()  # type: ignore[return-value]
+    first = await Booking.filter(series_id=booking.series_id).order_by("occurrence_index").first()
+    return booking.id if first is None else first.id
 
 
 async def destinations(staff_id: int) -> list[ExternalCalendar]:
@@ -60,12 +62,12 @@ async def dispatch_outbox(now: datetime, limit: int = 500) -> list[int]:
     return sorted(due)
 
 
-async def _owe_push(booking: Booking, now: datetime, db: object) -> set[int]:
+async def _owe_push(booking: Booking, now: datetime, db: BaseDBAsyncClient) -> set[int]:
     anchor = await anchor_id(booking)
     calendar_ids = {calendar.id for calendar in await destinations(booking.staff_id)}
     # Calendars that already show the event (the booking may have moved to another staff member) must hear too.
-    calendar_ids |= set(await EventMapping.filter(booking_id=anchor).using_db(db).values_list(
-        "external_calendar_id", flat=True))
+    calendar_ids |= {mapping.external_calendar_id
+                     for mapping in await EventMapping.filter(booking_id=anchor).using_db(db)}
     owed = set()
     for calendar_id in sorted(calendar_ids):
         mapping, _ = await EventMapping.get_or_create(booking_id=anchor, external_calendar_id=calendar_id,
@@ -80,33 +82,33 @@ async def _owe_push(booking: Booking, now: datetime, db: object) -> set[int]:
 async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:
     """Pending mappings whose time has come, leased for LEASE so they are not handed out twice meanwhile."""
     async with in_transaction() as db:
-        ids = await EventMapping.filter(
+        ids = cast(list[int], await EventMapping.filter(
             state=EventMappingState.PENDING, next_attempt_at__lte=now,
             external_calendar__connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
-        ).order_by("next_attempt_at").limit(limit).using_db(db).values_list("id", flat=True)
-        await EventMapping.filter(id__in=list(ids)).using_db(db).update(next_attempt_at=now + LEASE)
-    return list(ids)
+        ).order_by("next_attempt_at").limit(limit).using_db(db).values_list("id", flat=True))
+        await EventMapping.filter(id__in=ids).using_db(db).update(next_attempt_at=now + LEASE)
+    return ids
 
 
 async def claim_due_pulls(now: datetime, limit: int = 500) -> list[int]:
     """Calendars due a pull by their connection's schedule (manual ones only by "sync now"), leased likewise."""
     async with in_transaction() as db:
-        ids = await ExternalCalendar.filter(
+        ids = cast(list[int], await ExternalCalendar.filter(
             Q(next_pull_at=None) | Q(next_pull_at__lte=now),
             Q(import_busy=True) | Q(is_destination=True),
             connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
             connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY],
         ).exclude(connection__frequency=SyncFrequency.MANUAL).order_by("next_pull_at").limit(
-            limit).using_db(db).values_list("id", flat=True)
-        await ExternalCalendar.filter(id__in=list(ids)).using_db(db).update(next_pull_at=now + LEASE)
-    return list(ids)
+            limit).using_db(db).values_list("id", flat=True))
+        await ExternalCalendar.filter(id__in=ids).using_db(db).update(next_pull_at=now + LEASE)
+    return ids
 
 
 async def request_pull(connection_id: int, now: datetime) -> list[int]:
     """"Sync now": every calendar of the connection is due at once. Returns their IDs."""
-    ids = await ExternalCalendar.filter(connection_id=connection_id).values_list("id", flat=True)
-    await ExternalCalendar.filter(id__in=list(ids)).update(next_pull_at=now + LEASE)
-    return list(ids)
+    ids = cast(list[int], await ExternalCalendar.filter(connection_id=connection_id).values_list("id", flat=True))
+    await ExternalCalendar.filter(id__in=ids).update(next_pull_at=now + LEASE)
+    return ids
 
 
 async def retry_mapping(mapping_id: int, now: datetime) -> bool:
