@@ -9,6 +9,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from domain.conflicts import ConflictPolicy
 from models.accounts import User
 from models.businesses import Staff
 
@@ -34,13 +35,6 @@ class SyncFrequency(StrEnum):
     MANUAL = "manual"
 
 
-class ConflictPolicy(StrEnum):
-    ASK = "ask"
-    PLATFORM_WINS = "platform_wins"
-    CALENDAR_WINS = "calendar_wins"
-    KEEP_BOTH = "keep_both"
-
-
 class ConnectionHealth(StrEnum):
     ACTIVE = "active"
     DEGRADED = "degraded"
@@ -53,6 +47,7 @@ class CalendarConnection(Model):
 
     id = fields.IntField(primary_key=True)
     staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="connections")
+    staff_id: int
     provider = fields.CharEnumField(Provider, max_length=16)
     server_type = fields.CharField(max_length=16, default="")  # CalDAV: icloud, fastmail, nextcloud or generic
     account_label = fields.CharField(max_length=254, default="")
@@ -78,6 +73,7 @@ class ExternalCalendar(Model):
     connection: fields.ForeignKeyRelation[CalendarConnection] = fields.ForeignKeyField(
         "models.CalendarConnection", related_name="calendars"
     )
+    connection_id: int
     provider_calendar_id = fields.CharField(max_length=500)
     name = fields.CharField(max_length=200)
     colour = fields.CharField(max_length=9, default="")
@@ -106,10 +102,12 @@ class BusyBlock(Model):
 
     id = fields.IntField(primary_key=True)
     staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="busy_blocks")
+    staff_id: int
     source = fields.CharEnumField(BusyBlockSource, max_length=16)
     external_calendar: fields.ForeignKeyNullableRelation[ExternalCalendar] = fields.ForeignKeyField(
         "models.ExternalCalendar", related_name="busy_blocks", null=True
     )
+    external_calendar_id: int | None
     external_event_id = fields.CharField(max_length=500, default="")
     occurrence_key = fields.CharField(max_length=64, default="")
     title = fields.CharField(max_length=500, default="")

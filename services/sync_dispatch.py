@@ -105,9 +105,12 @@ async def claim_due_pulls(now: datetime, limit: int = 500) -> list[int]:
 
 
 async def request_pull(connection_id: int, now: datetime) -> list[int]:
-    """"Sync now": every calendar of the connection is due at once. Returns their IDs."""
+    """"Sync now": every calendar of the connection is due at once (the scheduler hands them out within a tick),
+    and so is every pending push. Returns the calendars' IDs."""
     ids = cast(list[int], await ExternalCalendar.filter(connection_id=connection_id).values_list("id", flat=True))
-    await ExternalCalendar.filter(id__in=ids).update(next_pull_at=now + LEASE)
+    await ExternalCalendar.filter(id__in=ids).update(next_pull_at=now)
+    await EventMapping.filter(external_calendar_id__in=ids, state=EventMappingState.PENDING).update(
+        next_attempt_at=now)
     return ids
 
 

@@ -28,7 +28,6 @@ from models import (
     SyncConflict,
     SyncLogEntry,
 )
-from providers.base import AuthFailed, ProviderError
 
 _HEALTHY = {ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED}
 
@@ -72,16 +71,18 @@ async def record_success(connection_id: int, now: datetime) -> None:
                                {"connectionId": connection_id}, using_db=db)
 
 
-async def record_failure(connection_id: int, error: ProviderError, now: datetime) -> ConnectionHealth:
-    """A sync call failed. Refused credentials need the staff member; anything else degrades and is retried."""
+async def record_failure(connection_id: int, error: str, now: datetime, *, credentials_refused: bool = False
+                         ) -> ConnectionHealth:
+    """A sync call failed (`error` is a message safe to show). Refused credentials need the staff member; anything
+    else degrades the connection and is retried."""
     async with in_transaction() as db:
         connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
         if connection.health not in _HEALTHY:
             return connection.health
         connection.last_attempt_at = now
-        connection.last_error = str(error)[:2000]
+        connection.last_error = error[:2000]
         connection.consecutive_failures += 1
-        if isinstance(error, AuthFailed):
+        if credentials_refused:
             connection.health = ConnectionHealth.REAUTHORIZATION_REQUIRED
             await notify_staff(connection.staff_id, "reauthorization_required",
                                "The calendar refused Lockstep's credentials: reconnect it",

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from domain.retry import gives_up, retry_delay
 from domain.sync import PushAction, WrittenSnapshot, plan_push
+from jobs.booking_events import booking_event
 from models import (
     CalendarConnection,
     ConnectionHealth,
@@ -31,7 +32,6 @@ from providers.base import (
     ProviderError,
     RateLimited,
 )
-from services.booking_events import booking_event
 from services.sync_health import log_action, record_failure, record_success
 
 _PUSHABLE = {EventMappingState.PENDING, EventMappingState.SYNCED, EventMappingState.FAILED}
@@ -107,7 +107,7 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
 async def _failed(mapping: EventMapping, connection: CalendarConnection, action: PushAction, error: ProviderError,
                   now: datetime) -> PushOutcome:
     attempts = mapping.attempts + 1
-    health = await record_failure(connection.id, error, now)
+    health = await record_failure(connection.id, str(error), now, credentials_refused=isinstance(error, AuthFailed))
     if isinstance(error, AuthFailed) or health == ConnectionHealth.REAUTHORIZATION_REQUIRED:
         # Retrying cannot help until the staff member reconnects; reconnecting re-queues every pending item.
         await EventMapping.filter(id=mapping.id).update(state=EventMappingState.PENDING, attempts=attempts,

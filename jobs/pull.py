@@ -1,0 +1,158 @@
+"""Pull: bring one external calendar's changes into Lockstep (DESIGN.md path 3).
+
+The first pull lists the whole import window (30 days back, 365 ahead); later pulls ask for changes since the stored
+cursor. When the window rolls on to a new day, or the provider no longer accepts the cursor, the window is listed in
+full again, and the stored blocks are replaced only once that complete listing is in hand (a failed listing changes
+nothing), so the last known busy time stays in force meanwhile (invariant 6). Lockstep's own events are never
+blocks; they go to sync_edits to see whether the staff member changed them by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData, caldav_busy_spans
+from domain.intervals import Span
+from domain.own_events import OwnEvent, read_own_event
+from domain.retry import retry_delay
+from domain.sync import ImportedEvent, ImportPlan, StoredBlock, plan_import
+from models import (
+    BusyBlock,
+    BusyBlockSource,
+    CalendarConnection,
+    ConnectionHealth,
+    ExternalCalendar,
+    Staff,
+    SyncDirection,
+)
+from providers.base import AuthFailed, CalendarProvider, Changes, CursorExpired, ProviderError, RemoteEvent
+from services.sync_edits import reconcile_busy_overlaps, reconcile_own_events
+from services.sync_health import log_action, record_failure, record_success
+from services.sync_schedule import next_pull_at
+
+DAYS_BACK = 30
+DAYS_AHEAD = 365
+
+
+def import_window(now: datetime) -> Span:
+    """The span imported: from UTC midnight 30 days ago to 365 days ahead of that. It moves once a day."""
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS_BACK)
+    return Span(start, start + timedelta(days=DAYS_BACK + DAYS_AHEAD))
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    """`status`: done, skipped, retry (at `retry_at`) or reauthorize; `plan` what changed in the busy blocks."""
+
+    status: str
+    plan: ImportPlan | None = None
+    retry_at: datetime | None = None
+
+
+async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window: Span) -> tuple[Changes, bool]:
+    """The changes, and whether the cursor had expired (then the listing is complete)."""
+    rolled = calendar.window_start is None or calendar.window_start != window.start
+    cursor = None if rolled or not calendar.sync_cursor else calendar.sync_cursor
+    try:
+        return await provider.fetch_changes(calendar.provider_calendar_id, cursor, window), False
+    except CursorExpired:
+        return await provider.fetch_changes(calendar.provider_calendar_id, None, window), True
+
+
+def _own_addresses(connection: CalendarConnection, staff: Staff) -> frozenset[str]:
+    addresses = {staff.email.lower()}
+    if "@" in connection.account_label:
+        addresses.add(connection.account_label.lower())
+    return frozenset(addresses)
+
+
+def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool, stored: list[StoredBlock]
+          ) -> tuple[list[ImportedEvent], dict[str, tuple[RemoteEvent, OwnEvent]], int]:
+    """Busy spans of other events, Lockstep's own events by event id, and how many events could not be read."""
+    imported: list[ImportedEvent] = []
+    own: dict[str, tuple[RemoteEvent, OwnEvent]] = {}
+    unreadable = 0
+    for remote in changes.changed:
+        try:
+            found = read_own_event(remote.payload, window, policy.zone)
+            if found is not None:
+                own[remote.event_id] = (remote, found)
+                continue
+            spans = caldav_busy_spans(remote.payload, window, policy) if import_busy else []
+        except (UnreadableCalendarData, ValueError):
+            # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
+            unreadable += 1
+            spans = [BusySpan(block.span, block.occurrence_key, block.title, block.all_day)
+                     for block in stored if block.event_id == remote.event_id]
+        imported.append(ImportedEvent(remote.event_id, tuple(spans)))
+    return imported, own, unreadable
+
+
+async def _stored_blocks(calendar_id: int) -> list[StoredBlock]:
+    rows = await BusyBlock.filter(external_calendar_id=calendar_id)
+    return [StoredBlock(row.external_event_id, row.occurrence_key,
+                        Span(row.starts_at.astimezone(UTC), row.ends_at.astimezone(UTC)), row.title, row.all_day)
+            for row in rows]
+
+
+async def _apply(calendar: ExternalCalendar, plan: ImportPlan, staff_id: int, changes: Changes, window: Span,
+                 now: datetime, next_pull: datetime) -> None:
+    async with in_transaction() as db:
+        for event_id, occurrence_key in plan.deletes:
+            await BusyBlock.filter(external_calendar_id=calendar.id, external_event_id=event_id,
+                                   occurrence_key=occurrence_key).using_db(db).delete()
+        for block in plan.upserts:
+            values = {"starts_at": block.span.start, "ends_at": block.span.end, "title": block.title[:500],
+                      "all_day": block.all_day, "staff_id": staff_id, "source": BusyBlockSource.EXTERNAL}
+            await BusyBlock.update_or_create(defaults=values, using_db=db, external_calendar_id=calendar.id,
+                                             external_event_id=block.event_id, occurrence_key=block.occurrence_key)
+        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
+            sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
+            next_pull_at=next_pull)
+
+
+async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datetime) -> PullOutcome:
+    """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply)."""
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    if calendar is None:
+        return PullOutcome("skipped")
+    connection = await CalendarConnection.get(id=calendar.connection_id)
+    live = connection.health in (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
+    wanted = calendar.import_busy or calendar.is_destination
+    if not live or not wanted or connection.direction == SyncDirection.EXPORT_ONLY:
+        return PullOutcome("skipped")
+    staff = await Staff.get(id=connection.staff_id)
+    window = import_window(now)
+    try:
+        changes, expired = await _fetch(provider, calendar, window)
+    except ProviderError as exc:
+        health = await record_failure(connection.id, str(exc), now, credentials_refused=isinstance(exc, AuthFailed))
+        retry_at = now + retry_delay(connection.consecutive_failures + 1, getattr(exc, "retry_after", None))
+        await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=retry_at)
+        await log_action(connection.id, "import", "pull", "failed", error=str(exc))
+        status = "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
+        return PullOutcome(status, retry_at=retry_at)
+    policy = BusyPolicy(zone=staff.time_zone, own_addresses=_own_addresses(connection, staff),
+                        tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
+    stored = await _stored_blocks(calendar.id)
+    imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, stored)
+    plan = plan_import(stored, imported, changes.deleted, complete=changes.complete)
+    await _apply(calendar, plan, staff.id, changes, window, now, await next_pull_at(connection, staff, now))
+    detail = f"{len(plan.upserts)} busy blocks added or changed, {len(plan.deletes)} removed"
+    if expired:
+        detail += "; the sync cursor had expired, so the window was listed again in full"
+    if unreadable:
+        detail += f"; {unreadable} events could not be read and keep their last known blocks"
+    await log_action(connection.id, "import", "pull", "ok", detail=detail)
+    if plan.suspicious:
+        await record_failure(connection.id,
+                             "The calendar suddenly listed no events; the last known busy time stays in force", now)
+        return PullOutcome("done", plan)
+    seen = {event_id: (remote.etag, found) for event_id, (remote, found) in own.items()}
+    await reconcile_own_events(calendar, connection, seen, set(changes.deleted), changes.complete, window, now)
+    await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now)
+    await record_success(connection.id, now)
+    return PullOutcome("done", plan)

@@ -1,0 +1,180 @@
+"""What a pull found out about bookings: their events edited by hand in the calendar, and busy events that overlap
+them. Each case goes through the connection's conflict policy (domain.conflicts) and the staff member and the
+business are notified of every outcome.
+
+Terms: *remote etag* is the calendar's version of Lockstep's event now. Recording it on the mapping after a case is
+handled means the next push writes over exactly that version (If-Match), and the next pull does not see the same
+hand edit again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from domain.conflicts import ConflictKind, ConflictPolicy, SyncResolution, decide
+from domain.intervals import Span
+from domain.own_events import CalendarEdit, EditKind, OwnEvent, calendar_edits
+from domain.sync import StoredBlock
+from models import (
+    Booking,
+    BookingStatus,
+    CalendarConnection,
+    ConflictStatus,
+    EventMapping,
+    EventMappingState,
+    ExternalCalendar,
+    SyncConflict,
+)
+from services.bookings import cancel_bookings_for_calendar, move_booking_for_calendar
+from services.errors import SlotUnavailableError
+from services.sync_health import log_action, notify_staff
+
+WrittenOccurrences = dict[str, list[object]]  # planned start ISO -> [booking id, start ISO, end ISO]
+
+_MESSAGES = {
+    SyncResolution.RESCHEDULE_BOOKING: "A booking was moved in the calendar, and Lockstep moved the booking too",
+    SyncResolution.RESTORE_EVENT: "A booking's event was changed in the calendar; Lockstep put it back",
+    SyncResolution.CANCEL_BOOKING: "A booking was cancelled because the calendar says so",
+    SyncResolution.OPEN_CONFLICT: "A booking and the calendar disagree: choose which one stands",
+    SyncResolution.KEEP_BOTH: "A booking and the calendar disagree; both were kept as they are",
+}
+
+
+@dataclass
+class _MappingUpdate:
+    """What handling the edits of one event changes on its mapping."""
+
+    etag: str
+    event_id: str
+    written: dict[str, list[object]]
+    state: EventMappingState
+    rewrite: bool = False  # push the booking's state again (version_written reset)
+    notes: list[str] = field(default_factory=list)
+
+
+def written_spans(written: WrittenOccurrences) -> dict[datetime, tuple[int, Span]]:
+    """The stored form read back: planned start -> (booking id, span)."""
+    result: dict[datetime, tuple[int, Span]] = {}
+    for planned, (booking_id, start, end) in written.items():
+        result[datetime.fromisoformat(planned)] = (int(str(booking_id)),
+                                                   Span(datetime.fromisoformat(str(start)),
+                                                        datetime.fromisoformat(str(end))))
+    return result
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat()
+
+
+async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarConnection,
+                               own: dict[str, tuple[str, OwnEvent]], deleted: set[str], complete: bool, window: Span,
+                               now: datetime) -> None:
+    """Compare each of Lockstep's events the pull saw (`own`: event id -> (remote etag, what it holds)), or saw
+    deleted, with what was last written for it. With a `complete` listing, an event not listed is deleted."""
+    mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
+        EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(external_event_id="")
+    for mapping in mappings:
+        remote_etag: str | None = None
+        found: OwnEvent | None = None
+        if mapping.external_event_id in own:
+            remote_etag, found = own[mapping.external_event_id]
+            if remote_etag == mapping.etag:
+                continue  # exactly what Lockstep wrote: its own echo
+        elif not (mapping.external_event_id in deleted or complete):
+            continue
+        expected = {planned: span for planned, (_, span) in written_spans(mapping.written).items()}
+        edits = calendar_edits(expected, found, window)
+        still_there = remote_etag is not None
+        update = _MappingUpdate(remote_etag or "", mapping.external_event_id if still_there else "",
+                                dict(mapping.written), mapping.state)
+        for edit in edits:
+            await _handle_edit(mapping, connection, edit, update, now)
+        if not edits and not still_there:
+            continue  # the event is gone but held nothing in the window we care about
+        values: dict[str, object] = {"etag": update.etag, "external_event_id": update.event_id,
+                                     "written": update.written, "state": update.state}
+        if update.rewrite:
+            values.update(version_written=0, state=EventMappingState.PENDING, next_attempt_at=now, attempts=0)
+        await EventMapping.filter(id=mapping.id).update(**values)
+
+
+async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, edit: CalendarEdit,
+                       update: _MappingUpdate, now: datetime) -> None:
+    planned = _iso(edit.planned_start)
+    booking_id = int(str(update.written.get(planned, mapping.written.get(planned, [mapping.booking_id]))[0]))
+    booking = await Booking.get_or_none(id=booking_id)
+    if booking is None or booking.status != BookingStatus.CONFIRMED:
+        return  # a cancelled booking's event is on its way out anyway
+    kind = ConflictKind.EVENT_MOVED if edit.kind == EditKind.MOVED else ConflictKind.EVENT_DELETED
+    resolution = None
+    if edit.kind == EditKind.MOVED and edit.new_span is not None:
+        try:
+            await move_booking_for_calendar(booking_id, edit.new_span.start, now)
+            resolution = SyncResolution.RESCHEDULE_BOOKING
+            update.written[planned] = [booking_id, _iso(edit.new_span.start), _iso(edit.new_span.end)]
+        except SlotUnavailableError:
+            resolution = None
+    if resolution is None:
+        resolution = decide(kind, ConflictPolicy(connection.conflict_policy), new_time_free=False)
+        await _apply_resolution(resolution, kind, booking, connection, edit, update, now)
+    await log_action(connection.id, "import", kind.value, "ok", booking_id=booking_id, mapping_id=mapping.id,
+                     detail=resolution.value)
+    await notify_staff(booking.staff_id, kind.value, _MESSAGES[resolution],
+                       {"bookingId": booking_id, "resolution": resolution.value})
+
+
+async def _apply_resolution(resolution: SyncResolution, kind: ConflictKind, booking: Booking,
+                            connection: CalendarConnection, edit: CalendarEdit, update: _MappingUpdate,
+                            now: datetime) -> None:
+    proposed = edit.new_span
+    if resolution == SyncResolution.RESTORE_EVENT:
+        update.rewrite = True
+    elif resolution == SyncResolution.CANCEL_BOOKING:
+        await cancel_bookings_for_calendar([booking.id], now)
+        update.written.pop(_iso(edit.planned_start), None)
+    elif resolution == SyncResolution.OPEN_CONFLICT:
+        update.state = EventMappingState.CONFLICT
+        await _record_conflict(booking, connection, kind, update.event_id, proposed, ConflictStatus.OPEN, "", now)
+    elif resolution == SyncResolution.KEEP_BOTH:
+        if kind == ConflictKind.EVENT_DELETED:
+            update.state = EventMappingState.UNLINKED
+        elif proposed is not None:
+            update.written[_iso(edit.planned_start)] = [booking.id, _iso(proposed.start), _iso(proposed.end)]
+        await _record_conflict(booking, connection, kind, update.event_id, proposed, ConflictStatus.SETTLED,
+                               resolution.value, now)
+
+
+async def _record_conflict(booking: Booking, connection: CalendarConnection, kind: ConflictKind, event_id: str,
+                           proposed: Span | None, status: ConflictStatus, resolution: str, now: datetime
+                           ) -> SyncConflict:
+    return await SyncConflict.create(
+        staff_id=booking.staff_id, booking_id=booking.id, connection_id=connection.id, kind=kind.value,
+        external_event_id=event_id, status=status, resolution=resolution,
+        proposed_start=proposed.start if proposed else None, proposed_end=proposed.end if proposed else None,
+        settled_at=now if status == ConflictStatus.SETTLED else None)
+
+
+async def reconcile_busy_overlaps(connection: CalendarConnection, staff_id: int, blocks: tuple[StoredBlock, ...],
+                                  now: datetime) -> None:
+    """Busy events just imported that overlap a confirmed booking: once per (booking, event), by the policy."""
+    policy = ConflictPolicy(connection.conflict_policy)
+    for block in blocks:
+        overlapping = await Booking.filter(staff_id=staff_id, status=BookingStatus.CONFIRMED,
+                                           buffered_start__lt=block.span.end, buffered_end__gt=block.span.start)
+        for booking in overlapping:
+            if await SyncConflict.exists(booking_id=booking.id, kind=ConflictKind.BUSY_OVERLAP.value,
+                                         external_event_id=block.event_id):
+                continue
+            resolution = decide(ConflictKind.BUSY_OVERLAP, policy, new_time_free=False)
+            if resolution == SyncResolution.CANCEL_BOOKING:
+                await cancel_bookings_for_calendar([booking.id], now)
+            status = ConflictStatus.OPEN if resolution == SyncResolution.OPEN_CONFLICT else ConflictStatus.SETTLED
+            settled_as = "" if status == ConflictStatus.OPEN else resolution.value
+            await _record_conflict(booking, connection, ConflictKind.BUSY_OVERLAP, block.event_id, None, status,
+                                   settled_as, now)
+            await log_action(connection.id, "import", ConflictKind.BUSY_OVERLAP.value, "ok", booking_id=booking.id,
+                             detail=resolution.value)
+            await notify_staff(staff_id, ConflictKind.BUSY_OVERLAP.value,
+                               "An event in the calendar overlaps a booking" if status == ConflictStatus.OPEN
+                               else _MESSAGES[resolution], {"bookingId": booking.id, "resolution": resolution.value})
