@@ -30,9 +30,11 @@ class EventMapping(Model):
 
     id = fields.IntField(primary_key=True)
     booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField("models.Booking", related_name="mappings")
+    booking_id: int
     external_calendar: fields.ForeignKeyRelation[ExternalCalendar] = fields.ForeignKeyField(
         "models.ExternalCalendar", related_name="mappings"
     )
+    external_calendar_id: int
     external_event_id = fields.CharField(max_length=500, default="")
     etag = fields.CharField(max_length=500, default="")
     version_written = fields.IntField(default=0)
@@ -54,6 +56,7 @@ class SyncLogEntry(Model):
     connection: fields.ForeignKeyNullableRelation[CalendarConnection] = fields.ForeignKeyField(
         "models.CalendarConnection", related_name="log", null=True
     )
+    connection_id: int | None
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="sync_log", null=True
     )
