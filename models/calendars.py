@@ -78,6 +78,8 @@ class ExternalCalendar(Model):
     name = fields.CharField(max_length=200)
     colour = fields.CharField(max_length=9, default="")
     time_zone = fields.CharField(max_length=64, default="UTC")
+    writable = fields.BooleanField(default=True)
+    primary = fields.BooleanField(default=False)
     import_busy = fields.BooleanField(default=True)
     is_destination = fields.BooleanField(default=False)
     sync_cursor = fields.TextField(default="")

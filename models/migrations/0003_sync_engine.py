@@ -105,6 +105,11 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='ExternalCalendar',
+            name='primary',
+            field=fields.BooleanField(default=False),
+        ),
+        ops.AddField(
+            model_name='ExternalCalendar',
             name='window_end',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
@@ -112,6 +117,11 @@ class Migration(migrations.Migration):
             model_name='ExternalCalendar',
             name='window_start',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='ExternalCalendar',
+            name='writable',
+            field=fields.BooleanField(default=True),
         ),
         ops.AddField(
             model_name='SyncLogEntry',
