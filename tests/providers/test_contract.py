@@ -1,103 +1,205 @@
-"""The CalendarProvider contract: every provider (the memory fake now, real servers and faithful fakes as they are
-added to PROVIDERS) must pass the same tests."""
+"""The CalendarProvider contract: every provider (the memory fake, CalDAV against real Radicale and Xandikos, and
+faithful fakes as they are added to SUBJECTS) must pass the same tests.
+
+A *subject* is a provider under test with a calendar of its own, plus the two things only a test can do: play the
+staff member writing an event in their calendar app, and make a cursor the provider no longer accepts.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import icalendar
 import pytest
+import recurring_ical_events
 
 from domain.intervals import Span
 from providers.base import (
     CalendarProvider,
     CursorExpired,
+    MovedOccurrence,
     NotFound,
     OutgoingEvent,
     PreconditionFailed,
     RateLimited,
     RemoteCalendar,
 )
+from providers.caldav import CaldavCredentials, CaldavProvider
 from tests.fakes.memory import MemoryProvider
+from tests.support.caldav_servers import CaldavServer, make_calendar, write_by_hand
 
 CALENDAR = RemoteCalendar("work", "Work", "#336699", "Europe/Berlin", writable=True, primary=True)
 START = datetime(2030, 1, 7, 9, tzinfo=UTC)
 WINDOW = Span(START - timedelta(days=30), START + timedelta(days=365))
+DENTIST = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Staff phone//EN\r
+BEGIN:VEVENT\r
+UID:dentist-2030@phone.example\r
+DTSTAMP:20291201T120000Z\r
+DTSTART:20300108T140000Z\r
+DTEND:20300108T150000Z\r
+SUMMARY:Dentist\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
 
 
-def memory() -> MemoryProvider:
-    return MemoryProvider([CALENDAR])
+@dataclass(frozen=True)
+class Subject:
+    provider: CalendarProvider
+    calendar_id: str
+    write_by_hand: Callable[[str, str], Awaitable[str]]  # (name, iCalendar text) -> event id
+    expire: Callable[[str], Awaitable[str]]  # a cursor it issued -> one it no longer accepts
 
 
-PROVIDERS: dict[str, Callable[[], CalendarProvider]] = {"memory": memory}
+async def memory_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
+    provider = MemoryProvider([CALENDAR])
+
+    async def by_hand(name: str, text: str) -> str:
+        provider.write_by_hand("work", f"{name}.ics", text)
+        return f"{name}.ics"
+
+    async def expire(cursor: str) -> str:
+        provider.forget_history("work")
+        return cursor
+
+    yield Subject(provider, "work", by_hand, expire)
 
 
-@pytest.fixture(params=sorted(PROVIDERS))
-def provider(request: pytest.FixtureRequest) -> CalendarProvider:
-    return PROVIDERS[request.param]()
+async def caldav_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
+    server: CaldavServer = request.getfixturevalue(f"{request.param}_server")
+    calendar_id = await make_calendar(server, "Work")
+
+    async def by_hand(name: str, text: str) -> str:
+        return await write_by_hand(server, calendar_id, name, text)
+
+    async def expire(cursor: str) -> str:
+        return cursor[:-8] + "00000000"  # a token of the server's own shape that it never issued
+
+    credentials = CaldavCredentials(server.url, server.username, server.password)
+    async with CaldavProvider(credentials, server.home_url) as provider:
+        yield Subject(provider, calendar_id, by_hand, expire)
 
 
-def booking_event(marker: str = "lockstep-booking-1", hour: int = 9) -> OutgoingEvent:
+SUBJECTS = {"memory": memory_subject, "radicale": caldav_subject, "xandikos": caldav_subject}
+
+
+@pytest.fixture(params=sorted(SUBJECTS))
+async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
+    async for made in SUBJECTS[request.param](request):
+        yield made
+
+
+def booking_event(marker: str = "booking-1@lockstep", hour: int = 9) -> OutgoingEvent:
     return OutgoingEvent(marker=marker, summary="Boiler check – Cleo", description="Side door",
                          starts_at=START.replace(hour=hour), ends_at=START.replace(hour=hour + 1),
                          time_zone="Europe/Berlin")
 
 
-async def test_lists_its_calendars(provider: CalendarProvider) -> None:
-    assert [c.calendar_id for c in await provider.list_calendars()] == ["work"]
+async def test_lists_its_calendars(subject: Subject) -> None:
+    calendars = await subject.provider.list_calendars()
+    assert [(c.name, c.writable) for c in calendars if c.calendar_id == subject.calendar_id] == [("Work", True)]
 
 
-async def test_a_retried_create_yields_one_event(provider: CalendarProvider) -> None:
-    first = await provider.put_event("work", booking_event())
-    again = await provider.put_event("work", booking_event())
-    listing = await provider.fetch_changes("work", None, WINDOW)
+async def test_a_retried_create_yields_one_event(subject: Subject) -> None:
+    first = await subject.provider.put_event(subject.calendar_id, booking_event())
+    again = await subject.provider.put_event(subject.calendar_id, booking_event())
+    listing = await subject.provider.fetch_changes(subject.calendar_id, None, WINDOW)
     assert again.event_id == first.event_id
     assert [event.event_id for event in listing.changed] == [first.event_id]
 
 
-async def test_update_with_a_stale_etag_is_refused(provider: CalendarProvider) -> None:
-    written = await provider.put_event("work", booking_event())
-    moved = await provider.put_event("work", booking_event(hour=11), event_id=written.event_id, etag=written.etag)
+async def test_update_with_a_stale_etag_is_refused(subject: Subject) -> None:
+    provider, calendar = subject.provider, subject.calendar_id
+    written = await provider.put_event(calendar, booking_event())
+    moved = await provider.put_event(calendar, booking_event(hour=11), event_id=written.event_id, etag=written.etag)
     assert moved.etag != written.etag
     with pytest.raises(PreconditionFailed):
-        await provider.put_event("work", booking_event(hour=13), event_id=written.event_id, etag=written.etag)
+        await provider.put_event(calendar, booking_event(hour=13), event_id=written.event_id, etag=written.etag)
     with pytest.raises(PreconditionFailed):
-        await provider.delete_event("work", written.event_id, etag=written.etag)
+        await provider.delete_event(calendar, written.event_id, etag=written.etag)
+    # and the event is still the moved one
+    listing = await provider.fetch_changes(calendar, None, WINDOW)
+    assert [(e.event_id, e.etag) for e in listing.changed] == [(written.event_id, moved.etag)]
 
 
-async def test_incremental_fetch_returns_only_what_changed_since_the_cursor(provider: CalendarProvider) -> None:
-    kept = await provider.put_event("work", booking_event("lockstep-booking-1"))
-    gone = await provider.put_event("work", booking_event("lockstep-booking-2", hour=12))
-    first = await provider.fetch_changes("work", None, WINDOW)
+async def test_incremental_fetch_returns_only_what_changed_since_the_cursor(subject: Subject) -> None:
+    provider, calendar = subject.provider, subject.calendar_id
+    kept = await provider.put_event(calendar, booking_event("booking-1@lockstep"))
+    gone = await provider.put_event(calendar, booking_event("booking-2@lockstep", hour=12))
+    first = await provider.fetch_changes(calendar, None, WINDOW)
     assert first.complete and len(first.changed) == 2
     # when one event moves and the other is deleted
-    moved = await provider.put_event("work", booking_event("lockstep-booking-1", hour=14), event_id=kept.event_id,
+    moved = await provider.put_event(calendar, booking_event("booking-1@lockstep", hour=14), event_id=kept.event_id,
                                      etag=kept.etag)
-    await provider.delete_event("work", gone.event_id)
-    since = await provider.fetch_changes("work", first.cursor, WINDOW)
+    await provider.delete_event(calendar, gone.event_id)
+    since = await provider.fetch_changes(calendar, first.cursor, WINDOW)
     # then exactly those changes come back, and nothing more after that
     assert not since.complete
     assert [(e.event_id, e.etag) for e in since.changed] == [(kept.event_id, moved.etag)]
     assert since.deleted == (gone.event_id,)
-    quiet = await provider.fetch_changes("work", since.cursor, WINDOW)
-    assert (quiet.changed, quiet.deleted) == ((), ())
+    quiet = await provider.fetch_changes(calendar, since.cursor, WINDOW)
+    assert (quiet.changed, quiet.deleted, quiet.complete) == ((), (), False)
 
 
-async def test_deleting_a_missing_event_is_not_found(provider: CalendarProvider) -> None:
+async def test_deleting_a_missing_event_is_not_found(subject: Subject) -> None:
     with pytest.raises(NotFound):
-        await provider.delete_event("work", "no-such-event")
+        await subject.provider.delete_event(subject.calendar_id, "no-such-event")
 
 
-async def test_an_expired_cursor_says_so() -> None:
-    provider = memory()
-    first = await provider.fetch_changes("work", None, WINDOW)
-    provider.forget_history("work")
+async def test_a_complete_listing_has_our_events_and_hand_written_ones(subject: Subject) -> None:
+    # given one event Lockstep wrote and one the staff member added in their calendar app
+    ours = await subject.provider.put_event(subject.calendar_id, booking_event())
+    theirs = await subject.write_by_hand("dentist", DENTIST)
+    # when everything is listed
+    listing = await subject.provider.fetch_changes(subject.calendar_id, None, WINDOW)
+    # then both come back, with payloads that parse
+    assert listing.complete
+    assert sorted(e.event_id for e in listing.changed) == sorted([ours.event_id, theirs])
+    read = {e.event_id: icalendar.Calendar.from_ical(e.payload).walk("VEVENT")[0] for e in listing.changed}
+    assert (str(read[ours.event_id]["UID"]), str(read[ours.event_id]["SUMMARY"])) == (
+        "booking-1@lockstep", "Boiler check – Cleo")
+    assert (str(read[theirs]["UID"]), read[theirs].decoded("DTSTART")) == (
+        "dentist-2030@phone.example", datetime(2030, 1, 8, 14, tzinfo=UTC))
+
+
+async def test_a_series_with_a_cancelled_and_a_moved_occurrence_round_trips(subject: Subject) -> None:
+    # given a weekly series of four whose second occurrence is cancelled and third moved by two hours
+    weeks = [START + timedelta(weeks=n) for n in range(4)]
+    moved = MovedOccurrence(weeks[2], weeks[2] + timedelta(hours=2), weeks[2] + timedelta(hours=3))
+    series = OutgoingEvent(marker="series-7@lockstep", summary="Pool service", description="",
+                           starts_at=START, ends_at=START + timedelta(hours=1), time_zone="Europe/Berlin",
+                           rrule="FREQ=WEEKLY;COUNT=4", exdates=(weeks[1],), moved=(moved,))
+    written = await subject.provider.put_event(subject.calendar_id, series)
+    # when it is read back
+    listing = await subject.provider.fetch_changes(subject.calendar_id, None, WINDOW)
+    # then it is one object whose occurrences are exactly the planned ones
+    assert [e.event_id for e in listing.changed] == [written.event_id]
+    calendar = icalendar.Calendar.from_ical(listing.changed[0].payload)
+    occurrences = recurring_ical_events.of(calendar).between(WINDOW.start, WINDOW.end)
+    assert sorted((o.decoded("DTSTART").astimezone(UTC), o.decoded("DTEND").astimezone(UTC))
+                  for o in occurrences) == [
+        (weeks[0], weeks[0] + timedelta(hours=1)),
+        (moved.starts_at, moved.ends_at),
+        (weeks[3], weeks[3] + timedelta(hours=1)),
+    ]
+    assert [str(c["UID"]) for c in calendar.walk("VEVENT")] == ["series-7@lockstep"] * 2
+
+
+async def test_a_cursor_the_provider_no_longer_accepts_says_so(subject: Subject) -> None:
+    await subject.provider.put_event(subject.calendar_id, booking_event())
+    first = await subject.provider.fetch_changes(subject.calendar_id, None, WINDOW)
+    stale = await subject.expire(first.cursor)
+    await subject.provider.put_event(subject.calendar_id, booking_event("booking-2@lockstep", hour=12))
     with pytest.raises(CursorExpired):
-        await provider.fetch_changes("work", first.cursor, WINDOW)
+        await subject.provider.fetch_changes(subject.calendar_id, stale, WINDOW)
 
 
 async def test_injected_faults_come_out_once_in_order() -> None:
-    provider = memory()
+    provider = MemoryProvider([CALENDAR])
     provider.faults.append(RateLimited("slow down", retry_after=30))
     with pytest.raises(RateLimited) as raised:
         await provider.list_calendars()

@@ -1,0 +1,232 @@
+"""The CalDAV provider (iCloud, Fastmail, Nextcloud and any RFC 4791 server) on aiohttp.
+
+It speaks WebDAV directly rather than through the `caldav` library because the sync engine needs exact control:
+conditional writes (If-None-Match / If-Match) whose 412 must surface as PreconditionFailed, an expired sync token
+(403/412 valid-sync-token) that must surface as CursorExpired instead of a silent full refetch, truncated sync
+answers (507) followed page by page, and one HTTP stack shared with the other providers.
+
+Terms:
+- *calendar id*, *event id*: absolute URLs of the calendar collection and of the calendar object resource.
+- *sync token*: the collection's RFC 6578 version; a sync-collection REPORT with it lists the members changed or
+  removed since. *ctag*: calendarserver.org's getctag, which changes whenever any member changes; the fallback
+  for servers without sync-collection.
+- *cursor*: `sync:<sync token>` or `ctag:<ctag>`; anything else is treated as expired.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import quote
+
+from domain.intervals import Span
+from providers.base import (
+    Changes,
+    CursorExpired,
+    NotFound,
+    OutgoingEvent,
+    PreconditionFailed,
+    ProviderError,
+    RemoteCalendar,
+    RemoteEvent,
+    Subscription,
+    Written,
+)
+from providers.caldav_discovery import (
+    DEFAULT_SERVER_URLS,
+    CaldavAccount,
+    CaldavServerType,
+    discover,
+    home_calendars,
+    multistatus_of,
+    server_url_for,
+)
+from providers.caldav_http import (
+    ICALENDAR,
+    Answer,
+    CaldavCredentials,
+    ConnectionCheckFailed,
+    ConnectionProblem,
+    DavSession,
+    absolute,
+    collection,
+)
+from providers.caldav_xml import (
+    CALENDAR_DATA,
+    CTAG,
+    GETETAG,
+    STATE_PROPS,
+    SYNC_TOKEN,
+    DavResponse,
+    calendar_multiget,
+    calendar_query,
+    propfind,
+    sync_collection,
+)
+from providers.ical import outgoing_to_ical
+
+__all__ = [
+    "DEFAULT_SERVER_URLS",
+    "CaldavAccount",
+    "CaldavCredentials",
+    "CaldavProvider",
+    "CaldavServerType",
+    "ConnectionCheckFailed",
+    "ConnectionProblem",
+    "discover",
+    "server_url_for",
+]
+
+MULTIGET_CHUNK = 200  # hrefs per calendar-multiget: large enough to be quick, small enough for any server
+MAX_SYNC_PAGES = 100  # a server that keeps truncating (507) is given up on rather than followed forever
+
+
+class CaldavProvider:
+    """One CalDAV account (CalendarProvider). Close it with `aclose()` or use it as an async context manager."""
+
+    def __init__(self, credentials: CaldavCredentials, home_url: str, *, timeout: float = 30.0) -> None:
+        self._dav = DavSession(credentials, timeout)
+        self._home_url = collection(absolute(credentials.server_url, home_url))
+
+    async def aclose(self) -> None:
+        await self._dav.aclose()
+
+    async def __aenter__(self) -> CaldavProvider:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def list_calendars(self) -> list[RemoteCalendar]:
+        return await home_calendars(self._dav, self._home_url)
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    async def fetch_changes(self, calendar_id: str, cursor: str | None, window: Span) -> Changes:
+        calendar = collection(calendar_id)
+        if cursor is None:
+            return await self._listing(calendar, window)
+        kind, _, value = cursor.partition(":")
+        if kind not in ("sync", "ctag") or not value:
+            raise CursorExpired("the sync cursor is not one this provider issued")
+        token, ctag = await self._state(calendar)
+        if (kind, value) in (("sync", token), ("ctag", ctag)):
+            return Changes((), (), cursor, complete=False)  # the cheap check: nothing changed
+        if kind == "ctag":
+            return await self._listing(calendar, window)  # no sync-collection: list everything again
+        return await self._since(calendar, value)
+
+    async def _state(self, calendar: str) -> tuple[str, str]:
+        """The collection's current sync token and ctag ("" for what the server does not have)."""
+        answer = await self._dav.request("PROPFIND", calendar, body=propfind(STATE_PROPS), depth="0")
+        responses = multistatus_of(answer).responses
+        found = responses[0] if responses else DavResponse("", None)
+        return found.text(SYNC_TOKEN), found.text(CTAG)
+
+    async def _listing(self, calendar: str, window: Span) -> Changes:
+        # The version is read before the listing: a change made in between shows up again next time instead of
+        # being lost.
+        token, ctag = await self._state(calendar)
+        answer = await self._dav.request("REPORT", calendar, body=calendar_query(window.start, window.end),
+                                         depth="1")
+        events = self._events(answer, calendar)
+        cursor = f"sync:{token}" if token else f"ctag:{ctag}"
+        return Changes(tuple(sorted(events.values(), key=lambda event: event.event_id)), (), cursor, complete=True)
+
+    async def _since(self, calendar: str, token: str) -> Changes:
+        changed: dict[str, bool] = {}  # event id -> still there (later pages win)
+        for _ in range(MAX_SYNC_PAGES):
+            answer = await self._dav.request("REPORT", calendar, body=sync_collection(token), depth="0")
+            if answer.expired_sync_token():
+                raise CursorExpired(f"{answer.what}: the server no longer accepts the sync token")
+            status = multistatus_of(answer)
+            truncated = False
+            for response in status.responses:
+                url = absolute(answer.url, response.href)
+                if collection(url) == calendar:
+                    truncated = truncated or response.status == 507
+                    continue
+                changed[url] = response.status not in (404, 410)
+            token = status.sync_token or token
+            if not truncated:
+                break
+        else:
+            raise ProviderError(f"REPORT sync-collection: still truncated after {MAX_SYNC_PAGES} pages")
+        events = await self._multiget(calendar, sorted(url for url, present in changed.items() if present))
+        deleted = sorted(url for url, present in changed.items() if not present or url not in events)
+        return Changes(tuple(events[url] for url in sorted(events)), tuple(deleted), f"sync:{token}",
+                       complete=False)
+
+    async def _multiget(self, calendar: str, urls: list[str]) -> dict[str, RemoteEvent]:
+        events: dict[str, RemoteEvent] = {}
+        for first in range(0, len(urls), MULTIGET_CHUNK):
+            chunk = urls[first:first + MULTIGET_CHUNK]
+            answer = await self._dav.request("REPORT", calendar, body=calendar_multiget(chunk), depth="1")
+            events.update(self._events(answer, calendar))
+        return events
+
+    @staticmethod
+    def _events(answer: Answer, calendar: str) -> dict[str, RemoteEvent]:
+        """The calendar objects of a calendar-query or multiget answer, by event id; members the server reports
+        as gone (a multiget of a member deleted meanwhile) are left out."""
+        events = {}
+        for response in multistatus_of(answer).responses:
+            data = response.props.get(CALENDAR_DATA)
+            if data is None or not data.text:
+                continue
+            url = absolute(answer.url, response.href)
+            events[url] = RemoteEvent(url, response.text(GETETAG), data.text)
+        return events
+
+    # -- writing ------------------------------------------------------------------------------------------------
+
+    async def put_event(self, calendar_id: str, event: OutgoingEvent, *, event_id: str | None = None,
+                        etag: str | None = None) -> Written:
+        body = outgoing_to_ical(event, datetime.now(UTC)).encode()
+        if event_id is None:
+            url = absolute(collection(calendar_id), quote(event.marker, safe="") + ".ics")
+            answer = await self._put(url, body, {"If-None-Match": "*"})
+            if answer.status == 412:
+                # The object exists: an earlier attempt wrote it (the marker is ours and stable), so replace it.
+                answer = await self._put(url, body, {})
+        else:
+            url = absolute(calendar_id, event_id)
+            answer = await self._put(url, body, {"If-Match": etag} if etag else {})
+            if answer.status == 412:
+                raise await self._refusal(url, answer)
+        if answer.status not in (200, 201, 204):
+            raise answer.error()
+        return Written(url, answer.headers.get("ETag") or await self._etag(url))
+
+    async def _put(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        return await self._dav.request("PUT", url, body=body, content_type=ICALENDAR, headers=headers)
+
+    async def _etag(self, url: str) -> str:
+        """The etag of an object whose PUT answer had none (servers may omit it when they altered the data)."""
+        answer = await self._dav.request("PROPFIND", url, body=propfind((GETETAG,)), depth="0")
+        responses = multistatus_of(answer).responses
+        return responses[0].text(GETETAG) if responses else ""
+
+    async def _refusal(self, url: str, answer: Answer) -> ProviderError:
+        """Why a conditional request got 412: some servers answer 412 rather than 404 when the object is gone."""
+        check = await self._dav.request("PROPFIND", url, body=propfind((GETETAG,)), depth="0")
+        if check.status == 404:
+            return NotFound(f"{answer.what}: the event is gone")
+        return PreconditionFailed(f"{answer.what}: the event changed since it was read")
+
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+        url = absolute(calendar_id, event_id)
+        answer = await self._dav.request("DELETE", url, headers={"If-Match": etag} if etag else {})
+        if answer.status == 412:
+            raise await self._refusal(url, answer)
+        if answer.status not in (200, 202, 204):
+            raise answer.error()
+
+    # -- push: CalDAV has none, polling with the cheap check stands in ------------------------------------------
+
+    async def watch(self, calendar_id: str, address: str, token: str) -> Subscription | None:
+        return None
+
+    async def unwatch(self, subscription: Subscription) -> None:
+        return None
