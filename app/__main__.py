@@ -1,22 +1,24 @@
-"""Command line: `python -m app serve | migrate | seed | export-schema`."""
+"""Command line: `python -m app serve | worker | scheduler | migrate | seed | export-schema | ...`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
-from app.db import connected
 from app.settings import Settings
+from jobs.runtime import JobConfig
+from models.database import connected
 
 
 async def migrate(settings: Settings) -> None:
     from tortoise import Tortoise
     from tortoise.migrations.api import migrate as run_migrations
 
-    from app.db import tortoise_config
+    from models.database import tortoise_config
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await run_migrations(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms))
@@ -49,17 +51,35 @@ def bundled_redis(settings: Settings) -> object:
     return server
 
 
+def job_config(settings: Settings) -> JobConfig:
+    from services.sync_schedule import configure
+
+    configure(settings.hot_poll_seconds)
+    if settings.redis_url is None:
+        raise SystemExit("LOCKSTEP_REDIS_URL is not set (`serve` starts a bundled Redis and sets it for its workers)")
+    return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
+                     secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
 def serve(settings: Settings, with_seed: bool) -> None:
+    """Migrate, then run the whole service: the API here, the sync scheduler and LOCKSTEP_WORKERS workers beside it
+    (child processes that stop with it)."""
     import uvicorn
 
     asyncio.run(migrate(settings))
     if with_seed:
         asyncio.run(seed(settings))
     redis_handle = bundled_redis(settings) if settings.redis_url is None else None
+    children = [subprocess.Popen([sys.executable, "-m", "app", verb])
+                for verb in ["scheduler", *["worker"] * max(settings.workers, 1)]]
     print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)", flush=True)
     try:
         uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info")
     finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
         del redis_handle
 
 
@@ -75,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     verbs = parser.add_subparsers(dest="verb", required=True)
     serve_verb = verbs.add_parser("serve", help="migrate, then start the API (and a bundled Redis if none is set)")
     serve_verb.add_argument("--seed", action="store_true", help="create the demo business first (idempotent)")
+    worker = verbs.add_parser("worker", help="run one sync worker (several may run side by side)")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    verbs.add_parser("scheduler", help="run the sync scheduler (outbox, retries, polls; one leads at a time)")
     verbs.add_parser("migrate", help="apply database migrations")
     verbs.add_parser("new-secret-key", help="print a new key for LOCKSTEP_SECRET_KEYS")
     verbs.add_parser("rotate-secrets", help="re-encrypt stored credentials under the first key of LOCKSTEP_SECRET_KEYS")
@@ -93,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if args.verb == "serve":
         serve(settings, args.seed)
+    elif args.verb == "worker":
+        from jobs.worker import run_worker
+
+        run_worker(job_config(settings), burst=args.burst)
+    elif args.verb == "scheduler":
+        from jobs.worker import run_scheduler
+
+        run_scheduler(job_config(settings), settings.scheduler_interval_ms / 1000)
     elif args.verb == "migrate":
         asyncio.run(migrate(settings))
     elif args.verb == "rotate-secrets":

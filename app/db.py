@@ -1,42 +1,5 @@
-"""Database configuration shared by the server, the CLI, migrations and tests."""
+"""The app's handle on the database configuration, which lives with the models so the worker can use it too."""
 
-from __future__ import annotations
+from models.database import connected, is_postgres, tortoise_config
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
-from tortoise import Tortoise
-
-
-def tortoise_config(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> dict[str, Any]:
-    if database_url.startswith("sqlite://") and "busy_timeout" not in database_url:
-        # Several processes (API, worker, tests) may share one SQLite file: wait for the write lock, don't fail.
-        separator = "&" if "?" in database_url else "?"
-        database_url = f"{database_url}{separator}busy_timeout={sqlite_busy_timeout_ms}"
-    return {
-        "connections": {"default": database_url},
-        "apps": {
-            "models": {
-                "models": ["models"],
-                "default_connection": "default",
-                "migrations": "models.migrations",
-            }
-        },
-        "use_tz": True,
-        "timezone": "UTC",
-    }
-
-
-def is_postgres(database_url: str) -> bool:
-    return database_url.startswith(("postgres://", "postgresql://", "asyncpg://", "psycopg://"))
-
-
-@asynccontextmanager
-async def connected(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> AsyncIterator[None]:
-    """The ORM connected for the server's lifetime or one command's, and closed afterwards."""
-    await Tortoise.init(config=tortoise_config(database_url, sqlite_busy_timeout_ms), _enable_global_fallback=True)
-    try:
-        yield
-    finally:
-        await Tortoise.close_connections()
+__all__ = ["connected", "is_postgres", "tortoise_config"]

@@ -94,6 +94,9 @@ class Settings:
     max_query_tokens: int
     max_query_aliases: int
     sqlite_busy_timeout_ms: int
+    hot_poll_seconds: int = 60
+    scheduler_interval_ms: int = 250
+    workers: int = 1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -114,4 +117,7 @@ class Settings:
             max_query_tokens=_int("LOCKSTEP_MAX_QUERY_TOKENS", 3000),
             max_query_aliases=_int("LOCKSTEP_MAX_QUERY_ALIASES", 20),
             sqlite_busy_timeout_ms=_int("LOCKSTEP_SQLITE_BUSY_TIMEOUT_MS", 10000),
+            hot_poll_seconds=_int("LOCKSTEP_HOT_POLL_SECONDS", 60),
+            scheduler_interval_ms=_int("LOCKSTEP_SCHEDULER_INTERVAL_MS", 250),
+            workers=_int("LOCKSTEP_WORKERS", 1),
         )

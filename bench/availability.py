@@ -25,7 +25,7 @@ import httpx
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
-from app.db import tortoise_config
+from models.database import tortoise_config
 from domain.availability import available_slots
 from domain.intervals import Span
 from models import Business, BusyBlock, BusyBlockSource, Service, Staff, User, UserRole, WorkingHoursRange

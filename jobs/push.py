@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
@@ -22,6 +22,7 @@ from models import (
     ConnectionHealth,
     EventMapping,
     EventMappingState,
+    ExternalCalendar,
     SyncDirection,
 )
 from providers.base import (
@@ -34,6 +35,7 @@ from providers.base import (
 )
 from services.sync_health import log_action, record_failure, record_success
 
+PULL_FIRST = timedelta(seconds=2)  # time for the pull that settles a hand edit before pushing again
 _PUSHABLE = {EventMappingState.PENDING, EventMappingState.SYNCED, EventMappingState.FAILED}
 
 
@@ -88,10 +90,17 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
                                               etag=(mapping.etag or None) if existing else None)
             event_id, etag, written = result.event_id, result.etag, current.written
     except (PreconditionFailed, NotFound) as exc:
-        # Changed or deleted by hand in the calendar since our last write: a pull decides what that means.
+        # Changed or deleted by hand in the calendar since our last write: a pull decides what that means, then
+        # this push runs again (counted, so a calendar that keeps refusing ends as a failed item, not a loop).
+        attempts = mapping.attempts + 1
+        retry_at = now + PULL_FIRST
+        await EventMapping.filter(id=mapping.id).update(
+            attempts=attempts, next_attempt_at=retry_at, last_error=str(exc),
+            state=EventMappingState.FAILED if gives_up(attempts) else EventMappingState.PENDING)
+        await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=now)
         await log_action(connection.id, "export", action.value, "retrying", booking_id=mapping.booking_id,
-                         mapping_id=mapping.id, error=str(exc))
-        return PushOutcome("needs_pull", action)
+                         mapping_id=mapping.id, error=str(exc), detail="the calendar's copy changed: pulling first")
+        return PushOutcome("needs_pull", action, retry_at)
     except ProviderError as exc:
         return await _failed(mapping, connection, action, exc, now)
     async with in_transaction() as db:

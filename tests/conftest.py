@@ -15,7 +15,7 @@ import pytest
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
-from app.db import is_postgres, tortoise_config
+from models.database import is_postgres, tortoise_config
 from tests.support.databases import create_postgres_database, drop_postgres_database, postgres_server_url
 from tests.support.graphql import GraphQLClient
 
@@ -28,7 +28,7 @@ if BACKEND not in {"sqlite", "postgres"}:
     raise pytest.UsageError("LOCKSTEP_TEST_BACKEND must be sqlite or postgres")
 # Every table, children first, so a truncation never trips a foreign key.
 _TABLES = [
-    "synclogentry", "eventmapping", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
+    "notification", "syncconflict", "synclogentry", "eventmapping", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
     "refreshtoken", "business", "user_account",
 ]

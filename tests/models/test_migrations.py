@@ -7,7 +7,7 @@ from pathlib import Path
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from app.db import tortoise_config
+from models.database import tortoise_config
 
 
 async def test_models_need_no_new_migration(tmp_path: Path) -> None:

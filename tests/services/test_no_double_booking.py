@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from app.db import is_postgres
+from models.database import is_postgres
 from models import Booking, BookingStatus, Business, OutboxEntry, Service, Staff, User
 from tests.resolvers.test_bookings import at
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop, sign_up

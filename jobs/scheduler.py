@@ -1,0 +1,86 @@
+"""The scheduler: one loop that turns due work in the database into jobs on the queue.
+
+Every tick it drains the outbox into pending mappings, claims pushes and pulls that are due (retries whose delay has
+passed, calendars whose poll interval has passed, "sync now"), and enqueues their IDs. Claims are leases, so if the
+queue cannot be reached (Redis down) the work is released and handed out on a later tick: booking never waits for
+this, and nothing is lost. Only one scheduler acts at a time (a short-lived Redis lock); others stand by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+from jobs import tasks
+from models import EventMapping, ExternalCalendar
+from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
+
+log = logging.getLogger("lockstep.scheduler")
+QUEUE_NAME = "lockstep-sync"
+LEADER_KEY = "lockstep:scheduler:leader"
+
+
+def sync_queue(redis: Redis) -> Queue:
+    return Queue(QUEUE_NAME, connection=redis)
+
+
+@dataclass(frozen=True)
+class TickResult:
+    pushes: int
+    pulls: int
+    queue_down: bool = False
+
+
+class Scheduler:
+    def __init__(self, redis: Redis, identity: str) -> None:
+        self.redis = redis
+        self.queue = sync_queue(redis)
+        self.identity = identity
+
+    def _lead(self) -> bool:
+        """Take or keep the leader lock for a few seconds; a scheduler that stops lets another take over."""
+        if self.redis.set(LEADER_KEY, self.identity, nx=True, ex=5):
+            return True
+        if self.redis.get(LEADER_KEY) == self.identity.encode():
+            self.redis.expire(LEADER_KEY, 5)
+            return True
+        return False
+
+    async def tick(self, now: datetime | None = None) -> TickResult:
+        now = now or datetime.now(UTC)
+        try:
+            if not self._lead():
+                return TickResult(0, 0)
+        except RedisError:
+            return TickResult(0, 0, queue_down=True)  # claim nothing: the work stays due in the database
+        pushes = sorted(set(await dispatch_outbox(now)) | set(await claim_due_pushes(now)))
+        pulls = await claim_due_pulls(now)
+        try:
+            for calendar_id in pulls:
+                self.queue.enqueue(tasks.pull, calendar_id, job_timeout=300, result_ttl=60, failure_ttl=86400)
+            for mapping_id in pushes:
+                self.queue.enqueue(tasks.push, mapping_id, job_timeout=120, result_ttl=60, failure_ttl=86400)
+        except RedisError:
+            # Hand everything of this tick back; it is due again at once, and enqueued once Redis answers.
+            await EventMapping.filter(id__in=pushes).update(next_attempt_at=now)
+            await ExternalCalendar.filter(id__in=pulls).update(next_pull_at=now)
+            return TickResult(0, 0, queue_down=True)
+        return TickResult(len(pushes), len(pulls))
+
+    async def run_forever(self, interval_seconds: float, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                result = await self.tick()
+                if result.queue_down:
+                    log.warning("job queue unreachable; sync work stays queued in the database")
+            except Exception:  # one bad tick must not stop the scheduler; the next tick retries
+                log.exception("scheduler tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)

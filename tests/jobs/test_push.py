@@ -1,0 +1,167 @@
+"""Push (Lockstep -> calendar) against the memory provider: what a booking change writes, and how failures retry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+
+from jobs.push import push_mapping
+from models import (
+    Booking,
+    CalendarConnection,
+    ConnectionHealth,
+    EventMapping,
+    EventMappingState,
+    OutboxEntry,
+    Staff,
+    SyncLogEntry,
+)
+from providers.base import AuthFailed, RateLimited, RemoteCalendar, Unavailable
+from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
+from services.sync_dispatch import claim_due_pushes, dispatch_outbox, retry_mapping
+from tests.fakes.memory import MemoryProvider
+from tests.support.sync import book, given_connected_staff
+
+NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
+TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
+
+
+def memory() -> MemoryProvider:
+    return MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
+
+
+def vevent(provider: MemoryProvider, event_id: str) -> icalendar.Event:
+    payload = provider.calendars["work"].events[event_id].payload
+    return next(iter(icalendar.Calendar.from_ical(payload).walk("VEVENT")))
+
+
+async def dispatched() -> EventMapping:
+    (mapping_id,) = await dispatch_outbox(NOW)
+    return await EventMapping.get(id=mapping_id)
+
+
+async def test_a_booking_becomes_one_event_with_our_uid_and_a_retry_writes_nothing_new(db: str) -> None:
+    # given a booking in a connected staff member's calendar
+    given = await given_connected_staff()
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    provider = memory()
+    # when the outbox is dispatched and the push runs twice
+    mapping = await dispatched()
+    first = await push_mapping(mapping.id, provider, NOW)
+    again = await push_mapping(mapping.id, provider, NOW)
+    # then one event exists, written once, titled and timed as the booking
+    assert (first.status, first.action, again.status, again.action) == ("done", "create", "done", "nothing")
+    events = provider.calendars["work"].events
+    assert list(events) == [f"booking-{booking.id}@lockstep.ics"]
+    event = vevent(provider, f"booking-{booking.id}@lockstep.ics")
+    assert str(event["UID"]) == f"booking-{booking.id}@lockstep"
+    assert str(event["SUMMARY"]) == "Boiler check – Cleo Customer"
+    assert event["DTSTART"].dt == TEN_BERLIN
+    assert "Contact: cleo@example.com" in str(event["DESCRIPTION"])
+    stored = await EventMapping.get(id=mapping.id)
+    assert (stored.state, stored.version_written, stored.attempts) == (EventMappingState.SYNCED, 1, 0)
+    assert await OutboxEntry.filter(processed_at=None).count() == 0
+    log = await SyncLogEntry.all().values_list("direction", "action", "outcome")
+    assert log == [("export", "create", "ok")]
+
+
+async def test_reschedule_updates_the_event_and_cancel_deletes_it(db: str) -> None:
+    given = await given_connected_staff()
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    provider = memory()
+    mapping = await dispatched()
+    await push_mapping(mapping.id, provider, NOW)
+    # when the booking is moved, then cancelled, each change pushed
+    await reschedule_booking(given.owner, booking.id, TEN_BERLIN + timedelta(hours=2), None, NOW)
+    await dispatch_outbox(NOW)
+    moved = await push_mapping(mapping.id, provider, NOW)
+    assert vevent(provider, f"booking-{booking.id}@lockstep.ics")["DTSTART"].dt == TEN_BERLIN + timedelta(hours=2)
+    await cancel_booking(given.owner, booking.id, CANCEL_THIS, NOW)
+    await dispatch_outbox(NOW)
+    gone = await push_mapping(mapping.id, provider, NOW)
+    # then the event followed, and is gone
+    assert (moved.action, gone.action) == ("update", "delete")
+    assert provider.calendars["work"].events == {}
+    assert (await EventMapping.get(id=mapping.id)).external_event_id == ""
+
+
+async def test_a_series_is_one_recurring_event_and_a_cancelled_occurrence_an_exdate(db: str) -> None:
+    given = await given_connected_staff()
+    occurrences = await book(given, TEN_BERLIN, NOW, recurrence="FREQ=WEEKLY;COUNT=4")
+    provider = memory()
+    mapping = await dispatched()
+    await push_mapping(mapping.id, provider, NOW)
+    await cancel_booking(given.owner, occurrences[1].id, CANCEL_THIS, NOW)
+    assert await dispatch_outbox(NOW) == [mapping.id]
+    await push_mapping(mapping.id, provider, NOW)
+    (event_id,) = provider.calendars["work"].events
+    event = vevent(provider, event_id)
+    assert event_id == f"series-{occurrences[0].series_id}@lockstep.ics"
+    assert str(event["RRULE"].to_ical().decode()) == "FREQ=WEEKLY;COUNT=4"
+    assert [d.dt for d in event["EXDATE"].dts] == [TEN_BERLIN + timedelta(days=7)]
+
+
+async def test_rate_limits_retry_after_the_providers_delay_then_give_up_and_retry_alone(db: str) -> None:
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    provider = memory()
+    mapping = await dispatched()
+    # when the provider throttles with Retry-After 120 s
+    provider.faults.append(RateLimited("slow down", retry_after=120))
+    outcome = await push_mapping(mapping.id, provider, NOW)
+    # then the push waits at least that long, and the connection shows it
+    assert outcome.status == "retry" and outcome.retry_at is not None
+    assert outcome.retry_at >= NOW + timedelta(seconds=120)
+    assert await claim_due_pushes(NOW + timedelta(seconds=60)) == []
+    assert await claim_due_pushes(outcome.retry_at) == [mapping.id]
+    connection = await CalendarConnection.get(id=given.connection.id)
+    assert (connection.health, connection.last_error) == (ConnectionHealth.DEGRADED, "slow down")
+    # when every later attempt fails too
+    for _ in range(5):
+        provider.faults.append(Unavailable("server error 503"))
+        last = await push_mapping(mapping.id, provider, NOW)
+    # then the item is failed, nothing was written, and it can be retried alone
+    assert last.status == "failed"
+    stored = await EventMapping.get(id=mapping.id)
+    assert (stored.state, stored.attempts, stored.last_error) == (EventMappingState.FAILED, 6, "server error 503")
+    assert provider.calendars["work"].events == {}
+    assert await retry_mapping(mapping.id, NOW) is True
+    assert await retry_mapping(mapping.id, NOW) is False
+    assert (await push_mapping(mapping.id, provider, NOW)).status == "done"
+    assert len(provider.calendars["work"].events) == 1
+    assert (await CalendarConnection.get(id=given.connection.id)).health == ConnectionHealth.ACTIVE
+
+
+async def test_refused_credentials_stop_retries_until_the_staff_member_reconnects(db: str) -> None:
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    provider = memory()
+    mapping = await dispatched()
+    provider.faults.append(AuthFailed("the server refused the username or password"))
+    outcome = await push_mapping(mapping.id, provider, NOW)
+    assert outcome.status == "reauthorize"
+    connection = await CalendarConnection.get(id=given.connection.id)
+    assert connection.health == ConnectionHealth.REAUTHORIZATION_REQUIRED
+    stored = await EventMapping.get(id=mapping.id)
+    assert (stored.state, stored.next_attempt_at) == (EventMappingState.PENDING, None)
+    assert await claim_due_pushes(NOW + timedelta(days=1)) == []
+    # and a late job does not write to a connection that needs re-authorisation
+    assert (await push_mapping(mapping.id, provider, NOW)).status == "skipped"
+    assert provider.calendars["work"].events == {}
+
+
+async def test_a_booking_moved_to_another_staff_member_leaves_the_first_calendar(db: str) -> None:
+    given = await given_connected_staff()
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    provider = memory()
+    mapping = await dispatched()
+    await push_mapping(mapping.id, provider, NOW)
+    # when the booking's staff changes behind the mapping (as a reschedule to another staff member does)
+    other = await Staff.create(business_id=given.staff.business_id, name="Kim", email="kim@example.com",
+                               time_zone="Europe/Berlin")
+    await Booking.filter(id=booking.id).update(staff_id=other.id, version=booking.version + 1)
+    await push_mapping(mapping.id, provider, NOW)
+    # then this staff member's calendar no longer shows it
+    assert provider.calendars["work"].events == {}
+
