@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import icalendar
 
@@ -113,7 +114,7 @@ async def pushed(given: ConnectedStaff, provider: MemoryProvider, starts: dateti
 
 
 def moved_by_hand(provider: MemoryProvider, event_id: str, to: datetime) -> None:
-    calendar = icalendar.Calendar.from_ical(provider.calendars["work"].events[event_id].payload)
+    calendar: Any = icalendar.Calendar.from_ical(provider.calendars["work"].events[event_id].payload)
     for event in calendar.walk("VEVENT"):
         length = event["DTEND"].dt - event["DTSTART"].dt
         event.pop("DTSTART")

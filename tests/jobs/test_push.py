@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import icalendar
 
@@ -31,7 +32,7 @@ def memory() -> MemoryProvider:
     return MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
 
 
-def vevent(provider: MemoryProvider, event_id: str) -> icalendar.Event:
+def vevent(provider: MemoryProvider, event_id: str) -> Any:
     payload = provider.calendars["work"].events[event_id].payload
     return next(iter(icalendar.Calendar.from_ical(payload).walk("VEVENT")))
 
