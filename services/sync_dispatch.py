@@ -91,15 +91,15 @@ async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:
 
 
 async def claim_due_pulls(now: datetime, limit: int = 500) -> list[int]:
-    """Calendars due a pull by their connection's schedule (manual ones only by "sync now"), leased likewise."""
+    """Calendars due a pull, leased likewise. A calendar never pulled is due unless its connection is manual; a
+    manual one is due only when "sync now" (or connecting) set its time, since each pull puts it far off."""
     async with in_transaction() as db:
         ids = cast(list[int], await ExternalCalendar.filter(
-            Q(next_pull_at=None) | Q(next_pull_at__lte=now),
+            Q(next_pull_at__lte=now) | Q(Q(next_pull_at=None), ~Q(connection__frequency=SyncFrequency.MANUAL)),
             Q(import_busy=True) | Q(is_destination=True),
             connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
             connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY],
-        ).exclude(connection__frequency=SyncFrequency.MANUAL).order_by("next_pull_at").limit(
-            limit).using_db(db).values_list("id", flat=True))
+        ).order_by("next_pull_at").limit(limit).using_db(db).values_list("id", flat=True))
         await ExternalCalendar.filter(id__in=ids).using_db(db).update(next_pull_at=now + LEASE)
     return ids
 

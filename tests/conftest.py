@@ -8,16 +8,18 @@ then every test that touches the database (marked `db` automatically) on Postgre
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 from models.database import is_postgres, tortoise_config
 from tests.support.databases import create_postgres_database, drop_postgres_database, postgres_server_url
 from tests.support.graphql import GraphQLClient
+from tests.support.redis_server import redis_for_tests
 
 # Tests never read a developer's settings or write into the checkout.
 os.environ["LOCKSTEP_JWT_SECRET"] = "test-signing-secret-that-is-long-enough-0123456789"
@@ -28,7 +30,8 @@ if BACKEND not in {"sqlite", "postgres"}:
     raise pytest.UsageError("LOCKSTEP_TEST_BACKEND must be sqlite or postgres")
 # Every table, children first, so a truncation never trips a foreign key.
 _TABLES = [
-    "notification", "syncconflict", "synclogentry", "eventmapping", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
+    "notification", "syncconflict", "synclogentry", "eventmapping",
+    "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
     "refreshtoken", "business", "user_account",
 ]
@@ -96,3 +99,16 @@ async def api(db: str) -> AsyncIterator[GraphQLClient]:
     app = create_app(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lockstep.test") as http:
         yield GraphQLClient(http)
+
+
+@pytest.fixture(scope="session")
+def redis_session_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_for_tests(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_session_url: str) -> str:
+    """A Redis database emptied for this test."""
+    Redis.from_url(redis_session_url).flushdb()
+    return redis_session_url

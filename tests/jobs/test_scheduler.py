@@ -1,0 +1,75 @@
+"""The scheduler against a real Redis: due work becomes jobs; with Redis down nothing is claimed or lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from redis import Redis
+from rq import Queue
+
+from jobs.scheduler import QUEUE_NAME, Scheduler, TickResult
+from models import EventMapping, EventMappingState, ExternalCalendar, OutboxEntry, SyncFrequency
+from services.sync_dispatch import request_pull
+from tests.support.sync import book, given_connected_staff
+
+NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
+TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
+NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def queued(redis_url: str) -> list[tuple[str, tuple[object, ...]]]:
+    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+    return sorted((job.func_name, tuple(job.args)) for job in queue.jobs)
+
+
+async def test_with_redis_down_booking_works_and_the_change_waits_in_the_database(db: str, redis_url: str) -> None:
+    # given a connected staff member and Redis unreachable
+    given = await given_connected_staff()
+    down = Scheduler(Redis.from_url(NOWHERE, socket_connect_timeout=0.2), "scheduler-a")
+    # when a booking is made and the scheduler ticks
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    result = await down.tick(NOW)
+    # then the booking stands and its change is still owed, unclaimed
+    assert result.queue_down
+    assert await OutboxEntry.filter(aggregate_id=booking.id, processed_at=None).count() == 1
+    assert await EventMapping.all().count() == 0
+    # when Redis is back
+    up = Scheduler(Redis.from_url(redis_url), "scheduler-a")
+    back = await up.tick(NOW + timedelta(seconds=1))
+    # then the push (and the first pull of the calendar) are on the queue, once
+    mapping = await EventMapping.get(booking_id=booking.id)
+    assert (back.pushes, back.pulls) == (1, 1)
+    assert queued(redis_url) == [("jobs.tasks.pull", (given.calendar.id,)), ("jobs.tasks.push", (mapping.id,))]
+    assert mapping.state == EventMappingState.PENDING
+    again = await up.tick(NOW + timedelta(seconds=2))
+    assert (again.pushes, again.pulls) == (0, 0)
+    assert await OutboxEntry.filter(processed_at=None).count() == 0
+
+
+async def test_a_claim_that_never_reports_back_is_handed_out_again_after_its_lease(db: str, redis_url: str) -> None:
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    scheduler = Scheduler(Redis.from_url(redis_url), "scheduler-a")
+    await scheduler.tick(NOW)
+    assert (await scheduler.tick(NOW + timedelta(seconds=59))).pushes == 0
+    assert (await scheduler.tick(NOW + timedelta(seconds=61))).pushes == 1
+
+
+async def test_only_one_scheduler_leads(db: str, redis_url: str) -> None:
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    first = Scheduler(Redis.from_url(redis_url), "scheduler-a")
+    second = Scheduler(Redis.from_url(redis_url), "scheduler-b")
+    assert (await first.tick(NOW)).pushes == 1
+    assert await second.tick(NOW + timedelta(seconds=120)) == TickResult(0, 0)
+    assert (await first.tick(NOW + timedelta(seconds=120))).pushes == 1
+
+
+async def test_manual_connections_are_pulled_only_on_sync_now(db: str, redis_url: str) -> None:
+    given = await given_connected_staff()
+    await given.connection.update_from_dict({"frequency": SyncFrequency.MANUAL}).save()
+    scheduler = Scheduler(Redis.from_url(redis_url), "scheduler-a")
+    assert (await scheduler.tick(NOW)).pulls == 0
+    assert await request_pull(given.connection.id, NOW) == [given.calendar.id]
+    assert (await scheduler.tick(NOW)).pulls == 1
+    assert (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at == NOW + timedelta(seconds=60)
