@@ -17,7 +17,7 @@ TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
 NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
-def queued(redis_url: str) -> list[tuple[str, tuple[object, ...]]]:
+def queued(redis_url: str) -> list[tuple[str | None, tuple[object, ...]]]:
     queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
     return sorted((job.func_name, tuple(job.args)) for job in queue.jobs)
 
