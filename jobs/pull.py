@@ -18,7 +18,7 @@ from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData, caldav_bus
 from domain.intervals import Span
 from domain.own_events import OwnEvent, read_own_event
 from domain.retry import retry_delay
-from domain.sync import ImportedEvent, ImportPlan, StoredBlock, plan_import
+from domain.sync import BlockKey, ImportedEvent, ImportPlan, StoredBlock, plan_import
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -34,6 +34,7 @@ from services.sync_health import log_action, record_failure, record_success
 from services.sync_schedule import next_pull_at
 
 DAYS_BACK = 30
+_BATCH = 500
 DAYS_AHEAD = 365
 
 
@@ -91,24 +92,33 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
     return imported, own, unreadable
 
 
-async def _stored_blocks(calendar_id: int) -> list[StoredBlock]:
-    rows = await BusyBlock.filter(external_calendar_id=calendar_id)
-    return [StoredBlock(row.external_event_id, row.occurrence_key,
-                        Span(row.starts_at.astimezone(UTC), row.ends_at.astimezone(UTC)), row.title, row.all_day)
-            for row in rows]
+async def _stored_blocks(calendar_id: int) -> dict[BlockKey, tuple[int, StoredBlock]]:
+    """The calendar's blocks by key, with their row IDs."""
+    rows = await BusyBlock.filter(external_calendar_id=calendar_id).values_list(
+        "id", "external_event_id", "occurrence_key", "starts_at", "ends_at", "title", "all_day")
+    return {(event_id, key): (row_id, StoredBlock(event_id, key, Span(start.astimezone(UTC), end.astimezone(UTC)),
+                                                  title, all_day))
+            for row_id, event_id, key, start, end, title, all_day in rows}
 
 
-async def _apply(calendar: ExternalCalendar, plan: ImportPlan, staff_id: int, changes: Changes, window: Span,
-                 now: datetime, next_pull: datetime) -> None:
+async def _apply(calendar: ExternalCalendar, plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBlock]],
+                 staff_id: int, changes: Changes, window: Span, now: datetime, next_pull: datetime) -> None:
+    """Write the plan in one transaction: deletes and new blocks in batches (an initial import brings thousands)."""
     async with in_transaction() as db:
-        for event_id, occurrence_key in plan.deletes:
-            await BusyBlock.filter(external_calendar_id=calendar.id, external_event_id=event_id,
-                                   occurrence_key=occurrence_key).using_db(db).delete()
+        doomed = [stored[key][0] for key in plan.deletes if key in stored]
+        for start in range(0, len(doomed), _BATCH):
+            await BusyBlock.filter(id__in=doomed[start:start + _BATCH]).using_db(db).delete()
+        new = []
         for block in plan.upserts:
             values = {"starts_at": block.span.start, "ends_at": block.span.end, "title": block.title[:500],
-                      "all_day": block.all_day, "staff_id": staff_id, "source": BusyBlockSource.EXTERNAL}
-            await BusyBlock.update_or_create(defaults=values, using_db=db, external_calendar_id=calendar.id,
-                                             external_event_id=block.event_id, occurrence_key=block.occurrence_key)
+                      "all_day": block.all_day}
+            if block.key in stored:
+                await BusyBlock.filter(id=stored[block.key][0]).using_db(db).update(**values)
+            else:
+                new.append(BusyBlock(staff_id=staff_id, source=BusyBlockSource.EXTERNAL,
+                                     external_calendar_id=calendar.id, external_event_id=block.event_id,
+                                     occurrence_key=block.occurrence_key, **values))
+        await BusyBlock.bulk_create(new, batch_size=_BATCH, using_db=db)
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
             sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
             next_pull_at=next_pull)
@@ -138,9 +148,10 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     policy = BusyPolicy(zone=staff.time_zone, own_addresses=_own_addresses(connection, staff),
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
     stored = await _stored_blocks(calendar.id)
-    imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, stored)
-    plan = plan_import(stored, imported, changes.deleted, complete=changes.complete)
-    await _apply(calendar, plan, staff.id, changes, window, now, await next_pull_at(connection, staff, now))
+    blocks = [block for _, block in stored.values()]
+    imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, blocks)
+    plan = plan_import(blocks, imported, changes.deleted, complete=changes.complete)
+    await _apply(calendar, plan, stored, staff.id, changes, window, now, await next_pull_at(connection, staff, now))
     detail = f"{len(plan.upserts)} busy blocks added or changed, {len(plan.deletes)} removed"
     if expired:
         detail += "; the sync cursor had expired, so the window was listed again in full"

@@ -158,23 +158,39 @@ async def _record_conflict(booking: Booking, connection: CalendarConnection, kin
 async def reconcile_busy_overlaps(connection: CalendarConnection, staff_id: int, blocks: tuple[StoredBlock, ...],
                                   now: datetime) -> None:
     """Busy events just imported that overlap a confirmed booking: once per (booking, event), by the policy."""
+    if not blocks:
+        return
     policy = ConflictPolicy(connection.conflict_policy)
+    # One query for the bookings and one for the conflicts already known, however many blocks an import brings.
+    bookings = await Booking.filter(staff_id=staff_id, status=BookingStatus.CONFIRMED,
+                                    buffered_start__lt=max(block.span.end for block in blocks),
+                                    buffered_end__gt=min(block.span.start for block in blocks))
+    if not bookings:
+        return
+    known = set(await SyncConflict.filter(booking_id__in=[b.id for b in bookings],
+                                          kind=ConflictKind.BUSY_OVERLAP.value).values_list(
+        "booking_id", "external_event_id"))
     for block in blocks:
-        overlapping = await Booking.filter(staff_id=staff_id, status=BookingStatus.CONFIRMED,
-                                           buffered_start__lt=block.span.end, buffered_end__gt=block.span.start)
-        for booking in overlapping:
-            if await SyncConflict.exists(booking_id=booking.id, kind=ConflictKind.BUSY_OVERLAP.value,
-                                         external_event_id=block.event_id):
+        for booking in bookings:
+            overlaps = booking.buffered_start < block.span.end and block.span.start < booking.buffered_end
+            if not overlaps or (booking.id, block.event_id) in known:
                 continue
-            resolution = decide(ConflictKind.BUSY_OVERLAP, policy, new_time_free=False)
-            if resolution == SyncResolution.CANCEL_BOOKING:
-                await cancel_bookings_for_calendar([booking.id], now)
-            status = ConflictStatus.OPEN if resolution == SyncResolution.OPEN_CONFLICT else ConflictStatus.SETTLED
-            settled_as = "" if status == ConflictStatus.OPEN else resolution.value
-            await _record_conflict(booking, connection, ConflictKind.BUSY_OVERLAP, block.event_id, None, status,
-                                   settled_as, now)
-            await log_action(connection.id, "import", ConflictKind.BUSY_OVERLAP.value, "ok", booking_id=booking.id,
-                             detail=resolution.value)
-            await notify_staff(staff_id, ConflictKind.BUSY_OVERLAP.value,
-                               "An event in the calendar overlaps a booking" if status == ConflictStatus.OPEN
-                               else _MESSAGES[resolution], {"bookingId": booking.id, "resolution": resolution.value})
+            known.add((booking.id, block.event_id))
+            await _settle_overlap(connection, policy, booking, block, now)
+
+
+async def _settle_overlap(connection: CalendarConnection, policy: ConflictPolicy, booking: Booking,
+                          block: StoredBlock, now: datetime) -> None:
+    resolution = decide(ConflictKind.BUSY_OVERLAP, policy, new_time_free=False)
+    if resolution == SyncResolution.CANCEL_BOOKING:
+        await cancel_bookings_for_calendar([booking.id], now)
+    status = ConflictStatus.OPEN if resolution == SyncResolution.OPEN_CONFLICT else ConflictStatus.SETTLED
+    settled_as = "" if status == ConflictStatus.OPEN else resolution.value
+    await _record_conflict(booking, connection, ConflictKind.BUSY_OVERLAP, block.event_id, None, status,
+                           settled_as, now)
+    await log_action(connection.id, "import", ConflictKind.BUSY_OVERLAP.value, "ok", booking_id=booking.id,
+                     detail=resolution.value)
+    message = ("An event in the calendar overlaps a booking" if status == ConflictStatus.OPEN
+               else _MESSAGES[resolution])
+    await notify_staff(booking.staff_id, ConflictKind.BUSY_OVERLAP.value, message,
+                       {"bookingId": booking.id, "resolution": resolution.value})

@@ -199,3 +199,15 @@ async def test_a_busy_event_over_a_booking_opens_one_conflict(db: str) -> None:
     conflicts = await SyncConflict.all().values_list("booking_id", "kind", "status", "external_event_id")
     assert conflicts == [(booking.id, "busy_overlap", "open", "dentist.ics")]
     assert (await Booking.get(id=booking.id)).status == BookingStatus.CONFIRMED
+
+
+async def test_a_busy_event_over_a_booking_cancels_it_when_the_calendar_wins(db: str) -> None:
+    given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
+    provider = memory()
+    booking, _ = await pushed(given, provider, TEN_BERLIN)
+    provider.write_by_hand("work", "dentist.ics", personal_event("dentist", TEN_BERLIN))
+    await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))
+    assert (await Booking.get(id=booking.id)).status == BookingStatus.CANCELLED
+    conflicts = await SyncConflict.all().values_list("kind", "status", "resolution")
+    assert conflicts == [("busy_overlap", "settled", "cancel_booking")]
+    assert await Notification.filter(kind="busy_overlap").count() == 2  # the staff member and the owner
