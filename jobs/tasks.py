@@ -12,7 +12,8 @@ from jobs.push import push_mapping
 from models import CalendarConnection, EventMapping, ExternalCalendar
 
 
-async def _push(mapping_id: int) -> str:
+async def run_push(mapping_id: int) -> str:
+    """The push job's body, on the caller's event loop (the ORM and the runtime configured)."""
     mapping = await EventMapping.get_or_none(id=mapping_id)
     if mapping is None:
         return "skipped"
@@ -24,7 +25,8 @@ async def _push(mapping_id: int) -> str:
         return (await push_mapping(mapping_id, provider, datetime.now(UTC))).status
 
 
-async def _pull(calendar_id: int) -> str:
+async def run_pull(calendar_id: int) -> str:
+    """The pull job's body, on the caller's event loop."""
     calendar = await ExternalCalendar.get_or_none(id=calendar_id)
     if calendar is None:
         return "skipped"
@@ -37,9 +39,9 @@ async def _pull(calendar_id: int) -> str:
 
 def push(mapping_id: int) -> str:
     """Write one booking's current state to one calendar."""
-    return runtime.run(_push(mapping_id))
+    return runtime.run(run_push(mapping_id))
 
 
 def pull(calendar_id: int) -> str:
     """Bring one calendar's changes in."""
-    return runtime.run(_pull(calendar_id))
+    return runtime.run(run_pull(calendar_id))
