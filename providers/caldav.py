@@ -10,7 +10,8 @@ Terms:
 - *sync token*: the collection's RFC 6578 version; a sync-collection REPORT with it lists the members changed or
   removed since. *ctag*: calendarserver.org's getctag, which changes whenever any member changes; the fallback
   for servers without sync-collection.
-- *cursor*: `sync:<sync token>` or `ctag:<ctag>`; anything else is treated as expired.
+- *cursor*: `sync:<sync token>`, `ctag:<ctag>`, or `full:` for a server that gives neither (every fetch is then a
+  complete listing); anything else is treated as expired.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ from providers.caldav_xml import (
     GETETAG,
     STATE_PROPS,
     SYNC_TOKEN,
-    DavResponse,
     calendar_multiget,
     calendar_query,
     propfind,
@@ -77,12 +77,18 @@ __all__ = [
     "server_url_for",
 ]
 
-MULTIGET_CHUNK = 200  # hrefs per calendar-multiget: large enough to be quick, small enough for any server
-MAX_SYNC_PAGES = 100  # a server that keeps truncating (507) is given up on rather than followed forever
+def _as_href(url: str, calendar: str) -> str:
+    """`url` as an href in a request about `calendar`: only the path when both share an origin, which every
+    server accepts, else the absolute URL."""
+    origin = calendar[:calendar.index("/", calendar.index("//") + 2)]
+    return url[len(origin):] if url.startswith(origin + "/") else url
 
 
 class CaldavProvider:
     """One CalDAV account (CalendarProvider). Close it with `aclose()` or use it as an async context manager."""
+
+    multiget_chunk = 200  # hrefs per calendar-multiget: large enough to be quick, small enough for any server
+    max_sync_pages = 100  # a server that keeps truncating (507) is given up on rather than followed forever
 
     def __init__(self, credentials: CaldavCredentials, home_url: str, *, timeout: float = 30.0) -> None:
         self._dav = DavSession(credentials, timeout)
@@ -108,6 +114,8 @@ class CaldavProvider:
         if cursor is None:
             return await self._listing(calendar, window)
         kind, _, value = cursor.partition(":")
+        if kind == "full":
+            return await self._listing(calendar, window)  # the server keeps no version: list everything again
         if kind not in ("sync", "ctag") or not value:
             raise CursorExpired("the sync cursor is not one this provider issued")
         token, ctag = await self._state(calendar)
@@ -121,8 +129,9 @@ class CaldavProvider:
         """The collection's current sync token and ctag ("" for what the server does not have)."""
         answer = await self._dav.request("PROPFIND", calendar, body=propfind(STATE_PROPS), depth="0")
         responses = multistatus_of(answer).responses
-        found = responses[0] if responses else DavResponse("", None)
-        return found.text(SYNC_TOKEN), found.text(CTAG)
+        if not responses or responses[0].status == 404:  # some servers answer 207 with a 404 inside
+            raise NotFound(f"{answer.what}: the calendar is gone")
+        return responses[0].text(SYNC_TOKEN), responses[0].text(CTAG)
 
     async def _listing(self, calendar: str, window: Span) -> Changes:
         # The version is read before the listing: a change made in between shows up again next time instead of
@@ -131,12 +140,12 @@ class CaldavProvider:
         answer = await self._dav.request("REPORT", calendar, body=calendar_query(window.start, window.end),
                                          depth="1")
         events = self._events(answer, calendar)
-        cursor = f"sync:{token}" if token else f"ctag:{ctag}"
+        cursor = f"sync:{token}" if token else f"ctag:{ctag}" if ctag else "full:"
         return Changes(tuple(sorted(events.values(), key=lambda event: event.event_id)), (), cursor, complete=True)
 
     async def _since(self, calendar: str, token: str) -> Changes:
         changed: dict[str, bool] = {}  # event id -> still there (later pages win)
-        for _ in range(MAX_SYNC_PAGES):
+        for _ in range(self.max_sync_pages):
             answer = await self._dav.request("REPORT", calendar, body=sync_collection(token), depth="0")
             if answer.expired_sync_token():
                 raise CursorExpired(f"{answer.what}: the server no longer accepts the sync token")
@@ -152,7 +161,7 @@ class CaldavProvider:
             if not truncated:
                 break
         else:
-            raise ProviderError(f"REPORT sync-collection: still truncated after {MAX_SYNC_PAGES} pages")
+            raise ProviderError(f"REPORT sync-collection: still truncated after {self.max_sync_pages} pages")
         events = await self._multiget(calendar, sorted(url for url, present in changed.items() if present))
         deleted = sorted(url for url, present in changed.items() if not present or url not in events)
         return Changes(tuple(events[url] for url in sorted(events)), tuple(deleted), f"sync:{token}",
@@ -160,8 +169,8 @@ class CaldavProvider:
 
     async def _multiget(self, calendar: str, urls: list[str]) -> dict[str, RemoteEvent]:
         events: dict[str, RemoteEvent] = {}
-        for first in range(0, len(urls), MULTIGET_CHUNK):
-            chunk = urls[first:first + MULTIGET_CHUNK]
+        for first in range(0, len(urls), self.multiget_chunk):
+            chunk = [_as_href(url, calendar) for url in urls[first:first + self.multiget_chunk]]
             answer = await self._dav.request("REPORT", calendar, body=calendar_multiget(chunk), depth="1")
             events.update(self._events(answer, calendar))
         return events
@@ -191,7 +200,7 @@ class CaldavProvider:
                 # The object exists: an earlier attempt wrote it (the marker is ours and stable), so replace it.
                 answer = await self._put(url, body, {})
         else:
-            url = absolute(calendar_id, event_id)
+            url = absolute(collection(calendar_id), event_id)
             answer = await self._put(url, body, {"If-Match": etag} if etag else {})
             if answer.status == 412:
                 raise await self._refusal(url, answer)
@@ -209,14 +218,17 @@ class CaldavProvider:
         return responses[0].text(GETETAG) if responses else ""
 
     async def _refusal(self, url: str, answer: Answer) -> ProviderError:
-        """Why a conditional request got 412: some servers answer 412 rather than 404 when the object is gone."""
+        """Why a conditional request got 412: servers answer 412 rather than 404 when the object is gone."""
         check = await self._dav.request("PROPFIND", url, body=propfind((GETETAG,)), depth="0")
-        if check.status == 404:
+        # a missing object is an HTTP 404 (Radicale) or a 207 with a 404 inside (Xandikos)
+        gone = check.status == 404 or (check.status == 207 and any(
+            response.status == 404 for response in multistatus_of(check).responses))
+        if gone:
             return NotFound(f"{answer.what}: the event is gone")
         return PreconditionFailed(f"{answer.what}: the event changed since it was read")
 
     async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
-        url = absolute(calendar_id, event_id)
+        url = absolute(collection(calendar_id), event_id)
         answer = await self._dav.request("DELETE", url, headers={"If-Match": etag} if etag else {})
         if answer.status == 412:
             raise await self._refusal(url, answer)

@@ -132,25 +132,26 @@ async def home_calendars(dav: DavSession, home_url: str) -> list[RemoteCalendar]
 async def _properties(dav: DavSession, url: str, names: tuple[str, ...], *, follow: bool = False) -> DavResponse:
     answer = await dav.request("PROPFIND", url, body=propfind(names), depth="0", follow=follow)
     responses = multistatus_of(answer).responses
-    if not responses:
-        raise ProviderError(f"{answer.what}: the answer lists no resource")
-    # absolute hrefs in what follows resolve against where the request ended up (after redirects)
+    if not responses or responses[0].status == 404:  # some servers answer 207 with a 404 inside
+        raise NotFound(f"{answer.what}: not found")
+    # hrefs in what follows resolve against where the request ended up (after redirects)
     return DavResponse(answer.url, responses[0].status, responses[0].props)
 
 
 async def _principal(dav: DavSession, server_url: str) -> str:
-    """The principal URL: through /.well-known/caldav at the server's root where it leads somewhere, else from
-    the URL the user gave."""
+    """The principal URL. A URL that is only a host is tried through /.well-known/caldav first (RFC 6764), which
+    leads to the server's DAV root wherever it lives; a URL with a path is taken as the place the user meant."""
     parts = urlsplit(server_url)
-    well_known = urlunsplit((parts.scheme, parts.netloc, "/.well-known/caldav", "", ""))
-    try:
-        found = await _properties(dav, well_known, (PRINCIPAL,), follow=True)
-        if found.hrefs(PRINCIPAL):
-            return absolute(found.href, found.hrefs(PRINCIPAL)[0])
-    except (WrongPassword, TransportFailed):
-        raise  # the same would happen at the given URL
-    except ProviderError:
-        pass  # many self-hosted servers have no well-known redirect: try the given URL
+    if parts.path in ("", "/"):
+        well_known = urlunsplit((parts.scheme, parts.netloc, "/.well-known/caldav", "", ""))
+        try:
+            found = await _properties(dav, well_known, (PRINCIPAL,), follow=True)
+            if found.hrefs(PRINCIPAL):
+                return absolute(found.href, found.hrefs(PRINCIPAL)[0])
+        except (WrongPassword, TransportFailed):
+            raise  # the same would happen at the given URL
+        except ProviderError:
+            pass  # many self-hosted servers have no well-known redirect: ask the given URL itself
     found = await _properties(dav, server_url, (PRINCIPAL,), follow=True)
     if not found.hrefs(PRINCIPAL):
         raise NotFound(f"PROPFIND {shown(server_url)}: the server names no principal for this account")
@@ -172,8 +173,8 @@ def _problem(error: ProviderError) -> ConnectionCheckFailed:
         return ConnectionCheckFailed(ConnectionProblem.UNREACHABLE, f"the server could not answer now: {error}")
     if isinstance(error, NotFound):
         return ConnectionCheckFailed(ConnectionProblem.WRONG_URL, f"no CalDAV account was found there: {error}")
-    if isinstance(error, AuthFailed):
-        return ConnectionCheckFailed(ConnectionProblem.WRONG_PASSWORD, f"the account may not read it: {error}")
+    if isinstance(error, AuthFailed):  # 403: the password was accepted, but this is not the account's place
+        return ConnectionCheckFailed(ConnectionProblem.WRONG_URL, f"the account may not read there: {error}")
     return ConnectionCheckFailed(ConnectionProblem.NOT_CALDAV, f"this does not look like a CalDAV server: {error}")
 
 
@@ -186,7 +187,8 @@ async def discover(credentials: CaldavCredentials, *, timeout: float = 15.0) -> 
     except ProviderError as error:
         raise _problem(error) from None
     try:
-        principal_url = await _principal(dav, credentials.server_url)
+        # user info in the URL would clash with the Authorization header: only the credentials carry the password
+        principal_url = await _principal(dav, absolute(credentials.server_url, ""))
         principal = await _properties(dav, principal_url, (CALENDAR_HOME, ADDRESSES))
         homes = principal.hrefs(CALENDAR_HOME)
         if not homes:

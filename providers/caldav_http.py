@@ -197,14 +197,20 @@ class DavSession:
         if ":" in credentials.username:
             raise WrongPassword("a username cannot contain ':' with HTTP basic authentication")
         # aiohttp drops the Authorization header itself when a redirect leads to another origin.
-        authorization = aiohttp.encode_basic_auth(credentials.username, credentials.password)
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            headers={"Authorization": authorization, "User-Agent": "Lockstep CalDAV"},
-        )
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(credentials.username, credentials.password),
+                         "User-Agent": "Lockstep CalDAV"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None  # opened on first use, inside the event loop
 
     async def aclose(self) -> None:
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _opened(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        return self._session
 
     async def request(self, method: str, url: str, *, body: bytes | None = None, depth: str | None = None,
                       content_type: str = XML, headers: dict[str, str] | None = None,
@@ -217,7 +223,7 @@ class DavSession:
             sent["Content-Type"] = content_type
         started = time.monotonic()
         try:
-            async with self._session.request(method, URL(url, encoded=True), data=body, headers=sent,
+            async with self._opened().request(method, URL(url, encoded=True), data=body, headers=sent,
                                              allow_redirects=follow) as response:
                 answer = Answer(method, str(response.url), response.status, response.headers, await response.read())
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as error:

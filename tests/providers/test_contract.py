@@ -150,6 +150,18 @@ async def test_deleting_a_missing_event_is_not_found(subject: Subject) -> None:
         await subject.provider.delete_event(subject.calendar_id, "no-such-event")
 
 
+async def test_updating_an_event_deleted_meanwhile_is_not_found(subject: Subject) -> None:
+    # given an event the staff member deleted after Lockstep wrote it
+    written = await subject.provider.put_event(subject.calendar_id, booking_event())
+    await subject.provider.delete_event(subject.calendar_id, written.event_id)
+    # when Lockstep updates it from the etag it had
+    with pytest.raises(NotFound):
+        await subject.provider.put_event(subject.calendar_id, booking_event(hour=11), event_id=written.event_id,
+                                         etag=written.etag)
+    # then it is not brought back
+    assert (await subject.provider.fetch_changes(subject.calendar_id, None, WINDOW)).changed == ()
+
+
 async def test_a_complete_listing_has_our_events_and_hand_written_ones(subject: Subject) -> None:
     # given one event Lockstep wrote and one the staff member added in their calendar app
     ours = await subject.provider.put_event(subject.calendar_id, booking_event())

@@ -3,24 +3,27 @@ authentication, principal /user/), each a child process of this virtualenv on a 
 temporary storage. A server that does not start fails the run loudly; it is never skipped.
 
 `make_calendar` gives each test a calendar of its own, and `write_by_hand` plays the staff member adding an event
-in their calendar app, so tests never share state through a server.
+in their calendar app, so tests never share state through a server. `serving_locally` runs a tiny HTTP server
+in the test's event loop for answers no real server gives on demand (HTML, 429, 500, a truncated sync).
 """
 
 from __future__ import annotations
 
 import secrets
+import ssl
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import aiohttp
 import httpx
+from aiohttp import web
 
 from tests.support.server import free_port
 
@@ -28,7 +31,7 @@ _BIN = Path(sys.executable).parent
 _MKCALENDAR = ('<?xml version="1.0" encoding="utf-8"?>'
                '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
                '<D:displayname>{name}</D:displayname>'
-               '<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>'
+               '<C:supported-calendar-component-set>{components}</C:supported-calendar-component-set>'
                '</D:prop></D:set></C:mkcalendar>')
 _PROPPATCH = ('<?xml version="1.0" encoding="utf-8"?>'
               '<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" '
@@ -117,28 +120,32 @@ async def _send(server: CaldavServer, method: str, url: str, body: str, content_
         return response
 
 
-async def make_calendar(server: CaldavServer, name: str) -> str:
-    """MKCALENDAR a fresh calendar named `name` (display name) in the account's home; returns its URL."""
+async def make_calendar(server: CaldavServer, name: str, components: tuple[str, ...] = ("VEVENT",)) -> str:
+    """MKCALENDAR a fresh calendar named `name` (display name) for `components` in the account's home; returns its
+    URL."""
     url = f"{server.home_url}{uuid.uuid4().hex[:12]}/"
-    response = await _send(server, "MKCALENDAR", url, _MKCALENDAR.format(name=escape(name)),
+    listed = "".join(f'<C:comp name="{component}"/>' for component in components)
+    response = await _send(server, "MKCALENDAR", url, _MKCALENDAR.format(name=escape(name), components=listed),
                            "application/xml; charset=utf-8")
     if response.status != 201:
         raise RuntimeError(f"MKCALENDAR {url} answered {response.status}")
     return url
 
 
-async def set_calendar_properties(server: CaldavServer, calendar_url: str, *, colour: str | None = None,
-                                  timezone_ical: str | None = None) -> None:
-    """PROPPATCH the Apple calendar colour and/or the CalDAV calendar-timezone of a calendar."""
+async def proppatch(server: CaldavServer, url: str, *, colour: str | None = None, timezone_ical: str | None = None,
+                    addresses: tuple[str, ...] | None = None) -> None:
+    """PROPPATCH a calendar's Apple colour and CalDAV calendar-timezone, or a principal's calendar addresses."""
     props = ""
     if colour is not None:
         props += f"<I:calendar-color>{escape(colour)}</I:calendar-color>"
     if timezone_ical is not None:
         props += f"<C:calendar-timezone>{escape(timezone_ical)}</C:calendar-timezone>"
-    response = await _send(server, "PROPPATCH", calendar_url, _PROPPATCH.format(props=props),
-                           "application/xml; charset=utf-8")
+    if addresses is not None:
+        hrefs = "".join(f"<D:href>{escape(address)}</D:href>" for address in addresses)
+        props += f"<C:calendar-user-address-set>{hrefs}</C:calendar-user-address-set>"
+    response = await _send(server, "PROPPATCH", url, _PROPPATCH.format(props=props), "application/xml; charset=utf-8")
     if response.status != 207:
-        raise RuntimeError(f"PROPPATCH {calendar_url} answered {response.status}")
+        raise RuntimeError(f"PROPPATCH {url} answered {response.status}")
 
 
 async def write_by_hand(server: CaldavServer, calendar_url: str, name: str, ical_text: str) -> str:
@@ -154,3 +161,18 @@ async def delete_by_hand(server: CaldavServer, event_url: str) -> None:
     response = await _send(server, "DELETE", event_url, "", "text/plain")
     if response.status not in (200, 204):
         raise RuntimeError(f"DELETE {event_url} answered {response.status}")
+
+
+@asynccontextmanager
+async def serving_locally(handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
+                          ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """Serve every request (any method) with `handler` on a free loopback port; yields the base URL."""
+    runner = web.ServerRunner(web.Server(handler))
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context)
+    await site.start()
+    try:
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}/"
+    finally:
+        await runner.cleanup()
