@@ -25,10 +25,10 @@ import httpx
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
-from models.database import tortoise_config
 from domain.availability import available_slots
 from domain.intervals import Span
 from models import Business, BusyBlock, BusyBlockSource, Service, Staff, User, UserRole, WorkingHoursRange
+from models.database import tortoise_config
 from schema.ids import encode_id
 from services.availability import load_availability, slot_rules
 from tests.domain.oracle import slot_starts

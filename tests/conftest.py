@@ -17,6 +17,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 from models.database import is_postgres, tortoise_config
+from tests.support.caldav_servers import CaldavServer, running_radicale, running_xandikos
 from tests.support.databases import create_postgres_database, drop_postgres_database, postgres_server_url
 from tests.support.graphql import GraphQLClient
 from tests.support.redis_server import redis_for_tests
@@ -112,3 +113,23 @@ def redis_url(redis_session_url: str) -> str:
     """A Redis database emptied for this test."""
     Redis.from_url(redis_session_url).flushdb()
     return redis_session_url
+
+
+# Real CalDAV servers, started once per run and only when a test asks for one.
+@pytest.fixture(scope="session")
+def radicale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaldavServer]:
+    with running_radicale(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def xandikos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaldavServer]:
+    with running_xandikos(tmp_path_factory.mktemp("xandikos")) as server:
+        yield server
+
+
+@pytest.fixture(params=["radicale", "xandikos"])
+def caldav_server(request: pytest.FixtureRequest) -> CaldavServer:
+    """Each CalDAV server in turn."""
+    server: CaldavServer = request.getfixturevalue(f"{request.param}_server")
+    return server

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from models.database import is_postgres
 from models import Booking, BookingStatus, Business, OutboxEntry, Service, Staff, User
+from models.database import is_postgres
 from tests.resolvers.test_bookings import at
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop, sign_up
 from tests.support.server import live_server
