@@ -4,11 +4,12 @@ worker process."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from subprocess import PIPE, STDOUT
 from urllib.parse import urlsplit
 
 import icalendar
@@ -99,11 +100,12 @@ async def test_bookings_succeed_while_redis_is_down_and_a_worker_delivers_them_w
     assert (await Scheduler(Redis.from_url(redis_url), "a").tick()).pushes == 1
     env = {**os.environ, "LOCKSTEP_DATABASE_URL": db, "LOCKSTEP_REDIS_URL": redis_url,
            "LOCKSTEP_SECRET_KEYS": KEY, "LOCKSTEP_DATA_DIR": str(tmp_path)}
-    worker = subprocess.run([sys.executable, "-m", "app", "worker", "--burst"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "app", "worker", "--burst", cwd=ROOT, env=env,
+                                                  stdout=PIPE, stderr=STDOUT)
+    output = (await asyncio.wait_for(worker.communicate(), timeout=120))[0].decode()
     # then the event is in the calendar and the mapping is synced
-    assert worker.returncode == 0, worker.stderr
+    assert worker.returncode == 0, output
     mapping = await EventMapping.get(booking_id=booking.id)
     assert mapping.state == EventMappingState.SYNCED
     assert await uids_on(radicale_server, given.calendar.provider_calendar_id) == [f"booking-{booking.id}@lockstep"]
-    assert KEY not in worker.stdout + worker.stderr
+    assert KEY not in output
