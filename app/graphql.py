@@ -16,10 +16,13 @@ from strawberry.extensions import (
 )
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from app.calendar_accounts import CaldavAccountProbe
 from app.settings import Settings
 from resolvers.context import Context
 from resolvers.root import Mutation, Query
 from services.auth import ANONYMOUS, TokenConfig, viewer_from_access_token
+from services.connections import AccountProbe
+from services.credentials import CredentialVault
 from services.errors import ServiceError
 
 
@@ -53,10 +56,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
 
 
 class LockstepGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, account_probe: AccountProbe | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
                          subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
         self.tokens = TokenConfig(settings.jwt_secret, settings.access_token_seconds, settings.refresh_token_days)
+        self.vault = CredentialVault(settings.secret_keys)
+        self.account_probe = account_probe or CaldavAccountProbe(settings.caldav_timeout_seconds)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")
@@ -64,4 +69,5 @@ class LockstepGraphQL(GraphQL[Context, None]):
         viewer = ANONYMOUS
         if scheme.lower() == "bearer" and token:
             viewer = viewer_from_access_token(token.strip(), self.tokens)
-        return Context(viewer=viewer, tokens=self.tokens, request=request, response=response)
+        return Context(viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
+                       request=request, response=response)

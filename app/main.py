@@ -14,6 +14,7 @@ from tortoise import connections
 from app.db import connected
 from app.graphql import LockstepGraphQL, build_schema
 from app.settings import Settings
+from services.connections import AccountProbe
 
 schema = build_schema()
 
@@ -28,9 +29,10 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok" if status == 200 else "degraded", "database": database}, status_code=status)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None) -> Starlette:
+    """The app. `account_probe` replaces the CalDAV account check (tests pass a fake)."""
     settings = settings or Settings.from_env()
-    graphql = LockstepGraphQL(settings)
+    graphql = LockstepGraphQL(settings, account_probe)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

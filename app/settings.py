@@ -97,6 +97,7 @@ class Settings:
     hot_poll_seconds: int = 60
     scheduler_interval_ms: int = 250
     workers: int = 1
+    caldav_timeout_seconds: int = 15
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,4 +121,5 @@ class Settings:
             hot_poll_seconds=_int("LOCKSTEP_HOT_POLL_SECONDS", 60),
             scheduler_interval_ms=_int("LOCKSTEP_SCHEDULER_INTERVAL_MS", 250),
             workers=_int("LOCKSTEP_WORKERS", 1),
+            caldav_timeout_seconds=_int("LOCKSTEP_CALDAV_TIMEOUT_SECONDS", 15),
         )

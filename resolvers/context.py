@@ -8,12 +8,19 @@ from typing import Any
 
 from schema.loaders import Loaders
 from services.auth import TokenConfig, Viewer
+from services.connections import AccountProbe
+from services.credentials import CredentialVault
 
 
 @dataclass
 class Context:
+    """`account_probe` checks calendar accounts (the app passes the CalDAV one; tests a fake); `vault` seals the
+    credentials of the accounts connected."""
+
     viewer: Viewer
     tokens: TokenConfig
+    account_probe: AccountProbe
+    vault: CredentialVault
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
     response: Any = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import auth, bookings, setup
+from resolvers import auth, bookings, calendars, conflicts, notifications, setup, sync
 from schema.types import BookingConnection, Business, User
 
 
@@ -18,6 +18,10 @@ class Query:
     staff_schedule = strawberry.field(resolver=bookings.staff_schedule)
     booking = strawberry.field(resolver=bookings.booking)
     bookings: BookingConnection = strawberry.field(resolver=bookings.booking_list)
+    calendar_connections = strawberry.field(resolver=calendars.calendar_connections)
+    sync_log = strawberry.field(resolver=sync.sync_log)
+    conflicts = strawberry.field(resolver=conflicts.conflicts)
+    notifications = strawberry.field(resolver=notifications.notifications)
 
 
 @strawberry.type
@@ -40,3 +44,13 @@ class Mutation:
     reschedule_booking = strawberry.mutation(resolver=bookings.reschedule_booking)
     cancel_booking = strawberry.mutation(resolver=bookings.cancel_booking)
     update_booking_notes = strawberry.mutation(resolver=bookings.update_booking_notes)
+    connect_caldav = strawberry.mutation(resolver=calendars.connect_caldav)
+    test_calendar_connection = strawberry.mutation(resolver=calendars.test_calendar_connection)
+    update_external_calendar = strawberry.mutation(resolver=calendars.update_external_calendar)
+    update_calendar_connection = strawberry.mutation(resolver=calendars.update_calendar_connection)
+    disconnect_calendar = strawberry.mutation(resolver=calendars.disconnect_calendar)
+    sync_now = strawberry.mutation(resolver=sync.sync_now)
+    retry_sync = strawberry.mutation(resolver=sync.retry_sync)
+    unlink_booking_event = strawberry.mutation(resolver=sync.unlink_booking_event)
+    resolve_conflict = strawberry.mutation(resolver=conflicts.resolve_conflict)
+    mark_notifications_read = strawberry.mutation(resolver=notifications.mark_notifications_read)

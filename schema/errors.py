@@ -6,6 +6,8 @@ from datetime import datetime
 
 import strawberry
 
+from schema.sync_enums import ConnectionProblem
+
 
 @strawberry.interface(description="An expected failure the client can act on.")
 class UserError:
@@ -35,3 +37,8 @@ class SlotUnavailable(UserError):
 @strawberry.type(description="Email and password, or the refresh token, were not accepted.")
 class AuthenticationFailed(UserError):
     pass
+
+
+@strawberry.type(description="The calendar account could not be connected; `problem` says why.")
+class ConnectionCheckFailed(UserError):
+    problem: ConnectionProblem

@@ -1,0 +1,62 @@
+"""Success payloads and result unions of calendar connections and sync."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from schema.errors import ConnectionCheckFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.sync_types import (
+    CalendarConnection,
+    DiscoveredCalendar,
+    ExternalCalendar,
+    Notification,
+    SyncConflict,
+    SyncItem,
+    SyncLogConnection,
+)
+
+
+@strawberry.type
+class CalendarConnectionList:
+    connections: list[CalendarConnection]
+
+
+@strawberry.type(description="The account works; these are the calendars connecting it would add.")
+class ConnectionTestPayload:
+    server_url: str
+    calendars: list[DiscoveredCalendar]
+
+
+@strawberry.type
+class SyncConflictList:
+    conflicts: list[SyncConflict]
+
+
+@strawberry.type
+class NotificationList:
+    notifications: list[Notification]
+    unread_count: int
+
+
+CalendarConnectionResult = Annotated[CalendarConnection | ValidationError | NotAuthorized | NotFound,
+                                     strawberry.union("CalendarConnectionResult")]
+ConnectCaldavResult = Annotated[CalendarConnection | ValidationError | NotAuthorized | NotFound | ConnectionCheckFailed,
+                                strawberry.union("ConnectCaldavResult")]
+TestCalendarConnectionResult = Annotated[
+    ConnectionTestPayload | ValidationError | NotAuthorized | NotFound | ConnectionCheckFailed,
+    strawberry.union("TestCalendarConnectionResult")]
+CalendarConnectionsResult = Annotated[CalendarConnectionList | ValidationError | NotAuthorized | NotFound,
+                                      strawberry.union("CalendarConnectionsResult")]
+ExternalCalendarResult = Annotated[ExternalCalendar | ValidationError | NotAuthorized | NotFound,
+                                   strawberry.union("ExternalCalendarResult")]
+SyncLogResult = Annotated[SyncLogConnection | ValidationError | NotAuthorized | NotFound,
+                          strawberry.union("SyncLogResult")]
+SyncItemResult = Annotated[SyncItem | ValidationError | NotAuthorized | NotFound, strawberry.union("SyncItemResult")]
+SyncConflictResult = Annotated[SyncConflict | ValidationError | NotAuthorized | NotFound | SlotUnavailable,
+                               strawberry.union("SyncConflictResult")]
+SyncConflictsResult = Annotated[SyncConflictList | ValidationError | NotAuthorized | NotFound,
+                                strawberry.union("SyncConflictsResult")]
+NotificationsResult = Annotated[NotificationList | ValidationError | NotAuthorized | NotFound,
+                                strawberry.union("NotificationsResult")]

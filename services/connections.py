@@ -1,0 +1,318 @@
+"""Connecting a staff member's calendar account, choosing what each calendar does, and letting go of it.
+
+Terms:
+- *probe*: checks an account's credentials and lists its calendars. Services may not talk to providers, so the app
+  injects one (an `AccountProbe`); it reports what it found as a `ProbedAccount`, or why not as `ConnectionCheckError`.
+- *the same account*: one staff member's connection of one provider, server URL and username. Connecting it again
+  replaces its credentials in place (how a connection that needs re-authorisation is revived) instead of adding a
+  second copy that would import every busy block twice.
+- *calendar manager*: the business owner, or the staff member the calendars belong to.
+Credentials are sealed by the vault before they are stored; the password never reaches a log line or an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from models import (
+    Booking,
+    BusyBlock,
+    CalendarConnection,
+    ConnectionHealth,
+    EventMapping,
+    EventMappingState,
+    ExternalCalendar,
+    Provider,
+    Staff,
+    SyncDirection,
+)
+from services import validation
+from services.access import require_schedule_manager, require_signed_in
+from services.auth import Viewer
+from services.credentials import CredentialsUnreadable, CredentialVault
+from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError, ServiceError
+from services.locks import lock_staff
+from services.sync_dispatch import anchor_id
+from services.sync_health import log_action
+
+SERVER_TYPES = ("icloud", "fastmail", "nextcloud", "generic")
+CONNECTION_PROBLEMS = ("wrong_password", "wrong_url", "not_caldav", "tls_error", "timeout", "unreachable")
+
+
+@dataclass(frozen=True)
+class ProbedCalendar:
+    calendar_id: str
+    name: str
+    colour: str
+    time_zone: str
+    writable: bool
+    primary: bool
+
+
+@dataclass(frozen=True)
+class ProbedAccount:
+    """What a probe found: the server URL discovery started from (defaults filled in), the account's principal and
+    calendar home, its own calendar addresses and its calendars."""
+
+    server_url: str
+    principal_url: str
+    home_url: str
+    own_addresses: tuple[str, ...]
+    calendars: tuple[ProbedCalendar, ...]
+
+
+class ConnectionCheckError(ServiceError):
+    """The account could not be set up; `problem` is one of CONNECTION_PROBLEMS, the message is safe to show."""
+
+    def __init__(self, problem: str, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+class AccountProbe(Protocol):
+    async def __call__(self, server_type: str, server_url: str | None, username: str, password: str
+                       ) -> ProbedAccount:
+        """Check the credentials and list the calendars; raises ConnectionCheckError (or InvalidInputError for a
+        server URL it cannot use)."""
+        ...
+
+
+async def managed_staff(viewer: Viewer, staff_id: int, path: Sequence[str | int]) -> Staff:
+    """The staff member, if the viewer manages their calendars (NotAuthorized otherwise, as for schedules)."""
+    require_signed_in(viewer)
+    staff = await Staff.get_or_none(id=staff_id)
+    if staff is None:
+        raise NotFoundError("Staff", path)
+    await require_schedule_manager(viewer, staff)
+    return staff
+
+
+async def managed_connection(viewer: Viewer, connection_id: int, path: Sequence[str | int]) -> CalendarConnection:
+    """The connection, if the viewer manages it. Someone else's is reported exactly like one that does not exist."""
+    require_signed_in(viewer)
+    connection = await CalendarConnection.get_or_none(id=connection_id).select_related("staff")
+    if connection is None:
+        raise NotFoundError("Calendar connection", path)
+    try:
+        await require_schedule_manager(viewer, connection.staff)
+    except NotAuthorizedError:
+        raise NotFoundError("Calendar connection", path) from None
+    return connection
+
+
+def _live(connection: CalendarConnection, path: Sequence[str | int]) -> None:
+    if connection.health == ConnectionHealth.DISCONNECTED:
+        raise InvalidInputError(path, "This calendar connection is disconnected; connect the account again")
+
+
+def _account_fields(server_type: str, server_url: str | None, username: str, password: str
+                    ) -> tuple[str, str | None, str]:
+    if server_type not in SERVER_TYPES:
+        raise InvalidInputError(["input", "providerType"], "Unknown CalDAV server type")
+    clean_user = validation.text(username, ["input", "username"], max_length=254)
+    if not password.strip():
+        raise InvalidInputError(["input", "password"], "Must not be empty")
+    if len(password) > 1000:
+        raise InvalidInputError(["input", "password"], "Use at most 1000 characters")
+    url = (server_url or "").strip() or None
+    if url is not None:
+        parts = urlsplit(url)
+        if len(url) > 2000 or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInputError(["input", "serverUrl"], "Give the server's http:// or https:// address")
+    return server_type, url, clean_user
+
+
+async def test_calendar_connection(viewer: Viewer, staff_id: int, server_type: str, server_url: str | None,
+                                   username: str, password: str, probe: AccountProbe) -> ProbedAccount:
+    """Check an account as connect_caldav would, and save nothing."""
+    await managed_staff(viewer, staff_id, ["input", "staffId"])
+    kind, url, user = _account_fields(server_type, server_url, username, password)
+    return await probe(kind, url, user, password)
+
+
+async def connect_caldav(viewer: Viewer, staff_id: int, server_type: str, server_url: str | None, username: str,
+                         password: str, probe: AccountProbe, vault: CredentialVault, now: datetime
+                         ) -> CalendarConnection:
+    """Connect a CalDAV account (or the same account again) and make each calendar due for its first import."""
+    staff = await managed_staff(viewer, staff_id, ["input", "staffId"])
+    kind, url, user = _account_fields(server_type, server_url, username, password)
+    account = await probe(kind, url, user, password)
+    # This exact shape is what the sync worker unseals.
+    sealed = vault.seal({"server_url": account.server_url, "username": user, "password": password,
+                         "home_url": account.home_url, "principal_url": account.principal_url,
+                         "own_addresses": list(account.own_addresses)})
+    async with in_transaction() as db:
+        await lock_staff(staff.id, db)  # one connect per staff member at a time: no duplicate, one destination
+        connection = await _same_account(staff.id, account.server_url, user, vault, db)
+        if connection is None:
+            connection = await CalendarConnection.create(staff_id=staff.id, provider=Provider.CALDAV,
+                                                         server_type=kind, account_label=user, credentials=sealed,
+                                                         using_db=db)
+            action = "connect"
+        else:
+            await CalendarConnection.filter(id=connection.id).using_db(db).update(
+                server_type=kind, credentials=sealed, health=ConnectionHealth.ACTIVE, last_error="",
+                consecutive_failures=0)
+            await EventMapping.filter(external_calendar__connection_id=connection.id,
+                                      state=EventMappingState.PENDING).using_db(db).update(next_attempt_at=now)
+            action = "reconnect"
+        added = await _store_calendars(connection, staff.id, account.calendars, now, db)
+        await log_action(connection.id, "none", action, "ok", using_db=db,
+                         detail=f"{len(account.calendars)} calendars found, {added} new")
+    return await CalendarConnection.get(id=connection.id)
+
+
+async def _same_account(staff_id: int, server_url: str, username: str, vault: CredentialVault,
+                        db: BaseDBAsyncClient) -> CalendarConnection | None:
+    """The staff member's connection of this account that still holds credentials, if any."""
+    candidates = await CalendarConnection.filter(staff_id=staff_id, provider=Provider.CALDAV, account_label=username
+                                                 ).exclude(credentials="").using_db(db).order_by("id")
+    for candidate in candidates:
+        try:
+            stored = vault.unseal(candidate.credentials)
+        except CredentialsUnreadable:
+            continue  # sealed under a key that was dropped: it cannot be this account's usable connection
+        if stored.get("server_url") == server_url and stored.get("username") == username:
+            return candidate
+    return None
+
+
+async def _store_calendars(connection: CalendarConnection, staff_id: int, found: tuple[ProbedCalendar, ...],
+                           now: datetime, db: BaseDBAsyncClient) -> int:
+    """Add the calendars not known yet and refresh the others; every one is due a pull now. Returns how many are new.
+    Only the primary calendar imports busy time at first; it becomes the destination if nothing else is."""
+    known = {row.provider_calendar_id: row for row in
+             await ExternalCalendar.filter(connection_id=connection.id).using_db(db)}
+    has_destination = await ExternalCalendar.filter(
+        is_destination=True, connection__staff_id=staff_id).exclude(
+        connection__health=ConnectionHealth.DISCONNECTED).using_db(db).exists()
+    added = 0
+    for calendar in found:
+        looks = {"name": calendar.name[:200], "colour": calendar.colour[:9], "time_zone": calendar.time_zone[:64],
+                 "writable": calendar.writable, "primary": calendar.primary}
+        if calendar.calendar_id in known:
+            await ExternalCalendar.filter(id=known[calendar.calendar_id].id).using_db(db).update(**looks)
+            continue
+        destination = calendar.primary and calendar.writable and not has_destination
+        has_destination = has_destination or destination
+        await ExternalCalendar.create(connection_id=connection.id, provider_calendar_id=calendar.calendar_id,
+                                      import_busy=calendar.primary, is_destination=destination, using_db=db, **looks)
+        added += 1
+    await ExternalCalendar.filter(connection_id=connection.id).using_db(db).update(next_pull_at=now)
+    return added
+
+
+async def list_connections(viewer: Viewer, staff_id: int) -> list[CalendarConnection]:
+    """Every connection of the staff member, the disconnected ones too, oldest first."""
+    staff = await managed_staff(viewer, staff_id, ["staffId"])
+    return await CalendarConnection.filter(staff_id=staff.id).order_by("id")
+
+
+async def update_external_calendar(viewer: Viewer, calendar_id: int, import_busy: bool | None,
+                                   is_destination: bool | None, now: datetime) -> ExternalCalendar:
+    """Turn busy-time import on or off, and make a calendar the staff member's one destination (or not)."""
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    if calendar is None:
+        raise NotFoundError("Calendar", ["input", "id"])
+    connection = await managed_connection(viewer, calendar.connection_id, ["input", "id"])
+    _live(connection, ["input", "id"])
+    if is_destination and not calendar.writable:
+        raise InvalidInputError(["input", "isDestination"], "This calendar is read-only")
+    if is_destination and connection.direction == SyncDirection.IMPORT_ONLY:
+        raise InvalidInputError(["input", "isDestination"], "This connection only imports; bookings are not written")
+    async with in_transaction() as db:
+        await lock_staff(connection.staff_id, db)
+        if is_destination:
+            others = await ExternalCalendar.filter(connection__staff_id=connection.staff_id, is_destination=True
+                                                   ).exclude(id=calendar.id).using_db(db).values_list("id", flat=True)
+            await ExternalCalendar.filter(id__in=list(others)).using_db(db).update(is_destination=False)
+        values: dict[str, object] = {}
+        if is_destination is not None:
+            values["is_destination"] = is_destination
+        if import_busy is False:
+            values["import_busy"] = False
+            await BusyBlock.filter(external_calendar_id=calendar.id).using_db(db).delete()
+        elif import_busy and not calendar.import_busy:
+            # Imported from scratch: the cursor only knows what changed since blocks were last kept.
+            values.update(import_busy=True, sync_cursor="", window_start=None, next_pull_at=now)
+        if values:
+            await ExternalCalendar.filter(id=calendar.id).using_db(db).update(**values)
+    return await ExternalCalendar.get(id=calendar.id)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Editable settings of a connection (values of the model enums); None leaves one as it is."""
+
+    direction: str | None = None
+    frequency: str | None = None
+    conflict_policy: str | None = None
+    tentative_blocks: bool | None = None
+    all_day_blocks: bool | None = None
+
+
+async def update_calendar_connection(viewer: Viewer, connection_id: int, settings: ConnectionSettings,
+                                     now: datetime) -> CalendarConnection:
+    connection = await managed_connection(viewer, connection_id, ["input", "id"])
+    _live(connection, ["input", "id"])
+    values = {name: value for name, value in vars(settings).items() if value is not None}
+    blocking_changed = any(name in values and values[name] != getattr(connection, name)
+                           for name in ("tentative_blocks", "all_day_blocks"))
+    async with in_transaction() as db:
+        if values:
+            await CalendarConnection.filter(id=connection.id).using_db(db).update(**values)
+        if blocking_changed:
+            # Which events block changed: only a full listing re-reads every event, not just the changed ones.
+            await ExternalCalendar.filter(connection_id=connection.id).using_db(db).update(
+                sync_cursor="", window_start=None, next_pull_at=now)
+    return await CalendarConnection.get(id=connection.id)
+
+
+async def disconnect_calendar(viewer: Viewer, connection_id: int, remove_imported_blocks: bool, now: datetime
+                              ) -> CalendarConnection:
+    """Forget the credentials at once and stop syncing. Imported busy time stays in force unless asked to remove it;
+    the events already written stay in the calendar, no longer linked."""
+    connection = await managed_connection(viewer, connection_id, ["input", "connectionId"])
+    async with in_transaction() as db:
+        await lock_staff(connection.staff_id, db)
+        calendar_ids = list(await ExternalCalendar.filter(connection_id=connection.id).using_db(db).values_list(
+            "id", flat=True))
+        await CalendarConnection.filter(id=connection.id).using_db(db).update(
+            credentials="", health=ConnectionHealth.DISCONNECTED,
+            disconnected_at=connection.disconnected_at or now)
+        await ExternalCalendar.filter(id__in=calendar_ids).using_db(db).update(is_destination=False)
+        await EventMapping.filter(external_calendar_id__in=calendar_ids).using_db(db).update(
+            state=EventMappingState.UNLINKED, next_attempt_at=None)
+        removed = 0
+        if remove_imported_blocks:
+            removed = await BusyBlock.filter(external_calendar_id__in=calendar_ids).using_db(db).delete()
+        await log_action(connection.id, "none", "disconnect", "ok", using_db=db,
+                         detail=f"{removed} imported busy blocks removed" if remove_imported_blocks
+                         else "imported busy blocks kept")
+    return await CalendarConnection.get(id=connection.id)
+
+
+async def unlink_booking_event(viewer: Viewer, booking_id: int, connection_id: int) -> EventMapping:
+    """Stop syncing one booking with one connection's calendars; the booking and the event both stay as they are."""
+    connection = await managed_connection(viewer, connection_id, ["input", "connectionId"])
+    booking = await Booking.get_or_none(id=booking_id)
+    mapping = None
+    if booking is not None:
+        mapping = await EventMapping.get_or_none(booking_id=await anchor_id(booking),
+                                                 external_calendar__connection_id=connection.id)
+    if mapping is None:
+        raise NotFoundError("Synced event of this booking", ["input", "bookingId"])
+    async with in_transaction() as db:
+        await EventMapping.filter(id=mapping.id).using_db(db).update(state=EventMappingState.UNLINKED,
+                                                                     next_attempt_at=None)
+        await log_action(connection.id, "none", "unlink", "ok", booking_id=mapping.booking_id, mapping_id=mapping.id,
+                         detail="no longer synced; the booking and the event both stay", using_db=db)
+    return await EventMapping.get(id=mapping.id)
+
