@@ -294,7 +294,7 @@ async def disconnect_calendar(viewer: Viewer, connection_id: int, remove_importe
         if remove_imported_blocks:
             removed = await BusyBlock.filter(external_calendar_id__in=calendar_ids).using_db(db).delete()
         await log_action(connection.id, "none", "disconnect", "ok", using_db=db,
-                         detail=f"{removed} imported busy blocks removed" if remove_imported_blocks
+                         detail=f"imported busy blocks removed: {removed}" if remove_imported_blocks
                          else "imported busy blocks kept")
     return await CalendarConnection.get(id=connection.id)
 
