@@ -15,10 +15,10 @@ from models import Booking, ConflictStatus, EventMapping, EventMappingState, Syn
 from services.access import require_schedule_manager, require_signed_in
 from services.auth import Viewer
 from services.bookings import cancel_bookings_for_calendar, move_booking_for_calendar
-from services.connections import managed_staff
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError, ServiceError
 from services.sync_dispatch import anchor_id
 from services.sync_health import log_action, notify_staff
+from services.sync_queries import managed_staff
 
 _HAND_EDITS = [ConflictKind.EVENT_MOVED.value, ConflictKind.EVENT_DELETED.value]
 _SETTLED = {

@@ -6,7 +6,6 @@ Terms:
 - *the same account*: one staff member's connection of one provider, server URL and username. Connecting it again
   replaces its credentials in place (how a connection that needs re-authorisation is revived) instead of adding a
   second copy that would import every busy block twice.
-- *calendar manager*: the business owner, or the staff member the calendars belong to.
 Credentials are sealed by the vault before they are stored; the password never reaches a log line or an answer.
 """
 
@@ -30,17 +29,16 @@ from models import (
     EventMappingState,
     ExternalCalendar,
     Provider,
-    Staff,
     SyncDirection,
 )
 from services import validation
-from services.access import require_schedule_manager, require_signed_in
 from services.auth import Viewer
 from services.credentials import CredentialsUnreadable, CredentialVault
-from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError, ServiceError
+from services.errors import InvalidInputError, NotFoundError, ServiceError
 from services.locks import lock_staff
 from services.sync_dispatch import anchor_id
 from services.sync_health import log_action
+from services.sync_queries import managed_connection, managed_staff
 
 SERVER_TYPES = ("icloud", "fastmail", "nextcloud", "generic")
 CONNECTION_PROBLEMS = ("wrong_password", "wrong_url", "not_caldav", "tls_error", "timeout", "unreachable")
@@ -82,29 +80,6 @@ class AccountProbe(Protocol):
         """Check the credentials and list the calendars; raises ConnectionCheckError (or InvalidInputError for a
         server URL it cannot use)."""
         ...
-
-
-async def managed_staff(viewer: Viewer, staff_id: int, path: Sequence[str | int]) -> Staff:
-    """The staff member, if the viewer manages their calendars (NotAuthorized otherwise, as for schedules)."""
-    require_signed_in(viewer)
-    staff = await Staff.get_or_none(id=staff_id)
-    if staff is None:
-        raise NotFoundError("Staff", path)
-    await require_schedule_manager(viewer, staff)
-    return staff
-
-
-async def managed_connection(viewer: Viewer, connection_id: int, path: Sequence[str | int]) -> CalendarConnection:
-    """The connection, if the viewer manages it. Someone else's is reported exactly like one that does not exist."""
-    require_signed_in(viewer)
-    connection = await CalendarConnection.get_or_none(id=connection_id).select_related("staff")
-    if connection is None:
-        raise NotFoundError("Calendar connection", path)
-    try:
-        await require_schedule_manager(viewer, connection.staff)
-    except NotAuthorizedError:
-        raise NotFoundError("Calendar connection", path) from None
-    return connection
 
 
 def _live(connection: CalendarConnection, path: Sequence[str | int]) -> None:

@@ -3,7 +3,8 @@ their notifications.
 
 Terms: a *sync item* is one event mapping (a booking's event in one calendar); a *failed* one gave up after every
 retry and waits for someone to retry it. The sync log is read newest first, a page at a time, behind an opaque
-cursor. Only the business owner and the staff member the connection belongs to see or touch any of it.
+cursor. Only a *calendar manager* sees or touches any of it: the business owner, or the staff member the
+calendars belong to (the same rule as for their schedule).
 """
 
 from __future__ import annotations
@@ -14,16 +15,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import CalendarConnection, ConnectionHealth, EventMapping, Notification, SyncLogEntry
-from services.access import require_signed_in
+from models import CalendarConnection, ConnectionHealth, EventMapping, Notification, Staff, SyncLogEntry
+from services.access import require_schedule_manager, require_signed_in
 from services.auth import Viewer
-from services.connections import managed_connection
-from services.errors import InvalidInputError, NotFoundError
+from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
 from services.sync_dispatch import request_pull, retry_mapping
 from services.sync_health import HealthReport, health_report, log_action
 
 MAX_PAGE = 100
 _CURSOR_PREFIX = "log:"
+
+
+async def managed_staff(viewer: Viewer, staff_id: int, path: Sequence[str | int]) -> Staff:
+    """The staff member, if the viewer manages their calendars (NotAuthorized otherwise, as for schedules)."""
+    require_signed_in(viewer)
+    staff = await Staff.get_or_none(id=staff_id)
+    if staff is None:
+        raise NotFoundError("Staff", path)
+    await require_schedule_manager(viewer, staff)
+    return staff
+
+
+async def managed_connection(viewer: Viewer, connection_id: int, path: Sequence[str | int]) -> CalendarConnection:
+    """The connection, if the viewer manages it. Someone else's is reported exactly like one that does not exist."""
+    require_signed_in(viewer)
+    connection = await CalendarConnection.get_or_none(id=connection_id).select_related("staff")
+    if connection is None:
+        raise NotFoundError("Calendar connection", path)
+    try:
+        await require_schedule_manager(viewer, connection.staff)
+    except NotAuthorizedError:
+        raise NotFoundError("Calendar connection", path) from None
+    return connection
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
+from jobs.pull import pull_calendar
 from models import (
     Booking,
     BusyBlock,
@@ -26,57 +26,40 @@ from models import (
     SyncConflict,
     SyncLogEntry,
 )
-from schema.ids import encode_id
+from providers.caldav import CaldavCredentials, CaldavProvider
 from services.connections import ConnectionCheckError, ProbedCalendar
 from services.credentials import CredentialVault, new_key
 from services.sync_health import log_action, notify_staff
+from tests.support.caldav_servers import CaldavServer, make_calendar, write_by_hand
+from tests.support.calendar_api import (
+    AT_TEN,
+    CONFLICTS,
+    CONNECT,
+    DISCONNECT,
+    LIST,
+    LOG,
+    MARK_READ,
+    NOTIFICATIONS,
+    PASSWORD,
+    RESOLVE,
+    RETRY,
+    SYNC_NOW,
+    TEST_CONNECTION,
+    UNLINK,
+    UPDATE_CALENDAR,
+    UPDATE_CONNECTION,
+    account,
+    booked,
+    calendar,
+    connected,
+    gid,
+    mapped,
+)
 from tests.support.calendar_sync import FAMILY, HOLIDAYS, SERVER, WORK, FakeProbe, probed, staff_token, sync_api
-from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
+from tests.support.graphql import GraphQLClient, given_shop, sign_up
+from tests.support.sync import personal_event
 
 KEY = new_key()
-PASSWORD = "app-specific s3cret"
-DAY = (datetime.now(UTC) + timedelta(days=14)).date()
-AT_TEN = datetime(DAY.year, DAY.month, DAY.day, 8, tzinfo=UTC)  # 10:00 in Berlin in summer, 09:00 in winter
-
-HEALTH = "health { status lastSuccessfulSyncAt lagSeconds lastError pendingCount failedCount openConflictCount }"
-CALENDARS = "calendars { name colour timeZone writable primary importBusy isDestination }"
-CONNECTION = f"""id provider serverType accountLabel direction frequency conflictPolicy tentativeBlocks allDayBlocks
-  {HEALTH} {CALENDARS}"""
-ERRORS = """... on ValidationError { message path } ... on NotAuthorized { message } ... on NotFound { message path }"""
-CONNECT = f"""mutation($input: CaldavAccountInput!) {{ connectCaldav(input: $input) {{ __typename
-  ... on CalendarConnection {{ {CONNECTION} }} ... on ConnectionCheckFailed {{ problem message }} {ERRORS} }} }}"""
-TEST_CONNECTION = f"""mutation($input: CaldavAccountInput!) {{ testCalendarConnection(input: $input) {{ __typename
-  ... on ConnectionTestPayload {{ serverUrl calendars {{ name writable primary }} }}
-  ... on ConnectionCheckFailed {{ problem message }} {ERRORS} }} }}"""
-LIST = f"""query($staffId: ID!) {{ calendarConnections(staffId: $staffId) {{ __typename
-  ... on CalendarConnectionList {{ connections {{ id {HEALTH} calendars {{ id name isDestination }} }} }}
-  {ERRORS} }} }}"""
-UPDATE_CALENDAR = f"""mutation($input: UpdateExternalCalendarInput!) {{ updateExternalCalendar(input: $input) {{
-  __typename ... on ExternalCalendar {{ name importBusy isDestination }} {ERRORS} }} }}"""
-UPDATE_CONNECTION = f"""mutation($input: UpdateCalendarConnectionInput!) {{ updateCalendarConnection(input: $input) {{
-  __typename ... on CalendarConnection {{ direction frequency conflictPolicy tentativeBlocks allDayBlocks }}
-  {ERRORS} }} }}"""
-SYNC_NOW = f"""mutation($input: SyncNowInput!) {{ syncNow(input: $input) {{ __typename
-  ... on CalendarConnection {{ id }} {ERRORS} }} }}"""
-RETRY = f"""mutation($input: RetrySyncInput!) {{ retrySync(input: $input) {{ __typename
-  ... on SyncItem {{ id state bookingId attempts lastError }} {ERRORS} }} }}"""
-LOG = f"""query($id: ID!, $first: Int!, $after: String) {{ syncLog(connectionId: $id, first: $first, after: $after) {{
-  __typename ... on SyncLogConnection {{ edges {{ cursor node {{ direction action outcome detail error bookingId
-  mappingId }} }} pageInfo {{ hasNextPage endCursor }} }} {ERRORS} }} }}"""
-CONFLICTS = f"""query($staffId: ID!, $status: ConflictStatus) {{ conflicts(staffId: $staffId, status: $status) {{
-  __typename ... on SyncConflictList {{ conflicts {{ id kind status resolution proposedStartsAt
-  booking {{ id customerName }} }} }} {ERRORS} }} }}"""
-RESOLVE = f"""mutation($input: ResolveConflictInput!) {{ resolveConflict(input: $input) {{ __typename
-  ... on SyncConflict {{ kind status resolution settledAt }} ... on SlotUnavailable {{ message }} {ERRORS} }} }}"""
-DISCONNECT = f"""mutation($input: DisconnectCalendarInput!) {{ disconnectCalendar(input: $input) {{ __typename
-  ... on CalendarConnection {{ {HEALTH} calendars {{ isDestination }} }} {ERRORS} }} }}"""
-UNLINK = f"""mutation($input: UnlinkBookingEventInput!) {{ unlinkBookingEvent(input: $input) {{ __typename
-  ... on SyncItem {{ id state bookingId }} {ERRORS} }} }}"""
-NOTIFICATIONS = f"""query($unreadOnly: Boolean!) {{ notifications(unreadOnly: $unreadOnly) {{ __typename
-  ... on NotificationList {{ unreadCount notifications {{ id kind message readAt }} }} {ERRORS} }} }}"""
-MARK_READ = f"""mutation($input: MarkNotificationsReadInput!) {{ markNotificationsRead(input: $input) {{ __typename
-  ... on NotificationList {{ unreadCount notifications {{ kind readAt }} }} {ERRORS} }} }}"""
-
 
 @pytest.fixture
 def probe() -> FakeProbe:
@@ -88,42 +71,6 @@ async def api(db: str, probe: FakeProbe) -> AsyncIterator[GraphQLClient]:
     """The real app, checking accounts with the fake probe and sealing credentials with KEY."""
     async with sync_api(probe, KEY) as client:
         yield client
-
-
-def account(shop: Shop, **changes: Any) -> dict[str, Any]:
-    return {"input": {"staffId": shop.staff_id, "providerType": "GENERIC", "serverUrl": SERVER, "username": "sam",
-                      "password": PASSWORD, **changes}}
-
-
-async def connected(api: GraphQLClient) -> tuple[Shop, str, CalendarConnection]:
-    """Given a shop whose staff member signed in and connected their CalDAV account (Work, Family, Holidays)."""
-    shop = await given_shop(api)
-    token = await staff_token(api, shop)
-    data = await api(CONNECT, account(shop), token)
-    assert data["connectCaldav"]["__typename"] == "CalendarConnection", data
-    return shop, token, await CalendarConnection.get()
-
-
-async def calendar(provider_calendar_id: str) -> ExternalCalendar:
-    return await ExternalCalendar.get(provider_calendar_id=provider_calendar_id)
-
-
-async def booked(api: GraphQLClient, shop: Shop, hours_later: int = 0, name: str = "Cleo") -> Booking:
-    start = (AT_TEN + timedelta(hours=hours_later)).isoformat()
-    data = await api(CREATE_BOOKING, {"input": {
-        "serviceId": shop.service_id, "startsAt": start, "staffId": shop.staff_id,
-        "customer": {"name": name, "email": "cleo@example.com"}}}, shop.owner_token)
-    assert data["createBooking"]["__typename"] == "BookingPayload", data
-    return await Booking.get(customer_name=name)
-
-
-async def mapped(booking: Booking, state: EventMappingState, **values: Any) -> EventMapping:
-    work = await calendar("work")
-    return await EventMapping.create(booking=booking, external_calendar=work, state=state, **values)
-
-
-def gid(type_name: str, pk: int) -> str:
-    return str(encode_id(type_name, pk))
 
 
 async def test_a_staff_member_connects_a_caldav_account_and_the_password_is_never_shown(
@@ -483,3 +430,41 @@ async def test_notifications_are_the_viewers_own_and_can_be_marked_read(api: Gra
     unread = await api(NOTIFICATIONS, {"unreadOnly": True}, token)
     assert [found["kind"] for found in unread["notifications"]["notifications"]] == ["sync_recovered"]
     assert await Notification.filter(read_at=None).count() == 3  # the owner's two are untouched
+
+
+async def test_the_apps_own_probe_connects_a_real_caldav_account_the_worker_can_read(
+        db: str, radicale_server: CaldavServer) -> None:
+    # given a Radicale account with a calendar holding a personal event
+    server = radicale_server
+    calendar_url = await make_calendar(server, "Shop work")
+    await write_by_hand(server, calendar_url, "dentist", personal_event("dentist", AT_TEN, summary="Dentist"))
+    real = {"providerType": "GENERIC", "serverUrl": server.url, "username": server.username,
+            "password": server.password}
+    async with sync_api(None, KEY) as api:
+        shop = await given_shop(api)
+        # when it is connected with a wrong password, with no server URL, and then properly
+        wrong = await api(CONNECT, {"input": {**real, "staffId": shop.staff_id, "password": "guess"}},
+                          shop.owner_token)
+        no_url = await api(CONNECT, {"input": {**real, "staffId": shop.staff_id, "serverUrl": None}},
+                           shop.owner_token)
+        response = await api.http.post("/graphql", json={"query": CONNECT, "variables": {
+            "input": {**real, "staffId": shop.staff_id}}}, headers={"Authorization": f"Bearer {shop.owner_token}"})
+        connected = response.json()["data"]["connectCaldav"]
+        shop_work = await ExternalCalendar.get(name="Shop work")
+        await api(UPDATE_CALENDAR, {"input": {"id": gid("ExternalCalendar", shop_work.id), "importBusy": True}},
+                  shop.owner_token)
+    assert wrong["connectCaldav"] == {"__typename": "ConnectionCheckFailed", "problem": "WRONG_PASSWORD",
+                                      "message": "The server refused the username or password"}
+    assert no_url["connectCaldav"] == {"__typename": "ValidationError", "path": ["input", "serverUrl"],
+                                       "message": "A generic account needs the server URL"}
+    assert connected["__typename"] == "CalendarConnection"
+    assert "Shop work" in [found["name"] for found in connected["calendars"]]
+    assert server.password not in response.text
+    # then the stored credentials are what the worker reads: a pull with them imports the personal event
+    secrets = CredentialVault([KEY]).unseal((await CalendarConnection.get()).credentials)
+    credentials = CaldavCredentials(secrets["server_url"], secrets["username"], secrets["password"])
+    async with CaldavProvider(credentials, secrets["home_url"]) as provider:
+        outcome = await pull_calendar(shop_work.id, provider, datetime.now(UTC))
+    assert outcome.status == "done"
+    blocks = await BusyBlock.filter(external_calendar_id=shop_work.id).values_list("title", "starts_at")
+    assert [(title, start.astimezone(UTC)) for title, start in blocks] == [("Dentist", AT_TEN)]

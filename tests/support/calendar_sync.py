@@ -57,8 +57,9 @@ class FakeProbe:
 
 
 @asynccontextmanager
-async def sync_api(probe: FakeProbe, secret_key: str) -> AsyncIterator[GraphQLClient]:
-    """The real app with `probe` as its account check and `secret_key` as its only credential key."""
+async def sync_api(probe: FakeProbe | None, secret_key: str) -> AsyncIterator[GraphQLClient]:
+    """The real app with `probe` as its account check (None: the app's own CalDAV one) and `secret_key` as its only
+    credential key."""
     settings = dataclasses.replace(Settings.from_env(), secret_keys=(secret_key,))
     transport = httpx.ASGITransport(app=create_app(settings, account_probe=probe))
     async with httpx.AsyncClient(transport=transport, base_url="http://lockstep.test") as http:
