@@ -24,12 +24,14 @@ from models import (
     Booking,
     BusyBlock,
     CalendarConnection,
+    ConflictPolicy,
     ConnectionHealth,
     EventMapping,
     EventMappingState,
     ExternalCalendar,
     Provider,
     SyncDirection,
+    SyncFrequency,
 )
 from services import validation
 from services.auth import Viewer
@@ -196,7 +198,7 @@ async def update_external_calendar(viewer: Viewer, calendar_id: int, import_busy
     calendar = await ExternalCalendar.get_or_none(id=calendar_id)
     if calendar is None:
         raise NotFoundError("Calendar", ["input", "id"])
-    connection = await managed_connection(viewer, calendar.connection_id, ["input", "id"])
+    connection = await managed_connection(viewer, calendar.connection_id, ["input", "id"], "Calendar")
     _live(connection, ["input", "id"])
     if is_destination and not calendar.writable:
         raise InvalidInputError(["input", "isDestination"], "This calendar is read-only")
@@ -233,11 +235,18 @@ class ConnectionSettings:
     all_day_blocks: bool | None = None
 
 
+_CHOICES = (("direction", set(SyncDirection), "direction"), ("frequency", set(SyncFrequency), "frequency"),
+            ("conflict_policy", set(ConflictPolicy), "conflictPolicy"))
+
+
 async def update_calendar_connection(viewer: Viewer, connection_id: int, settings: ConnectionSettings,
                                      now: datetime) -> CalendarConnection:
     connection = await managed_connection(viewer, connection_id, ["input", "id"])
     _live(connection, ["input", "id"])
     values = {name: value for name, value in vars(settings).items() if value is not None}
+    for name, allowed, field in _CHOICES:
+        if name in values and values[name] not in allowed:
+            raise InvalidInputError(["input", field], "Unknown value")
     blocking_changed = any(name in values and values[name] != getattr(connection, name)
                            for name in ("tentative_blocks", "all_day_blocks"))
     async with in_transaction() as db:

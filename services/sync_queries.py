@@ -36,16 +36,18 @@ async def managed_staff(viewer: Viewer, staff_id: int, path: Sequence[str | int]
     return staff
 
 
-async def managed_connection(viewer: Viewer, connection_id: int, path: Sequence[str | int]) -> CalendarConnection:
-    """The connection, if the viewer manages it. Someone else's is reported exactly like one that does not exist."""
+async def managed_connection(viewer: Viewer, connection_id: int, path: Sequence[str | int],
+                             kind: str = "Calendar connection") -> CalendarConnection:
+    """The connection, if the viewer manages it. Someone else's is reported exactly like one that does not exist, as
+    a missing `kind` (the thing the input named: the connection, or one of its calendars or sync items)."""
     require_signed_in(viewer)
     connection = await CalendarConnection.get_or_none(id=connection_id).select_related("staff")
     if connection is None:
-        raise NotFoundError("Calendar connection", path)
+        raise NotFoundError(kind, path)
     try:
         await require_schedule_manager(viewer, connection.staff)
     except NotAuthorizedError:
-        raise NotFoundError("Calendar connection", path) from None
+        raise NotFoundError(kind, path) from None
     return connection
 
 
@@ -107,7 +109,8 @@ async def retry_sync(viewer: Viewer, mapping_id: int, now: datetime) -> EventMap
     mapping = await EventMapping.get_or_none(id=mapping_id).select_related("external_calendar")
     if mapping is None:
         raise NotFoundError("Sync item", ["input", "mappingId"])
-    connection = await managed_connection(viewer, mapping.external_calendar.connection_id, ["input", "mappingId"])
+    connection = await managed_connection(viewer, mapping.external_calendar.connection_id, ["input", "mappingId"],
+                                          "Sync item")
     if not await retry_mapping(mapping.id, now):
         raise InvalidInputError(["input", "mappingId"], "Only a failed item can be retried")
     await log_action(connection.id, "export", "retry", "ok", booking_id=mapping.booking_id, mapping_id=mapping.id,

@@ -204,7 +204,7 @@ async def test_another_business_cannot_touch_a_connection_and_nothing_changes(ap
         (await api(LOG, {"id": connection_id, "first": 5}, rival))["syncLog"],
     ]
     assert {answer["__typename"] for answer in answers} == {"NotFound"}
-    assert answers[0]["message"] == "Calendar connection not found"
+    assert [answer["message"] for answer in answers[:2]] == ["Calendar not found", "Calendar connection not found"]
     after = await CalendarConnection.get(id=row.id)
     assert (after.credentials, after.health, after.frequency) == (row.credentials, "active", "real_time")
     assert (await calendar("work")).import_busy
@@ -285,7 +285,7 @@ async def test_only_a_failed_item_can_be_retried_and_only_by_its_people(api: Gra
     synced = await mapped(await booked(api, shop, 3, "Dora"), EventMappingState.SYNCED)
     rival = (await sign_up(api, "rival@example.com", "OWNER"))["accessToken"]
     foreign = await api(RETRY, {"input": {"mappingId": gid("SyncItem", failed.id)}}, rival)
-    assert foreign["retrySync"] == {"__typename": "NotFound", "message": "Calendar connection not found",
+    assert foreign["retrySync"] == {"__typename": "NotFound", "message": "Sync item not found",
                                     "path": ["input", "mappingId"]}
     assert (await EventMapping.get(id=failed.id)).state == EventMappingState.FAILED
     retried = await api(RETRY, {"input": {"mappingId": gid("SyncItem", failed.id)}}, token)

@@ -217,6 +217,11 @@ async def test_blocking_rules_relist_every_calendar_but_other_settings_do_not(db
         "hourly", "keep_both", False, SyncDirection.EXPORT_ONLY)
     relisted = await ExternalCalendar.get(id=given.calendar.id)
     assert (relisted.sync_cursor, relisted.next_pull_at) == ("", NOW)
+    with pytest.raises(InvalidInputError) as raised:
+        await connections.update_calendar_connection(given.owner, given.connection.id, ConnectionSettings(
+            frequency="hourly", conflict_policy="coin_toss"), NOW)
+    assert raised.value.path == ["input", "conflictPolicy"]
+    assert (await CalendarConnection.get(id=given.connection.id)).conflict_policy == "keep_both"
 
 
 async def test_unlinking_a_series_occurrence_unlinks_the_series_event(db: str) -> None:
