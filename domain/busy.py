@@ -87,21 +87,39 @@ def _end(component: Any, start: date | datetime) -> date | datetime:
     return start + timedelta(days=1) if not isinstance(start, datetime) else start
 
 
-def is_lockstep_event(ical_text: str) -> bool:
+_RECURRENCE = ("RRULE", "RDATE", "RECURRENCE-ID")
+
+
+def _occurrences(calendar: icalendar.Calendar, window: Span) -> list[Any]:
+    """Every occurrence that may overlap `window` (the caller checks the overlap exactly). Most events stand alone:
+    those are their own single occurrence, which spares the expansion, the larger part of an import's cost."""
+    events = calendar.walk("VEVENT")
+    if len(events) == 1 and not any(name in events[0] for name in _RECURRENCE):
+        return events
+    return list(recurring_ical_events.of(calendar).between(window.start, window.end))
+
+
+def parse_calendar(ical_text: str) -> icalendar.Calendar:
+    """Parse once, read many times: parsing is most of what an import costs."""
     try:
-        calendar = icalendar.Calendar.from_ical(ical_text)
+        return icalendar.Calendar.from_ical(ical_text)
     except ValueError as exc:
         raise UnreadableCalendarData("not iCalendar data") from exc
+
+
+def is_lockstep_event(ical_text: str | icalendar.Calendar) -> bool:
+    calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text
     return any(str(event.get("UID", "")).endswith(LOCKSTEP_UID_SUFFIX) for event in calendar.walk("VEVENT"))
 
 
-def caldav_busy_spans(ical_text: str, window: Span, policy: BusyPolicy) -> list[BusySpan]:
-    """The busy spans of one calendar object's occurrences that overlap `window`, sorted by start."""
-    if is_lockstep_event(ical_text):
+def caldav_busy_spans(ical_text: str | icalendar.Calendar, window: Span, policy: BusyPolicy) -> list[BusySpan]:
+    """The busy spans of one calendar object's occurrences that overlap `window`, sorted by start. The object may be
+    given as text or as parsed by parse_calendar."""
+    calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text
+    if is_lockstep_event(calendar):
         return []
-    calendar = icalendar.Calendar.from_ical(ical_text)
     spans: list[BusySpan] = []
-    for occurrence in recurring_ical_events.of(calendar).between(window.start, window.end):
+    for occurrence in _occurrences(calendar, window):
         start_value = occurrence["DTSTART"].dt
         all_day = not isinstance(start_value, datetime)
         if not _blocks(occurrence, policy, all_day):

@@ -104,13 +104,14 @@ def _read_calendar(ical_text: str) -> Any:
         raise UnreadableCalendarData("not iCalendar data") from exc
 
 
-def read_own_event(ical_text: str, window: Span, zone: str) -> OwnEvent | None:
-    """The own event in `ical_text`, or None when the object is not one of Lockstep's (no VEVENT, several UIDs, or a
+def read_own_event(ical_text: str | icalendar.Calendar, window: Span, zone: str) -> OwnEvent | None:
+    """The own event in `ical_text` (text, or a calendar parsed by domain.busy.parse_calendar), or None when the
+    object is not one of Lockstep's (no VEVENT, several UIDs, or a
     UID that is not exactly a marker). Raises UnreadableCalendarData for text that is not iCalendar.
 
     A single event (no RRULE/RDATE) has one occurrence, reported whatever the window: after a hand move its planned
     start is unknowable from the calendar (DTSTART is the new one), and it cannot run away unbounded."""
-    calendar = _read_calendar(ical_text)
+    calendar = ical_text if isinstance(ical_text, icalendar.Calendar) else _read_calendar(ical_text)
     components = list(calendar.walk("VEVENT"))
     uids = {str(component.get("UID", "")) for component in components}
     marker = parse_marker(uids.pop()) if len(uids) == 1 else None

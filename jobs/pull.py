@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData, caldav_busy_spans
+from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData, caldav_busy_spans, parse_calendar
 from domain.intervals import Span
 from domain.own_events import OwnEvent, read_own_event
 from domain.retry import retry_delay
@@ -78,11 +78,12 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
     unreadable = 0
     for remote in changes.changed:
         try:
-            found = read_own_event(remote.payload, window, policy.zone)
+            calendar = parse_calendar(remote.payload)
+            found = read_own_event(calendar, window, policy.zone)
             if found is not None:
                 own[remote.event_id] = (remote, found)
                 continue
-            spans = caldav_busy_spans(remote.payload, window, policy) if import_busy else []
+            spans = caldav_busy_spans(calendar, window, policy) if import_busy else []
         except (UnreadableCalendarData, ValueError):
             # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
             unreadable += 1
