@@ -58,7 +58,8 @@ def job_config(settings: Settings) -> JobConfig:
     if settings.redis_url is None:
         raise SystemExit("LOCKSTEP_REDIS_URL is not set (`serve` starts a bundled Redis and sets it for its workers)")
     return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
-                     secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+                     secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                     caldav_timeout_seconds=settings.caldav_timeout_seconds)
 
 
 def serve(settings: Settings, with_seed: bool) -> None:

@@ -81,7 +81,10 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
             calendar = parse_calendar(remote.payload)
             found = read_own_event(calendar, window, policy.zone)
             if found is not None:
+                # Listed with no busy time: it counts as an event the calendar holds (a listing of only our own
+                # events is not "suddenly empty"), and it never becomes a block.
                 own[remote.event_id] = (remote, found)
+                imported.append(ImportedEvent(remote.event_id, ()))
                 continue
             spans = caldav_busy_spans(calendar, window, policy) if import_busy else []
         except (UnreadableCalendarData, ValueError):

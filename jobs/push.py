@@ -54,7 +54,7 @@ async def _usable(mapping: EventMapping) -> CalendarConnection | None:
     connection = await CalendarConnection.get(id=calendar.connection_id)
     if connection.health not in (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED):
         return None
-    if connection.direction == SyncDirection.IMPORT_ONLY or not calendar.is_destination:
+    if connection.direction == SyncDirection.IMPORT_ONLY:
         return None
     return connection
 
@@ -69,7 +69,8 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
     calendar = await mapping.external_calendar
     current = await booking_event(mapping.booking_id)
     snapshot = current.snapshot
-    if current.staff_id != connection.staff_id:  # moved to someone else: their calendar gets it, this one loses it
+    if current.staff_id != connection.staff_id or not calendar.is_destination:
+        # Moved to someone else, or this calendar is no longer where bookings go: the event leaves it.
         snapshot = replace(snapshot, confirmed=False)
     action = plan_push(snapshot, WrittenSnapshot(mapping.external_event_id, mapping.version_written))
     if action == PushAction.NOTHING:

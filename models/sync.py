@@ -60,9 +60,11 @@ class SyncLogEntry(Model):
     booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
         "models.Booking", related_name="sync_log", null=True
     )
+    booking_id: int | None
     mapping: fields.ForeignKeyNullableRelation["EventMapping"] = fields.ForeignKeyField(
         "models.EventMapping", related_name="log", null=True
     )
+    mapping_id: int | None
     direction = fields.CharField(max_length=16)
     action = fields.CharField(max_length=32)
     outcome = fields.CharField(max_length=16)
@@ -104,6 +106,7 @@ class SyncConflict(Model):
     settled_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="conflicts_settled", null=True
     )
+    settled_by_id: int | None
 
     class Meta:
         indexes = (("staff_id", "status"),)

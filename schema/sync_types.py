@@ -118,9 +118,7 @@ class SyncLogEntry:
 
     @classmethod
     def from_model(cls, row: SyncLogEntryModel) -> SyncLogEntry:
-        # Tortoise sets these foreign-key columns; models/sync.py does not declare them for the type checker.
-        booking: int | None = row.booking_id  # type: ignore[attr-defined]
-        mapping: int | None = row.mapping_id  # type: ignore[attr-defined]
+        booking, mapping = row.booking_id, row.mapping_id
         return cls(id=encode_id("SyncLogEntry", row.id), direction=row.direction, action=row.action,
                    outcome=row.outcome, detail=row.detail, error=row.error,
                    booking_id=encode_id("Booking", booking) if booking else None,

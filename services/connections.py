@@ -38,7 +38,7 @@ from services.auth import Viewer
 from services.credentials import CredentialsUnreadable, CredentialVault
 from services.errors import InvalidInputError, NotFoundError, ServiceError
 from services.locks import lock_staff
-from services.sync_dispatch import anchor_id
+from services.sync_dispatch import anchor_id, owe_upcoming_bookings
 from services.sync_health import log_action
 from services.sync_queries import managed_connection, managed_staff
 
@@ -179,8 +179,11 @@ async def _store_calendars(connection: CalendarConnection, staff_id: int, found:
             continue
         destination = calendar.primary and calendar.writable and not has_destination
         has_destination = has_destination or destination
-        await ExternalCalendar.create(connection_id=connection.id, provider_calendar_id=calendar.calendar_id,
-                                      import_busy=calendar.primary, is_destination=destination, using_db=db, **looks)
+        created = await ExternalCalendar.create(
+            connection_id=connection.id, provider_calendar_id=calendar.calendar_id, import_busy=calendar.primary,
+            is_destination=destination, using_db=db, **looks)
+        if destination:
+            await owe_upcoming_bookings(created.id, staff_id, now, db)
         added += 1
     await ExternalCalendar.filter(connection_id=connection.id).using_db(db).update(next_pull_at=now)
     return added
@@ -213,6 +216,8 @@ async def update_external_calendar(viewer: Viewer, calendar_id: int, import_busy
         values: dict[str, object] = {}
         if is_destination is not None:
             values["is_destination"] = is_destination
+        if is_destination and not calendar.is_destination:
+            await owe_upcoming_bookings(calendar.id, connection.staff_id, now, db)
         if import_busy is False:
             values["import_busy"] = False
             await BusyBlock.filter(external_calendar_id=calendar.id).using_db(db).delete()

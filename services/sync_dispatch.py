@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from models import (
     Booking,
+    BookingStatus,
     CalendarConnection,
     ConnectionHealth,
     EventMapping,
@@ -77,6 +78,19 @@ async def _owe_push(booking: Booking, now: datetime, db: BaseDBAsyncClient) -> s
                 state=EventMappingState.PENDING, attempts=0, next_attempt_at=now)
             owed.add(mapping.id)
     return owed
+
+
+async def owe_upcoming_bookings(calendar_id: int, staff_id: int, now: datetime, db: BaseDBAsyncClient) -> int:
+    """A calendar that has just become the staff member's destination receives every booking that has not ended
+    (a series once); the calendars that showed them before are due a push too, which takes the events out of a
+    calendar that is no longer the destination. Returns how many bookings were owed."""
+    upcoming = await Booking.filter(staff_id=staff_id, status=BookingStatus.CONFIRMED, ends_at__gt=now).using_db(db)
+    anchors = {await anchor_id(booking) for booking in upcoming}
+    for anchor in sorted(anchors):
+        await EventMapping.get_or_create(booking_id=anchor, external_calendar_id=calendar_id, using_db=db)
+    await EventMapping.filter(booking_id__in=sorted(anchors), state__in=_REOPEN).using_db(db).update(
+        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now)
+    return len(anchors)
 
 
 async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:

@@ -8,6 +8,7 @@ then every test that touches the database (marked `db` automatically) on Postgre
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 from models.database import is_postgres, tortoise_config
+from services.credentials import new_key
 from tests.support.caldav_servers import CaldavServer, running_radicale, running_xandikos
 from tests.support.databases import create_postgres_database, drop_postgres_database, postgres_server_url
 from tests.support.graphql import GraphQLClient
@@ -25,6 +27,8 @@ from tests.support.redis_server import redis_for_tests
 # Tests never read a developer's settings or write into the checkout.
 os.environ["LOCKSTEP_JWT_SECRET"] = "test-signing-secret-that-is-long-enough-0123456789"
 os.environ.pop("LOCKSTEP_DATABASE_URL", None)
+os.environ["LOCKSTEP_SECRET_KEYS"] = new_key()
+os.environ["LOCKSTEP_DATA_DIR"] = tempfile.mkdtemp(prefix="lockstep-tests-")
 
 BACKEND = os.environ.get("LOCKSTEP_TEST_BACKEND", "sqlite")
 if BACKEND not in {"sqlite", "postgres"}:

@@ -74,7 +74,8 @@ class MemoryProvider:
     async def fetch_changes(self, calendar_id: str, cursor: str | None, window: Span) -> Changes:
         self._fail_if_asked()
         calendar = self._calendar(calendar_id)
-        position = calendar.log[-1][0] if calendar.log else 0
+        # A cursor handed out now must be valid even right after forget_history, before the next change.
+        position = max(calendar.log[-1][0] if calendar.log else 0, calendar.forgotten_before)
         if cursor is None:
             changed = tuple(RemoteEvent(event_id, stored.etag, stored.payload)
                             for event_id, stored in sorted(calendar.events.items()))

@@ -14,12 +14,14 @@ from models import (
     ConnectionHealth,
     EventMapping,
     EventMappingState,
+    ExternalCalendar,
     OutboxEntry,
     Staff,
     SyncLogEntry,
 )
 from providers.base import AuthFailed, RateLimited, RemoteCalendar, Unavailable
 from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
+from services.connections import update_external_calendar
 from services.sync_dispatch import claim_due_pushes, dispatch_outbox, retry_mapping
 from tests.fakes.memory import MemoryProvider
 from tests.support.sync import book, given_connected_staff
@@ -166,3 +168,25 @@ async def test_a_booking_moved_to_another_staff_member_leaves_the_first_calendar
     # then this staff member's calendar no longer shows it
     assert provider.calendars["work"].events == {}
 
+
+
+async def test_a_new_destination_receives_upcoming_bookings_and_the_old_one_lets_them_go(db: str) -> None:
+    # given two bookings shown in the staff member's "work" calendar, and a second calendar of the connection
+    given = await given_connected_staff()
+    provider = MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True),
+                               RemoteCalendar("home", "Home", "", "Europe/Berlin", writable=True, primary=False)])
+    home = await ExternalCalendar.create(connection=given.connection, provider_calendar_id="home", name="Home",
+                                         import_busy=False, is_destination=False)
+    first = (await book(given, TEN_BERLIN, NOW))[0]
+    second = (await book(given, TEN_BERLIN + timedelta(hours=3), NOW, name="Dora"))[0]
+    for mapping_id in await dispatch_outbox(NOW):
+        await push_mapping(mapping_id, provider, NOW)
+    # when "home" becomes the destination
+    await update_external_calendar(given.owner, home.id, None, True, NOW)
+    for mapping_id in await claim_due_pushes(NOW):
+        await push_mapping(mapping_id, provider, NOW)
+    # then both bookings moved from "work" to "home"
+    assert provider.calendars["work"].events == {}
+    assert sorted(provider.calendars["home"].events) == [f"booking-{first.id}@lockstep.ics",
+                                                         f"booking-{second.id}@lockstep.ics"]
+    assert not (await ExternalCalendar.get(id=given.calendar.id)).is_destination

@@ -92,7 +92,7 @@ async def test_keeping_a_booking_whose_event_was_moved_writes_the_event_back(db:
     settled = await settle_conflict(staff_viewer(given), conflict.id, SettleChoice.KEEP_BOOKING, LATER)
     # then the conflict is settled by them, the booking is untouched and its event is due to be written in full
     assert (settled.status, settled.resolution, settled.settled_at) == ("settled", "restore_event", LATER)
-    assert (await SyncConflict.get(id=conflict.id)).settled_by_id == given.staff.user_id  # type: ignore[attr-defined]
+    assert (await SyncConflict.get(id=conflict.id)).settled_by_id == given.staff.user_id
     after = await Booking.get(id=booking.id)
     assert (after.starts_at.astimezone(UTC), after.version) == (TEN_BERLIN, booking.version)
     queued = await EventMapping.get(id=mapping.id)
@@ -201,7 +201,7 @@ async def test_settling_is_logged_and_notifies_the_staff_member_and_the_owner(db
     entry = await SyncLogEntry.filter(action="settle_conflict").get()
     assert (entry.connection_id, entry.direction, entry.outcome, entry.detail) == (
         given.connection.id, "none", "ok", "event_deleted: restore_event")
-    assert (entry.booking_id, entry.mapping_id) == (booking.id, mapping.id)  # type: ignore[attr-defined]
+    assert (entry.booking_id, entry.mapping_id) == (booking.id, mapping.id)
 
 
 async def test_a_settled_conflict_cannot_be_settled_again(db: str) -> None:

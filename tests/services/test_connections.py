@@ -232,7 +232,7 @@ async def test_unlinking_a_series_occurrence_unlinks_the_series_event(db: str) -
     unlinked = await connections.unlink_booking_event(given.owner, second.id, given.connection.id)
     assert (unlinked.id, unlinked.state) == (mapping.id, EventMappingState.UNLINKED)
     entry = await SyncLogEntry.get(action="unlink")
-    assert (entry.booking_id, entry.mapping_id) == (first.id, mapping.id)  # type: ignore[attr-defined]
+    assert (entry.booking_id, entry.mapping_id) == (first.id, mapping.id)
     assert (await Booking.get(id=second.id)).status == "confirmed"
 
 
