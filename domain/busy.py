@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
@@ -57,12 +58,14 @@ def _own_partstat(component: Any, own: frozenset[str]) -> str | None:
     return None
 
 
-def _instant(value: date | datetime, policy: BusyPolicy) -> datetime:
+def instant_of(value: date | datetime, zone: ZoneInfo) -> datetime:
+    """An iCalendar DTSTART/DTEND value as a UTC instant: floating times and dates are read on `zone`'s wall clock
+    (a date is its local midnight)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:  # floating: the staff member's wall clock
-            return to_utc(value, load_zone(policy.zone))
+            return to_utc(value, zone)
         return value.astimezone(UTC)
-    return to_utc(datetime(value.year, value.month, value.day), load_zone(policy.zone))
+    return to_utc(datetime(value.year, value.month, value.day), zone)
 
 
 def _blocks(component: Any, policy: BusyPolicy, all_day: bool) -> bool:
@@ -78,7 +81,8 @@ def _blocks(component: Any, policy: BusyPolicy, all_day: bool) -> bool:
     return policy.all_day_blocks or not all_day
 
 
-def _end(component: Any, start: date | datetime) -> date | datetime:
+def event_end(component: Any, start: date | datetime) -> date | datetime:
+    """A VEVENT's end: DTEND, or DTSTART plus DURATION, or the RFC 5545 default."""
     if component.get("DTEND") is not None:
         return component["DTEND"].dt  # type: ignore[no-any-return]
     if component.get("DURATION") is not None:
@@ -124,7 +128,8 @@ def caldav_busy_spans(ical_text: str | icalendar.Calendar, window: Span, policy:
         all_day = not isinstance(start_value, datetime)
         if not _blocks(occurrence, policy, all_day):
             continue
-        start, end = _instant(start_value, policy), _instant(_end(occurrence, start_value), policy)
+        zone = load_zone(policy.zone)
+        start, end = instant_of(start_value, zone), instant_of(event_end(occurrence, start_value), zone)
         if end <= start or not (start < window.end and window.start < end):
             continue
         recurrence_id = occurrence.get("RECURRENCE-ID")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from domain.busy import UnreadableCalendarData
+from domain.busy import UnreadableCalendarData, event_end, instant_of
 from domain.intervals import Span
 from domain.sync import MarkerKind, parse_marker
-from domain.zones import load_zone, to_utc
+from domain.zones import load_zone
 
 
 @dataclass(frozen=True)
@@ -60,27 +60,10 @@ class CalendarEdit:
     new_span: Span | None = None
 
 
-def _instant(value: date | datetime, zone: ZoneInfo) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # floating: the staff member's wall clock
-            return to_utc(value, zone)
-        return value.astimezone(UTC)
-    return to_utc(datetime(value.year, value.month, value.day), zone)
-
-
-def _end(component: Any, start: date | datetime) -> date | datetime:
-    if component.get("DTEND") is not None:
-        return component["DTEND"].dt  # type: ignore[no-any-return]
-    if component.get("DURATION") is not None:
-        return start + component["DURATION"].dt  # type: ignore[no-any-return]
-    # RFC 5545: a date-only event without an end lasts one day; a date-time one is an instant.
-    return start + timedelta(days=1) if not isinstance(start, datetime) else start
-
-
 def _planned_start(component: Any, zone: ZoneInfo) -> datetime:
     recurrence_id = component.get("RECURRENCE-ID")
     source = recurrence_id if recurrence_id is not None else component["DTSTART"]
-    return _instant(source.dt, zone)
+    return instant_of(source.dt, zone)
 
 
 def _taking_place(component: Any, zone: ZoneInfo) -> Span | None:
@@ -89,7 +72,7 @@ def _taking_place(component: Any, zone: ZoneInfo) -> Span | None:
     if str(component.get("STATUS", "CONFIRMED")).upper() == "CANCELLED":
         return None
     start_value = component["DTSTART"].dt
-    start, end = _instant(start_value, zone), _instant(_end(component, start_value), zone)
+    start, end = instant_of(start_value, zone), instant_of(event_end(component, start_value), zone)
     return Span(start, end) if start < end else None
 
 
