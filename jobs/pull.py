@@ -63,8 +63,8 @@ async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window:
         return await provider.fetch_changes(calendar.provider_calendar_id, None, window), True
 
 
-def _own_addresses(connection: CalendarConnection, staff: Staff) -> frozenset[str]:
-    addresses = {staff.email.lower()}
+def _own_addresses(connection: CalendarConnection, staff: Staff, discovered: tuple[str, ...]) -> frozenset[str]:
+    addresses = {staff.email.lower(), *(address.lower().removeprefix("mailto:") for address in discovered)}
     if "@" in connection.account_label:
         addresses.add(connection.account_label.lower())
     return frozenset(addresses)
@@ -128,8 +128,10 @@ async def _apply(calendar: ExternalCalendar, plan: ImportPlan, stored: dict[Bloc
             next_pull_at=next_pull)
 
 
-async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datetime) -> PullOutcome:
-    """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply)."""
+async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datetime, *,
+                        own_addresses: tuple[str, ...] = ()) -> PullOutcome:
+    """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply).
+    `own_addresses` are the account's calendar addresses found at connect time, besides the staff member's email."""
     calendar = await ExternalCalendar.get_or_none(id=calendar_id)
     if calendar is None:
         return PullOutcome("skipped")
@@ -149,7 +151,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         await log_action(connection.id, "import", "pull", "failed", error=str(exc))
         status = "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
         return PullOutcome(status, retry_at=retry_at)
-    policy = BusyPolicy(zone=staff.time_zone, own_addresses=_own_addresses(connection, staff),
+    policy = BusyPolicy(zone=staff.time_zone, own_addresses=_own_addresses(connection, staff, own_addresses),
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
     stored = await _stored_blocks(calendar.id)
     blocks = [block for _, block in stored.values()]

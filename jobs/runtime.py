@@ -84,11 +84,16 @@ def shutdown() -> None:
     _RUNTIME.loop, _RUNTIME.orm_ready = None, False
 
 
+def credentials_of(connection: CalendarConnection) -> dict[str, Any]:
+    """The connection's decrypted credentials (never logged, never stored elsewhere)."""
+    return CredentialVault(config().secret_keys).unseal(connection.credentials)
+
+
 @asynccontextmanager
 async def open_provider(connection: CalendarConnection) -> AsyncIterator[CalendarProvider]:
     """The provider client for a connection, built from its decrypted credentials and closed afterwards."""
     settings = config()
-    secrets = CredentialVault(settings.secret_keys).unseal(connection.credentials)
+    secrets = credentials_of(connection)
     if connection.provider != Provider.CALDAV:
         raise NotImplementedError(f"no client for {connection.provider} connections yet")
     credentials = CaldavCredentials(secrets["server_url"], secrets["username"], secrets["password"])

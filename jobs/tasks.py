@@ -33,8 +33,10 @@ async def run_pull(calendar_id: int) -> str:
     connection = await CalendarConnection.get(id=calendar.connection_id)
     if not connection.credentials:
         return "skipped"
+    # The account's own addresses say which ATTENDEE line is the staff member's (a declined invitation is free).
+    addresses = tuple(runtime.credentials_of(connection).get("own_addresses", ()))
     async with runtime.open_provider(connection) as provider:
-        return (await pull_calendar(calendar_id, provider, datetime.now(UTC))).status
+        return (await pull_calendar(calendar_id, provider, datetime.now(UTC), own_addresses=addresses)).status
 
 
 def push(mapping_id: int) -> str:

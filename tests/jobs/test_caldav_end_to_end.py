@@ -120,7 +120,7 @@ async def test_a_series_is_one_recurring_event_with_an_exdate_per_cancelled_occu
 
 
 async def test_a_personal_event_takes_its_slot_and_gives_it_back_when_deleted(synced: Synced) -> None:
-    given, now = synced.given, datetime.now(UTC)
+    given = synced.given
     day = in_days(4)
     start = local(day, 11)
     whole_day = Span(local(day, 0), local(day + timedelta(days=1), 0))
@@ -134,11 +134,16 @@ async def test_a_personal_event_takes_its_slot_and_gives_it_back_when_deleted(sy
     assert await run_pull(given.calendar.id) == "done"
     assert not await slot_offered()
     assert await blocks() == [(start, start + timedelta(hours=1))]
+    # when the staff member moves it two hours later in their app, the block follows and the slot is free again
+    later = start + timedelta(hours=2)
+    await write_by_hand(synced.server, synced.calendar_url, "dentist", personal_event("dentist", later))
+    assert await run_pull(given.calendar.id) == "done"
+    assert await slot_offered()
+    assert await blocks() == [(later, later + timedelta(hours=1))]
     await delete_by_hand(synced.server, url)
     assert await run_pull(given.calendar.id) == "done"
     assert await slot_offered()
     assert await blocks() == []
-    _ = now
 
 
 def _next_dst_change(after: date) -> date:

@@ -211,3 +211,48 @@ async def test_a_busy_event_over_a_booking_cancels_it_when_the_calendar_wins(db:
     conflicts = await SyncConflict.all().values_list("kind", "status", "resolution")
     assert conflicts == [("busy_overlap", "settled", "cancel_booking")]
     assert await Notification.filter(kind="busy_overlap").count() == 2  # the staff member and the owner
+
+
+async def test_an_invitation_declined_from_an_address_found_at_connect_time_takes_no_time(db: str) -> None:
+    given = await given_connected_staff()
+    provider = memory()
+    declined = "ATTENDEE;PARTSTAT=DECLINED:mailto:Sam.Tech@icloud.example\r\n"
+    provider.write_by_hand("work", "party.ics", personal_event("party", TEN_BERLIN, extra=declined))
+    await pull_calendar(given.calendar.id, provider, NOW, own_addresses=("mailto:sam.tech@icloud.example",))
+    assert await blocks() == []
+    # while without knowing that address, the invitation is someone else's answer and the event blocks
+    await given.calendar.update_from_dict({"sync_cursor": "", "window_start": None}).save()
+    await pull_calendar(given.calendar.id, provider, NOW)
+    assert [block[0] for block in await blocks()] == ["party.ics"]
+
+
+async def test_hand_edits_of_one_occurrence_of_a_series_reach_that_occurrence_only(db: str) -> None:
+    # given a weekly series of three, pushed, in a calendar whose side wins
+    given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
+    provider = memory()
+    occurrences = await book(given, TEN_BERLIN, NOW, recurrence="FREQ=WEEKLY;COUNT=3")
+    for mapping_id in await dispatch_outbox(NOW):
+        await push_mapping(mapping_id, provider, NOW)
+    (event_id,) = provider.calendars["work"].events
+    # when the staff member deletes the second occurrence and moves the third two hours later, in their app
+    calendar: Any = icalendar.Calendar.from_ical(provider.calendars["work"].events[event_id].payload)
+    master = next(e for e in calendar.walk("VEVENT") if e.get("RECURRENCE-ID") is None)
+    master.add("EXDATE", occurrences[1].starts_at.astimezone(UTC))
+    moved = icalendar.Event()
+    third = occurrences[2].starts_at.astimezone(UTC)
+    for name in ("UID", "SUMMARY"):
+        moved.add(name, master[name])
+    moved.add("DTSTAMP", NOW)
+    moved.add("RECURRENCE-ID", third)
+    moved.add("DTSTART", third + timedelta(hours=2))
+    moved.add("DTEND", third + timedelta(hours=3))
+    calendar.add_component(moved)
+    provider.write_by_hand("work", event_id, calendar.to_ical().decode())
+    await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))
+    # then the second is cancelled, the third rescheduled, the first untouched
+    after = [await Booking.get(id=b.id) for b in occurrences]
+    assert [b.status for b in after] == [BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.CONFIRMED]
+    assert [b.starts_at.astimezone(UTC) for b in after] == [TEN_BERLIN, occurrences[1].starts_at.astimezone(UTC),
+                                                            third + timedelta(hours=2)]
+    # and the follow-up push writes the series as it now is, over the hand-edited copy
+    assert [(await push_mapping(m, provider, NOW)).status for m in await dispatch_outbox(NOW)] == ["done"]
