@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,13 @@ def serve(settings: Settings, with_seed: bool) -> None:
     children = [subprocess.Popen([sys.executable, "-m", "app", verb])
                 for verb in ["scheduler", *["worker"] * max(settings.workers, 1)]]
     print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)", flush=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        # uvicorn re-raises the signal that stopped it once it has shut down; exiting through Python (not the
+        # default action) lets the cleanup below stop the children too.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info")
     finally:
