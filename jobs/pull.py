@@ -169,7 +169,9 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
                              "The calendar suddenly listed no events; the last known busy time stays in force", now)
         return PullOutcome("done", plan)
     seen = {event_id: (remote.etag, found) for event_id, (remote, found) in own.items()}
-    await reconcile_own_events(calendar, connection, seen, set(changes.deleted), changes.complete, window, now)
+    listed = {remote.event_id for remote in changes.changed}
+    await reconcile_own_events(calendar, connection, seen, listed, set(changes.deleted), changes.complete, window,
+                               now)
     await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now)
     await record_success(connection.id, now)
     return PullOutcome("done", plan)

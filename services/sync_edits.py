@@ -68,10 +68,11 @@ def _iso(instant: datetime) -> str:
 
 
 async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarConnection,
-                               own: dict[str, tuple[str, OwnEvent]], deleted: set[str], complete: bool, window: Span,
-                               now: datetime) -> None:
+                               own: dict[str, tuple[str, OwnEvent]], listed: set[str], deleted: set[str],
+                               complete: bool, window: Span, now: datetime) -> None:
     """Compare each of Lockstep's events the pull saw (`own`: event id -> (remote etag, what it holds)), or saw
-    deleted, with what was last written for it. With a `complete` listing, an event not listed is deleted."""
+    deleted, with what was last written for it. With a `complete` listing, an event not `listed` is deleted; one
+    listed but not readable as ours is left alone (never taken for a deletion)."""
     mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
         EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(external_event_id="")
     for mapping in mappings:
@@ -81,7 +82,7 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
             remote_etag, found = own[mapping.external_event_id]
             if remote_etag == mapping.etag:
                 continue  # exactly what Lockstep wrote: its own echo
-        elif not (mapping.external_event_id in deleted or complete):
+        elif mapping.external_event_id in listed or not (mapping.external_event_id in deleted or complete):
             continue
         expected = {planned: span for planned, (_, span) in written_spans(mapping.written).items()}
         edits = calendar_edits(expected, found, window)

@@ -21,6 +21,7 @@ from models import (
     EventMappingState,
     Notification,
     SyncConflict,
+    SyncLogEntry,
 )
 from providers.base import RemoteCalendar, Unavailable
 from services.availability import load_availability
@@ -256,3 +257,16 @@ async def test_hand_edits_of_one_occurrence_of_a_series_reach_that_occurrence_on
                                                             third + timedelta(hours=2)]
     # and the follow-up push writes the series as it now is, over the hand-edited copy
     assert [(await push_mapping(m, provider, NOW)).status for m in await dispatch_outbox(NOW)] == ["done"]
+
+
+async def test_an_unreadable_copy_of_our_event_is_not_taken_for_a_deletion(db: str) -> None:
+    given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
+    provider = memory()
+    booking, mapping = await pushed(given, provider, TEN_BERLIN)
+    provider.write_by_hand("work", mapping.external_event_id, "BEGIN:VCALENDAR\r\nthis is not iCalendar")
+    provider.forget_history("work")  # the next pull is a complete listing
+    assert (await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))).status == "done"
+    assert (await Booking.get(id=booking.id)).status == BookingStatus.CONFIRMED
+    assert await SyncConflict.all().count() == 0
+    detail = (await SyncLogEntry.filter(action="pull").order_by("-id").first())
+    assert detail is not None and "1 events could not be read" in detail.detail
