@@ -1,5 +1,6 @@
 """GraphQL documents and small helpers for the calendar sync API tests: a shop whose staff member connected their
-CalDAV account through the API, bookings made through the API, and sync items for them."""
+CalDAV account through the API, bookings made through the API, and sync items for them. KEY is the only credential
+key of the app these tests run, so what it stores can be opened and checked."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 
 from models import Booking, CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
 from schema.ids import encode_id
+from services.credentials import new_key
 from tests.support.calendar_sync import SERVER, staff_token
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop
 
 PASSWORD = "app-specific s3cret"
+KEY = new_key()
 _DAY = (datetime.now(UTC) + timedelta(days=14)).date()
 AT_TEN = datetime(_DAY.year, _DAY.month, _DAY.day, 8, tzinfo=UTC)  # 10:00 in Berlin in summer, 09:00 in winter
 
