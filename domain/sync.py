@@ -8,7 +8,8 @@ Terms:
   lists only changes.
 - *suspicious* answer: a complete listing with no events at all from a calendar that had at least
   SUSPICIOUS_EMPTY_AFTER events. Providers do that when they fail quietly; the plan then deletes nothing and says so,
-  so the last known busy time stays in force (stale but never empty).
+  so the last known busy time stays in force (stale but never empty). Once EMPTY_CONFIRMED_AFTER complete listings
+  in a row said the same, the calendar really is empty and the plan deletes its blocks.
 The plan is a pure function of its inputs; applying it and planning again from the result yields an empty plan.
 """
 
@@ -24,6 +25,7 @@ from domain.busy import LOCKSTEP_UID_SUFFIX, BusySpan
 from domain.intervals import Span
 
 SUSPICIOUS_EMPTY_AFTER = 5
+EMPTY_CONFIRMED_AFTER = 3  # complete listings in a row, polls apart, before an emptied calendar is believed
 
 BlockKey = tuple[str, str]  # (event id, occurrence key)
 
@@ -64,10 +66,12 @@ def _blocks_of(event: ImportedEvent) -> dict[BlockKey, StoredBlock]:
 
 
 def plan_import(stored: Iterable[StoredBlock], changed: Sequence[ImportedEvent], deleted: Iterable[str], *,
-                complete: bool) -> ImportPlan:
+                complete: bool, empty_listings_before: int = 0) -> ImportPlan:
+    """`empty_listings_before`: how many complete listings in a row just before this one were suspiciously empty."""
     current = {block.key: block for block in stored}
     stored_events = {event_id for event_id, _ in current}
-    if complete and not changed and len(stored_events) >= SUSPICIOUS_EMPTY_AFTER:
+    confirmed = empty_listings_before + 1 >= EMPTY_CONFIRMED_AFTER
+    if complete and not changed and len(stored_events) >= SUSPICIOUS_EMPTY_AFTER and not confirmed:
         return ImportPlan((), (), suspicious=True)
     wanted: dict[BlockKey, StoredBlock] = {}
     for event in changed:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData, caldav_busy_spans, parse_calendar
+from domain.busy import BusyPolicy, BusySpan, caldav_busy_spans, parse_calendar
 from domain.intervals import Span
 from domain.own_events import OwnEvent, read_own_event
 from domain.retry import retry_delay
@@ -28,7 +28,15 @@ from models import (
     Staff,
     SyncDirection,
 )
-from providers.base import AuthFailed, CalendarProvider, Changes, CursorExpired, ProviderError, RemoteEvent
+from providers.base import (
+    AuthFailed,
+    CalendarProvider,
+    Changes,
+    CursorExpired,
+    ProviderError,
+    RemoteEvent,
+    Unavailable,
+)
 from services.sync_edits import reconcile_busy_overlaps, reconcile_own_events
 from services.sync_health import log_action, record_failure, record_success
 from services.sync_schedule import next_pull_at
@@ -87,7 +95,7 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
                 imported.append(ImportedEvent(remote.event_id, ()))
                 continue
             spans = caldav_busy_spans(calendar, window, policy) if import_busy else []
-        except (UnreadableCalendarData, ValueError):
+        except Exception:  # any event that breaks the reader (bad data, no DTSTART, a library error)
             # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
             unreadable += 1
             spans = [BusySpan(block.span, block.occurrence_key, block.title, block.all_day)
@@ -105,8 +113,8 @@ async def _stored_blocks(calendar_id: int) -> dict[BlockKey, tuple[int, StoredBl
             for row_id, event_id, key, start, end, title, all_day in rows}
 
 
-async def _apply(calendar: ExternalCalendar, plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBlock]],
-                 staff_id: int, changes: Changes, window: Span, now: datetime, next_pull: datetime) -> None:
+async def _apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
+                        stored: dict[BlockKey, tuple[int, StoredBlock]], staff_id: int) -> None:
     """Write the plan in one transaction: deletes and new blocks in batches (an initial import brings thousands)."""
     async with in_transaction() as db:
         doomed = [stored[key][0] for key in plan.deletes if key in stored]
@@ -123,14 +131,57 @@ async def _apply(calendar: ExternalCalendar, plan: ImportPlan, stored: dict[Bloc
                                      external_calendar_id=calendar.id, external_event_id=block.event_id,
                                      occurrence_key=block.occurrence_key, **values))
         await BusyBlock.bulk_create(new, batch_size=_BATCH, using_db=db)
-        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
-            sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
-            next_pull_at=next_pull)
+
+
+async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection, staff: Staff, now: datetime
+                     ) -> datetime:
+    """When to pull again: by the schedule, or sooner when a pull was asked for while this one ran ("sync now", or
+    a push that found the calendar's copy changed)."""
+    planned = await next_pull_at(connection, staff, now)
+    requested = (await ExternalCalendar.get(id=calendar.id)).next_pull_at
+    if requested is not None and requested != calendar.next_pull_at and requested < planned:
+        return requested
+    return planned
+
+
+async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, error: ProviderError,
+                  now: datetime) -> PullOutcome:
+    health = await record_failure(connection.id, str(error), now, credentials_refused=isinstance(error, AuthFailed))
+    retry_at = now + retry_delay(connection.consecutive_failures + 1, getattr(error, "retry_after", None))
+    await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=retry_at)
+    await log_action(connection.id, "import", "pull", "failed", error=str(error))
+    status = "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
+    return PullOutcome(status, retry_at=retry_at)
+
+
+async def pull_crashed(calendar_id: int, error_name: str, now: datetime) -> PullOutcome:
+    """A pull stopped on an unexpected error: back off and show it in the health, as for a provider failure. Only the
+    error's type is recorded: its message could hold anything."""
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    if calendar is None:
+        return PullOutcome("skipped")
+    connection = await CalendarConnection.get(id=calendar.connection_id)
+    return await _failed(calendar, connection, Unavailable(f"an unexpected error stopped this pull ({error_name})"),
+                         now)
+
+
+async def _held_back(calendar: ExternalCalendar, connection: CalendarConnection, plan: ImportPlan, now: datetime,
+                     next_pull: datetime) -> PullOutcome:
+    """A suddenly empty listing: keep every block and the old cursor, and list the window in full again next time
+    (each such listing in a row is counted; domain.sync believes the calendar empty after enough of them)."""
+    await ExternalCalendar.filter(id=calendar.id).update(empty_listings=calendar.empty_listings + 1,
+                                                         window_start=None, last_pulled_at=now,
+                                                         next_pull_at=next_pull)
+    message = "The calendar suddenly listed no events; the last known busy time stays in force"
+    await log_action(connection.id, "import", "pull", "retrying", error=message)
+    await record_failure(connection.id, message, now)
+    return PullOutcome("done", plan)
 
 
 async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datetime, *,
                         own_addresses: tuple[str, ...] = ()) -> PullOutcome:
-    """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply).
+    """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply). Callers make
+    sure no push or pull of the same calendar runs meanwhile (services.sync_leases).
     `own_addresses` are the account's calendar addresses found at connect time, besides the staff member's email."""
     calendar = await ExternalCalendar.get_or_none(id=calendar_id)
     if calendar is None:
@@ -145,33 +196,39 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     try:
         changes, expired = await _fetch(provider, calendar, window)
     except ProviderError as exc:
-        health = await record_failure(connection.id, str(exc), now, credentials_refused=isinstance(exc, AuthFailed))
-        retry_at = now + retry_delay(connection.consecutive_failures + 1, getattr(exc, "retry_after", None))
-        await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=retry_at)
-        await log_action(connection.id, "import", "pull", "failed", error=str(exc))
-        status = "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
-        return PullOutcome(status, retry_at=retry_at)
+        return await _failed(calendar, connection, exc, now)
+    if not (changes.changed or changes.deleted or changes.complete):
+        # The cheap check found nothing new (most polls): no blocks to load, nothing worth a log entry.
+        await ExternalCalendar.filter(id=calendar.id).update(
+            sync_cursor=changes.cursor, last_pulled_at=now, next_pull_at=await _next_pull(calendar, connection,
+                                                                                          staff, now))
+        await record_success(connection.id, now)
+        return PullOutcome("done", ImportPlan((), ()))
     policy = BusyPolicy(zone=staff.time_zone, own_addresses=_own_addresses(connection, staff, own_addresses),
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
     stored = await _stored_blocks(calendar.id)
     blocks = [block for _, block in stored.values()]
     imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, blocks)
-    plan = plan_import(blocks, imported, changes.deleted, complete=changes.complete)
-    await _apply(calendar, plan, stored, staff.id, changes, window, now, await next_pull_at(connection, staff, now))
+    plan = plan_import(blocks, imported, changes.deleted, complete=changes.complete,
+                       empty_listings_before=calendar.empty_listings)
+    if plan.suspicious:
+        return await _held_back(calendar, connection, plan, now, await _next_pull(calendar, connection, staff, now))
+    await _apply_blocks(calendar, plan, stored, staff.id)
+    seen = {event_id: (remote.etag, found) for event_id, (remote, found) in own.items()}
+    listed = {remote.event_id for remote in changes.changed}
+    await reconcile_own_events(calendar, connection, seen, listed, set(changes.deleted), changes.complete, window,
+                               now)
+    await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now, incremental=not changes.complete)
+    # The cursor moves on only once everything it covers is applied: a pull that stops earlier (a crash, a
+    # timeout) fetches the same changes again, and applying them twice changes nothing.
+    await ExternalCalendar.filter(id=calendar.id).update(
+        sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
+        next_pull_at=await _next_pull(calendar, connection, staff, now), empty_listings=0)
     detail = f"{len(plan.upserts)} busy blocks added or changed, {len(plan.deletes)} removed"
     if expired:
         detail += "; the sync cursor had expired, so the window was listed again in full"
     if unreadable:
         detail += f"; {unreadable} events could not be read and keep their last known blocks"
     await log_action(connection.id, "import", "pull", "ok", detail=detail)
-    if plan.suspicious:
-        await record_failure(connection.id,
-                             "The calendar suddenly listed no events; the last known busy time stays in force", now)
-        return PullOutcome("done", plan)
-    seen = {event_id: (remote.etag, found) for event_id, (remote, found) in own.items()}
-    listed = {remote.event_id for remote in changes.changed}
-    await reconcile_own_events(calendar, connection, seen, listed, set(changes.deleted), changes.complete, window,
-                               now)
-    await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now)
     await record_success(connection.id, now)
     return PullOutcome("done", plan)

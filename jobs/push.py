@@ -29,9 +29,12 @@ from providers.base import (
     AuthFailed,
     CalendarProvider,
     NotFound,
+    OutgoingEvent,
     PreconditionFailed,
     ProviderError,
     RateLimited,
+    Unavailable,
+    Written,
 )
 from services.sync_health import log_action, record_failure, record_success
 
@@ -74,7 +77,8 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
         snapshot = replace(snapshot, confirmed=False)
     action = plan_push(snapshot, WrittenSnapshot(mapping.external_event_id, mapping.version_written))
     if action == PushAction.NOTHING:
-        await EventMapping.filter(id=mapping.id, version_written=mapping.version_written).update(
+        await EventMapping.filter(id=mapping.id, version_written=mapping.version_written,
+                                  queued=mapping.queued).update(
             state=EventMappingState.SYNCED, attempts=0, next_attempt_at=None, last_error="")
         return PushOutcome("done", action)
     try:
@@ -87,8 +91,11 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
         else:
             assert current.event is not None
             existing = mapping.external_event_id if action == PushAction.UPDATE else None
-            result = await provider.put_event(calendar.provider_calendar_id, current.event, event_id=existing,
-                                              etag=(mapping.etag or None) if existing else None)
+            if connection.direction == SyncDirection.EXPORT_ONLY:
+                result = await _overwrite(provider, calendar.provider_calendar_id, current.event, existing)
+            else:
+                result = await provider.put_event(calendar.provider_calendar_id, current.event, event_id=existing,
+                                                  etag=(mapping.etag or None) if existing else None)
             event_id, etag, written = result.event_id, result.etag, current.written
     except (PreconditionFailed, NotFound) as exc:
         # Changed or deleted by hand in the calendar since our last write: a pull decides what that means, then
@@ -105,36 +112,65 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
     except ProviderError as exc:
         return await _failed(mapping, connection, action, exc, now)
     async with in_transaction() as db:
-        await EventMapping.filter(id=mapping.id).using_db(db).update(
-            external_event_id=event_id, etag=etag, written=written, version_written=current.snapshot.version,
-            state=EventMappingState.SYNCED, attempts=0, next_attempt_at=None, last_error="")
+        values = {"external_event_id": event_id, "etag": etag, "written": written,
+                  "version_written": current.snapshot.version, "attempts": 0, "last_error": ""}
+        # Synced only if nobody re-queued the mapping meanwhile (the booking changed again while this push ran);
+        # otherwise it stays pending and the next push writes the newer state.
+        settled = await EventMapping.filter(id=mapping.id, queued=mapping.queued).using_db(
+            db).update(state=EventMappingState.SYNCED, next_attempt_at=None, **values)
+        if not settled:
+            await EventMapping.filter(id=mapping.id).using_db(db).update(**values)
         await log_action(connection.id, "export", action.value, "ok", booking_id=mapping.booking_id,
                          mapping_id=mapping.id, using_db=db)
     await record_success(connection.id, now)
     return PushOutcome("done", action)
 
 
-async def _failed(mapping: EventMapping, connection: CalendarConnection, action: PushAction, error: ProviderError,
-                  now: datetime) -> PushOutcome:
+async def _overwrite(provider: CalendarProvider, calendar_id: str, event: OutgoingEvent,
+                     existing: str | None) -> Written:
+    """Export only: Lockstep's copy is the truth and the calendar is never read, so a hand edit is written over and
+    a deleted event is written again (pulling first would never happen)."""
+    try:
+        return await provider.put_event(calendar_id, event, event_id=existing, etag=None)
+    except NotFound:
+        return await provider.put_event(calendar_id, event, event_id=None, etag=None)
+
+
+async def push_crashed(mapping_id: int, error_name: str, now: datetime) -> PushOutcome:
+    """A push stopped on an unexpected error: count it like a provider failure (retried with backoff, failed after
+    the last attempt, shown in the health) instead of leaving the item to be handed out forever. Only the error's
+    type is recorded: its message could hold anything."""
+    mapping = await EventMapping.get_or_none(id=mapping_id)
+    if mapping is None:
+        return PushOutcome("skipped")
+    calendar = await mapping.external_calendar
+    connection = await CalendarConnection.get(id=calendar.connection_id)
+    error = Unavailable(f"an unexpected error stopped this push ({error_name})")
+    return await _failed(mapping, connection, None, error, now)
+
+
+async def _failed(mapping: EventMapping, connection: CalendarConnection, action: PushAction | None,
+                  error: ProviderError, now: datetime) -> PushOutcome:
     attempts = mapping.attempts + 1
+    label = action.value if action else "push"
     health = await record_failure(connection.id, str(error), now, credentials_refused=isinstance(error, AuthFailed))
     if isinstance(error, AuthFailed) or health == ConnectionHealth.REAUTHORIZATION_REQUIRED:
         # Retrying cannot help until the staff member reconnects; reconnecting re-queues every pending item.
         await EventMapping.filter(id=mapping.id).update(state=EventMappingState.PENDING, attempts=attempts,
                                                         next_attempt_at=None, last_error=str(error))
-        await log_action(connection.id, "export", action.value, "failed", booking_id=mapping.booking_id,
+        await log_action(connection.id, "export", label, "failed", booking_id=mapping.booking_id,
                          mapping_id=mapping.id, error=str(error))
         return PushOutcome("reauthorize", action)
     if gives_up(attempts):
         await EventMapping.filter(id=mapping.id).update(state=EventMappingState.FAILED, attempts=attempts,
                                                         next_attempt_at=None, last_error=str(error))
-        await log_action(connection.id, "export", action.value, "failed", booking_id=mapping.booking_id,
+        await log_action(connection.id, "export", label, "failed", booking_id=mapping.booking_id,
                          mapping_id=mapping.id, error=str(error), detail=f"gave up after {attempts} attempts")
         return PushOutcome("failed", action)
     retry_after = error.retry_after if isinstance(error, RateLimited) else None
     retry_at = now + retry_delay(attempts, retry_after)
     await EventMapping.filter(id=mapping.id).update(state=EventMappingState.PENDING, attempts=attempts,
                                                     next_attempt_at=retry_at, last_error=str(error))
-    await log_action(connection.id, "export", action.value, "retrying", booking_id=mapping.booking_id,
+    await log_action(connection.id, "export", label, "retrying", booking_id=mapping.booking_id,
                      mapping_id=mapping.id, error=str(error), detail=f"attempt {attempts}")
     return PushOutcome("retry", action, retry_at)

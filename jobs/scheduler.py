@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -25,6 +25,10 @@ from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_o
 log = logging.getLogger("lockstep.scheduler")
 QUEUE_NAME = "lockstep-sync"
 LEADER_KEY = "lockstep:scheduler:leader"
+
+
+def _seconds(duration: timedelta) -> int:
+    return int(duration.total_seconds())
 
 
 def sync_queue(redis: Redis) -> Queue:
@@ -64,9 +68,11 @@ class Scheduler:
         pulls = await claim_due_pulls(now)
         try:
             for calendar_id in pulls:
-                self.queue.enqueue(tasks.pull, calendar_id, job_timeout=300, result_ttl=60, failure_ttl=86400)
+                self.queue.enqueue(tasks.pull, calendar_id, job_timeout=_seconds(tasks.PULL_TIMEOUT), result_ttl=60,
+                                   failure_ttl=86400)
             for mapping_id in pushes:
-                self.queue.enqueue(tasks.push, mapping_id, job_timeout=120, result_ttl=60, failure_ttl=86400)
+                self.queue.enqueue(tasks.push, mapping_id, job_timeout=_seconds(tasks.PUSH_TIMEOUT), result_ttl=60,
+                                   failure_ttl=86400)
         except RedisError:
             # Hand everything of this tick back; it is due again at once, and enqueued once Redis answers.
             await EventMapping.filter(id__in=pushes).update(next_attempt_at=now)

@@ -1,15 +1,27 @@
 """The RQ job functions. They take IDs only and are idempotent: running one twice, late or out of order gives the
-same result (the bodies reload everything and decide from the current state). They never raise for provider
-trouble: the outcome is recorded on the mapping or calendar, and the scheduler hands the work out again when due."""
+same result (the bodies reload everything and decide from the current state). They never raise: provider trouble
+and unexpected errors alike are recorded on the mapping or calendar (and in the health), and the scheduler hands the
+work out again when due.
+
+A push or pull first takes its calendar's sync lease (services.sync_leases). A job that finds it held (a duplicate
+job, or a push and a pull of one calendar at once) does nothing and asks to be handed out again shortly.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 
 from jobs import runtime
-from jobs.pull import pull_calendar
-from jobs.push import push_mapping
-from models import CalendarConnection, EventMapping, ExternalCalendar
+from jobs.pull import pull_calendar, pull_crashed
+from jobs.push import push_crashed, push_mapping
+from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
+from services.sync_leases import calendar_lease
+
+log = logging.getLogger("lockstep.jobs")
+PUSH_TIMEOUT = timedelta(seconds=120)
+PULL_TIMEOUT = timedelta(seconds=300)
+LEASE_HELD_RETRY = timedelta(seconds=2)
 
 
 async def run_push(mapping_id: int) -> str:
@@ -21,8 +33,18 @@ async def run_push(mapping_id: int) -> str:
     connection = await CalendarConnection.get(id=calendar.connection_id)
     if not connection.credentials:
         return "skipped"  # disconnected: the credentials are gone
-    async with runtime.open_provider(connection) as provider:
-        return (await push_mapping(mapping_id, provider, datetime.now(UTC))).status
+    async with calendar_lease(calendar.id, PUSH_TIMEOUT) as held:
+        now = datetime.now(UTC)
+        if not held:
+            await EventMapping.filter(id=mapping_id, state=EventMappingState.PENDING).update(
+                next_attempt_at=now + LEASE_HELD_RETRY)
+            return "busy"
+        try:
+            async with runtime.open_provider(connection) as provider:
+                return (await push_mapping(mapping_id, provider, now)).status
+        except Exception as exc:  # recorded and retried; a job must not fail silently in the queue
+            log.exception("push of mapping %s stopped on an unexpected error", mapping_id)
+            return (await push_crashed(mapping_id, type(exc).__name__, datetime.now(UTC))).status
 
 
 async def run_pull(calendar_id: int) -> str:
@@ -33,10 +55,19 @@ async def run_pull(calendar_id: int) -> str:
     connection = await CalendarConnection.get(id=calendar.connection_id)
     if not connection.credentials:
         return "skipped"
-    # The account's own addresses say which ATTENDEE line is the staff member's (a declined invitation is free).
-    addresses = tuple(runtime.credentials_of(connection).get("own_addresses", ()))
-    async with runtime.open_provider(connection) as provider:
-        return (await pull_calendar(calendar_id, provider, datetime.now(UTC), own_addresses=addresses)).status
+    async with calendar_lease(calendar.id, PULL_TIMEOUT) as held:
+        now = datetime.now(UTC)
+        if not held:
+            await ExternalCalendar.filter(id=calendar_id).update(next_pull_at=now + LEASE_HELD_RETRY)
+            return "busy"
+        try:
+            # The account's own addresses say which ATTENDEE line is the staff member's (declined means free).
+            addresses = tuple(runtime.credentials_of(connection).get("own_addresses", ()))
+            async with runtime.open_provider(connection) as provider:
+                return (await pull_calendar(calendar_id, provider, now, own_addresses=addresses)).status
+        except Exception as exc:  # recorded and retried; a job must not fail silently in the queue
+            log.exception("pull of calendar %s stopped on an unexpected error", calendar_id)
+            return (await pull_crashed(calendar_id, type(exc).__name__, datetime.now(UTC))).status
 
 
 def push(mapping_id: int) -> str:

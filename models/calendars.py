@@ -88,6 +88,12 @@ class ExternalCalendar(Model):
     window_end = fields.DatetimeField(null=True)
     last_pulled_at = fields.DatetimeField(null=True)
     next_pull_at = fields.DatetimeField(null=True)
+    # Complete listings in a row that came back suddenly empty; the blocks are dropped only once that is confirmed.
+    empty_listings = fields.IntField(default=0)
+    # Pushes and pulls of one calendar never run at once (a pull reading a listing older than a push it raced with
+    # would take Lockstep's own write for a hand edit): a job holds this lease, which lapses if the job dies.
+    sync_lock_owner = fields.CharField(max_length=64, default="")
+    sync_lock_until = fields.DatetimeField(null=True)
 
     class Meta:
         unique_together = (("connection", "provider_calendar_id"),)
@@ -125,3 +131,5 @@ class BusyBlock(Model):
 
     class Meta:
         indexes = (("staff_id", "starts_at"),)
+        # One block per occurrence of a calendar event, whatever two imports racing would do.
+        unique_together = (("external_calendar", "external_event_id", "occurrence_key"),)

@@ -41,6 +41,9 @@ class EventMapping(Model):
     state = fields.CharEnumField(EventMappingState, max_length=16, default=EventMappingState.PENDING)
     written: fields.JSONField[dict[str, list[object]]] = fields.JSONField(default=dict)
     attempts = fields.IntField(default=0)
+    # Bumped each time a booking change queues the mapping: a push marks it synced only if this did not move while
+    # the push ran (else the booking changed again and the newer state still has to be written).
+    queued = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
     updated_at = fields.DatetimeField(auto_now=True)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -75,7 +75,7 @@ async def _owe_push(booking: Booking, now: datetime, db: BaseDBAsyncClient) -> s
                                                       using_db=db)
         if mapping.state in _REOPEN:
             await EventMapping.filter(id=mapping.id).using_db(db).update(
-                state=EventMappingState.PENDING, attempts=0, next_attempt_at=now)
+                state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1)
             owed.add(mapping.id)
     return owed
 
@@ -89,7 +89,7 @@ async def owe_upcoming_bookings(calendar_id: int, staff_id: int, now: datetime, 
     for anchor in sorted(anchors):
         await EventMapping.get_or_create(booking_id=anchor, external_calendar_id=calendar_id, using_db=db)
     await EventMapping.filter(booking_id__in=sorted(anchors), state__in=_REOPEN).using_db(db).update(
-        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now)
+        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1)
     return len(anchors)
 
 

@@ -157,8 +157,11 @@ async def _record_conflict(booking: Booking, connection: CalendarConnection, kin
 
 
 async def reconcile_busy_overlaps(connection: CalendarConnection, staff_id: int, blocks: tuple[StoredBlock, ...],
-                                  now: datetime) -> None:
-    """Busy events just imported that overlap a confirmed booking: once per (booking, event), by the policy."""
+                                  now: datetime, *, incremental: bool) -> None:
+    """Busy events just imported that overlap a confirmed booking: once per (booking, event), by the policy.
+    Only an `incremental` change is news the staff member just made; a complete listing (the first import, a
+    changed setting, a resync) also brings events that were there long before the booking, so it never cancels a
+    booking by itself: where the policy would, a conflict opens for a person to decide."""
     if not blocks:
         return
     policy = ConflictPolicy(connection.conflict_policy)
@@ -177,12 +180,14 @@ async def reconcile_busy_overlaps(connection: CalendarConnection, staff_id: int,
             if not overlaps or (booking.id, block.event_id) in known:
                 continue
             known.add((booking.id, block.event_id))
-            await _settle_overlap(connection, policy, booking, block, now)
+            await _settle_overlap(connection, policy, booking, block, now, incremental)
 
 
 async def _settle_overlap(connection: CalendarConnection, policy: ConflictPolicy, booking: Booking,
-                          block: StoredBlock, now: datetime) -> None:
+                          block: StoredBlock, now: datetime, incremental: bool) -> None:
     resolution = decide(ConflictKind.BUSY_OVERLAP, policy, new_time_free=False)
+    if resolution == SyncResolution.CANCEL_BOOKING and not incremental:
+        resolution = SyncResolution.OPEN_CONFLICT
     if resolution == SyncResolution.CANCEL_BOOKING:
         await cancel_bookings_for_calendar([booking.id], now)
     status = ConflictStatus.OPEN if resolution == SyncResolution.OPEN_CONFLICT else ConflictStatus.SETTLED

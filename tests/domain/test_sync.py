@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from domain.busy import BusySpan
 from domain.intervals import Span
 from domain.sync import (
+    EMPTY_CONFIRMED_AFTER,
     SUSPICIOUS_EMPTY_AFTER,
     BookingSnapshot,
     ImportedEvent,
@@ -66,6 +67,17 @@ def test_an_empty_complete_listing_from_a_busy_calendar_is_suspicious_and_delete
     # a calendar that had few events may really be empty now
     few = before[: SUSPICIOUS_EMPTY_AFTER - 1]
     assert len(plan_import(few, [], [], complete=True).deletes) == SUSPICIOUS_EMPTY_AFTER - 1
+
+
+def test_an_empty_calendar_is_believed_once_enough_listings_in_a_row_agree() -> None:
+    # given a busy calendar that has listed empty EMPTY_CONFIRMED_AFTER - 2 times already
+    before = [stored(f"e{n}", "a", n) for n in range(SUSPICIOUS_EMPTY_AFTER)]
+    still_doubted = plan_import(before, [], [], complete=True, empty_listings_before=EMPTY_CONFIRMED_AFTER - 2)
+    assert (still_doubted.suspicious, still_doubted.deletes) == (True, ())
+    # when the next complete listing is empty too
+    believed = plan_import(before, [], [], complete=True, empty_listings_before=EMPTY_CONFIRMED_AFTER - 1)
+    # then every block goes
+    assert (believed.suspicious, believed.deletes) == (False, tuple(block.key for block in before))
 
 
 events = st.lists(

@@ -1,0 +1,112 @@
+"""Pull in the cases that must not destroy anything: a calendar that suddenly lists nothing, a complete listing that
+brings old events over bookings, and the many polls that find nothing new."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.conflicts import ConflictPolicy
+from domain.sync import EMPTY_CONFIRMED_AFTER
+from jobs.pull import pull_calendar
+from models import (
+    Booking,
+    BookingStatus,
+    BusyBlock,
+    CalendarConnection,
+    ConnectionHealth,
+    ExternalCalendar,
+    SyncConflict,
+    SyncLogEntry,
+)
+from providers.base import RemoteCalendar
+from tests.fakes.memory import MemoryProvider
+from tests.support.sync import book, given_connected_staff, personal_event
+
+NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
+TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def memory() -> MemoryProvider:
+    return MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
+
+
+async def test_a_suddenly_empty_calendar_is_held_until_enough_listings_agree(db: str) -> None:
+    # given six imported personal events, all then gone at once with no change history
+    given = await given_connected_staff()
+    provider = memory()
+    for day in range(6):
+        provider.write_by_hand("work", f"visit-{day}.ics", personal_event(f"visit-{day}", TEN_BERLIN
+                                                                          + timedelta(days=day)))
+    await pull_calendar(given.calendar.id, provider, NOW)
+    for day in range(6):
+        provider.delete_by_hand("work", f"visit-{day}.ics")
+    provider.forget_history("work")
+    # when the calendar is polled, short of the confirmation count
+    for poll in range(1, EMPTY_CONFIRMED_AFTER):
+        outcome = await pull_calendar(given.calendar.id, provider, NOW + poll * MINUTE)
+        assert outcome.plan is not None and outcome.plan.suspicious
+    # then every block stays, the health says why, and the next poll lists the window in full again
+    assert await BusyBlock.all().count() == 6
+    connection = await CalendarConnection.get(id=given.connection.id)
+    assert (connection.health, connection.last_error) == (
+        ConnectionHealth.DEGRADED, "The calendar suddenly listed no events; the last known busy time stays in force")
+    calendar = await ExternalCalendar.get(id=given.calendar.id)
+    assert (calendar.empty_listings, calendar.window_start) == (EMPTY_CONFIRMED_AFTER - 1, None)
+    # when one more complete listing is empty too
+    believed = await pull_calendar(given.calendar.id, provider, NOW + EMPTY_CONFIRMED_AFTER * MINUTE)
+    # then the calendar is believed empty: the blocks go and the connection is healthy again
+    assert believed.plan is not None and len(believed.plan.deletes) == 6
+    assert await BusyBlock.all().count() == 0
+    assert (await CalendarConnection.get(id=given.connection.id)).health == ConnectionHealth.ACTIVE
+    assert (await ExternalCalendar.get(id=given.calendar.id)).empty_listings == 0
+
+
+async def test_events_coming_back_after_an_empty_listing_reset_the_count(db: str) -> None:
+    given = await given_connected_staff()
+    provider = memory()
+    for day in range(6):
+        provider.write_by_hand("work", f"visit-{day}.ics", personal_event(f"visit-{day}", TEN_BERLIN
+                                                                          + timedelta(days=day)))
+    await pull_calendar(given.calendar.id, provider, NOW)
+    saved = dict(provider.calendars["work"].events)
+    provider.calendars["work"].events.clear()
+    provider.forget_history("work")
+    await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    # when the provider answers properly again
+    provider.calendars["work"].events.update(saved)
+    await pull_calendar(given.calendar.id, provider, NOW + 2 * MINUTE)
+    # then nothing was lost and the doubt is over
+    assert await BusyBlock.all().count() == 6
+    assert (await ExternalCalendar.get(id=given.calendar.id)).empty_listings == 0
+    assert (await CalendarConnection.get(id=given.connection.id)).health == ConnectionHealth.ACTIVE
+
+
+async def test_a_complete_listing_never_cancels_a_booking_by_itself_even_when_the_calendar_wins(db: str) -> None:
+    # given a booking made before the calendar was first imported, and an older event over it in the calendar
+    given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    provider = memory()
+    provider.write_by_hand("work", "dentist.ics", personal_event("dentist", TEN_BERLIN))
+    # when the first (complete) import runs
+    await pull_calendar(given.calendar.id, provider, NOW)
+    # then the booking stands and a person decides
+    assert (await Booking.get(id=booking.id)).status == BookingStatus.CONFIRMED
+    assert await SyncConflict.all().values_list("booking_id", "kind", "status") == [
+        (booking.id, "busy_overlap", "open")]
+
+
+async def test_a_poll_that_finds_nothing_new_writes_no_log_entry(db: str) -> None:
+    given = await given_connected_staff()
+    provider = memory()
+    provider.write_by_hand("work", "dentist.ics", personal_event("dentist", TEN_BERLIN))
+    await pull_calendar(given.calendar.id, provider, NOW)
+    logged = await SyncLogEntry.all().count()
+    # when the calendar is polled and nothing changed
+    outcome = await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    # then nothing is written to the log, and the last pull time still moves on
+    assert outcome.plan is not None and outcome.plan.empty
+    assert await SyncLogEntry.all().count() == logged
+    calendar = await ExternalCalendar.get(id=given.calendar.id)
+    assert calendar.last_pulled_at == NOW + MINUTE
+    assert (await CalendarConnection.get(id=given.connection.id)).last_successful_sync_at == NOW + MINUTE
