@@ -53,11 +53,14 @@ def bundled_redis(settings: Settings) -> object:
 
 
 def job_config(settings: Settings) -> JobConfig:
+    from services import live
     from services.sync_schedule import configure
 
     configure(settings.hot_poll_seconds)
     if settings.redis_url is None:
         raise SystemExit("LOCKSTEP_REDIS_URL is not set (`serve` starts a bundled Redis and sets it for its workers)")
+    # Workers and the scheduler publish live updates (sync health, busy time imported) on the API's channel.
+    live.configure(settings.redis_url, settings.live_channel)
     return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
                      secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                      caldav_timeout_seconds=settings.caldav_timeout_seconds)

@@ -13,17 +13,21 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.calendar_accounts import CaldavAccountProbe
+from app.live_socket import KeepAliveHandler, viewer_from_connection_params
 from app.settings import Settings
 from resolvers.context import Context
-from resolvers.root import Mutation, Query
+from resolvers.root import Mutation, Query, Subscription
+from schema.loaders import Loaders
 from services.auth import ANONYMOUS, TokenConfig, viewer_from_access_token
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
+from services.live import LiveFeed
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -40,6 +44,17 @@ class LockstepSchema(strawberry.Schema):
         super().process_errors(unexpected, execution_context)
 
 
+class FreshLoaders(SchemaExtension):
+    """DataLoaders cache for one operation. A WebSocket keeps one context for all its operations, so without this a
+    query sent over the socket would answer from what an earlier one loaded."""
+
+    def on_operation(self) -> Any:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.loaders = Loaders()
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
@@ -49,19 +64,30 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaskErrors(should_mask_error=_should_mask),
+        FreshLoaders,
     ]
     if settings is not None and not settings.introspection:
         extensions.append(DisableIntrospection)
-    return LockstepSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 class LockstepGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, account_probe: AccountProbe | None = None) -> None:
+    """/graphql over HTTP and over WebSockets. Only graphql-transport-ws is offered: clients that also speak the
+    legacy graphql-ws protocol would otherwise be given it, and it cannot carry queries and mutations."""
+
+    graphql_transport_ws_handler_class = KeepAliveHandler
+
+    def __init__(self, settings: Settings, account_probe: AccountProbe | None = None,
+                 live: LiveFeed | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
-                         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+                         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+                         max_subscriptions_per_connection=settings.ws_max_subscriptions,
+                         allowed_origins=settings.allowed_origins)
+        self.ws_keepalive_seconds = settings.ws_keepalive_seconds
         self.tokens = TokenConfig(settings.jwt_secret, settings.access_token_seconds, settings.refresh_token_days)
         self.vault = CredentialVault(settings.secret_keys)
         self.account_probe = account_probe or CaldavAccountProbe(settings.caldav_timeout_seconds)
+        self.live = live
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")
@@ -70,4 +96,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
         if scheme.lower() == "bearer" and token:
             viewer = viewer_from_access_token(token.strip(), self.tokens)
         return Context(viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
-                       request=request, response=response)
+                       request=request, response=response, live=self.live)
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        context.viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens, context.viewer)
+        return await super().on_ws_connect(context)

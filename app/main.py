@@ -13,7 +13,9 @@ from tortoise import connections
 
 from app.db import connected
 from app.graphql import LockstepGraphQL, build_schema
+from app.live_hub import LiveHub
 from app.settings import Settings
+from services import live
 from services.connections import AccountProbe
 
 schema = build_schema()
@@ -32,12 +34,25 @@ async def health(request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None) -> Starlette:
     """The app. `account_probe` replaces the CalDAV account check (tests pass a fake)."""
     settings = settings or Settings.from_env()
-    graphql = LockstepGraphQL(settings, account_probe)
+    # Live updates need Redis; without it subscriptions are refused and nothing is published.
+    hub = None
+    if settings.redis_url:
+        hub = LiveHub(settings.redis_url, settings.live_channel, settings.live_queue_size)
+    graphql = LockstepGraphQL(settings, account_probe, hub)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with connected(settings.database_url, settings.sqlite_busy_timeout_ms):
-            yield
+            publisher = live.configure(settings.redis_url, settings.live_channel)
+            if hub is not None:
+                await hub.start()
+            try:
+                yield
+            finally:
+                if hub is not None:
+                    await hub.stop()
+                if publisher is not None:
+                    await publisher.close()
 
     return Starlette(
         routes=[

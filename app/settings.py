@@ -34,6 +34,10 @@ def _bool(name: str, default: bool) -> bool:
     raise SystemExit(f"{name} must be true or false, got {raw!r}")
 
 
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
 def _jwt_secret(data_dir: Path) -> str:
     """The signing secret for access tokens.
 
@@ -98,6 +102,11 @@ class Settings:
     scheduler_interval_ms: int = 250
     workers: int = 1
     caldav_timeout_seconds: int = 15
+    allowed_origins: tuple[str, ...] = ()
+    live_channel: str = "lockstep:live"
+    live_queue_size: int = 100
+    ws_keepalive_seconds: int = 15
+    ws_max_subscriptions: int = 20
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -122,4 +131,9 @@ class Settings:
             scheduler_interval_ms=_int("LOCKSTEP_SCHEDULER_INTERVAL_MS", 250),
             workers=_int("LOCKSTEP_WORKERS", 1),
             caldav_timeout_seconds=_int("LOCKSTEP_CALDAV_TIMEOUT_SECONDS", 15),
+            allowed_origins=_list("LOCKSTEP_ALLOWED_ORIGINS"),
+            live_channel=os.environ.get("LOCKSTEP_LIVE_CHANNEL") or "lockstep:live",
+            live_queue_size=_int("LOCKSTEP_LIVE_QUEUE_SIZE", 100),
+            ws_keepalive_seconds=_int("LOCKSTEP_WS_KEEPALIVE_SECONDS", 15),
+            ws_max_subscriptions=_int("LOCKSTEP_WS_MAX_SUBSCRIPTIONS", 20),
         )

@@ -10,12 +10,14 @@ from schema.loaders import Loaders
 from services.auth import TokenConfig, Viewer
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
+from services.live import LiveFeed
 
 
 @dataclass
 class Context:
     """`account_probe` checks calendar accounts (the app passes the CalDAV one; tests a fake); `vault` seals the
-    credentials of the accounts connected."""
+    credentials of the accounts connected; `live` delivers live events to subscriptions (None without Redis).
+    Over a WebSocket one context serves the whole connection; `connection_params` is its connection_init payload."""
 
     viewer: Viewer
     tokens: TokenConfig
@@ -24,6 +26,8 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
     response: Any = None
+    live: LiveFeed | None = None
+    connection_params: dict[str, Any] | None = None
 
     def now(self) -> datetime:
         return datetime.now(UTC)

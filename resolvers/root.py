@@ -1,10 +1,10 @@
-"""The root Query and Mutation types, assembled from the resolver modules."""
+"""The root Query, Mutation and Subscription types, assembled from the resolver modules."""
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers import auth, bookings, calendars, conflicts, notifications, setup, sync
+from resolvers import auth, bookings, calendars, conflicts, live, notifications, setup, sync
 from schema.types import BookingConnection, Business, User
 
 
@@ -54,3 +54,11 @@ class Mutation:
     unlink_booking_event = strawberry.mutation(resolver=sync.unlink_booking_event)
     resolve_conflict = strawberry.mutation(resolver=conflicts.resolve_conflict)
     mark_notifications_read = strawberry.mutation(resolver=notifications.mark_notifications_read)
+
+
+@strawberry.type
+class Subscription:
+    booking_changed = strawberry.subscription(resolver=live.booking_changed)
+    availability_changed = strawberry.subscription(resolver=live.availability_changed)
+    sync_health_changed = strawberry.subscription(resolver=live.sync_health_changed)
+    notifications = strawberry.subscription(resolver=live.notifications)

@@ -3,7 +3,8 @@
 Every change runs in one transaction that first writes the staff member's `booking_lock` row (serialising all booking
 changes of that person: a row lock on PostgreSQL, the database write lock on SQLite), then re-checks availability
 from the database, then writes the booking rows and one outbox row per changed booking. On PostgreSQL an exclusion
-constraint backs this up. Nothing here talks to a calendar provider.
+constraint backs this up. Nothing here talks to a calendar provider. Once a change has committed it is announced to
+live subscribers (services.live), best effort: a booking never waits for, or fails because of, Redis.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from models import (
     User,
     UserRole,
 )
-from services import validation
+from services import live, validation
 from services.access import is_member, require_signed_in
 from services.auth import Viewer, normalise_email
 from services.availability import load_availability, qualified_staff, slot_rules
@@ -175,7 +176,8 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
                         **party, **notes)
                     rows.append(booking)
                 await OutboxEntry.bulk_create([_outbox("booking.created", row) for row in rows], using_db=connection)
-                return rows
+            await live.publish_booking_rows("created", rows)
+            return rows
         except SlotUnavailableError:
             if staff is candidates[-1]:
                 raise
@@ -231,9 +233,10 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
                 raise SlotUnavailableError([start])  # changed by someone else meanwhile; the caller retries
             moved = await Booking.get(id=booking.id, using_db=connection)
             await _outbox("booking.rescheduled", moved).save(using_db=connection)
-            return moved
     except IntegrityError as exc:
         raise SlotUnavailableError([start]) from exc
+    await live.publish_booking_rows("rescheduled", [moved], earlier=[booking])
+    return moved
 
 
 async def move_booking_for_calendar(booking_id: int, start: datetime, now: datetime) -> Booking:
@@ -259,6 +262,7 @@ async def _cancel(query: QuerySet[Booking], now: datetime) -> list[Booking]:
                 status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)
         cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
         await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
+    await live.publish_booking_rows("cancelled", cancelled)
     return cancelled
 
 
@@ -303,6 +307,7 @@ async def update_booking_notes(
         await Booking.filter(id=booking.id).using_db(connection).update(version=F("version") + 1, **values)
         updated = await Booking.get(id=booking.id, using_db=connection)
         await _outbox("booking.updated", updated).save(using_db=connection)
+    await live.publish_booking_rows("updated", [updated], time_changed=False)
     return updated
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from domain.intervals import Span
 from models import (
     Booking,
     BusyBlock,
@@ -39,7 +40,7 @@ from services.credentials import CredentialsUnreadable, CredentialVault
 from services.errors import InvalidInputError, NotFoundError, ServiceError
 from services.locks import lock_staff
 from services.sync_dispatch import anchor_id, owe_upcoming_bookings
-from services.sync_health import log_action
+from services.sync_health import announce_health, log_action
 from services.sync_queries import managed_connection, managed_staff
 
 SERVER_TYPES = ("icloud", "fastmail", "nextcloud", "generic")
@@ -143,7 +144,9 @@ async def connect_caldav(viewer: Viewer, staff_id: int, server_type: str, server
         added = await _store_calendars(connection, staff.id, account.calendars, now, db)
         await log_action(connection.id, "none", action, "ok", using_db=db,
                          detail=f"{len(account.calendars)} calendars found, {added} new")
-    return await CalendarConnection.get(id=connection.id)
+    connected = await CalendarConnection.get(id=connection.id)
+    await announce_health(connected)
+    return connected
 
 
 async def _same_account(staff_id: int, server_url: str, username: str, vault: CredentialVault,
@@ -279,13 +282,17 @@ async def disconnect_calendar(viewer: Viewer, connection_id: int, remove_importe
         await ExternalCalendar.filter(id__in=calendar_ids).using_db(db).update(is_destination=False)
         await EventMapping.filter(external_calendar_id__in=calendar_ids).using_db(db).update(
             state=EventMappingState.UNLINKED, next_attempt_at=None)
-        removed = 0
+        freed = []
         if remove_imported_blocks:
-            removed = await BusyBlock.filter(external_calendar_id__in=calendar_ids).using_db(db).delete()
+            blocks = BusyBlock.filter(external_calendar_id__in=calendar_ids).using_db(db)
+            freed = [Span(start, end) for start, end in await blocks.values_list("starts_at", "ends_at")]
+            await blocks.delete()
         await log_action(connection.id, "none", "disconnect", "ok", using_db=db,
-                         detail=f"imported busy blocks removed: {removed}" if remove_imported_blocks
+                         detail=f"imported busy blocks removed: {len(freed)}" if remove_imported_blocks
                          else "imported busy blocks kept")
-    return await CalendarConnection.get(id=connection.id)
+    disconnected = await CalendarConnection.get(id=connection.id)
+    await announce_health(disconnected, freed=freed)
+    return disconnected
 
 
 async def unlink_booking_event(viewer: Viewer, booking_id: int, connection_id: int) -> EventMapping:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from domain.intervals import Span
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -16,7 +17,7 @@ from models import (
     Staff,
     WorkingHoursRange,
 )
-from services import validation
+from services import live, validation
 from services.access import require_schedule_manager
 from services.auth import Viewer
 from services.errors import InvalidInputError, NotFoundError
@@ -130,8 +131,10 @@ async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at
     clean_title = validation.text(title, ["input", "title"], required=False)
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
-        return await BusyBlock.create(using_db=connection, staff_id=staff.id, source=BusyBlockSource.MANUAL,
-                                      title=clean_title, starts_at=start, ends_at=end, created_by_id=viewer.user_id)
+        block = await BusyBlock.create(using_db=connection, staff_id=staff.id, source=BusyBlockSource.MANUAL,
+                                       title=clean_title, starts_at=start, ends_at=end, created_by_id=viewer.user_id)
+    await live.publish_availability_changed(staff.id, [Span(start, end)])
+    return block
 
 
 async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:
@@ -140,4 +143,5 @@ async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:
         raise NotFoundError("BusyBlock", ["input", "id"])
     await require_schedule_manager(viewer, block.staff)
     await block.delete()
+    await live.publish_availability_changed(block.staff_id, [Span(block.starts_at, block.ends_at)])
     return block

@@ -5,17 +5,20 @@ Terms:
   nothing more is tried until the staff member reconnects), disconnected (credentials deleted).
 - *lag*: how stale Lockstep's copy of the calendar may be: the time since the last successful sync.
 - *pending* / *failed*: bookings whose event still has to be written, and those that gave up after every retry.
-Every message stored here is safe to show: provider errors are translated at the edge without secrets.
+Every message stored here is safe to show: provider errors are translated at the edge without secrets. Every
+change of health, and every notification, is announced to live subscribers once it has committed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from domain.intervals import Span
 from models import (
     Business,
     CalendarConnection,
@@ -28,6 +31,7 @@ from models import (
     SyncConflict,
     SyncLogEntry,
 )
+from services import live
 
 _HEALTHY = {ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED}
 
@@ -43,14 +47,32 @@ async def log_action(connection_id: int | None, direction: str, action: str, out
 
 
 async def notify_staff(staff_id: int, kind: str, message: str, data: dict[str, object] | None = None, *,
-                       using_db: Any = None) -> None:
-    """Store a notification for the staff member (when they have an account) and for the business owner."""
+                       using_db: Any = None) -> list[int]:
+    """Store a notification for the staff member (when they have an account) and for the business owner; returns
+    the users notified. Without `using_db` the rows are committed and announced live at once; a caller passing its
+    transaction announces them (live.publish_notifications_added) after it commits."""
     staff = await Staff.get(id=staff_id, using_db=using_db)
     owner_id = await Business.filter(id=staff.business_id).using_db(using_db).values_list("owner_id", flat=True)
-    recipients = {user_id for user_id in [staff.user_id, *owner_id] if user_id is not None}
+    recipients: list[int] = sorted({int(str(user_id)) for user_id in [staff.user_id, *owner_id]
+                                    if user_id is not None})
     await Notification.bulk_create(
         [Notification(user_id=user_id, kind=kind, message=message[:500], data={"staffId": staff_id, **(data or {})})
-         for user_id in sorted(recipients)], using_db=using_db)
+         for user_id in recipients], using_db=using_db)
+    if using_db is None:
+        await live.publish_notifications_added(recipients)
+    return recipients
+
+
+async def announce_health(connection: CalendarConnection, notified: Sequence[int] = (),
+                          freed: Sequence[Span] = ()) -> None:
+    """After commit: the connection's new health, the notifications that came with it, and the busy time it gave
+    up (imported blocks removed)."""
+    business_id = await Staff.filter(id=connection.staff_id).values_list("business_id", flat=True)
+    if business_id:
+        await live.publish_sync_health_changed(connection.id, connection.staff_id, int(str(business_id[0])),
+                                               str(connection.health))
+    await live.publish_notifications_added(notified)
+    await live.publish_availability_changed(connection.staff_id, freed)
 
 
 async def record_success(connection_id: int, now: datetime) -> None:
@@ -66,9 +88,12 @@ async def record_success(connection_id: int, now: datetime) -> None:
         connection.last_error = ""
         connection.consecutive_failures = 0
         await connection.save(using_db=db)
+        notified = []
         if recovered:
-            await notify_staff(connection.staff_id, "sync_recovered", "Calendar sync is working again",
-                               {"connectionId": connection_id}, using_db=db)
+            notified = await notify_staff(connection.staff_id, "sync_recovered", "Calendar sync is working again",
+                                          {"connectionId": connection_id}, using_db=db)
+    if recovered:
+        await announce_health(connection, notified)
 
 
 async def record_failure(connection_id: int, error: str, now: datetime, *, credentials_refused: bool = False
@@ -79,18 +104,22 @@ async def record_failure(connection_id: int, error: str, now: datetime, *, crede
         connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
         if connection.health not in _HEALTHY:
             return connection.health
+        before = connection.health
         connection.last_attempt_at = now
         connection.last_error = error[:2000]
         connection.consecutive_failures += 1
+        notified = []
         if credentials_refused:
             connection.health = ConnectionHealth.REAUTHORIZATION_REQUIRED
-            await notify_staff(connection.staff_id, "reauthorization_required",
-                               "The calendar refused Lockstep's credentials: reconnect it",
-                               {"connectionId": connection_id}, using_db=db)
+            notified = await notify_staff(connection.staff_id, "reauthorization_required",
+                                          "The calendar refused Lockstep's credentials: reconnect it",
+                                          {"connectionId": connection_id}, using_db=db)
         else:
             connection.health = ConnectionHealth.DEGRADED
         await connection.save(using_db=db)
-        return connection.health
+    if connection.health != before:
+        await announce_health(connection, notified)
+    return connection.health
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,269 @@
+"""Live updates, the publishing side: the events any process (API or worker) announces after a change commits.
+
+Terms:
+- *event*: a small fact about a change, carrying IDs and time spans only (never names, notes, titles or anything
+  secret), because every API process reads every event off one Redis pub/sub channel. Subscribers load what they
+  may see from the database themselves.
+- *topic*: a string such as "booking:business:3" that says who is interested; an event lists its topics and an API
+  process hands it to the subscribers of any of them.
+- *missed events*: what a subscriber is told when events may have been lost (its backlog overflowed, or Redis was
+  unreachable for a while); the client then refetches.
+
+Publishing is best effort. Redis pub/sub keeps nothing for later anyway, and invariant 3 says a booking never waits
+for Redis: a publish waits at most `timeout` seconds, and after a failure the publisher stays quiet for `cooldown`
+seconds instead of making every booking pay the timeout again. Failures are logged, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from domain.intervals import Span
+
+DEFAULT_CHANNEL = "lockstep:live"
+log = logging.getLogger("lockstep.live")
+
+
+def topic(kind: str, scope: str, pk: int) -> str:
+    return f"{kind}:{scope}:{pk}"
+
+
+@dataclass(frozen=True)
+class BookingsChanged:
+    """Bookings were created, rescheduled, cancelled or updated (`kind`); `staff_ids` has the old and new staff."""
+
+    kind: str
+    business_id: int
+    staff_ids: tuple[int, ...]
+    booking_ids: tuple[int, ...]
+
+    def topics(self) -> tuple[str, ...]:
+        return (topic("booking", "business", self.business_id),
+                *(topic("booking", "staff", staff_id) for staff_id in self.staff_ids))
+
+
+@dataclass(frozen=True)
+class AvailabilityChanged:
+    """The free time of a staff member may have changed inside `spans` (UTC); `service_ids` names the services
+    concerned when the change was to a service rather than to time."""
+
+    staff_id: int
+    spans: tuple[Span, ...]
+    service_ids: tuple[int, ...] = ()
+
+    def topics(self) -> tuple[str, ...]:
+        return (topic("availability", "staff", self.staff_id),
+                *(topic("availability", "service", service_id) for service_id in self.service_ids))
+
+
+@dataclass(frozen=True)
+class SyncHealthChanged:
+    connection_id: int
+    staff_id: int
+    business_id: int
+    status: str
+
+    def topics(self) -> tuple[str, ...]:
+        return topic("health", "staff", self.staff_id), topic("health", "business", self.business_id)
+
+
+@dataclass(frozen=True)
+class NotificationsAdded:
+    """New notification rows exist for these users; subscribers read them from the database."""
+
+    user_ids: tuple[int, ...]
+
+    def topics(self) -> tuple[str, ...]:
+        return tuple(topic("notifications", "user", user_id) for user_id in self.user_ids)
+
+
+LiveEvent = BookingsChanged | AvailabilityChanged | SyncHealthChanged | NotificationsAdded
+
+SLOW_CLIENT = "slow_client"
+CONNECTION_LOST = "connection_lost"
+
+
+@dataclass(frozen=True)
+class MissedEvents:
+    """Delivered instead of events that were lost: `reason` is SLOW_CLIENT or CONNECTION_LOST."""
+
+    reason: str
+
+
+class LiveFeed(Protocol):
+    """What an API process offers subscription resolvers: every event of any of `topics`, as it arrives, with a
+    MissedEvents wherever some may have been lost."""
+
+    def listen(self, topics: Collection[str]
+               ) -> AbstractAsyncContextManager[AsyncIterator[LiveEvent | MissedEvents]]: ...
+
+
+def encode(event: LiveEvent) -> str:
+    body: dict[str, Any]
+    if isinstance(event, BookingsChanged):
+        body = {"type": "bookings", "kind": event.kind, "businessId": event.business_id,
+                "staffIds": list(event.staff_ids), "bookingIds": list(event.booking_ids)}
+    elif isinstance(event, AvailabilityChanged):
+        body = {"type": "availability", "staffId": event.staff_id, "serviceIds": list(event.service_ids),
+                "spans": [[span.start.isoformat(), span.end.isoformat()] for span in event.spans]}
+    elif isinstance(event, SyncHealthChanged):
+        body = {"type": "health", "connectionId": event.connection_id, "staffId": event.staff_id,
+                "businessId": event.business_id, "status": event.status}
+    else:
+        body = {"type": "notifications", "userIds": list(event.user_ids)}
+    return json.dumps(body, separators=(",", ":"))
+
+
+def decode(raw: str | bytes) -> LiveEvent | None:
+    """The event a message carries, or None for one this version does not understand (logged, then skipped: a
+    newer process may publish kinds an older one does not know yet)."""
+    try:
+        body = json.loads(raw)
+        kind = body["type"]
+        if kind == "bookings":
+            return BookingsChanged(str(body["kind"]), int(body["businessId"]),
+                                   tuple(int(pk) for pk in body["staffIds"]),
+                                   tuple(int(pk) for pk in body["bookingIds"]))
+        if kind == "availability":
+            spans = tuple(Span(datetime.fromisoformat(start), datetime.fromisoformat(end))
+                          for start, end in body["spans"])
+            return AvailabilityChanged(int(body["staffId"]), spans, tuple(int(pk) for pk in body["serviceIds"]))
+        if kind == "health":
+            return SyncHealthChanged(int(body["connectionId"]), int(body["staffId"]), int(body["businessId"]),
+                                     str(body["status"]))
+        if kind == "notifications":
+            return NotificationsAdded(tuple(int(pk) for pk in body["userIds"]))
+    except (ValueError, KeyError, TypeError):
+        pass
+    log.warning("skipped a live message that could not be read")
+    return None
+
+
+class Publisher:
+    """Publishes events on one Redis channel. Safe to share between event loops: each loop gets its own client
+    (a worker runs jobs on its own loop, tests on theirs)."""
+
+    def __init__(self, redis_url: str, channel: str = DEFAULT_CHANNEL, *, timeout: float = 0.25,
+                 cooldown: float = 1.0) -> None:
+        self.redis_url = redis_url
+        self.channel = channel
+        self.timeout = timeout
+        self.cooldown = cooldown
+        self._quiet_until = 0.0
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = weakref.WeakKeyDictionary()
+
+    def _client(self) -> Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            # One retry: a pooled connection may be stale after a Redis restart; a fresh one then succeeds.
+            client = Redis.from_url(self.redis_url, socket_connect_timeout=self.timeout,
+                                    socket_timeout=self.timeout, retry=Retry(NoBackoff(), 1))
+            self._clients[loop] = client
+        return client
+
+    async def publish(self, event: LiveEvent) -> bool:
+        """True when Redis took the message; False (logged) when it could not be published."""
+        if time.monotonic() < self._quiet_until:
+            return False
+        try:
+            async with asyncio.timeout(self.timeout * 2):
+                await self._client().publish(self.channel, encode(event))
+            return True
+        except Exception as error:  # best effort by design: nothing a publish can raise may fail the caller
+            self._quiet_until = time.monotonic() + self.cooldown
+            log.warning("live update not published (%s); subscribers will be told they may have missed events",
+                        type(error).__name__)
+            return False
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+
+_publisher: Publisher | None = None
+
+
+def configure(redis_url: str | None, channel: str = DEFAULT_CHANNEL) -> Publisher | None:
+    """Set (or, with None, unset) where this process publishes. The API calls it at start-up, a worker from its
+    job configuration; a process that never calls it publishes nothing."""
+    global _publisher
+    _publisher = Publisher(redis_url, channel) if redis_url else None
+    return _publisher
+
+
+def publisher() -> Publisher | None:
+    return _publisher
+
+
+async def publish(event: LiveEvent) -> bool:
+    """Publish after the change committed (subscribers read the database when the event arrives)."""
+    if _publisher is None:
+        return False
+    return await _publisher.publish(event)
+
+
+async def publish_availability_changed(staff_id: int, spans: Iterable[Span], service_ids: Iterable[int] = ()
+                                       ) -> None:
+    """The staff member's free time may have changed inside `spans`: bookings, blocked time, or busy time imported
+    from a calendar. Call it once the transaction that changed it has committed."""
+    merged = tuple(sorted(set(spans), key=lambda span: (span.start, span.end)))
+    if merged or service_ids:
+        await publish(AvailabilityChanged(staff_id, merged, tuple(sorted(set(service_ids)))))
+
+
+async def publish_bookings_changed(kind: str, business_id: int, staff_ids: Iterable[int],
+                                   booking_ids: Iterable[int]) -> None:
+    ids = tuple(sorted(set(booking_ids)))
+    if ids:
+        await publish(BookingsChanged(kind, business_id, tuple(sorted(set(staff_ids))), ids))
+
+
+class BookingRow(Protocol):
+    """The fields of a booking row that an announcement reads (models.Booking has them)."""
+
+    id: int
+    business_id: int
+    staff_id: int
+    buffered_start: datetime
+    buffered_end: datetime
+
+
+async def publish_booking_rows(kind: str, rows: Sequence[BookingRow], earlier: Sequence[BookingRow] = (), *,
+                               time_changed: bool = True) -> None:
+    """Announce committed booking changes: bookingChanged for the rows, and unless only their details changed,
+    availabilityChanged for the time each one now holds and (for a move, from `earlier`) the time it gave up."""
+    if not rows:
+        return
+    spans: dict[int, list[Span]] = {}
+    for row in [*earlier, *rows]:
+        spans.setdefault(row.staff_id, []).append(Span(row.buffered_start, row.buffered_end))
+    await publish_bookings_changed(kind, rows[0].business_id, spans, [row.id for row in rows])
+    if time_changed:
+        for staff_id, taken in spans.items():
+            await publish_availability_changed(staff_id, taken)
+
+
+async def publish_sync_health_changed(connection_id: int, staff_id: int, business_id: int, status: str) -> None:
+    await publish(SyncHealthChanged(connection_id, staff_id, business_id, status))
+
+
+async def publish_notifications_added(user_ids: Iterable[int]) -> None:
+    users = tuple(sorted(set(user_ids)))
+    if users:
+        await publish(NotificationsAdded(users))
