@@ -20,7 +20,7 @@ from models import (
 )
 from providers.base import RemoteCalendar
 from tests.fakes.memory import MemoryProvider
-from tests.support.sync import book, given_connected_staff, personal_event
+from tests.support.sync import ConnectedStaff, book, given_connected_staff, personal_event
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
 TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
@@ -31,14 +31,20 @@ def memory() -> MemoryProvider:
     return MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
 
 
-async def test_a_suddenly_empty_calendar_is_held_until_enough_listings_agree(db: str) -> None:
-    # given six imported personal events, all then gone at once with no change history
+async def six_events_imported() -> tuple[ConnectedStaff, MemoryProvider]:
+    """Given a connected calendar holding six personal events (more than an empty listing is believed of), pulled."""
     given = await given_connected_staff()
     provider = memory()
     for day in range(6):
         provider.write_by_hand("work", f"visit-{day}.ics", personal_event(f"visit-{day}", TEN_BERLIN
                                                                           + timedelta(days=day)))
     await pull_calendar(given.calendar.id, provider, NOW)
+    return given, provider
+
+
+async def test_a_suddenly_empty_calendar_is_held_until_enough_listings_agree(db: str) -> None:
+    # given six imported personal events, all then gone at once with no change history
+    given, provider = await six_events_imported()
     for day in range(6):
         provider.delete_by_hand("work", f"visit-{day}.ics")
     provider.forget_history("work")
@@ -63,12 +69,7 @@ async def test_a_suddenly_empty_calendar_is_held_until_enough_listings_agree(db:
 
 
 async def test_events_coming_back_after_an_empty_listing_reset_the_count(db: str) -> None:
-    given = await given_connected_staff()
-    provider = memory()
-    for day in range(6):
-        provider.write_by_hand("work", f"visit-{day}.ics", personal_event(f"visit-{day}", TEN_BERLIN
-                                                                          + timedelta(days=day)))
-    await pull_calendar(given.calendar.id, provider, NOW)
+    given, provider = await six_events_imported()
     saved = dict(provider.calendars["work"].events)
     provider.calendars["work"].events.clear()
     provider.forget_history("work")

@@ -64,22 +64,25 @@ async def test_a_booking_changed_during_its_push_stays_pending_until_the_newer_s
     assert (await EventMapping.get(id=mapping_id)).state == EventMappingState.SYNCED
 
 
-async def export_only(given: ConnectedStaff) -> None:
-    await CalendarConnection.filter(id=given.connection.id).update(direction=SyncDirection.EXPORT_ONLY)
-
-
-async def test_export_only_writes_over_a_copy_edited_by_hand(db: str) -> None:
+async def pushed_to_an_export_only_calendar() -> tuple[ConnectedStaff, MemoryProvider, int, int]:
+    """Given a booking at ten whose event is in a calendar connected export only: (given, calendar, booking id,
+    mapping id)."""
     given = await given_connected_staff()
-    await export_only(given)
+    await CalendarConnection.filter(id=given.connection.id).update(direction=SyncDirection.EXPORT_ONLY)
     provider = MemoryProvider(WORK)
     (booking,) = await book(given, TEN_BERLIN, NOW)
     (mapping_id,) = await dispatch_outbox(NOW)
     await push_mapping(mapping_id, provider, NOW)
-    event_id = f"booking-{booking.id}@lockstep.ics"
-    provider.write_by_hand("work", event_id, personal_event(f"booking-{booking.id}@lockstep",
+    return given, provider, booking.id, mapping_id
+
+
+async def test_export_only_writes_over_a_copy_edited_by_hand(db: str) -> None:
+    given, provider, booking_id, mapping_id = await pushed_to_an_export_only_calendar()
+    event_id = f"booking-{booking_id}@lockstep.ics"
+    provider.write_by_hand("work", event_id, personal_event(f"booking-{booking_id}@lockstep",
                                                             TEN_BERLIN + timedelta(hours=5)))
     # when the booking is rescheduled in Lockstep
-    await reschedule_booking(given.owner, booking.id, NOON_BERLIN, None, NOW)
+    await reschedule_booking(given.owner, booking_id, NOON_BERLIN, None, NOW)
     await dispatch_outbox(NOW)
     outcome = await push_mapping(mapping_id, provider, NOW)
     # then Lockstep's time is written over the hand edit at once (export only never pulls to settle it)
@@ -88,15 +91,10 @@ async def test_export_only_writes_over_a_copy_edited_by_hand(db: str) -> None:
 
 
 async def test_export_only_writes_again_an_event_deleted_by_hand(db: str) -> None:
-    given = await given_connected_staff()
-    await export_only(given)
-    provider = MemoryProvider(WORK)
-    (booking,) = await book(given, TEN_BERLIN, NOW)
-    (mapping_id,) = await dispatch_outbox(NOW)
-    await push_mapping(mapping_id, provider, NOW)
-    event_id = f"booking-{booking.id}@lockstep.ics"
+    given, provider, booking_id, mapping_id = await pushed_to_an_export_only_calendar()
+    event_id = f"booking-{booking_id}@lockstep.ics"
     provider.delete_by_hand("work", event_id)
-    await reschedule_booking(given.owner, booking.id, NOON_BERLIN, None, NOW)
+    await reschedule_booking(given.owner, booking_id, NOON_BERLIN, None, NOW)
     await dispatch_outbox(NOW)
     outcome = await push_mapping(mapping_id, provider, NOW)
     assert (outcome.status, start_in(provider, event_id)) == ("done", NOON_BERLIN)
