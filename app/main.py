@@ -22,13 +22,19 @@ schema = build_schema()
 
 
 async def health(request: Request) -> JSONResponse:
+    """The database decides the status code; live updates are reported beside it (off without Redis; unavailable
+    while the Redis feed is reconnecting) with this process's subscriber count."""
     try:
         await connections.get("default").execute_query("SELECT 1")
         database = "ok"
     except Exception:  # any failure means "not healthy"; the reason goes to the logs, not to the caller
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    return JSONResponse({"status": "ok" if status == 200 else "degraded", "database": database}, status_code=status)
+    body: dict[str, object] = {"status": "ok" if status == 200 else "degraded", "database": database}
+    hub: LiveHub | None = request.app.state.live_hub
+    body["live"] = "off" if hub is None else "ok" if hub.connected.is_set() else "unavailable"
+    body["subscribers"] = 0 if hub is None else hub.subscriber_count()
+    return JSONResponse(body, status_code=status)
 
 
 def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None) -> Starlette:
@@ -54,7 +60,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
                 if publisher is not None:
                     await publisher.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -62,3 +68,5 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         ],
         lifespan=lifespan,
     )
+    app.state.live_hub = hub
+    return app
