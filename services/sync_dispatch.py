@@ -41,6 +41,15 @@ async def anchor_id(booking: Booking) -> int:
     return booking.id if first is None else first.id
 
 
+async def push_version(anchor: int) -> int:
+    """The version a push compares with the one last written (jobs.booking_events): the booking's own, or for a
+    series the sum over its occurrences (versions only grow, so any change to any occurrence raises the sum)."""
+    booking = await Booking.get(id=anchor)
+    if booking.series_id is None:
+        return booking.version
+    return sum(cast(list[int], await Booking.filter(series_id=booking.series_id).values_list("version", flat=True)))
+
+
 async def destinations(staff_id: int) -> list[ExternalCalendar]:
     """The staff member's destination calendars that take bookings now (at most one per connection kind)."""
     return await ExternalCalendar.filter(

@@ -28,6 +28,7 @@ from models import (
 )
 from services.bookings import cancel_bookings_for_calendar, move_booking_for_calendar
 from services.errors import SlotUnavailableError
+from services.sync_dispatch import push_version
 from services.sync_health import log_action, notify_staff
 
 WrittenOccurrences = dict[str, list[object]]  # planned start ISO -> [booking id, start ISO, end ISO]
@@ -49,6 +50,7 @@ class _MappingUpdate:
     event_id: str
     written: dict[str, list[object]]
     state: EventMappingState
+    version_written: int
     rewrite: bool = False  # push the booking's state again (version_written reset)
     notes: list[str] = field(default_factory=list)
 
@@ -75,6 +77,7 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
     listed but not readable as ours is left alone (never taken for a deletion)."""
     mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
         EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(external_event_id="")
+    policy = ConflictPolicy(connection.conflict_policy)
     for mapping in mappings:
         remote_etag: str | None = None
         found: OwnEvent | None = None
@@ -88,20 +91,26 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
         edits = calendar_edits(expected, found, window)
         still_there = remote_etag is not None
         update = _MappingUpdate(remote_etag or "", mapping.external_event_id if still_there else "",
-                                dict(mapping.written), mapping.state)
+                                dict(mapping.written), mapping.state, mapping.version_written)
+        # Changed in Lockstep too since the last write (a reschedule still on its way): under "ask" and "platform
+        # wins" the calendar's edit must not silently undo it.
+        both_edited = await push_version(mapping.booking_id) != mapping.version_written
+        may_follow = not both_edited or policy in (ConflictPolicy.CALENDAR_WINS, ConflictPolicy.KEEP_BOTH)
         for edit in edits:
-            await _handle_edit(mapping, connection, edit, update, now)
+            await _handle_edit(mapping, connection, edit, update, now, may_follow)
         if not edits and not still_there:
             continue  # the event is gone but held nothing in the window we care about
         values: dict[str, object] = {"etag": update.etag, "external_event_id": update.event_id,
-                                     "written": update.written, "state": update.state}
+                                     "written": update.written, "state": update.state,
+                                     "version_written": update.version_written}
         if update.rewrite:
             values.update(version_written=0, state=EventMappingState.PENDING, next_attempt_at=now, attempts=0)
         await EventMapping.filter(id=mapping.id).update(**values)
 
 
 async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, edit: CalendarEdit,
-                       update: _MappingUpdate, now: datetime) -> None:
+                       update: _MappingUpdate, now: datetime, may_follow: bool) -> None:
+    """`may_follow`: a move in the calendar may move the booking (when its time is free)."""
     planned = _iso(edit.planned_start)
     booking_id = int(str(update.written.get(planned, mapping.written.get(planned, [mapping.booking_id]))[0]))
     booking = await Booking.get_or_none(id=booking_id)
@@ -109,11 +118,15 @@ async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, ed
         return  # a cancelled booking's event is on its way out anyway
     kind = ConflictKind.EVENT_MOVED if edit.kind == EditKind.MOVED else ConflictKind.EVENT_DELETED
     resolution = None
-    if edit.kind == EditKind.MOVED and edit.new_span is not None:
+    if edit.kind == EditKind.MOVED and edit.new_span is not None and may_follow:
         try:
             await move_booking_for_calendar(booking_id, edit.new_span.start, now)
             resolution = SyncResolution.RESCHEDULE_BOOKING
             update.written[planned] = [booking_id, _iso(edit.new_span.start), _iso(edit.new_span.end)]
+            if update.version_written > 0:
+                # The calendar already shows the new time: count the move (one version step) as written, so no push
+                # echoes it back; a Lockstep change still unwritten keeps the mapping behind and is pushed.
+                update.version_written += 1
         except SlotUnavailableError:
             resolution = None
     if resolution is None:

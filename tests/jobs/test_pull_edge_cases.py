@@ -8,18 +8,24 @@ from datetime import UTC, datetime, timedelta
 from domain.conflicts import ConflictPolicy
 from domain.sync import EMPTY_CONFIRMED_AFTER
 from jobs.pull import pull_calendar
+from jobs.push import push_mapping
 from models import (
     Booking,
     BookingStatus,
     BusyBlock,
     CalendarConnection,
     ConnectionHealth,
+    EventMapping,
+    EventMappingState,
     ExternalCalendar,
     SyncConflict,
     SyncLogEntry,
 )
 from providers.base import RemoteCalendar
+from services.bookings import reschedule_booking
+from services.sync_dispatch import dispatch_outbox
 from tests.fakes.memory import MemoryProvider
+from tests.jobs.test_pull import moved_by_hand, pushed
 from tests.support.sync import ConnectedStaff, book, given_connected_staff, personal_event
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -111,3 +117,37 @@ async def test_a_poll_that_finds_nothing_new_writes_no_log_entry(db: str) -> Non
     calendar = await ExternalCalendar.get(id=given.calendar.id)
     assert calendar.last_pulled_at == NOW + MINUTE
     assert (await CalendarConnection.get(id=given.connection.id)).last_successful_sync_at == NOW + MINUTE
+
+
+async def test_a_hand_move_does_not_undo_a_reschedule_still_on_its_way_when_the_policy_asks(db: str) -> None:
+    # given a booking at ten, in the calendar, rescheduled to noon in Lockstep before that change was pushed
+    given = await given_connected_staff()
+    provider = memory()
+    booking, mapping = await pushed(given, provider, TEN_BERLIN)
+    await reschedule_booking(given.owner, booking.id, TEN_BERLIN + timedelta(hours=2), None, NOW)
+    # when the staff member also drags the event, to a free 14:00, and the calendar is pulled
+    moved_by_hand(provider, mapping.external_event_id, TEN_BERLIN + timedelta(hours=4))
+    await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    # then Lockstep's reschedule stands and a person chooses
+    after = await Booking.get(id=booking.id)
+    assert after.starts_at.astimezone(UTC) == TEN_BERLIN + timedelta(hours=2)
+    conflict = await SyncConflict.get(booking_id=booking.id)
+    assert (conflict.kind, conflict.status, conflict.proposed_start) == (
+        "event_moved", "open", TEN_BERLIN + timedelta(hours=4))
+
+
+async def test_a_hand_move_followed_by_lockstep_is_not_written_back(db: str) -> None:
+    # given a booking in the calendar, moved there by hand to a free time
+    given = await given_connected_staff()
+    provider = memory()
+    _, mapping = await pushed(given, provider, TEN_BERLIN)
+    moved_by_hand(provider, mapping.external_event_id, TEN_BERLIN + timedelta(hours=4))
+    etag = provider.calendars["work"].events[mapping.external_event_id].etag
+    # when the pull moves the booking and its change is dispatched and pushed
+    await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    await dispatch_outbox(NOW + MINUTE)
+    outcome = await push_mapping(mapping.id, provider, NOW + MINUTE)
+    # then nothing is written: the calendar already shows the new time
+    assert (outcome.status, outcome.action) == ("done", "nothing")
+    assert provider.calendars["work"].events[mapping.external_event_id].etag == etag
+    assert (await EventMapping.get(id=mapping.id)).state == EventMappingState.SYNCED
