@@ -17,13 +17,14 @@ from enum import StrEnum
 from types import MappingProxyType
 from urllib.parse import urlsplit, urlunsplit
 
-from providers.base import AuthFailed, NotFound, ProviderError, RateLimited, RemoteCalendar, Unavailable
+from providers.base import NotFound, ProviderError, RateLimited, RemoteCalendar, Unavailable
 from providers.caldav_http import (
     Answer,
     CaldavCredentials,
     ConnectionCheckFailed,
     ConnectionProblem,
     DavSession,
+    Forbidden,
     TransportFailed,
     WrongPassword,
     absolute,
@@ -173,7 +174,7 @@ def _problem(error: ProviderError) -> ConnectionCheckFailed:
         return ConnectionCheckFailed(ConnectionProblem.UNREACHABLE, f"the server could not answer now: {error}")
     if isinstance(error, NotFound):
         return ConnectionCheckFailed(ConnectionProblem.WRONG_URL, f"no CalDAV account was found there: {error}")
-    if isinstance(error, AuthFailed):  # 403: the password was accepted, but this is not the account's place
+    if isinstance(error, Forbidden):  # the password was accepted, but this is not the account's place
         return ConnectionCheckFailed(ConnectionProblem.WRONG_URL, f"the account may not read there: {error}")
     return ConnectionCheckFailed(ConnectionProblem.NOT_CALDAV, f"this does not look like a CalDAV server: {error}")
 

@@ -73,6 +73,12 @@ class WrongPassword(AuthFailed):
     """The server answered 401: it does not accept the username and password."""
 
 
+class Forbidden(ProviderError):
+    """The server answered 403: the password was accepted, but the account may not do this here (a read-only or
+    shared calendar, a path outside the account). Reconnecting cannot help, so this is not AuthFailed: the one item
+    fails and is retried alone while the rest of the connection keeps syncing."""
+
+
 class TransportFailed(Unavailable):
     """No HTTP answer at all; `problem` is the connection problem it amounts to."""
 
@@ -164,7 +170,7 @@ class Answer:
             broken = sorted(name.rpartition("}")[2] for name in preconditions(self.body))
             if broken:  # a CalDAV rule (e.g. no-uid-conflict), not a missing permission
                 return ProviderError(f"{self.what}: refused by the server's {', '.join(broken)} rule (403)")
-            return AuthFailed(f"{self.what}: the account may not do this (403)")
+            return Forbidden(f"{self.what}: the account may not do this (403)")
         if self.status in (404, 410):
             return NotFound(f"{self.what}: not found ({self.status})")
         if self.status in (429, 503):

@@ -23,6 +23,7 @@ from providers.base import (
     Unavailable,
 )
 from providers.caldav import CaldavCredentials, CaldavProvider, ConnectionCheckFailed, discover
+from providers.caldav_http import Forbidden
 from tests.support.caldav_servers import CaldavServer, make_calendar, serving_locally
 from tests.support.server import free_port
 
@@ -47,7 +48,7 @@ def answering(status: int, headers: dict[str, str] | None = None,
     (500, {}, Unavailable, None),
     (502, {}, Unavailable, None),
     (401, {"WWW-Authenticate": 'Basic realm="x"'}, AuthFailed, None),
-    (403, {}, AuthFailed, None),
+    (403, {}, Forbidden, None),
     (404, {}, NotFound, None),
 ])
 async def test_each_status_becomes_its_provider_error(status: int, headers: dict[str, str],
