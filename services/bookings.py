@@ -18,9 +18,8 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from domain.availability import StaffAvailability, why_unbookable
+from domain.availability import why_unbookable
 from domain.intervals import Span
-from domain.recurrence import RecurrenceError, occurrence_starts
 from models import (
     Booking,
     BookingSeries,
@@ -35,6 +34,7 @@ from services.access import is_member, require_signed_in
 from services.auth import Viewer, normalise_email
 from services.availability import load_availability, qualified_staff, slot_rules
 from services.booking_queries import get_booking
+from services.booking_rules import occurrences, unbookable_starts
 from services.errors import (
     InvalidInputError,
     NotAuthorizedError,
@@ -72,21 +72,6 @@ def _outbox(topic: str, booking: Booking) -> OutboxEntry:
                                 "series_id": booking.series_id})
 
 
-def _unbookable_starts(
-    availability: StaffAvailability, service: Service, starts: Sequence[datetime], now: datetime, customer_rules: bool
-) -> list[datetime]:
-    """Starts that cannot be booked, counting earlier occurrences of the same request as taken."""
-    rules = slot_rules(service)
-    taken: list[datetime] = []
-    for start in starts:
-        if why_unbookable(availability, rules, start, now, customer_rules=customer_rules) is not None:
-            taken.append(start)
-            continue
-        buffered = Span(start - rules.buffer_before, start + rules.duration + rules.buffer_after)
-        availability = replace(availability, busy=(*availability.busy, buffered))
-    return taken
-
-
 async def _booking_party(viewer: Viewer, service: Service, request: BookingRequest) -> tuple[bool, dict[str, object]]:
     """Whether customer rules apply, and the customer fields of the new rows."""
     user_id = require_signed_in(viewer)
@@ -120,18 +105,6 @@ async def _booking_party(viewer: Viewer, service: Service, request: BookingReque
     return True, {"customer_id": me.id, "customer_name": me.name, "customer_email": me.email}
 
 
-def _occurrences(request: BookingRequest, first: datetime, zone: str) -> list[datetime]:
-    if request.recurrence is None:
-        return [first]
-    try:
-        starts = occurrence_starts(request.recurrence, first, zone)
-    except RecurrenceError as exc:
-        raise InvalidInputError(["input", "recurrence"], exc.reason) from exc
-    if starts[-1].year > validation.LATEST_YEAR:
-        raise InvalidInputError(["input", "recurrence"], f"The series runs past the year {validation.LATEST_YEAR}")
-    return starts
-
-
 async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime) -> list[Booking]:
     """Book one time, or every occurrence of a recurring rule all or nothing. Returns the rows, first one first."""
     first = validation.instant(request.starts_at, ["input", "startsAt"]).astimezone(UTC)
@@ -151,13 +124,13 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
         raise SlotUnavailableError([first])
     rules = slot_rules(service)
     for staff in candidates:
-        starts = _occurrences(request, first, staff.time_zone)
+        starts = occurrences(request.recurrence, first, staff.time_zone)
         try:
             async with in_transaction() as connection:
                 await lock_staff(staff.id, connection)
                 around = Span(starts[0] - rules.buffer_before, starts[-1] + rules.duration + rules.buffer_after)
                 (availability,) = await load_availability([staff], around, connection=connection)
-                taken = _unbookable_starts(availability, service, starts, now, customer_rules)
+                taken = unbookable_starts(availability, service, starts, now, customer_rules)
                 if taken:
                     raise SlotUnavailableError(taken)
                 series = None
