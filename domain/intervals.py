@@ -79,6 +79,16 @@ def merge_spans(spans: Iterable[Span]) -> list[Span]:
     return merged
 
 
+def covering_spans(spans: Iterable[Span], most: int) -> list[Span]:
+    """At most `most` sorted, disjoint spans covering every instant of `spans`: the merged spans, or when there are
+    more than `most` of them, the one span from the earliest start to the latest end. Used to say where something
+    changed in a message of bounded size (an import can change thousands of blocks)."""
+    merged = merge_spans(spans)
+    if len(merged) <= most:
+        return merged
+    return [Span(merged[0].start, max(span.end for span in merged))]
+
+
 
 class BusyIndex:
     """Sorted, merged busy spans with O(log n) 'is this span free?' via bisect.

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from domain.busy import BusyPolicy, BusySpan, caldav_busy_spans, parse_calendar
-from domain.intervals import Span
+from domain.intervals import Span, covering_spans
 from domain.own_events import OwnEvent, read_own_event
 from domain.retry import retry_delay
 from domain.sync import BlockKey, ImportedEvent, ImportPlan, StoredBlock, plan_import
@@ -37,6 +37,7 @@ from providers.base import (
     RemoteEvent,
     Unavailable,
 )
+from services.live import publish_availability_changed
 from services.sync_edits import reconcile_busy_overlaps, reconcile_own_events
 from services.sync_health import log_action, record_failure, record_success
 from services.sync_schedule import next_pull_at
@@ -44,6 +45,7 @@ from services.sync_schedule import next_pull_at
 DAYS_BACK = 30
 _BATCH = 500
 DAYS_AHEAD = 365
+_PUBLISHED_SPANS = 50
 
 
 def import_window(now: datetime) -> Span:
@@ -133,6 +135,13 @@ async def _apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
         await BusyBlock.bulk_create(new, batch_size=_BATCH, using_db=db)
 
 
+def _changed_spans(plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBlock]]) -> list[Span]:
+    """Where free time may have changed: the new blocks and the old place of changed or removed ones (bounded, as an
+    initial import changes thousands)."""
+    before = [stored[key][1].span for key in (*plan.deletes, *(block.key for block in plan.upserts)) if key in stored]
+    return covering_spans([*before, *(block.span for block in plan.upserts)], most=_PUBLISHED_SPANS)
+
+
 async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection, staff: Staff, now: datetime
                      ) -> datetime:
     """When to pull again: by the schedule, or sooner when a pull was asked for while this one ran ("sync now", or
@@ -214,6 +223,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     if plan.suspicious:
         return await _held_back(calendar, connection, plan, now, await _next_pull(calendar, connection, staff, now))
     await _apply_blocks(calendar, plan, stored, staff.id)
+    await publish_availability_changed(staff.id, _changed_spans(plan, stored))
     seen = {event_id: (remote.etag, found) for event_id, (remote, found) in own.items()}
     listed = {remote.event_id for remote in changes.changed}
     await reconcile_own_events(calendar, connection, seen, listed, set(changes.deleted), changes.complete, window,

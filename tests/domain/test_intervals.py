@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.intervals import BusyIndex, Span, as_utc, merge_spans
+from domain.intervals import BusyIndex, Span, as_utc, covering_spans, merge_spans
 
 
 def at(hour: int, minute: int = 0) -> datetime:
@@ -80,6 +80,14 @@ def test_merge_spans_empty() -> None:
     assert merge_spans([]) == []
 
 
+def test_covering_spans_are_the_merged_ones_up_to_the_limit_then_one_envelope() -> None:
+    spans = [span(13, 0, 14, 0), span(9, 0, 10, 0), span(9, 30, 11, 0)]
+    assert covering_spans(spans, most=2) == [span(9, 0, 11, 0), span(13, 0, 14, 0)]
+    assert covering_spans(spans, most=1) == [span(9, 0, 14, 0)]
+    assert covering_spans([], most=1) == []
+
+
+
 # --- BusyIndex --------------------------------------------------------------------
 
 
@@ -147,3 +155,10 @@ def test_merge_spans_covers_the_same_minutes(busy: list[Span]) -> None:
     probe_minutes = {at(0) + timedelta(minutes=m) for m in range(0, 721)}
     for t in probe_minutes:
         assert any(s.start <= t < s.end for s in busy) == any(s.start <= t < s.end for s in merged)
+
+
+@given(st.lists(spans(), max_size=12), st.integers(min_value=1, max_value=5))
+def test_covering_spans_cover_every_span_within_the_limit(given_spans: list[Span], most: int) -> None:
+    covering = covering_spans(given_spans, most)
+    assert len(covering) <= most
+    assert all(any(c.start <= s.start and s.end <= c.end for c in covering) for s in given_spans)
