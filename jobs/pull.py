@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from domain.busy import BusyPolicy, BusySpan, caldav_busy_spans, parse_calendar
-from domain.intervals import Span, covering_spans
+from domain.intervals import Span
 from domain.own_events import OwnEvent, read_own_event
 from domain.retry import retry_delay
 from domain.sync import BlockKey, ImportedEvent, ImportPlan, StoredBlock, plan_import
@@ -45,7 +45,6 @@ from services.sync_schedule import next_pull_at
 DAYS_BACK = 30
 _BATCH = 500
 DAYS_AHEAD = 365
-_PUBLISHED_SPANS = 50
 
 
 def import_window(now: datetime) -> Span:
@@ -136,10 +135,9 @@ async def _apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
 
 
 def _changed_spans(plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBlock]]) -> list[Span]:
-    """Where free time may have changed: the new blocks and the old place of changed or removed ones (bounded, as an
-    initial import changes thousands)."""
+    """Where free time may have changed: the new blocks and the old place of changed or removed ones."""
     before = [stored[key][1].span for key in (*plan.deletes, *(block.key for block in plan.upserts)) if key in stored]
-    return covering_spans([*before, *(block.span for block in plan.upserts)], most=_PUBLISHED_SPANS)
+    return [*before, *(block.span for block in plan.upserts)]
 
 
 async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection, staff: Staff, now: datetime

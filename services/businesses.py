@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import Business, Service, Staff, UserRole
-from services import validation
+from services import live, validation
 from services.access import require_owner, require_signed_in
 from services.auth import Viewer, invite_code, normalise_email
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
@@ -112,6 +112,7 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields)
     staff = None
     if fields.staff_ids is not None:
         staff = await _staff_of_business(service.business_id, fields.staff_ids)
+    before = [member.id for member in await service.staff.all()]
     async with in_transaction():
         if values:
             service.update_from_dict(values)
@@ -120,4 +121,6 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields)
             await service.staff.clear()
             if staff:
                 await service.staff.add(*staff)
+    # Length, buffers, step, notice, horizon or who performs it: the service's slots may differ anywhere ahead.
+    await live.publish_schedule_changed([*before, *(member.id for member in staff or [])], service_ids=[service.id])
     return service

@@ -34,7 +34,7 @@ from models import (
     SyncDirection,
     SyncFrequency,
 )
-from services import validation
+from services import live, validation
 from services.auth import Viewer
 from services.credentials import CredentialsUnreadable, CredentialVault
 from services.errors import InvalidInputError, NotFoundError, ServiceError
@@ -210,6 +210,7 @@ async def update_external_calendar(viewer: Viewer, calendar_id: int, import_busy
         raise InvalidInputError(["input", "isDestination"], "This calendar is read-only")
     if is_destination and connection.direction == SyncDirection.IMPORT_ONLY:
         raise InvalidInputError(["input", "isDestination"], "This connection only imports; bookings are not written")
+    freed: list[Span] = []
     async with in_transaction() as db:
         await lock_staff(connection.staff_id, db)
         if is_destination:
@@ -223,12 +224,15 @@ async def update_external_calendar(viewer: Viewer, calendar_id: int, import_busy
             await owe_upcoming_bookings(calendar.id, connection.staff_id, now, db)
         if import_busy is False:
             values["import_busy"] = False
+            freed = [Span(start, end) for start, end in await BusyBlock.filter(
+                external_calendar_id=calendar.id).using_db(db).values_list("starts_at", "ends_at")]
             await BusyBlock.filter(external_calendar_id=calendar.id).using_db(db).delete()
         elif import_busy and not calendar.import_busy:
             # Imported from scratch: the cursor only knows what changed since blocks were last kept.
             values.update(import_busy=True, sync_cursor="", window_start=None, next_pull_at=now)
         if values:
             await ExternalCalendar.filter(id=calendar.id).using_db(db).update(**values)
+    await live.publish_availability_changed(connection.staff_id, freed)
     return await ExternalCalendar.get(id=calendar.id)
 
 

@@ -24,16 +24,17 @@ import weakref
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from domain.intervals import Span
+from domain.intervals import Span, covering_spans
 
 DEFAULT_CHANNEL = "lockstep:live"
+MAX_SPANS = 50  # per availability event; more are sent as the one span that covers them
 log = logging.getLogger("lockstep.live")
 
 
@@ -222,9 +223,25 @@ async def publish_availability_changed(staff_id: int, spans: Iterable[Span], ser
                                        ) -> None:
     """The staff member's free time may have changed inside `spans`: bookings, blocked time, or busy time imported
     from a calendar. Call it once the transaction that changed it has committed."""
-    merged = tuple(sorted(set(spans), key=lambda span: (span.start, span.end)))
+    # Merged, and bounded in number: an import or a disconnect can free thousands of blocks at once.
+    merged = tuple(covering_spans(spans, most=MAX_SPANS))
     if merged or service_ids:
         await publish(AvailabilityChanged(staff_id, merged, tuple(sorted(set(service_ids)))))
+
+
+# How far ahead a change of hours or of a service can change slots: the longest booking horizon (730 days) and a day.
+SCHEDULE_REACH = timedelta(days=731)
+
+
+async def publish_schedule_changed(staff_ids: Iterable[int], *, day: Span | None = None,
+                                   service_ids: Iterable[int] = ()) -> None:
+    """Working hours, a date's hours or a service changed: every slot from now to SCHEDULE_REACH may differ, or
+    only those of `day` (a local date, as a UTC span) when one date's hours changed."""
+    now = datetime.now(UTC)
+    reach = day or Span(now, now + SCHEDULE_REACH)
+    services = tuple(service_ids)
+    for staff_id in sorted(set(staff_ids)):
+        await publish_availability_changed(staff_id, [reach], services)
 
 
 async def publish_bookings_changed(kind: str, business_id: int, staff_ids: Iterable[int],

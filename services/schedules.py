@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from tortoise.transactions import in_transaction
 
 from domain.intervals import Span
+from domain.zones import load_zone, to_utc
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -90,7 +91,15 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
         await WorkingHoursRange.filter(staff_id=staff.id).using_db(connection).delete()
         if rows:
             await WorkingHoursRange.bulk_create(rows, using_db=connection)
+    await live.publish_schedule_changed([staff.id])
     return staff
+
+
+def _local_day(day: date, zone_name: str) -> Span:
+    """The local date `day` in the staff member's zone, as a UTC span (23 or 25 hours on DST days)."""
+    zone = load_zone(zone_name)
+    return Span(to_utc(datetime.combine(day, time()), zone), to_utc(datetime.combine(day + timedelta(days=1), time()),
+                                                                     zone))
 
 
 async def add_schedule_override(
@@ -104,9 +113,11 @@ async def add_schedule_override(
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
         await ScheduleOverride.filter(staff_id=staff.id, date=day).using_db(connection).delete()
-        return await ScheduleOverride.create(
+        override = await ScheduleOverride.create(
             using_db=connection, staff_id=staff.id, date=day, ranges=[list(pair) for pair in parsed], note=clean_note
         )
+    await live.publish_schedule_changed([staff.id], day=_local_day(day, staff.time_zone))
+    return override
 
 
 async def remove_schedule_override(viewer: Viewer, override_id: int) -> ScheduleOverride:
@@ -115,6 +126,7 @@ async def remove_schedule_override(viewer: Viewer, override_id: int) -> Schedule
         raise NotFoundError("ScheduleOverride", ["input", "id"])
     await require_schedule_manager(viewer, override.staff)
     await override.delete()
+    await live.publish_schedule_changed([override.staff.id], day=_local_day(override.date, override.staff.time_zone))
     return override
 
 

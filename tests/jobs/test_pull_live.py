@@ -3,12 +3,10 @@ apps refresh those slots at once."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from domain.intervals import Span
@@ -16,7 +14,7 @@ from jobs.pull import pull_calendar
 from providers.base import RemoteCalendar
 from services import live
 from tests.fakes.memory import MemoryProvider
-from tests.support.live import new_channel
+from tests.support.live import hearing, next_event
 from tests.support.sync import given_connected_staff, personal_event
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -26,29 +24,8 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 async def heard(redis_url: str) -> AsyncIterator[PubSub]:
-    """This process publishes on a channel of the test's own, which the test listens to."""
-    channel = new_channel()
-    publisher = live.configure(redis_url, channel)
-    client = Redis.from_url(redis_url)
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(channel)
-    yield pubsub
-    await pubsub.aclose()
-    await client.aclose()
-    if publisher is not None:
-        await publisher.close()
-    live.configure(None)
-
-
-async def next_event(pubsub: PubSub, wait: float = 5.0) -> live.LiveEvent | None:
-    """The next event published, or None when none came within `wait` seconds (the subscription confirmation, which
-    get_message skips by returning None, does not count)."""
-    deadline = asyncio.get_running_loop().time() + wait
-    while (left := deadline - asyncio.get_running_loop().time()) > 0:
-        message = await pubsub.get_message(timeout=left)
-        if message is not None:
-            return live.decode(message["data"])
-    return None
+    async with hearing(redis_url) as pubsub:
+        yield pubsub
 
 
 async def test_imported_and_removed_busy_time_is_published_where_it_changed(db: str, heard: PubSub) -> None:

@@ -19,7 +19,10 @@ from typing import Any
 import httpx
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
+from services import live
 from tests.support.server import ROOT, live_server
 
 COMPLETED = "completed"
@@ -159,3 +162,32 @@ def publish_from_another_process(redis_url: str, channel: str, staff_id: int, st
     does after importing busy time."""
     subprocess.run([sys.executable, "-c", _PUBLISHER, redis_url, channel, str(staff_id), start, end], cwd=ROOT,
                    check=True, timeout=30)
+
+
+@asynccontextmanager
+async def hearing(redis_url: str) -> AsyncIterator[PubSub]:
+    """This process publishes live events on a channel of its own (services.live), which the caller listens to."""
+    channel = new_channel()
+    publisher = live.configure(redis_url, channel)
+    client = Redis.from_url(redis_url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channel)
+    try:
+        yield pubsub
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
+        if publisher is not None:
+            await publisher.close()
+        live.configure(None)
+
+
+async def next_event(pubsub: PubSub, wait: float = 5.0) -> live.LiveEvent | None:
+    """The next event published, or None when none came within `wait` seconds (get_message returns None for the
+    subscription confirmation too, which does not count)."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        message = await pubsub.get_message(timeout=left)
+        if message is not None:
+            return live.decode(message["data"])
+    return None
