@@ -32,8 +32,9 @@ from schema.sync_payloads import (
     TestCalendarConnectionResult,
 )
 from schema.sync_types import CalendarConnection, DiscoveredCalendar, ExternalCalendar, SyncHealth
-from services import connections, sync_queries
-from services.connections import ConnectionCheckError, ConnectionSettings
+from services import connection_settings, connections, sync_queries
+from services.connection_settings import ConnectionSettings
+from services.connections import ConnectionCheckError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -101,7 +102,7 @@ async def test_calendar_connection(input: CaldavAccountInput, info: Info) -> Tes
 @permission(IS_BUSINESS_SIDE)
 @typed_errors
 async def update_external_calendar(input: UpdateExternalCalendarInput, info: Info) -> ExternalCalendarResult:
-    row = await connections.update_external_calendar(
+    row = await connection_settings.update_external_calendar(
         viewer_of(info), pk(input.id, "ExternalCalendar", ["input", "id"]), input.import_busy, input.is_destination,
         info.context.now())
     return ExternalCalendar.from_model(row)
@@ -115,7 +116,7 @@ async def update_calendar_connection(input: UpdateCalendarConnectionInput, info:
         frequency=input.frequency.value if input.frequency else None,
         conflict_policy=input.conflict_policy.value if input.conflict_policy else None,
         tentative_blocks=input.tentative_blocks, all_day_blocks=input.all_day_blocks)
-    row = await connections.update_calendar_connection(
+    row = await connection_settings.update_calendar_connection(
         viewer_of(info), pk(input.id, "CalendarConnection", ["input", "id"]), settings, info.context.now())
     return await connection_out(row, info.context.now())
 

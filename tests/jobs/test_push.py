@@ -21,7 +21,7 @@ from models import (
 )
 from providers.base import AuthFailed, RateLimited, RemoteCalendar, Unavailable
 from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
-from services.connections import update_external_calendar
+from services.connection_settings import update_external_calendar
 from services.sync_dispatch import claim_due_pushes, dispatch_outbox, retry_mapping
 from tests.fakes.memory import MemoryProvider
 from tests.support.sync import book, given_connected_staff

@@ -19,14 +19,13 @@ from models import (
     EventMappingState,
     ExternalCalendar,
     Staff,
-    SyncDirection,
     SyncLogEntry,
     User,
     UserRole,
 )
-from services import connections
+from services import connection_settings, connections
 from services.auth import Viewer
-from services.connections import ConnectionCheckError, ConnectionSettings, ProbedCalendar
+from services.connections import ConnectionCheckError, ProbedCalendar
 from services.credentials import CredentialVault, new_key
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
 from tests.support.calendar_sync import FAMILY, SERVER, WORK, FakeProbe, probed
@@ -180,50 +179,6 @@ async def test_a_colleague_may_not_connect_or_see_a_staff_members_calendars(db: 
     assert await CalendarConnection.all().count() == 0
 
 
-async def test_a_new_destination_replaces_the_one_on_another_connection(db: str) -> None:
-    given = await given_connected_staff()
-    second = await connect(given.owner, given.staff.id, FakeProbe(probed(FAMILY)), CredentialVault([new_key()]),
-                           username="sam@other.example")
-    family = await ExternalCalendar.get(connection_id=second.id)
-    await connections.update_external_calendar(given.owner, family.id, None, True, NOW)
-    assert (await ExternalCalendar.get(id=family.id)).is_destination
-    assert not (await ExternalCalendar.get(id=given.calendar.id)).is_destination
-
-
-async def test_import_off_removes_that_calendars_blocks_and_on_lists_it_again(db: str) -> None:
-    given = await given_connected_staff()
-    start = datetime(2030, 1, 8, 9, tzinfo=UTC)
-    for source, calendar_id in ((BusyBlockSource.EXTERNAL, given.calendar.id), (BusyBlockSource.MANUAL, None)):
-        await BusyBlock.create(staff=given.staff, source=source, external_calendar_id=calendar_id, title="x",
-                               starts_at=start, ends_at=start + timedelta(hours=1))
-    await ExternalCalendar.filter(id=given.calendar.id).update(sync_cursor="sync:42", window_start=start)
-    off = await connections.update_external_calendar(given.owner, given.calendar.id, False, None, NOW)
-    assert (off.import_busy, off.sync_cursor) == (False, "sync:42")
-    assert await BusyBlock.all().values_list("source", flat=True) == ["manual"]
-    on = await connections.update_external_calendar(given.owner, given.calendar.id, True, None, NOW)
-    assert (on.import_busy, on.sync_cursor, on.window_start, on.next_pull_at) == (True, "", None, NOW)
-
-
-async def test_blocking_rules_relist_every_calendar_but_other_settings_do_not(db: str) -> None:
-    given = await given_connected_staff()
-    await ExternalCalendar.filter(id=given.calendar.id).update(sync_cursor="sync:42", next_pull_at=None)
-    await connections.update_calendar_connection(given.owner, given.connection.id, ConnectionSettings(
-        frequency="hourly", conflict_policy="keep_both", tentative_blocks=False), NOW)
-    untouched = await ExternalCalendar.get(id=given.calendar.id)
-    assert (untouched.sync_cursor, untouched.next_pull_at) == ("sync:42", None)
-    changed = await connections.update_calendar_connection(given.owner, given.connection.id, ConnectionSettings(
-        all_day_blocks=False, direction="export_only"), NOW)
-    assert (changed.frequency, changed.conflict_policy, changed.all_day_blocks, changed.direction) == (
-        "hourly", "keep_both", False, SyncDirection.EXPORT_ONLY)
-    relisted = await ExternalCalendar.get(id=given.calendar.id)
-    assert (relisted.sync_cursor, relisted.next_pull_at) == ("", NOW)
-    with pytest.raises(InvalidInputError) as raised:
-        await connections.update_calendar_connection(given.owner, given.connection.id, ConnectionSettings(
-            frequency="hourly", conflict_policy="coin_toss"), NOW)
-    assert raised.value.path == ["input", "conflictPolicy"]
-    assert (await CalendarConnection.get(id=given.connection.id)).conflict_policy == "keep_both"
-
-
 async def test_unlinking_a_series_occurrence_unlinks_the_series_event(db: str) -> None:
     given = await given_connected_staff()
     first, second = await book(given, datetime(2030, 1, 8, 9, tzinfo=UTC), NOW, recurrence="FREQ=WEEKLY;COUNT=2")
@@ -259,4 +214,4 @@ async def test_disconnecting_twice_keeps_the_first_time_and_can_still_remove_blo
     details = await SyncLogEntry.filter(action="disconnect").order_by("id").values_list("detail", flat=True)
     assert details == ["imported busy blocks kept", "imported busy blocks removed: 1"]
     with pytest.raises(InvalidInputError):
-        await connections.update_external_calendar(given.owner, given.calendar.id, True, None, NOW)
+        await connection_settings.update_external_calendar(given.owner, given.calendar.id, True, None, NOW)

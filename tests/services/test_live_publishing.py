@@ -13,7 +13,7 @@ from domain.intervals import Span
 from models import BusyBlock, BusyBlockSource
 from services import live
 from services.businesses import ServiceFields, update_service
-from services.connections import update_external_calendar
+from services.connection_settings import update_external_calendar
 from services.schedules import (
     ClockRange,
     WeekdayHours,
