@@ -19,8 +19,6 @@ import re
 import ssl
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit
@@ -31,6 +29,7 @@ from yarl import URL
 
 from providers.base import AuthFailed, NotFound, ProviderError, RateLimited, Unavailable
 from providers.caldav_xml import VALID_SYNC_TOKEN, preconditions
+from providers.http_headers import retry_after
 
 log = logging.getLogger("lockstep.providers.caldav")
 
@@ -129,22 +128,6 @@ def shown(url: str) -> str:
     """The host and path of `url` for messages (no user info, no query)."""
     parts = urlsplit(url)
     return f"{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path or '/'}"
-
-
-def retry_after(headers: CIMultiDictProxy[str]) -> float | None:
-    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date (None when absent or bad)."""
-    value = headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True)
