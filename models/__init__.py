@@ -20,6 +20,7 @@ from models.calendars import (
     SyncDirection,
     SyncFrequency,
 )
+from models.oauth import OAuthState
 from models.outbox import OutboxEntry
 from models.sync import (
     ConflictStatus,
@@ -45,6 +46,7 @@ __all__ = [
     "EventMappingState",
     "ExternalCalendar",
     "Notification",
+    "OAuthState",
     "OutboxEntry",
     "Provider",
     "RefreshToken",

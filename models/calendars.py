@@ -52,6 +52,10 @@ class CalendarConnection(Model):
     server_type = fields.CharField(max_length=16, default="")  # CalDAV: icloud, fastmail, nextcloud or generic
     account_label = fields.CharField(max_length=254, default="")
     credentials = fields.TextField(default="")
+    # OAuth providers: when the access token in `credentials` runs out (refreshed ahead of it), and the recent failed
+    # refreshes (ISO instants) that were not the provider refusing the grant (3 within 24 h deactivate).
+    token_expires_at = fields.DatetimeField(null=True)
+    refresh_failures: fields.JSONField[list[str]] = fields.JSONField(default=list)
     direction = fields.CharEnumField(SyncDirection, max_length=16, default=SyncDirection.TWO_WAY)
     frequency = fields.CharEnumField(SyncFrequency, max_length=20, default=SyncFrequency.REAL_TIME)
     conflict_policy = fields.CharEnumField(ConflictPolicy, max_length=16, default=ConflictPolicy.ASK)

@@ -139,7 +139,7 @@ async def connect_caldav(viewer: Viewer, staff_id: int, server_type: str, server
             await EventMapping.filter(external_calendar__connection_id=connection.id,
                                       state=EventMappingState.PENDING).using_db(db).update(next_attempt_at=now)
             action = "reconnect"
-        added = await _store_calendars(connection, staff.id, account.calendars, now, db)
+        added = await store_calendars(connection, staff.id, account.calendars, now, db)
         await log_action(connection.id, "none", action, "ok", using_db=db,
                          detail=f"{len(account.calendars)} calendars found, {added} new")
     connected = await CalendarConnection.get(id=connection.id)
@@ -162,7 +162,7 @@ async def _same_account(staff_id: int, server_url: str, username: str, vault: Cr
     return None
 
 
-async def _store_calendars(connection: CalendarConnection, staff_id: int, found: tuple[ProbedCalendar, ...],
+async def store_calendars(connection: CalendarConnection, staff_id: int, found: tuple[ProbedCalendar, ...],
                            now: datetime, db: BaseDBAsyncClient) -> int:
     """Add the calendars not known yet and refresh the others; every one is due a pull now. Returns how many are new.
     Only the primary calendar imports busy time at first; it becomes the destination if nothing else is."""

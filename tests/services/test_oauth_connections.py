@@ -1,0 +1,131 @@
+"""Connecting a calendar by OAuth at the service level: the state's rules (bound, single use, ten minutes, kept
+server-side), the return URL allow-list, and storing the granted account. The provider side is an injected gateway."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from models import CalendarConnection, ConnectionHealth, ExternalCalendar, OAuthState, Provider
+from services.auth import Viewer
+from services.connections import ProbedCalendar
+from services.credentials import CredentialVault, new_key
+from services.errors import InvalidInputError, NotAuthorizedError
+from services.oauth_connections import (
+    STATE_LIFETIME,
+    GrantedAccount,
+    OAuthStateError,
+    PendingConnection,
+    complete_oauth_connection,
+    start_calendar_connection,
+    use_authorisation_state,
+)
+from tests.services.test_connections import given_staff
+
+NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
+VAULT = CredentialVault([new_key()])
+ALLOWED = ["lockstep://calendars", "https://app.example.com/settings"]
+PRIMARY = ProbedCalendar("sam@example.com", "Sam", "#9fe1e7", "Europe/Berlin", writable=True, primary=True)
+HOLIDAYS = ProbedCalendar("holidays", "Holidays", "", "Europe/Berlin", writable=False, primary=False)
+
+
+class Gateway:
+    """The provider side of the flow, as the app wires it, reduced to what the service relies on."""
+
+    provider = "google"
+
+    def authorization_url(self, state: str, code_verifier: str) -> str:
+        return f"https://accounts.example/auth?state={state}&verifier={code_verifier}"
+
+    async def grant(self, code: str, code_verifier: str, now: datetime) -> GrantedAccount:
+        raise AssertionError("not used at this level")
+
+
+def state_and_verifier(url: str) -> tuple[str, str]:
+    query = parse_qs(urlsplit(url).query)
+    return query["state"][0], query["verifier"][0]
+
+
+def granted(access: str = "access-1") -> GrantedAccount:
+    return GrantedAccount("sam@example.com", {"access_token": access, "refresh_token": "refresh-1"},
+                          NOW + timedelta(hours=1), (PRIMARY, HOLIDAYS))
+
+
+async def test_starting_keeps_only_the_states_hash_and_a_sealed_verifier_for_ten_minutes(db: str) -> None:
+    given = await given_staff()
+    start = await start_calendar_connection(given.staff_viewer, given.staff.id, "lockstep://calendars/done",
+                                            Gateway(), ALLOWED, VAULT, NOW)
+    state, verifier = state_and_verifier(start.url)
+    row = await OAuthState.get()
+    assert start.expires_at == NOW + STATE_LIFETIME == row.expires_at
+    assert (row.state_hash, row.staff_id, row.provider, row.return_url) == (
+        hashlib.sha256(state.encode()).hexdigest(), given.staff.id, Provider.GOOGLE, "lockstep://calendars/done")
+    assert verifier not in row.code_verifier and VAULT.unseal(row.code_verifier) == {"verifier": verifier}
+    assert len(state) >= 40 and len(verifier) >= 80
+
+
+async def test_a_return_url_off_the_list_is_refused_and_nothing_is_stored(db: str) -> None:
+    given = await given_staff()
+    with pytest.raises(InvalidInputError) as raised:
+        await start_calendar_connection(given.owner, given.staff.id, "https://evil.example/settings", Gateway(),
+                                        ALLOWED, VAULT, NOW)
+    assert raised.value.path == ["input", "returnUrl"]
+    assert await OAuthState.all().count() == 0
+
+
+async def test_nobody_but_the_staff_member_and_the_owner_may_start(db: str) -> None:
+    given = await given_staff()
+    with pytest.raises(NotAuthorizedError):
+        await start_calendar_connection(Viewer(None, None), given.staff.id, "lockstep://calendars", Gateway(),
+                                        ALLOWED, VAULT, NOW)
+    assert await OAuthState.all().count() == 0
+
+
+async def test_a_state_is_good_once_before_it_expires_and_only_for_its_provider(db: str) -> None:
+    given = await given_staff()
+    start = await start_calendar_connection(given.owner, given.staff.id, "lockstep://calendars", Gateway(),
+                                            ALLOWED, VAULT, NOW)
+    state, verifier = state_and_verifier(start.url)
+    for wrong, provider in (("a-state-nobody-issued", "google"), (state, "microsoft"), ("", "google")):
+        with pytest.raises(OAuthStateError) as raised:
+            await use_authorisation_state(wrong, provider, VAULT, NOW)
+        assert raised.value.reason == "unknown"
+    pending = await use_authorisation_state(state, "google", VAULT, NOW + STATE_LIFETIME - timedelta(seconds=1))
+    assert pending == PendingConnection(given.owner.user_id or 0, given.staff.id, "google", verifier,
+                                        "lockstep://calendars")
+    with pytest.raises(OAuthStateError) as replayed:
+        await use_authorisation_state(state, "google", VAULT, NOW)
+    assert replayed.value.reason == "used"
+
+
+async def test_an_expired_state_is_refused_and_stays_unused(db: str) -> None:
+    given = await given_staff()
+    start = await start_calendar_connection(given.owner, given.staff.id, "lockstep://calendars", Gateway(),
+                                            ALLOWED, VAULT, NOW)
+    state, _ = state_and_verifier(start.url)
+    with pytest.raises(OAuthStateError) as raised:
+        await use_authorisation_state(state, "google", VAULT, NOW + STATE_LIFETIME)
+    assert raised.value.reason == "expired"
+    assert (await OAuthState.get()).used_at is None
+
+
+async def test_a_granted_account_becomes_a_connection_whose_primary_calendar_imports_and_takes_bookings(
+        db: str) -> None:
+    given = await given_staff()
+    pending = PendingConnection(given.owner.user_id or 0, given.staff.id, "google", "verifier", "lockstep://x")
+    connection = await complete_oauth_connection(pending, granted(), VAULT, NOW)
+    assert (connection.provider, connection.account_label, connection.health, connection.token_expires_at) == (
+        Provider.GOOGLE, "sam@example.com", ConnectionHealth.ACTIVE, NOW + timedelta(hours=1))
+    assert VAULT.unseal(connection.credentials) == {"access_token": "access-1", "refresh_token": "refresh-1"}
+    calendars = await ExternalCalendar.filter(connection_id=connection.id).order_by("id").values_list(
+        "provider_calendar_id", "import_busy", "is_destination", "next_pull_at")
+    assert calendars == [("sam@example.com", True, True, NOW), ("holidays", False, False, NOW)]
+    # when the same account is connected again (after re-authorisation), the connection is revived, not doubled
+    await CalendarConnection.filter(id=connection.id).update(health=ConnectionHealth.REAUTHORIZATION_REQUIRED)
+    again = await complete_oauth_connection(pending, granted("access-2"), VAULT, NOW)
+    assert (again.id, again.health) == (connection.id, ConnectionHealth.ACTIVE)
+    assert VAULT.unseal(again.credentials)["access_token"] == "access-2"
+    assert await ExternalCalendar.filter(connection_id=connection.id).count() == 2
