@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
@@ -28,6 +29,7 @@ from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
 from services.live import LiveFeed
+from services.oauth_connections import OAuthGateway
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -78,7 +80,7 @@ class LockstepGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = KeepAliveHandler
 
     def __init__(self, settings: Settings, account_probe: AccountProbe | None = None,
-                 live: LiveFeed | None = None) -> None:
+                 live: LiveFeed | None = None, oauth: Mapping[str, OAuthGateway] | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
                          subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
                          max_subscriptions_per_connection=settings.ws_max_subscriptions,
@@ -88,6 +90,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.vault = CredentialVault(settings.secret_keys)
         self.account_probe = account_probe or CaldavAccountProbe(settings.caldav_timeout_seconds)
         self.live = live
+        self.oauth = dict(oauth or {})
+        self.allowed_return_urls = settings.oauth_return_urls
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")
@@ -96,7 +100,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
         if scheme.lower() == "bearer" and token:
             viewer = viewer_from_access_token(token.strip(), self.tokens)
         return Context(viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
-                       request=request, response=response, live=self.live)
+                       request=request, response=response, live=self.live, oauth=self.oauth,
+                       allowed_return_urls=self.allowed_return_urls)
 
     async def on_ws_connect(self, context: Context) -> Any:
         context.viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens, context.viewer)

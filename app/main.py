@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -14,9 +14,13 @@ from tortoise import connections
 from app.db import connected
 from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
+from app.oauth_accounts import oauth_gateways_from
+from app.oauth_routes import oauth_callback
 from app.settings import Settings
 from services import live
 from services.connections import AccountProbe
+from services.credentials import CredentialVault
+from services.oauth_connections import OAuthGateway
 
 schema = build_schema()
 
@@ -37,14 +41,18 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None) -> Starlette:
-    """The app. `account_probe` replaces the CalDAV account check (tests pass a fake)."""
+def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None,
+               oauth_gateways: Mapping[str, OAuthGateway] | None = None) -> Starlette:
+    """The app. `account_probe` replaces the CalDAV account check (tests pass a fake); `oauth_gateways` the OAuth
+    providers configured by the settings."""
     settings = settings or Settings.from_env()
+    gateways = dict(oauth_gateways if oauth_gateways is not None else oauth_gateways_from(settings, None))
+    vault = CredentialVault(settings.secret_keys)
     # Live updates need Redis; without it subscriptions are refused and nothing is published.
     hub = None
     if settings.redis_url:
         hub = LiveHub(settings.redis_url, settings.live_channel, settings.live_queue_size)
-    graphql = LockstepGraphQL(settings, account_probe, hub)
+    graphql = LockstepGraphQL(settings, account_probe, hub, gateways)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -65,6 +73,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
+            Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
         ],
         lifespan=lifespan,
     )

@@ -82,6 +82,31 @@ def _secret_keys(data_dir: Path) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class GoogleSettings:
+    """Lockstep's OAuth client at Google and Google's addresses (settings, so a fake can stand in for Google)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    api_url: str = "https://www.googleapis.com/calendar/v3"
+
+    @classmethod
+    def from_env(cls) -> GoogleSettings | None:
+        """None (Google connections off) unless a client id and secret are set."""
+        client_id = os.environ.get("LOCKSTEP_GOOGLE_CLIENT_ID", "")
+        secret = os.environ.get("LOCKSTEP_GOOGLE_CLIENT_SECRET", "")
+        if not (client_id and secret):
+            return None
+        return cls(client_id, secret,
+                   authorize_url=os.environ.get("LOCKSTEP_GOOGLE_AUTHORIZE_URL") or cls.authorize_url,
+                   token_url=os.environ.get("LOCKSTEP_GOOGLE_TOKEN_URL") or cls.token_url,
+                   revoke_url=os.environ.get("LOCKSTEP_GOOGLE_REVOKE_URL") or cls.revoke_url,
+                   api_url=(os.environ.get("LOCKSTEP_GOOGLE_API_URL") or cls.api_url).rstrip("/"))
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -107,6 +132,10 @@ class Settings:
     live_queue_size: int = 100
     ws_keepalive_seconds: int = 15
     ws_max_subscriptions: int = 20
+    # Where browsers and providers reach this server (OAuth callbacks, webhooks), and where users may return to.
+    public_url: str = "http://127.0.0.1:8000"
+    oauth_return_urls: tuple[str, ...] = ()
+    google: GoogleSettings | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -136,4 +165,7 @@ class Settings:
             live_queue_size=_int("LOCKSTEP_LIVE_QUEUE_SIZE", 100),
             ws_keepalive_seconds=_int("LOCKSTEP_WS_KEEPALIVE_SECONDS", 15),
             ws_max_subscriptions=_int("LOCKSTEP_WS_MAX_SUBSCRIPTIONS", 20),
+            public_url=(os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
+            google=GoogleSettings.from_env(),
         )

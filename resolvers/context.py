@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from services.auth import TokenConfig, Viewer
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.live import LiveFeed
+from services.oauth_connections import OAuthGateway
 
 
 @dataclass
@@ -28,6 +30,9 @@ class Context:
     response: Any = None
     live: LiveFeed | None = None
     connection_params: dict[str, Any] | None = None
+    # OAuth providers this server is configured for (by provider value), and where users may be sent back to.
+    oauth: Mapping[str, OAuthGateway] = field(default_factory=dict)
+    allowed_return_urls: tuple[str, ...] = ()
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import auth, bookings, calendars, conflicts, live, notifications, setup, sync
+from resolvers import auth, bookings, calendars, conflicts, live, notifications, oauth, setup, sync
 from schema.types import BookingConnection, Business, User
 
 
@@ -45,6 +45,7 @@ class Mutation:
     cancel_booking = strawberry.mutation(resolver=bookings.cancel_booking)
     update_booking_notes = strawberry.mutation(resolver=bookings.update_booking_notes)
     connect_caldav = strawberry.mutation(resolver=calendars.connect_caldav)
+    start_calendar_connection = strawberry.mutation(resolver=oauth.start_calendar_connection)
     test_calendar_connection = strawberry.mutation(resolver=calendars.test_calendar_connection)
     update_external_calendar = strawberry.mutation(resolver=calendars.update_external_calendar)
     update_calendar_connection = strawberry.mutation(resolver=calendars.update_calendar_connection)

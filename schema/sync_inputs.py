@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.sync_enums import CaldavServerType, ConflictChoice, ConflictPolicy, SyncDirection, SyncFrequency
+from schema.sync_enums import (
+    CaldavServerType,
+    CalendarProvider,
+    ConflictChoice,
+    ConflictPolicy,
+    SyncDirection,
+    SyncFrequency,
+)
 
 
 @strawberry.input(description="A CalDAV account, for connectCaldav and testCalendarConnection.")
@@ -67,3 +74,12 @@ class UnlinkBookingEventInput:
 @strawberry.input
 class MarkNotificationsReadInput:
     ids: list[strawberry.ID]
+
+
+@strawberry.input
+class StartCalendarConnectionInput:
+    provider: CalendarProvider = strawberry.field(description="GOOGLE (OAuth); CalDAV accounts use connectCaldav")
+    staff_id: strawberry.ID
+    return_url: str = strawberry.field(
+        description="Where the browser goes afterwards, with the outcome: an app deep link or a web page on the "
+                    "server's allowed list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -16,6 +17,14 @@ from schema.sync_types import (
     SyncItem,
     SyncLogConnection,
 )
+
+
+@strawberry.type(description="Open `authorizationUrl` in a browser before `expiresAt`; the provider sends the user "
+                             "back to the return URL with `calendarConnection=connected` (and `connectionId`) or "
+                             "an `error`")
+class CalendarAuthorization:
+    authorization_url: str
+    expires_at: datetime
 
 
 @strawberry.type
@@ -60,3 +69,5 @@ SyncConflictsResult = Annotated[SyncConflictList | ValidationError | NotAuthoriz
                                 strawberry.union("SyncConflictsResult")]
 NotificationsResult = Annotated[NotificationList | ValidationError | NotAuthorized | NotFound,
                                 strawberry.union("NotificationsResult")]
+StartCalendarConnectionResult = Annotated[CalendarAuthorization | ValidationError | NotAuthorized | NotFound,
+                                          strawberry.union("StartCalendarConnectionResult")]

@@ -1,0 +1,68 @@
+"""The OAuth callback: where the provider sends the user's browser after they granted (or refused) access.
+
+A state that is unknown, expired or already used gets an error page and changes nothing (there is no trustworthy
+place to send the browser). Otherwise the browser goes back to the return URL given when the connection was
+started, with `calendarConnection=connected&connectionId=...`, or `calendarConnection=failed&error=...`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from schema.ids import encode_id
+from services.credentials import CredentialVault
+from services.oauth_connections import (
+    OAuthGateway,
+    OAuthGrantError,
+    OAuthStateError,
+    complete_oauth_connection,
+    use_authorisation_state,
+)
+
+
+def _with_outcome(return_url: str, outcome: dict[str, str]) -> str:
+    parts = urlsplit(return_url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), *outcome.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _error_page(message: str) -> HTMLResponse:
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>Calendar not connected</title></head>"
+            f"<body><h1>Calendar not connected</h1><p>{html.escape(message)}</p></body></html>")
+    return HTMLResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
+
+
+def oauth_callback(provider: str, gateways: Mapping[str, OAuthGateway], vault: CredentialVault
+                   ) -> Callable[[Request], Awaitable[Response]]:
+    """The route handler of `provider`'s callback."""
+    async def callback(request: Request) -> Response:
+        gateway = gateways.get(provider)
+        if gateway is None:
+            return _error_page("This server is not set up to connect these calendars.")
+        now = datetime.now(UTC)
+        try:
+            pending = await use_authorisation_state(request.query_params.get("state", ""), provider, vault, now)
+        except OAuthStateError as error:
+            return _error_page(error.message)
+        refused = request.query_params.get("error")
+        if refused or not request.query_params.get("code"):
+            # The user said no at the provider (access_denied), or the provider sent no code.
+            return RedirectResponse(_with_outcome(pending.return_url, {
+                "calendarConnection": "failed", "error": refused or "no_code"}), status_code=302)
+        try:
+            account = await gateway.grant(request.query_params["code"], pending.code_verifier, now)
+        except OAuthGrantError:
+            return RedirectResponse(_with_outcome(pending.return_url, {
+                "calendarConnection": "failed", "error": "grant_failed"}), status_code=302)
+        connection = await complete_oauth_connection(pending, account, vault, now)
+        return RedirectResponse(_with_outcome(pending.return_url, {
+            "calendarConnection": "connected", "connectionId": encode_id("CalendarConnection", connection.id)}),
+            status_code=302)
+
+    return callback
