@@ -1,0 +1,521 @@
+"""A faithful fake of Google's OAuth endpoints and the Calendar API v3 subset Lockstep uses, as a real HTTP server on
+127.0.0.1 (../reference/providers.md section A; field names and types as in the discovery document beside it).
+
+Use it as an async context manager in the test's loop (`async with FakeGoogle() as google:`), or start it on a
+thread of its own for tests that drive a separate server process (`with google.running_in_thread():`). Its URLs:
+`api_url` (Calendar v3 root), `authorize_url`, `token_url`, `revoke_url`.
+
+What tests can do besides calling it over HTTP:
+- `oauth.issue_tokens()` grants tokens without the browser dance; `oauth.expire_access_tokens()`, `oauth.revoke_all()`,
+  `oauth.refuse_consent`;
+- `insert_by_hand` / `update_by_hand` / `delete_by_hand` play the staff member in Google Calendar (and notify
+  channels), `expire_sync_tokens()` makes every sync token answer 410;
+- `fail(method, path_pattern, status, times=...)` makes the next matching requests fail in Google's error shape;
+- `page_limit` shortens every page below maxResults, `empty_first_page` starts every listing with an empty page;
+- `log` holds every request and its answer, `channels.deliveries` every notification sent.
+Every Calendar API call needs a live bearer token whose grant has a scope the method accepts (per the discovery
+document), else 401 authError / 403 insufficientPermissions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from tests.fakes.google_channels import MAX_TTL_SECONDS, Channel, Channels
+from tests.fakes.google_oauth import OAuthServer
+from tests.fakes.google_recurrence import BadTime, parse_rfc3339, rfc3339
+from tests.fakes.google_store import ApiError, FakeCalendar, Store, not_found
+
+DISCOVERY = Path(__file__).with_name("google-calendar-v3.discovery.json")
+_SYNC_RESTRICTIONS = {"iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty", "timeMin",
+                      "timeMax", "updatedMin"}
+_CHANNEL_ID = re.compile(r"[A-Za-z0-9\-_+/=]{1,64}")
+_DEFAULT_FAULTS = {  # status -> (reason, domain, message) of Google's answer
+    401: ("authError", "global", "Invalid Credentials"),
+    403: ("rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"),
+    404: ("notFound", "global", "Not Found"),
+    410: ("deleted", "global", "Resource has been deleted"),
+    412: ("conditionNotMet", "global", "Precondition Failed"),
+    429: ("rateLimitExceeded", "usageLimits", "Rate Limit Exceeded"),
+    500: ("backendError", "global", "Backend Error"),
+    503: ("backendError", "global", "Backend Error"),
+}
+_USAGE_LIMITS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+
+
+def _method_scopes() -> dict[str, frozenset[str]]:
+    found: dict[str, frozenset[str]] = {}
+
+    def walk(resources: dict[str, Any]) -> None:
+        for resource in resources.values():
+            for method in resource.get("methods", {}).values():
+                found[method["id"]] = frozenset(method.get("scopes", ()))
+            walk(resource.get("resources", {}))
+
+    document = json.loads(DISCOVERY.read_text())
+    walk(document["resources"])
+    return found
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str  # as sent, percent-encoded
+    query: tuple[tuple[str, str], ...]
+    headers: dict[str, str]
+    body: Any  # parsed JSON, or None
+    status: int
+    response: Any  # parsed JSON, or None when the answer had no JSON body
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    reason: str
+    remaining: int
+    retry_after: str | None
+
+
+@dataclass
+class _Pages:
+    items: list[dict[str, Any]]
+    sync_token: str | None
+    envelope: dict[str, Any] = field(default_factory=dict)
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    return default if value is None else value == "true"
+
+
+class FakeGoogle:
+    def __init__(self, *, client_id: str = "lockstep-test.apps.googleusercontent.com",
+                 client_secret: str = "fake-client-secret", redirect_uris: tuple[str, ...] = (),
+                 user_email: str = "tech@example.com", time_zone: str = "Europe/Berlin",
+                 access_token_lifetime: float = 3599.0) -> None:
+        self._lock = threading.RLock()  # the server's loop and a test's thread may both change the state
+        self.store = Store(user_email)
+        self.add_calendar(user_email, user_email, time_zone, primary=True)
+        self.scopes_by_method = _method_scopes()
+        known = {scope for scopes in self.scopes_by_method.values() for scope in scopes}
+        self.oauth = OAuthServer(client_id, client_secret, set(redirect_uris), known, access_token_lifetime)
+        self.channels = Channels()
+        self.log: list[LoggedRequest] = []
+        self.faults: list[Fault] = []
+        self.page_limit: int | None = None
+        self.empty_first_page = False
+        self.url = ""
+        self._pages: dict[str, _Pages] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- URLs and lifecycle -------------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/calendar/v3/"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.url}/o/oauth2/v2/auth"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/token"
+
+    @property
+    def revoke_url(self) -> str:
+        return f"{self.url}/revoke"
+
+    def _app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        api = "/calendar/v3"
+        routes: list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]], str]] = [
+            ("GET", "/o/oauth2/v2/auth", self.oauth.authorize, "oauth.authorize"),
+            ("POST", "/token", self.oauth.token, "oauth.token"),
+            ("POST", "/revoke", self.oauth.revoke, "oauth.revoke"),
+            ("GET", f"{api}/users/me/calendarList", self._calendar_list, "calendar.calendarList.list"),
+            ("GET", f"{api}/calendars/{{calendarId}}/events", self._events_list, "calendar.events.list"),
+            ("POST", f"{api}/calendars/{{calendarId}}/events", self._events_insert, "calendar.events.insert"),
+            ("POST", f"{api}/calendars/{{calendarId}}/events/watch", self._events_watch, "calendar.events.watch"),
+            ("GET", f"{api}/calendars/{{calendarId}}/events/{{eventId}}", self._events_get, "calendar.events.get"),
+            ("PATCH", f"{api}/calendars/{{calendarId}}/events/{{eventId}}", self._events_patch,
+             "calendar.events.patch"),
+            ("DELETE", f"{api}/calendars/{{calendarId}}/events/{{eventId}}", self._events_delete,
+             "calendar.events.delete"),
+            ("GET", f"{api}/calendars/{{calendarId}}/events/{{eventId}}/instances", self._events_instances,
+             "calendar.events.instances"),
+            ("POST", f"{api}/channels/stop", self._channels_stop, "calendar.channels.stop"),
+        ]
+        for method, path, handler, name in routes:
+            app.router.add_route(method, path, handler, name=name)
+        return app
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self.channels.start()
+        self._runner = web.AppRunner(self._app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        await self.channels.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeGoogle:
+        await self.start()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        await self.stop()
+
+    @contextmanager
+    def running_in_thread(self) -> Iterator[FakeGoogle]:
+        """Serve from a thread with its own event loop, for tests whose own loop is busy or absent."""
+        loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=loop.run_forever, name="fake-google", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout=10)
+        try:
+            yield self
+        finally:
+            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout=10)
+            loop.close()
+            self._thread = None
+
+    async def notifications_sent(self) -> None:
+        """Wait until every notification queued so far has been delivered (or given up on)."""
+        assert self._loop is not None
+        if self._thread is None:
+            await self.channels.drained()
+        else:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.channels.drained(), self._loop))
+
+    # -- helpers for tests --------------------------------------------------------------------------------------
+
+    def add_calendar(self, calendar_id: str, summary: str, time_zone: str = "Europe/Berlin", *,
+                     access_role: str = "owner", colour: str = "#9fe1e7", primary: bool = False) -> FakeCalendar:
+        with self._lock:
+            calendar = FakeCalendar(calendar_id, summary, time_zone, access_role, colour, primary)
+            self.store.calendars[calendar_id] = calendar
+            return calendar
+
+    def fail(self, method: str, path_pattern: str, status: int, *, times: int = 1, reason: str | None = None,
+             retry_after: str | None = None) -> None:
+        """The next `times` requests whose method is `method` and whose decoded path matches the regular expression
+        `path_pattern` (searched, not anchored) get `status` with Google's error body (reason defaulting by status:
+        see _DEFAULT_FAULTS) and, when given, a Retry-After header."""
+        default = _DEFAULT_FAULTS.get(status, ("backendError", "global", "Error"))
+        with self._lock:
+            self.faults.append(Fault(method.upper(), re.compile(path_pattern), status, reason or default[0], times,
+                                     retry_after))
+
+    def insert_by_hand(self, calendar_id: str, resource: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            calendar = self.store.calendar(calendar_id)
+            created = self.store.insert(calendar, resource)
+            self._changed(calendar)
+            return created
+
+    def update_by_hand(self, calendar_id: str, event_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            calendar = self.store.calendar(calendar_id)
+            updated = self.store.patch(calendar, event_id, changes, None)
+            self._changed(calendar)
+            return updated
+
+    def delete_by_hand(self, calendar_id: str, event_id: str) -> None:
+        with self._lock:
+            calendar = self.store.calendar(calendar_id)
+            self.store.delete(calendar, event_id, None)
+            self._changed(calendar)
+
+    def expire_sync_tokens(self) -> None:
+        with self._lock:
+            self.store.sync_tokens.clear()
+
+    def live_events(self, calendar_id: str) -> list[dict[str, Any]]:
+        """Every live single event and instance, as a singleEvents listing without a window has them."""
+        with self._lock:
+            calendar = self.store.calendar(calendar_id)
+            return self.store.listing(calendar, None, None, single_events=True, show_deleted=False)
+
+    def get_event(self, calendar_id: str, event_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self.store.get(self.store.calendar(calendar_id), event_id)
+
+    def _changed(self, calendar: FakeCalendar) -> None:
+        if self._loop is None:
+            return
+        for channel in self.channels.watching(calendar.calendar_id):
+            self._loop.call_soon_threadsafe(self.channels.enqueue, channel, "exists")
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+
+    def _fault_for(self, request: web.Request) -> web.Response | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.method == request.method and fault.pattern.search(request.path) and fault.remaining > 0:
+                    fault.remaining -= 1
+                    default = _DEFAULT_FAULTS.get(fault.status, ("backendError", "global", "Error"))
+                    domain = "usageLimits" if fault.reason in _USAGE_LIMITS else default[1]
+                    message = default[2] if fault.reason == default[0] else fault.reason
+                    error = ApiError(fault.status, fault.reason, message, domain)
+                    headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                    return web.json_response(error.body(), status=fault.status, headers=headers)
+        return None
+
+    @web.middleware
+    async def _middleware(self, request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        raw = await request.read()
+        body: Any = None
+        if raw and request.content_type == "application/json":
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+        response: web.StreamResponse
+        fault = self._fault_for(request)
+        try:
+            if fault is not None:
+                response = fault
+            else:
+                if request.path.startswith("/calendar/v3/"):
+                    if raw and request.content_type == "application/json" and not isinstance(body, dict):
+                        raise ApiError(400, "parseError", "Parse Error")
+                    self._authorise(request)
+                response = await handler(request)
+        except ApiError as error:
+            response = web.json_response(error.body(), status=error.status)
+        except web.HTTPException as answer:
+            response = answer
+        self._record(request, body, response)
+        return response
+
+    def _authorise(self, request: web.Request) -> None:
+        grant = self.oauth.grant_for(request.headers.get("Authorization", ""))
+        route = request.match_info.route.name
+        accepted = self.scopes_by_method.get(route or "", frozenset())
+        if not grant.scopes & accepted:
+            raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+
+    def _record(self, request: web.Request, body: Any, response: web.StreamResponse) -> None:
+        answer = None
+        if isinstance(response, web.Response) and response.content_type == "application/json" and response.text:
+            answer = json.loads(response.text)
+        with self._lock:
+            self.log.append(LoggedRequest(request.method, request.raw_path.split("?")[0],
+                                          tuple(request.query.items()), dict(request.headers), body,
+                                          response.status, answer))
+
+    def _calendar_of(self, request: web.Request) -> FakeCalendar:
+        return self.store.calendar(request.match_info["calendarId"])
+
+    def _page(self, items: list[dict[str, Any]], size: int, sync_token: str | None,
+              envelope: dict[str, Any]) -> dict[str, Any]:
+        """One page of `items`, registering the rest under a page token; the last page carries the sync token."""
+        limit = min(size, self.page_limit) if self.page_limit else size
+        first = [] if self.empty_first_page and items and not envelope.get("_continued") else items[:limit]
+        rest = items[len(first):]
+        answer = {key: value for key, value in envelope.items() if not key.startswith("_")}
+        answer["items"] = first
+        if rest:
+            token = secrets.token_urlsafe(16)
+            self._pages[token] = _Pages(rest, sync_token, {**envelope, "_continued": True, "_size": size})
+            answer["nextPageToken"] = token
+        elif sync_token is not None:
+            answer["nextSyncToken"] = sync_token
+        return answer
+
+    def _next_page(self, page_token: str) -> dict[str, Any]:
+        pages = self._pages.get(page_token)
+        if pages is None:
+            raise ApiError(400, "invalid", "Invalid page token value.", "global", "parameter", "pageToken")
+        return self._page(pages.items, pages.envelope["_size"], pages.sync_token, pages.envelope)
+
+    @staticmethod
+    def _size(request: web.Request, default: int, maximum: int) -> int:
+        try:
+            return max(1, min(int(request.query.get("maxResults", default)), maximum))
+        except ValueError as exc:
+            raise ApiError(400, "invalid", "Invalid value for maxResults", "global", "parameter",
+                           "maxResults") from exc
+
+    # -- Calendar API -------------------------------------------------------------------------------------------
+
+    async def _calendar_list(self, request: web.Request) -> web.Response:
+        with self._lock:
+            if "pageToken" in request.query:
+                return web.json_response(self._next_page(request.query["pageToken"]))
+            items = [calendar.list_entry() for calendar in self.store.calendars.values()]
+            envelope = {"kind": "calendar#calendarList", "etag": '"p33c9lvvfvs8u20g"'}
+            return web.json_response(self._page(items, self._size(request, 100, 250),
+                                                "CL" + secrets.token_urlsafe(12), envelope))
+
+    def _envelope(self, calendar: FakeCalendar) -> dict[str, Any]:
+        return {"kind": "calendar#events", "etag": f'"{self.store.sequence}"', "summary": calendar.summary,
+                "description": "", "updated": rfc3339(datetime.now(UTC).replace(microsecond=0)),
+                "timeZone": calendar.time_zone, "accessRole": calendar.access_role, "defaultReminders": []}
+
+    async def _events_list(self, request: web.Request) -> web.Response:
+        query = request.query
+        with self._lock:
+            calendar = self._calendar_of(request)
+            if "syncToken" in query and (_SYNC_RESTRICTIONS & set(query) or query.get("showDeleted") == "false"):
+                raise ApiError(400, "syncTokenWithRequestRestrictions",
+                               "Sync token cannot be used with other request restrictions.", "calendar")
+            if "pageToken" in query:
+                return web.json_response(self._next_page(query["pageToken"]))
+            single = _bool(query.get("singleEvents"))
+            if "syncToken" in query:
+                state = self.store.sync_tokens.get(query["syncToken"])
+                if state is None:
+                    raise ApiError(410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required.",
+                                   "calendar", "parameter", "syncToken")
+                items = self.store.changes(calendar, state)
+                token = self.store.new_sync_token(state.time_min, state.time_max, state.single_events)
+            else:
+                items, token = self._full_listing(calendar, request, single)
+            return web.json_response(self._page(items, self._size(request, 250, 2500), token,
+                                                self._envelope(calendar)))
+
+    def _full_listing(self, calendar: FakeCalendar, request: web.Request,
+                      single: bool) -> tuple[list[dict[str, Any]], str]:
+        query = request.query
+        try:
+            time_min = parse_rfc3339(query["timeMin"]) if "timeMin" in query else None
+            time_max = parse_rfc3339(query["timeMax"]) if "timeMax" in query else None
+        except BadTime as exc:
+            raise ApiError(400, "badRequest", "Bad Request") from exc
+        if time_min and time_max and time_max <= time_min:
+            raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.", "calendar", "parameter",
+                           "timeMax")
+        if query.get("orderBy") == "startTime" and not single:
+            raise ApiError(400, "badRequest", "The requested ordering is not available for the particular query.")
+        items = self.store.listing(calendar, time_min, time_max, single, _bool(query.get("showDeleted")))
+        for wanted in query.getall("privateExtendedProperty", []):
+            key, _, value = wanted.partition("=")
+            items = [item for item in items
+                     if item.get("extendedProperties", {}).get("private", {}).get(key) == value]
+        return items, self.store.new_sync_token(time_min, time_max, single)
+
+    def _writable(self, calendar: FakeCalendar) -> None:
+        if calendar.access_role not in ("writer", "owner"):
+            raise ApiError(403, "requiredAccessLevel", "You need to have writer access to this calendar.",
+                           "calendar")
+
+    async def _events_insert(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            calendar = self._calendar_of(request)
+            self._writable(calendar)
+            created = self.store.insert(calendar, body)
+            self._changed(calendar)
+            return web.json_response(created)
+
+    async def _events_get(self, request: web.Request) -> web.Response:
+        with self._lock:
+            return web.json_response(self.store.get(self._calendar_of(request), request.match_info["eventId"]))
+
+    async def _events_patch(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            calendar = self._calendar_of(request)
+            self._writable(calendar)
+            updated = self.store.patch(calendar, request.match_info["eventId"], body,
+                                       request.headers.get("If-Match"))
+            self._changed(calendar)
+            return web.json_response(updated)
+
+    async def _events_delete(self, request: web.Request) -> web.Response:
+        with self._lock:
+            calendar = self._calendar_of(request)
+            self._writable(calendar)
+            self.store.delete(calendar, request.match_info["eventId"], request.headers.get("If-Match"))
+            self._changed(calendar)
+            return web.Response(status=204)
+
+    async def _events_instances(self, request: web.Request) -> web.Response:
+        query = request.query
+        with self._lock:
+            calendar = self._calendar_of(request)
+            if "pageToken" in query:
+                return web.json_response(self._next_page(query["pageToken"]))
+            master = self.store.get(calendar, request.match_info["eventId"])
+            if not master.get("recurrence") or master.get("status") == "cancelled":
+                raise not_found()
+            try:
+                low = parse_rfc3339(query["timeMin"]) if "timeMin" in query else None
+                high = parse_rfc3339(query["timeMax"]) if "timeMax" in query else None
+                original = parse_rfc3339(query["originalStart"]) if "originalStart" in query else None
+            except BadTime as exc:
+                raise ApiError(400, "badRequest", "Bad Request") from exc
+            items = []
+            for item in self.store.instances(calendar, master, _bool(query.get("showDeleted"))):
+                planned = parse_rfc3339(item["originalStartTime"].get("dateTime") or
+                                        item["originalStartTime"]["date"] + "T00:00:00+00:00")
+                if original is not None and planned != original:
+                    continue
+                if (low and planned < low) or (high and planned >= high):
+                    continue
+                items.append(item)
+            return web.json_response(self._page(items, self._size(request, 250, 2500), None,
+                                                self._envelope(calendar)))
+
+    async def _events_watch(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            calendar = self._calendar_of(request)
+            channel_id, address, token = body.get("id", ""), body.get("address", ""), body.get("token")
+            if not _CHANNEL_ID.fullmatch(channel_id) or body.get("type") not in ("web_hook", "webhook") \
+                    or not address.startswith(("https://", "http://127.0.0.1", "http://localhost")) \
+                    or (token is not None and len(token) > 256):
+                raise ApiError(400, "invalid", "Invalid channel.")
+            if channel_id in self.channels.channels:
+                raise ApiError(400, "channelIdNotUnique", "Channel id not unique.")
+            now_ms = int(time.time() * 1000)
+            ttl = int(body.get("params", {}).get("ttl", MAX_TTL_SECONDS))
+            expires = min(now_ms + min(ttl, MAX_TTL_SECONDS) * 1000, int(body.get("expiration") or 2 ** 62))
+            uri = f"{self.api_url}calendars/{quote(calendar.calendar_id, safe='')}/events?alt=json"
+            channel = Channel(channel_id, calendar.resource_id, uri, calendar.calendar_id, address, token, expires)
+            self.channels.channels[channel_id] = channel
+            self.channels.enqueue(channel, "sync")  # may well arrive before the answer, as with Google
+            answer = {"kind": "api#channel", "id": channel_id, "resourceId": channel.resource_id,
+                      "resourceUri": uri, "expiration": str(expires)}
+            if token is not None:
+                answer["token"] = token
+            return web.json_response(answer)
+
+    async def _channels_stop(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            channel = self.channels.channels.get(body.get("id", ""))
+            if channel is None or channel.resource_id != body.get("resourceId"):
+                raise ApiError(404, "notFound", f"Channel '{body.get('id', '')}' not found for project.")
+            del self.channels.channels[channel.channel_id]
+            return web.Response(status=204)
