@@ -30,3 +30,10 @@ def nearest_colour(hex_colour: str, palette: Mapping[str, str]) -> str:
         return (2 + mean / 256) * (red - r) ** 2 + 4 * (green - g) ** 2 + (2 + (255 - mean) / 256) * (blue - b) ** 2
 
     return min(sorted(palette), key=distance)
+
+
+# Google Calendar's event colours (colors.get "event" palette): the colorId an event may carry, "1".."11".
+GOOGLE_EVENT_COLOURS: Mapping[str, str] = {
+    "1": "#a4bdfc", "2": "#7ae7bf", "3": "#dbadff", "4": "#ff887c", "5": "#fbd75b", "6": "#ffb878",
+    "7": "#46d6db", "8": "#e1e1e1", "9": "#5484ed", "10": "#51b749", "11": "#dc2127",
+}

@@ -1,0 +1,56 @@
+"""Lockstep's events as Google event resources (providers.md A3/A4).
+
+Terms:
+- *event id*: chosen by Lockstep from the marker, so a retried insert names the same event and Google refuses the
+  copy (409) instead of creating a second one. Google accepts ids of base32hex characters ([a-v0-9], 5 to 1024
+  long); the marker's UTF-8 bytes in lowercase base32hex without padding are exactly that, and reversible.
+- *marker property*: the private extended property `lockstepMarker`, holding the marker, by which Lockstep knows
+  its own events when it reads the calendar (private: only this calendar's copy carries it).
+- *series*: a recurring booking is one recurring event: an RRULE from its first start in its zone, and an EXDATE
+  for each cancelled occurrence; a moved occurrence is its instance patched to the new time (see GoogleProvider).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from domain.colours import GOOGLE_EVENT_COLOURS, nearest_colour
+from domain.zones import load_zone
+from providers.base import OutgoingEvent
+
+MARKER_PROPERTY = "lockstepMarker"
+
+
+def event_id_for(marker: str) -> str:
+    """The Google event id of the event carrying `marker`."""
+    return base64.b32hexencode(marker.encode()).decode().rstrip("=").lower()
+
+
+def when(instant: datetime, zone: str) -> dict[str, str]:
+    """An EventDateTime: the wall clock in `zone` with its offset, and the zone (Google needs it for a series)."""
+    return {"dateTime": instant.astimezone(load_zone(zone)).isoformat(), "timeZone": zone}
+
+
+def _exdate(event: OutgoingEvent) -> str:
+    zone = load_zone(event.time_zone)
+    values = ",".join(f"{planned.astimezone(zone):%Y%m%dT%H%M%S}" for planned in sorted(event.exdates))
+    return f"EXDATE;TZID={event.time_zone}:{values}"
+
+
+def event_body(event: OutgoingEvent) -> dict[str, Any]:
+    """The fields Lockstep writes, for an insert or a patch (a patch leaves everything else as the user set it)."""
+    body: dict[str, Any] = {
+        "summary": event.summary,
+        "description": event.description,
+        "start": when(event.starts_at, event.time_zone),
+        "end": when(event.ends_at, event.time_zone),
+        "extendedProperties": {"private": {MARKER_PROPERTY: event.marker}},
+    }
+    if event.rrule:
+        body["recurrence"] = [f"RRULE:{event.rrule.removeprefix('RRULE:')}"] + (
+            [_exdate(event)] if event.exdates else [])
+    if event.colour:
+        body["colorId"] = nearest_colour(event.colour, GOOGLE_EVENT_COLOURS)
+    return body

@@ -1,0 +1,121 @@
+"""HTTP to the Google Calendar API: bearer tokens with one refresh on 401, and Google's errors translated into the
+ProviderError family at the edge (providers.md A7).
+
+Translation:
+| Google answers | raised |
+|---|---|
+| 401 (again after one refresh) | AuthFailed |
+| 403 insufficientPermissions (a scope was not granted) | AuthFailed |
+| 403 userRateLimitExceeded / rateLimitExceeded / quotaExceeded, 429 | RateLimited (Retry-After when given) |
+| 404, 410 deleted | NotFound |
+| 410 fullSyncRequired / updatedMinTooLongAgo | CursorExpired |
+| 412 conditionNotMet | PreconditionFailed |
+| 5xx, no answer, time-out | Unavailable |
+| anything else | ProviderError |
+Messages name the call and Google's status and reason only: never a token, a header or a body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from providers.base import (
+    AuthFailed,
+    CursorExpired,
+    NotFound,
+    PreconditionFailed,
+    ProviderError,
+    RateLimited,
+    Unavailable,
+)
+from providers.http_headers import retry_after
+from providers.tokens import AccessTokens
+
+DEFAULT_API_URL = "https://www.googleapis.com/calendar/v3/"
+_RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
+_RESYNC = {"fullSyncRequired", "updatedMinTooLongAgo"}
+
+Params = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer of the API: `what` names the call for messages (e.g. "events.patch")."""
+
+    what: str
+    status: int
+    headers: Mapping[str, str]
+    body: Any  # the parsed JSON, or None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def reason(self) -> str:
+        """Google's reason of the first error ("" when the body has none)."""
+        try:
+            return str(self.body["error"]["errors"][0]["reason"])
+        except (KeyError, IndexError, TypeError):
+            return ""
+
+    def error(self) -> ProviderError:
+        status, reason = self.status, self.reason
+        said = f"{self.what}: Google answered {status}{' ' + reason if reason else ''}"
+        if status == 401 or (status == 403 and reason == "insufficientPermissions"):
+            return AuthFailed(f"{said}: the connection needs to be authorised again")
+        if status == 429 or (status == 403 and reason in _RATE_LIMITS):
+            return RateLimited(said, retry_after(self.headers))
+        if status == 410 and reason in _RESYNC:
+            return CursorExpired(said)
+        if status in (404, 410):
+            return NotFound(said)
+        if status == 412:
+            return PreconditionFailed(said)
+        if status >= 500:
+            return Unavailable(said)
+        return ProviderError(said)
+
+
+class GoogleSession:
+    """Authorised calls to one Calendar API root (`api_url`, ending in "/"); close with `aclose()`."""
+
+    def __init__(self, tokens: AccessTokens, api_url: str = DEFAULT_API_URL, timeout: float = 30.0) -> None:
+        self._tokens = tokens
+        self._api_url = api_url if api_url.endswith("/") else api_url + "/"
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+    async def call(self, what: str, method: str, path: str, *, params: Params = (), body: Any = None,
+                   headers: Mapping[str, str] | None = None) -> Answer:
+        """`path` is relative to the API root and already percent-encoded. A 401 asks the token source for a fresh
+        token once and retries; a second 401 raises AuthFailed. Other answers are returned as they are."""
+        token = await self._tokens.current()
+        answer = await self._send(what, method, path, params, body, headers, token)
+        if answer.status == 401:
+            answer = await self._send(what, method, path, params, body, headers, await self._tokens.refreshed(token))
+            if answer.status == 401:
+                raise answer.error()
+        return answer
+
+    async def _send(self, what: str, method: str, path: str, params: Params, body: Any,
+                    headers: Mapping[str, str] | None, token: str) -> Answer:
+        sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
+        try:
+            async with self._session.request(method, self._api_url + path, params=list(params), json=body,
+                                             headers=sent) as response:
+                parsed: Any = None
+                if response.content_type == "application/json":
+                    try:
+                        parsed = await response.json()
+                    except ValueError:
+                        parsed = None
+                return Answer(what, response.status, dict(response.headers), parsed)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Unavailable(f"{what}: Google could not be reached ({type(exc).__name__})") from exc
