@@ -53,6 +53,7 @@ def bundled_redis(settings: Settings) -> object:
 
 
 def job_config(settings: Settings) -> JobConfig:
+    from app.oauth_accounts import google_client
     from services import live
     from services.sync_schedule import configure
 
@@ -63,7 +64,7 @@ def job_config(settings: Settings) -> JobConfig:
     live.configure(settings.redis_url, settings.live_channel)
     return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
                      secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-                     caldav_timeout_seconds=settings.caldav_timeout_seconds)
+                     caldav_timeout_seconds=settings.caldav_timeout_seconds, google=google_client(settings))
 
 
 def serve(settings: Settings, with_seed: bool) -> None:

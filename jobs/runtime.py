@@ -18,6 +18,7 @@ from models import CalendarConnection, Provider
 from models.database import tortoise_config
 from providers.base import CalendarProvider
 from providers.caldav import CaldavCredentials, CaldavProvider
+from providers.oauth import OAuthClient
 from services.credentials import CredentialVault
 
 T = TypeVar("T")
@@ -30,6 +31,7 @@ class JobConfig:
     secret_keys: tuple[str, ...] = field(repr=False)
     sqlite_busy_timeout_ms: int = 10000
     caldav_timeout_seconds: float = 30.0
+    google: OAuthClient | None = None  # Lockstep's OAuth client at Google, when Google connections are configured
 
 
 class NotConfigured(RuntimeError):

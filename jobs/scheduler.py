@@ -19,7 +19,8 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 from jobs import tasks
-from models import EventMapping, ExternalCalendar
+from models import CalendarConnection, EventMapping, ExternalCalendar
+from services.oauth_tokens import claim_due_refreshes
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
 
 log = logging.getLogger("lockstep.scheduler")
@@ -66,7 +67,10 @@ class Scheduler:
             return TickResult(0, 0, queue_down=True)  # claim nothing: the work stays due in the database
         pushes = sorted(set(await dispatch_outbox(now)) | set(await claim_due_pushes(now)))
         pulls = await claim_due_pulls(now)
+        refreshes = await claim_due_refreshes(now)
         try:
+            for connection_id in refreshes:
+                self.queue.enqueue(tasks.refresh, connection_id, job_timeout=60, result_ttl=60, failure_ttl=86400)
             for calendar_id in pulls:
                 self.queue.enqueue(tasks.pull, calendar_id, job_timeout=_seconds(tasks.PULL_TIMEOUT), result_ttl=60,
                                    failure_ttl=86400)
@@ -77,6 +81,7 @@ class Scheduler:
             # Hand everything of this tick back; it is due again at once, and enqueued once Redis answers.
             await EventMapping.filter(id__in=pushes).update(next_attempt_at=now)
             await ExternalCalendar.filter(id__in=pulls).update(next_pull_at=now)
+            await CalendarConnection.filter(id__in=refreshes).update(refresh_claimed_until=None)
             return TickResult(0, 0, queue_down=True)
         return TickResult(len(pushes), len(pulls))
 

@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from jobs import runtime
 from jobs.pull import pull_calendar, pull_crashed
 from jobs.push import push_crashed, push_mapping
+from jobs.tokens import refresh_access
 from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
+from services.credentials import CredentialVault
 from services.sync_leases import calendar_lease
 
 log = logging.getLogger("lockstep.jobs")
@@ -70,6 +72,15 @@ async def run_pull(calendar_id: int) -> str:
             return (await pull_crashed(calendar_id, type(exc).__name__, datetime.now(UTC))).status
 
 
+async def run_refresh(connection_id: int) -> str:
+    """The token refresh job's body, on the caller's event loop."""
+    settings = runtime.config()
+    if settings.google is None:
+        return "skipped"  # Google connections are not configured in this deployment
+    return await refresh_access(connection_id, settings.google, CredentialVault(settings.secret_keys),
+                                datetime.now(UTC))
+
+
 def push(mapping_id: int) -> str:
     """Write one booking's current state to one calendar."""
     return runtime.run(run_push(mapping_id))
@@ -78,3 +89,8 @@ def push(mapping_id: int) -> str:
 def pull(calendar_id: int) -> str:
     """Bring one calendar's changes in."""
     return runtime.run(run_pull(calendar_id))
+
+
+def refresh(connection_id: int) -> str:
+    """Refresh one OAuth connection's access token."""
+    return runtime.run(run_refresh(connection_id))

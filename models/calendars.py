@@ -56,6 +56,7 @@ class CalendarConnection(Model):
     # refreshes (ISO instants) that were not the provider refusing the grant (3 within 24 h deactivate).
     token_expires_at = fields.DatetimeField(null=True)
     refresh_failures: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    refresh_claimed_until = fields.DatetimeField(null=True)  # a refresh job is queued or running until then
     direction = fields.CharEnumField(SyncDirection, max_length=16, default=SyncDirection.TWO_WAY)
     frequency = fields.CharEnumField(SyncFrequency, max_length=20, default=SyncFrequency.REAL_TIME)
     conflict_policy = fields.CharEnumField(ConflictPolicy, max_length=16, default=ConflictPolicy.ASK)

@@ -1,0 +1,64 @@
+"""Keeping OAuth connections' access tokens fresh: which connections are due, storing refreshed tokens, and what a
+failed refresh means for the connection's health.
+
+Terms:
+- *due*: an OAuth connection that still syncs and whose access token runs out within REFRESH_AHEAD (refreshed
+  ahead of time, so a sync rarely meets an expired token; a 401 refreshes at once too).
+- *refused* refresh: the provider says the grant is gone (`invalid_grant`): re-authorisation is required at once.
+- *transient* failure: anything else (the token endpoint down, a timeout). FAILURES_ALLOWED of them within
+  FAILURE_WINDOW deactivate the connection (re-authorisation required) and the staff member is told.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models import CalendarConnection, ConnectionHealth
+from services.credentials import CredentialVault
+from services.sync_health import record_failure
+
+REFRESH_AHEAD = timedelta(minutes=10)
+FAILURES_ALLOWED = 3
+FAILURE_WINDOW = timedelta(hours=24)
+CLAIM = timedelta(minutes=2)
+_SYNCING = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED]
+
+
+async def claim_due_refreshes(now: datetime, limit: int = 200) -> list[int]:
+    """Connections due a token refresh, claimed for CLAIM so the scheduler hands each out once meanwhile."""
+    async with in_transaction() as db:
+        ids = cast(list[int], await CalendarConnection.filter(
+            Q(refresh_claimed_until=None) | Q(refresh_claimed_until__lte=now),
+            token_expires_at__lte=now + REFRESH_AHEAD, health__in=_SYNCING,
+        ).exclude(credentials="").order_by("token_expires_at").limit(limit).using_db(db).values_list(
+            "id", flat=True))
+        await CalendarConnection.filter(id__in=ids).using_db(db).update(refresh_claimed_until=now + CLAIM)
+    return ids
+
+
+async def save_refreshed_tokens(connection_id: int, vault: CredentialVault, credentials: dict[str, Any],
+                                expires_at: datetime) -> None:
+    """Store the new tokens sealed (the old access token is never needed again)."""
+    await CalendarConnection.filter(id=connection_id).update(
+        credentials=vault.seal(credentials), token_expires_at=expires_at, refresh_claimed_until=None)
+
+
+async def record_refresh_failure(connection_id: int, message: str, now: datetime, *, refused: bool
+                                 ) -> ConnectionHealth:
+    """Count a failed refresh; returns the connection's health afterwards."""
+    connection = await CalendarConnection.get(id=connection_id)
+    recent = [when for when in connection.refresh_failures
+              if datetime.fromisoformat(when) > now - FAILURE_WINDOW]
+    recent.append(now.isoformat())
+    await CalendarConnection.filter(id=connection_id).update(refresh_failures=recent, refresh_claimed_until=None)
+    if refused:
+        return await record_failure(connection_id, message, now, credentials_refused=True)
+    if len(recent) >= FAILURES_ALLOWED:
+        return await record_failure(
+            connection_id, f"Refreshing access failed {len(recent)} times within 24 hours ({message}); "
+                           "reconnect the calendar", now, credentials_refused=True)
+    return await record_failure(connection_id, message, now)
