@@ -1,15 +1,18 @@
-"""The CalendarProvider contract: every provider (the memory fake, CalDAV against real Radicale and Xandikos, and
-faithful fakes as they are added to SUBJECTS) must pass the same tests.
+"""The CalendarProvider contract: every provider (the memory fake, CalDAV against real Radicale and Xandikos, Google
+against its faithful fake, and others as they are added to SUBJECTS) must pass the same tests.
 
-A *subject* is a provider under test with a calendar of its own, plus the two things only a test can do: play the
-staff member writing an event in their calendar app, and make a cursor the provider no longer accepts.
+A *subject* is a provider under test with a calendar of its own, plus the three things only a test can do: play the
+staff member writing an event in their calendar app, make a cursor the provider no longer accepts, and read the
+occurrences out of the payloads the provider returns (iCalendar objects, or Google's one JSON resource per instance).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import icalendar
 import pytest
@@ -18,6 +21,7 @@ import recurring_ical_events
 from domain.intervals import Span
 from providers.base import (
     CalendarProvider,
+    Changes,
     CursorExpired,
     MovedOccurrence,
     NotFound,
@@ -29,6 +33,7 @@ from providers.base import (
 from providers.caldav import CaldavCredentials, CaldavProvider
 from tests.fakes.memory import MemoryProvider
 from tests.support.caldav_servers import CaldavServer, make_calendar, write_by_hand
+from tests.support.google import conforming_google, google_provider
 
 CALENDAR = RemoteCalendar("work", "Work", "#336699", "Europe/Berlin", writable=True, primary=True)
 START = datetime(2030, 1, 7, 9, tzinfo=UTC)
@@ -48,11 +53,52 @@ END:VCALENDAR\r
 
 
 @dataclass(frozen=True)
+class Occurrence:
+    owner: str  # the event id of what holds it: the event, or the series of an instance listed on its own
+    uid: str  # the iCalendar UID, or for Google the marker property (else the iCalUID)
+    summary: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class Subject:
     provider: CalendarProvider
     calendar_id: str
     write_by_hand: Callable[[str, str], Awaitable[str]]  # (name, iCalendar text) -> event id
     expire: Callable[[str], Awaitable[str]]  # a cursor it issued -> one it no longer accepts
+    occurrences: Callable[[Changes], list[Occurrence]]
+
+
+def ical_occurrences(changes: Changes) -> list[Occurrence]:
+    found = []
+    for event in changes.changed:
+        calendar = icalendar.Calendar.from_ical(event.payload)
+        for occurrence in recurring_ical_events.of(calendar).between(WINDOW.start, WINDOW.end):
+            found.append(Occurrence(event.event_id, str(occurrence["UID"]), str(occurrence.get("SUMMARY", "")),
+                                    occurrence.decoded("DTSTART").astimezone(UTC),
+                                    occurrence.decoded("DTEND").astimezone(UTC)))
+    return found
+
+
+def google_occurrences(changes: Changes) -> list[Occurrence]:
+    found = []
+    for event in changes.changed:
+        resource: dict[str, Any] = json.loads(event.payload)
+        marker = resource.get("extendedProperties", {}).get("private", {}).get("lockstepMarker")
+        found.append(Occurrence(resource.get("recurringEventId", resource["id"]), marker or resource["iCalUID"],
+                                resource.get("summary", ""),
+                                datetime.fromisoformat(resource["start"]["dateTime"]).astimezone(UTC),
+                                datetime.fromisoformat(resource["end"]["dateTime"]).astimezone(UTC)))
+    return found
+
+
+def google_resource(ical_text: str) -> dict[str, Any]:
+    """The event of an iCalendar object as the staff member would enter it in Google Calendar."""
+    event = icalendar.Calendar.from_ical(ical_text).walk("VEVENT")[0]
+    return {"iCalUID": str(event["UID"]), "summary": str(event["SUMMARY"]),
+            "start": {"dateTime": event.decoded("DTSTART").isoformat()},
+            "end": {"dateTime": event.decoded("DTEND").isoformat()}}
 
 
 async def memory_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
@@ -66,7 +112,7 @@ async def memory_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subjec
         provider.forget_history("work")
         return cursor
 
-    yield Subject(provider, "work", by_hand, expire)
+    yield Subject(provider, "work", by_hand, expire, ical_occurrences)
 
 
 async def caldav_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
@@ -81,10 +127,27 @@ async def caldav_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subjec
 
     credentials = CaldavCredentials(server.url, server.username, server.password)
     async with CaldavProvider(credentials, server.home_url) as provider:
-        yield Subject(provider, calendar_id, by_hand, expire)
+        yield Subject(provider, calendar_id, by_hand, expire, ical_occurrences)
 
 
-SUBJECTS = {"memory": memory_subject, "radicale": caldav_subject, "xandikos": caldav_subject}
+async def google_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
+    calendar_id = "work@group.calendar.google.com"
+    async with conforming_google() as google, google_provider(google) as (provider, _):
+        google.add_calendar(calendar_id, "Work", "Europe/Berlin", access_role="writer")
+        google.page_limit = 2  # short pages, so every listing in the contract pages
+
+        async def by_hand(name: str, text: str) -> str:
+            return str(google.insert_by_hand(calendar_id, google_resource(text))["id"])
+
+        async def expire(cursor: str) -> str:
+            google.expire_sync_tokens()
+            return cursor
+
+        yield Subject(provider, calendar_id, by_hand, expire, google_occurrences)
+
+
+SUBJECTS = {"memory": memory_subject, "radicale": caldav_subject, "xandikos": caldav_subject,
+            "google": google_subject}
 
 
 @pytest.fixture(params=sorted(SUBJECTS))
@@ -171,11 +234,10 @@ async def test_a_complete_listing_has_our_events_and_hand_written_ones(subject: 
     # then both come back, with payloads that parse
     assert listing.complete
     assert sorted(e.event_id for e in listing.changed) == sorted([ours.event_id, theirs])
-    read = {e.event_id: icalendar.Calendar.from_ical(e.payload).walk("VEVENT")[0] for e in listing.changed}
-    assert (str(read[ours.event_id]["UID"]), str(read[ours.event_id]["SUMMARY"])) == (
-        "booking-1@lockstep", "Boiler check – Cleo")
-    assert (str(read[theirs]["UID"]), read[theirs].decoded("DTSTART")) == (
-        "dentist-2030@phone.example", datetime(2030, 1, 8, 14, tzinfo=UTC))
+    read = {occurrence.owner: occurrence for occurrence in subject.occurrences(listing)}
+    assert (read[ours.event_id].uid, read[ours.event_id].summary) == ("booking-1@lockstep", "Boiler check – Cleo")
+    assert (read[theirs].uid, read[theirs].start) == ("dentist-2030@phone.example",
+                                                      datetime(2030, 1, 8, 14, tzinfo=UTC))
 
 
 async def test_a_series_with_a_cancelled_and_a_moved_occurrence_round_trips(subject: Subject) -> None:
@@ -188,17 +250,15 @@ async def test_a_series_with_a_cancelled_and_a_moved_occurrence_round_trips(subj
     written = await subject.provider.put_event(subject.calendar_id, series)
     # when it is read back
     listing = await subject.provider.fetch_changes(subject.calendar_id, None, WINDOW)
-    # then it is one object whose occurrences are exactly the planned ones
-    assert [e.event_id for e in listing.changed] == [written.event_id]
-    calendar = icalendar.Calendar.from_ical(listing.changed[0].payload)
-    occurrences = recurring_ical_events.of(calendar).between(WINDOW.start, WINDOW.end)
-    assert sorted((o.decoded("DTSTART").astimezone(UTC), o.decoded("DTEND").astimezone(UTC))
-                  for o in occurrences) == [
+    # then it is one event (one series) whose occurrences are exactly the planned ones, all with the series' marker
+    occurrences = subject.occurrences(listing)
+    assert {o.owner for o in occurrences} == {written.event_id}
+    assert sorted((o.start, o.end) for o in occurrences) == [
         (weeks[0], weeks[0] + timedelta(hours=1)),
         (moved.starts_at, moved.ends_at),
         (weeks[3], weeks[3] + timedelta(hours=1)),
     ]
-    assert [str(c["UID"]) for c in calendar.walk("VEVENT")] == ["series-7@lockstep"] * 2
+    assert {o.uid for o in occurrences} == {"series-7@lockstep"}
 
 
 async def test_a_cursor_the_provider_no_longer_accepts_says_so(subject: Subject) -> None:
