@@ -24,7 +24,10 @@ MARKER_PROPERTY = "lockstepMarker"
 
 
 def event_id_for(marker: str) -> str:
-    """The Google event id of the event carrying `marker`."""
+    """The Google event id of the event carrying `marker`: markers of 4 to 640 UTF-8 bytes fit Google's 5 to 1024
+    characters (Lockstep's are about 20); ValueError for any other."""
+    if not 4 <= len(marker.encode()) <= 640:
+        raise ValueError("a marker must be 4 to 640 bytes long to serve as a Google event id")
     return base64.b32hexencode(marker.encode()).decode().rstrip("=").lower()
 
 
