@@ -271,8 +271,15 @@ class FakeGoogle:
     def _changed(self, calendar: FakeCalendar) -> None:
         if self._loop is None:
             return
+        try:
+            on_server_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_server_loop = False
         for channel in self.channels.watching(calendar.calendar_id):
-            self._loop.call_soon_threadsafe(self.channels.enqueue, channel, "exists")
+            if on_server_loop:  # queued at once, so a wait for the notifications that follows sees it
+                self.channels.enqueue(channel, "exists")
+            else:
+                self._loop.call_soon_threadsafe(self.channels.enqueue, channel, "exists")
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
@@ -312,8 +319,9 @@ class FakeGoogle:
                 response = await handler(request)
         except ApiError as error:
             response = web.json_response(error.body(), status=error.status)
-        except web.HTTPException as answer:
-            response = answer
+        except web.HTTPException as answer:  # redirects of the authorisation endpoint
+            self._record(request, body, answer)
+            raise
         self._record(request, body, response)
         return response
 
