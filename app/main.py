@@ -14,7 +14,7 @@ from tortoise import connections
 from app.db import connected
 from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
-from app.oauth_accounts import oauth_gateways_from
+from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
 from app.settings import Settings
 from services import live
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
     """The app. `account_probe` replaces the CalDAV account check (tests pass a fake); `oauth_gateways` the OAuth
     providers configured by the settings."""
     settings = settings or Settings.from_env()
-    gateways = dict(oauth_gateways if oauth_gateways is not None else oauth_gateways_from(settings, None))
+    gateways = dict(oauth_gateways if oauth_gateways is not None else configured_gateways(settings))
     vault = CredentialVault(settings.secret_keys)
     # Live updates need Redis; without it subscriptions are refused and nothing is published.
     hub = None

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from app.settings import Settings
-from providers.base import ProviderError, RemoteCalendar
+from providers.base import AuthFailed, ProviderError, RemoteCalendar
+from providers.google import GoogleProvider
 from providers.oauth import OAuthClient, authorization_url, exchange_code
 from services.connections import ProbedCalendar
 from services.oauth_connections import GrantedAccount, OAuthGateway, OAuthGrantError
@@ -71,3 +72,33 @@ def oauth_gateways_from(settings: Settings, google_calendars: CalendarLister | N
     if client is not None and google_calendars is not None:
         gateways["google"] = OAuthAccountGateway("google", client, google_calendars)
     return gateways
+
+
+class _JustGranted:
+    """The access token of a grant being completed: fresh, so it is never refreshed here."""
+
+    def __init__(self, access_token: str) -> None:
+        self.access_token = access_token
+
+    async def current(self) -> str:
+        return self.access_token
+
+    async def refreshed(self, rejected: str) -> str:
+        raise AuthFailed("Google refused the access token it had just granted")
+
+
+def google_calendar_lister(api_url: str, timeout: float) -> CalendarLister:
+    """Reads the account's calendars with the access token of the grant."""
+
+    async def list_calendars(access_token: str) -> list[RemoteCalendar]:
+        async with GoogleProvider(_JustGranted(access_token), api_url=api_url, timeout=timeout) as google:
+            return await google.list_calendars()
+
+    return list_calendars
+
+
+def configured_gateways(settings: Settings) -> dict[str, OAuthGateway]:
+    """The OAuth providers the settings configure, with their real clients."""
+    lister = google_calendar_lister(settings.google.api_url, settings.caldav_timeout_seconds) \
+        if settings.google is not None else None
+    return oauth_gateways_from(settings, lister)
