@@ -54,6 +54,7 @@ def bundled_redis(settings: Settings) -> object:
 
 def job_config(settings: Settings) -> JobConfig:
     from app.oauth_accounts import google_client
+    from providers.google_http import DEFAULT_API_URL
     from services import live
     from services.sync_schedule import configure
 
@@ -64,7 +65,8 @@ def job_config(settings: Settings) -> JobConfig:
     live.configure(settings.redis_url, settings.live_channel)
     return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
                      secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-                     caldav_timeout_seconds=settings.caldav_timeout_seconds, google=google_client(settings))
+                     caldav_timeout_seconds=settings.caldav_timeout_seconds, google=google_client(settings),
+                     google_api_url=settings.google.api_url if settings.google else DEFAULT_API_URL)
 
 
 def serve(settings: Settings, with_seed: bool) -> None:

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from domain.busy import BusyPolicy, BusySpan, caldav_busy_spans, parse_calendar
+from domain.busy import BusyPolicy, BusySpan
 from domain.intervals import Span
-from domain.own_events import OwnEvent, read_own_event
 from domain.retry import retry_delay
 from domain.sync import BlockKey, ImportedEvent, ImportPlan, StoredBlock, plan_import
+from jobs.event_reading import EventReader, gather_own, reader_for
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -34,11 +34,10 @@ from providers.base import (
     Changes,
     CursorExpired,
     ProviderError,
-    RemoteEvent,
     Unavailable,
 )
 from services.live import publish_availability_changed
-from services.sync_edits import reconcile_busy_overlaps, reconcile_own_events
+from services.sync_edits import OwnSeen, reconcile_busy_overlaps, reconcile_own_events
 from services.sync_health import log_action, record_failure, record_success
 from services.sync_schedule import next_pull_at
 
@@ -79,23 +78,22 @@ def _own_addresses(connection: CalendarConnection, staff: Staff, discovered: tup
     return frozenset(addresses)
 
 
-def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool, stored: list[StoredBlock]
-          ) -> tuple[list[ImportedEvent], dict[str, tuple[RemoteEvent, OwnEvent]], int]:
-    """Busy spans of other events, Lockstep's own events by event id, and how many events could not be read."""
+def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool, stored: list[StoredBlock],
+          reader: EventReader) -> tuple[list[ImportedEvent], dict[str, OwnSeen], int]:
+    """Busy spans of other events, Lockstep's own events by own id, and how many events could not be read."""
     imported: list[ImportedEvent] = []
-    own: dict[str, tuple[RemoteEvent, OwnEvent]] = {}
+    own: dict[str, OwnSeen] = {}
     unreadable = 0
     for remote in changes.changed:
         try:
-            calendar = parse_calendar(remote.payload)
-            found = read_own_event(calendar, window, policy.zone)
-            if found is not None:
+            reading = reader(remote, window, policy, import_busy)
+            if reading.own is not None:
                 # Listed with no busy time: it counts as an event the calendar holds (a listing of only our own
                 # events is not "suddenly empty"), and it never becomes a block.
-                own[remote.event_id] = (remote, found)
+                gather_own(own, reading, remote, changes.complete)
                 imported.append(ImportedEvent(remote.event_id, ()))
                 continue
-            spans = caldav_busy_spans(calendar, window, policy) if import_busy else []
+            spans = reading.spans
         except Exception:  # any event that breaks the reader (bad data, no DTSTART, a library error)
             # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
             unreadable += 1
@@ -215,16 +213,16 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
     stored = await _stored_blocks(calendar.id)
     blocks = [block for _, block in stored.values()]
-    imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, blocks)
+    imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, blocks,
+                                      reader_for(connection.provider))
     plan = plan_import(blocks, imported, changes.deleted, complete=changes.complete,
                        empty_listings_before=calendar.empty_listings)
     if plan.suspicious:
         return await _held_back(calendar, connection, plan, now, await _next_pull(calendar, connection, staff, now))
     await _apply_blocks(calendar, plan, stored, staff.id)
     await publish_availability_changed(staff.id, _changed_spans(plan, stored))
-    seen = {event_id: (remote.etag, found) for event_id, (remote, found) in own.items()}
-    listed = {remote.event_id for remote in changes.changed}
-    await reconcile_own_events(calendar, connection, seen, listed, set(changes.deleted), changes.complete, window,
+    listed = {remote.event_id for remote in changes.changed} | set(own)
+    await reconcile_own_events(calendar, connection, own, listed, set(changes.deleted), changes.complete, window,
                                now)
     await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now, incremental=not changes.complete)
     # The cursor moves on only once everything it covers is applied: a pull that stops earlier (a crash, a

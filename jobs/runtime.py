@@ -14,10 +14,13 @@ from typing import Any, TypeVar
 
 from tortoise import Tortoise
 
+from jobs.tokens import ConnectionTokens
 from models import CalendarConnection, Provider
 from models.database import tortoise_config
 from providers.base import CalendarProvider
 from providers.caldav import CaldavCredentials, CaldavProvider
+from providers.google import GoogleProvider
+from providers.google_http import DEFAULT_API_URL
 from providers.oauth import OAuthClient
 from services.credentials import CredentialVault
 
@@ -32,6 +35,7 @@ class JobConfig:
     sqlite_busy_timeout_ms: int = 10000
     caldav_timeout_seconds: float = 30.0
     google: OAuthClient | None = None  # Lockstep's OAuth client at Google, when Google connections are configured
+    google_api_url: str = DEFAULT_API_URL
 
 
 class NotConfigured(RuntimeError):
@@ -96,8 +100,14 @@ async def open_provider(connection: CalendarConnection) -> AsyncIterator[Calenda
     """The provider client for a connection, built from its decrypted credentials and closed afterwards."""
     settings = config()
     secrets = credentials_of(connection)
+    if connection.provider == Provider.GOOGLE and settings.google is not None:
+        tokens = ConnectionTokens(connection.id, settings.google, CredentialVault(settings.secret_keys))
+        async with GoogleProvider(tokens, api_url=settings.google_api_url,
+                                  timeout=settings.caldav_timeout_seconds) as google:
+            yield google
+        return
     if connection.provider != Provider.CALDAV:
-        raise NotImplementedError(f"no client for {connection.provider} connections yet")
+        raise NotImplementedError(f"no client for {connection.provider} connections in this deployment")
     credentials = CaldavCredentials(secrets["server_url"], secrets["username"], secrets["password"])
     async with CaldavProvider(credentials, secrets["home_url"], timeout=settings.caldav_timeout_seconds) as client:
         yield client

@@ -5,10 +5,10 @@ The job takes the connection's ID and is idempotent: a refresh that runs twice j
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from models import CalendarConnection, ConnectionHealth
-from providers.base import ProviderError
+from providers.base import AuthFailed, ProviderError, Unavailable
 from providers.oauth import GrantRevoked, OAuthClient, refresh_tokens
 from services.credentials import CredentialVault
 from services.oauth_tokens import record_refresh_failure, save_refreshed_tokens
@@ -34,3 +34,33 @@ async def refresh_access(connection_id: int, client: OAuthClient, vault: Credent
         **stored, "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
         "scope": tokens.scope or stored.get("scope", "")}, tokens.expires_at)
     return "done"
+
+
+class ConnectionTokens:
+    """The access tokens of one stored OAuth connection (providers.tokens.AccessTokens): the current one from its
+    sealed credentials; on a 401, a refresh through `refresh_access` (stored, and counted when it fails)."""
+
+    def __init__(self, connection_id: int, client: OAuthClient, vault: CredentialVault) -> None:
+        self.connection_id = connection_id
+        self.client = client
+        self.vault = vault
+
+    def __repr__(self) -> str:
+        return f"ConnectionTokens(connection {self.connection_id})"
+
+    async def current(self) -> str:
+        connection = await CalendarConnection.get(id=self.connection_id)
+        if not connection.credentials:
+            raise AuthFailed("the connection holds no credentials (it was disconnected)")
+        return str(self.vault.unseal(connection.credentials)["access_token"])
+
+    async def refreshed(self, rejected: str) -> str:
+        current = await self.current()
+        if current != rejected:
+            return current  # refreshed meanwhile by another request of this connection
+        status = await refresh_access(self.connection_id, self.client, self.vault, datetime.now(UTC))
+        if status == "reauthorize":
+            raise AuthFailed("Google no longer accepts this connection's access: reconnect the calendar")
+        if status != "done":
+            raise Unavailable("Google's token endpoint could not refresh access now")
+        return await self.current()

@@ -69,28 +69,45 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
 
 
+@dataclass
+class OwnSeen:
+    """Lockstep's own event as one pull saw it: the calendar's etag of it (empty when unknown: a provider that lists
+    a series' instances apart gives the instances' etags, not the event's), what it holds, and whether that is only
+    part of it (instances from an incremental listing: the occurrences missing were not listed, not deleted)."""
+
+    etag: str
+    event: OwnEvent
+    partial: bool = False
+
+
 async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarConnection,
-                               own: dict[str, tuple[str, OwnEvent]], listed: set[str], deleted: set[str],
+                               own: dict[str, OwnSeen], listed: set[str], deleted: set[str],
                                complete: bool, window: Span, now: datetime) -> None:
-    """Compare each of Lockstep's events the pull saw (`own`: event id -> (remote etag, what it holds)), or saw
-    deleted, with what was last written for it. With a `complete` listing, an event not `listed` is deleted; one
-    listed but not readable as ours is left alone (never taken for a deletion)."""
+    """Compare each of Lockstep's events the pull saw (`own`, by the event id its mapping knows), or saw deleted,
+    with what was last written for it. With a `complete` listing, an event not `listed` is deleted; one listed but
+    not readable as ours is left alone (never taken for a deletion)."""
     mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
         EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(external_event_id="")
     policy = ConflictPolicy(connection.conflict_policy)
     for mapping in mappings:
         remote_etag: str | None = None
         found: OwnEvent | None = None
+        partial = False
         if mapping.external_event_id in own:
-            remote_etag, found = own[mapping.external_event_id]
-            if remote_etag == mapping.etag:
+            seen = own[mapping.external_event_id]
+            remote_etag, found, partial = seen.etag, seen.event, seen.partial
+            if remote_etag and remote_etag == mapping.etag:
                 continue  # exactly what Lockstep wrote: its own echo
         elif mapping.external_event_id in listed or not (mapping.external_event_id in deleted or complete):
             continue
         expected = {planned: span for planned, (_, span) in written_spans(mapping.written).items()}
+        if partial and found is not None:
+            expected = {planned: span for planned, span in expected.items() if planned in found.occurrences}
         edits = calendar_edits(expected, found, window)
         still_there = remote_etag is not None
-        update = _MappingUpdate(remote_etag or "", mapping.external_event_id if still_there else "",
+        # An unknown etag (instances listed apart) keeps the one Lockstep holds for the event.
+        update = _MappingUpdate((remote_etag or mapping.etag) if still_there else "",
+                                mapping.external_event_id if still_there else "",
                                 dict(mapping.written), mapping.state, mapping.version_written)
         # Changed in Lockstep too since the last write (a reschedule still on its way): under "ask" and "platform
         # wins" the calendar's edit must not silently undo it.

@@ -1,0 +1,125 @@
+"""Google connections through the real job bodies, against the fake of Google's servers: busy time imported,
+bookings written and followed when moved by hand, and access tokens refreshed ahead of time and on a 401."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from jobs import runtime
+from jobs.tasks import run_pull, run_push, run_refresh
+from models import Booking, BusyBlock, CalendarConnection, ConnectionHealth, Notification, Provider
+from providers.oauth import OAuthClient
+from services.credentials import CredentialVault, new_key
+from services.oauth_tokens import FAILURES_ALLOWED, claim_due_refreshes
+from services.sync_dispatch import dispatch_outbox
+from tests.fakes.google import FakeGoogle
+from tests.support.sync import ConnectedStaff, book, given_connected_staff
+
+KEY = new_key()
+VAULT = CredentialVault([KEY])
+SCOPES = frozenset({"https://www.googleapis.com/auth/calendar.events",
+                    "https://www.googleapis.com/auth/calendar.calendarlist.readonly"})
+USER = "tech@example.com"
+
+
+@dataclass
+class Connected:
+    google: FakeGoogle
+    given: ConnectedStaff
+    refresh_token: str
+
+
+def tomorrow_at(hour: int) -> datetime:
+    return (datetime.now(UTC) + timedelta(days=2)).replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+async def connected(database_url: str, db: str) -> AsyncIterator[Connected]:
+    """A staff member whose Google account (the fake's user) is connected, with the job runtime pointed at it."""
+    async with FakeGoogle(user_email=USER) as google:
+        client = OAuthClient(authorize_url=google.authorize_url, token_url=google.token_url,
+                             revoke_url=google.revoke_url, client_id=google.oauth.client_id,
+                             client_secret=google.oauth.client_secret, redirect_uri="http://127.0.0.1/cb",
+                             scopes=tuple(sorted(SCOPES)))
+        runtime.configure(runtime.JobConfig(database_url=database_url, redis_url="redis://unused",
+                                            secret_keys=(KEY,), google=client, google_api_url=google.api_url))
+        access, refresh = google.oauth.issue_tokens(SCOPES)
+        sealed = VAULT.seal({"access_token": access, "refresh_token": refresh, "scope": " ".join(SCOPES)})
+        given = await given_connected_staff(USER, credentials=sealed, provider=Provider.GOOGLE)
+        await CalendarConnection.filter(id=given.connection.id).update(
+            token_expires_at=datetime.now(UTC) + timedelta(hours=1), account_label=USER)
+        yield Connected(google, given, refresh)
+
+
+def timed(start: datetime, minutes: int = 60) -> dict[str, object]:
+    return {"start": {"dateTime": start.isoformat()}, "end": {"dateTime": (start + timedelta(minutes=minutes))
+                                                              .isoformat()}}
+
+
+async def test_an_event_added_in_google_becomes_busy_time_and_leaves_when_deleted(connected: Connected) -> None:
+    dentist = connected.google.insert_by_hand(USER, {"summary": "Dentist", **timed(tomorrow_at(9))})
+    assert await run_pull(connected.given.calendar.id) == "done"
+    assert await BusyBlock.all().values_list("external_event_id", "starts_at") == [(dentist["id"], tomorrow_at(9))]
+    connected.google.delete_by_hand(USER, dentist["id"])
+    assert await run_pull(connected.given.calendar.id) == "done"
+    assert await BusyBlock.all().count() == 0
+
+
+async def test_a_booking_is_written_and_moving_it_in_google_reschedules_it(connected: Connected) -> None:
+    # given a booking pushed to Google and pulled back (Lockstep's own event: no busy block)
+    (booking,) = await book(connected.given, tomorrow_at(10), datetime.now(UTC))
+    (mapping_id,) = await dispatch_outbox(datetime.now(UTC))
+    assert await run_push(mapping_id) == "done"
+    (event,) = connected.google.live_events(USER)
+    assert event["extendedProperties"]["private"]["lockstepMarker"] == f"booking-{booking.id}@lockstep"
+    assert await run_pull(connected.given.calendar.id) == "done"
+    assert await BusyBlock.all().count() == 0
+    # when the technician drags it to 14:00 in Google
+    connected.google.update_by_hand(USER, event["id"], timed(tomorrow_at(14)))
+    assert await run_pull(connected.given.calendar.id) == "done"
+    # then the booking follows
+    assert (await Booking.get(id=booking.id)).starts_at == tomorrow_at(14)
+
+
+async def test_an_expired_access_token_is_refreshed_on_the_401_and_stored(connected: Connected) -> None:
+    connected.google.oauth.expire_access_tokens()
+    before = VAULT.unseal((await CalendarConnection.get(id=connected.given.connection.id)).credentials)
+    assert await run_pull(connected.given.calendar.id) == "done"
+    after = VAULT.unseal((await CalendarConnection.get(id=connected.given.connection.id)).credentials)
+    assert after["access_token"] != before["access_token"]
+    assert after["refresh_token"] == before["refresh_token"] == connected.refresh_token
+
+
+async def test_tokens_running_out_within_ten_minutes_are_refreshed_ahead(connected: Connected) -> None:
+    now = datetime.now(UTC)
+    await CalendarConnection.filter(id=connected.given.connection.id).update(token_expires_at=now + timedelta(
+        minutes=9))
+    assert await claim_due_refreshes(now) == [connected.given.connection.id]
+    assert await claim_due_refreshes(now) == []  # claimed: handed out once
+    assert await run_refresh(connected.given.connection.id) == "done"
+    connection = await CalendarConnection.get(id=connected.given.connection.id)
+    assert connection.token_expires_at is not None and connection.token_expires_at > now + timedelta(minutes=50)
+    assert connection.refresh_claimed_until is None
+
+
+async def test_a_revoked_grant_requires_reauthorisation_at_once(connected: Connected) -> None:
+    connected.google.oauth.revoke_all()
+    assert await run_refresh(connected.given.connection.id) == "reauthorize"
+    connection = await CalendarConnection.get(id=connected.given.connection.id)
+    assert connection.health == ConnectionHealth.REAUTHORIZATION_REQUIRED
+    assert "invalid_grant" in connection.last_error
+    assert await Notification.filter(kind="reauthorization_required").count() == 2  # the staff member, the owner
+
+
+async def test_transient_refresh_failures_deactivate_after_three_in_a_day(connected: Connected) -> None:
+    # given a token endpoint that keeps failing
+    connected.google.fail("POST", "/token", 500, times=FAILURES_ALLOWED)
+    outcomes = [await run_refresh(connected.given.connection.id) for _ in range(FAILURES_ALLOWED)]
+    assert outcomes == ["retry"] * (FAILURES_ALLOWED - 1) + ["reauthorize"]
+    connection = await CalendarConnection.get(id=connected.given.connection.id)
+    assert (connection.health, len(connection.refresh_failures)) == (ConnectionHealth.REAUTHORIZATION_REQUIRED,
+                                                                     FAILURES_ALLOWED)
