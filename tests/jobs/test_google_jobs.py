@@ -17,6 +17,7 @@ from services.credentials import CredentialVault, new_key
 from services.oauth_tokens import FAILURES_ALLOWED, claim_due_refreshes
 from services.sync_dispatch import dispatch_outbox
 from tests.fakes.google import FakeGoogle
+from tests.support.google_discovery import log_problems
 from tests.support.sync import ConnectedStaff, book, given_connected_staff
 
 KEY = new_key()
@@ -53,6 +54,8 @@ async def connected(database_url: str, db: str) -> AsyncIterator[Connected]:
         await CalendarConnection.filter(id=given.connection.id).update(
             token_expires_at=datetime.now(UTC) + timedelta(hours=1), account_label=USER)
         yield Connected(google, given, refresh)
+        # every request our client sent, and every answer, is one Google's discovery document describes
+        assert log_problems(google.log) == []
 
 
 def timed(start: datetime, minutes: int = 60) -> dict[str, object]:
