@@ -18,6 +18,7 @@ from domain.busy import BusyPolicy, BusySpan, caldav_busy_spans, parse_calendar
 from domain.google_events import google_busy_spans, parse_event, read_own_google_event
 from domain.intervals import Span
 from domain.own_events import OwnEvent, read_own_event
+from domain.zones import is_valid_zone
 from models import Provider
 from providers.base import RemoteEvent
 from services.sync_edits import OwnSeen
@@ -48,6 +49,14 @@ def read_google(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_bu
         series = str(parse_event(remote.payload).get("recurringEventId") or "")
         return Reading(own=own, own_id=series or remote.event_id, instance=bool(series))
     return Reading(spans=google_busy_spans(remote.payload, window, policy) if import_busy else [])
+
+
+def reading_zone(provider: str, calendar_zone: str, staff_zone: str) -> str:
+    """The zone all-day dates and floating times are read in: Google gives each calendar a zone, in which its
+    all-day events are days; a CalDAV calendar's zone is often unknown, so there it is the staff member's."""
+    if provider == Provider.GOOGLE and is_valid_zone(calendar_zone):
+        return calendar_zone
+    return staff_zone
 
 
 def reader_for(provider: str) -> EventReader:

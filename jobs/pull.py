@@ -18,7 +18,7 @@ from domain.busy import BusyPolicy, BusySpan
 from domain.intervals import Span
 from domain.retry import retry_delay
 from domain.sync import BlockKey, ImportedEvent, ImportPlan, StoredBlock, plan_import
-from jobs.event_reading import EventReader, gather_own, reader_for
+from jobs.event_reading import EventReader, gather_own, reader_for, reading_zone
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -209,7 +209,8 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
                                                                                           staff, now))
         await record_success(connection.id, now)
         return PullOutcome("done", ImportPlan((), ()))
-    policy = BusyPolicy(zone=staff.time_zone, own_addresses=_own_addresses(connection, staff, own_addresses),
+    zone = reading_zone(connection.provider, calendar.time_zone, staff.time_zone)
+    policy = BusyPolicy(zone=zone, own_addresses=_own_addresses(connection, staff, own_addresses),
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
     stored = await _stored_blocks(calendar.id)
     blocks = [block for _, block in stored.values()]

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from jobs import runtime
 from jobs.tasks import run_pull, run_push, run_refresh
-from models import Booking, BusyBlock, CalendarConnection, ConnectionHealth, Notification, Provider
+from models import (
+    Booking,
+    BusyBlock,
+    CalendarConnection,
+    ConnectionHealth,
+    ExternalCalendar,
+    Notification,
+    Provider,
+)
 from providers.oauth import OAuthClient
 from services.credentials import CredentialVault, new_key
 from services.oauth_tokens import FAILURES_ALLOWED, claim_due_refreshes
@@ -126,3 +135,18 @@ async def test_transient_refresh_failures_deactivate_after_three_in_a_day(connec
     connection = await CalendarConnection.get(id=connected.given.connection.id)
     assert (connection.health, len(connection.refresh_failures)) == (ConnectionHealth.REAUTHORIZATION_REQUIRED,
                                                                      FAILURES_ALLOWED)
+
+
+async def test_an_all_day_event_takes_the_day_of_the_calendars_zone(connected: Connected) -> None:
+    # given a Google calendar kept in New York while the technician's own zone is Berlin
+    await ExternalCalendar.filter(id=connected.given.calendar.id).update(time_zone="America/New_York")
+    day = tomorrow_at(12).date()
+    connected.google.insert_by_hand(USER, {"summary": "Conference", "start": {"date": day.isoformat()},
+                                           "end": {"date": (day + timedelta(days=1)).isoformat()}})
+    # when it is imported
+    assert await run_pull(connected.given.calendar.id) == "done"
+    # then it blocks New York's midnight to midnight
+    new_york = ZoneInfo("America/New_York")
+    midnight = datetime.combine(day, time(), new_york)
+    assert await BusyBlock.all().values_list("starts_at", "ends_at", "all_day") == [
+        (midnight.astimezone(UTC), (midnight + timedelta(days=1)).astimezone(UTC), True)]
