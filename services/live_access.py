@@ -9,6 +9,8 @@ public, like `availableSlots`; notifications are the viewer's own. Each function
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from models import Booking, CalendarConnection, Notification, Service, Staff
@@ -72,10 +74,39 @@ def notification_topics(viewer: Viewer) -> list[str]:
     return [topic("notifications", "user", require_signed_in(viewer))]
 
 
-async def changed_bookings(event: live.BookingsChanged) -> list[Booking]:
-    """The bookings an event names, as they are now (only members of the business subscribe to these)."""
-    return await Booking.filter(id__in=list(event.booking_ids), business_id=event.business_id).order_by(
-        "starts_at", "id")
+# Reads shared by every subscriber of one event, newest last. Keyed by the event object's identity (kept alive by
+# the entry, so the id cannot be reused), never by its value: two equal events published apart must each be read.
+_booking_reads: OrderedDict[int, tuple[live.BookingsChanged, asyncio.Future[Sequence[Booking]]]] = OrderedDict()
+_SHARED_READS = 64
+
+
+async def changed_bookings(event: live.BookingsChanged) -> Sequence[Booking]:
+    """The bookings an event names, as they are now (only members of the business subscribe to these, and all of
+    them see the same rows, so the result does not depend on the viewer).
+
+    Read once per event and API process, however many subscribers it reaches: the hub hands the same event object
+    to every subscriber, and one read per subscriber made the fan-out of a single booking to 200 clients cost 200
+    queries (bench/live_latency.py). The rows are shared: callers must not change them."""
+    entry = _booking_reads.get(id(event))
+    if entry is None or entry[0] is not event:
+        entry = (event, asyncio.ensure_future(_read_bookings(event)))
+        _booking_reads[id(event)] = entry
+        while len(_booking_reads) > _SHARED_READS:
+            _booking_reads.popitem(last=False)
+    try:
+        # Shielded: a subscriber that goes away mid-read must not cancel the read the others are waiting for.
+        return await asyncio.shield(entry[1])
+    except BaseException:
+        read = entry[1]
+        failed = read.done() and (read.cancelled() or read.exception() is not None)
+        if failed and _booking_reads.get(id(event)) is entry:
+            del _booking_reads[id(event)]  # a failed read is not kept: the next subscriber tries again
+        raise
+
+
+async def _read_bookings(event: live.BookingsChanged) -> Sequence[Booking]:
+    return tuple(await Booking.filter(id__in=list(event.booking_ids), business_id=event.business_id).order_by(
+        "starts_at", "id"))
 
 
 async def changed_connection(event: live.SyncHealthChanged) -> CalendarConnection | None:
