@@ -20,6 +20,7 @@ from models.calendars import (
     SyncDirection,
     SyncFrequency,
 )
+from models.channels import WatchChannel
 from models.oauth import OAuthState
 from models.outbox import OutboxEntry
 from models.sync import (
@@ -59,5 +60,6 @@ __all__ = [
     "SyncLogEntry",
     "User",
     "UserRole",
+    "WatchChannel",
     "WorkingHoursRange",
 ]

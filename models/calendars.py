@@ -99,6 +99,9 @@ class ExternalCalendar(Model):
     # would take Lockstep's own write for a hand edit): a job holds this lease, which lapses if the job dies.
     sync_lock_owner = fields.CharField(max_length=64, default="")
     sync_lock_until = fields.DatetimeField(null=True)
+    # A job opening this calendar's push channel is queued or running until then (or, after a failure, the next
+    # attempt waits until then).
+    watch_claimed_until = fields.DatetimeField(null=True)
 
     class Meta:
         unique_together = (("connection", "provider_calendar_id"),)

@@ -36,7 +36,7 @@ if BACKEND not in {"sqlite", "postgres"}:
 # Every table, children first, so a truncation never trips a foreign key.
 _TABLES = [
     "oauthstate", "notification", "syncconflict", "synclogentry", "eventmapping",
-    "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
+    "watchchannel", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
     "refreshtoken", "business", "user_account",
 ]
