@@ -66,7 +66,8 @@ def job_config(settings: Settings) -> JobConfig:
     return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
                      secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                      caldav_timeout_seconds=settings.caldav_timeout_seconds, google=google_client(settings),
-                     google_api_url=settings.google.api_url if settings.google else DEFAULT_API_URL)
+                     google_api_url=settings.google.api_url if settings.google else DEFAULT_API_URL,
+                     public_url=settings.public_url)
 
 
 def serve(settings: Settings, with_seed: bool) -> None:

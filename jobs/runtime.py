@@ -36,6 +36,7 @@ class JobConfig:
     caldav_timeout_seconds: float = 30.0
     google: OAuthClient | None = None  # Lockstep's OAuth client at Google, when Google connections are configured
     google_api_url: str = DEFAULT_API_URL
+    public_url: str = ""  # where providers reach this deployment's webhooks; empty: no push channels are opened
 
 
 class NotConfigured(RuntimeError):

@@ -1,9 +1,10 @@
 """The scheduler: one loop that turns due work in the database into jobs on the queue.
 
 Every tick it drains the outbox into pending mappings, claims pushes and pulls that are due (retries whose delay has
-passed, calendars whose poll interval has passed, "sync now"), and enqueues their IDs. Claims are leases, so if the
-queue cannot be reached (Redis down) the work is released and handed out on a later tick: booking never waits for
-this, and nothing is lost. Only one scheduler acts at a time (a short-lived Redis lock); others stand by.
+passed, calendars whose poll interval has passed, "sync now"), access tokens to refresh and push channels to open or
+renew, and enqueues their IDs. Claims are leases, so if the queue cannot be reached (Redis down) the work is released
+and handed out on a later tick: booking never waits for this, and nothing is lost. Only one scheduler acts at a time
+(a short-lived Redis lock); others stand by.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jobs import tasks
 from models import CalendarConnection, EventMapping, ExternalCalendar
 from services.oauth_tokens import claim_due_refreshes
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
+from services.watch_channels import claim_due_watches
 
 log = logging.getLogger("lockstep.scheduler")
 QUEUE_NAME = "lockstep-sync"
@@ -41,13 +43,16 @@ class TickResult:
     pushes: int
     pulls: int
     queue_down: bool = False
+    watches: int = 0
 
 
 class Scheduler:
-    def __init__(self, redis: Redis, identity: str) -> None:
+    def __init__(self, redis: Redis, identity: str, *, push_channels: bool = False) -> None:
+        """`push_channels`: open and renew providers' push channels (only where providers can reach the webhooks)."""
         self.redis = redis
         self.queue = sync_queue(redis)
         self.identity = identity
+        self.push_channels = push_channels
 
     def _lead(self) -> bool:
         """Take or keep the leader lock for a few seconds; a scheduler that stops lets another take over."""
@@ -68,6 +73,7 @@ class Scheduler:
         pushes = sorted(set(await dispatch_outbox(now)) | set(await claim_due_pushes(now)))
         pulls = await claim_due_pulls(now)
         refreshes = await claim_due_refreshes(now)
+        watches = await claim_due_watches(now) if self.push_channels else []
         try:
             for connection_id in refreshes:
                 self.queue.enqueue(tasks.refresh, connection_id, job_timeout=60, result_ttl=60, failure_ttl=86400)
@@ -77,13 +83,17 @@ class Scheduler:
             for mapping_id in pushes:
                 self.queue.enqueue(tasks.push, mapping_id, job_timeout=_seconds(tasks.PUSH_TIMEOUT), result_ttl=60,
                                    failure_ttl=86400)
+            for calendar_id in watches:
+                self.queue.enqueue(tasks.watch, calendar_id, job_timeout=_seconds(tasks.WATCH_TIMEOUT),
+                                   result_ttl=60, failure_ttl=86400)
         except RedisError:
             # Hand everything of this tick back; it is due again at once, and enqueued once Redis answers.
             await EventMapping.filter(id__in=pushes).update(next_attempt_at=now)
             await ExternalCalendar.filter(id__in=pulls).update(next_pull_at=now)
             await CalendarConnection.filter(id__in=refreshes).update(refresh_claimed_until=None)
+            await ExternalCalendar.filter(id__in=watches).update(watch_claimed_until=None)
             return TickResult(0, 0, queue_down=True)
-        return TickResult(len(pushes), len(pulls))
+        return TickResult(len(pushes), len(pulls), watches=len(watches))
 
     async def run_forever(self, interval_seconds: float, stop: asyncio.Event) -> None:
         while not stop.is_set():

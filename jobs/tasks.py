@@ -16,13 +16,16 @@ from jobs import runtime
 from jobs.pull import pull_calendar, pull_crashed
 from jobs.push import push_crashed, push_mapping
 from jobs.tokens import refresh_access
+from jobs.watch import open_channel
 from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
 from services.credentials import CredentialVault
 from services.sync_leases import calendar_lease
+from services.watch_channels import watch_failed
 
 log = logging.getLogger("lockstep.jobs")
 PUSH_TIMEOUT = timedelta(seconds=120)
 PULL_TIMEOUT = timedelta(seconds=300)
+WATCH_TIMEOUT = timedelta(seconds=60)
 LEASE_HELD_RETRY = timedelta(seconds=2)
 
 
@@ -81,6 +84,25 @@ async def run_refresh(connection_id: int) -> str:
                                 datetime.now(UTC))
 
 
+async def run_watch(calendar_id: int) -> str:
+    """The push channel job's body: open (or renew) the calendar's channel to this deployment's webhook."""
+    settings = runtime.config()
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    if calendar is None or not settings.public_url:
+        return "skipped"
+    connection = await CalendarConnection.get(id=calendar.connection_id)
+    if not connection.credentials:
+        return "skipped"
+    try:
+        async with runtime.open_provider(connection) as provider:
+            return await open_channel(calendar_id, provider, f"{settings.public_url}/webhooks/google",
+                                      datetime.now(UTC))
+    except Exception as exc:  # recorded and retried later; the backstop pull covers the calendar meanwhile
+        log.exception("opening a push channel for calendar %s stopped on an unexpected error", calendar_id)
+        await watch_failed(calendar_id, type(exc).__name__, datetime.now(UTC))
+        return "retry"
+
+
 def push(mapping_id: int) -> str:
     """Write one booking's current state to one calendar."""
     return runtime.run(run_push(mapping_id))
@@ -94,3 +116,8 @@ def pull(calendar_id: int) -> str:
 def refresh(connection_id: int) -> str:
     """Refresh one OAuth connection's access token."""
     return runtime.run(run_refresh(connection_id))
+
+
+def watch(calendar_id: int) -> str:
+    """Open or renew one calendar's push channel."""
+    return runtime.run(run_watch(calendar_id))

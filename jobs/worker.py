@@ -35,7 +35,7 @@ async def _schedule(config: runtime.JobConfig, interval_seconds: float) -> None:
     redis = Redis.from_url(config.redis_url)
     identity = f"{socket.gethostname()}:{os.getpid()}"
     async with connected(config.database_url, config.sqlite_busy_timeout_ms):
-        await Scheduler(redis, identity).run_forever(interval_seconds, stop)
+        await Scheduler(redis, identity, push_channels=bool(config.public_url)).run_forever(interval_seconds, stop)
 
 
 def run_scheduler(config: runtime.JobConfig, interval_seconds: float) -> None:
