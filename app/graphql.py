@@ -28,6 +28,7 @@ from services.auth import ANONYMOUS, TokenConfig, viewer_from_access_token
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
+from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
 
@@ -80,7 +81,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = KeepAliveHandler
 
     def __init__(self, settings: Settings, account_probe: AccountProbe | None = None,
-                 live: LiveFeed | None = None, oauth: Mapping[str, OAuthGateway] | None = None) -> None:
+                 live: LiveFeed | None = None, oauth: Mapping[str, OAuthGateway] | None = None,
+                 farewell: ProviderFarewell | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
                          subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
                          max_subscriptions_per_connection=settings.ws_max_subscriptions,
@@ -92,6 +94,7 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.live = live
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
+        self.farewell = farewell
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")
@@ -101,7 +104,7 @@ class LockstepGraphQL(GraphQL[Context, None]):
             viewer = viewer_from_access_token(token.strip(), self.tokens)
         return Context(viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        request=request, response=response, live=self.live, oauth=self.oauth,
-                       allowed_return_urls=self.allowed_return_urls)
+                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell)
 
     async def on_ws_connect(self, context: Context) -> Any:
         context.viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens, context.viewer)

@@ -12,11 +12,13 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise import connections
 
 from app.db import connected
+from app.farewell import configured_farewell
 from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
 from app.settings import Settings
+from app.webhooks import google_notification
 from services import live
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
@@ -52,7 +54,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
     hub = None
     if settings.redis_url:
         hub = LiveHub(settings.redis_url, settings.live_channel, settings.live_queue_size)
-    graphql = LockstepGraphQL(settings, account_probe, hub, gateways)
+    graphql = LockstepGraphQL(settings, account_probe, hub, gateways, configured_farewell(settings, vault))
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
             Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
+            Route("/webhooks/google", google_notification, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -32,7 +32,7 @@ from schema.sync_payloads import (
     TestCalendarConnectionResult,
 )
 from schema.sync_types import CalendarConnection, DiscoveredCalendar, ExternalCalendar, SyncHealth
-from services import connection_settings, connections, sync_queries
+from services import connection_settings, connections, farewell, sync_queries
 from services.connection_settings import ConnectionSettings
 from services.connections import ConnectionCheckError
 
@@ -124,8 +124,9 @@ async def update_calendar_connection(input: UpdateCalendarConnectionInput, info:
 @permission(IS_BUSINESS_SIDE)
 @typed_errors
 async def disconnect_calendar(input: DisconnectCalendarInput, info: Info) -> CalendarConnectionResult:
-    """Delete the credentials and stop syncing; imported busy time stays unless `removeImportedBlocks`."""
-    row = await connections.disconnect_calendar(
+    """Stop the provider's push channels and revoke Lockstep's access there (best effort), delete the credentials
+    and stop syncing; imported busy time stays unless `removeImportedBlocks`."""
+    row = await farewell.disconnect_with_farewell(
         viewer_of(info), pk(input.connection_id, "CalendarConnection", ["input", "connectionId"]),
-        input.remove_imported_blocks, info.context.now())
+        input.remove_imported_blocks, info.context.farewell, info.context.now())
     return await connection_out(row, info.context.now())

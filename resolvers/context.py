@@ -11,6 +11,7 @@ from schema.loaders import Loaders
 from services.auth import TokenConfig, Viewer
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
+from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
 
@@ -33,6 +34,8 @@ class Context:
     # OAuth providers this server is configured for (by provider value), and where users may be sent back to.
     oauth: Mapping[str, OAuthGateway] = field(default_factory=dict)
     allowed_return_urls: tuple[str, ...] = ()
+    # Said to the provider before a connection is disconnected (stop push channels, revoke access); None: nothing.
+    farewell: ProviderFarewell | None = None
 
     def now(self) -> datetime:
         return datetime.now(UTC)
