@@ -11,10 +11,10 @@ Credentials are sealed by the vault before they are stored; the password never r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -124,24 +124,36 @@ async def connect_caldav(viewer: Viewer, staff_id: int, server_type: str, server
     sealed = vault.seal({"server_url": account.server_url, "username": user, "password": password,
                          "home_url": account.home_url, "principal_url": account.principal_url,
                          "own_addresses": list(account.own_addresses)})
+    return await save_connection(
+        staff.id, lambda db: _same_account(staff.id, account.server_url, user, vault, db),
+        {"provider": Provider.CALDAV, "server_type": kind, "account_label": user, "credentials": sealed},
+        account.calendars, now)
+
+
+SameAccount = Callable[[BaseDBAsyncClient], Awaitable[CalendarConnection | None]]
+
+
+async def save_connection(staff_id: int, same_account: SameAccount, fields: dict[str, Any],
+                          calendars: tuple[ProbedCalendar, ...], now: datetime) -> CalendarConnection:
+    """Store a connected account: a new connection, or the staff member's connection of the same account (found by
+    `same_account`) revived in place with the new `fields` (credentials), so its calendars, mappings and history
+    stay and what was waiting is written at once. Then its calendars (store_calendars), the sync log, and the new
+    health announced."""
     async with in_transaction() as db:
-        await lock_staff(staff.id, db)  # one connect per staff member at a time: no duplicate, one destination
-        connection = await _same_account(staff.id, account.server_url, user, vault, db)
+        await lock_staff(staff_id, db)  # one connect per staff member at a time: no duplicate, one destination
+        connection = await same_account(db)
         if connection is None:
-            connection = await CalendarConnection.create(staff_id=staff.id, provider=Provider.CALDAV,
-                                                         server_type=kind, account_label=user, credentials=sealed,
-                                                         using_db=db)
+            connection = await CalendarConnection.create(staff_id=staff_id, using_db=db, **fields)
             action = "connect"
         else:
             await CalendarConnection.filter(id=connection.id).using_db(db).update(
-                server_type=kind, credentials=sealed, health=ConnectionHealth.ACTIVE, last_error="",
-                consecutive_failures=0)
+                health=ConnectionHealth.ACTIVE, last_error="", consecutive_failures=0, **fields)
             await EventMapping.filter(external_calendar__connection_id=connection.id,
                                       state=EventMappingState.PENDING).using_db(db).update(next_attempt_at=now)
             action = "reconnect"
-        added = await store_calendars(connection, staff.id, account.calendars, now, db)
+        added = await store_calendars(connection, staff_id, calendars, now, db)
         await log_action(connection.id, "none", action, "ok", using_db=db,
-                         detail=f"{len(account.calendars)} calendars found, {added} new")
+                         detail=f"{len(calendars)} calendars found, {added} new")
     connected = await CalendarConnection.get(id=connection.id)
     await announce_health(connected)
     return connected

@@ -19,16 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from tortoise.transactions import in_transaction
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.redirects import return_url_allowed
-from models import CalendarConnection, ConnectionHealth, EventMapping, EventMappingState, OAuthState, Provider
+from models import CalendarConnection, ConnectionHealth, OAuthState, Provider
 from services.auth import Viewer
-from services.connections import ProbedCalendar, store_calendars
+from services.connections import ProbedCalendar, save_connection
 from services.credentials import CredentialVault
 from services.errors import InvalidInputError, ServiceError
-from services.locks import lock_staff
-from services.sync_health import announce_health, log_action
 from services.sync_queries import managed_staff
 
 STATE_LIFETIME = timedelta(minutes=10)
@@ -132,26 +130,13 @@ async def complete_oauth_connection(pending: PendingConnection, account: Granted
     """Store the granted account as the staff member's connection (the same account again revives its connection),
     with its calendars; the primary one imports busy time and becomes the destination unless one exists. Every
     calendar is due its first import now."""
-    sealed = vault.seal(account.credentials)
-    async with in_transaction() as db:
-        await lock_staff(pending.staff_id, db)
-        connection = await CalendarConnection.filter(
+    fields = {"provider": Provider(pending.provider), "account_label": account.account_label,
+              "credentials": vault.seal(account.credentials), "token_expires_at": account.token_expires_at,
+              "refresh_failures": []}
+
+    async def same_account(db: BaseDBAsyncClient) -> CalendarConnection | None:
+        return await CalendarConnection.filter(
             staff_id=pending.staff_id, provider=pending.provider, account_label=account.account_label,
         ).exclude(health=ConnectionHealth.DISCONNECTED).using_db(db).order_by("id").first()
-        token = {"credentials": sealed, "token_expires_at": account.token_expires_at, "refresh_failures": []}
-        if connection is None:
-            connection = await CalendarConnection.create(staff_id=pending.staff_id, provider=Provider(pending.provider),
-                                                         account_label=account.account_label, using_db=db, **token)
-            action = "connect"
-        else:
-            await CalendarConnection.filter(id=connection.id).using_db(db).update(
-                health=ConnectionHealth.ACTIVE, last_error="", consecutive_failures=0, **token)
-            await EventMapping.filter(external_calendar__connection_id=connection.id,
-                                      state=EventMappingState.PENDING).using_db(db).update(next_attempt_at=now)
-            action = "reconnect"
-        added = await store_calendars(connection, pending.staff_id, account.calendars, now, db)
-        await log_action(connection.id, "none", action, "ok", using_db=db,
-                         detail=f"{len(account.calendars)} calendars found, {added} new")
-    connected = await CalendarConnection.get(id=connection.id)
-    await announce_health(connected)
-    return connected
+
+    return await save_connection(pending.staff_id, same_account, fields, account.calendars, now)
