@@ -26,7 +26,15 @@ def free_port() -> int:
 def live_server(database_url: str, data_dir: Path, workers: int = 1, **extra_env: str) -> Iterator[str]:
     """Start `uvicorn app.asgi:app` (with `workers` processes); yield its base URL; stop it.
     Its output goes to a log file in `data_dir`."""
-    port = free_port()
+    with live_server_on(free_port(), database_url, data_dir, workers, extra_env) as base:
+        yield base
+
+
+@contextmanager
+def live_server_on(port: int, database_url: str, data_dir: Path, workers: int, extra_env: dict[str, str]
+                   ) -> Iterator[str]:
+    """live_server on a given port, for a server that must know its own address before it starts (its public URL
+    is one of its settings)."""
     env = {**os.environ, "LOCKSTEP_DATABASE_URL": database_url, "LOCKSTEP_DATA_DIR": str(data_dir), **extra_env}
     log = (data_dir / f"uvicorn-{port}.log").open("w")
     process = subprocess.Popen(
