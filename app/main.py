@@ -18,7 +18,7 @@ from app.live_hub import LiveHub
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
 from app.settings import Settings
-from app.webhooks import google_notification
+from app.webhooks import google_webhook
 from services import live
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
             Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
-            Route("/webhooks/google", google_notification, methods=["POST"]),
+            Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

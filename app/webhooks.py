@@ -5,32 +5,74 @@ notification only makes its calendar due for an incremental pull, and only when 
 that channel's secret token; the pull itself reads what changed, so a notification carries nothing we believe.
 The answer is always 200 with an empty body: any other code makes Google retry or count a failure, and would tell a
 sender probing channel ids which ones exist.
+
+With Redis configured, the pull is also handed out at once, after the answer has gone: the calendar is claimed as
+the scheduler would claim it and its job enqueued, instead of waiting up to a scheduler tick. The database stays the
+source of truth: the calendar is marked due before the answer, so if the claim, Redis or this process fails, the
+scheduler hands the pull out on its next tick.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jobs.scheduler import enqueue_pull, sync_queue
+from services.sync_dispatch import claim_pull
 from services.watch_channels import pull_now, verified_calendar
 
 log = logging.getLogger("lockstep.webhooks")
 _CHANGED = {"exists", "not_exists"}  # `sync` only confirms a new channel: nothing changed
+_REDIS_TIMEOUT = 0.5  # seconds; a Redis that does not answer leaves the pull to the scheduler
 
 
-async def google_notification(request: Request) -> Response:
-    state = request.headers.get("x-goog-resource-state", "")
-    if state in _CHANGED:
-        channel_id = request.headers.get("x-goog-channel-id", "")
-        token = request.headers.get("x-goog-channel-token", "")
-        try:
-            now = datetime.now(UTC)
-            calendar_id = await verified_calendar(channel_id, token, now)
-            if calendar_id is not None:
-                await pull_now(calendar_id, now)
-        except Exception:  # the backstop pull still comes; Google must not retry into a failing database
-            log.exception("a Google notification could not be recorded")
-    return Response(status_code=200)
+async def _hand_out_pull(queue: Queue, calendar_id: int) -> None:
+    now = datetime.now(UTC)
+    try:
+        if not await claim_pull(calendar_id, now):
+            return  # the scheduler claimed it first (or it is no longer pulled): its job is on the way
+    except Exception:
+        log.exception("a pull could not be claimed; the scheduler hands it out")
+        return
+    try:
+        # redis-py is blocking; a thread keeps a slow Redis from stalling this process's other requests.
+        await asyncio.to_thread(enqueue_pull, queue, calendar_id)
+    except RedisError:
+        log.warning("job queue unreachable; calendar %s left due for the scheduler", calendar_id)
+        await pull_now(calendar_id, now)
+
+
+def google_webhook(redis_url: str | None) -> Callable[[Request], Awaitable[Response]]:
+    """The route handler; without `redis_url` a notification only marks its calendar due for the scheduler."""
+    queue = None
+    if redis_url:
+        queue = sync_queue(Redis.from_url(redis_url, socket_connect_timeout=_REDIS_TIMEOUT,
+                                          socket_timeout=_REDIS_TIMEOUT))
+
+    async def google_notification(request: Request) -> Response:
+        state = request.headers.get("x-goog-resource-state", "")
+        background = None
+        if state in _CHANGED:
+            channel_id = request.headers.get("x-goog-channel-id", "")
+            token = request.headers.get("x-goog-channel-token", "")
+            try:
+                now = datetime.now(UTC)
+                calendar_id = await verified_calendar(channel_id, token, now)
+                if calendar_id is not None:
+                    await pull_now(calendar_id, now)
+                    if queue is not None:
+                        background = BackgroundTask(_hand_out_pull, queue, calendar_id)
+            except Exception:  # the backstop pull still comes; Google must not retry into a failing database
+                log.exception("a Google notification could not be recorded")
+        return Response(status_code=200, background=background)
+
+    return google_notification

@@ -38,6 +38,12 @@ def sync_queue(redis: Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=redis)
 
 
+def enqueue_pull(queue: Queue, calendar_id: int) -> None:
+    """Put a claimed calendar's pull on the queue (the scheduler, and the webhook that hands out a pull at once)."""
+    queue.enqueue(tasks.pull, calendar_id, job_timeout=_seconds(tasks.PULL_TIMEOUT), result_ttl=60,
+                  failure_ttl=86400)
+
+
 @dataclass(frozen=True)
 class TickResult:
     pushes: int
@@ -78,8 +84,7 @@ class Scheduler:
             for connection_id in refreshes:
                 self.queue.enqueue(tasks.refresh, connection_id, job_timeout=60, result_ttl=60, failure_ttl=86400)
             for calendar_id in pulls:
-                self.queue.enqueue(tasks.pull, calendar_id, job_timeout=_seconds(tasks.PULL_TIMEOUT), result_ttl=60,
-                                   failure_ttl=86400)
+                enqueue_pull(self.queue, calendar_id)
             for mapping_id in pushes:
                 self.queue.enqueue(tasks.push, mapping_id, job_timeout=_seconds(tasks.PUSH_TIMEOUT), result_ttl=60,
                                    failure_ttl=86400)

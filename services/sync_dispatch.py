@@ -113,18 +113,34 @@ async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:
     return ids
 
 
+def _pullable() -> Q:
+    return Q(Q(import_busy=True) | Q(is_destination=True),
+             connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
+             connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY])
+
+
 async def claim_due_pulls(now: datetime, limit: int = 500) -> list[int]:
     """Calendars due a pull, leased likewise. A calendar never pulled is due unless its connection is manual; a
     manual one is due only when "sync now" (or connecting) set its time, since each pull puts it far off."""
     async with in_transaction() as db:
         ids = cast(list[int], await ExternalCalendar.filter(
             Q(next_pull_at__lte=now) | Q(Q(next_pull_at=None), ~Q(connection__frequency=SyncFrequency.MANUAL)),
-            Q(import_busy=True) | Q(is_destination=True),
-            connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
-            connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY],
+            _pullable(),
         ).order_by("next_pull_at").limit(limit).using_db(db).values_list("id", flat=True))
         await ExternalCalendar.filter(id__in=ids).using_db(db).update(next_pull_at=now + LEASE)
     return ids
+
+
+async def claim_pull(calendar_id: int, now: datetime) -> bool:
+    """Lease one calendar that is due a pull now, for whoever hands the job out without waiting for the scheduler
+    (a push notification). False when it is not due, or the scheduler claimed it first: then a job is on its way."""
+    ids = cast(list[int], await ExternalCalendar.filter(_pullable(), id=calendar_id, next_pull_at__lte=now
+                                                       ).values_list("id", flat=True))
+    if not ids:
+        return False
+    # Conditional on still being due, so the scheduler's claim and this one cannot both win.
+    return await ExternalCalendar.filter(id=calendar_id, next_pull_at__lte=now).update(
+        next_pull_at=now + LEASE) == 1
 
 
 async def request_pull(connection_id: int, now: datetime) -> list[int]:
