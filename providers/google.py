@@ -157,30 +157,41 @@ class GoogleProvider:
             if answer.body.get("status") == "cancelled":
                 raise NotFound("events.patch: the event was deleted in the calendar")
         resource: dict[str, Any] = answer.body
-        if event.rrule and not (fresh and not event.moved):
+        if event.rrule and not (fresh and not event.moved and not event.exdates):
             resource = await self._settle_instances(calendar_id, resource, event)
         return Written(target, str(resource["etag"]))
 
     async def _settle_instances(self, calendar_id: str, master: dict[str, Any],
                                 event: OutgoingEvent) -> dict[str, Any]:
-        """Patch every instance of the series that is not where Lockstep wants it: a moved occurrence at its new
-        time, any other at its planned time. Returns the master as it is afterwards."""
+        """Patch every instance of the series that is not as Lockstep wants it: a cancelled occurrence cancelled, a
+        moved one at its new time, any other live at its planned time. Returns the master as it is afterwards."""
         moved = {occurrence.planned_start: occurrence for occurrence in event.moved}
+        cancelled = set(event.exdates)
         length = event.ends_at - event.starts_at
         master_id = str(master["id"])
+        # Cancelled instances too: one Lockstep cancelled may have to live again (an occurrence restored), and one
+        # cancelled already needs nothing.
         instances, _ = await self._pages("events.instances", f"{self._events(calendar_id, master_id)}/instances",
-                                         [("maxResults", str(self.page_size))])
+                                         [("maxResults", str(self.page_size)), ("showDeleted", "true")])
         patched = False
         for instance in instances:
             planned = _instant(instance.get("originalStartTime", {}))
             if planned is None:
                 continue
+            is_cancelled = instance.get("status") == "cancelled"
+            if planned in cancelled:
+                if not is_cancelled:
+                    await self._ok("events.patch", "PATCH", self._events(calendar_id, str(instance["id"])),
+                                   body={"status": "cancelled"})
+                    patched = True
+                continue
             target = moved.get(planned)
             wanted = (target.starts_at, target.ends_at) if target else (planned, planned + length)
-            if (_instant(instance["start"]), _instant(instance["end"])) == wanted:
+            if not is_cancelled and (_instant(instance["start"]), _instant(instance["end"])) == wanted:
                 continue
             await self._ok("events.patch", "PATCH", self._events(calendar_id, str(instance["id"])),
-                           body={"start": when(wanted[0], event.time_zone), "end": when(wanted[1], event.time_zone)})
+                           body={"status": "confirmed", "start": when(wanted[0], event.time_zone),
+                                 "end": when(wanted[1], event.time_zone)})
             patched = True
         if not patched:
             return master

@@ -6,8 +6,9 @@ Terms:
   long); the marker's UTF-8 bytes in lowercase base32hex without padding are exactly that, and reversible.
 - *marker property*: the private extended property `lockstepMarker`, holding the marker, by which Lockstep knows
   its own events when it reads the calendar (private: only this calendar's copy carries it).
-- *series*: a recurring booking is one recurring event: an RRULE from its first start in its zone, and an EXDATE
-  for each cancelled occurrence; a moved occurrence is its instance patched to the new time (see GoogleProvider).
+- *series*: a recurring booking is one recurring event: an RRULE from its first start in its zone. A cancelled
+  occurrence is its instance cancelled, and a moved one its instance patched to the new time (see GoogleProvider),
+  which is how Google itself records changes to single occurrences.
 """
 
 from __future__ import annotations
@@ -36,12 +37,6 @@ def when(instant: datetime, zone: str) -> dict[str, str]:
     return {"dateTime": instant.astimezone(load_zone(zone)).isoformat(), "timeZone": zone}
 
 
-def _exdate(event: OutgoingEvent) -> str:
-    zone = load_zone(event.time_zone)
-    values = ",".join(f"{planned.astimezone(zone):%Y%m%dT%H%M%S}" for planned in sorted(event.exdates))
-    return f"EXDATE;TZID={event.time_zone}:{values}"
-
-
 def event_body(event: OutgoingEvent) -> dict[str, Any]:
     """The fields Lockstep writes, for an insert or a patch (a patch leaves everything else as the user set it)."""
     body: dict[str, Any] = {
@@ -52,8 +47,7 @@ def event_body(event: OutgoingEvent) -> dict[str, Any]:
         "extendedProperties": {"private": {MARKER_PROPERTY: event.marker}},
     }
     if event.rrule:
-        body["recurrence"] = [f"RRULE:{event.rrule.removeprefix('RRULE:')}"] + (
-            [_exdate(event)] if event.exdates else [])
+        body["recurrence"] = [f"RRULE:{event.rrule.removeprefix('RRULE:')}"]
     if event.colour:
         body["colorId"] = nearest_colour(event.colour, GOOGLE_EVENT_COLOURS)
     return body

@@ -114,14 +114,17 @@ def starts(google: FakeGoogle) -> list[datetime]:
             for event in google.live_events(CALENDAR)]
 
 
-async def test_a_series_is_one_recurring_event_with_exdates_and_patched_instances(google: FakeGoogle,
-                                                                                 provider: GoogleProvider) -> None:
+async def test_a_series_is_one_recurring_event_with_cancelled_and_patched_instances(google: FakeGoogle,
+                                                                                    provider: GoogleProvider) -> None:
     weeks = [START + timedelta(weeks=n) for n in range(4)]
     moved = MovedOccurrence(weeks[2], weeks[2] + timedelta(hours=2), weeks[2] + timedelta(hours=3))
     written = await provider.put_event(CALENDAR, series(moved, exdates=(weeks[1],)))
     master = google.get_event(CALENDAR, written.event_id)
-    assert master["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE;TZID=Europe/Berlin:20300114T100000"]
+    assert master["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=4"]
     assert starts(google) == [weeks[0], moved.starts_at, weeks[3]]
+    every = google.store.instances(google.store.calendar(CALENDAR), master, show_deleted=True)
+    (cancelled,) = [instance for instance in every if instance["status"] == "cancelled"]
+    assert cancelled["originalStartTime"]["dateTime"] == "2030-01-14T10:00:00+01:00"
     # when the moved occurrence is moved back to its planned time and the cancelled one restored
     again = await provider.put_event(CALENDAR, series(), event_id=written.event_id, etag=written.etag)
     # then every instance is where the rule puts it, and the etag returned is the master's newest
