@@ -28,6 +28,16 @@ from services.watch_channels import claim_due_watches
 log = logging.getLogger("lockstep.scheduler")
 QUEUE_NAME = "lockstep-sync"
 LEADER_KEY = "lockstep:scheduler:leader"
+LEADER_SECONDS = 5
+# Take the lock when free, or extend it when this scheduler holds it; 1 when it leads now, 0 otherwise.
+_TAKE_OR_KEEP = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 def _seconds(duration: timedelta) -> int:
@@ -61,13 +71,9 @@ class Scheduler:
         self.push_channels = push_channels
 
     def _lead(self) -> bool:
-        """Take or keep the leader lock for a few seconds; a scheduler that stops lets another take over."""
-        if self.redis.set(LEADER_KEY, self.identity, nx=True, ex=5):
-            return True
-        if self.redis.get(LEADER_KEY) == self.identity.encode():
-            self.redis.expire(LEADER_KEY, 5)
-            return True
-        return False
+        """Take or keep the leader lock for a few seconds; a scheduler that stops lets another take over. Keeping
+        it is one atomic script: a separate read and extend could extend a lock another scheduler took between."""
+        return bool(self.redis.eval(_TAKE_OR_KEEP, 1, LEADER_KEY, self.identity, LEADER_SECONDS))
 
     async def tick(self, now: datetime | None = None) -> TickResult:
         now = now or datetime.now(UTC)

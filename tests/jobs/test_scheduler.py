@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis
 from rq import Queue
 
-from jobs.scheduler import QUEUE_NAME, Scheduler, TickResult
+from jobs.scheduler import LEADER_KEY, LEADER_SECONDS, QUEUE_NAME, Scheduler, TickResult
 from models import EventMapping, EventMappingState, ExternalCalendar, OutboxEntry, SyncFrequency
 from services.sync_dispatch import request_pull
 from tests.support.sync import book, given_connected_staff
@@ -73,3 +73,23 @@ async def test_manual_connections_are_pulled_only_on_sync_now(db: str, redis_url
     assert await request_pull(given.connection.id, NOW) == [given.calendar.id]
     assert (await scheduler.tick(NOW)).pulls == 1
     assert (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at == NOW + timedelta(seconds=60)
+
+
+async def test_one_scheduler_leads_at_a_time_and_another_takes_over_when_it_stops(db: str, redis_url: str) -> None:
+    # given two schedulers on one Redis, and work due
+    redis = Redis.from_url(redis_url)
+    redis.delete(LEADER_KEY)
+    given = await given_connected_staff()
+    first, second = Scheduler(redis, "scheduler-a"), Scheduler(redis, "scheduler-b")
+    # when both tick: the first leads (and keeps leading), the second stands by and claims nothing
+    assert (await first.tick(NOW)).pulls == 1
+    await request_pull(given.connection.id, NOW)
+    assert await second.tick(NOW + timedelta(seconds=1)) == TickResult(0, 0)
+    assert (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at == NOW
+    assert redis.ttl(LEADER_KEY) > LEADER_SECONDS - 2
+    # when the leader stops (its lock runs out), the other takes over and hands the work out
+    redis.delete(LEADER_KEY)
+    assert (await second.tick(NOW + timedelta(seconds=2))).pulls == 1
+    assert redis.get(LEADER_KEY) == b"scheduler-b"
+    assert await first.tick(NOW + timedelta(seconds=3)) == TickResult(0, 0)
+    redis.delete(LEADER_KEY)
