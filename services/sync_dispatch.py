@@ -105,9 +105,11 @@ async def owe_upcoming_bookings(calendar_id: int, staff_id: int, now: datetime, 
 async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:
     """Pending mappings whose time has come, leased for LEASE so they are not handed out twice meanwhile."""
     async with in_transaction() as db:
+        # An import-only connection writes nothing: its pending items wait (unclaimed) until it writes again.
         ids = cast(list[int], await EventMapping.filter(
             state=EventMappingState.PENDING, next_attempt_at__lte=now,
             external_calendar__connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
+            external_calendar__connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.EXPORT_ONLY],
         ).order_by("next_attempt_at").limit(limit).using_db(db).values_list("id", flat=True))
         await EventMapping.filter(id__in=ids).using_db(db).update(next_attempt_at=now + LEASE)
     return ids
