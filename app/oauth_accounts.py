@@ -42,6 +42,10 @@ class OAuthAccountGateway:
             raise OAuthGrantError(f"The provider did not grant access: {exc}") from None
         if not tokens.refresh_token:
             raise OAuthGrantError("The provider granted no offline access; connect the calendar again")
+        missing = set(self.client.scopes) - set(tokens.scope.split())
+        if tokens.scope and missing:
+            # Granular consent lets the user untick a permission; without it every sync would be refused.
+            raise OAuthGrantError("Access to the calendar's events and list is needed; connect again and allow both")
         primary = next((calendar for calendar in calendars if calendar.primary), None)
         if primary is None:
             raise OAuthGrantError("The account has no primary calendar")

@@ -8,7 +8,9 @@ entry of the allow-list: the same scheme and host (and port), and a path that is
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+MAX_LENGTH = 2000  # what is stored with the pending authorisation
 
 
 def _path_within(path: str, prefix: str) -> bool:
@@ -26,8 +28,10 @@ def return_url_allowed(url: str, allowed: Iterable[str]) -> bool:
         target_port = target.port
     except ValueError:
         return False
-    if not target.scheme or target.username is not None or target.password is not None:
+    if not target.scheme or target.username is not None or target.password is not None or len(url) > MAX_LENGTH:
         return False
+    if any(segment in (".", "..") for segment in unquote(target.path).split("/")):
+        return False  # /allowed/../elsewhere would leave the allowed path once a browser resolves it
     for entry in allowed:
         try:
             rule = urlsplit(entry.strip())

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from models import CalendarConnection, ConnectionHealth
 from providers.base import AuthFailed, ProviderError, Unavailable
 from providers.oauth import GrantRevoked, OAuthClient, refresh_tokens
-from services.credentials import CredentialVault
+from services.credentials import CredentialsUnreadable, CredentialVault
 from services.oauth_tokens import record_refresh_failure, save_refreshed_tokens
 
 
@@ -21,19 +21,32 @@ async def refresh_access(connection_id: int, client: OAuthClient, vault: Credent
     live = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
     if connection is None or not connection.credentials or connection.health not in live:
         return "skipped"
-    stored = vault.unseal(connection.credentials)
     try:
-        tokens = await refresh_tokens(client, str(stored["refresh_token"]), now)
+        stored = vault.unseal(connection.credentials)
+        refresh_token = str(stored["refresh_token"])
+    except (CredentialsUnreadable, KeyError):
+        await record_refresh_failure(connection.id, "the stored credentials hold no usable grant", now, refused=True)
+        return "reauthorize"
+    try:
+        tokens = await refresh_tokens(client, refresh_token, now)
     except GrantRevoked as exc:
+        if await _credentials_changed(connection):
+            return "done"  # refreshed or reconnected meanwhile: the grant this job held is simply outdated
         await record_refresh_failure(connection.id, str(exc), now, refused=True)
         return "reauthorize"
     except ProviderError as exc:
-        health = await record_refresh_failure(connection.id, str(exc), now, refused=False)
+        health = await record_refresh_failure(connection.id, str(exc), now, refused=False,
+                                              retry_after=getattr(exc, "retry_after", None))
         return "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
-    await save_refreshed_tokens(connection.id, vault, {
+    saved = await save_refreshed_tokens(connection.id, vault, connection.credentials, {
         **stored, "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
         "scope": tokens.scope or stored.get("scope", "")}, tokens.expires_at)
-    return "done"
+    return "done" if saved else "skipped"
+
+
+async def _credentials_changed(connection: CalendarConnection) -> bool:
+    current = await CalendarConnection.filter(id=connection.id).values_list("credentials", flat=True)
+    return list(current) != [connection.credentials]
 
 
 class ConnectionTokens:

@@ -63,16 +63,17 @@ async def _token_request(client: OAuthClient, form: dict[str, str]) -> dict[str,
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout_seconds)) as session, \
                 session.post(client.token_url, data=form, headers={"Accept": "application/json"}) as response:
             try:
-                body: dict[str, Any] = await response.json(content_type=None)
+                answer = await response.json(content_type=None)
             except ValueError:
-                body = {}
+                answer = None
+            body: dict[str, Any] = answer if isinstance(answer, dict) else {}
             status = response.status
             wait = retry_after(response.headers)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Unavailable(f"the token endpoint could not be reached ({type(exc).__name__})") from exc
+        raise Unavailable(f"the token endpoint could not be reached ({type(exc).__name__})") from None
     if status == 200 and isinstance(body.get("access_token"), str):
         return body
-    error = str(body.get("error", "")) if isinstance(body, dict) else ""
+    error = str(body.get("error", ""))
     if error == "invalid_grant":
         raise GrantRevoked("the provider no longer accepts this grant (invalid_grant): connect the calendar again")
     if status == 429:
@@ -109,11 +110,22 @@ async def refresh_tokens(client: OAuthClient, refresh_token: str, now: datetime)
 async def revoke_token(client: OAuthClient, token: str) -> None:
     """Revoke the grant (revoking either token revokes all of it). A token already dead counts as revoked."""
     try:
+        # In the form body, not the query string: URLs end up in access logs.
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout_seconds)) as session, \
-                session.post(client.revoke_url, params={"token": token},
-                             headers={"Content-Type": "application/x-www-form-urlencoded"}) as response:
+                session.post(client.revoke_url, data={"token": token}) as response:
             status = response.status
+            try:
+                answer = await response.json(content_type=None)
+            except ValueError:
+                answer = None
+            wait = retry_after(response.headers)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Unavailable(f"the revocation endpoint could not be reached ({type(exc).__name__})") from exc
+        raise Unavailable(f"the revocation endpoint could not be reached ({type(exc).__name__})") from None
+    error = str(answer.get("error", "")) if isinstance(answer, dict) else ""
+    if status == 200 or (status == 400 and error in ("invalid_token", "invalid_grant")):
+        return  # revoked now, or already dead
+    if status == 429:
+        raise RateLimited("the revocation endpoint asks to slow down (429)", wait)
     if status >= 500:
         raise Unavailable(f"the revocation endpoint failed ({status})")
+    raise ProviderError(f"the revocation endpoint refused the request ({status} {error or 'no error code'})")

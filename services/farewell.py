@@ -33,10 +33,14 @@ async def disconnect_with_farewell(viewer: Viewer, connection_id: int, remove_im
     """Disconnect as services.connections.disconnect_calendar does, after the farewell (only for a connection that
     still holds credentials, and only for a viewer who may manage it)."""
     connection = await managed_connection(viewer, connection_id, ["input", "connectionId"])
-    if farewell is not None and connection.credentials and connection.health != ConnectionHealth.DISCONNECTED:
-        try:
-            await farewell(connection, now)
-        except Exception as exc:  # never blocks the disconnect: the credentials are deleted below either way
-            log.exception("the farewell to the provider of connection %s failed", connection.id)
-            await log_action(connection.id, "none", "revoke", "failed", error=type(exc).__name__)
-    return await disconnect_calendar(viewer, connection.id, remove_imported_blocks, now)
+    try:
+        if farewell is not None and connection.credentials and connection.health != ConnectionHealth.DISCONNECTED:
+            try:
+                await farewell(connection, now)
+            except Exception as exc:  # never blocks the disconnect: the credentials are deleted below either way
+                log.exception("the farewell to the provider of connection %s failed", connection.id)
+                await log_action(connection.id, "none", "revoke", "failed", error=type(exc).__name__)
+    finally:
+        # Even when the request is cancelled mid-farewell (a client gone, a timeout), the credentials go.
+        disconnected = await disconnect_calendar(viewer, connection.id, remove_imported_blocks, now)
+    return disconnected

@@ -17,6 +17,7 @@ from typing import Any, cast
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from domain.retry import retry_delay
 from models import CalendarConnection, ConnectionHealth
 from services.credentials import CredentialVault
 from services.sync_health import record_failure
@@ -40,21 +41,28 @@ async def claim_due_refreshes(now: datetime, limit: int = 200) -> list[int]:
     return ids
 
 
-async def save_refreshed_tokens(connection_id: int, vault: CredentialVault, credentials: dict[str, Any],
-                                expires_at: datetime) -> None:
-    """Store the new tokens sealed (the old access token is never needed again)."""
-    await CalendarConnection.filter(id=connection_id).update(
-        credentials=vault.seal(credentials), token_expires_at=expires_at, refresh_claimed_until=None)
+async def save_refreshed_tokens(connection_id: int, vault: CredentialVault, replaced: str,
+                                credentials: dict[str, Any], expires_at: datetime) -> bool:
+    """Store the new tokens sealed, in place of the sealed credentials `replaced` they were refreshed from, and clear
+    the failure count. Only if those are still the connection's and it still syncs: a disconnect (credentials gone),
+    a reconnect (a newer grant) or another refresh meanwhile wins, and False is returned."""
+    stored = await CalendarConnection.filter(id=connection_id, credentials=replaced, health__in=_SYNCING).update(
+        credentials=vault.seal(credentials), token_expires_at=expires_at, refresh_claimed_until=None,
+        refresh_failures=[])
+    return stored == 1
 
 
-async def record_refresh_failure(connection_id: int, message: str, now: datetime, *, refused: bool
-                                 ) -> ConnectionHealth:
-    """Count a failed refresh; returns the connection's health afterwards."""
+async def record_refresh_failure(connection_id: int, message: str, now: datetime, *, refused: bool,
+                                 retry_after: float | None = None) -> ConnectionHealth:
+    """Count a failed refresh; returns the connection's health afterwards. A transient failure is tried again after
+    an exponential delay (at least `retry_after` seconds), so a short outage of the token endpoint costs one
+    failure, not one per scheduler tick."""
     connection = await CalendarConnection.get(id=connection_id)
     recent = [when for when in connection.refresh_failures
               if datetime.fromisoformat(when) > now - FAILURE_WINDOW]
     recent.append(now.isoformat())
-    await CalendarConnection.filter(id=connection_id).update(refresh_failures=recent, refresh_claimed_until=None)
+    await CalendarConnection.filter(id=connection_id).update(
+        refresh_failures=recent, refresh_claimed_until=now + retry_delay(len(recent), retry_after))
     if refused:
         return await record_failure(connection_id, message, now, credentials_refused=True)
     if len(recent) >= FAILURES_ALLOWED:

@@ -105,8 +105,10 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
             expected = {planned: span for planned, span in expected.items() if planned in found.occurrences}
         edits = calendar_edits(expected, found, window)
         still_there = remote_etag is not None
-        # An unknown etag (instances listed apart) keeps the one Lockstep holds for the event.
-        update = _MappingUpdate((remote_etag or mapping.etag) if still_there else "",
+        # An unknown etag (a series seen through its instances) is stored as none: the event's own etag may have
+        # moved (a rename in the calendar changes it, not its instances'), and a push over a stale one would be
+        # refused forever. The instances were just compared, so the next push writes without a condition.
+        update = _MappingUpdate(remote_etag or "",
                                 mapping.external_event_id if still_there else "",
                                 dict(mapping.written), mapping.state, mapping.version_written)
         # Changed in Lockstep too since the last write (a reschedule still on its way): under "ask" and "platform

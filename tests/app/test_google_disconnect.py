@@ -79,6 +79,8 @@ async def test_disconnecting_stops_the_channels_revokes_access_and_deletes_the_c
     assert given.google.channels.channels == {}
     assert given.google.oauth.grants[given.refresh_token].revoked
     assert [entry.path for entry in given.google.log] == ["/calendar/v3/channels/stop", "/revoke"]
+    # and the token travelled in the form body, never in a URL (URLs end up in access logs)
+    assert given.google.log[1].query == ()
     # and Lockstep keeps no credentials, no live channel, and a log entry of the farewell
     connection = await CalendarConnection.get(id=given.connection.id)
     assert (connection.credentials, connection.health) == ("", ConnectionHealth.DISCONNECTED)

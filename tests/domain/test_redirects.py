@@ -36,6 +36,9 @@ def test_addresses_within_an_entry_are_allowed(url: str) -> None:
     "/settings",
     "",
     "https://[::1/",  # unparseable
+    "https://app.example.com/settings/../admin",
+    "https://app.example.com/settings/%2e%2e/admin",
+    "https://app.example.com/settings/" + "x" * 2000,
 ])
 def test_anything_else_is_refused(url: str) -> None:
     assert not return_url_allowed(url, ALLOWED)

@@ -23,7 +23,7 @@ from models import (
 )
 from providers.oauth import OAuthClient
 from services.credentials import CredentialVault, new_key
-from services.oauth_tokens import FAILURES_ALLOWED, claim_due_refreshes
+from services.oauth_tokens import FAILURES_ALLOWED, claim_due_refreshes, save_refreshed_tokens
 from services.sync_dispatch import dispatch_outbox
 from tests.fakes.google import FakeGoogle
 from tests.support.google_discovery import log_problems
@@ -150,3 +150,31 @@ async def test_an_all_day_event_takes_the_day_of_the_calendars_zone(connected: C
     midnight = datetime.combine(day, time(), new_york)
     assert await BusyBlock.all().values_list("starts_at", "ends_at", "all_day") == [
         (midnight.astimezone(UTC), (midnight + timedelta(days=1)).astimezone(UTC), True)]
+
+
+async def test_a_failed_refresh_is_tried_again_only_after_a_delay_and_success_clears_the_count(
+        connected: Connected) -> None:
+    # given a token endpoint down for a moment, and a token about to run out
+    now = datetime.now(UTC)
+    await CalendarConnection.filter(id=connected.given.connection.id).update(token_expires_at=now)
+    connected.google.fail("POST", "/token", 503)
+    # when the refresh fails, the connection is not handed out again on the next ticks
+    assert await run_refresh(connected.given.connection.id) == "retry"
+    assert await claim_due_refreshes(datetime.now(UTC)) == []
+    claimed = (await CalendarConnection.get(id=connected.given.connection.id)).refresh_claimed_until
+    assert claimed is not None and claimed >= now + timedelta(seconds=1)
+    # when it works again, the failure is forgotten
+    assert await run_refresh(connected.given.connection.id) == "done"
+    connection = await CalendarConnection.get(id=connected.given.connection.id)
+    assert (connection.health, connection.refresh_failures) == (ConnectionHealth.DEGRADED, [])
+
+
+async def test_tokens_refreshed_after_a_disconnect_are_not_stored(connected: Connected) -> None:
+    # given a refresh that completes after the staff member disconnected (credentials deleted)
+    connection = await CalendarConnection.get(id=connected.given.connection.id)
+    await CalendarConnection.filter(id=connection.id).update(credentials="", health=ConnectionHealth.DISCONNECTED)
+    stored = await save_refreshed_tokens(connection.id, VAULT, connection.credentials,
+                                         {"access_token": "new", "refresh_token": "new"}, datetime.now(UTC))
+    # then nothing comes back
+    assert not stored
+    assert (await CalendarConnection.get(id=connection.id)).credentials == ""
