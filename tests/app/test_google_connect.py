@@ -23,16 +23,19 @@ START = """mutation($input: StartCalendarConnectionInput!) { startCalendarConnec
   ... on CalendarAuthorization { authorizationUrl } } }"""
 
 
+def settings_for(google: FakeGoogle) -> Settings:
+    """The app's settings with Google's addresses at the fake, our public URL, and the app's return URL allowed."""
+    return dataclasses.replace(
+        Settings.from_env(), secret_keys=(KEY,), public_url=PUBLIC, oauth_return_urls=("lockstep://calendars",),
+        google=GoogleSettings(google.oauth.client_id, google.oauth.client_secret, authorize_url=google.authorize_url,
+                              token_url=google.token_url, revoke_url=google.revoke_url, api_url=google.api_url))
+
+
 async def test_connecting_google_from_a_phone_follows_the_redirects_back_to_the_app(db: str) -> None:
     async with FakeGoogle(user_email="tech@example.com",
                           redirect_uris=(f"{PUBLIC}/oauth/google/callback",)) as google:
         google.add_calendar("family@group.calendar.google.com", "Family", access_role="reader")
-        settings = dataclasses.replace(
-            Settings.from_env(), secret_keys=(KEY,), public_url=PUBLIC, oauth_return_urls=("lockstep://calendars",),
-            google=GoogleSettings(google.oauth.client_id, google.oauth.client_secret,
-                                  authorize_url=google.authorize_url, token_url=google.token_url,
-                                  revoke_url=google.revoke_url, api_url=google.api_url))
-        transport = httpx.ASGITransport(app=create_app(settings))
+        transport = httpx.ASGITransport(app=create_app(settings_for(google)))
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as app, httpx.AsyncClient() as browser:
             api = GraphQLClient(app)
             shop = await given_shop(api)
@@ -68,3 +71,22 @@ async def test_connecting_google_from_a_phone_follows_the_redirects_back_to_the_
         assert calendars == [("tech@example.com", True, True, True),
                              ("family@group.calendar.google.com", False, False, False)]
         assert (await OAuthState.get()).used_at is not None
+
+
+async def test_a_grant_without_the_events_permission_connects_nothing(db: str) -> None:
+    async with FakeGoogle(user_email="tech@example.com",
+                          redirect_uris=(f"{PUBLIC}/oauth/google/callback",)) as google:
+        # given a technician who unticks "see and edit events" on Google's consent screen
+        google.oauth.withheld_scopes = {"https://www.googleapis.com/auth/calendar.events"}
+        transport = httpx.ASGITransport(app=create_app(settings_for(google)))
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as app, httpx.AsyncClient() as browser:
+            api = GraphQLClient(app)
+            shop = await given_shop(api)
+            data = await api(START, {"input": {"provider": "GOOGLE", "staffId": shop.staff_id,
+                                               "returnUrl": "lockstep://calendars"}}, shop.owner_token)
+            callback = urlsplit((await browser.get(data["startCalendarConnection"]["authorizationUrl"]))
+                                .headers["location"])
+            back = await app.get(f"{callback.path}?{callback.query}")
+    # then the app hears it failed, and nothing is stored
+    assert back.headers["location"] == "lockstep://calendars?calendarConnection=failed&error=grant_failed"
+    assert await CalendarConnection.all().count() == 0

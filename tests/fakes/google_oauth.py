@@ -69,6 +69,7 @@ class OAuthServer:
         self.known_scopes = known_scopes | _IDENTITY_SCOPES
         self.access_token_lifetime = access_token_lifetime
         self.refuse_consent = False  # the user presses "Cancel" on the consent screen
+        self.withheld_scopes: set[str] = set()  # granular consent: permissions the user unticks
         self.require_pkce = True  # Lockstep always sends an S256 challenge, so anything else is a bug to surface
         self.codes: dict[str, _Code] = {}
         self.grants: dict[str, Grant] = {}  # refresh token -> grant
@@ -135,6 +136,7 @@ class OAuthServer:
             back["error"] = "consent_required"
         else:
             code = "4/" + secrets.token_urlsafe(32)
+            scopes = scopes - self.withheld_scopes
             self.codes[code] = _Code(self.client_id, redirect_uri, scopes, challenge, method,
                                      access_type == "offline", "consent" in prompts or not self.consented)
             self.consented = True
