@@ -223,8 +223,11 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     await _apply_blocks(calendar, plan, stored, staff.id)
     await publish_availability_changed(staff.id, _changed_spans(plan, stored))
     listed = {remote.event_id for remote in changes.changed} | set(own)
+    cancelled: dict[str, set[datetime]] = {}
+    for occurrence in changes.cancelled_occurrences:
+        cancelled.setdefault(occurrence.series_id, set()).add(occurrence.planned_start)
     await reconcile_own_events(calendar, connection, own, listed, set(changes.deleted), changes.complete, window,
-                               now)
+                               now, cancelled)
     await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now, incremental=not changes.complete)
     # The cursor moves on only once everything it covers is applied: a pull that stops earlier (a crash, a
     # timeout) fetches the same changes again, and applying them twice changes nothing.

@@ -44,12 +44,23 @@ class RemoteEvent:
 @dataclass(frozen=True)
 class Changes:
     """The result of one fetch. With `complete` true the events listed are all there are in the window, so anything
-    not listed is gone; otherwise `changed` and `deleted` are relative to the cursor that was passed."""
+    not listed is gone; otherwise `changed` and `deleted` are relative to the cursor that was passed.
+
+    `cancelled_occurrences`: for a provider that lists a series' occurrences apart (Google), the deleted ones among
+    `deleted` that belonged to a series: which series, and when the occurrence was planned. The deleted item itself
+    says no more (no title, no marker), so this is how a pull knows which of a series' occurrences went."""
 
     changed: tuple[RemoteEvent, ...]
     deleted: tuple[str, ...]
     cursor: str
     complete: bool
+    cancelled_occurrences: tuple[CancelledOccurrence, ...] = ()
+
+
+@dataclass(frozen=True)
+class CancelledOccurrence:
+    series_id: str
+    planned_start: datetime
 
 
 @dataclass(frozen=True)

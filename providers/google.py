@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from domain.intervals import Span
 from providers.base import (
+    CancelledOccurrence,
     Changes,
     NotFound,
     OutgoingEvent,
@@ -116,17 +117,23 @@ class GoogleProvider:
         if not token:
             raise ProviderError("events.list: the last page carried no sync token")
         changed: dict[str, RemoteEvent] = {}
-        deleted: set[str] = set()
+        deleted: dict[str, CancelledOccurrence | None] = {}
         for item in items:  # an item listed twice (it changed while we paged) counts as its last listing says
             event_id = str(item["id"])
             if item.get("status") == "cancelled":
-                deleted.add(event_id)
+                # A cancelled instance carries only its id, its series and its planned start (providers.md A3).
+                planned = _instant(item.get("originalStartTime") or {})
+                series = item.get("recurringEventId")
+                deleted[event_id] = CancelledOccurrence(str(series), planned) if series and planned else None
                 changed.pop(event_id, None)
             else:
                 changed[event_id] = RemoteEvent(event_id, str(item.get("etag", "")), json.dumps(item, sort_keys=True))
-                deleted.discard(event_id)
-        return Changes(tuple(changed[key] for key in sorted(changed)),
-                       () if cursor is None else tuple(sorted(deleted)), token, complete=cursor is None)
+                deleted.pop(event_id, None)
+        if cursor is None:
+            deleted = {}
+        occurrences = tuple(occurrence for _, occurrence in sorted(deleted.items()) if occurrence is not None)
+        return Changes(tuple(changed[key] for key in sorted(changed)), tuple(sorted(deleted)), token,
+                       complete=cursor is None, cancelled_occurrences=occurrences)
 
     # -- writing ------------------------------------------------------------------------------------------------
 

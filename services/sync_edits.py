@@ -9,6 +9,7 @@ hand edit again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -82,10 +83,13 @@ class OwnSeen:
 
 async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarConnection,
                                own: dict[str, OwnSeen], listed: set[str], deleted: set[str],
-                               complete: bool, window: Span, now: datetime) -> None:
+                               complete: bool, window: Span, now: datetime,
+                               cancelled: Mapping[str, set[datetime]] | None = None) -> None:
     """Compare each of Lockstep's events the pull saw (`own`, by the event id its mapping knows), or saw deleted,
     with what was last written for it. With a `complete` listing, an event not `listed` is deleted; one listed but
-    not readable as ours is left alone (never taken for a deletion)."""
+    not readable as ours is left alone (never taken for a deletion). `cancelled`: by series event id, the planned
+    starts of occurrences the calendar listed as deleted (providers that list occurrences apart)."""
+    cancelled = cancelled or {}
     mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
         EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(external_event_id="")
     policy = ConflictPolicy(connection.conflict_policy)
@@ -93,16 +97,22 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
         remote_etag: str | None = None
         found: OwnEvent | None = None
         partial = False
+        gone = cancelled.get(mapping.external_event_id, set())
         if mapping.external_event_id in own:
             seen = own[mapping.external_event_id]
             remote_etag, found, partial = seen.etag, seen.event, seen.partial
             if remote_etag and remote_etag == mapping.etag:
                 continue  # exactly what Lockstep wrote: its own echo
+        elif gone:
+            # Only deleted occurrences of the series were listed: the event itself is still there.
+            # (its marker was not listed; only the kind of event matters to the comparison)
+            remote_etag, found, partial = "", OwnEvent("series", mapping.booking_id, {}), True
         elif mapping.external_event_id in listed or not (mapping.external_event_id in deleted or complete):
             continue
         expected = {planned: span for planned, (_, span) in written_spans(mapping.written).items()}
         if partial and found is not None:
-            expected = {planned: span for planned, span in expected.items() if planned in found.occurrences}
+            expected = {planned: span for planned, span in expected.items()
+                        if planned in found.occurrences or planned in gone}
         edits = calendar_edits(expected, found, window)
         still_there = remote_etag is not None
         # An unknown etag (a series seen through its instances) is stored as none: the event's own etag may have

@@ -178,3 +178,23 @@ async def test_tokens_refreshed_after_a_disconnect_are_not_stored(connected: Con
     # then nothing comes back
     assert not stored
     assert (await CalendarConnection.get(id=connection.id)).credentials == ""
+
+
+async def test_one_occurrence_of_a_recurring_booking_deleted_in_google_is_noticed_at_once(
+        connected: Connected) -> None:
+    # given a weekly booking of three in Google (one recurring event), whose conflict policy lets the calendar win
+    await CalendarConnection.filter(id=connected.given.connection.id).update(conflict_policy="calendar_wins")
+    bookings = await book(connected.given, tomorrow_at(10), datetime.now(UTC), recurrence="FREQ=WEEKLY;COUNT=3")
+    (mapping_id,) = await dispatch_outbox(datetime.now(UTC))
+    assert await run_push(mapping_id) == "done"
+    assert await run_pull(connected.given.calendar.id) == "done"
+    # when the technician deletes the second occurrence in Google, and the next (incremental) pull runs
+    second = next(event for event in connected.google.live_events(USER)
+                  if event["originalStartTime"]["dateTime"].startswith(
+                      bookings[1].starts_at.astimezone(ZoneInfo("Europe/Berlin")).isoformat()[:16]))
+    connected.google.delete_by_hand(USER, second["id"])
+    assert await run_pull(connected.given.calendar.id) == "done"
+    # then that occurrence alone is cancelled
+    statuses = [booking.status for booking in await Booking.filter(series_id=bookings[0].series_id)
+                .order_by("occurrence_index")]
+    assert statuses == ["confirmed", "cancelled", "confirmed"]

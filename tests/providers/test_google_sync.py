@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.intervals import Span
-from providers.base import CursorExpired
+from providers.base import CancelledOccurrence, CursorExpired
 from providers.google import GoogleProvider
 from tests.fakes.google import FakeGoogle
 from tests.providers.google_fixtures import CALENDAR, START, by_hand
@@ -75,8 +75,10 @@ async def test_a_recurring_event_is_read_as_instances_and_a_deleted_instance_as_
     google.delete_by_hand(CALENDAR, f"{series['id']}_20300115T080000Z")
     # when the changes are fetched
     since = await provider.fetch_changes(CALENDAR, first.cursor, WINDOW)
-    # then the cancelled instance is a deletion and nothing else changed
+    # then the cancelled instance is a deletion and nothing else changed, and it is known as that series' occurrence
     assert (since.changed, since.deleted) == ((), (f"{series['id']}_20300115T080000Z",))
+    assert since.cancelled_occurrences == (
+        CancelledOccurrence(series["id"], datetime(2030, 1, 15, 8, tzinfo=UTC)),)
 
 
 async def test_an_expired_sync_token_asks_for_a_full_sync(google: FakeGoogle, provider: GoogleProvider) -> None:
