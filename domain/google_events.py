@@ -41,7 +41,11 @@ class UnreadableGoogleEvent(UnreadableCalendarData):
     """The payload is not a Google event resource we can read."""
 
 
-def parse_event(payload: str) -> dict[str, Any]:
+def parse_event(payload: str | dict[str, Any]) -> dict[str, Any]:
+    """The event resource of `payload`: JSON text, or a resource parsed already (returned as it is), so a caller
+    asking several questions of one event parses it once."""
+    if isinstance(payload, dict):
+        return payload
     try:
         resource = json.loads(payload)
     except ValueError as exc:
@@ -109,7 +113,7 @@ def _blocks(resource: dict[str, Any], policy: BusyPolicy) -> bool:
     return policy.tentative_blocks or not tentative
 
 
-def google_busy_spans(payload: str, window: Span, policy: BusyPolicy) -> list[BusySpan]:
+def google_busy_spans(payload: str | dict[str, Any], window: Span, policy: BusyPolicy) -> list[BusySpan]:
     """The busy span of one Google event (or instance) when it blocks time overlapping `window`: [] or one span.
     Raises UnreadableGoogleEvent (an UnreadableCalendarData) for a payload that is not an event resource."""
     resource = parse_event(payload)
@@ -130,7 +134,7 @@ def google_busy_spans(payload: str, window: Span, policy: BusyPolicy) -> list[Bu
     return [BusySpan(Span(start, end), key, str(resource.get("summary", "")), all_day)]
 
 
-def read_own_google_event(payload: str, window: Span, zone: str) -> OwnEvent | None:
+def read_own_google_event(payload: str | dict[str, Any], window: Span, zone: str) -> OwnEvent | None:
     """The own event in one Google event resource (one instance of a series, or a single booking's event), or None
     when it carries no marker property that parses as a marker.
 

@@ -44,11 +44,12 @@ def read_caldav(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_bu
 
 
 def read_google(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_busy: bool) -> Reading:
-    own = read_own_google_event(remote.payload, window, policy.zone)
+    resource = parse_event(remote.payload)  # parsed once for every question below
+    own = read_own_google_event(resource, window, policy.zone)
     if own is not None:
-        series = str(parse_event(remote.payload).get("recurringEventId") or "")
+        series = str(resource.get("recurringEventId") or "")
         return Reading(own=own, own_id=series or remote.event_id, instance=bool(series))
-    return Reading(spans=google_busy_spans(remote.payload, window, policy) if import_busy else [])
+    return Reading(spans=google_busy_spans(resource, window, policy) if import_busy else [])
 
 
 def reading_zone(provider: str, calendar_zone: str, staff_zone: str) -> str:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData, caldav_busy_spans
-from domain.google_events import google_busy_spans, read_own_google_event
+from domain.google_events import google_busy_spans, parse_event, read_own_google_event
 from domain.intervals import Span
 from domain.own_events import OwnEvent
 
@@ -196,3 +196,17 @@ def test_a_cancelled_own_event_has_no_occurrence() -> None:
 ], ids=["no-marker", "non-canonical", "near-miss", "shared-not-private", "minimal-cancelled"])
 def test_events_without_our_marker_are_not_ours(payload: str) -> None:
     assert read_own_google_event(payload, WINDOW, "Europe/Berlin") is None
+
+
+def test_a_parsed_resource_is_read_as_its_json_text_is() -> None:
+    # given one event, as JSON text and as the resource it parses to
+    text = json.dumps({"id": "e1", "summary": "Dentist", "start": {"dateTime": "2030-01-08T09:00:00+01:00"},
+                       "end": {"dateTime": "2030-01-08T10:00:00+01:00"}})
+    resource = parse_event(text)
+    window = Span(datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 2, 1, tzinfo=UTC))
+    policy = BusyPolicy(zone="Europe/Berlin")
+    # then both read alike, and the resource is not parsed again
+    assert parse_event(resource) is resource
+    assert google_busy_spans(resource, window, policy) == google_busy_spans(text, window, policy) == [
+        BusySpan(Span(datetime(2030, 1, 8, 8, tzinfo=UTC), datetime(2030, 1, 8, 9, tzinfo=UTC)),
+                 "2030-01-08T08:00:00+00:00", "Dentist", False)]
