@@ -16,7 +16,7 @@ from services.credentials import CredentialVault
 from tests.fakes.google import FakeGoogle
 from tests.support.calendar_api import KEY
 from tests.support.google_discovery import log_problems
-from tests.support.graphql import GraphQLClient, given_shop
+from tests.support.graphql import GraphQLClient, Shop, given_shop
 
 PUBLIC = "http://lockstep.test"
 START = """mutation($input: StartCalendarConnectionInput!) { startCalendarConnection(input: $input) { __typename
@@ -31,6 +31,13 @@ def settings_for(google: FakeGoogle) -> Settings:
                               token_url=google.token_url, revoke_url=google.revoke_url, api_url=google.api_url))
 
 
+async def consent_url(api: GraphQLClient, shop: Shop) -> str:
+    """The technician's app starts connecting Google and gets the URL to open."""
+    data = await api(START, {"input": {"provider": "GOOGLE", "staffId": shop.staff_id,
+                                       "returnUrl": "lockstep://calendars"}}, shop.owner_token)
+    return str(data["startCalendarConnection"]["authorizationUrl"])
+
+
 async def test_connecting_google_from_a_phone_follows_the_redirects_back_to_the_app(db: str) -> None:
     async with FakeGoogle(user_email="tech@example.com",
                           redirect_uris=(f"{PUBLIC}/oauth/google/callback",)) as google:
@@ -40,16 +47,14 @@ async def test_connecting_google_from_a_phone_follows_the_redirects_back_to_the_
             api = GraphQLClient(app)
             shop = await given_shop(api)
             # given the technician's app asked where to send them
-            data = await api(START, {"input": {"provider": "GOOGLE", "staffId": shop.staff_id,
-                                               "returnUrl": "lockstep://calendars"}}, shop.owner_token)
-            consent_url = data["startCalendarConnection"]["authorizationUrl"]
-            query = parse_qs(urlsplit(consent_url).query)
+            consent = await consent_url(api, shop)
+            query = parse_qs(urlsplit(consent).query)
             assert (query["access_type"], query["prompt"], query["code_challenge_method"]) == (
                 ["offline"], ["consent"], ["S256"])
             assert query["scope"] == ["https://www.googleapis.com/auth/calendar.events "
                                       "https://www.googleapis.com/auth/calendar.calendarlist.readonly"]
             # when the phone's browser opens it and Google (consenting) sends it to Lockstep's callback
-            at_google = await browser.get(consent_url)
+            at_google = await browser.get(consent)
             assert at_google.status_code == 302
             callback = urlsplit(at_google.headers["location"])
             assert f"{callback.scheme}://{callback.netloc}{callback.path}" == f"{PUBLIC}/oauth/google/callback"
@@ -82,10 +87,7 @@ async def test_a_grant_without_the_events_permission_connects_nothing(db: str) -
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as app, httpx.AsyncClient() as browser:
             api = GraphQLClient(app)
             shop = await given_shop(api)
-            data = await api(START, {"input": {"provider": "GOOGLE", "staffId": shop.staff_id,
-                                               "returnUrl": "lockstep://calendars"}}, shop.owner_token)
-            callback = urlsplit((await browser.get(data["startCalendarConnection"]["authorizationUrl"]))
-                                .headers["location"])
+            callback = urlsplit((await browser.get(await consent_url(api, shop))).headers["location"])
             back = await app.get(f"{callback.path}?{callback.query}")
     # then the app hears it failed, and nothing is stored
     assert back.headers["location"] == "lockstep://calendars?calendarConnection=failed&error=grant_failed"
