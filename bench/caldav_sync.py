@@ -32,6 +32,7 @@ import httpx
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from bench.common import percentile
 from domain.zones import load_zone, to_utc
 from jobs import runtime
 from jobs.tasks import run_pull
@@ -151,11 +152,6 @@ async def latency(server: CaldavServer, scratch: Path, samples: int, poll: int) 
             child.terminate()
             await asyncio.wait_for(child.wait(), timeout=10)
     return results
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def main() -> None:

@@ -32,19 +32,16 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from redis import Redis
-from redis.exceptions import RedisError
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from bench.common import bench_redis, percentile
 from domain.zones import load_zone, to_utc
 from models import CalendarConnection, Provider
 from models.database import tortoise_config
@@ -53,7 +50,6 @@ from services.credentials import CredentialVault, new_key
 from tests.fakes.google import FakeGoogle
 from tests.support.google_service import google_env, sync_processes
 from tests.support.live import new_channel, wait_for_health, ws_url
-from tests.support.redis_server import own_redis
 from tests.support.server import free_port, live_server_on
 from tests.support.sync import given_connected_staff
 
@@ -127,29 +123,10 @@ def free_starts(count: int) -> list[datetime]:
                    zone) for n in range(count)]
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def summary(name: str, delays: list[float]) -> str:
     ms = [delay * 1000 for delay in delays]
     return (f"{name}: {len(ms)} samples, p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, "
             f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms")
-
-
-@contextmanager
-def redis_server(scratch: Path) -> Iterator[str]:
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        answers = bool(Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except RedisError:
-        answers = False
-    if answers:
-        yield url
-        return
-    with own_redis(scratch) as server:
-        yield server.url
 
 
 async def connected_staff(database_url: str, google: FakeGoogle) -> tuple[str, str]:
@@ -235,7 +212,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        with redis_server(scratch) as redis_url:
+        with bench_redis(scratch, 15) as redis_url:
             asyncio.run(run(args, scratch, redis_url))
 
 

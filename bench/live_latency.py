@@ -32,31 +32,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
-import os
 import statistics
 import tempfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
-from redis import Redis
-from redis.exceptions import RedisError
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 from tortoise.transactions import in_transaction
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Subprotocol
 
+from bench.common import bench_redis, percentile
+from bench.live_clients import Readings, run_subscribers
 from domain.intervals import Span
 from domain.zones import load_zone, to_utc
 from models import BusyBlock, BusyBlockSource
@@ -65,113 +59,9 @@ from schema.ids import decode_id
 from services import live
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop
 from tests.support.live import live_api, wait_for_health, ws_url
-from tests.support.redis_server import own_redis
 
 ZONE = "Europe/Berlin"
 SLOTS_PER_DAY = 32  # 09:00-17:00 in 15-minute bookings
-AVAILABILITY = """subscription($staffId: ID) { availabilityChanged(staffId: $staffId) { __typename
-  ... on AvailabilityChanged { staffId spans { start end } } ... on MissedEvents { reason } } }"""
-BOOKINGS = """subscription($businessId: ID) { bookingChanged(businessId: $businessId) { __typename
-  ... on BookingChanged { kind staffIds bookings { id status startsAt customerName } }
-  ... on MissedEvents { reason } } }"""
-
-
-# -- the subscriber process ---------------------------------------------------------------------------------------
-
-@dataclass
-class Received:
-    """What one client heard: (time, raw message) pairs, read only after the run so reading costs nothing then."""
-
-    messages: list[tuple[float, str]] = field(default_factory=list)
-
-
-async def _client(url: str, token: str, staff_id: str, business_id: str, received: Received,
-                  ready: asyncio.Event, opened: list[ClientConnection]) -> None:
-    async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None,
-                       ping_interval=None) as ws:
-        opened.append(ws)
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-        if json.loads(await ws.recv()).get("type") != "connection_ack":
-            raise RuntimeError("connection refused")
-        await ws.send(json.dumps({"id": "a", "type": "subscribe",
-                                  "payload": {"query": AVAILABILITY, "variables": {"staffId": staff_id}}}))
-        await ws.send(json.dumps({"id": "b", "type": "subscribe",
-                                  "payload": {"query": BOOKINGS, "variables": {"businessId": business_id}}}))
-        ready.set()
-        async for raw in ws:
-            stamp = time.time()
-            text = raw if isinstance(raw, str) else raw.decode()
-            if len(text) < 40 and '"ping"' in text:  # the server's keep-alive; a real client answers it
-                await ws.send('{"type":"pong"}')
-                continue
-            received.messages.append((stamp, text))
-
-
-async def _subscribers(url: str, token: str, staff_id: str, business_id: str, count: int,
-                       control: Connection) -> list[Received]:
-    received = [Received() for _ in range(count)]
-    opened: list[ClientConnection] = []
-    tasks = []
-    for index in range(count):
-        ready = asyncio.Event()
-        tasks.append(asyncio.create_task(_client(url, token, staff_id, business_id, received[index], ready,
-                                                 opened)))
-        # One at a time: a burst of 200 handshakes would only measure the server's accept queue.
-        await asyncio.wait({asyncio.create_task(ready.wait()), tasks[-1]}, return_when=asyncio.FIRST_COMPLETED)
-        if tasks[-1].done():
-            tasks[-1].result()
-    control.send("subscribed")
-    # The bench process says "stop" once every event has had time to arrive.
-    await asyncio.get_running_loop().run_in_executor(None, control.recv)
-    for ws in opened:
-        await ws.close()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return received
-
-
-def run_subscribers(url: str, token: str, staff_id: str, business_id: str, count: int, control: Connection) -> None:
-    import uvloop
-
-    received = uvloop.run(_subscribers(url, token, staff_id, business_id, count, control))
-    control.send(_readings(received))
-
-
-@dataclass
-class Readings:
-    """Per client: the availabilityChanged spans (start, in arrival order) and bookingChanged booking IDs heard,
-    each with its arrival time; and how many MissedEvents arrived."""
-
-    availability: list[list[tuple[datetime, float]]]
-    bookings: list[list[tuple[str, float]]]
-    missed: int
-
-
-def _readings(received: list[Received]) -> Readings:
-    availability: list[list[tuple[datetime, float]]] = []
-    bookings: list[list[tuple[str, float]]] = []
-    missed = 0
-    for client in received:
-        spans: list[tuple[datetime, float]] = []
-        ids: list[tuple[str, float]] = []
-        for stamp, text in client.messages:
-            message = json.loads(text)
-            if message.get("type") != "next":
-                continue
-            data = message["payload"]["data"]
-            payload = data.get("availabilityChanged") or data.get("bookingChanged")
-            if payload["__typename"] == "MissedEvents":
-                missed += 1
-            elif payload["__typename"] == "AvailabilityChanged":
-                spans += [(datetime.fromisoformat(span["start"]), stamp) for span in payload["spans"]]
-            elif payload["__typename"] == "BookingChanged":
-                ids += [(booking["id"], stamp) for booking in payload["bookings"]]
-        availability.append(spans)
-        bookings.append(ids)
-    return Readings(availability, bookings, missed)
-
-
 # -- the worker-like publishing process (a) ----------------------------------------------------------------------
 
 async def _change_blocks(database_url: str, redis_url: str, channel: str, staff_pk: int, spans: list[Span],
@@ -207,11 +97,6 @@ def run_block_changes(database_url: str, redis_url: str, channel: str, staff_pk:
 
 
 # -- the bench process -------------------------------------------------------------------------------------------
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
 
 def summary(name: str, delays: list[float], expected: int) -> str:
     if not delays:
@@ -280,23 +165,6 @@ def report(name: str, per_event: dict[Any, list[float]], expected: int) -> None:
     print(summary(name, [delay for delays in per_event.values() for delay in delays], expected))
     print(summary("    the last client of each event", [max(delays) for delays in per_event.values()],
                   len(per_event)).replace("deliveries", "events"))
-
-
-def redis_answers(url: str) -> bool:
-    try:
-        return bool(Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except RedisError:
-        return False
-
-
-@contextmanager
-def redis_server(scratch: Path) -> Iterator[str]:
-    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    if redis_answers(url):
-        yield url
-        return
-    with own_redis(scratch) as server:
-        yield server.url
 
 
 async def run(args: argparse.Namespace, scratch: Path, redis_url: str) -> None:
@@ -393,7 +261,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        with redis_server(scratch) as redis_url:
+        with bench_redis(scratch, 14) as redis_url:
             asyncio.run(run(args, scratch, redis_url))
 
 
