@@ -39,7 +39,7 @@ from providers.base import (
 from services.live import publish_availability_changed
 from services.sync_edits import OwnSeen, reconcile_busy_overlaps, reconcile_own_events
 from services.sync_health import log_action, record_failure, record_success
-from services.sync_schedule import next_pull_at
+from services.sync_schedule import next_pull_at, poll_interval
 
 DAYS_BACK = 30
 _BATCH = 500
@@ -152,7 +152,12 @@ async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection,
 async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, error: ProviderError,
                   now: datetime) -> PullOutcome:
     health = await record_failure(connection.id, str(error), now, credentials_refused=isinstance(error, AuthFailed))
-    retry_at = now + retry_delay(connection.consecutive_failures + 1, getattr(error, "retry_after", None))
+    retry_after = getattr(error, "retry_after", None)
+    delay = retry_delay(connection.consecutive_failures + 1, retry_after)
+    # A failing calendar is polled no less often than a working one (unless the provider asks for a pause): its
+    # pull is what notices that the outage is over and sends what waited.
+    poll = await poll_interval(connection, await Staff.get(id=connection.staff_id), now)
+    retry_at = now + max(min(delay, poll), timedelta(seconds=retry_after or 0))
     await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=retry_at)
     await log_action(connection.id, "import", "pull", "failed", error=str(error))
     status = "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"

@@ -2,8 +2,10 @@
 
 A push always reloads the booking and the mapping by ID and lets `plan_push` decide, so a push that runs twice,
 late or out of order writes the right thing once and then nothing (invariant 4). Creates are idempotent by marker
-(invariant 5). A failure is counted on the mapping; the scheduler retries it after `retry_delay`, and after the last
-attempt the mapping is failed until someone retries it alone.
+(invariant 5). A transient failure (the calendar unreachable, slow, erroring or throttling) is counted on the mapping
+and the scheduler retries it on domain.retry's schedule for at least a day; only then, or at once when the calendar
+refuses the event itself, is the mapping failed until someone retries it alone (or, after an outage, until the
+connection works again: services.sync_health).
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ from providers.base import (
     RateLimited,
     Unavailable,
     Written,
+    is_transient,
 )
 from services.sync_health import log_action, record_failure, record_success
 
 PULL_FIRST = timedelta(seconds=2)  # time for the pull that settles a hand edit before pushing again
+# A calendar whose copy keeps changing under every push (pull first, push again) is a loop, not an outage: stop it.
+CHANGED_IN_CALENDAR_LIMIT = 6
 _PUSHABLE = {EventMappingState.PENDING, EventMappingState.SYNCED, EventMappingState.FAILED}
 
 
@@ -104,7 +109,7 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
         retry_at = now + PULL_FIRST
         await EventMapping.filter(id=mapping.id).update(
             attempts=attempts, next_attempt_at=retry_at, last_error=str(exc),
-            state=EventMappingState.FAILED if gives_up(attempts) else EventMappingState.PENDING)
+            state=EventMappingState.FAILED if attempts >= CHANGED_IN_CALENDAR_LIMIT else EventMappingState.PENDING)
         await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=now)
         await log_action(connection.id, "export", action.value, "retrying", booking_id=mapping.booking_id,
                          mapping_id=mapping.id, error=str(exc), detail="the calendar's copy changed: pulling first")
@@ -113,7 +118,8 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
         return await _failed(mapping, connection, action, exc, now)
     async with in_transaction() as db:
         values = {"external_event_id": event_id, "etag": etag, "written": written,
-                  "version_written": current.snapshot.version, "attempts": 0, "last_error": ""}
+                  "version_written": current.snapshot.version, "attempts": 0, "last_error": "",
+                  "failed_by_outage": False}
         # Synced only if nobody re-queued the mapping meanwhile (the booking changed again while this push ran);
         # otherwise it stays pending and the next push writes the newer state.
         settled = await EventMapping.filter(id=mapping.id, queued=mapping.queued).using_db(
@@ -161,11 +167,16 @@ async def _failed(mapping: EventMapping, connection: CalendarConnection, action:
         await log_action(connection.id, "export", label, "failed", booking_id=mapping.booking_id,
                          mapping_id=mapping.id, error=str(error))
         return PushOutcome("reauthorize", action)
-    if gives_up(attempts):
+    transient = is_transient(error)
+    if not transient or gives_up(attempts):
+        # A refusal of the event itself fails at once; an outage only after a day of retries, and then it is
+        # marked so that the connection's recovery sends it again by itself.
         await EventMapping.filter(id=mapping.id).update(state=EventMappingState.FAILED, attempts=attempts,
-                                                        next_attempt_at=None, last_error=str(error))
+                                                        next_attempt_at=None, last_error=str(error),
+                                                        failed_by_outage=transient)
+        detail = f"gave up after {attempts} attempts over a day" if transient else "the calendar refused this event"
         await log_action(connection.id, "export", label, "failed", booking_id=mapping.booking_id,
-                         mapping_id=mapping.id, error=str(error), detail=f"gave up after {attempts} attempts")
+                         mapping_id=mapping.id, error=str(error), detail=detail)
         return PushOutcome("failed", action)
     retry_after = error.retry_after if isinstance(error, RateLimited) else None
     retry_at = now + retry_delay(attempts, retry_after)

@@ -46,6 +46,9 @@ class EventMapping(Model):
     queued = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
+    # Failed because the provider stayed unreachable for a day (not because it refused the event): the connection's
+    # recovery sends it again by itself.
+    failed_by_outage = fields.BooleanField(default=False)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -136,7 +136,8 @@ class CalendarProvider(Protocol):
 
 
 class ProviderError(Exception):
-    """A provider call failed; the message is safe to log and show."""
+    """A provider call failed; the message is safe to log and show. Raised as such (not as one of the kinds below)
+    it is the provider refusing the request itself (a 400, a 403 rule, a 413): sending the same again cannot help."""
 
 
 class AuthFailed(ProviderError):
@@ -163,3 +164,9 @@ class CursorExpired(ProviderError):
 
 class Unavailable(ProviderError):
     """The provider could not be reached or answered with a server error; try again later."""
+
+
+def is_transient(error: ProviderError) -> bool:
+    """Whether the failure says nothing about the item itself (unreachable, timeout, server error, rate limit), so
+    sending the same request later can succeed: retried on domain.retry's schedule for at least a day."""
+    return isinstance(error, Unavailable | RateLimited)

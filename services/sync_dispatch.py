@@ -84,7 +84,8 @@ async def _owe_push(booking: Booking, now: datetime, db: BaseDBAsyncClient) -> s
                                                       using_db=db)
         if mapping.state in _REOPEN:
             await EventMapping.filter(id=mapping.id).using_db(db).update(
-                state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1)
+                state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1,
+                failed_by_outage=False)
             owed.add(mapping.id)
     return owed
 
@@ -98,7 +99,8 @@ async def owe_upcoming_bookings(calendar_id: int, staff_id: int, now: datetime, 
     for anchor in sorted(anchors):
         await EventMapping.get_or_create(booking_id=anchor, external_calendar_id=calendar_id, using_db=db)
     await EventMapping.filter(booking_id__in=sorted(anchors), state__in=_REOPEN).using_db(db).update(
-        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1)
+        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1,
+        failed_by_outage=False)
     return len(anchors)
 
 
@@ -158,7 +160,7 @@ async def request_pull(connection_id: int, now: datetime) -> list[int]:
 async def retry_mapping(mapping_id: int, now: datetime) -> bool:
     """Put one failed item back in the queue alone. False when it is not failed (nothing to retry)."""
     changed = await EventMapping.filter(id=mapping_id, state=EventMappingState.FAILED).update(
-        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, last_error="")
+        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, last_error="", failed_by_outage=False)
     return changed == 1
 
 

@@ -4,7 +4,15 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.retry import MAX_ATTEMPTS, MAX_DELAY, gives_up, retry_delay
+from domain.retry import (
+    JITTER,
+    KEEP_TRYING,
+    MAX_ATTEMPTS,
+    gives_up,
+    least_time_tried,
+    retry_delay,
+    scheduled_delay,
+)
 
 
 class _Fixed(random.Random):
@@ -16,29 +24,62 @@ class _Fixed(random.Random):
         return self.value
 
 
-def test_delays_double_with_each_failure_between_half_and_all_of_the_ceiling() -> None:
-    # given a random source at its extremes, when the first three failures are counted
-    low = [retry_delay(attempt, rng=_Fixed(0.0)) for attempt in (1, 2, 3)]
-    high = [retry_delay(attempt, rng=_Fixed(0.999999)).total_seconds() for attempt in (1, 2, 3)]
-    # then the window is [ceiling/2, ceiling) with ceilings 2 s, 4 s, 8 s
-    assert low == [timedelta(seconds=1), timedelta(seconds=2), timedelta(seconds=4)]
-    assert [round(value, 3) for value in high] == [2.0, 4.0, 8.0]
+def minutes(delay: timedelta) -> float:
+    return delay.total_seconds() / 60
 
 
-def test_the_delay_is_capped_and_retry_after_is_honoured() -> None:
-    assert retry_delay(30, rng=_Fixed(0.999999)) <= MAX_DELAY
+def test_the_schedule_is_half_a_minute_then_one_two_five_fifteen_sixty_minutes_then_hourly() -> None:
+    # given no jitter, when the first nine failures are counted
+    delays = [minutes(retry_delay(attempt, rng=_Fixed(0.0))) for attempt in range(1, 10)]
+    # then the waits follow the schedule and stay hourly
+    assert delays == [0.5, 1, 2, 5, 15, 60, 60, 60, 60]
+
+
+def test_jitter_adds_at_most_a_tenth_of_the_delay() -> None:
+    assert retry_delay(1, rng=_Fixed(0.5)) == timedelta(seconds=31.5)
+    assert retry_delay(6, rng=_Fixed(0.999999)) < timedelta(minutes=66)
+    assert retry_delay(6, rng=_Fixed(0.999999)) > timedelta(minutes=65.99)
+
+
+def test_retry_after_is_honoured_when_longer_than_the_schedule() -> None:
     assert retry_delay(1, retry_after=120, rng=_Fixed(0.0)) == timedelta(seconds=120)
+    assert retry_delay(6, retry_after=120, rng=_Fixed(0.0)) == timedelta(minutes=60)
 
 
-def test_gives_up_only_at_the_last_attempt() -> None:
-    assert [gives_up(attempt) for attempt in range(1, MAX_ATTEMPTS + 1)] == [False] * (MAX_ATTEMPTS - 1) + [True]
+def test_a_transient_failure_is_given_up_only_after_a_day_of_trying() -> None:
+    # the 29th failure comes at least 23 h 23.5 min after the first, the 30th at least 24 h 23.5 min after it
+    assert least_time_tried(29) == timedelta(hours=23, minutes=23, seconds=30)
+    assert least_time_tried(30) == timedelta(hours=24, minutes=23, seconds=30)
+    assert [gives_up(attempt) for attempt in (1, 6, 7, 28, 29, 30, 31)] == [False] * 5 + [True, True]
+    assert MAX_ATTEMPTS == 30
 
 
-@given(st.integers(1, 50), st.one_of(st.none(), st.floats(0, 10_000)), st.floats(0, 0.999999))
+def test_a_10_minute_outage_is_bridged_by_the_first_five_retries() -> None:
+    # 30 s + 1 + 2 + 5 min: the fifth try comes at least 8.5 minutes after the first failure, the sixth 15 later
+    assert least_time_tried(5) == timedelta(minutes=8, seconds=30)
+    assert least_time_tried(6) == timedelta(minutes=23, seconds=30)
+
+
+@given(st.integers(1, 200), st.floats(0, 0.999999))
+def test_delays_never_shrink(attempt: int, draw: float) -> None:
+    assert retry_delay(attempt + 1, rng=_Fixed(draw)) >= retry_delay(attempt, rng=_Fixed(draw))
+    assert scheduled_delay(attempt + 1) >= scheduled_delay(attempt)
+
+
+@given(st.integers(1, 200))
+def test_nothing_is_given_up_before_it_has_been_tried_for_a_day(attempt: int) -> None:
+    # whatever the jitter, the time actually spent is at least the scheduled sum
+    if gives_up(attempt):
+        assert least_time_tried(attempt) >= KEEP_TRYING
+    else:
+        assert least_time_tried(attempt) < KEEP_TRYING
+
+
+@given(st.integers(1, 200), st.one_of(st.none(), st.floats(0, 100_000)), st.floats(0, 0.999999))
 def test_delays_are_positive_bounded_and_respect_retry_after(attempt: int, retry_after: float | None,
                                                             draw: float) -> None:
     delay = retry_delay(attempt, retry_after, rng=_Fixed(draw))
-    assert delay > timedelta(0)
-    assert delay <= max(MAX_DELAY, timedelta(seconds=retry_after or 0))
+    assert delay >= scheduled_delay(attempt) > timedelta(0)
+    assert delay <= max(scheduled_delay(attempt) * (1 + JITTER), timedelta(seconds=retry_after or 0))
     if retry_after:
         assert delay >= timedelta(seconds=retry_after)

@@ -7,6 +7,7 @@ from typing import Any
 
 import icalendar
 
+from domain.retry import MAX_ATTEMPTS
 from jobs.push import push_mapping
 from models import (
     Booking,
@@ -19,7 +20,7 @@ from models import (
     Staff,
     SyncLogEntry,
 )
-from providers.base import AuthFailed, RateLimited, RemoteCalendar, Unavailable
+from providers.base import AuthFailed, ProviderError, RateLimited, RemoteCalendar, Unavailable
 from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
 from services.connection_settings import update_external_calendar
 from services.sync_dispatch import claim_due_pushes, dispatch_outbox, retry_mapping
@@ -105,7 +106,7 @@ async def test_a_series_is_one_recurring_event_and_a_cancelled_occurrence_an_exd
     assert [d.dt for d in event["EXDATE"].dts] == [TEN_BERLIN + timedelta(days=7)]
 
 
-async def test_rate_limits_retry_after_the_providers_delay_then_give_up_and_retry_alone(db: str) -> None:
+async def test_rate_limits_retry_after_the_providers_delay_and_outages_are_retried_for_a_day(db: str) -> None:
     given = await given_connected_staff()
     await book(given, TEN_BERLIN, NOW)
     provider = memory()
@@ -120,20 +121,48 @@ async def test_rate_limits_retry_after_the_providers_delay_then_give_up_and_retr
     assert await claim_due_pushes(outcome.retry_at) == [mapping.id]
     connection = await CalendarConnection.get(id=given.connection.id)
     assert (connection.health, connection.last_error) == (ConnectionHealth.DEGRADED, "slow down")
-    # when every later attempt fails too
-    for _ in range(5):
+    # when every later attempt fails too, each at the time it falls due
+    clock, outcomes = outcome.retry_at, []
+    while True:
         provider.faults.append(Unavailable("server error 503"))
-        last = await push_mapping(mapping.id, provider, NOW)
-    # then the item is failed, nothing was written, and it can be retried alone
-    assert last.status == "failed"
+        last = await push_mapping(mapping.id, provider, clock)
+        outcomes.append(last.status)
+        if last.retry_at is None:
+            break
+        clock = last.retry_at
+    # then it was retried for more than a day (30 failures) before it was given up, marked as given up to an outage
+    assert outcomes == ["retry"] * (MAX_ATTEMPTS - 2) + ["failed"]
+    assert clock - NOW >= timedelta(hours=24)
     stored = await EventMapping.get(id=mapping.id)
-    assert (stored.state, stored.attempts, stored.last_error) == (EventMappingState.FAILED, 6, "server error 503")
+    assert (stored.state, stored.attempts, stored.last_error, stored.failed_by_outage) == (
+        EventMappingState.FAILED, MAX_ATTEMPTS, "server error 503", True)
+    entry = await SyncLogEntry.filter(outcome="failed").get()
+    assert entry.detail == f"gave up after {MAX_ATTEMPTS} attempts over a day"
+    # and nothing was written; it can be retried alone
     assert provider.calendars["work"].events == {}
     assert await retry_mapping(mapping.id, NOW) is True
     assert await retry_mapping(mapping.id, NOW) is False
     assert (await push_mapping(mapping.id, provider, NOW)).status == "done"
     assert len(provider.calendars["work"].events) == 1
     assert (await CalendarConnection.get(id=given.connection.id)).health == ConnectionHealth.ACTIVE
+
+
+async def test_a_calendar_refusing_the_event_itself_fails_that_item_at_once(db: str) -> None:
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    provider = memory()
+    mapping = await dispatched()
+    # when the server refuses the event (a CalDAV rule, a 4xx that is no outage)
+    provider.faults.append(ProviderError("PUT /work/x.ics: refused by the server's max-resource-size rule (403)"))
+    outcome = await push_mapping(mapping.id, provider, NOW)
+    # then the item is failed on the first try, not marked as an outage, and nothing is due any more
+    assert (outcome.status, outcome.retry_at) == ("failed", None)
+    stored = await EventMapping.get(id=mapping.id)
+    assert (stored.state, stored.attempts, stored.failed_by_outage, stored.next_attempt_at) == (
+        EventMappingState.FAILED, 1, False, None)
+    assert (await SyncLogEntry.filter(outcome="failed").get()).detail == "the calendar refused this event"
+    assert await claim_due_pushes(NOW + timedelta(days=2)) == []
+    assert provider.calendars["work"].events == {}
 
 
 async def test_refused_credentials_stop_retries_until_the_staff_member_reconnects(db: str) -> None:
