@@ -128,7 +128,7 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
             await EventMapping.filter(id=mapping.id).using_db(db).update(**values)
         await log_action(connection.id, "export", action.value, "ok", booking_id=mapping.booking_id,
                          mapping_id=mapping.id, using_db=db)
-    await record_success(connection.id, now)
+    await record_success(connection.id, now, delivered=mapping.booking_id)
     return PushOutcome("done", action)
 
 

@@ -4,7 +4,8 @@ Terms:
 - *health*: active (syncing normally), degraded (errors, retrying), reauthorization required (credentials refused;
   nothing more is tried until the staff member reconnects), disconnected (credentials deleted).
 - *lag*: how stale Lockstep's copy of the calendar may be: the time since the last successful sync.
-- *pending* / *failed*: bookings whose event still has to be written, and those that gave up after every retry.
+- *pending* / *failed*: bookings whose event still has to be written (an item retrying, or a booking still in the
+  outbox), and those that gave up: refused by the calendar, or unreachable for a day.
 Every message stored here is safe to show: provider errors are translated at the edge without secrets. Every
 change of health, and every notification, is announced to live subscribers once it has committed.
 """
@@ -32,6 +33,7 @@ from models import (
     SyncLogEntry,
 )
 from services import live
+from services.sync_recovery import recovery_message, send_what_waited, undispatched_bookings
 
 _HEALTHY = {ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED}
 
@@ -75,8 +77,10 @@ async def announce_health(connection: CalendarConnection, notified: Sequence[int
     await live.publish_availability_changed(connection.staff_id, freed)
 
 
-async def record_success(connection_id: int, now: datetime) -> None:
-    """A sync call succeeded: the connection is active again (and says so if it had been failing)."""
+async def record_success(connection_id: int, now: datetime, *, delivered: int | None = None) -> None:
+    """A sync call succeeded: the connection is active again. If it had been failing, every item that waited is
+    due at once, and the staff member and owner are told which bookings made meanwhile are on their way (among them
+    `delivered`, the booking whose event this successful call wrote, if any)."""
     async with in_transaction() as db:
         connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
         if connection.health not in _HEALTHY:
@@ -90,8 +94,11 @@ async def record_success(connection_id: int, now: datetime) -> None:
         await connection.save(using_db=db)
         notified = []
         if recovered:
-            notified = await notify_staff(connection.staff_id, "sync_recovered", "Calendar sync is working again",
-                                          {"connectionId": connection_id}, using_db=db)
+            # What waited for the calendar goes out at once, not on each item's own (by now long) retry delay.
+            waited = sorted({*await send_what_waited(connection_id, now, db), *([delivered] if delivered else [])})
+            message = await recovery_message(connection.staff_id, waited, db)
+            notified = await notify_staff(connection.staff_id, "sync_recovered", message,
+                                          {"connectionId": connection_id, "bookingIds": waited}, using_db=db)
     if recovered:
         await announce_health(connection, notified)
 
@@ -141,7 +148,9 @@ async def health_report(connection: CalendarConnection, now: datetime) -> Health
         last_successful_sync_at=last,
         lag=None if last is None else max(now - last, timedelta(0)),
         last_error=connection.last_error,
-        pending=await mappings.filter(state=EventMappingState.PENDING).count(),
+        # Bookings still in the outbox (Redis or the scheduler down) are owed too, though no item exists yet.
+        pending=await mappings.filter(state=EventMappingState.PENDING).count() + await undispatched_bookings(
+            connection),
         failed=await mappings.filter(state=EventMappingState.FAILED).count(),
         open_conflicts=await SyncConflict.filter(connection_id=connection.id, status=ConflictStatus.OPEN).count(),
     )

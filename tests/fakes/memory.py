@@ -45,10 +45,13 @@ class MemoryProvider:
     def __init__(self, calendars: list[RemoteCalendar]) -> None:
         self.calendars = {c.calendar_id: MemoryCalendar(c) for c in calendars}
         self.faults: list[ProviderError] = []  # raised, in order, by the next calls
+        self.outage: ProviderError | None = None  # while set, every call raises it (the account cannot be reached)
         self.subscriptions: dict[str, Subscription] = {}
         self._sequence = itertools.count(1)
 
     def _fail_if_asked(self) -> None:
+        if self.outage is not None:
+            raise self.outage
         if self.faults:
             raise self.faults.pop(0)
 
