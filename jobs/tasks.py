@@ -38,7 +38,7 @@ async def run_push(mapping_id: int) -> str:
     connection = await CalendarConnection.get(id=calendar.connection_id)
     if not connection.credentials:
         return "skipped"  # disconnected: the credentials are gone
-    async with calendar_lease(calendar.id, PUSH_TIMEOUT) as held:
+    async with calendar_lease(calendar.id) as held:
         now = datetime.now(UTC)
         if not held:
             await EventMapping.filter(id=mapping_id, state=EventMappingState.PENDING).update(
@@ -60,7 +60,7 @@ async def run_pull(calendar_id: int) -> str:
     connection = await CalendarConnection.get(id=calendar.connection_id)
     if not connection.credentials:
         return "skipped"
-    async with calendar_lease(calendar.id, PULL_TIMEOUT) as held:
+    async with calendar_lease(calendar.id) as held:
         now = datetime.now(UTC)
         if not held:
             await ExternalCalendar.filter(id=calendar_id).update(next_pull_at=now + LEASE_HELD_RETRY)

@@ -28,7 +28,9 @@ from models import (
     SyncFrequency,
 )
 
-LEASE = timedelta(seconds=60)  # a claimed item is handed out again after this if its job never reported back
+# A claimed item is handed out again after this if its job never reported back (its worker died): as short as the
+# calendar's sync lease, so a dead worker holds up nothing for longer than that.
+LEASE = timedelta(seconds=30)
 _LIVE = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED, ConnectionHealth.REAUTHORIZATION_REQUIRED]
 _REOPEN = [EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]
 

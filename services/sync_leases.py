@@ -3,12 +3,19 @@
 Why: a pull compares what the calendar lists with what Lockstep last wrote. A push that finished while the pull was
 listing would make the (older) listing look like a hand edit, and two pulls at once would each insert the same new
 blocks. Jobs can run twice or late (a lease on queued work can lapse while a long job runs), so exclusion is taken
-where the work happens, in the database both processes share, and lapses by itself if a worker dies holding it.
+where the work happens, in the database both processes share.
+
+The lease is short (LEASE_TTL) and its holder renews it every HEARTBEAT while the work runs, however long that takes:
+so a worker that dies holding it (killed, out of memory, its machine gone) stops renewing, and another worker can take
+the calendar within LEASE_TTL, instead of the calendar waiting for the longest a job may run.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -16,6 +23,14 @@ from uuid import uuid4
 from tortoise.expressions import Q
 
 from models import ExternalCalendar
+
+log = logging.getLogger("lockstep.leases")
+LEASE_TTL = timedelta(seconds=30)  # how long a dead holder can keep a calendar from others
+HEARTBEAT = timedelta(seconds=10)  # how often a live holder renews: a few chances before its lease would lapse
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def take_calendar_lease(calendar_id: int, owner: str, now: datetime, ttl: timedelta) -> bool:
@@ -32,13 +47,38 @@ async def release_calendar_lease(calendar_id: int, owner: str) -> None:
                                                                                 sync_lock_until=None)
 
 
+async def renew_calendar_lease(calendar_id: int, owner: str, now: datetime, ttl: timedelta) -> bool:
+    """Extend the holder's lease to `now + ttl`; False when it is no longer the holder's (it lapsed and was taken)."""
+    renewed = await ExternalCalendar.filter(id=calendar_id, sync_lock_owner=owner).update(sync_lock_until=now + ttl)
+    return renewed == 1
+
+
+async def _keep_renewing(calendar_id: int, owner: str, ttl: timedelta, heartbeat: timedelta,
+                         clock: Callable[[], datetime]) -> None:
+    while True:
+        await asyncio.sleep(heartbeat.total_seconds())
+        try:
+            if not await renew_calendar_lease(calendar_id, owner, clock(), ttl):
+                log.warning("the sync lease of calendar %s lapsed while its work ran", calendar_id)
+                return
+        except Exception:  # a database hiccup: the next heartbeat tries again, well before the lease lapses
+            log.exception("renewing the sync lease of calendar %s failed", calendar_id)
+
+
 @asynccontextmanager
-async def calendar_lease(calendar_id: int, ttl: timedelta) -> AsyncIterator[bool]:
-    """Hold the calendar's lease for the block; yields whether it was taken (False: someone else is syncing it)."""
+async def calendar_lease(calendar_id: int, ttl: timedelta = LEASE_TTL, *, heartbeat: timedelta = HEARTBEAT,
+                         clock: Callable[[], datetime] = _utc_now) -> AsyncIterator[bool]:
+    """Hold the calendar's lease for the block, renewed every `heartbeat` while it runs; yields whether it was
+    taken (False: someone else is syncing it)."""
     owner = uuid4().hex
-    held = await take_calendar_lease(calendar_id, owner, datetime.now(UTC), ttl)
+    if not await take_calendar_lease(calendar_id, owner, clock(), ttl):
+        yield False
+        return
+    renewing = asyncio.create_task(_keep_renewing(calendar_id, owner, ttl, heartbeat, clock))
     try:
-        yield held
+        yield True
     finally:
-        if held:
-            await release_calendar_lease(calendar_id, owner)
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+        await release_calendar_lease(calendar_id, owner)
