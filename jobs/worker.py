@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+from datetime import timedelta
 
 from redis import Redis
 from rq import SimpleWorker
@@ -14,13 +15,25 @@ from jobs import runtime
 from jobs.scheduler import Scheduler, sync_queue
 from models.database import connected
 
+RECONNECT_WAIT_LIMIT = timedelta(seconds=5)  # the longest a worker waits between tries to reach Redis again
+
+
+class SyncWorker(SimpleWorker):
+    """RQ's SimpleWorker, back within seconds of Redis returning. RQ waits twice as long after each failed attempt to
+    reach Redis, up to a minute by default, so after a long outage a worker would sleep through up to a minute of
+    work that is due (the scheduler hands it out as soon as Redis answers); capped, a retry every few seconds costs
+    nothing."""
+
+    max_connection_wait_time = RECONNECT_WAIT_LIMIT.total_seconds()
+
 
 def run_worker(config: runtime.JobConfig, *, burst: bool = False) -> bool:
     """Work the sync queue until stopped (or, with `burst`, until it is empty). SimpleWorker runs jobs in this
     process, on the runtime's long-lived event loop: no fork per job, so a job starts within milliseconds."""
     runtime.configure(config)
-    redis = Redis.from_url(config.redis_url)
-    worker = SimpleWorker([sync_queue(redis)], connection=redis)
+    # A Redis that cannot be reached at all (not merely refusing) must not hold a try up longer than the wait.
+    redis = Redis.from_url(config.redis_url, socket_connect_timeout=RECONNECT_WAIT_LIMIT.total_seconds())
+    worker = SyncWorker([sync_queue(redis)], connection=redis)
     try:
         return worker.work(burst=burst, logging_level="WARNING")
     finally:
