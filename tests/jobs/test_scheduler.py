@@ -9,7 +9,7 @@ from rq import Queue
 
 from jobs.scheduler import LEADER_KEY, LEADER_SECONDS, QUEUE_NAME, Scheduler, TickResult
 from models import EventMapping, EventMappingState, ExternalCalendar, OutboxEntry, SyncFrequency
-from services.sync_dispatch import request_pull
+from services.sync_dispatch import LEASE, request_pull
 from tests.support.sync import book, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -51,8 +51,10 @@ async def test_a_claim_that_never_reports_back_is_handed_out_again_after_its_lea
     await book(given, TEN_BERLIN, NOW)
     scheduler = Scheduler(Redis.from_url(redis_url), "scheduler-a")
     await scheduler.tick(NOW)
-    assert (await scheduler.tick(NOW + timedelta(seconds=59))).pushes == 0
-    assert (await scheduler.tick(NOW + timedelta(seconds=61))).pushes == 1
+    # a worker that died with the job frees it 30 s later, no later
+    assert LEASE == timedelta(seconds=30)
+    assert (await scheduler.tick(NOW + LEASE - timedelta(seconds=1))).pushes == 0
+    assert (await scheduler.tick(NOW + LEASE + timedelta(seconds=1))).pushes == 1
 
 
 async def test_only_one_scheduler_leads(db: str, redis_url: str) -> None:
@@ -72,7 +74,7 @@ async def test_manual_connections_are_pulled_only_on_sync_now(db: str, redis_url
     assert (await scheduler.tick(NOW)).pulls == 0
     assert await request_pull(given.connection.id, NOW) == [given.calendar.id]
     assert (await scheduler.tick(NOW)).pulls == 1
-    assert (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at == NOW + timedelta(seconds=60)
+    assert (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at == NOW + LEASE
 
 
 async def test_one_scheduler_leads_at_a_time_and_another_takes_over_when_it_stops(db: str, redis_url: str) -> None:
