@@ -66,13 +66,19 @@ def test_delays_never_shrink(attempt: int, draw: float) -> None:
     assert scheduled_delay(attempt + 1) >= scheduled_delay(attempt)
 
 
-@given(st.integers(1, 200))
-def test_nothing_is_given_up_before_it_has_been_tried_for_a_day(attempt: int) -> None:
-    # whatever the jitter, the time actually spent is at least the scheduled sum
-    if gives_up(attempt):
-        assert least_time_tried(attempt) >= KEEP_TRYING
-    else:
-        assert least_time_tried(attempt) < KEEP_TRYING
+@given(st.lists(st.tuples(st.floats(0, 0.999999), st.one_of(st.none(), st.floats(0, 7200))), min_size=40,
+                max_size=40))
+def test_an_item_failing_on_every_try_is_retried_for_a_day_and_then_given_up(draws: list[tuple[float, float | None]]
+                                                                            ) -> None:
+    # given an item that fails on every try, with any jitter and any Retry-After the provider sends
+    waited, attempt = timedelta(0), 1
+    while not gives_up(attempt):
+        draw, retry_after = draws[attempt - 1]
+        waited += retry_delay(attempt, retry_after, rng=_Fixed(draw))
+        attempt += 1
+    # then it is given up only once a day has passed since its first failure, and after at most 30 failures
+    assert waited >= KEEP_TRYING
+    assert attempt <= MAX_ATTEMPTS
 
 
 @given(st.integers(1, 200), st.one_of(st.none(), st.floats(0, 100_000)), st.floats(0, 0.999999))
