@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
+from domain.zones import load_zone
 from models import (
     Booking,
     CalendarConnection,
@@ -51,7 +51,7 @@ async def recovery_message(staff_id: int, booking_ids: list[int], db: Any) -> st
     if not booking_ids:
         return "Calendar sync is working again"
     staff = await Staff.get(id=staff_id, using_db=db)
-    zone = ZoneInfo(staff.time_zone)
+    zone = load_zone(staff.time_zone)
     bookings = await Booking.filter(id__in=booking_ids[:_LISTED]).using_db(db).order_by("starts_at")
     named = [f"{booking.customer_name} {booking.starts_at.astimezone(zone):%a %d %b %H:%M}" for booking in bookings]
     more = len(booking_ids) - len(named)
