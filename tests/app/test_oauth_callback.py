@@ -1,6 +1,7 @@
 """Connecting a calendar by OAuth through the real app: `startCalendarConnection` over GraphQL, then the provider's
 redirect to `/oauth/google/callback`, then `confirmCalendarConnection` by the user who started. The provider side
-is a stand-in gateway (the dependency the app injects); the flow against a fake of Google's servers is tested with the Google provider."""
+is a stand-in gateway (the dependency the app injects); the flow against a fake of Google's servers is tested with
+the Google provider."""
 
 from __future__ import annotations
 
