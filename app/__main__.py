@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from app.logs import configure_logging
 from app.settings import Settings
 from jobs.runtime import JobConfig
-from models.database import connected
+from models.database import connected, is_postgres
+
+log = logging.getLogger("lockstep")
+
+
+def _backend(settings: Settings) -> str:
+    """The database's kind, for the logs (its URL may carry a password)."""
+    return "postgresql" if is_postgres(settings.database_url) else "sqlite"
 
 
 async def migrate(settings: Settings) -> None:
@@ -22,8 +31,10 @@ async def migrate(settings: Settings) -> None:
     from models.database import tortoise_config
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log.info("migrating the database", extra={"fields": {"command": "migrate", "database": _backend(settings)}})
     await run_migrations(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms))
     await Tortoise.close_connections()
+    log.info("database migrated", extra={"fields": {"command": "migrate", "database": _backend(settings)}})
 
 
 async def seed(settings: Settings) -> None:
@@ -90,7 +101,9 @@ def serve(settings: Settings, with_seed: bool) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info")
+        # log_config=None: uvicorn keeps the JSON lines configured at start instead of installing its own format.
+        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                    log_config=None)
     finally:
         for child in children:
             child.terminate()
@@ -130,16 +143,24 @@ def main(argv: list[str] | None = None) -> int:
         print(new_key())
         return 0
     settings = Settings.from_env()
+    configure_logging(settings.log_level)
     if args.verb == "serve":
         serve(settings, args.seed)
     elif args.verb == "worker":
         from jobs.worker import run_worker
 
-        run_worker(job_config(settings), burst=args.burst)
+        config = job_config(settings)
+        log.info("worker started", extra={"fields": {"command": "worker", "pid": os.getpid(), "burst": args.burst,
+                                                    "database": _backend(settings)}})
+        run_worker(config, burst=args.burst)
     elif args.verb == "scheduler":
         from jobs.worker import run_scheduler
 
-        run_scheduler(job_config(settings), settings.scheduler_interval_ms / 1000)
+        config = job_config(settings)
+        log.info("scheduler started", extra={"fields": {
+            "command": "scheduler", "pid": os.getpid(), "interval_ms": settings.scheduler_interval_ms,
+            "database": _backend(settings)}})
+        run_scheduler(config, settings.scheduler_interval_ms / 1000)
     elif args.verb == "migrate":
         asyncio.run(migrate(settings))
     elif args.verb == "rotate-secrets":
