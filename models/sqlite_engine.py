@@ -21,6 +21,7 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
     translate_exceptions,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 
@@ -35,9 +36,33 @@ class WriteLockedTransaction(SqliteTransactionWrapper):
             raise TransactionManagementError(exc) from exc
 
 
+class WriteLockedTransactionContext(SqliteTransactionContext):
+    """Tortoise's context, except that a transaction that could not begin (the write lock stayed taken for the whole
+    busy timeout, or the wait was cancelled) gives the connection back instead of keeping it locked for good."""
+
+    async def __aenter__(self) -> Any:
+        await self._trxlock.acquire()
+        token = None
+        try:
+            await self.ensure_connection()
+            token = get_connections().set(self.connection_name, self.connection)
+            await self.connection.begin()
+        except BaseException:
+            try:
+                if self.connection._connection is not None and self.connection._connection.in_transaction:
+                    await self.connection._connection.rollback()
+            finally:
+                if token is not None:
+                    get_connections().reset(token)
+                self._trxlock.release()
+            raise
+        self.token = token
+        return self.connection
+
+
 class WriteLockingSqliteClient(SqliteClient):
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(WriteLockedTransaction(self), self._lock)
+        return WriteLockedTransactionContext(WriteLockedTransaction(self), self._lock)
 
     @translate_exceptions
     async def execute_many(self, query: str, values: list[list[Any]]) -> None:

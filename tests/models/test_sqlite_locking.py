@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tortoise import connections
+from tortoise.context import TortoiseContext
+from tortoise.exceptions import TransactionManagementError
+from tortoise.transactions import in_transaction
 
+from models.database import tortoise_config
 from tests.conftest import BACKEND
 
 pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's write lock")
@@ -36,3 +43,27 @@ def test_bookings_scheduler_ticks_and_pulls_at_once_meet_no_lock_error(tmp_path:
     log = "".join((tmp_path / f"{role}.log").read_text() for role in roles)
     assert "database is locked" not in log
     assert statuses == {"book": 0, "tick": 0, "pull": 0}, log
+
+
+async def test_a_transaction_that_cannot_get_the_lock_in_time_gives_the_connection_back(tmp_path: Path) -> None:
+    # given a database whose write lock another process holds for longer than the busy timeout (100 ms)
+    path = tmp_path / "held.sqlite3"
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(f"sqlite://{path}", sqlite_busy_timeout_ms=100))
+        await connections.get("default").execute_script("CREATE TABLE visit (id INTEGER PRIMARY KEY)")
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        # when a transaction is attempted, then it is refused once the timeout has passed
+        with pytest.raises(TransactionManagementError, match="database is locked"):
+            async with in_transaction() as connection:
+                await connection.execute_insert("INSERT INTO visit (id) VALUES (1)", [])
+        # when the other process lets go, then the next transaction begins and commits (nothing stayed locked)
+        holder.execute("ROLLBACK")
+        holder.close()
+
+        async def visit() -> None:
+            async with in_transaction() as connection:
+                await connection.execute_insert("INSERT INTO visit (id) VALUES (2)", [])
+
+        await asyncio.wait_for(visit(), timeout=10)
+        assert await connections.get("default").execute_query_dict("SELECT id FROM visit") == [{"id": 2}]
