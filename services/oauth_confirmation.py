@@ -61,14 +61,12 @@ async def confirm_calendar_connection(viewer: Viewer, code: str, vault: Credenti
     """Connect the account held under `code`: only for the user who started, once, before the code expires, and
     while they still manage the staff member."""
     row = await OAuthState.get_or_none(confirmation_hash=_digest(code)) if code else None
-    usable = (row is not None and viewer.user_id == row.user_id and row.confirmed_at is None
-              and row.granted_account is not None and row.confirm_by is not None and row.confirm_by > now)
-    if row is None or not usable:
+    if (row is None or row.granted_account is None or row.confirm_by is None or row.confirmed_at is not None
+            or row.confirm_by <= now or viewer.user_id != row.user_id):
         # Another user's code, a used or an expired one all read as unknown: nothing tells them apart.
         raise NotFoundError("Calendar connection to confirm", _CODE_PATH)
     await managed_staff(viewer, row.staff_id, _CODE_PATH)
     sealed = row.granted_account
-    assert sealed is not None
     # Used exactly once even when confirmed twice at once: only one conditional update wins.
     if await OAuthState.filter(id=row.id, confirmed_at=None).update(confirmed_at=now, granted_account=None) != 1:
         raise NotFoundError("Calendar connection to confirm", _CODE_PATH)

@@ -234,7 +234,7 @@ async def test_a_technician_connects_google_in_headless_chromium(service: Servic
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", consent_url],
         capture_output=True, text=True, timeout=60, check=True)
     # then it landed on the web app's page with a code to confirm, and nothing is connected yet
-    landed = re.search(r"<p id=\"?'?landed'?\"?>([^<]*)</p>", shown.stdout)
+    landed = re.search(r"<p id=[\"']?landed[\"']?>([^<]*)</p>", shown.stdout)
     assert landed is not None, shown.stdout
     back = parse_qs(urlsplit(html.unescape(landed.group(1))).query)
     assert back["calendarConnection"] == ["confirm"]
