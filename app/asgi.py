@@ -2,9 +2,17 @@
 
 import gc
 
+from app.data_files import protect_data_files, restrict_umask
+from app.logs import configure_logging
 from app.main import create_app
+from app.settings import Settings
 
-app = create_app()
+restrict_umask()
+settings = Settings.from_env()
+# Also when started as `uvicorn app.asgi:app`: uvicorn has set up its own format by now, and this replaces it.
+configure_logging(settings.log_level)
+protect_data_files(settings)
+app = create_app(settings)
 
 # The server process, once the app is built: everything loaded so far lives as long as the process, so move it out
 # of the collector's way, and collect young objects less often. A slot query allocates ~100k short-lived objects;

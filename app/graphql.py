@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,11 +42,32 @@ def _should_mask(error: GraphQLError) -> bool:
     return error.path is not None and original is not None and not isinstance(original, ServiceError)
 
 
+log = logging.getLogger("lockstep.graphql")
+
+
+def operation_hash(query: str | None) -> str:
+    """Names an operation's text in the logs without writing it (it may carry a password typed inline)."""
+    return hashlib.sha256((query or "").encode()).hexdigest()[:16]
+
+
 class LockstepSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Log only what went wrong unexpectedly; a refused permission or a bad input is the client's business."""
-        unexpected = [error for error in errors if not isinstance(error.original_error, ServiceError)]
-        super().process_errors(unexpected, execution_context)
+        """Log only what went wrong unexpectedly; a refused permission or a bad input is the client's business.
+        Strawberry's own logging prints the error with the line of the operation's text it points at, so the
+        operation's name, a hash of its text and the error are logged instead, never the text or its variables."""
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, ServiceError):
+                continue
+            # Without an original exception the request itself was wrong (syntax, validation): the client's mistake.
+            level = logging.ERROR if original is not None else logging.WARNING
+            log.log(level, "GraphQL operation failed", exc_info=original, extra={
+                "fields": {
+                    "operation": getattr(execution_context, "operation_name", None),
+                    "operation_hash": operation_hash(getattr(execution_context, "query", None)),
+                    "path": [str(part) for part in error.path or ()],
+                    "error": type(original).__name__ if original is not None else "GraphQLError",
+                }})
 
 
 class FreshLoaders(SchemaExtension):

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -15,6 +16,7 @@ from app.db import connected
 from app.farewell import configured_farewell
 from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
+from app.logs import RequestIds
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
 from app.settings import Settings
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
             Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
         ],
+        middleware=[Middleware(RequestIds)],
         lifespan=lifespan,
     )
     app.state.live_hub = hub

@@ -2,7 +2,9 @@
 
 A state that is unknown, expired or already used gets an error page and changes nothing (there is no trustworthy
 place to send the browser). Otherwise the browser goes back to the return URL given when the connection was
-started, with `calendarConnection=connected&connectionId=...`, or `calendarConnection=failed&error=...`.
+started, with `calendarConnection=confirm&confirmationCode=...`, or `calendarConnection=failed&error=...`.
+Nothing is connected here: whoever's browser this is, the app of the user who started must confirm the code
+(`confirmCalendarConnection`, see services.oauth_confirmation).
 """
 
 from __future__ import annotations
@@ -15,15 +17,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from schema.ids import encode_id
 from services.credentials import CredentialVault
-from services.oauth_connections import (
-    OAuthGateway,
-    OAuthGrantError,
-    OAuthStateError,
-    complete_oauth_connection,
-    use_authorisation_state,
-)
+from services.oauth_confirmation import hold_granted_account
+from services.oauth_connections import OAuthGateway, OAuthGrantError, OAuthStateError, use_authorisation_state
 
 
 def _with_outcome(return_url: str, outcome: dict[str, str]) -> str:
@@ -60,9 +56,8 @@ def oauth_callback(provider: str, gateways: Mapping[str, OAuthGateway], vault: C
         except OAuthGrantError:
             return RedirectResponse(_with_outcome(pending.return_url, {
                 "calendarConnection": "failed", "error": "grant_failed"}), status_code=302)
-        connection = await complete_oauth_connection(pending, account, vault, now)
+        code = await hold_granted_account(pending, account, vault, now)
         return RedirectResponse(_with_outcome(pending.return_url, {
-            "calendarConnection": "connected", "connectionId": encode_id("CalendarConnection", connection.id)}),
-            status_code=302)
+            "calendarConnection": "confirm", "confirmationCode": code}), status_code=302)
 
     return callback

@@ -22,6 +22,12 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _log_level(value: str) -> str:
+    if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SystemExit("LOCKSTEP_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return value.upper()
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -136,6 +142,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     oauth_return_urls: tuple[str, ...] = ()
     google: GoogleSettings | None = None
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -168,4 +175,5 @@ class Settings:
             public_url=(os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
             google=GoogleSettings.from_env(),
+            log_level=_log_level(os.environ.get("LOCKSTEP_LOG_LEVEL") or "INFO"),
         )

@@ -7,6 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
+
+SQLITE_ENGINE = "models.sqlite_engine"
 
 
 def tortoise_config(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> dict[str, Any]:
@@ -14,8 +17,12 @@ def tortoise_config(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> d
         # Several processes (API, worker, tests) may share one SQLite file: wait for the write lock, don't fail.
         separator = "&" if "?" in database_url else "?"
         database_url = f"{database_url}{separator}busy_timeout={sqlite_busy_timeout_ms}"
+    connection: str | dict[str, Any] = database_url
+    if database_url.startswith("sqlite://"):
+        # Transactions that take the write lock when they begin (see models.sqlite_engine).
+        connection = {**expand_db_url(database_url), "engine": SQLITE_ENGINE}
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             "models": {
                 "models": ["models"],

@@ -12,7 +12,11 @@ class OAuthState(Model):
     """One "connect your calendar" authorisation in flight, kept server-side so that a phone whose browser is not the
     app still completes it. `state_hash` is the SHA-256 of the state parameter (the parameter itself is never stored);
     `code_verifier` is the PKCE verifier, sealed by the credential vault. Single use (`used_at`), and void after
-    `expires_at`."""
+    `expires_at`.
+
+    Once the provider has granted access, the account it gave (tokens included) waits here sealed in
+    `granted_account` until the user who started confirms it with the one-time code whose SHA-256 is
+    `confirmation_hash`, before `confirm_by`; `confirmed_at` marks it used, and the sealed account is then erased."""
 
     id = fields.IntField(primary_key=True)
     state_hash = fields.CharField(max_length=64, unique=True)
@@ -26,3 +30,7 @@ class OAuthState(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
+    granted_account = fields.TextField(null=True)
+    confirmation_hash = fields.CharField(max_length=64, unique=True, null=True)
+    confirm_by = fields.DatetimeField(null=True)
+    confirmed_at = fields.DatetimeField(null=True)

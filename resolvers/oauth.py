@@ -1,15 +1,17 @@
-"""Connecting a calendar account by OAuth: the mutation that starts it (the callback is an app route)."""
+"""Connecting a calendar account by OAuth: the mutation that starts it and the one that confirms the grant (the
+callback between them is an app route)."""
 
 from __future__ import annotations
 
 from strawberry.types import Info
 
+from resolvers.calendars import connection_out
 from resolvers.errors import pk, typed_errors
 from resolvers.permissions import IS_BUSINESS_SIDE, permission, viewer_of
 from schema.errors import ValidationError
-from schema.sync_inputs import StartCalendarConnectionInput
-from schema.sync_payloads import CalendarAuthorization, StartCalendarConnectionResult
-from services import oauth_connections
+from schema.sync_inputs import ConfirmCalendarConnectionInput, StartCalendarConnectionInput
+from schema.sync_payloads import CalendarAuthorization, CalendarConnectionResult, StartCalendarConnectionResult
+from services import oauth_confirmation, oauth_connections
 
 
 @permission(IS_BUSINESS_SIDE)
@@ -25,3 +27,13 @@ async def start_calendar_connection(input: StartCalendarConnectionInput, info: I
         viewer_of(info), pk(input.staff_id, "StaffMember", ["input", "staffId"]), input.return_url, gateway,
         info.context.allowed_return_urls, info.context.vault, info.context.now())
     return CalendarAuthorization(authorization_url=start.url, expires_at=start.expires_at)
+
+
+@permission(IS_BUSINESS_SIDE)
+@typed_errors
+async def confirm_calendar_connection(input: ConfirmCalendarConnectionInput, info: Info) -> CalendarConnectionResult:
+    """Finish connecting: the app of the user who started sends the code the callback gave its return URL, and gets
+    the connected account back. Anyone else's attempt, a used code or one past 10 minutes is NotFound."""
+    row = await oauth_confirmation.confirm_calendar_connection(viewer_of(info), input.code, info.context.vault,
+                                                               info.context.now())
+    return await connection_out(row, info.context.now())

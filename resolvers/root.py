@@ -46,6 +46,7 @@ class Mutation:
     update_booking_notes = strawberry.mutation(resolver=bookings.update_booking_notes)
     connect_caldav = strawberry.mutation(resolver=calendars.connect_caldav)
     start_calendar_connection = strawberry.mutation(resolver=oauth.start_calendar_connection)
+    confirm_calendar_connection = strawberry.mutation(resolver=oauth.confirm_calendar_connection)
     test_calendar_connection = strawberry.mutation(resolver=calendars.test_calendar_connection)
     update_external_calendar = strawberry.mutation(resolver=calendars.update_external_calendar)
     update_calendar_connection = strawberry.mutation(resolver=calendars.update_calendar_connection)

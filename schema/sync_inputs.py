@@ -77,6 +77,12 @@ class MarkNotificationsReadInput:
 
 
 @strawberry.input
+class ConfirmCalendarConnectionInput:
+    code: str = strawberry.field(
+        description="The confirmationCode the return URL received after the provider granted access")
+
+
+@strawberry.input
 class StartCalendarConnectionInput:
     provider: CalendarProvider = strawberry.field(description="GOOGLE (OAuth); CalDAV accounts use connectCaldav")
     staff_id: strawberry.ID

@@ -20,8 +20,9 @@ from schema.sync_types import (
 
 
 @strawberry.type(description="Open `authorizationUrl` in a browser before `expiresAt`; the provider sends the user "
-                             "back to the return URL with `calendarConnection=connected` (and `connectionId`) or "
-                             "an `error`")
+                             "back to the return URL with `calendarConnection=confirm` and a `confirmationCode` "
+                             "for `confirmCalendarConnection` (by the same user, within 10 minutes), or "
+                             "`calendarConnection=failed` and an `error`")
 class CalendarAuthorization:
     authorization_url: str
     expires_at: datetime

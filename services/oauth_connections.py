@@ -1,5 +1,6 @@
-"""Connecting a calendar account by OAuth (Google; Microsoft later): starting the authorisation, and finishing it when
-the provider sends the user back to the callback.
+"""Connecting a calendar account by OAuth (Google; Microsoft later): starting the authorisation, and taking the
+provider's answer when it sends the user back to the callback (services.oauth_confirmation then holds the granted
+account until the user who started confirms it).
 
 Terms:
 - *state*: the random value that ties the provider's answer to the authorisation Lockstep started. It is bound to
@@ -86,6 +87,7 @@ class PendingConnection:
     provider: str
     code_verifier: str = field(repr=False)
     return_url: str
+    state_id: int
 
 
 def _digest(state: str) -> str:
@@ -122,7 +124,7 @@ async def use_authorisation_state(state: str, provider: str, vault: CredentialVa
     if await OAuthState.filter(id=row.id, used_at=None).update(used_at=now) != 1:
         raise OAuthStateError("used")
     return PendingConnection(row.user_id, row.staff_id, str(row.provider),
-                             str(vault.unseal(row.code_verifier)["verifier"]), row.return_url)
+                             str(vault.unseal(row.code_verifier)["verifier"]), row.return_url, row.id)
 
 
 async def complete_oauth_connection(pending: PendingConnection, account: GrantedAccount, vault: CredentialVault,

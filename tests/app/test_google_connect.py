@@ -21,6 +21,8 @@ from tests.support.graphql import GraphQLClient, Shop, given_shop
 PUBLIC = "http://lockstep.test"
 START = """mutation($input: StartCalendarConnectionInput!) { startCalendarConnection(input: $input) { __typename
   ... on CalendarAuthorization { authorizationUrl } } }"""
+CONFIRM = """mutation($input: ConfirmCalendarConnectionInput!) { confirmCalendarConnection(input: $input) {
+  __typename ... on CalendarConnection { id accountLabel } } }"""
 
 
 def settings_for(google: FakeGoogle) -> Settings:
@@ -59,13 +61,22 @@ async def test_connecting_google_from_a_phone_follows_the_redirects_back_to_the_
             callback = urlsplit(at_google.headers["location"])
             assert f"{callback.scheme}://{callback.netloc}{callback.path}" == f"{PUBLIC}/oauth/google/callback"
             back = await app.get(f"{callback.path}?{callback.query}")
+            # then the browser goes back to the app with a code to confirm, and nothing is connected yet
+            assert back.status_code == 302
+            returned = urlsplit(back.headers["location"])
+            outcome = parse_qs(returned.query)
+            assert (f"{returned.scheme}://{returned.netloc}", outcome["calendarConnection"]) == (
+                "lockstep://calendars", ["confirm"])
+            assert await CalendarConnection.all().count() == 0
+            # when the app, signed in as the technician's manager who started, confirms
+            shown = await api(CONFIRM, {"input": {"code": outcome["confirmationCode"][0]}}, shop.owner_token)
         # and every request to Google was one its discovery document allows
         assert log_problems(google.log) == []
-        # then the browser goes back to the app with the new connection
+        # then it sees the account, now connected
         connection = await CalendarConnection.get()
-        assert back.status_code == 302
-        assert back.headers["location"] == ("lockstep://calendars?calendarConnection=connected&connectionId="
-                                            + encode_id("CalendarConnection", connection.id))
+        assert shown["confirmCalendarConnection"] == {
+            "__typename": "CalendarConnection", "id": encode_id("CalendarConnection", connection.id),
+            "accountLabel": "tech@example.com"}
         assert (connection.provider, connection.account_label, connection.health) == (
             Provider.GOOGLE, "tech@example.com", ConnectionHealth.ACTIVE)
         stored = CredentialVault([KEY]).unseal(connection.credentials)

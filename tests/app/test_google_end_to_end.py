@@ -7,12 +7,17 @@ booking's event in Google moves the booking. Every request to the fake must conf
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +40,8 @@ USER = "tech@example.com"
 BERLIN = ZoneInfo("Europe/Berlin")
 START = """mutation($input: StartCalendarConnectionInput!) { startCalendarConnection(input: $input) { __typename
   ... on CalendarAuthorization { authorizationUrl } } }"""
+CONFIRM = """mutation($input: ConfirmCalendarConnectionInput!) { confirmCalendarConnection(input: $input) {
+  __typename ... on CalendarConnection { id accountLabel } } }"""
 SLOTS = """query($s: ID!, $from: DateTime!, $to: DateTime!) { availableSlots(serviceId: $s, from: $from, to: $to,
   timeZone: "UTC") { ... on AvailableSlots { slots { start } } } }"""
 BOOKING = """query($id: ID!) { booking(id: $id) { ... on Booking { startsAt status } } }"""
@@ -48,6 +55,34 @@ class Service:
     api: GraphQLClient
     shop: Shop
     return_url: str
+    landing_url: str
+
+
+class _Landing(BaseHTTPRequestHandler):
+    """The web app's landing page after connecting: it shows the address it was opened with."""
+
+    def do_GET(self) -> None:
+        body = f"<!doctype html><html><body><p id='landed'>{html.escape(self.path)}</p></body></html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def landing_page() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Landing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/landing"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str, within: float = 15.0) -> T:
@@ -80,22 +115,30 @@ async def service(db: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Serv
     # Any page of the server stands in for the web app's landing page after connecting.
     return_url = f"{base}/health"
     google = FakeGoogle(user_email=USER, redirect_uris=(f"{base}/oauth/google/callback",))
-    with google.running_in_thread():
-        env = google_env(google, base, redis_url, new_channel(), new_key(), (return_url,))
+    with google.running_in_thread(), landing_page() as landing_url:
+        env = google_env(google, base, redis_url, new_channel(), new_key(), (return_url, landing_url))
         with live_server_on(port, db, tmp_path, 1, env), sync_processes(db, tmp_path, env):
             async with httpx.AsyncClient(base_url=base, timeout=10) as http:
                 api = GraphQLClient(http)
-                yield Service(base, google, api, await given_shop(api), return_url)
+                yield Service(base, google, api, await given_shop(api), return_url, landing_url)
         problems = log_problems(google.log)
     # every request Lockstep sent to Google, and every answer, is one Google's discovery document describes
     assert problems == []
 
 
-async def authorization_url(service: Service) -> str:
+async def authorization_url(service: Service, return_url: str | None = None) -> str:
     data = await service.api(START, {"input": {"provider": "GOOGLE", "staffId": service.shop.staff_id,
-                                               "returnUrl": service.return_url}}, service.shop.owner_token)
+                                               "returnUrl": return_url or service.return_url}},
+                             service.shop.owner_token)
     url: str = data["startCalendarConnection"]["authorizationUrl"]
     return url
+
+
+async def confirmed(service: Service, code: str) -> dict[str, Any]:
+    """The technician's app, signed in as the one who started, confirms the grant the callback held."""
+    data = await service.api(CONFIRM, {"input": {"code": code}}, service.shop.owner_token)
+    result: dict[str, Any] = data["confirmCalendarConnection"]
+    return result
 
 
 async def free_starts(service: Service, start: datetime, end: datetime) -> list[datetime]:
@@ -109,13 +152,18 @@ async def test_a_technician_connects_google_and_both_calendars_stay_in_lockstep(
     # when the technician opens the consent page with a real HTTP client and follows every redirect
     async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
         landed = await browser.get(await authorization_url(service))
-    # then Google sent them to Lockstep's callback, and Lockstep back to the app saying it is connected
-    connection = await CalendarConnection.get()
+    # then Google sent them to Lockstep's callback, and Lockstep back to the app asking it to confirm
     assert [str(hop.url).split("?")[0] for hop in landed.history] == [
         google.authorize_url, f"{service.base}/oauth/google/callback"]
     assert (landed.status_code, str(landed.url).split("?")[0]) == (200, service.return_url)
-    assert parse_qs(urlsplit(str(landed.url)).query) == {
-        "calendarConnection": ["connected"], "connectionId": [encode_id("CalendarConnection", connection.id)]}
+    back = parse_qs(urlsplit(str(landed.url)).query)
+    assert (sorted(back), back["calendarConnection"]) == (["calendarConnection", "confirmationCode"], ["confirm"])
+    assert await CalendarConnection.all().count() == 0
+    # when the app confirms, then it sees the account and the connection exists
+    shown = await confirmed(service, back["confirmationCode"][0])
+    connection = await CalendarConnection.get()
+    assert shown == {"__typename": "CalendarConnection", "id": encode_id("CalendarConnection", connection.id),
+                     "accountLabel": USER}
 
     # and the scheduler has a worker open a push channel to the server's own webhook
     async def channel_opened() -> bool:
@@ -179,13 +227,19 @@ async def test_a_technician_connects_google_and_both_calendars_stay_in_lockstep(
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed on this machine")
 async def test_a_technician_connects_google_in_headless_chromium(service: Service) -> None:
     # when Chromium opens the consent page and follows the redirects (it prints the page it ends on)
-    consent_url = await authorization_url(service)
+    consent_url = await authorization_url(service, service.landing_url)
     chromium = shutil.which("chromium")
     assert chromium is not None
     shown = await asyncio.to_thread(subprocess.run, [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", consent_url],
         capture_output=True, text=True, timeout=60, check=True)
-    # then it landed on the app's page (the health report) and the connection exists
-    assert '"status":"ok"' in shown.stdout.replace(" ", "")
+    # then it landed on the web app's page with a code to confirm, and nothing is connected yet
+    landed = re.search(r"<p id=[\"']?landed[\"']?>([^<]*)</p>", shown.stdout)
+    assert landed is not None, shown.stdout
+    back = parse_qs(urlsplit(html.unescape(landed.group(1))).query)
+    assert back["calendarConnection"] == ["confirm"]
+    assert await CalendarConnection.all().count() == 0
+    # when the web app confirms, then the connection exists
+    assert (await confirmed(service, back["confirmationCode"][0]))["accountLabel"] == USER
     connection = await CalendarConnection.get()
     assert connection.account_label == USER

@@ -1,6 +1,7 @@
 """Connecting a calendar by OAuth through the real app: `startCalendarConnection` over GraphQL, then the provider's
-redirect to `/oauth/google/callback`. The provider side is a stand-in gateway (the dependency the app injects);
-the flow against a fake of Google's servers is tested with the Google provider."""
+redirect to `/oauth/google/callback`, then `confirmCalendarConnection` by the user who started. The provider side
+is a stand-in gateway (the dependency the app injects); the flow against a fake of Google's servers is tested with
+the Google provider."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from services.connections import ProbedCalendar
 from services.credentials import CredentialVault
 from services.oauth_connections import GrantedAccount, OAuthGrantError
 from tests.support.calendar_api import KEY
-from tests.support.graphql import GraphQLClient, Shop, given_shop
+from tests.support.graphql import GraphQLClient, Shop, given_shop, sign_up
 
 START = """mutation($input: StartCalendarConnectionInput!) { startCalendarConnection(input: $input) { __typename
   ... on CalendarAuthorization { authorizationUrl expiresAt }
   ... on ValidationError { message path } ... on NotAuthorized { message } } }"""
+CONFIRM = """mutation($input: ConfirmCalendarConnectionInput!) { confirmCalendarConnection(input: $input) {
+  __typename ... on CalendarConnection { id accountLabel } ... on NotFound { message path }
+  ... on NotAuthorized { message } } }"""
 RETURN = "lockstep://calendars?from=settings"
 PRIMARY = ProbedCalendar("sam@example.com", "Sam", "#9fe1e7", "Europe/Berlin", writable=True, primary=True)
 
@@ -88,24 +92,73 @@ def outcome(response: httpx.Response) -> dict[str, list[str]]:
     return parse_qs(location.query)
 
 
-async def test_granting_access_connects_the_calendar_and_returns_to_the_app(api: Api) -> None:
+def confirmation_code(response: httpx.Response) -> str:
+    back = outcome(response)
+    assert (back["from"], back["calendarConnection"]) == (["settings"], ["confirm"])
+    return back["confirmationCode"][0]
+
+
+async def confirm(api: Api, code: str, token: str | None) -> dict[str, object]:
+    data = await api.graphql(CONFIRM, {"input": {"code": code}}, token)
+    return data["confirmCalendarConnection"]  # type: ignore[no-any-return]
+
+
+async def test_granting_access_then_confirming_connects_the_calendar(api: Api) -> None:
     # given a connection started from the app
     state, verifier = await started(api)
     # when Google sends the browser back with a code
     response = await callback(api, state=state, code="code-1")
-    # then the code was exchanged with the verifier, the account is connected, and the app hears so
-    connection = await CalendarConnection.get()
-    assert outcome(response) == {"from": ["settings"], "calendarConnection": ["connected"],
-                                 "connectionId": [encode_id("CalendarConnection", connection.id)]}
+    # then the code was exchanged with the verifier, and the app is asked to confirm; nothing is connected yet
+    code = confirmation_code(response)
     assert api.gateway.granted == [("code-1", verifier)]
+    assert await CalendarConnection.all().count() == 0
+    # when the app, signed in as the user who started, confirms
+    confirmed = await confirm(api, code, api.shop.owner_token)
+    # then it sees the account, and the account is connected
+    connection = await CalendarConnection.get()
+    assert confirmed == {"__typename": "CalendarConnection", "id": encode_id("CalendarConnection", connection.id),
+                         "accountLabel": "sam@example.com"}
     assert CredentialVault([KEY]).unseal(connection.credentials)["refresh_token"] == "r"
     calendar = await ExternalCalendar.get(connection_id=connection.id)
     assert (calendar.import_busy, calendar.is_destination) == (True, True)
+    # and the held grant is gone: the code works once
+    assert (await OAuthState.get()).granted_account is None
+    again = await confirm(api, code, api.shop.owner_token)
+    assert again["__typename"] == "NotFound"
+    assert await CalendarConnection.all().count() == 1
+
+
+async def test_a_consent_link_sent_to_someone_else_connects_nothing(api: Api) -> None:
+    # given a manager who starts connecting their staff member and sends the consent link to another person
+    state, _ = await started(api)
+    # when that person grants access to their own calendar and their browser comes back with the code
+    code = confirmation_code(await callback(api, state=state, code="their-code"))
+    # then nothing is connected
+    assert await CalendarConnection.all().count() == 0
+    # when that person, signed in as themselves, or anyone signed out, tries to confirm
+    someone = await sign_up(api.graphql, "someone@example.com", "OWNER", "Someone Else")
+    by_someone = await confirm(api, code, someone["accessToken"])
+    signed_out = await confirm(api, code, None)
+    # then they are told nothing, and still nothing is connected; the grant still waits for its starter alone
+    assert by_someone == {"__typename": "NotFound", "message": "Calendar connection to confirm not found",
+                          "path": ["input", "code"]}
+    assert signed_out["__typename"] == "NotAuthorized"
+    assert await CalendarConnection.all().count() == 0
+    assert (await OAuthState.get()).confirmed_at is None
+
+
+async def test_a_confirmation_code_expires_after_ten_minutes(api: Api) -> None:
+    state, _ = await started(api)
+    code = confirmation_code(await callback(api, state=state, code="code-1"))
+    await OAuthState.all().update(confirm_by=datetime.now(UTC) - timedelta(seconds=1))
+    expired = await confirm(api, code, api.shop.owner_token)
+    assert (expired["__typename"], await CalendarConnection.all().count()) == ("NotFound", 0)
+    assert (await confirm(api, "made-up", api.shop.owner_token))["__typename"] == "NotFound"
 
 
 async def test_a_replayed_callback_is_refused_and_changes_nothing(api: Api) -> None:
     state, _ = await started(api)
-    await callback(api, state=state, code="code-1")
+    await confirm(api, confirmation_code(await callback(api, state=state, code="code-1")), api.shop.owner_token)
     again = await callback(api, state=state, code="code-1")
     assert again.status_code == 400 and "already used" in again.text
     assert (await CalendarConnection.all().count(), len(api.gateway.granted)) == (1, 1)

@@ -9,11 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from models import CalendarConnection, ConnectionHealth, ExternalCalendar, OAuthState, Provider
+from models import CalendarConnection, ConnectionHealth, ExternalCalendar, OAuthState, Provider, User, UserRole
 from services.auth import Viewer
 from services.connections import ProbedCalendar
 from services.credentials import CredentialVault, new_key
-from services.errors import InvalidInputError, NotAuthorizedError
+from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
+from services.oauth_confirmation import CONFIRMATION_LIFETIME, confirm_calendar_connection, hold_granted_account
 from services.oauth_connections import (
     STATE_LIFETIME,
     GrantedAccount,
@@ -95,7 +96,7 @@ async def test_a_state_is_good_once_before_it_expires_and_only_for_its_provider(
         assert raised.value.reason == "unknown"
     pending = await use_authorisation_state(state, "google", VAULT, NOW + STATE_LIFETIME - timedelta(seconds=1))
     assert pending == PendingConnection(given.owner.user_id or 0, given.staff.id, "google", verifier,
-                                        "lockstep://calendars")
+                                        "lockstep://calendars", (await OAuthState.get()).id)
     with pytest.raises(OAuthStateError) as replayed:
         await use_authorisation_state(state, "google", VAULT, NOW)
     assert replayed.value.reason == "used"
@@ -115,7 +116,7 @@ async def test_an_expired_state_is_refused_and_stays_unused(db: str) -> None:
 async def test_a_granted_account_becomes_a_connection_whose_primary_calendar_imports_and_takes_bookings(
         db: str) -> None:
     given = await given_staff()
-    pending = PendingConnection(given.owner.user_id or 0, given.staff.id, "google", "verifier", "lockstep://x")
+    pending = PendingConnection(given.owner.user_id or 0, given.staff.id, "google", "verifier", "lockstep://x", 0)
     connection = await complete_oauth_connection(pending, granted(), VAULT, NOW)
     assert (connection.provider, connection.account_label, connection.health, connection.token_expires_at) == (
         Provider.GOOGLE, "sam@example.com", ConnectionHealth.ACTIVE, NOW + timedelta(hours=1))
@@ -129,3 +130,27 @@ async def test_a_granted_account_becomes_a_connection_whose_primary_calendar_imp
     assert (again.id, again.health) == (connection.id, ConnectionHealth.ACTIVE)
     assert VAULT.unseal(again.credentials)["access_token"] == "access-2"
     assert await ExternalCalendar.filter(connection_id=connection.id).count() == 2
+
+
+async def test_a_held_grant_is_sealed_and_only_its_starter_turns_it_into_a_connection(db: str) -> None:
+    # given a state used at the callback, and the account the provider granted held for confirmation
+    given = await given_staff()
+    start = await start_calendar_connection(given.owner, given.staff.id, "lockstep://calendars", Gateway(),
+                                            ALLOWED, VAULT, NOW)
+    pending = await use_authorisation_state(state_and_verifier(start.url)[0], "google", VAULT, NOW)
+    code = await hold_granted_account(pending, granted(), VAULT, NOW)
+    # then the tokens are stored sealed, and not under the code itself
+    row = await OAuthState.get()
+    assert row.granted_account is not None and "access-1" not in row.granted_account
+    assert row.confirmation_hash != code and row.confirm_by == NOW + CONFIRMATION_LIFETIME
+    # when someone else confirms, then it is unknown to them and nothing is connected
+    stranger = await User.create(email="eve@example.com", name="Eve", password_hash="-", role=UserRole.OWNER)
+    with pytest.raises(NotFoundError):
+        await confirm_calendar_connection(Viewer(stranger.id, UserRole.OWNER), code, VAULT, NOW)
+    assert await CalendarConnection.all().count() == 0
+    # when the starter confirms just before it expires, then the account is connected and the held tokens erased
+    connection = await confirm_calendar_connection(given.owner, code, VAULT,
+                                                   NOW + CONFIRMATION_LIFETIME - timedelta(seconds=1))
+    assert (connection.staff_id, connection.account_label) == (given.staff.id, "sam@example.com")
+    assert VAULT.unseal(connection.credentials)["refresh_token"] == "refresh-1"
+    assert (await OAuthState.get()).granted_account is None
