@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -43,6 +45,14 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def browser_origins(settings: Settings) -> Middleware:
+    """CORS for HTTP: pages on the LOCKSTEP_ALLOWED_ORIGINS (the same list the WebSocket checks) may call the API,
+    sending a bearer token; other origins get no CORS headers, so their pages cannot read an answer. No cookies are
+    involved (tokens travel in the Authorization header), so credentials mode stays off."""
+    return Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
+                      allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+
 def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None,
                oauth_gateways: Mapping[str, OAuthGateway] | None = None) -> Starlette:
     """The app. `account_probe` replaces the CalDAV account check (tests pass a fake); `oauth_gateways` the OAuth
@@ -78,6 +88,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
             Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
         ],
+        middleware=[browser_origins(settings)],
         lifespan=lifespan,
     )
     app.state.live_hub = hub
