@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from strawberry.asgi import GraphQL
 from strawberry.extensions import (
@@ -95,6 +96,14 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
         self.farewell = farewell
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A request body must be one operation (a JSON object; a list is a batch, refused as such). Bodies arrive as
+        bytes; `variables` in a query string arrive as text and may be `null`."""
+        decoded = super().decode_json(data)
+        if isinstance(data, bytes) and not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return decoded
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")
