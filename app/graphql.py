@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 from strawberry.asgi import GraphQL
 from strawberry.extensions import (
     DisableIntrospection,
@@ -17,6 +17,9 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.calendar_accounts import CaldavAccountProbe
@@ -59,6 +62,30 @@ class FreshLoaders(SchemaExtension):
         yield
 
 
+class HideSuggestions(SchemaExtension):
+    """Validate without "Did you mean ...?" hints. A hint names fields, arguments, types and enum values near a
+    misspelling, so with introspection off it would still let anyone read the schema one guess at a time. Running
+    validation here (with Strawberry's own rules added, as it would) leaves Strawberry's validation step nothing to do.
+    """
+
+    def on_validate(self) -> Any:
+        context = self.execution_context
+        if context.graphql_document is not None and context.validation_rules:
+            rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+            context.pre_execution_errors = validate(context.schema._schema, context.graphql_document, rules,
+                                                    hide_suggestions=True)
+        yield
+
+
+class ExecutionWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
+    """Execution whose variable errors carry no hints either (a misspelled enum value in `variables`)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
@@ -70,9 +97,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaskErrors(should_mask_error=_should_mask),
         FreshLoaders,
     ]
+    execution: type[StrawberryGraphQLCoreExecutionContext] | None = None
     if settings is not None and not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+        extensions += [DisableIntrospection, HideSuggestions]
+        execution = ExecutionWithoutSuggestions
+    return LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                          execution_context_class=execution)
 
 
 class LockstepGraphQL(GraphQL[Context, None]):
