@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.calendar_accounts import CaldavAccountProbe
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
+from app.request_metrics import RequestMetrics
 from app.settings import Settings
 from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
@@ -95,6 +96,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaskErrors(should_mask_error=_should_mask),
+        RequestMetrics,
         FreshLoaders,
     ]
     execution: type[StrawberryGraphQLCoreExecutionContext] | None = None

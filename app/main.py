@@ -17,6 +17,7 @@ from app.db import connected
 from app.farewell import configured_farewell
 from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
+from app.metrics import metrics_endpoint
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
 from app.settings import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
+            Route("/metrics", metrics_endpoint(settings, hub)),
             Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
             Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
         ],
