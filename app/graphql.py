@@ -8,6 +8,8 @@ from typing import Any
 import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, validate
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.extensions import (
     DisableIntrospection,
@@ -22,6 +24,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from app import graphiql
 from app.calendar_accounts import CaldavAccountProbe
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
 from app.request_metrics import RequestMetrics
@@ -128,6 +131,10 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
         self.farewell = farewell
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page, whose scripts this server serves (app.graphiql)."""
+        return HTMLResponse(graphiql.page())
 
     def decode_json(self, data: str | bytes) -> object:
         """A request body must be one operation (a JSON object; a list is a batch, refused as such). Bodies arrive as

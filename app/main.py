@@ -10,9 +10,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from tortoise import connections
 
+from app import graphiql
 from app.db import connected
 from app.farewell import configured_farewell
 from app.graphql import LockstepGraphQL, build_schema
@@ -81,15 +82,18 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
                 if publisher is not None:
                     await publisher.close()
 
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/health", health),
+        Route("/metrics", metrics_endpoint(settings, hub)),
+        Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
+        Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/health", health),
-            Route("/metrics", metrics_endpoint(settings, hub)),
-            Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
-            Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
-        ],
+        routes=routes,
         middleware=[browser_origins(settings)],
         lifespan=lifespan,
     )
