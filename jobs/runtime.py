@@ -100,6 +100,9 @@ def shutdown() -> None:
             _RUNTIME.loop.run_until_complete(Tortoise.close_connections())
         _RUNTIME.loop.close()
     _RUNTIME.loop, _RUNTIME.orm_ready = None, False
+    if _RUNTIME.redis is not None:
+        _RUNTIME.redis.close()
+        _RUNTIME.redis = None
 
 
 def credentials_of(connection: CalendarConnection) -> dict[str, Any]:
