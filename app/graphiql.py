@@ -28,7 +28,7 @@ const fetcher = GraphiQL.createFetcher({
   wsClient: graphqlWs.createClient({ url: socketUrl, lazy: true }),
 });
 ReactDOM.render(
-  React.createElement(GraphiQL, { fetcher, headerEditorEnabled: true, shouldPersistHeaders: false }),
+  React.createElement(GraphiQL, { fetcher, isHeadersEditorEnabled: true, shouldPersistHeaders: false }),
   document.getElementById("graphiql"),
 );
 """
