@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 import re
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
+from subprocess import PIPE
 
 import httpx
 import pytest
@@ -13,6 +18,19 @@ from app.main import create_app
 from app.settings import Settings
 
 BROWSER = {"Accept": "text/html"}
+# Loads the scripts in the page's order, as a browser would, and checks what the page's start script calls.
+_LOAD_IN_ORDER = """
+const vm = require("vm"); const fs = require("fs");
+// What a browser's window has and these scripts look for (the lazy socket client never opens a WebSocket here).
+const page = { console, setTimeout, clearTimeout, TextDecoder, TextEncoder, URL, fetch, WebSocket: class {},
+               navigator: { userAgent: "node", platform: "linux" } };
+page.window = page; page.self = page; page.globalThis = page;
+vm.createContext(page);
+for (const file of JSON.parse(process.argv[1])) vm.runInContext(fs.readFileSync(file, "utf8"), page);
+const fetcher = page.GraphiQL.createFetcher({ url: "http://lockstep.test/graphql",
+  wsClient: page.graphqlWs.createClient({ url: "ws://lockstep.test/graphql", lazy: true }) });
+console.log(JSON.stringify([typeof page.React.createElement, typeof page.ReactDOM.render, typeof fetcher]));
+"""
 
 
 def _client(graphiql: bool) -> httpx.AsyncClient:
@@ -57,3 +75,21 @@ async def test_with_graphiql_off_neither_page_nor_files_are_served() -> None:
         script = await client.get("/graphiql/assets/graphiql.min.js")
     assert page.status_code == 404
     assert script.status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the page's scripts")
+async def test_the_served_scripts_give_the_page_what_it_calls(http: httpx.AsyncClient, tmp_path: Path) -> None:
+    # given the scripts the page names, downloaded from this server in the page's order
+    page = await http.get("/graphql", headers=BROWSER)
+    files = []
+    for number, source in enumerate(re.findall(r'<script src="([^"]+)"', page.text)):
+        path = tmp_path / f"{number}.js"
+        path.write_bytes((await http.get(source)).content)
+        files.append(str(path))
+    # when they run one after another in one global scope
+    node = await asyncio.create_subprocess_exec("node", "-e", _LOAD_IN_ORDER, json.dumps(files),
+                                                stdout=PIPE, stderr=PIPE)
+    out, err = await asyncio.wait_for(node.communicate(), timeout=60)
+    # then React renders, and GraphiQL builds its fetcher over HTTP and the graphql-ws client
+    assert node.returncode == 0, err.decode()[-2000:]
+    assert json.loads(out) == ["function", "function", "function"]
