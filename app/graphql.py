@@ -8,7 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from cross_web import HTTPException
+from graphql import GraphQLError, validate
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.extensions import (
     DisableIntrospection,
@@ -18,10 +21,15 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from app import graphiql
 from app.calendar_accounts import CaldavAccountProbe
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
+from app.request_metrics import RequestMetrics
 from app.settings import Settings
 from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
@@ -81,6 +89,30 @@ class FreshLoaders(SchemaExtension):
         yield
 
 
+class HideSuggestions(SchemaExtension):
+    """Validate without "Did you mean ...?" hints. A hint names fields, arguments, types and enum values near a
+    misspelling, so with introspection off it would still let anyone read the schema one guess at a time. Running
+    validation here (with Strawberry's own rules added, as it would) leaves Strawberry's validation step nothing to do.
+    """
+
+    def on_validate(self) -> Any:
+        context = self.execution_context
+        if context.graphql_document is not None and context.validation_rules:
+            rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+            context.pre_execution_errors = validate(context.schema._schema, context.graphql_document, rules,
+                                                    hide_suggestions=True)
+        yield
+
+
+class ExecutionWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
+    """Execution whose variable errors carry no hints either (a misspelled enum value in `variables`)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
@@ -90,11 +122,15 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaskErrors(should_mask_error=_should_mask),
+        RequestMetrics,
         FreshLoaders,
     ]
+    execution: type[StrawberryGraphQLCoreExecutionContext] | None = None
     if settings is not None and not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+        extensions += [DisableIntrospection, HideSuggestions]
+        execution = ExecutionWithoutSuggestions
+    return LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                          execution_context_class=execution)
 
 
 class LockstepGraphQL(GraphQL[Context, None]):
@@ -118,6 +154,18 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
         self.farewell = farewell
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page, whose scripts this server serves (app.graphiql)."""
+        return HTMLResponse(graphiql.page())
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A request body must be one operation (a JSON object; a list is a batch, refused as such). Bodies arrive as
+        bytes; `variables` in a query string arrive as text and may be `null`."""
+        decoded = super().decode_json(data)
+        if isinstance(data, bytes) and not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return decoded
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")

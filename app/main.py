@@ -7,16 +7,19 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from tortoise import connections
 
+from app import graphiql
 from app.db import connected
 from app.farewell import configured_farewell
 from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
 from app.logs import RequestIds
+from app.metrics import metrics_endpoint
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
 from app.settings import Settings
@@ -43,6 +46,14 @@ async def health(request: Request) -> JSONResponse:
     body["live"] = "off" if hub is None else "ok" if hub.connected.is_set() else "unavailable"
     body["subscribers"] = 0 if hub is None else hub.subscriber_count()
     return JSONResponse(body, status_code=status)
+
+
+def browser_origins(settings: Settings) -> Middleware:
+    """CORS for HTTP: pages on the LOCKSTEP_ALLOWED_ORIGINS (the same list the WebSocket checks) may call the API,
+    sending a bearer token; other origins get no CORS headers, so their pages cannot read an answer. No cookies are
+    involved (tokens travel in the Authorization header), so credentials mode stays off."""
+    return Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST"],
+                      allow_headers=["Authorization", "Content-Type"], max_age=600)
 
 
 def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None,
@@ -72,15 +83,19 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
                 if publisher is not None:
                     await publisher.close()
 
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/health", health),
+        Route("/metrics", metrics_endpoint(settings, hub)),
+        Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
+        Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/health", health),
-            Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
-            Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
-        ],
-        middleware=[Middleware(RequestIds)],
+        routes=routes,
+        middleware=[Middleware(RequestIds), browser_origins(settings)],
         lifespan=lifespan,
     )
     app.state.live_hub = hub

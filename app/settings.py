@@ -44,6 +44,20 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
+METRICS_ACCESS = ("off", "open", "token")
+
+
+def _metrics_access() -> tuple[str, str]:
+    """Who may read /metrics (LOCKSTEP_METRICS) and, for `token`, the bearer token it takes (LOCKSTEP_METRICS_TOKEN)."""
+    access = (os.environ.get("LOCKSTEP_METRICS") or "off").strip().lower()
+    if access not in METRICS_ACCESS:
+        raise SystemExit(f"LOCKSTEP_METRICS must be one of {', '.join(METRICS_ACCESS)}, got {access!r}")
+    token = os.environ.get("LOCKSTEP_METRICS_TOKEN", "")
+    if access == "token" and len(token) < 32:
+        raise SystemExit("LOCKSTEP_METRICS=token needs LOCKSTEP_METRICS_TOKEN of at least 32 characters")
+    return access, token
+
+
 def _jwt_secret(data_dir: Path) -> str:
     """The signing secret for access tokens.
 
@@ -143,10 +157,13 @@ class Settings:
     oauth_return_urls: tuple[str, ...] = ()
     google: GoogleSettings | None = None
     log_level: str = "INFO"
+    metrics_access: str = "off"  # one of METRICS_ACCESS
+    metrics_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
         data_dir = Path(os.environ.get("LOCKSTEP_DATA_DIR", "var")).resolve()
+        metrics_access, metrics_token = _metrics_access()
         return cls(
             data_dir=data_dir,
             database_url=os.environ.get("LOCKSTEP_DATABASE_URL") or f"sqlite://{data_dir / 'lockstep.sqlite3'}",
@@ -176,4 +193,6 @@ class Settings:
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
             google=GoogleSettings.from_env(),
             log_level=_log_level(os.environ.get("LOCKSTEP_LOG_LEVEL") or "INFO"),
+            metrics_access=metrics_access,
+            metrics_token=metrics_token,
         )

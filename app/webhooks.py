@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jobs.scheduler import enqueue_pull, sync_queue
+from services import metrics
 from services.sync_dispatch import claim_pull
 from services.watch_channels import pull_now, verified_calendar
 
@@ -61,6 +62,7 @@ def google_webhook(redis_url: str | None) -> Callable[[Request], Awaitable[Respo
     async def google_notification(request: Request) -> Response:
         state = request.headers.get("x-goog-resource-state", "")
         background = None
+        outcome = "ignored"
         if state in _CHANGED:
             channel_id = request.headers.get("x-goog-channel-id", "")
             token = request.headers.get("x-goog-channel-token", "")
@@ -69,10 +71,13 @@ def google_webhook(redis_url: str | None) -> Callable[[Request], Awaitable[Respo
                 calendar_id = await verified_calendar(channel_id, token, now)
                 if calendar_id is not None:
                     await pull_now(calendar_id, now)
+                    outcome = "accepted"
                     if queue is not None:
                         background = BackgroundTask(_hand_out_pull, queue, calendar_id)
             except Exception:  # the backstop pull still comes; Google must not retry into a failing database
                 log.exception("a Google notification could not be recorded")
+                outcome = "failed"
+        metrics.record_webhook_delivery("google", outcome)
         return Response(status_code=200, background=background)
 
     return google_notification

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from redis import Redis
 from tortoise import Tortoise
 
 from jobs.tokens import ConnectionTokens
@@ -48,6 +49,7 @@ class _Runtime:
         self.config: JobConfig | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.orm_ready = False
+        self.redis: Redis | None = None
 
 
 _RUNTIME = _Runtime()
@@ -55,6 +57,15 @@ _RUNTIME = _Runtime()
 
 def configure(config: JobConfig) -> None:
     _RUNTIME.config = config
+    _RUNTIME.redis = None
+
+
+def redis() -> Redis:
+    """The process's Redis client for what jobs share besides the queue (the job outcome tally). Short timeouts: a
+    Redis that does not answer must not hold a job that has finished its work."""
+    if _RUNTIME.redis is None:
+        _RUNTIME.redis = Redis.from_url(config().redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    return _RUNTIME.redis
 
 
 def config() -> JobConfig:
@@ -89,6 +100,9 @@ def shutdown() -> None:
             _RUNTIME.loop.run_until_complete(Tortoise.close_connections())
         _RUNTIME.loop.close()
     _RUNTIME.loop, _RUNTIME.orm_ready = None, False
+    if _RUNTIME.redis is not None:
+        _RUNTIME.redis.close()
+        _RUNTIME.redis = None
 
 
 def credentials_of(connection: CalendarConnection) -> dict[str, Any]:

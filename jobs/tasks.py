@@ -18,6 +18,7 @@ from jobs.push import push_crashed, push_mapping
 from jobs.tokens import refresh_access
 from jobs.watch import open_channel
 from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
+from services import metrics
 from services.credentials import CredentialVault
 from services.sync_leases import calendar_lease
 from services.watch_channels import watch_failed
@@ -103,21 +104,27 @@ async def run_watch(calendar_id: int) -> str:
         return "retry"
 
 
+def _counted(job: str, outcome: str) -> str:
+    """Count the finished job in the deployment's shared tally (services.metrics), then hand its outcome to RQ."""
+    metrics.record_job_outcome(runtime.redis(), job, outcome)
+    return outcome
+
+
 def push(mapping_id: int) -> str:
     """Write one booking's current state to one calendar."""
-    return runtime.run(run_push(mapping_id))
+    return _counted("push", runtime.run(run_push(mapping_id)))
 
 
 def pull(calendar_id: int) -> str:
     """Bring one calendar's changes in."""
-    return runtime.run(run_pull(calendar_id))
+    return _counted("pull", runtime.run(run_pull(calendar_id)))
 
 
 def refresh(connection_id: int) -> str:
     """Refresh one OAuth connection's access token."""
-    return runtime.run(run_refresh(connection_id))
+    return _counted("refresh", runtime.run(run_refresh(connection_id)))
 
 
 def watch(calendar_id: int) -> str:
     """Open or renew one calendar's push channel."""
-    return runtime.run(run_watch(calendar_id))
+    return _counted("watch", runtime.run(run_watch(calendar_id)))

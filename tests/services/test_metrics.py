@@ -1,0 +1,23 @@
+"""The shared job outcome tally: bounded fields, and a Redis that does not answer never fails a finished job."""
+
+from __future__ import annotations
+
+from redis import Redis
+
+from services.metrics import JOB_OUTCOMES_KEY, job_outcome_counts, record_job_outcome
+from tests.support.server import free_port
+
+
+def test_outcomes_are_added_up_under_bounded_names(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    for job, outcome in (("push", "done"), ("push", "done"), ("pull", "retry"), ("push", "a new status"),
+                         ("import everything", "done")):
+        record_job_outcome(redis, job, outcome)
+    assert job_outcome_counts(redis) == {("push", "done"): 2, ("pull", "retry"): 1, ("push", "other"): 1,
+                                         ("other", "done"): 1}
+
+
+def test_a_redis_that_does_not_answer_loses_the_count_but_raises_nothing(redis_url: str) -> None:
+    away = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
+    record_job_outcome(away, "push", "done")
+    assert Redis.from_url(redis_url).exists(JOB_OUTCOMES_KEY) == 0
