@@ -19,7 +19,7 @@ from models import (
     WorkingHoursRange,
 )
 from services import live, validation
-from services.access import require_schedule_manager
+from services.access import manages_schedule, require_schedule_manager
 from services.auth import Viewer
 from services.errors import InvalidInputError, NotFoundError
 from services.locks import lock_staff
@@ -121,17 +121,19 @@ async def add_schedule_override(
 
 
 async def remove_schedule_override(viewer: Viewer, override_id: int) -> ScheduleOverride:
+    """Overrides are private and numbered in sequence: someone else's is "not found", exactly like a missing one, so
+    IDs cannot be probed."""
     override = await ScheduleOverride.get_or_none(id=override_id).select_related("staff")
-    if override is None:
+    if override is None or not await manages_schedule(viewer, override.staff):
         raise NotFoundError("ScheduleOverride", ["input", "id"])
-    await require_schedule_manager(viewer, override.staff)
     await override.delete()
     await live.publish_schedule_changed([override.staff.id], day=_local_day(override.date, override.staff.time_zone))
     return override
 
 
 async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at: datetime, title: str) -> BusyBlock:
-    """Manual busy time: stored as a busy block, so it blocks slots exactly as an imported event does."""
+    """Manual busy time: stored as a busy block, so it blocks slots exactly as an imported event does. Returns the
+    block with its staff loaded."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
     start = validation.instant(starts_at, ["input", "startsAt"]).astimezone(UTC)
@@ -143,17 +145,17 @@ async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at
     clean_title = validation.text(title, ["input", "title"], required=False)
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
-        block = await BusyBlock.create(using_db=connection, staff_id=staff.id, source=BusyBlockSource.MANUAL,
+        block = await BusyBlock.create(using_db=connection, staff=staff, source=BusyBlockSource.MANUAL,
                                        title=clean_title, starts_at=start, ends_at=end, created_by_id=viewer.user_id)
     await live.publish_availability_changed(staff.id, [Span(start, end)])
     return block
 
 
 async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:
+    """Returns the removed block with its staff loaded. Someone else's block is "not found", like a missing one."""
     block = await BusyBlock.get_or_none(id=block_id, source=BusyBlockSource.MANUAL).select_related("staff")
-    if block is None:
+    if block is None or not await manages_schedule(viewer, block.staff):
         raise NotFoundError("BusyBlock", ["input", "id"])
-    await require_schedule_manager(viewer, block.staff)
     await block.delete()
     await live.publish_availability_changed(block.staff_id, [Span(block.starts_at, block.ends_at)])
     return block
