@@ -116,8 +116,8 @@ async def test_someone_elses_block_or_override_answers_exactly_like_a_missing_on
               await ScheduleOverride.all().values_list("id", flat=True))
     # when the rival removes them, and also IDs that are free
     answers = {}
-    for name, block_id, override_id in (("real", real_block, real_override),
-                                        ("missing", encode_id("BusyBlock", 10**6), encode_id("ScheduleOverride", 10**6))):
+    free_block, free_override = encode_id("BusyBlock", 10**6), encode_id("ScheduleOverride", 10**6)
+    for name, block_id, override_id in (("real", real_block, real_override), ("missing", free_block, free_override)):
         answers[name] = (await api(UNBLOCK, {"input": {"id": block_id}}, other.owner_token),
                          await api(REMOVE_OVERRIDE, {"input": {"id": override_id}}, other.owner_token))
     # then both answers are the same "not found", and nothing was removed
