@@ -24,7 +24,7 @@ from app.settings import Settings
 from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
 from schema.loaders import Loaders
-from services.auth import ANONYMOUS, TokenConfig, viewer_from_access_token
+from services.auth import ANONYMOUS, TokenConfig, current_viewer, viewer_from_access_token
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
@@ -58,6 +58,17 @@ class FreshLoaders(SchemaExtension):
         yield
 
 
+class CurrentViewer(SchemaExtension):
+    """Reads the token's user once per operation, before any resolver runs: a deleted user is nobody, and a changed
+    role counts at once, even on a WebSocket opened with an older token."""
+
+    async def on_operation(self) -> Any:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.viewer = await current_viewer(context.token_viewer)
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
@@ -68,6 +79,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaskErrors(should_mask_error=_should_mask),
         FreshLoaders,
+        CurrentViewer,
     ]
     if settings is not None and not settings.introspection:
         extensions.append(DisableIntrospection)
@@ -102,10 +114,11 @@ class LockstepGraphQL(GraphQL[Context, None]):
         viewer = ANONYMOUS
         if scheme.lower() == "bearer" and token:
             viewer = viewer_from_access_token(token.strip(), self.tokens)
-        return Context(viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
+        return Context(token_viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        request=request, response=response, live=self.live, oauth=self.oauth,
                        allowed_return_urls=self.allowed_return_urls, farewell=self.farewell)
 
     async def on_ws_connect(self, context: Context) -> Any:
-        context.viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens, context.viewer)
+        context.token_viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens,
+                                                             context.token_viewer)
         return await super().on_ws_connect(context)
