@@ -5,12 +5,11 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
 from domain.intervals import Span
-from domain.zones import load_zone, to_utc
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -95,19 +94,13 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
     return staff
 
 
-def _local_day(day: date, zone_name: str) -> Span:
-    """The local date `day` in the staff member's zone, as a UTC span (23 or 25 hours on DST days)."""
-    zone = load_zone(zone_name)
-    return Span(to_utc(datetime.combine(day, time()), zone), to_utc(datetime.combine(day + timedelta(days=1), time()),
-                                                                     zone))
-
-
 async def add_schedule_override(
     viewer: Viewer, staff_id: int, day: date, ranges: list[ClockRange], note: str
 ) -> ScheduleOverride:
     """Set the hours of one local date: no ranges means closed. A second override of the same date replaces it."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
+    validation.calendar_date(day, ["input", "date"])
     parsed = parse_ranges(ranges, ["input", "ranges"])
     clean_note = validation.text(note, ["input", "note"], required=False)
     async with in_transaction() as connection:
@@ -116,7 +109,7 @@ async def add_schedule_override(
         override = await ScheduleOverride.create(
             using_db=connection, staff_id=staff.id, date=day, ranges=[list(pair) for pair in parsed], note=clean_note
         )
-    await live.publish_schedule_changed([staff.id], day=_local_day(day, staff.time_zone))
+    await live.publish_day_changed(staff.id, day, staff.time_zone)
     return override
 
 
@@ -127,7 +120,7 @@ async def remove_schedule_override(viewer: Viewer, override_id: int) -> Schedule
     if override is None or not await manages_schedule(viewer, override.staff):
         raise NotFoundError("ScheduleOverride", ["input", "id"])
     await override.delete()
-    await live.publish_schedule_changed([override.staff.id], day=_local_day(override.date, override.staff.time_zone))
+    await live.publish_day_changed(override.staff.id, override.date, override.staff.time_zone)
     return override
 
 

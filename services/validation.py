@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from domain.zones import is_valid_zone, load_zone
@@ -53,5 +53,13 @@ def instant(value: datetime, path: Path) -> datetime:
         raise InvalidInputError(path, "Give the date-time with its UTC offset, e.g. 2026-05-04T09:00:00+02:00")
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         # Far-off years overflow date arithmetic (windows, buffers); no booking needs them.
+        raise InvalidInputError(path, f"Use a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def calendar_date(value: date, path: Path) -> date:
+    """A local date in the same years as date-times: a date's day is worked out in a zone, and far-off years
+    overflow that arithmetic."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise InvalidInputError(path, f"Use a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value
