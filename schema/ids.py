@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import strawberry
 
-# Every table behind a global ID keys its rows with a 32-bit integer column (PostgreSQL's int4, and the range Tortoise's
-# IntField declares on SQLite as well), so no larger key can name a row.
-MAX_PRIMARY_KEY = 2**31 - 1
+from models.database import MAX_ROW_ID
+
+MAX_PRIMARY_KEY = MAX_ROW_ID  # every table behind a global ID keys its rows with a 32-bit integer
 _TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _PRIMARY_KEY = re.compile(r"[1-9][0-9]*")
 
