@@ -23,6 +23,7 @@ from app.live_socket import KeepAliveHandler, viewer_from_connection_params
 from app.settings import Settings
 from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
+from resolvers.text_input import RefuseControlCharacters
 from schema.loaders import Loaders
 from services.auth import ANONYMOUS, TokenConfig, current_viewer, viewer_from_access_token
 from services.connections import AccountProbe
@@ -80,6 +81,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaskErrors(should_mask_error=_should_mask),
         FreshLoaders,
         CurrentViewer,
+        RefuseControlCharacters,
     ]
     if settings is not None and not settings.introspection:
         extensions.append(DisableIntrospection)
