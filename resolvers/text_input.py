@@ -1,8 +1,9 @@
 """One check of every string a client sends, before any resolver runs: arguments and input fields at any depth.
 
-A string with a forbidden character (domain.text) is refused with the field's typed ValidationError, naming the path
-of the offending value (["input", "note"], ["staffIds", 2]); a field whose result has no ValidationError member (a
-list such as `bookings`) answers with an error instead. Either way the resolver never runs, so nothing is written.
+A string with a forbidden character (services.validation.plain_text) is refused with the field's typed
+ValidationError, naming the path of the offending value (["input", "note"], ["staffIds", 2]); a field whose result
+has no ValidationError member (a list such as `bookings`) answers with an error instead. Either way the resolver
+never runs, so nothing is written.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 from graphql import GraphQLNonNull, GraphQLUnionType
 from strawberry.extensions import SchemaExtension
 
-from domain.text import describe, forbidden_character
 from schema.errors import ValidationError
 from services.errors import InvalidInputError
+from services.validation import plain_text
 
 Path = list[str | int]
 
@@ -24,11 +25,11 @@ def refused_text(value: Any, path: Path) -> InvalidInputError | None:
     """The refusal of the first string inside `value` (a GraphQL argument: scalars, lists and input objects) that
     holds a forbidden character, or None."""
     if isinstance(value, str):
-        character = forbidden_character(value)
-        if character is None:
-            return None
-        return InvalidInputError(path, f"Remove the control character {describe(character)}: text may hold tabs "
-                                       "and line breaks, but no other control characters")
+        try:
+            plain_text(value, path)
+        except InvalidInputError as error:
+            return error
+        return None
     if isinstance(value, Mapping):
         items: Any = value.items()
     elif isinstance(value, list | tuple):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from domain.text import describe, forbidden_character
 from domain.zones import is_valid_zone, load_zone
 from services.errors import InvalidInputError
 
@@ -26,8 +27,17 @@ def zone(value: str, path: Path) -> str:
     return value
 
 
+def plain_text(value: str, path: Path) -> str:
+    """`value`, when it holds no forbidden character (see domain.text)."""
+    character = forbidden_character(value)
+    if character is not None:
+        raise InvalidInputError(path, f"Remove the control character {describe(character)}: text may hold tabs and "
+                                      "line breaks, but no other control characters")
+    return value
+
+
 def text(value: str, path: Path, *, max_length: int = 200, required: bool = True) -> str:
-    cleaned = value.strip()
+    cleaned = plain_text(value, path).strip()
     if required and not cleaned:
         raise InvalidInputError(path, "Must not be empty")
     if len(cleaned) > max_length:
