@@ -317,3 +317,18 @@ async def test_a_customer_cannot_reach_a_started_occurrence_through_an_earlier_c
     assert before == [("cancelled", 2), ("confirmed", 1), ("confirmed", 1)]
     assert await Booking.all().order_by("occurrence_index").values_list("status", "version") == before
     assert await OutboxEntry.all().count() == outbox_before
+
+
+async def test_a_rule_that_never_matches_until_a_far_date_is_refused_and_books_nothing(api: GraphQLClient) -> None:
+    # given a shop, when a series is asked for every 7 days on Tuesdays from a Monday, until 2999
+    shop = await given_shop(api)
+    data = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10), "walkIn": True,
+                                                "recurrence": "FREQ=DAILY;INTERVAL=7;BYDAY=TU;UNTIL=29991231"}},
+                     shop.owner_token)
+    # then it is a validation error of the rule, and nothing is written
+    assert data["createBooking"] == {
+        "__typename": "ValidationError", "path": ["input", "recurrence"],
+        "message": "the rule matches too rarely: a series has all its occurrences within 104 times INTERVAL days of "
+                   "the first, and this UNTIL is later; give COUNT, or an earlier UNTIL"}
+    assert (await Booking.all().count(), await BookingSeries.all().count(), await OutboxEntry.all().count()) \
+        == (0, 0, 0)
