@@ -33,8 +33,9 @@ from app.request_metrics import RequestMetrics
 from app.settings import Settings
 from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
+from resolvers.text_input import RefuseControlCharacters
 from schema.loaders import Loaders
-from services.auth import ANONYMOUS, TokenConfig, viewer_from_access_token
+from services.auth import ANONYMOUS, TokenConfig, current_viewer, viewer_from_access_token
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
@@ -113,6 +114,17 @@ class ExecutionWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
         return super().build(*args, **kwargs)
 
 
+class CurrentViewer(SchemaExtension):
+    """Reads the token's user once per operation, before any resolver runs: a deleted user is nobody, and a changed
+    role counts at once, even on a WebSocket opened with an older token."""
+
+    async def on_operation(self) -> Any:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.viewer = await current_viewer(context.token_viewer)
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
@@ -124,6 +136,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaskErrors(should_mask_error=_should_mask),
         RequestMetrics,
         FreshLoaders,
+        CurrentViewer,
+        RefuseControlCharacters,
     ]
     execution: type[StrawberryGraphQLCoreExecutionContext] | None = None
     if settings is not None and not settings.introspection:
@@ -173,10 +187,11 @@ class LockstepGraphQL(GraphQL[Context, None]):
         viewer = ANONYMOUS
         if scheme.lower() == "bearer" and token:
             viewer = viewer_from_access_token(token.strip(), self.tokens)
-        return Context(viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
+        return Context(token_viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        request=request, response=response, live=self.live, oauth=self.oauth,
                        allowed_return_urls=self.allowed_return_urls, farewell=self.farewell)
 
     async def on_ws_connect(self, context: Context) -> Any:
-        context.viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens, context.viewer)
+        context.token_viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens,
+                                                             context.token_viewer)
         return await super().on_ws_connect(context)

@@ -3,7 +3,8 @@
 Browsers cannot set headers on a WebSocket, so the access token travels in the connection_init payload:
 `{"authorization": "Bearer <jwt>"}` (the plain token is accepted too). It is read once, when the connection opens;
 an invalid or expired token makes the connection anonymous, and the typed NotAuthorized of a subscription then says
-why, exactly as over HTTP.
+why, exactly as over HTTP. The user it names is looked up again for every operation on the socket (see
+app.graphql.CurrentViewer), so a deleted account or a changed role counts from the next operation on.
 """
 
 from __future__ import annotations

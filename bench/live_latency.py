@@ -179,8 +179,8 @@ async def run(args: argparse.Namespace, scratch: Path, redis_url: str) -> None:
             api = GraphQLClient(http)
             shop = await given_shop(api, duration=15, step=15, horizon=365)
             decoded = decode_id(shop.staff_id)
-            assert decoded is not None
-            staff_pk = decoded[1]
+            assert decoded is not None and decoded.pk is not None
+            staff_pk = decoded.pk
 
             control, far_end = spawn.Pipe()
             subscribers = spawn.Process(target=run_subscribers, args=(

@@ -7,11 +7,14 @@ time is then read as UTC the RFC 5545 way (see ``domain.zones.to_utc``).
 
 from __future__ import annotations
 
+import calendar
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
 from domain.zones import load_zone, local_wall, to_utc
@@ -29,6 +32,13 @@ _UNTIL = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-
 # dateutil compares UNTIL with naive local wall times; give it room and apply
 # the exact UTC bound ourselves.
 _UNTIL_MARGIN = timedelta(days=2)
+# A series' *reach*: it must have all its occurrences within this many periods
+# (FREQ times INTERVAL) of its first. That is twice what 52 occurrences need at
+# one a period, room for months without a 31st. Past it a rule matches too
+# rarely to be a series, and expanding it means walking period after period
+# (356,000 of them for a daily rule that can never match, running to 2999).
+MAX_PERIODS = 2 * MAX_OCCURRENCES
+_PERIOD = {"DAILY": relativedelta(days=1), "WEEKLY": relativedelta(weeks=1), "MONTHLY": relativedelta(months=1)}
 
 
 class RecurrenceError(ValueError):
@@ -90,15 +100,44 @@ def _until_instant(text: str, zone_name: str) -> datetime:
     return stamp.replace(tzinfo=UTC) if zulu else to_utc(stamp, load_zone(zone_name))
 
 
-def _walls(parts: dict[str, str], dtstart: datetime, until_wall: datetime | None) -> list[datetime]:
-    """The rule's local wall times from ``dtstart`` on: enough of them to fill or overfill
-    MAX_OCCURRENCES (DTSTART included when the rule matches it)."""
-    rule_parts = [f"{name}={value}" for name, value in parts.items() if name != "UNTIL"]
-    if until_wall is not None:
-        rule_parts.append(f"UNTIL={until_wall:%Y%m%dT%H%M%S}")
+def _reach_end(parts: dict[str, str], dtstart: datetime) -> datetime:
+    """The local wall time MAX_PERIODS periods after ``dtstart``: the series' reach."""
+    periods = MAX_PERIODS * int(parts.get("INTERVAL", "1"))
     try:
-        rule = rrulestr(";".join(rule_parts), dtstart=dtstart)
-        return list(islice(rule, MAX_OCCURRENCES + 2))
+        return dtstart + _PERIOD[parts["FREQ"]] * periods
+    except (ValueError, OverflowError):  # past year 9999: the calendar ends first
+        return datetime.max.replace(microsecond=0)
+
+
+_WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
+
+
+def _kept_by_daily_filters(parts: dict[str, str], wall: datetime) -> bool:
+    """Whether a day of a DAILY rule passes its BYDAY and BYMONTHDAY (both limit the days, RFC 5545 3.3.10)."""
+    if "BYDAY" in parts and wall.weekday() not in {_WEEKDAYS[day[-2:]] for day in parts["BYDAY"].split(",")}:
+        return False
+    if "BYMONTHDAY" in parts:
+        month_length = calendar.monthrange(wall.year, wall.month)[1]
+        wanted = {int(day) for day in parts["BYMONTHDAY"].split(",")}
+        return wall.day in wanted or wall.day - month_length - 1 in wanted
+    return True
+
+
+def _walls(parts: dict[str, str], dtstart: datetime, until_wall: datetime) -> list[datetime]:
+    """The rule's local wall times from ``dtstart`` up to ``until_wall``: enough of them to fill
+    or overfill MAX_OCCURRENCES (DTSTART included when the rule matches it)."""
+    bound = f"UNTIL={until_wall:%Y%m%dT%H%M%S}"
+    rule_parts = [f"{name}={value}" for name, value in parts.items() if name not in ("COUNT", "UNTIL")]
+    try:
+        rule = rrulestr(";".join([*rule_parts, bound]), dtstart=dtstart)  # also checks the parts' syntax
+        if parts["FREQ"] != "DAILY":
+            return list(islice(rule, MAX_OCCURRENCES + 2))
+        # dateutil looks for a next match regardless of UNTIL, up to the year 9999, so a daily rule whose BYDAY or
+        # BYMONTHDAY never matches would cost seconds. For DAILY both only filter days: walk the unfiltered days (at
+        # most MAX_PERIODS before the bound) and filter them here.
+        unfiltered = [part for part in rule_parts if not part.startswith(("BYDAY=", "BYMONTHDAY="))]
+        days = rrulestr(";".join([*unfiltered, bound]), dtstart=dtstart)
+        return list(islice((wall for wall in days if _kept_by_daily_filters(parts, wall)), MAX_OCCURRENCES + 2))
     except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:
         raise RecurrenceError(f"invalid recurrence rule: {exc}") from exc
 
@@ -116,9 +155,13 @@ def occurrence_starts(rrule: str, first_start: datetime, zone: str) -> list[date
     inclusive: a UTC date-time ('Z') is compared as an instant, a floating date-time as a
     local wall time, a bare date covers its whole local day.
 
+    Every occurrence must lie within the series' reach (MAX_PERIODS periods of FREQ times
+    INTERVAL from the first); a COUNT the rule cannot fill within it, or an UNTIL past it, is
+    an error, so expanding a rule costs at most that many periods.
+
     Raises RecurrenceError (with ``reason``) on bad syntax, a disallowed FREQ or part,
-    an unbounded rule, too many, or zero occurrences; UnknownTimeZone for a bad ``zone``;
-    ValueError for a naive ``first_start``.
+    an unbounded rule, too many, or zero occurrences, or occurrences beyond the reach;
+    UnknownTimeZone for a bad ``zone``; ValueError for a naive ``first_start``.
     """
     if len(rrule) > MAX_RULE_LENGTH:
         raise RecurrenceError(f"the rule is longer than {MAX_RULE_LENGTH} characters")
@@ -141,6 +184,9 @@ def occurrence_starts(rrule: str, first_start: datetime, zone: str) -> list[date
         raise RecurrenceError("use COUNT or UNTIL, not both")
     if count is None and "UNTIL" not in parts:
         raise RecurrenceError("the rule never ends: give COUNT or UNTIL")
+    if freq == "WEEKLY" and "BYMONTHDAY" in parts:
+        # RFC 5545 forbids it; dateutil would filter with it and might search for centuries.
+        raise RecurrenceError("BYMONTHDAY cannot be used with FREQ=WEEKLY; use FREQ=MONTHLY or FREQ=DAILY")
     for day in parts.get("BYMONTHDAY", "1").split(","):
         # dateutil silently accepts impossible days such as 40 and then never matches.
         if not re.fullmatch(r"[+-]?[0-9]{1,2}", day) or not 1 <= abs(int(day)) <= 31:
@@ -164,13 +210,28 @@ def occurrence_starts(rrule: str, first_start: datetime, zone: str) -> list[date
     return starts
 
 
+def bounded_rule(rrule: str, planned: Sequence[datetime]) -> str:
+    """The rule as it is written to a calendar: its parts, bounded to the ``planned`` occurrences
+    (what occurrence_starts gave for it). A COUNT rule says COUNT of them; an UNTIL rule says
+    UNTIL the last one, in UTC, so no calendar server ever expands it past the booked series."""
+    parts = _parse_parts(rrule)
+    body = [f"{name}={value}" for name, value in parts.items() if name not in ("COUNT", "UNTIL")]
+    if "COUNT" in parts:
+        return ";".join([*body, f"COUNT={len(planned)}"])
+    last = planned[-1].astimezone(UTC)
+    if last.microsecond:  # UNTIL has whole seconds: round up so the last occurrence stays in
+        last = last.replace(microsecond=0) + timedelta(seconds=1)
+    return ";".join([*body, f"UNTIL={last:%Y%m%dT%H%M%SZ}"])
+
+
 def _expand(
     parts: dict[str, str], first_start: datetime, tz: ZoneInfo, count: int | None, until: datetime | None
 ) -> list[datetime]:
     first_wall = local_wall(first_start, tz)
     # dateutil drops microseconds from DTSTART; put them back on every occurrence.
     dtstart = first_wall.replace(microsecond=0)
-    until_wall = None if until is None else local_wall(until, tz) + _UNTIL_MARGIN
+    reach_end = _reach_end(parts, dtstart)
+    until_wall = reach_end if until is None else min(local_wall(until, tz) + _UNTIL_MARGIN, reach_end)
     starts = [first_start]
     for wall in _walls(parts, dtstart, until_wall):
         if count is not None and len(starts) >= count:
@@ -183,4 +244,10 @@ def _expand(
         starts.append(instant)
         if len(starts) > MAX_OCCURRENCES:
             raise RecurrenceError(f"the rule produces more than {MAX_OCCURRENCES} occurrences")
+    if until is not None and local_wall(until, tz) > reach_end:
+        # Fewer than MAX_OCCURRENCES within the reach, and UNTIL says the series goes on past it.
+        unit = {"DAILY": "days", "WEEKLY": "weeks", "MONTHLY": "months"}[parts["FREQ"]]
+        raise RecurrenceError(
+            f"the rule matches too rarely: a series has all its occurrences within {MAX_PERIODS} times INTERVAL "
+            f"{unit} of the first, and this UNTIL is later; give COUNT, or an earlier UNTIL")
     return starts

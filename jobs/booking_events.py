@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.recurrence import occurrence_starts
+from domain.recurrence import bounded_rule, occurrence_starts
 from domain.sync import BookingSnapshot, event_marker, series_marker
 from models import Booking, BookingSeries, BookingStatus, Service, Staff
 from providers.base import MovedOccurrence, OutgoingEvent
@@ -93,6 +93,6 @@ async def _series_event(anchor: Booking, service: Service, staff: Staff) -> Book
     event = OutgoingEvent(marker=series_marker(series.id), summary=_summary(service, lead),
                           description=_description(service, lead), starts_at=planned[0],
                           ends_at=planned[0] + length, time_zone=series.time_zone,
-                          rrule=series.rrule.removeprefix("RRULE:"),
+                          rrule=bounded_rule(series.rrule, planned),
                           exdates=tuple(exdates), moved=tuple(moved), colour=service.colour)
     return BookingEvent(anchor.staff_id, snapshot, event, written)

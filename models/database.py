@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,11 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 
 SQLITE_ENGINE = "models.sqlite_engine"
+
+# Tables key their rows with 32-bit integers (IntField: PostgreSQL's int4, and the range Tortoise declares on SQLite),
+# so no larger number names a row; a query with one would fail on PostgreSQL instead of finding nothing.
+MAX_ROW_ID = 2**31 - 1
+ROW_ID_DIGITS = re.compile(r"[1-9][0-9]{0,9}")  # a row ID as written: ASCII digits, no sign, no leading zero
 
 
 def tortoise_config(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> dict[str, Any]:

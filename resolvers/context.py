@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schema.loaders import Loaders
-from services.auth import TokenConfig, Viewer
+from services.auth import ANONYMOUS, TokenConfig, Viewer
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.farewell import ProviderFarewell
@@ -20,9 +20,12 @@ from services.oauth_connections import OAuthGateway
 class Context:
     """`account_probe` checks calendar accounts (the app passes the CalDAV one; tests a fake); `vault` seals the
     credentials of the accounts connected; `live` delivers live events to subscriptions (None without Redis).
-    Over a WebSocket one context serves the whole connection; `connection_params` is its connection_init payload."""
+    Over a WebSocket one context serves the whole connection; `connection_params` is its connection_init payload.
 
-    viewer: Viewer
+    `token_viewer` is who the access token claims to be; `viewer` is that user as the database has them now, read
+    again at the start of every operation (see app.graphql.CurrentViewer), and is what every permission uses."""
+
+    token_viewer: Viewer
     tokens: TokenConfig
     account_probe: AccountProbe
     vault: CredentialVault
@@ -31,6 +34,7 @@ class Context:
     response: Any = None
     live: LiveFeed | None = None
     connection_params: dict[str, Any] | None = None
+    viewer: Viewer = ANONYMOUS
     # OAuth providers this server is configured for (by provider value), and where users may be sent back to.
     oauth: Mapping[str, OAuthGateway] = field(default_factory=dict)
     allowed_return_urls: tuple[str, ...] = ()

@@ -49,11 +49,14 @@ def typed_errors(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
 
 
 def pk(value: str, type_name: str, path: list[str | int]) -> int:
-    """The primary key behind a global ID of `type_name`; a malformed or foreign ID is a validation error."""
+    """The primary key behind a global ID of `type_name`. A malformed or foreign ID is a validation error; a
+    well-formed one whose key no row can have is not found, exactly like a key that is free."""
     decoded = decode_id(value)
-    if decoded is None or decoded[0] != type_name:
+    if decoded is None or decoded.type_name != type_name:
         raise InvalidInputError(path, f"Not a {type_name} ID")
-    return decoded[1]
+    if decoded.pk is None:
+        raise NotFoundError(type_name, path)
+    return decoded.pk
 
 
 def optional_pk(value: str | None, type_name: str, path: list[str | int]) -> int | None:

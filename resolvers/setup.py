@@ -34,6 +34,7 @@ from schema.payloads import (
 )
 from schema.types import Business, BusyBlock, ScheduleOverride, Service, StaffMember
 from services import businesses, schedules
+from services.access import block_title
 from services.businesses import ServiceFields
 from services.errors import NotFoundError
 from services.schedules import ClockRange, WeekdayHours
@@ -117,15 +118,17 @@ async def remove_schedule_override(input: RemoveScheduleOverrideInput, info: Inf
 @typed_errors
 async def block_time(input: BlockTimeInput, info: Info) -> BusyBlockResult:
     staff_id = pk(input.staff_id, "StaffMember", ["input", "staffId"])
-    block = await schedules.block_time(viewer_of(info), staff_id, input.starts_at, input.ends_at, input.title)
-    return BusyBlock.from_model(block, block.title or "Busy")
+    viewer = viewer_of(info)
+    block = await schedules.block_time(viewer, staff_id, input.starts_at, input.ends_at, input.title)
+    return BusyBlock.from_model(block, block_title(viewer, block, block.staff))
 
 
 @permission(IS_BUSINESS_SIDE)
 @typed_errors
 async def remove_blocked_time(input: RemoveBlockedTimeInput, info: Info) -> BusyBlockResult:
-    block = await schedules.remove_blocked_time(viewer_of(info), pk(input.id, "BusyBlock", ["input", "id"]))
-    return BusyBlock.from_model(block, block.title or "Busy")
+    viewer = viewer_of(info)
+    block = await schedules.remove_blocked_time(viewer, pk(input.id, "BusyBlock", ["input", "id"]))
+    return BusyBlock.from_model(block, block_title(viewer, block, block.staff))
 
 
 @permission(AllowAny())

@@ -6,7 +6,7 @@ for anyone in it and manages their own schedule; a *customer* books for themself
 
 from __future__ import annotations
 
-from models import Booking, Business, Staff, UserRole
+from models import Booking, Business, BusyBlock, Staff, UserRole
 from services.auth import Viewer
 from services.errors import NotAuthorizedError
 
@@ -49,14 +49,19 @@ async def require_member(viewer: Viewer, business_id: int) -> None:
         raise NotAuthorizedError("Only the business's owner and staff may do this")
 
 
-async def require_schedule_manager(viewer: Viewer, staff: Staff) -> None:
+async def manages_schedule(viewer: Viewer, staff: Staff) -> bool:
     """The owner, or the staff member themself, manages a staff member's hours and blocked time."""
-    require_signed_in(viewer)
-    if await is_owner(viewer, staff.business_id):
-        return
+    if viewer.user_id is None:
+        return False
     if staff.user_id is not None and staff.user_id == viewer.user_id:
-        return
-    raise NotAuthorizedError("Only the owner or this staff member may change this schedule")
+        return True
+    return await is_owner(viewer, staff.business_id)
+
+
+async def require_schedule_manager(viewer: Viewer, staff: Staff) -> None:
+    require_signed_in(viewer)
+    if not await manages_schedule(viewer, staff):
+        raise NotAuthorizedError("Only the owner or this staff member may change this schedule")
 
 
 async def can_see_booking(viewer: Viewer, booking: Booking) -> bool:
@@ -67,6 +72,11 @@ async def can_see_booking(viewer: Viewer, booking: Booking) -> bool:
     return await is_member(viewer, booking.business_id)
 
 
-async def sees_private_titles(viewer: Viewer, staff: Staff) -> bool:
-    """Titles of personal events are the staff member's alone; everyone else sees "busy"."""
-    return viewer.user_id is not None and staff.user_id == viewer.user_id
+BUSY = "Busy"
+
+
+def block_title(viewer: Viewer, block: BusyBlock, staff: Staff) -> str:
+    """The title of a busy block as `viewer` may see it. A personal event's title is the staff member's alone, and a
+    block typed in by someone (the owner's "Vacation") is also that person's; everyone else sees "Busy"."""
+    mine = viewer.user_id is not None and viewer.user_id in (staff.user_id, block.created_by_id)
+    return (block.title or BUSY) if mine else BUSY

@@ -42,7 +42,8 @@ class TokenConfig:
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking: a signed-in user (from a valid access token) or nobody."""
+    """Who is asking: a signed-in user (from a valid access token) or nobody. A Viewer read from a token alone is a
+    claim; `current_viewer` turns it into the user and role the database has."""
 
     user_id: int | None
     role: UserRole | None
@@ -113,6 +114,20 @@ def viewer_from_access_token(token: str, config: TokenConfig) -> Viewer:
         return Viewer(user_id=None, role=None, auth_problem=problem)
     except (ValueError, KeyError):
         return Viewer(user_id=None, role=None, auth_problem="access token invalid")
+
+
+NO_LONGER_EXISTS = "This account no longer exists"
+
+
+async def current_viewer(claimed: Viewer) -> Viewer:
+    """The viewer as the database says now. A token names a user and the role they had when it was issued; the user
+    may since have been deleted (then nobody is signed in) or given another role (then the new one counts)."""
+    if claimed.user_id is None:
+        return claimed
+    user = await User.get_or_none(id=claimed.user_id)
+    if user is None:
+        return Viewer(user_id=None, role=None, auth_problem=NO_LONGER_EXISTS)
+    return Viewer(user_id=user.id, role=UserRole(user.role))
 
 
 async def sign_up(email: str, password: str, name: str, role: UserRole, config: TokenConfig) -> TokenPair:

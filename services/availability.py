@@ -29,7 +29,7 @@ from models import (
     WorkingHoursRange,
 )
 from services import validation
-from services.access import require_member, sees_private_titles
+from services.access import block_title, require_member
 from services.auth import Viewer
 from services.errors import InvalidInputError, NotFoundError
 
@@ -158,7 +158,6 @@ async def staff_schedule(viewer: Viewer, staff_id: int, starts: datetime, ends: 
         raise NotFoundError("Staff", ["staffId"])
     await require_member(viewer, staff.business_id)
     span = window(starts, ends)
-    private = await sees_private_titles(viewer, staff)
     bookings = await Booking.filter(
         staff_id=staff.id, status=BookingStatus.CONFIRMED, ends_at__gt=span.start, starts_at__lt=span.end
     ).select_related("service")
@@ -168,9 +167,8 @@ async def staff_schedule(viewer: Viewer, staff_id: int, starts: datetime, ends: 
         for b in bookings
     ]
     for block in blocks:
-        # A title is the staff member's own; a block typed in by someone else (the owner's "vacation") is theirs too.
-        shown = block.title if (private or block.created_by_id == viewer.user_id) else "Busy"
-        entries.append(ScheduleEntry("busy", block.starts_at, block.ends_at, shown or "Busy", None, block))
+        entries.append(ScheduleEntry("busy", block.starts_at, block.ends_at, block_title(viewer, block, staff), None,
+                                     block))
     entries.sort(key=lambda entry: entry.starts_at)
     return entries
 

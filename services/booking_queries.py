@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from tortoise.expressions import Q
 
 from models import Booking, BookingStatus, Business, Staff, UserRole
+from models.database import MAX_ROW_ID, ROW_ID_DIGITS
 from services import validation
 from services.access import can_see_booking, require_signed_in, staff_profile
 from services.auth import Viewer
@@ -44,8 +45,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         moment = datetime.fromisoformat(when)
         if moment.utcoffset() is None:
             raise ValueError("naive cursor")
+        if not ROW_ID_DIGITS.fullmatch(ident) or int(ident) > MAX_ROW_ID:
+            raise ValueError("not a booking ID")
         return moment.astimezone(UTC), int(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, OverflowError) as exc:
         raise InvalidInputError(["after"], "This cursor is not valid") from exc
 
 

@@ -226,10 +226,14 @@ async def cancel_bookings_for_calendar(booking_ids: Sequence[int], now: datetime
     return await _cancel(Booking.filter(id__in=list(booking_ids)), now)
 
 
-async def _cancel(query: QuerySet[Booking], now: datetime) -> list[Booking]:
-    """Cancel the confirmed bookings of `query`, bump their versions and write their outbox rows."""
+async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bool = False) -> list[Booking]:
+    """Cancel the confirmed bookings of `query`, bump their versions and write their outbox rows. Under customer
+    rules every one of them must still be ahead (checked inside the transaction, so nothing is cancelled otherwise)."""
     async with in_transaction() as connection:
         targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
+        if customer_rules:
+            for target in targets:
+                _customer_may_still_change(target, now)
         for target in targets:
             await Booking.filter(id=target.id).using_db(connection).update(
                 status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)
@@ -248,15 +252,16 @@ async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datet
     booking = await get_booking(viewer, booking_id, ["input", "id"])
     if scope not in (CANCEL_THIS, CANCEL_FOLLOWING):
         raise InvalidInputError(["input", "scope"], "Unknown scope")
-    if booking.status == BookingStatus.CONFIRMED and not await is_member(viewer, booking.business_id):
-        _customer_may_still_change(booking, now)
+    customer_rules = not await is_member(viewer, booking.business_id)
     if scope == CANCEL_FOLLOWING and booking.series_id is None:
         raise InvalidInputError(["input", "scope"], "Only a recurring booking has following occurrences")
     query = Booking.filter(id=booking.id)
     if scope == CANCEL_FOLLOWING:
         # By position in the series, not by time: a moved occurrence keeps its place.
         query = Booking.filter(series_id=booking.series_id, occurrence_index__gte=booking.occurrence_index)
-    cancelled = await _cancel(query, now)
+    # Every occurrence the scope touches is checked, not only the one named: naming an earlier, already cancelled
+    # occurrence must not reach one that has started.
+    cancelled = await _cancel(query, now, customer_rules=customer_rules)
     return cancelled or [await Booking.get(id=booking.id)]
 
 

@@ -17,25 +17,28 @@ seconds instead of making every booking pay the timeout again. Failures are logg
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ParamSpec, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from domain.intervals import Span, covering_spans
+from domain.zones import load_zone, to_utc
 
 DEFAULT_CHANNEL = "lockstep:live"
 MAX_SPANS = 50  # per availability event; more are sent as the one span that covers them
 log = logging.getLogger("lockstep.live")
+P = ParamSpec("P")
 
 
 def topic(kind: str, scope: str, pk: int) -> str:
@@ -219,6 +222,22 @@ async def publish(event: LiveEvent) -> bool:
     return await _publisher.publish(event)
 
 
+def after_commit(announce: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
+    """Marks an announcement made once a change has committed. Whatever it raises (working out a span of a date at the
+    edge of the calendar, a row it cannot read) is logged and swallowed: the change is done, and its answer must say
+    so, never "Unexpected error."."""
+
+    @functools.wraps(announce)
+    async def announced(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await announce(*args, **kwargs)
+        except Exception as error:
+            log.warning("live update not announced (%s)", type(error).__name__)
+
+    return announced
+
+
+@after_commit
 async def publish_availability_changed(staff_id: int, spans: Iterable[Span], service_ids: Iterable[int] = ()
                                        ) -> None:
     """The staff member's free time may have changed inside `spans`: bookings, blocked time, or busy time imported
@@ -233,17 +252,27 @@ async def publish_availability_changed(staff_id: int, spans: Iterable[Span], ser
 SCHEDULE_REACH = timedelta(days=731)
 
 
-async def publish_schedule_changed(staff_ids: Iterable[int], *, day: Span | None = None,
-                                   service_ids: Iterable[int] = ()) -> None:
-    """Working hours, a date's hours or a service changed: every slot from now to SCHEDULE_REACH may differ, or
-    only those of `day` (a local date, as a UTC span) when one date's hours changed."""
+@after_commit
+async def publish_schedule_changed(staff_ids: Iterable[int], *, service_ids: Iterable[int] = ()) -> None:
+    """Working hours or a service changed: every slot from now to SCHEDULE_REACH may differ."""
     now = datetime.now(UTC)
-    reach = day or Span(now, now + SCHEDULE_REACH)
+    reach = Span(now, now + SCHEDULE_REACH)
     services = tuple(service_ids)
     for staff_id in sorted(set(staff_ids)):
         await publish_availability_changed(staff_id, [reach], services)
 
 
+@after_commit
+async def publish_day_changed(staff_id: int, day: date, zone_name: str) -> None:
+    """One local date's hours changed: only that day's slots (the date in the staff member's zone, as a UTC span of
+    23 or 25 hours on DST days) may differ."""
+    zone = load_zone(zone_name)
+    midnight = datetime(day.year, day.month, day.day)
+    start, end = to_utc(midnight, zone), to_utc(midnight + timedelta(days=1), zone)
+    await publish_availability_changed(staff_id, [Span(start, end)])
+
+
+@after_commit
 async def publish_bookings_changed(kind: str, business_id: int, staff_ids: Iterable[int],
                                    booking_ids: Iterable[int]) -> None:
     ids = tuple(sorted(set(booking_ids)))
@@ -261,6 +290,7 @@ class BookingRow(Protocol):
     buffered_end: datetime
 
 
+@after_commit
 async def publish_booking_rows(kind: str, rows: Sequence[BookingRow], earlier: Sequence[BookingRow] = (), *,
                                time_changed: bool = True) -> None:
     """Announce committed booking changes: bookingChanged for the rows, and unless only their details changed,
@@ -276,10 +306,12 @@ async def publish_booking_rows(kind: str, rows: Sequence[BookingRow], earlier: S
             await publish_availability_changed(staff_id, taken)
 
 
+@after_commit
 async def publish_sync_health_changed(connection_id: int, staff_id: int, business_id: int, status: str) -> None:
     await publish(SyncHealthChanged(connection_id, staff_id, business_id, status))
 
 
+@after_commit
 async def publish_notifications_added(user_ids: Iterable[int]) -> None:
     users = tuple(sorted(set(user_ids)))
     if users:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
 from domain.intervals import Span
-from domain.zones import load_zone, to_utc
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -19,7 +18,7 @@ from models import (
     WorkingHoursRange,
 )
 from services import live, validation
-from services.access import require_schedule_manager
+from services.access import manages_schedule, require_schedule_manager
 from services.auth import Viewer
 from services.errors import InvalidInputError, NotFoundError
 from services.locks import lock_staff
@@ -95,19 +94,13 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
     return staff
 
 
-def _local_day(day: date, zone_name: str) -> Span:
-    """The local date `day` in the staff member's zone, as a UTC span (23 or 25 hours on DST days)."""
-    zone = load_zone(zone_name)
-    return Span(to_utc(datetime.combine(day, time()), zone), to_utc(datetime.combine(day + timedelta(days=1), time()),
-                                                                     zone))
-
-
 async def add_schedule_override(
     viewer: Viewer, staff_id: int, day: date, ranges: list[ClockRange], note: str
 ) -> ScheduleOverride:
     """Set the hours of one local date: no ranges means closed. A second override of the same date replaces it."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
+    validation.calendar_date(day, ["input", "date"])
     parsed = parse_ranges(ranges, ["input", "ranges"])
     clean_note = validation.text(note, ["input", "note"], required=False)
     async with in_transaction() as connection:
@@ -116,22 +109,24 @@ async def add_schedule_override(
         override = await ScheduleOverride.create(
             using_db=connection, staff_id=staff.id, date=day, ranges=[list(pair) for pair in parsed], note=clean_note
         )
-    await live.publish_schedule_changed([staff.id], day=_local_day(day, staff.time_zone))
+    await live.publish_day_changed(staff.id, day, staff.time_zone)
     return override
 
 
 async def remove_schedule_override(viewer: Viewer, override_id: int) -> ScheduleOverride:
+    """Overrides are private and numbered in sequence: someone else's is "not found", exactly like a missing one, so
+    IDs cannot be probed."""
     override = await ScheduleOverride.get_or_none(id=override_id).select_related("staff")
-    if override is None:
+    if override is None or not await manages_schedule(viewer, override.staff):
         raise NotFoundError("ScheduleOverride", ["input", "id"])
-    await require_schedule_manager(viewer, override.staff)
     await override.delete()
-    await live.publish_schedule_changed([override.staff.id], day=_local_day(override.date, override.staff.time_zone))
+    await live.publish_day_changed(override.staff.id, override.date, override.staff.time_zone)
     return override
 
 
 async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at: datetime, title: str) -> BusyBlock:
-    """Manual busy time: stored as a busy block, so it blocks slots exactly as an imported event does."""
+    """Manual busy time: stored as a busy block, so it blocks slots exactly as an imported event does. Returns the
+    block with its staff loaded."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
     start = validation.instant(starts_at, ["input", "startsAt"]).astimezone(UTC)
@@ -143,17 +138,17 @@ async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at
     clean_title = validation.text(title, ["input", "title"], required=False)
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
-        block = await BusyBlock.create(using_db=connection, staff_id=staff.id, source=BusyBlockSource.MANUAL,
+        block = await BusyBlock.create(using_db=connection, staff=staff, source=BusyBlockSource.MANUAL,
                                        title=clean_title, starts_at=start, ends_at=end, created_by_id=viewer.user_id)
     await live.publish_availability_changed(staff.id, [Span(start, end)])
     return block
 
 
 async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:
+    """Returns the removed block with its staff loaded. Someone else's block is "not found", like a missing one."""
     block = await BusyBlock.get_or_none(id=block_id, source=BusyBlockSource.MANUAL).select_related("staff")
-    if block is None:
+    if block is None or not await manages_schedule(viewer, block.staff):
         raise NotFoundError("BusyBlock", ["input", "id"])
-    await require_schedule_manager(viewer, block.staff)
     await block.delete()
     await live.publish_availability_changed(block.staff_id, [Span(block.starts_at, block.ends_at)])
     return block

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models import CalendarConnection, ConnectionHealth, EventMapping, Notification, Staff, SyncLogEntry
+from models.database import MAX_ROW_ID, ROW_ID_DIGITS
 from services.access import require_schedule_manager, require_signed_in
 from services.auth import Viewer
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
@@ -67,7 +68,10 @@ def _after_id(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
         if not raw.startswith(_CURSOR_PREFIX):
             raise ValueError("not a sync log cursor")
-        return int(raw[len(_CURSOR_PREFIX):])
+        key = raw[len(_CURSOR_PREFIX):]
+        if not ROW_ID_DIGITS.fullmatch(key) or int(key) > MAX_ROW_ID:
+            raise ValueError("not a sync log entry ID")
+        return int(key)
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidInputError(["after"], "This cursor is not valid") from exc
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from domain.text import describe, forbidden_character
 from domain.zones import is_valid_zone, load_zone
 from services.errors import InvalidInputError
 
@@ -26,8 +27,17 @@ def zone(value: str, path: Path) -> str:
     return value
 
 
+def plain_text(value: str, path: Path) -> str:
+    """`value`, when it holds no forbidden character (see domain.text)."""
+    character = forbidden_character(value)
+    if character is not None:
+        raise InvalidInputError(path, f"Remove the control character {describe(character)}: text may hold tabs and "
+                                      "line breaks, but no other control characters")
+    return value
+
+
 def text(value: str, path: Path, *, max_length: int = 200, required: bool = True) -> str:
-    cleaned = value.strip()
+    cleaned = plain_text(value, path).strip()
     if required and not cleaned:
         raise InvalidInputError(path, "Must not be empty")
     if len(cleaned) > max_length:
@@ -53,5 +63,13 @@ def instant(value: datetime, path: Path) -> datetime:
         raise InvalidInputError(path, "Give the date-time with its UTC offset, e.g. 2026-05-04T09:00:00+02:00")
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         # Far-off years overflow date arithmetic (windows, buffers); no booking needs them.
+        raise InvalidInputError(path, f"Use a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def calendar_date(value: date, path: Path) -> date:
+    """A local date in the same years as date-times: a date's day is worked out in a zone, and far-off years
+    overflow that arithmetic."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise InvalidInputError(path, f"Use a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from gql.transport.exceptions import TransportQueryError
 
-from models import CalendarConnection, Provider, Staff
+from models import Business, CalendarConnection, Provider, Staff, User, UserRole
 from services import live
 from services.sync_health import record_failure
 from tests.support.calendar_api import AT_TEN
@@ -96,6 +96,23 @@ async def test_queries_and_mutations_work_over_the_socket_with_the_token_from_co
     assert viewer == {"viewer": {"email": "owner@example.com", "role": "OWNER"}}
     assert booked["createBooking"]["__typename"] == "BookingPayload"
     assert booked["createBooking"]["booking"]["customerName"] == "Walk-in"
+
+
+async def test_each_operation_over_a_socket_reads_the_users_current_role_and_existence(
+        server: str, http: GraphQLClient) -> None:
+    # given a socket opened with an owner's token
+    shop = await given_shop(http)
+    async with socket(server, shop.owner_token) as owner:
+        before = await owner.execute("query { viewer { role } }")
+        # when the account is made a customer's, and later deleted, while the socket stays open
+        await User.filter(email="owner@example.com").update(role=UserRole.CUSTOMER)
+        demoted = await owner.execute("query { viewer { role } }")
+        await Business.filter(owner__email="owner@example.com").delete()
+        await User.filter(email="owner@example.com").delete()
+        deleted = await owner.execute("query { viewer { role } }")
+    # then every operation ran as the account was at that moment
+    assert (before, demoted, deleted) == ({"viewer": {"role": "OWNER"}}, {"viewer": {"role": "CUSTOMER"}},
+                                          {"viewer": None})
 
 
 async def test_refused_subscriptions_get_one_typed_error_and_nothing_after_it(server: str, http: GraphQLClient

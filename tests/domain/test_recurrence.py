@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from domain.recurrence import MAX_OCCURRENCES, RecurrenceError, occurrence_starts
+from domain.recurrence import MAX_OCCURRENCES, RecurrenceError, bounded_rule, occurrence_starts
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -180,3 +180,61 @@ def test_an_overlong_rule_is_an_error() -> None:
     with pytest.raises(RecurrenceError) as raised:
         occurrence_starts("FREQ=DAILY;COUNT=2;" + "WKST=MO;" * 70, datetime(2030, 1, 7, 9, tzinfo=UTC), "UTC")
     assert raised.value.reason == "the rule is longer than 500 characters"
+
+
+def test_an_until_rule_that_matches_too_rarely_for_a_series_is_an_error() -> None:
+    # given a Monday start and a daily rule every 7 days on Tuesdays (it can never match), running to 2999
+    monday = datetime(2030, 1, 7, 9, tzinfo=UTC)
+    # when / then it is refused, as its COUNT form is
+    with pytest.raises(RecurrenceError) as raised:
+        occurrence_starts("FREQ=DAILY;INTERVAL=7;BYDAY=TU;UNTIL=29991231", monday, "Europe/Berlin")
+    assert raised.value.reason == (
+        "the rule matches too rarely: a series has all its occurrences within 104 times INTERVAL days of the first, "
+        "and this UNTIL is later; give COUNT, or an earlier UNTIL")
+    # while the same rule with an UNTIL inside the series' reach is the first occurrence alone
+    assert occurrence_starts("FREQ=DAILY;INTERVAL=7;BYDAY=TU;UNTIL=20300301", monday, "UTC") == [monday]
+
+
+def test_daily_rules_filter_their_days_by_weekday_and_month_day() -> None:
+    monday = datetime(2030, 1, 7, 9, tzinfo=UTC)
+    assert occurrence_starts("FREQ=DAILY;BYDAY=MO,WE;COUNT=4", monday, "UTC") == [
+        monday, utc(2030, 1, 9, 9), utc(2030, 1, 14, 9), utc(2030, 1, 16, 9)]
+    assert occurrence_starts("FREQ=DAILY;BYMONTHDAY=-1,15;UNTIL=20300301", utc(2030, 1, 15, 9), "UTC") == [
+        utc(2030, 1, 15, 9), utc(2030, 1, 31, 9), utc(2030, 2, 15, 9), utc(2030, 2, 28, 9)]
+
+
+def test_month_days_in_a_weekly_rule_are_an_error() -> None:
+    with pytest.raises(RecurrenceError) as raised:
+        occurrence_starts("FREQ=WEEKLY;INTERVAL=2;BYMONTHDAY=31;COUNT=2", utc(2030, 4, 1, 9), "UTC")
+    assert raised.value.reason == "BYMONTHDAY cannot be used with FREQ=WEEKLY; use FREQ=MONTHLY or FREQ=DAILY"
+
+
+def test_the_written_rule_is_bounded_to_the_booked_occurrences() -> None:
+    monday = datetime(2030, 1, 7, 9, 30, tzinfo=UTC)
+    planned = occurrence_starts("rrule:freq=weekly;until=20300125;", monday, "Europe/Berlin")
+    assert bounded_rule("rrule:freq=weekly;until=20300125;", planned) == "FREQ=WEEKLY;UNTIL=20300121T093000Z"
+    assert bounded_rule("FREQ=WEEKLY;COUNT=4", occurrence_starts("FREQ=WEEKLY;COUNT=4", monday, "UTC")) \
+        == "FREQ=WEEKLY;COUNT=4"
+    odd = [datetime(2030, 1, 7, 9, 0, 0, 250, tzinfo=UTC)]
+    assert bounded_rule("FREQ=DAILY;UNTIL=20300107T235959Z", odd) == "FREQ=DAILY;UNTIL=20300107T090001Z"
+
+
+RULES = st.builds(
+    lambda freq, interval, byday, end: ";".join(
+        [f"FREQ={freq}", f"INTERVAL={interval}", *([f"BYDAY={byday}"] if byday else []), end]),
+    st.sampled_from(["DAILY", "WEEKLY", "MONTHLY"]), st.integers(1, 3),
+    st.sampled_from(["", "MO", "TU,TH", "SA,SU"]),
+    st.one_of(st.integers(1, 20).map(lambda n: f"COUNT={n}"),
+              st.dates(date(2030, 1, 8), date(2031, 6, 1)).map(lambda d: f"UNTIL={d:%Y%m%d}")))
+
+
+@settings(max_examples=150, deadline=None)
+@given(RULES, st.datetimes(datetime(2030, 1, 1), datetime(2030, 1, 7), timezones=st.just(UTC)),
+       st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
+def test_the_bounded_rule_books_exactly_the_planned_occurrences(rule: str, first: datetime, zone: str) -> None:
+    try:
+        planned = occurrence_starts(rule, first, zone)
+    except RecurrenceError:
+        assume(False)
+        return
+    assert occurrence_starts(bounded_rule(rule, planned), first, zone) == planned

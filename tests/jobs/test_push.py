@@ -106,6 +106,20 @@ async def test_a_series_is_one_recurring_event_and_a_cancelled_occurrence_an_exd
     assert [d.dt for d in event["EXDATE"].dts] == [TEN_BERLIN + timedelta(days=7)]
 
 
+async def test_a_series_booked_until_a_date_is_written_until_its_last_booked_occurrence(db: str) -> None:
+    # given a daily series booked with an UNTIL date (three occurrences: the 8th, 9th and 10th)
+    given = await given_connected_staff()
+    occurrences = await book(given, TEN_BERLIN, NOW, recurrence="freq=daily;until=20300110;")
+    provider = memory()
+    mapping = await dispatched()
+    # when it is pushed
+    await push_mapping(mapping.id, provider, NOW)
+    # then the calendar's rule ends at the last booked occurrence, in UTC, not at the rule as typed
+    event = vevent(provider, f"series-{occurrences[0].series_id}@lockstep.ics")
+    assert len(occurrences) == 3
+    assert event["RRULE"].to_ical().decode() == "FREQ=DAILY;UNTIL=20300110T090000Z"
+
+
 async def test_rate_limits_retry_after_the_providers_delay_and_outages_are_retried_for_a_day(db: str) -> None:
     given = await given_connected_staff()
     await book(given, TEN_BERLIN, NOW)

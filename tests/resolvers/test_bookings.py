@@ -286,3 +286,49 @@ async def test_a_series_reaching_past_the_supported_years_is_rejected(api: Graph
     assert data["createBooking"] == {"__typename": "ValidationError", "path": ["input", "recurrence"],
                                      "message": "The series runs past the year 2999"}
     assert await Booking.all().count() == 0
+
+
+async def test_a_customer_cannot_reach_a_started_occurrence_through_an_earlier_cancelled_one(
+    api: GraphQLClient,
+) -> None:
+    # given a customer's daily series of three whose first occurrence they cancelled, and whose second has started
+    shop = await given_shop(api, hours=[{"weekday": d, "ranges": [{"start": "00:00", "end": "24:00"}]}
+                                        for d in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY",
+                                                  "SUNDAY")])
+    customer = await sign_up(api, "c@example.com")
+    series = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10),
+                                                  "recurrence": "FREQ=DAILY;COUNT=3"}}, customer["accessToken"])
+    first = series["createBooking"]["occurrences"][0]["id"]
+    await api(CANCEL, {"input": {"id": first, "scope": "THIS_OCCURRENCE"}}, customer["accessToken"])
+    now = datetime.now(UTC)
+    for index, start in ((0, now - timedelta(days=1)), (1, now - timedelta(minutes=30))):
+        await Booking.filter(occurrence_index=index).update(starts_at=start, ends_at=start + timedelta(hours=1),
+                                                            buffered_start=start,
+                                                            buffered_end=start + timedelta(hours=1))
+    before = await Booking.all().order_by("occurrence_index").values_list("status", "version")
+    outbox_before = await OutboxEntry.all().count()
+    # when the customer cancels "this and following" from the cancelled first occurrence
+    data = await api("""mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { __typename
+        ... on NotAuthorized { message } } }""", {"input": {"id": first, "scope": "THIS_AND_FOLLOWING"}},
+                     customer["accessToken"])
+    # then it is refused, and neither the started nor the later occurrence changed
+    assert data["cancelBooking"] == {"__typename": "NotAuthorized",
+                                     "message": "This booking has already started; contact the business to change it"}
+    assert before == [("cancelled", 2), ("confirmed", 1), ("confirmed", 1)]
+    assert await Booking.all().order_by("occurrence_index").values_list("status", "version") == before
+    assert await OutboxEntry.all().count() == outbox_before
+
+
+async def test_a_rule_that_never_matches_until_a_far_date_is_refused_and_books_nothing(api: GraphQLClient) -> None:
+    # given a shop, when a series is asked for every 7 days on Tuesdays from a Monday, until 2999
+    shop = await given_shop(api)
+    data = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10), "walkIn": True,
+                                                "recurrence": "FREQ=DAILY;INTERVAL=7;BYDAY=TU;UNTIL=29991231"}},
+                     shop.owner_token)
+    # then it is a validation error of the rule, and nothing is written
+    assert data["createBooking"] == {
+        "__typename": "ValidationError", "path": ["input", "recurrence"],
+        "message": "the rule matches too rarely: a series has all its occurrences within 104 times INTERVAL days of "
+                   "the first, and this UNTIL is later; give COUNT, or an earlier UNTIL"}
+    assert (await Booking.all().count(), await BookingSeries.all().count(), await OutboxEntry.all().count()) \
+        == (0, 0, 0)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models import Booking
+from models import Booking, BusyBlock, ScheduleOverride
+from schema.ids import encode_id
 from tests.resolvers.test_bookings import at
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop, sign_up
 
@@ -60,3 +61,70 @@ async def test_customers_never_see_merchant_notes(api: GraphQLClient) -> None:
     assert one["booking"] == {"merchantNotes": None}
     assert listed["bookings"]["edges"] == [{"node": {"merchantNotes": None}}]
     assert staff_view["booking"] == {"merchantNotes": "Difficult dog"}
+
+
+ACCEPT_INVITE = """mutation($input: AcceptStaffInviteInput!) { acceptStaffInvite(input: $input) {
+    ... on AuthPayload { accessToken } } }"""
+BLOCK = """mutation($input: BlockTimeInput!) { blockTime(input: $input) { __typename
+    ... on BusyBlock { id title } } }"""
+UNBLOCK = """mutation($input: RemoveBlockedTimeInput!) { removeBlockedTime(input: $input) { __typename
+    ... on BusyBlock { id title } ... on NotFound { message path } ... on NotAuthorized { message } } }"""
+ADD_OVERRIDE = """mutation($input: AddScheduleOverrideInput!) { addScheduleOverride(input: $input) {
+    ... on ScheduleOverride { id } } }"""
+REMOVE_OVERRIDE = """mutation($input: RemoveScheduleOverrideInput!) { removeScheduleOverride(input: $input) {
+    __typename ... on NotFound { message path } ... on NotAuthorized { message } } }"""
+
+
+async def staff_token_of(api: GraphQLClient, invite: str) -> str:
+    accepted = await api(ACCEPT_INVITE, {"input": {"code": invite, "password": "staff pass 123"}})
+    return accepted["acceptStaffInvite"]["accessToken"]  # type: ignore[no-any-return]
+
+
+async def test_every_payload_with_a_block_shows_its_title_only_to_the_staff_member_and_its_author(
+    api: GraphQLClient,
+) -> None:
+    # given a staff member who blocks "Therapy", and an owner who blocks "Lunch" for them
+    shop = await given_shop(api)
+    staff_token = await staff_token_of(api, shop.staff_invite)
+    therapy = await api(BLOCK, {"input": {"staffId": shop.staff_id, "startsAt": at(10), "endsAt": at(11),
+                                          "title": "Therapy"}}, staff_token)
+    lunch = await api(BLOCK, {"input": {"staffId": shop.staff_id, "startsAt": at(12), "endsAt": at(13),
+                                        "title": "Lunch"}}, shop.owner_token)
+    # when the owner removes the staff member's block, and the staff member removes the owner's
+    removed_by_owner = await api(UNBLOCK, {"input": {"id": therapy["blockTime"]["id"]}}, shop.owner_token)
+    removed_by_staff = await api(UNBLOCK, {"input": {"id": lunch["blockTime"]["id"]}}, staff_token)
+    # then the owner never sees "Therapy"; each author and the staff member see the real titles
+    assert therapy["blockTime"]["title"] == "Therapy"
+    assert lunch["blockTime"]["title"] == "Lunch"
+    assert removed_by_owner["removeBlockedTime"] == {"__typename": "BusyBlock", "id": therapy["blockTime"]["id"],
+                                                     "title": "Busy"}
+    assert removed_by_staff["removeBlockedTime"] == {"__typename": "BusyBlock", "id": lunch["blockTime"]["id"],
+                                                     "title": "Lunch"}
+    assert await BusyBlock.all().count() == 0
+
+
+async def test_someone_elses_block_or_override_answers_exactly_like_a_missing_one(api: GraphQLClient) -> None:
+    # given a block and an override of one shop, and the owner of another shop
+    shop = await given_shop(api)
+    other = await given_shop(api, owner_email="rival@example.com")
+    block = await api(BLOCK, {"input": {"staffId": shop.staff_id, "startsAt": at(10), "endsAt": at(11),
+                                        "title": "Therapy"}}, shop.owner_token)
+    override = await api(ADD_OVERRIDE, {"input": {"staffId": shop.staff_id, "date": "2030-01-07", "ranges": [],
+                                                  "note": "Hospital"}}, shop.owner_token)
+    real_block, real_override = block["blockTime"]["id"], override["addScheduleOverride"]["id"]
+    before = (await BusyBlock.all().values_list("id", flat=True),
+              await ScheduleOverride.all().values_list("id", flat=True))
+    # when the rival removes them, and also IDs that are free
+    answers = {}
+    free_block, free_override = encode_id("BusyBlock", 10**6), encode_id("ScheduleOverride", 10**6)
+    for name, block_id, override_id in (("real", real_block, real_override), ("missing", free_block, free_override)):
+        answers[name] = (await api(UNBLOCK, {"input": {"id": block_id}}, other.owner_token),
+                         await api(REMOVE_OVERRIDE, {"input": {"id": override_id}}, other.owner_token))
+    # then both answers are the same "not found", and nothing was removed
+    assert answers["real"] == answers["missing"] == (
+        {"removeBlockedTime": {"__typename": "NotFound", "message": "BusyBlock not found", "path": ["input", "id"]}},
+        {"removeScheduleOverride": {"__typename": "NotFound", "message": "ScheduleOverride not found",
+                                    "path": ["input", "id"]}})
+    after = (await BusyBlock.all().values_list("id", flat=True),
+             await ScheduleOverride.all().values_list("id", flat=True))
+    assert after == before and len(after[0]) == len(after[1]) == 1
