@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.client_address import trusted_networks
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -36,6 +38,15 @@ def _bool(name: str, default: bool) -> bool:
 
 def _list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+def _proxies(name: str) -> tuple[str, ...]:
+    entries = _list(name)
+    try:
+        trusted_networks(entries)
+    except ValueError as exc:
+        raise SystemExit(f"{name}: {exc}") from exc
+    return entries
 
 
 def _jwt_secret(data_dir: Path) -> str:
@@ -136,6 +147,16 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     oauth_return_urls: tuple[str, ...] = ()
     google: GoogleSettings | None = None
+    # Sign-in protection (docs/security.md).
+    password_hash_workers: int = 2
+    trusted_proxies: tuple[str, ...] = ()
+    refresh_reuse_grace_seconds: int = 5
+    throttle_free_failures: int = 3
+    throttle_lock_after: int = 10
+    throttle_lock_seconds: int = 900
+    account_lock_after: int = 10
+    account_lock_seconds: int = 60
+    account_max_lock_seconds: int = 900
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -168,4 +189,13 @@ class Settings:
             public_url=(os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
             google=GoogleSettings.from_env(),
+            password_hash_workers=_int("LOCKSTEP_PASSWORD_HASH_WORKERS", 2),
+            trusted_proxies=_proxies("LOCKSTEP_TRUSTED_PROXIES"),
+            refresh_reuse_grace_seconds=_int("LOCKSTEP_REFRESH_REUSE_GRACE_SECONDS", 5),
+            throttle_free_failures=_int("LOCKSTEP_THROTTLE_FREE_FAILURES", 3),
+            throttle_lock_after=_int("LOCKSTEP_THROTTLE_LOCK_AFTER", 10),
+            throttle_lock_seconds=_int("LOCKSTEP_THROTTLE_LOCK_SECONDS", 900),
+            account_lock_after=_int("LOCKSTEP_ACCOUNT_LOCK_AFTER", 10),
+            account_lock_seconds=_int("LOCKSTEP_ACCOUNT_LOCK_SECONDS", 60),
+            account_max_lock_seconds=_int("LOCKSTEP_ACCOUNT_MAX_LOCK_SECONDS", 900),
         )
