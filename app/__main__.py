@@ -90,7 +90,8 @@ def serve(settings: Settings, with_seed: bool) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info")
+        # The client address decides who is throttled; only LOCKSTEP_TRUSTED_PROXIES may say it is not the peer.
+        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
     finally:
         for child in children:
             child.terminate()
