@@ -86,6 +86,16 @@ class MemoryRecords:
         return wait
 
 
+def _decoded(raw: bytes | str | None) -> AttemptRecord:
+    """A stored record; one that cannot be read (left by an older version, or edited by hand) counts as none."""
+    if raw is None:
+        return FRESH
+    try:
+        return AttemptRecord(**json.loads(raw))
+    except (ValueError, TypeError):
+        return FRESH
+
+
 class RedisRecords:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -96,7 +106,7 @@ class RedisRecords:
                 try:
                     await pipe.watch(key)
                     raw = await pipe.get(key)
-                    wait, changed = change(AttemptRecord(**json.loads(raw)) if raw else FRESH)
+                    wait, changed = change(_decoded(raw))
                     pipe.multi()
                     pipe.set(key, json.dumps(asdict(changed)), ex=keep(changed))
                     await pipe.execute()

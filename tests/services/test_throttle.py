@@ -78,6 +78,20 @@ async def test_records_name_no_address_or_email_in_clear(redis_url: str) -> None
     await throttle.close()
 
 
+async def test_an_unreadable_record_counts_as_none(redis_url: str) -> None:
+    # given a client whose record in Redis was overwritten with something unreadable
+    throttle = AttemptThrottle(POLICIES, SECRET, redis_url, Clock())
+    attempt = Attempt("sign_in", "203.0.113.7")
+    for _ in range(4):
+        await wrong_password(throttle, attempt)
+    stored = Redis.from_url(redis_url)
+    for key in stored.keys("lockstep:attempts:*"):
+        stored.set(key, b'{"failures": "many"')
+    # then its next attempt is checked and counted from zero
+    assert [await wrong_password(throttle, attempt) for _ in range(5)] == ["checked"] * 4 + ["wait 1"]
+    await throttle.close()
+
+
 async def test_a_success_forgives_the_attempt_and_a_throttled_answer_is_counted(redis_url: str) -> None:
     # given a throttle and a client that failed three times
     clock = Clock()
