@@ -110,9 +110,10 @@ def serve(settings: Settings, with_seed: bool) -> None:
                     for verb in ["scheduler", *["worker"] * max(settings.workers, 1)]]
         print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)",
               flush=True)
+        # The client address decides who is throttled; only LOCKSTEP_TRUSTED_PROXIES may say it is not the peer.
         # log_config=None: uvicorn keeps the JSON lines configured at start instead of installing its own format.
         uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                    log_config=None)
+                    log_config=None, proxy_headers=False)
     finally:
         try:
             _stop_children(children)

@@ -27,15 +27,17 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app import graphiql
+from app.account_security import account_security
 from app.calendar_accounts import CaldavAccountProbe
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
 from app.request_metrics import RequestMetrics
 from app.settings import Settings
+from domain.client_address import client_address, trusted_networks
 from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
 from resolvers.text_input import RefuseControlCharacters
 from schema.loaders import Loaders
-from services.auth import ANONYMOUS, TokenConfig, current_viewer, viewer_from_access_token
+from services.auth import ANONYMOUS, AccountSecurity, current_viewer, viewer_from_access_token
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
@@ -155,13 +157,15 @@ class LockstepGraphQL(GraphQL[Context, None]):
 
     def __init__(self, settings: Settings, account_probe: AccountProbe | None = None,
                  live: LiveFeed | None = None, oauth: Mapping[str, OAuthGateway] | None = None,
-                 farewell: ProviderFarewell | None = None) -> None:
+                 farewell: ProviderFarewell | None = None, accounts: AccountSecurity | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
                          subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
                          max_subscriptions_per_connection=settings.ws_max_subscriptions,
                          allowed_origins=settings.allowed_origins)
         self.ws_keepalive_seconds = settings.ws_keepalive_seconds
-        self.tokens = TokenConfig(settings.jwt_secret, settings.access_token_seconds, settings.refresh_token_days)
+        self.accounts = accounts or account_security(settings)
+        self.tokens = self.accounts.tokens
+        self.trusted_proxies = trusted_networks(settings.trusted_proxies)
         self.vault = CredentialVault(settings.secret_keys)
         self.account_probe = account_probe or CaldavAccountProbe(settings.caldav_timeout_seconds)
         self.live = live
@@ -187,7 +191,10 @@ class LockstepGraphQL(GraphQL[Context, None]):
         viewer = ANONYMOUS
         if scheme.lower() == "bearer" and token:
             viewer = viewer_from_access_token(token.strip(), self.tokens)
+        peer = request.client.host if request.client else None
+        address = client_address(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
         return Context(token_viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
+                       accounts=self.accounts, client_address=address,
                        request=request, response=response, live=self.live, oauth=self.oauth,
                        allowed_return_urls=self.allowed_return_urls, farewell=self.farewell)
 

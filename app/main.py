@@ -25,6 +25,7 @@ from app.oauth_routes import oauth_callback
 from app.settings import Settings
 from app.webhooks import google_webhook
 from services import live
+from services.auth import AccountSecurity
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.oauth_connections import OAuthGateway
@@ -57,9 +58,11 @@ def browser_origins(settings: Settings) -> Middleware:
 
 
 def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None,
-               oauth_gateways: Mapping[str, OAuthGateway] | None = None) -> Starlette:
+               oauth_gateways: Mapping[str, OAuthGateway] | None = None,
+               accounts: AccountSecurity | None = None) -> Starlette:
     """The app. `account_probe` replaces the CalDAV account check (tests pass a fake); `oauth_gateways` the OAuth
-    providers configured by the settings."""
+    providers configured by the settings; `accounts` the sign-in protection the settings describe (tests pass one
+    with their own clock)."""
     settings = settings or Settings.from_env()
     gateways = dict(oauth_gateways if oauth_gateways is not None else configured_gateways(settings))
     vault = CredentialVault(settings.secret_keys)
@@ -67,7 +70,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
     hub = None
     if settings.redis_url:
         hub = LiveHub(settings.redis_url, settings.live_channel, settings.live_queue_size)
-    graphql = LockstepGraphQL(settings, account_probe, hub, gateways, configured_farewell(settings, vault))
+    graphql = LockstepGraphQL(settings, account_probe, hub, gateways, configured_farewell(settings, vault), accounts)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
                     await hub.stop()
                 if publisher is not None:
                     await publisher.close()
+                await graphql.accounts.throttle.close()
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -6,7 +6,7 @@ from tortoise.transactions import in_transaction
 
 from models import Business, Service, Staff, User, UserRole, WorkingHoursRange
 from schema.ids import encode_id
-from services.auth import hash_password
+from services.passwords import PasswordHashing
 
 DEMO_OWNER = "owner@demo.lockstep.test"
 DEMO_PASSWORD = "demo-password-123"
@@ -14,9 +14,10 @@ DEMO_PASSWORD = "demo-password-123"
 
 async def seed_demo() -> str:
     if not await User.exists(email=DEMO_OWNER):
+        password_hash = await PasswordHashing(workers=1).hash(DEMO_PASSWORD)
         async with in_transaction():
             owner = await User.create(email=DEMO_OWNER, name="Demo Owner", role=UserRole.OWNER,
-                                      password_hash=hash_password(DEMO_PASSWORD, ["password"]))
+                                      password_hash=password_hash)
             business = await Business.create(name="Demo Plumbing", time_zone="Europe/Berlin", owner=owner)
             staff = [
                 await Staff.create(business=business, name="Ana", email="ana@demo.lockstep.test",

@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.client_address import trusted_networks
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -56,6 +58,15 @@ def _metrics_access() -> tuple[str, str]:
     if access == "token" and len(token) < 32:
         raise SystemExit("LOCKSTEP_METRICS=token needs LOCKSTEP_METRICS_TOKEN of at least 32 characters")
     return access, token
+
+
+def _proxies(name: str) -> tuple[str, ...]:
+    entries = _list(name)
+    try:
+        trusted_networks(entries)
+    except ValueError as exc:
+        raise SystemExit(f"{name}: {exc}") from exc
+    return entries
 
 
 def _jwt_secret(data_dir: Path) -> str:
@@ -159,6 +170,16 @@ class Settings:
     log_level: str = "INFO"
     metrics_access: str = "off"  # one of METRICS_ACCESS
     metrics_token: str = field(default="", repr=False)
+    # Sign-in protection (docs/security.md).
+    password_hash_workers: int = 2
+    trusted_proxies: tuple[str, ...] = ()
+    refresh_reuse_grace_seconds: int = 5
+    throttle_free_failures: int = 3
+    throttle_lock_after: int = 10
+    throttle_lock_seconds: int = 900
+    account_lock_after: int = 10
+    account_lock_seconds: int = 60
+    account_max_lock_seconds: int = 900
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -195,4 +216,13 @@ class Settings:
             log_level=_log_level(os.environ.get("LOCKSTEP_LOG_LEVEL") or "INFO"),
             metrics_access=metrics_access,
             metrics_token=metrics_token,
+            password_hash_workers=_int("LOCKSTEP_PASSWORD_HASH_WORKERS", 2),
+            trusted_proxies=_proxies("LOCKSTEP_TRUSTED_PROXIES"),
+            refresh_reuse_grace_seconds=_int("LOCKSTEP_REFRESH_REUSE_GRACE_SECONDS", 5),
+            throttle_free_failures=_int("LOCKSTEP_THROTTLE_FREE_FAILURES", 3),
+            throttle_lock_after=_int("LOCKSTEP_THROTTLE_LOCK_AFTER", 10),
+            throttle_lock_seconds=_int("LOCKSTEP_THROTTLE_LOCK_SECONDS", 900),
+            account_lock_after=_int("LOCKSTEP_ACCOUNT_LOCK_AFTER", 10),
+            account_lock_seconds=_int("LOCKSTEP_ACCOUNT_LOCK_SECONDS", 60),
+            account_max_lock_seconds=_int("LOCKSTEP_ACCOUNT_MAX_LOCK_SECONDS", 900),
         )

@@ -28,7 +28,8 @@ class RefreshToken(Model):
     """One refresh token of a rotation family.
 
     Only a hash of the token is stored. Using a token replaces it with a new one of the same family; presenting a token
-    that was already replaced means it leaked, so the whole family is revoked.
+    that was already replaced means it leaked, so the whole family is revoked, unless it comes again within the reuse
+    grace from the client address that replaced it (`replaced_from`, a SHA-256 of that address).
     """
 
     id = fields.IntField(primary_key=True)
@@ -37,5 +38,6 @@ class RefreshToken(Model):
     family = fields.CharField(max_length=32, db_index=True)
     expires_at = fields.DatetimeField()
     replaced_at = fields.DatetimeField(null=True)
+    replaced_from = fields.CharField(max_length=64, null=True)
     revoked_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -25,20 +25,21 @@ def _payload(pair: TokenPair) -> AuthPayload:
 @typed_errors
 async def sign_up(input: SignUpInput, info: Info) -> AuthResult:
     pair = await auth.sign_up(input.email, input.password, input.name, UserRole(input.role.value),
-                              info.context.tokens)
+                              info.context.accounts, info.context.client_address)
     return _payload(pair)
 
 
 @permission(AllowAny())
 @typed_errors
 async def sign_in(input: SignInInput, info: Info) -> AuthResult:
-    return _payload(await auth.sign_in(input.email, input.password, info.context.tokens))
+    return _payload(await auth.sign_in(input.email, input.password, info.context.accounts,
+                                        info.context.client_address))
 
 
 @permission(AllowAny())
 @typed_errors
 async def refresh_token(input: RefreshTokenInput, info: Info) -> AuthResult:
-    return _payload(await auth.refresh(input.refresh_token, info.context.tokens))
+    return _payload(await auth.refresh(input.refresh_token, info.context.accounts, info.context.client_address))
 
 
 @permission(AllowAny())
@@ -51,7 +52,8 @@ async def sign_out(input: RefreshTokenInput, info: Info) -> SignOutResult:
 @permission(AllowAny())
 @typed_errors
 async def accept_staff_invite(input: AcceptStaffInviteInput, info: Info) -> AuthResult:
-    return _payload(await auth.accept_staff_invite(input.code, input.password, info.context.tokens))
+    return _payload(await auth.accept_staff_invite(input.code, input.password, info.context.accounts,
+                                                    info.context.client_address))
 
 
 async def viewer(info: Info) -> User | None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schema.loaders import Loaders
-from services.auth import ANONYMOUS, TokenConfig, Viewer
+from services.auth import ANONYMOUS, AccountSecurity, TokenConfig, Viewer
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.farewell import ProviderFarewell
@@ -29,6 +29,9 @@ class Context:
     tokens: TokenConfig
     account_probe: AccountProbe
     vault: CredentialVault
+    # Password hashing, the attempt throttle and the refresh-token grace; `client_address` is the throttle's subject.
+    accounts: AccountSecurity
+    client_address: str
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
     response: Any = None

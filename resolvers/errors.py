@@ -6,7 +6,14 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.errors import (
+    AuthenticationFailed,
+    NotAuthorized,
+    NotFound,
+    SlotUnavailable,
+    TooManyAttempts,
+    ValidationError,
+)
 from schema.ids import decode_id
 from services.errors import (
     AuthenticationError,
@@ -15,6 +22,7 @@ from services.errors import (
     NotFoundError,
     ServiceError,
     SlotUnavailableError,
+    TooManyAttemptsError,
 )
 
 P = ParamSpec("P")
@@ -28,6 +36,8 @@ def to_typed_error(error: ServiceError) -> Any:
         return NotFound(message=error.message, path=[str(part) for part in error.path])
     if isinstance(error, SlotUnavailableError):
         return SlotUnavailable(message=error.message, unavailable_starts=error.starts)
+    if isinstance(error, TooManyAttemptsError):
+        return TooManyAttempts(message=error.message, retry_after_seconds=error.retry_after_seconds)
     if isinstance(error, AuthenticationError):
         return AuthenticationFailed(message=error.message)
     if isinstance(error, NotAuthorizedError):

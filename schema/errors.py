@@ -39,6 +39,12 @@ class AuthenticationFailed(UserError):
     pass
 
 
+@strawberry.type(description="Too many failed attempts from this client or on this account; nothing was checked. "
+                             "Try again after `retryAfterSeconds`.")
+class TooManyAttempts(UserError):
+    retry_after_seconds: int
+
+
 @strawberry.type(description="The calendar account could not be connected; `problem` says why.")
 class ConnectionCheckFailed(UserError):
     problem: ConnectionProblem

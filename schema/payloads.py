@@ -7,7 +7,14 @@ from typing import Annotated
 
 import strawberry
 
-from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.errors import (
+    AuthenticationFailed,
+    NotAuthorized,
+    NotFound,
+    SlotUnavailable,
+    TooManyAttempts,
+    ValidationError,
+)
 from schema.types import Booking, Business, BusyBlock, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
 
 
@@ -51,7 +58,8 @@ class StaffSchedule:
 
 
 
-AuthResult = Annotated[AuthPayload | ValidationError | AuthenticationFailed, strawberry.union("AuthResult")]
+AuthResult = Annotated[AuthPayload | ValidationError | AuthenticationFailed | TooManyAttempts,
+                       strawberry.union("AuthResult")]
 SignOutResult = Annotated[SignOutPayload | ValidationError, strawberry.union("SignOutResult")]
 BusinessResult = Annotated[Business | ValidationError | NotAuthorized | NotFound, strawberry.union("BusinessResult")]
 CreateStaffResult = Annotated[CreateStaffPayload | ValidationError | NotAuthorized | NotFound,

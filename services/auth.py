@@ -2,7 +2,12 @@
 
 Terms: an *access token* is a short-lived HS256 JWT naming the user and role; a *refresh token* is an opaque random
 string, stored only as its SHA-256, that can be exchanged once for a new pair. Reusing a refresh token that was
-already exchanged revokes its whole family (it has leaked).
+already exchanged revokes its whole family (it has leaked), except within the *reuse grace*: a second use from the
+same client address moments after the first is a client retrying a refresh whose answer it lost; it is refused
+without signing anyone out.
+
+Every attempt to sign in, sign up, refresh or accept an invitation goes through the attempt throttle
+(`services.throttle`), and passwords are hashed off the event loop (`services.passwords`).
 """
 
 from __future__ import annotations
@@ -12,8 +17,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
@@ -23,14 +26,9 @@ from tortoise.transactions import in_transaction
 
 from models import RefreshToken, Staff, User, UserRole
 from services.errors import AuthenticationError, InvalidInputError
+from services.passwords import PasswordHashing, check_new_password
+from services.throttle import Attempt, AttemptThrottle
 from services.validation import text
-
-_hasher = PasswordHasher()
-# Verifying against this keeps sign-in time the same whether or not the email exists.
-_DUMMY_HASH = _hasher.hash("not a real password")
-MIN_PASSWORD_LENGTH = 10
-# A second use of a refresh token this soon after the first is a retry race, not theft.
-REUSE_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,16 @@ class TokenConfig:
     secret: str
     access_seconds: int
     refresh_days: int
+
+
+@dataclass(frozen=True)
+class AccountSecurity:
+    """What the account use cases need besides the database."""
+
+    tokens: TokenConfig
+    passwords: PasswordHashing
+    throttle: AttemptThrottle
+    refresh_reuse_grace: timedelta = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -72,14 +80,6 @@ def normalise_email(email: str, path: list[str | int]) -> str:
     if not local or "." not in domain or len(value) > 254 or " " in value:
         raise InvalidInputError(path, "Enter a valid email address")
     return value
-
-
-def hash_password(password: str, path: list[str | int]) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(path, f"Use at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > 1024:
-        raise InvalidInputError(path, "Use at most 1024 characters")
-    return _hasher.hash(password)
 
 
 def _digest(token: str) -> str:
@@ -130,33 +130,39 @@ async def current_viewer(claimed: Viewer) -> Viewer:
     return Viewer(user_id=user.id, role=UserRole(user.role))
 
 
-async def sign_up(email: str, password: str, name: str, role: UserRole, config: TokenConfig) -> TokenPair:
-    address = normalise_email(email, ["input", "email"])
-    clean_name = text(name, ["input", "name"])
-    password_hash = hash_password(password, ["input", "password"])
-    try:
-        async with in_transaction():
-            user = await User.create(email=address, name=clean_name, password_hash=password_hash, role=role)
-            return await issue_tokens(user, config)
-    except IntegrityError as exc:
-        raise InvalidInputError(["input", "email"], "An account with this email already exists") from exc
+async def sign_up(email: str, password: str, name: str, role: UserRole, security: AccountSecurity,
+                  client: str) -> TokenPair:
+    async with security.throttle.attempt(Attempt("sign_up", client)):
+        address = normalise_email(email, ["input", "email"])
+        clean_name = text(name, ["input", "name"])
+        password_hash = await check_new_password(security.passwords, password, address, clean_name,
+                                                 ["input", "password"])
+        try:
+            async with in_transaction():
+                user = await User.create(email=address, name=clean_name, password_hash=password_hash, role=role)
+                return await issue_tokens(user, security.tokens)
+        except IntegrityError as exc:
+            raise InvalidInputError(["input", "email"], "An account with this email already exists") from exc
 
 
-async def sign_in(email: str, password: str, config: TokenConfig) -> TokenPair:
-    user = await User.get_or_none(email=email.strip().lower())
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        user = None
-    if user is None:
-        raise AuthenticationError("Email or password is wrong")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-        await user.save(update_fields=["password_hash"])
-    return await issue_tokens(user, config)
+async def sign_in(email: str, password: str, security: AccountSecurity, client: str) -> TokenPair:
+    address = email.strip().lower()
+    async with security.throttle.attempt(Attempt("sign_in", client, account=address)):
+        user = await User.get_or_none(email=address)
+        if not await security.passwords.verify(user.password_hash if user else None, password) or user is None:
+            raise AuthenticationError("Email or password is wrong")
+        if security.passwords.needs_rehash(user.password_hash):
+            user.password_hash = await security.passwords.hash(password)
+            await user.save(update_fields=["password_hash"])
+        return await issue_tokens(user, security.tokens)
 
 
-async def refresh(refresh_token: str, config: TokenConfig) -> TokenPair:
+async def refresh(refresh_token: str, security: AccountSecurity, client: str) -> TokenPair:
+    async with security.throttle.attempt(Attempt("refresh_token", client)):
+        return await _rotate(refresh_token, security, _digest(client))
+
+
+async def _rotate(refresh_token: str, security: AccountSecurity, client_digest: str) -> TokenPair:
     now = datetime.now(UTC)
     async with in_transaction():
         stored = await RefreshToken.get_or_none(token_hash=_digest(refresh_token)).select_related("user")
@@ -164,12 +170,13 @@ async def refresh(refresh_token: str, config: TokenConfig) -> TokenPair:
             raise AuthenticationError("Refresh token is invalid or expired")
         # Only one of two concurrent refreshes with the same token may win, and never after a sign-out.
         claimed = await RefreshToken.filter(id=stored.id, replaced_at=None, revoked_at=None,
-                                            expires_at__gt=now).update(replaced_at=now)
+                                            expires_at__gt=now).update(replaced_at=now, replaced_from=client_digest)
         if claimed == 1:
-            return await issue_tokens(stored.user, config, family=stored.family)
-        replaced_at = (await RefreshToken.get(id=stored.id)).replaced_at
-        if replaced_at is not None and now - replaced_at <= REUSE_GRACE:
-            # A client retrying a refresh whose answer it lost: refuse, but don't sign it out everywhere.
+            return await issue_tokens(stored.user, security.tokens, family=stored.family)
+        winner = await RefreshToken.get(id=stored.id)
+        if (winner.replaced_at is not None and now - winner.replaced_at <= security.refresh_reuse_grace
+                and winner.replaced_from == client_digest):
+            # The same client retrying a refresh whose answer it lost: refuse, but don't sign it out everywhere.
             raise AuthenticationError("Refresh token was just used; use the tokens it returned")
         # A replayed token has leaked: the revocation must commit, so it happens before the error is raised.
         await RefreshToken.filter(family=stored.family, revoked_at=None).update(revoked_at=now)
@@ -188,8 +195,17 @@ def invite_code() -> tuple[str, str]:
     return code, _digest(code)
 
 
-async def accept_staff_invite(code: str, password: str, config: TokenConfig) -> TokenPair:
-    password_hash = hash_password(password, ["input", "password"])
+async def accept_staff_invite(code: str, password: str, security: AccountSecurity, client: str) -> TokenPair:
+    async with security.throttle.attempt(Attempt("accept_staff_invite", client)):
+        return await _accept_invite(code, password, security)
+
+
+async def _accept_invite(code: str, password: str, security: AccountSecurity) -> TokenPair:
+    invited = await Staff.get_or_none(invite_code_hash=_digest(code))
+    if invited is None or invited.user_id is not None:
+        raise InvalidInputError(["input", "code"], "This invitation code is not valid")
+    password_hash = await check_new_password(security.passwords, password, invited.email, invited.name,
+                                             ["input", "password"])
     async with in_transaction():
         staff = await Staff.get_or_none(invite_code_hash=_digest(code))
         if staff is None or staff.user_id is not None:
@@ -202,4 +218,4 @@ async def accept_staff_invite(code: str, password: str, config: TokenConfig) -> 
         staff.user = user
         staff.invite_code_hash = None
         await staff.save(update_fields=["user_id", "invite_code_hash"])
-        return await issue_tokens(user, config)
+        return await issue_tokens(user, security.tokens)

@@ -44,3 +44,11 @@ class SlotUnavailableError(ServiceError):
 
 class AuthenticationError(ServiceError):
     pass
+
+
+class TooManyAttemptsError(ServiceError):
+    """Too many failed attempts from this client or on this account; the next may come in `retry_after_seconds`."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"Too many attempts; try again in {retry_after_seconds} seconds")
+        self.retry_after_seconds = retry_after_seconds

@@ -1,0 +1,16 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0007_push_channels')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='RefreshToken',
+            name='replaced_from',
+            field=fields.CharField(null=True, max_length=64),
+        ),
+    ]
