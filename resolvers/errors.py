@@ -6,7 +6,15 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.enums import QuotaKind
+from schema.errors import (
+    AuthenticationFailed,
+    NotAuthorized,
+    NotFound,
+    QuotaExceeded,
+    SlotUnavailable,
+    ValidationError,
+)
 from schema.ids import decode_id
 from services.errors import (
     AuthenticationError,
@@ -16,6 +24,7 @@ from services.errors import (
     ServiceError,
     SlotUnavailableError,
 )
+from services.quotas import QuotaExceededError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,6 +39,8 @@ def to_typed_error(error: ServiceError) -> Any:
         return SlotUnavailable(message=error.message, unavailable_starts=error.starts)
     if isinstance(error, AuthenticationError):
         return AuthenticationFailed(message=error.message)
+    if isinstance(error, QuotaExceededError):
+        return QuotaExceeded(message=error.message, quota=QuotaKind(error.quota.value), limit=error.limit)
     if isinstance(error, NotAuthorizedError):
         return NotAuthorized(message=error.message)
     raise error

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, QuotaExceeded, SlotUnavailable, ValidationError
 from schema.types import Booking, Business, BusyBlock, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
 
 
@@ -53,10 +53,12 @@ class StaffSchedule:
 
 AuthResult = Annotated[AuthPayload | ValidationError | AuthenticationFailed, strawberry.union("AuthResult")]
 SignOutResult = Annotated[SignOutPayload | ValidationError, strawberry.union("SignOutResult")]
-BusinessResult = Annotated[Business | ValidationError | NotAuthorized | NotFound, strawberry.union("BusinessResult")]
-CreateStaffResult = Annotated[CreateStaffPayload | ValidationError | NotAuthorized | NotFound,
+BusinessResult = Annotated[Business | ValidationError | NotAuthorized | NotFound | QuotaExceeded,
+                           strawberry.union("BusinessResult")]
+CreateStaffResult = Annotated[CreateStaffPayload | ValidationError | NotAuthorized | NotFound | QuotaExceeded,
                               strawberry.union("CreateStaffResult")]
-ServiceResult = Annotated[Service | ValidationError | NotAuthorized | NotFound, strawberry.union("ServiceResult")]
+ServiceResult = Annotated[Service | ValidationError | NotAuthorized | NotFound | QuotaExceeded,
+                          strawberry.union("ServiceResult")]
 StaffMemberResult = Annotated[StaffMember | ValidationError | NotAuthorized | NotFound,
                               strawberry.union("StaffMemberResult")]
 ScheduleOverrideResult = Annotated[ScheduleOverride | ValidationError | NotAuthorized | NotFound,
