@@ -90,7 +90,9 @@ def serve(settings: Settings, with_seed: bool) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info")
+        # uvicorn reads a whole WebSocket message before the app sees it: bound it at the same size the app does.
+        uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level="info",
+                    ws_max_size=settings.max_ws_message_bytes)
     finally:
         for child in children:
             child.terminate()

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -17,6 +18,7 @@ from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
+from app.request_limits import RequestSizeLimit
 from app.settings import Settings
 from app.webhooks import google_webhook
 from services import live
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
             Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
         ],
+        middleware=[Middleware(RequestSizeLimit, max_body_bytes=settings.max_body_bytes,
+                               max_message_bytes=settings.max_ws_message_bytes)],
         lifespan=lifespan,
     )
     app.state.live_hub = hub
