@@ -18,6 +18,7 @@ from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
+from app.publish_after_response import PublishAfterResponse
 from app.request_limits import RequestSizeLimit
 from app.settings import Settings
 from app.webhooks import google_webhook
@@ -81,7 +82,8 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
             Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
         ],
         middleware=[Middleware(RequestSizeLimit, max_body_bytes=settings.max_body_bytes,
-                               max_message_bytes=settings.max_ws_message_bytes)],
+                               max_message_bytes=settings.max_ws_message_bytes),
+                    Middleware(PublishAfterResponse)],
         lifespan=lifespan,
     )
     app.state.live_hub = hub
