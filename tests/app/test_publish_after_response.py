@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,12 +52,12 @@ async def test_a_booking_is_announced_after_its_response_has_been_sent(db: str, 
     body = json.dumps({"query": CREATE_BOOKING, "variables": {"input": {
         "serviceId": shop.service_id, "staffId": shop.staff_id, "startsAt": start.isoformat(), "walkIn": True}}})
     heard_while_answering: list[dict[str, Any]] = []
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body.encode(), "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
         if message["type"] == "http.response.body" and not message.get("more_body"):
             # The response is complete: whatever the booking published so far would be on the channel by now.
