@@ -111,9 +111,11 @@ def serve(settings: Settings, with_seed: bool) -> None:
         print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)",
               flush=True)
         # The client address decides who is throttled; only LOCKSTEP_TRUSTED_PROXIES may say it is not the peer.
+        # uvicorn reads a whole WebSocket message before the app sees it: bound it at the same size the app does.
         # log_config=None: uvicorn keeps the JSON lines configured at start instead of installing its own format.
         uvicorn.run("app.asgi:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                    log_config=None, proxy_headers=False)
+                    log_config=None, proxy_headers=False,
+                    ws_max_size=settings.max_ws_message_bytes)
     finally:
         try:
             _stop_children(children)

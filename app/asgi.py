@@ -1,4 +1,9 @@
-"""ASGI entry point for uvicorn: `uvicorn app.asgi:app`."""
+"""ASGI entry point for uvicorn: `uvicorn app.asgi:app`.
+
+Started this way rather than by `python -m app serve`, give uvicorn `--ws-max-size` equal to
+LOCKSTEP_MAX_WS_MESSAGE_BYTES: the app closes a socket whose message is larger, but uvicorn has read the message
+(up to its own 16 MiB default) by then.
+"""
 
 import gc
 

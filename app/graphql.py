@@ -44,6 +44,7 @@ from services.errors import ServiceError
 from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
+from services.quotas import Quotas
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -172,6 +173,10 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
         self.farewell = farewell
+        self.quotas = Quotas(businesses_per_owner=settings.max_businesses_per_owner,
+                             staff_per_business=settings.max_staff_per_business,
+                             services_per_business=settings.max_services_per_business,
+                             ranges_per_day=settings.max_ranges_per_day)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page, whose scripts this server serves (app.graphiql)."""
@@ -196,7 +201,7 @@ class LockstepGraphQL(GraphQL[Context, None]):
         return Context(token_viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        accounts=self.accounts, client_address=address,
                        request=request, response=response, live=self.live, oauth=self.oauth,
-                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell)
+                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell, quotas=self.quotas)
 
     async def on_ws_connect(self, context: Context) -> Any:
         context.token_viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens,

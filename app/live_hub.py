@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from services.live import CONNECTION_LOST, SLOW_CLIENT, LiveEvent, MissedEvents, decode
 
 log = logging.getLogger("lockstep.live")
+FAN_OUT_GROUP = 16
 
 
 class Mailbox:
@@ -103,12 +104,25 @@ class LiveHub:
     def subscriber_count(self) -> int:
         return len({mailbox for mailboxes in self._topics.values() for mailbox in mailboxes})
 
-    def dispatch(self, event: LiveEvent) -> None:
-        receivers: set[Mailbox] = set()
+    def receivers(self, event: LiveEvent) -> list[Mailbox]:
+        found: set[Mailbox] = set()
         for name in event.topics():
-            receivers |= self._topics.get(name, set())
-        for mailbox in receivers:
+            found |= self._topics.get(name, set())
+        return list(found)
+
+    def dispatch(self, event: LiveEvent) -> None:
+        for mailbox in self.receivers(event):
             mailbox.offer(event)
+
+    async def fan_out(self, event: LiveEvent) -> None:
+        """dispatch(), a few subscribers at a time: each woken subscriber costs its delivery in CPU, and waking
+        hundreds at once would queue every other task of the process (an HTTP request's next step) behind all of
+        them. Between groups the event loop runs whatever else is ready."""
+        receivers = self.receivers(event)
+        for first in range(0, len(receivers), FAN_OUT_GROUP):
+            for mailbox in receivers[first:first + FAN_OUT_GROUP]:
+                mailbox.offer(event)
+            await asyncio.sleep(0)
 
     def _everyone_missed(self) -> None:
         for mailbox in {mailbox for mailboxes in self._topics.values() for mailbox in mailboxes}:
@@ -150,4 +164,4 @@ class LiveHub:
                 continue
             event = decode(message["data"])
             if event is not None:
-                self.dispatch(event)
+                await self.fan_out(event)

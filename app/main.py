@@ -22,6 +22,8 @@ from app.logs import RequestIds
 from app.metrics import metrics_endpoint
 from app.oauth_accounts import configured_gateways
 from app.oauth_routes import oauth_callback
+from app.publish_after_response import PublishAfterResponse
+from app.request_limits import RequestSizeLimit
 from app.settings import Settings
 from app.webhooks import google_webhook
 from services import live
@@ -99,7 +101,10 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestIds), browser_origins(settings)],
+        middleware=[Middleware(RequestIds), browser_origins(settings),
+                    Middleware(RequestSizeLimit, max_body_bytes=settings.max_body_bytes,
+                               max_message_bytes=settings.max_ws_message_bytes),
+                    Middleware(PublishAfterResponse)],
         lifespan=lifespan,
     )
     app.state.live_hub = hub

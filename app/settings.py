@@ -163,6 +163,13 @@ class Settings:
     live_queue_size: int = 100
     ws_keepalive_seconds: int = 15
     ws_max_subscriptions: int = 20
+    max_businesses_per_owner: int = 5
+    max_staff_per_business: int = 50
+    max_services_per_business: int = 50
+    max_ranges_per_day: int = 8
+    # Largest HTTP request body, and largest WebSocket message, in bytes.
+    max_body_bytes: int = 1_000_000
+    max_ws_message_bytes: int = 1_000_000
     # Where browsers and providers reach this server (OAuth callbacks, webhooks), and where users may return to.
     public_url: str = "http://127.0.0.1:8000"
     oauth_return_urls: tuple[str, ...] = ()
@@ -210,6 +217,12 @@ class Settings:
             live_queue_size=_int("LOCKSTEP_LIVE_QUEUE_SIZE", 100),
             ws_keepalive_seconds=_int("LOCKSTEP_WS_KEEPALIVE_SECONDS", 15),
             ws_max_subscriptions=_int("LOCKSTEP_WS_MAX_SUBSCRIPTIONS", 20),
+            max_businesses_per_owner=_int("LOCKSTEP_MAX_BUSINESSES_PER_OWNER", 5),
+            max_staff_per_business=_int("LOCKSTEP_MAX_STAFF_PER_BUSINESS", 50),
+            max_services_per_business=_int("LOCKSTEP_MAX_SERVICES_PER_BUSINESS", 50),
+            max_ranges_per_day=_int("LOCKSTEP_MAX_RANGES_PER_DAY", 8),
+            max_body_bytes=_int("LOCKSTEP_MAX_BODY_BYTES", 1_000_000),
+            max_ws_message_bytes=_int("LOCKSTEP_MAX_WS_MESSAGE_BYTES", 1_000_000),
             public_url=(os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
             google=GoogleSettings.from_env(),

@@ -37,6 +37,7 @@ from services.access import is_member
 from services.auth import Viewer
 from services.bookings import BookingRequest, CustomerDetails
 from services.errors import NotAuthorizedError
+from services.quotas import at_most
 
 From = Annotated[datetime, strawberry.argument(name="from")]
 
@@ -49,6 +50,8 @@ async def available_slots(
 ) -> AvailableSlotsResult:
     """Bookable slots of a service, given in `timeZone`. Public: it reveals free time only, never why."""
     zone = validation.zone_info(time_zone, ["timeZone"])
+    if staff_ids is not None:
+        at_most(staff_ids, info.context.quotas.staff_per_business, ["staffIds"], "staff (a business has no more)")
     staff = None if staff_ids is None else [pk(value, "StaffMember", ["staffIds", i]) for i, value in
                                             enumerate(staff_ids)]
     found = await availability.offered_slots(pk(service_id, "Service", ["serviceId"]), from_, to, staff,

@@ -14,6 +14,7 @@ from services.credentials import CredentialVault
 from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
+from services.quotas import DEFAULT_QUOTAS, Quotas
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Context:
     allowed_return_urls: tuple[str, ...] = ()
     # Said to the provider before a connection is disconnected (stop push channels, revoke access); None: nothing.
     farewell: ProviderFarewell | None = None
+    # What one self-service account may set up, and the list bounds that follow from it.
+    quotas: Quotas = DEFAULT_QUOTAS
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -6,10 +6,12 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from schema.enums import QuotaKind
 from schema.errors import (
     AuthenticationFailed,
     NotAuthorized,
     NotFound,
+    QuotaExceeded,
     SlotUnavailable,
     TooManyAttempts,
     ValidationError,
@@ -24,6 +26,7 @@ from services.errors import (
     SlotUnavailableError,
     TooManyAttemptsError,
 )
+from services.quotas import QuotaExceededError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,6 +43,8 @@ def to_typed_error(error: ServiceError) -> Any:
         return TooManyAttempts(message=error.message, retry_after_seconds=error.retry_after_seconds)
     if isinstance(error, AuthenticationError):
         return AuthenticationFailed(message=error.message)
+    if isinstance(error, QuotaExceededError):
+        return QuotaExceeded(message=error.message, quota=QuotaKind(error.quota.value), limit=error.limit)
     if isinstance(error, NotAuthorizedError):
         return NotAuthorized(message=error.message)
     raise error

@@ -37,13 +37,15 @@ from services import businesses, schedules
 from services.access import block_title
 from services.businesses import ServiceFields
 from services.errors import NotFoundError
+from services.quotas import DAYS_PER_WEEK, Quotas, at_most
 from services.schedules import ClockRange, WeekdayHours
 
 
 @permission(IS_OWNER)
 @typed_errors
 async def create_business(input: CreateBusinessInput, info: Info) -> BusinessResult:
-    return Business.from_model(await businesses.create_business(viewer_of(info), input.name, input.time_zone))
+    return Business.from_model(await businesses.create_business(viewer_of(info), input.name, input.time_zone,
+                                                                info.context.quotas))
 
 
 @permission(IS_OWNER)
@@ -51,59 +53,68 @@ async def create_business(input: CreateBusinessInput, info: Info) -> BusinessRes
 async def create_staff(input: CreateStaffInput, info: Info) -> CreateStaffResult:
     business_id = pk(input.business_id, "Business", ["input", "businessId"])
     staff, code = await businesses.create_staff(viewer_of(info), business_id, input.name, input.email,
-                                                input.time_zone)
+                                                input.time_zone, info.context.quotas)
     return CreateStaffPayload(staff=StaffMember.from_model(staff), invite_code=code)
 
 
-def _staff_pks(ids: Sequence[str] | None) -> list[int] | None:
+def _staff_pks(ids: Sequence[str] | None, quotas: Quotas) -> list[int] | None:
     if ids is None:
         return None
+    # A service cannot have more staff than its business may have.
+    at_most(ids, quotas.staff_per_business, ["input", "staffIds"], "staff per service")
     return [pk(value, "StaffMember", ["input", "staffIds", index]) for index, value in enumerate(ids)]
 
 
-def _service_fields(input: CreateServiceInput | UpdateServiceInput) -> ServiceFields:
+def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quotas) -> ServiceFields:
     """The service fields of either input; on update an omitted field is None and stays as it is."""
     values = {name: getattr(input, name) for name in (
         "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
         "minimum_notice_minutes", "booking_horizon_days", "colour")}
     staff = None if input.staff_ids is None else list(input.staff_ids)
-    return ServiceFields(**values, staff_ids=_staff_pks(staff))
+    return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas))
 
 
 @permission(IS_OWNER)
 @typed_errors
 async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult:
-    fields = _service_fields(input)
+    fields = _service_fields(input, info.context.quotas)
     business_id = pk(input.business_id, "Business", ["input", "businessId"])
-    return Service.from_model(await businesses.create_service(viewer_of(info), business_id, fields))
+    return Service.from_model(await businesses.create_service(viewer_of(info), business_id, fields,
+                                                              info.context.quotas))
 
 
 @permission(IS_OWNER)
 @typed_errors
 async def update_service(input: UpdateServiceInput, info: Info) -> ServiceResult:
-    fields = _service_fields(input)
+    fields = _service_fields(input, info.context.quotas)
     service_id = pk(input.id, "Service", ["input", "id"])
     return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields))
 
 
-def _ranges(ranges: list) -> list[ClockRange]:  # type: ignore[type-arg]
+def _ranges(ranges: list, path: list[str | int], quotas: Quotas) -> list[ClockRange]:  # type: ignore[type-arg]
+    at_most(ranges, quotas.ranges_per_day, path, "ranges per day")
     return [ClockRange(start=item.start, end=item.end) for item in ranges]
 
 
 @permission(IS_BUSINESS_SIDE)
 @typed_errors
 async def set_working_hours(input: SetWorkingHoursInput, info: Info) -> StaffMemberResult:
+    # Every list is bounded before any of its items is looked at: one week, a few ranges a day.
+    at_most(input.days, DAYS_PER_WEEK, ["input", "days"], "days (one per weekday)")
+    quotas = info.context.quotas
+    week = [WeekdayHours(weekday=day.weekday.value, ranges=_ranges(day.ranges, ["input", "days", index, "ranges"],
+                                                                   quotas))
+            for index, day in enumerate(input.days)]
     staff_id = pk(input.staff_id, "StaffMember", ["input", "staffId"])
-    week = [WeekdayHours(weekday=day.weekday.value, ranges=_ranges(day.ranges)) for day in input.days]
     return StaffMember.from_model(await schedules.set_working_hours(viewer_of(info), staff_id, week))
 
 
 @permission(IS_BUSINESS_SIDE)
 @typed_errors
 async def add_schedule_override(input: AddScheduleOverrideInput, info: Info) -> ScheduleOverrideResult:
+    ranges = _ranges(input.ranges, ["input", "ranges"], info.context.quotas)
     staff_id = pk(input.staff_id, "StaffMember", ["input", "staffId"])
-    row = await schedules.add_schedule_override(viewer_of(info), staff_id, input.date, _ranges(input.ranges),
-                                                input.note)
+    row = await schedules.add_schedule_override(viewer_of(info), staff_id, input.date, ranges, input.note)
     return ScheduleOverride.from_model(row)
 
 

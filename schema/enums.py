@@ -49,3 +49,10 @@ class Weekday(Enum):
 class ScheduleEntryKind(Enum):
     BOOKING = "booking"
     BUSY = "busy"
+
+
+@strawberry.enum(description="What a self-service account may only have so many of.")
+class QuotaKind(Enum):
+    BUSINESSES_PER_OWNER = "businesses_per_owner"
+    STAFF_PER_BUSINESS = "staff_per_business"
+    SERVICES_PER_BUSINESS = "services_per_business"

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from schema.enums import QuotaKind
 from schema.sync_enums import ConnectionProblem
 
 
@@ -48,3 +49,10 @@ class TooManyAttempts(UserError):
 @strawberry.type(description="The calendar account could not be connected; `problem` says why.")
 class ConnectionCheckFailed(UserError):
     problem: ConnectionProblem
+
+
+@strawberry.type(description="The account already has as many of this as its quota allows (`limit`); nothing was "
+                             "created. Remove one first, or ask for a higher quota.")
+class QuotaExceeded(UserError):
+    quota: QuotaKind
+    limit: int

@@ -11,6 +11,7 @@ from schema.errors import (
     AuthenticationFailed,
     NotAuthorized,
     NotFound,
+    QuotaExceeded,
     SlotUnavailable,
     TooManyAttempts,
     ValidationError,
@@ -61,10 +62,12 @@ class StaffSchedule:
 AuthResult = Annotated[AuthPayload | ValidationError | AuthenticationFailed | TooManyAttempts,
                        strawberry.union("AuthResult")]
 SignOutResult = Annotated[SignOutPayload | ValidationError, strawberry.union("SignOutResult")]
-BusinessResult = Annotated[Business | ValidationError | NotAuthorized | NotFound, strawberry.union("BusinessResult")]
-CreateStaffResult = Annotated[CreateStaffPayload | ValidationError | NotAuthorized | NotFound,
+BusinessResult = Annotated[Business | ValidationError | NotAuthorized | NotFound | QuotaExceeded,
+                           strawberry.union("BusinessResult")]
+CreateStaffResult = Annotated[CreateStaffPayload | ValidationError | NotAuthorized | NotFound | QuotaExceeded,
                               strawberry.union("CreateStaffResult")]
-ServiceResult = Annotated[Service | ValidationError | NotAuthorized | NotFound, strawberry.union("ServiceResult")]
+ServiceResult = Annotated[Service | ValidationError | NotAuthorized | NotFound | QuotaExceeded,
+                          strawberry.union("ServiceResult")]
 StaffMemberResult = Annotated[StaffMember | ValidationError | NotAuthorized | NotFound,
                               strawberry.union("StaffMemberResult")]
 ScheduleOverrideResult = Annotated[ScheduleOverride | ValidationError | NotAuthorized | NotFound,

@@ -13,20 +13,26 @@ from services import live, validation
 from services.access import require_owner, require_signed_in
 from services.auth import Viewer, invite_code, normalise_email
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
+from services.locks import lock_business, lock_owner
+from services.quotas import DEFAULT_QUOTAS, Quota, Quotas, check_quota
 
 
-async def create_business(viewer: Viewer, name: str, time_zone: str) -> Business:
+async def create_business(viewer: Viewer, name: str, time_zone: str, quotas: Quotas = DEFAULT_QUOTAS) -> Business:
     user_id = require_signed_in(viewer)
     if viewer.role != UserRole.OWNER:
         raise NotAuthorizedError("Only business owner accounts may create a business")
-    return await Business.create(
-        name=validation.text(name, ["input", "name"]),
-        time_zone=validation.zone(time_zone, ["input", "timeZone"]),
-        owner_id=user_id,
-    )
+    clean_name = validation.text(name, ["input", "name"])
+    zone = validation.zone(time_zone, ["input", "timeZone"])
+    async with in_transaction() as connection:
+        # Count and insert under the owner's lock, so concurrent requests cannot both take the last place.
+        await lock_owner(user_id, connection)
+        owned = await Business.filter(owner_id=user_id).using_db(connection).count()
+        check_quota(Quota.BUSINESSES_PER_OWNER, quotas, owned, "businesses per owner")
+        return await Business.create(using_db=connection, name=clean_name, time_zone=zone, owner_id=user_id)
 
 
-async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, time_zone: str) -> tuple[Staff, str]:
+async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, time_zone: str,
+                       quotas: Quotas = DEFAULT_QUOTAS) -> tuple[Staff, str]:
     """A new staff member and the one-time code with which they create their sign-in."""
     # Ownership first: a business that does not exist and one that is not yours get the same answer.
     await require_owner(viewer, business_id)
@@ -35,8 +41,12 @@ async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, 
     zone = validation.zone(time_zone, ["input", "timeZone"])
     code, digest = invite_code()
     try:
-        staff = await Staff.create(business_id=business_id, name=clean_name, email=address, time_zone=zone,
-                                   invite_code_hash=digest)
+        async with in_transaction() as connection:
+            await lock_business(business_id, connection)
+            existing = await Staff.filter(business_id=business_id).using_db(connection).count()
+            check_quota(Quota.STAFF_PER_BUSINESS, quotas, existing, "staff per business")
+            staff = await Staff.create(using_db=connection, business_id=business_id, name=clean_name,
+                                       email=address, time_zone=zone, invite_code_hash=digest)
     except IntegrityError as exc:
         raise InvalidInputError(["input", "email"], "This business already has staff with this email") from exc
     return staff, code
@@ -89,17 +99,21 @@ async def _staff_of_business(business_id: int, staff_ids: list[int]) -> list[Sta
     return staff
 
 
-async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields) -> Service:
+async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields,
+                         quotas: Quotas = DEFAULT_QUOTAS) -> Service:
     # Ownership first: a business that does not exist and one that is not yours get the same answer.
     await require_owner(viewer, business_id)
     if fields.name is None or fields.duration_minutes is None:
         raise InvalidInputError(["input"], "name and durationMinutes are required")
     values = _validated(fields)
     staff = await _staff_of_business(business_id, fields.staff_ids or [])
-    async with in_transaction():
-        service = await Service.create(business_id=business_id, **values)
+    async with in_transaction() as connection:
+        await lock_business(business_id, connection)
+        existing = await Service.filter(business_id=business_id).using_db(connection).count()
+        check_quota(Quota.SERVICES_PER_BUSINESS, quotas, existing, "services per business")
+        service = await Service.create(using_db=connection, business_id=business_id, **values)
         if staff:
-            await service.staff.add(*staff)
+            await service.staff.add(*staff, using_db=connection)
     return service
 
 

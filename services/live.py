@@ -9,6 +9,9 @@ Terms:
 - *missed events*: what a subscriber is told when events may have been lost (its backlog overflowed, or Redis was
   unreachable for a while); the client then refetches.
 
+An HTTP request's events are held until its response has gone (`holding`, used by the app around every request),
+so that the one who made a change never waits for the fan-out of it to every subscriber of the process.
+
 Publishing is best effort. Redis pub/sub keeps nothing for later anyway, and invariant 3 says a booking never waits
 for Redis: a publish waits at most `timeout` seconds, and after a failure the publisher stays quiet for `cooldown`
 seconds instead of making every booking pay the timeout again. Failures are logged, never raised.
@@ -22,8 +25,9 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ParamSpec, Protocol
@@ -215,11 +219,35 @@ def publisher() -> Publisher | None:
     return _publisher
 
 
+_held: ContextVar[list[LiveEvent] | None] = ContextVar("lockstep_live_held", default=None)
+
+
+@contextmanager
+def holding() -> Iterator[list[LiveEvent]]:
+    """Within it, publish() keeps events in the yielded list, in order, for the caller to publish_all() later."""
+    held: list[LiveEvent] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
 async def publish(event: LiveEvent) -> bool:
-    """Publish after the change committed (subscribers read the database when the event arrives)."""
+    """Publish after the change committed (subscribers read the database when the event arrives). Inside
+    holding(), True means the event is held for later."""
     if _publisher is None:
         return False
+    held = _held.get()
+    if held is not None:
+        held.append(event)
+        return True
     return await _publisher.publish(event)
+
+
+async def publish_all(events: Iterable[LiveEvent]) -> None:
+    for event in events:
+        await publish(event)
 
 
 def after_commit(announce: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:

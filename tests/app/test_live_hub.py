@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -116,3 +117,40 @@ async def test_publishing_without_redis_fails_fast_and_quietly() -> None:
     # then both report failure without raising, the second without even trying, and well within the timeout
     assert (first, second) == (False, False)
     assert elapsed < 0.5
+
+
+async def test_a_large_fan_out_lets_other_work_of_the_process_run_between_groups_of_subscribers(
+        redis_url: str) -> None:
+    # given 64 subscribers of one staff member, each reading its next event, and a probe that counts, each time
+    # the event loop gives it a turn, how many subscribers have their event
+    channel = new_channel()
+    hub = LiveHub(redis_url, channel)
+    publisher = Publisher(redis_url, channel)
+    await hub.start()
+    await asyncio.wait_for(hub.connected.wait(), 5)
+    woken: list[int] = []
+    seen: set[int] = set()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            mailboxes = [await stack.enter_async_context(hub.listen(["availability:staff:7"])) for _ in range(64)]
+
+            async def read(index: int) -> None:
+                await anext(mailboxes[index])
+                woken.append(index)
+
+            async def probe() -> None:
+                while len(woken) < 64:
+                    seen.add(len(woken))
+                    await asyncio.sleep(0)
+
+            readers = [asyncio.create_task(read(index)) for index in range(64)]
+            watching = asyncio.create_task(probe())
+            # when one event reaches all of them
+            await publisher.publish(availability(0))
+            await asyncio.wait_for(asyncio.gather(*readers, watching), 5)
+        # then the probe ran while the fan-out was under way, not only before and after it
+        assert sorted(woken) == list(range(64))
+        assert [count for count in sorted(seen) if 0 < count < 64] != []
+    finally:
+        await publisher.close()
+        await hub.stop()
