@@ -25,12 +25,14 @@ from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
 from schema.loaders import Loaders
 from services.auth import ANONYMOUS, TokenConfig, viewer_from_access_token
+from services.availability import SlotLimits
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
 from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
+from services.slot_cache import SlotCache
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -48,13 +50,16 @@ class LockstepSchema(strawberry.Schema):
 
 
 class FreshLoaders(SchemaExtension):
-    """DataLoaders cache for one operation. A WebSocket keeps one context for all its operations, so without this a
-    query sent over the socket would answer from what an earlier one loaded."""
+    """DataLoaders cache for one operation, and the slot budget is spent by one operation. A WebSocket keeps one
+    context for all its operations, so without this a query sent over the socket would answer from what an earlier
+    one loaded (and share its budget)."""
 
     def on_operation(self) -> Any:
         context = self.execution_context.context
         if isinstance(context, Context):
             context.loaders = Loaders()
+            # Every availableSlots selection of this operation, aliases too, spends from one budget.
+            context.slot_budget = context.slot_limits.new_budget()
         yield
 
 
@@ -95,6 +100,10 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
         self.farewell = farewell
+        self.slot_limits = SlotLimits(settings.max_slot_query_cost, settings.max_slots_per_response,
+                                      settings.min_slot_step_minutes)
+        # One cache per app: each app's answers come from its own database.
+        self.slot_cache = SlotCache(settings.slot_cache_starts)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         header = request.headers.get("authorization", "")
@@ -104,7 +113,9 @@ class LockstepGraphQL(GraphQL[Context, None]):
             viewer = viewer_from_access_token(token.strip(), self.tokens)
         return Context(viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        request=request, response=response, live=self.live, oauth=self.oauth,
-                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell)
+                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell,
+                       slot_limits=self.slot_limits, slot_budget=self.slot_limits.new_budget(),
+                       slot_cache=self.slot_cache)
 
     async def on_ws_connect(self, context: Context) -> Any:
         context.viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens, context.viewer)

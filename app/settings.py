@@ -136,6 +136,11 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     oauth_return_urls: tuple[str, ...] = ()
     google: GoogleSettings | None = None
+    # Bounded work of availability (docs/availability.md).
+    max_slot_query_cost: int = 201_600
+    max_slots_per_response: int = 10_000
+    min_slot_step_minutes: int = 5
+    slot_cache_starts: int = 500_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -168,4 +173,8 @@ class Settings:
             public_url=(os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
             google=GoogleSettings.from_env(),
+            max_slot_query_cost=_int("LOCKSTEP_MAX_SLOT_QUERY_COST", 201_600),
+            max_slots_per_response=_int("LOCKSTEP_MAX_SLOTS_PER_RESPONSE", 10_000),
+            min_slot_step_minutes=_int("LOCKSTEP_MIN_SLOT_STEP_MINUTES", 5),
+            slot_cache_starts=_int("LOCKSTEP_SLOT_CACHE_STARTS", 500_000),
         )

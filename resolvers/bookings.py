@@ -51,8 +51,10 @@ async def available_slots(
     zone = validation.zone_info(time_zone, ["timeZone"])
     staff = None if staff_ids is None else [pk(value, "StaffMember", ["staffIds", i]) for i, value in
                                             enumerate(staff_ids)]
+    context = info.context
     found = await availability.offered_slots(pk(service_id, "Service", ["serviceId"]), from_, to, staff,
-                                             info.context.now())
+                                             context.now(), budget=context.slot_budget, limits=context.slot_limits,
+                                             cache=context.slot_cache)
     ids = {staff_id: encode_id("StaffMember", staff_id) for slot in found for staff_id in slot.staff_ids}
     slots = [Slot(start=slot.start.astimezone(zone), end=slot.end.astimezone(zone),
                   staff_ids=[ids[staff_id] for staff_id in slot.staff_ids]) for slot in found]

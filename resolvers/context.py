@@ -9,11 +9,13 @@ from typing import Any
 
 from schema.loaders import Loaders
 from services.auth import TokenConfig, Viewer
+from services.availability import SlotBudget, SlotLimits
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
+from services.slot_cache import SlotCache
 
 
 @dataclass
@@ -36,6 +38,11 @@ class Context:
     allowed_return_urls: tuple[str, ...] = ()
     # Said to the provider before a connection is disconnected (stop push channels, revoke access); None: nothing.
     farewell: ProviderFarewell | None = None
+    # What availability may cost: the limits, the budget of the current operation (renewed for each one), and the
+    # process's cache of free starts (shared by every request the app serves).
+    slot_limits: SlotLimits = field(default_factory=SlotLimits)
+    slot_budget: SlotBudget = field(default_factory=lambda: SlotLimits().new_budget())
+    slot_cache: SlotCache = field(default_factory=lambda: SlotCache(0))
 
     def now(self) -> datetime:
         return datetime.now(UTC)

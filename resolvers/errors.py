@@ -6,7 +6,15 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.errors import (
+    AuthenticationFailed,
+    NotAuthorized,
+    NotFound,
+    SlotQueryTooLarge,
+    SlotUnavailable,
+    TooManySlots,
+    ValidationError,
+)
 from schema.ids import decode_id
 from services.errors import (
     AuthenticationError,
@@ -14,7 +22,9 @@ from services.errors import (
     NotAuthorizedError,
     NotFoundError,
     ServiceError,
+    SlotQueryTooLargeError,
     SlotUnavailableError,
+    TooManySlotsError,
 )
 
 P = ParamSpec("P")
@@ -28,6 +38,14 @@ def to_typed_error(error: ServiceError) -> Any:
         return NotFound(message=error.message, path=[str(part) for part in error.path])
     if isinstance(error, SlotUnavailableError):
         return SlotUnavailable(message=error.message, unavailable_starts=error.starts)
+    if isinstance(error, SlotQueryTooLargeError):
+        return SlotQueryTooLarge(message=error.message, cost=error.cost, budget_left=error.budget_left,
+                                 max_cost=error.budget, staff_count=error.staff_count, days=error.days,
+                                 starts_per_day=error.starts_per_day, max_days=error.max_days,
+                                 max_staff=error.max_staff)
+    if isinstance(error, TooManySlotsError):
+        return TooManySlots(message=error.message, slot_count=error.slot_count, max_slots=error.max_slots,
+                            max_days=error.max_days)
     if isinstance(error, AuthenticationError):
         return AuthenticationFailed(message=error.message)
     if isinstance(error, NotAuthorizedError):

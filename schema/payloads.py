@@ -7,7 +7,15 @@ from typing import Annotated
 
 import strawberry
 
-from schema.errors import AuthenticationFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.errors import (
+    AuthenticationFailed,
+    NotAuthorized,
+    NotFound,
+    SlotQueryTooLarge,
+    SlotUnavailable,
+    TooManySlots,
+    ValidationError,
+)
 from schema.types import Booking, Business, BusyBlock, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
 
 
@@ -66,6 +74,7 @@ BookingResult = Annotated[BookingPayload | ValidationError | NotAuthorized | Not
                           strawberry.union("BookingResult")]
 BookingQueryResult = Annotated[Booking | ValidationError | NotAuthorized | NotFound,
                                strawberry.union("BookingQueryResult")]
-AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound, strawberry.union("AvailableSlotsResult")]
+AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound | SlotQueryTooLarge | TooManySlots,
+                                 strawberry.union("AvailableSlotsResult")]
 StaffScheduleResult = Annotated[StaffSchedule | ValidationError | NotAuthorized | NotFound,
                                 strawberry.union("StaffScheduleResult")]

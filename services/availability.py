@@ -16,9 +16,12 @@ from domain.availability import (
     SlotRules,
     StaffAvailability,
     WorkingRange,
-    available_slots,
+    bookable_range,
+    free_starts_between,
+    merged_slots,
 )
 from domain.intervals import Span
+from domain.slot_cost import SlotBudget, slot_query_cost
 from models import (
     Booking,
     BookingStatus,
@@ -31,7 +34,8 @@ from models import (
 from services import validation
 from services.access import require_member, sees_private_titles
 from services.auth import Viewer
-from services.errors import InvalidInputError, NotFoundError
+from services.errors import InvalidInputError, NotFoundError, SlotQueryTooLargeError, TooManySlotsError
+from services.slot_cache import SlotCache, computed_range, cut
 
 MAX_WINDOW = timedelta(days=62)
 # Busy time this far outside a window can still touch a slot inside it (service up to 24 h plus buffers).
@@ -124,10 +128,66 @@ class OfferedSlot:
     staff_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class SlotLimits:
+    """What one request may ask of availability: `max_cost` candidate starts in all its slot queries (see
+    domain.slot_cost), `max_slots` slots in one answer, and the smallest slot step a service may have."""
+
+    max_cost: int = 201_600  # 50 staff x 14 days x 288 starts a day (a 5-minute step round the clock)
+    max_slots: int = 10_000
+    min_step_minutes: int = 5
+
+    def new_budget(self) -> SlotBudget:
+        """The slot budget of one request (one GraphQL operation)."""
+        return SlotBudget(self.max_cost)
+
+
+_DEFAULT_LIMITS = SlotLimits()
+
+
+def _charge(budget: SlotBudget, staff_count: int, span: Span, rules: SlotRules) -> None:
+    cost = slot_query_cost(staff_count, span, rules.step)
+    left = budget.left
+    if not budget.spend(cost.total):
+        raise SlotQueryTooLargeError(cost.total, left, budget.limit, cost.staff_count, cost.days,
+                                     cost.starts_per_day, min(cost.days_within(left), cost.days),
+                                     min(cost.staff_within(left), staff_count))
+
+
+async def _free_starts_by_staff(staff: Sequence[Staff], rules: SlotRules, span: Span, now: datetime,
+                                cache: SlotCache) -> list[tuple[int, list[datetime]]]:
+    """Each staff member's free starts in the bookable part of `span`, from the cache where it has them."""
+    bounds = bookable_range(rules, span, now)
+    if bounds is None:
+        return [(member.id, []) for member in staff]
+    computed = computed_range(rules, bounds, span.start, span.end)
+    keys = {member.id: cache.key(member.id, member.booking_lock, member.time_zone, rules, computed)
+            for member in staff}
+    found: dict[int, tuple[datetime, ...]] = {}
+    for member in staff:
+        cached = cache.get(keys[member.id])
+        if cached is not None:
+            found[member.id] = cached
+    missing = [member for member in staff if member.id not in found]
+    if missing:
+        for loaded in await load_availability(missing, Span(*computed)):
+            starts = tuple(free_starts_between(loaded, rules, *computed))
+            cache.put(keys[loaded.staff_id], starts)
+            found[loaded.staff_id] = starts
+    return [(member.id, cut(found[member.id], *bounds)) for member in staff]
+
+
 async def offered_slots(
-    service_id: int, starts: datetime, ends: datetime, staff_ids: Sequence[int] | None, now: datetime
+    service_id: int, starts: datetime, ends: datetime, staff_ids: Sequence[int] | None, now: datetime,
+    *, budget: SlotBudget | None = None, limits: SlotLimits = _DEFAULT_LIMITS, cache: SlotCache | None = None,
 ) -> list[OfferedSlot]:
-    """Bookable slots of a service in a window: public information, it never says why a time is taken."""
+    """Bookable slots of a service in a window: public information, it never says why a time is taken.
+
+    The query's cost is taken from the request's `budget` (default: a budget of its own) before any slot is
+    computed; an answer of more than `limits.max_slots` slots is refused rather than sent. Without a `cache`
+    everything is computed afresh."""
+    budget = limits.new_budget() if budget is None else budget
+    cache = SlotCache(0) if cache is None else cache  # an empty cache is falsy: test for None
     span = window(starts, ends)
     service = await Service.get_or_none(id=service_id)
     if service is None:
@@ -135,8 +195,12 @@ async def offered_slots(
     staff = await qualified_staff(service, staff_ids, ["staffIds"])
     if not staff:
         return []
-    availability = await load_availability(staff, span)
-    slots = available_slots(availability, slot_rules(service), span, now)
+    rules = slot_rules(service)
+    _charge(budget, len(staff), span, rules)
+    slots = merged_slots(await _free_starts_by_staff(staff, rules, span, now, cache), rules.duration)
+    if len(slots) > limits.max_slots:
+        days = slot_query_cost(len(staff), span, rules.step).days
+        raise TooManySlotsError(len(slots), limits.max_slots, days * limits.max_slots // len(slots))
     return [OfferedSlot(slot.start, slot.end, slot.staff_ids) for slot in slots]
 
 
