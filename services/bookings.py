@@ -230,6 +230,9 @@ async def _cancel(query: QuerySet[Booking], now: datetime) -> list[Booking]:
     """Cancel the confirmed bookings of `query`, bump their versions and write their outbox rows."""
     async with in_transaction() as connection:
         targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
+        # Freed time is a schedule change: the new schedule version retires the cached slot answers.
+        for staff_id in sorted({target.staff_id for target in targets}):
+            await lock_staff(staff_id, connection)
         for target in targets:
             await Booking.filter(id=target.id).using_db(connection).update(
                 status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)

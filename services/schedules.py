@@ -125,7 +125,9 @@ async def remove_schedule_override(viewer: Viewer, override_id: int) -> Schedule
     if override is None:
         raise NotFoundError("ScheduleOverride", ["input", "id"])
     await require_schedule_manager(viewer, override.staff)
-    await override.delete()
+    async with in_transaction() as connection:
+        await lock_staff(override.staff.id, connection)
+        await override.delete(using_db=connection)
     await live.publish_schedule_changed([override.staff.id], day=_local_day(override.date, override.staff.time_zone))
     return override
 
@@ -154,6 +156,8 @@ async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:
     if block is None:
         raise NotFoundError("BusyBlock", ["input", "id"])
     await require_schedule_manager(viewer, block.staff)
-    await block.delete()
+    async with in_transaction() as connection:
+        await lock_staff(block.staff_id, connection)
+        await block.delete(using_db=connection)
     await live.publish_availability_changed(block.staff_id, [Span(block.starts_at, block.ends_at)])
     return block
