@@ -19,6 +19,8 @@ from strawberry.extensions import (
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.calendar_accounts import CaldavAccountProbe
+from app.document_cache import DocumentMemory, remembering
+from app.flat_lists import FlatListExecutionContext
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
 from app.settings import Settings
 from resolvers.context import Context
@@ -43,6 +45,8 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 class LockstepSchema(strawberry.Schema):
+    documents: DocumentMemory  # the parsed and validated documents this schema remembers
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only what went wrong unexpectedly; a refused permission or a bad input is the client's business."""
         unexpected = [error for error in errors if not isinstance(error.original_error, ServiceError)]
@@ -63,11 +67,13 @@ class FreshLoaders(SchemaExtension):
         yield
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> LockstepSchema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
     aliases = settings.max_query_aliases if settings else 20
+    documents = DocumentMemory(settings.document_cache_size if settings else 256)
     extensions: list[Any] = [
+        remembering(documents),
         lambda: QueryDepthLimiter(max_depth=depth),
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
@@ -76,7 +82,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings is not None and not settings.introspection:
         extensions.append(DisableIntrospection)
-    return LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    schema = LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                            execution_context_class=FlatListExecutionContext)
+    schema.documents = documents
+    return schema
 
 
 class LockstepGraphQL(GraphQL[Context, None]):

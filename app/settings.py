@@ -141,6 +141,7 @@ class Settings:
     max_slots_per_response: int = 10_000
     min_slot_step_minutes: int = 5
     slot_cache_starts: int = 500_000
+    document_cache_size: int = 256
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -177,4 +178,5 @@ class Settings:
             max_slots_per_response=_int("LOCKSTEP_MAX_SLOTS_PER_RESPONSE", 10_000),
             min_slot_step_minutes=_int("LOCKSTEP_MIN_SLOT_STEP_MINUTES", 5),
             slot_cache_starts=_int("LOCKSTEP_SLOT_CACHE_STARTS", 500_000),
+            document_cache_size=_int("LOCKSTEP_DOCUMENT_CACHE_SIZE", 256),
         )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.availability import (
+    Slot,
     SlotRules,
     StaffAvailability,
     WorkingRange,
@@ -122,13 +123,6 @@ async def qualified_staff(service: Service, staff_ids: Sequence[int] | None, pat
 
 
 @dataclass(frozen=True)
-class OfferedSlot:
-    start: datetime
-    end: datetime
-    staff_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
 class SlotLimits:
     """What one request may ask of availability: `max_cost` candidate starts in all its slot queries (see
     domain.slot_cost), `max_slots` slots in one answer, and the smallest slot step a service may have."""
@@ -154,15 +148,20 @@ def _charge(budget: SlotBudget, staff_count: int, span: Span, rules: SlotRules) 
                                      min(cost.staff_within(left), staff_count))
 
 
-async def _free_starts_by_staff(staff: Sequence[Staff], rules: SlotRules, span: Span, now: datetime,
-                                cache: SlotCache) -> list[tuple[int, list[datetime]]]:
-    """Each staff member's free starts in the bookable part of `span`, from the cache where it has them."""
+async def _cached_slots(staff: Sequence[Staff], rules: SlotRules, span: Span, now: datetime,
+                        cache: SlotCache) -> tuple[Slot, ...]:
+    """The slots of `staff` in the bookable part of `span`: the whole answer from the cache when every staff
+    member's entry is unchanged, else each staff member's free starts from the cache where it has them."""
     bounds = bookable_range(rules, span, now)
     if bounds is None:
-        return [(member.id, []) for member in staff]
+        return ()
     computed = computed_range(rules, bounds, span.start, span.end)
     keys = {member.id: cache.key(member.id, member.booking_lock, member.time_zone, rules, computed)
             for member in staff}
+    answer_key = ("answer", tuple(keys[member.id] for member in staff), bounds)
+    answer = cache.get(answer_key)
+    if answer is not None:
+        return answer
     found: dict[int, tuple[datetime, ...]] = {}
     for member in staff:
         cached = cache.get(keys[member.id])
@@ -174,13 +173,16 @@ async def _free_starts_by_staff(staff: Sequence[Staff], rules: SlotRules, span: 
             starts = tuple(free_starts_between(loaded, rules, *computed))
             cache.put(keys[loaded.staff_id], starts)
             found[loaded.staff_id] = starts
-    return [(member.id, cut(found[member.id], *bounds)) for member in staff]
+    slots = tuple(merged_slots([(member.id, cut(found[member.id], *bounds)) for member in staff], rules.duration))
+    # Weighed by the staff listed, so an answer of fifty technicians counts as fifty lists of starts.
+    cache.put(answer_key, slots, weight=sum(len(slot.staff_ids) for slot in slots))
+    return slots
 
 
 async def offered_slots(
     service_id: int, starts: datetime, ends: datetime, staff_ids: Sequence[int] | None, now: datetime,
     *, budget: SlotBudget | None = None, limits: SlotLimits = _DEFAULT_LIMITS, cache: SlotCache | None = None,
-) -> list[OfferedSlot]:
+) -> Sequence[Slot]:
     """Bookable slots of a service in a window: public information, it never says why a time is taken.
 
     The query's cost is taken from the request's `budget` (default: a budget of its own) before any slot is
@@ -197,11 +199,11 @@ async def offered_slots(
         return []
     rules = slot_rules(service)
     _charge(budget, len(staff), span, rules)
-    slots = merged_slots(await _free_starts_by_staff(staff, rules, span, now, cache), rules.duration)
+    slots = await _cached_slots(staff, rules, span, now, cache)
     if len(slots) > limits.max_slots:
         days = slot_query_cost(len(staff), span, rules.step).days
         raise TooManySlotsError(len(slots), limits.max_slots, days * limits.max_slots // len(slots))
-    return [OfferedSlot(slot.start, slot.end, slot.staff_ids) for slot in slots]
+    return slots
 
 
 @dataclass(frozen=True)
