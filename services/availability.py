@@ -7,10 +7,11 @@ what the database accepts can never disagree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, Protocol
 
 from domain.availability import (
     Slot,
@@ -43,15 +44,68 @@ MAX_WINDOW = timedelta(days=62)
 _MARGIN = timedelta(days=2)
 
 
+_RULE_FIELDS = ("duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
+                "minimum_notice_minutes", "booking_horizon_days")
+
+
 def slot_rules(service: Service) -> SlotRules:
+    return _rules({name: getattr(service, name) for name in _RULE_FIELDS})
+
+
+def _rules(values: Mapping[str, int]) -> SlotRules:
     return SlotRules(
-        duration=timedelta(minutes=service.duration_minutes),
-        buffer_before=timedelta(minutes=service.buffer_before_minutes),
-        buffer_after=timedelta(minutes=service.buffer_after_minutes),
-        step=timedelta(minutes=service.slot_step_minutes),
-        minimum_notice=timedelta(minutes=service.minimum_notice_minutes),
-        horizon=timedelta(days=service.booking_horizon_days),
+        duration=timedelta(minutes=values["duration_minutes"]),
+        buffer_before=timedelta(minutes=values["buffer_before_minutes"]),
+        buffer_after=timedelta(minutes=values["buffer_after_minutes"]),
+        step=timedelta(minutes=values["slot_step_minutes"]),
+        minimum_notice=timedelta(minutes=values["minimum_notice_minutes"]),
+        horizon=timedelta(days=values["booking_horizon_days"]),
     )
+
+
+class ScheduleOwner(Protocol):
+    """Whose schedule is read: a staff member's id and zone."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def time_zone(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Performer:
+    """A staff member performing a service, as far as a slot query needs one: id, schedule version
+    (`booking_lock`, see services/slot_cache.py) and zone."""
+
+    id: int
+    booking_lock: int
+    time_zone: str
+
+
+async def _rules_and_performers(service_id: int) -> tuple[SlotRules, list[Performer]]:
+    """The service's slot rules and the staff performing it (by id), in one query: a slot query answered from the
+    cache reads nothing else."""
+    rows = await Service.filter(id=service_id).values(*_RULE_FIELDS, "staff__id", "staff__booking_lock",
+                                                      "staff__time_zone")
+    if not rows:
+        raise NotFoundError("Service", ["serviceId"])
+    performers = sorted((Performer(row["staff__id"], row["staff__booking_lock"], row["staff__time_zone"])
+                         for row in rows if row["staff__id"] is not None), key=attrgetter("id"))
+    return _rules(rows[0]), performers
+
+
+def _chosen(performers: list[Performer], staff_ids: Sequence[int] | None) -> list[Performer]:
+    """`performers`, narrowed to `staff_ids` (in their order) when given; each must perform the service."""
+    if staff_ids is None:
+        return performers
+    by_id = {member.id: member for member in performers}
+    chosen = []
+    for index, staff_id in enumerate(staff_ids):
+        if staff_id not in by_id:
+            raise NotFoundError("Staff performing this service", ["staffIds", index])
+        chosen.append(by_id[staff_id])
+    return chosen
 
 
 def window(starts: datetime, ends: datetime, path: tuple[str, str] = ("from", "to")) -> Span:
@@ -65,7 +119,7 @@ def window(starts: datetime, ends: datetime, path: tuple[str, str] = ("from", "t
 
 
 async def load_availability(
-    staff: Sequence[Staff], around: Span, *, ignore_booking_ids: Iterable[int] = (), connection: Any = None
+    staff: Sequence[ScheduleOwner], around: Span, *, ignore_booking_ids: Iterable[int] = (), connection: Any = None
 ) -> list[StaffAvailability]:
     """Each staff member's hours, overrides and busy spans (bookings' buffered spans and busy blocks) near `around`."""
     ids = [member.id for member in staff]
@@ -148,7 +202,7 @@ def _charge(budget: SlotBudget, staff_count: int, span: Span, rules: SlotRules) 
                                      min(cost.staff_within(left), staff_count))
 
 
-async def _cached_slots(staff: Sequence[Staff], rules: SlotRules, span: Span, now: datetime,
+async def _cached_slots(staff: Sequence[Performer], rules: SlotRules, span: Span, now: datetime,
                         cache: SlotCache) -> tuple[Slot, ...]:
     """The slots of `staff` in the bookable part of `span`: the whole answer from the cache when every staff
     member's entry is unchanged, else each staff member's free starts from the cache where it has them."""
@@ -191,13 +245,10 @@ async def offered_slots(
     budget = limits.new_budget() if budget is None else budget
     cache = SlotCache(0) if cache is None else cache  # an empty cache is falsy: test for None
     span = window(starts, ends)
-    service = await Service.get_or_none(id=service_id)
-    if service is None:
-        raise NotFoundError("Service", ["serviceId"])
-    staff = await qualified_staff(service, staff_ids, ["staffIds"])
+    rules, performers = await _rules_and_performers(service_id)
+    staff = _chosen(performers, staff_ids)
     if not staff:
         return []
-    rules = slot_rules(service)
     _charge(budget, len(staff), span, rules)
     slots = await _cached_slots(staff, rules, span, now, cache)
     if len(slots) > limits.max_slots:
