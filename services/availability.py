@@ -6,8 +6,9 @@ what the database accepts can never disagree.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -37,7 +38,7 @@ from services import validation
 from services.access import require_member, sees_private_titles
 from services.auth import Viewer
 from services.errors import InvalidInputError, NotFoundError, SlotQueryTooLargeError, TooManySlotsError
-from services.slot_cache import SlotCache, computed_range, cut
+from services.slot_cache import SlotCache, computed_range
 
 MAX_WINDOW = timedelta(days=62)
 # Busy time this far outside a window can still touch a slot inside it (service up to 24 h plus buffers).
@@ -214,17 +215,27 @@ def _charge(budget: SlotBudget, staff_count: int, span: Span, rules: SlotRules) 
 async def _cached_slots(staff: Sequence[Performer], rules: SlotRules, span: Span, now: datetime,
                         cache: SlotCache) -> tuple[Slot, ...]:
     """The slots of `staff` in the bookable part of `span`: the whole answer from the cache when every staff
-    member's entry is unchanged, else each staff member's free starts from the cache where it has them."""
+    member's entry is unchanged, else each staff member's free starts from the cache where it has them. Both are
+    kept over the computed range (whole days) and cut to this moment's bookable range, so that one entry serves a
+    whole day of queries (cutting before or after merging gives the same slots: it only drops starts)."""
     bounds = bookable_range(rules, span, now)
     if bounds is None:
         return ()
     computed = computed_range(rules, bounds, span.start, span.end)
     keys = {member.id: cache.key(member.id, member.booking_lock, member.time_zone, rules, computed)
             for member in staff}
-    answer_key = ("answer", tuple(keys[member.id] for member in staff), bounds)
+    answer_key = ("answer", tuple(keys[member.id] for member in staff))
     answer = cache.get(answer_key)
-    if answer is not None:
-        return answer
+    if answer is None:
+        answer = await _merged_answer(staff, rules, computed, keys, cache)
+        # Weighed by the staff listed, so an answer of fifty technicians counts as fifty lists of starts.
+        cache.put(answer_key, answer, weight=sum(len(slot.staff_ids) for slot in answer))
+    starts_at = attrgetter("start")
+    return tuple(answer[bisect_left(answer, bounds[0], key=starts_at):bisect_left(answer, bounds[1], key=starts_at)])
+
+
+async def _merged_answer(staff: Sequence[Performer], rules: SlotRules, computed: tuple[datetime, datetime],
+                         keys: Mapping[int, Hashable], cache: SlotCache) -> tuple[Slot, ...]:
     found: dict[int, tuple[datetime, ...]] = {}
     for member in staff:
         cached = cache.get(keys[member.id])
@@ -236,10 +247,7 @@ async def _cached_slots(staff: Sequence[Performer], rules: SlotRules, span: Span
             starts = tuple(free_starts_between(loaded, rules, *computed))
             cache.put(keys[loaded.staff_id], starts)
             found[loaded.staff_id] = starts
-    slots = tuple(merged_slots([(member.id, cut(found[member.id], *bounds)) for member in staff], rules.duration))
-    # Weighed by the staff listed, so an answer of fifty technicians counts as fifty lists of starts.
-    cache.put(answer_key, slots, weight=sum(len(slot.staff_ids) for slot in slots))
-    return slots
+    return tuple(merged_slots([(member.id, found[member.id]) for member in staff], rules.duration))
 
 
 async def offered_slots(

@@ -13,7 +13,6 @@ answer counts one per staff member listed at each slot): the least recently used
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
@@ -34,11 +33,6 @@ def computed_range(rules: SlotRules, bookable: tuple[datetime, datetime], window
     if day_end < limit:
         day_end += ONE_DAY
     return max(window_start, day_start), min(window_end, day_end)
-
-
-def cut(starts: Sequence[datetime], lowest: datetime, limit: datetime) -> list[datetime]:
-    """The sorted `starts` with lowest <= start < limit."""
-    return list(starts[bisect_left(starts, lowest):bisect_left(starts, limit)])
 
 
 class SlotCache:

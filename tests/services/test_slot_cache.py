@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.availability import SlotRules
-from services.slot_cache import SlotCache, computed_range, cut
+from services.slot_cache import SlotCache, computed_range
 
 RULES = SlotRules(duration=timedelta(minutes=30), buffer_before=timedelta(0), buffer_after=timedelta(0),
                   step=timedelta(minutes=15), minimum_notice=timedelta(hours=2), horizon=timedelta(days=7))
@@ -27,11 +27,6 @@ def test_the_computed_range_is_whole_days_inside_the_window() -> None:
     assert computed_range(RULES, (t(8, 23, 59), t(12, 23)), t(7), t(14)) == computed
     # and never more than the window
     assert computed_range(RULES, (t(7, 6), t(13, 12)), t(7, 6), t(13, 12)) == (t(7, 6), t(13, 12))
-
-
-def test_cut_keeps_lowest_and_drops_limit() -> None:
-    assert cut(starts(8), t(1, 0, 30), t(1, 1, 30)) == [t(1, 0, 30), t(1, 0, 45), t(1, 1, 0), t(1, 1, 15)]
-    assert cut(starts(8), t(2), t(3)) == []
 
 
 def test_a_hit_returns_what_was_put_and_counts() -> None:
