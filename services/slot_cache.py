@@ -6,8 +6,8 @@ transaction), their zone, the service's slot rules (length, buffers, step, notic
 starts computed. The range is the query's window cut to whole UTC days around the minimum-notice and horizon edges
 of the moment it was computed; each answer then cuts the cached starts to the exact edges of its own `now`, so a
 start that fell inside the notice period since is never shown. A whole answer (the slots of every staff member
-asked for, merged) is kept too, under the keys of all its staff members and its exact bookable range, so a
-repeated query is neither recomputed nor merged again. Memory is bounded by the number of starts held in all (an
+asked for, merged over the same range) is kept too, under the keys of all its staff members, and cut the same way,
+so a repeated query is neither recomputed nor merged again. Memory is bounded by the number of starts held in all (an
 answer counts one per staff member listed at each slot): the least recently used entries go first.
 """
 
