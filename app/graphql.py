@@ -29,6 +29,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from app import graphiql
 from app.account_security import account_security
 from app.calendar_accounts import CaldavAccountProbe
+from app.document_cache import DocumentMemory, remembering
+from app.flat_lists import FlatListExecutionContext
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
 from app.request_metrics import RequestMetrics
 from app.settings import Settings
@@ -38,6 +40,7 @@ from resolvers.root import Mutation, Query, Subscription
 from resolvers.text_input import RefuseControlCharacters
 from schema.loaders import Loaders
 from services.auth import ANONYMOUS, AccountSecurity, current_viewer, viewer_from_access_token
+from services.availability import SlotLimits
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
@@ -45,6 +48,7 @@ from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
 from services.quotas import Quotas
+from services.slot_cache import SlotCache
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -63,6 +67,8 @@ def operation_hash(query: str | None) -> str:
 
 
 class LockstepSchema(strawberry.Schema):
+    documents: DocumentMemory  # the parsed and validated documents this schema remembers
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Log only what went wrong unexpectedly; a refused permission or a bad input is the client's business.
         Strawberry's own logging prints the error with the line of the operation's text it points at, so the
@@ -83,13 +89,16 @@ class LockstepSchema(strawberry.Schema):
 
 
 class FreshLoaders(SchemaExtension):
-    """DataLoaders cache for one operation. A WebSocket keeps one context for all its operations, so without this a
-    query sent over the socket would answer from what an earlier one loaded."""
+    """DataLoaders cache for one operation, and the slot budget is spent by one operation. A WebSocket keeps one
+    context for all its operations, so without this a query sent over the socket would answer from what an earlier
+    one loaded (and share its budget)."""
 
     def on_operation(self) -> Any:
         context = self.execution_context.context
         if isinstance(context, Context):
             context.loaders = Loaders()
+            # Every availableSlots selection of this operation, aliases too, spends from one budget.
+            context.slot_budget = context.slot_limits.new_budget()
         yield
 
 
@@ -101,14 +110,15 @@ class HideSuggestions(SchemaExtension):
 
     def on_validate(self) -> Any:
         context = self.execution_context
-        if context.graphql_document is not None and context.validation_rules:
+        # Validation errors already known for this document (the document memory) were found without hints too.
+        if context.graphql_document is not None and context.validation_rules and context.pre_execution_errors is None:
             rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
             context.pre_execution_errors = validate(context.schema._schema, context.graphql_document, rules,
                                                     hide_suggestions=True)
         yield
 
 
-class ExecutionWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
+class ExecutionWithoutSuggestions(FlatListExecutionContext):
     """Execution whose variable errors carry no hints either (a misspelled enum value in `variables`)."""
 
     @classmethod
@@ -128,11 +138,13 @@ class CurrentViewer(SchemaExtension):
         yield
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> LockstepSchema:
     depth = settings.max_query_depth if settings else 12
     tokens = settings.max_query_tokens if settings else 3000
     aliases = settings.max_query_aliases if settings else 20
+    documents = DocumentMemory(settings.document_cache_size if settings else 256)
     extensions: list[Any] = [
+        remembering(documents),
         lambda: QueryDepthLimiter(max_depth=depth),
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
@@ -142,12 +154,14 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         CurrentViewer,
         RefuseControlCharacters,
     ]
-    execution: type[StrawberryGraphQLCoreExecutionContext] | None = None
+    execution: type[StrawberryGraphQLCoreExecutionContext] = FlatListExecutionContext
     if settings is not None and not settings.introspection:
         extensions += [DisableIntrospection, HideSuggestions]
         execution = ExecutionWithoutSuggestions
-    return LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                          execution_context_class=execution)
+    schema = LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
+                            execution_context_class=execution)
+    schema.documents = documents
+    return schema
 
 
 class LockstepGraphQL(GraphQL[Context, None]):
@@ -178,6 +192,11 @@ class LockstepGraphQL(GraphQL[Context, None]):
                              services_per_business=settings.max_services_per_business,
                              ranges_per_day=settings.max_ranges_per_day)
 
+        self.slot_limits = SlotLimits(settings.max_slot_query_cost, settings.max_slots_per_response,
+                                      settings.min_slot_step_minutes)
+        # One cache per app: each app's answers come from its own database.
+        self.slot_cache = SlotCache(settings.slot_cache_starts)
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page, whose scripts this server serves (app.graphiql)."""
         return HTMLResponse(graphiql.page())
@@ -201,7 +220,9 @@ class LockstepGraphQL(GraphQL[Context, None]):
         return Context(token_viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        accounts=self.accounts, client_address=address,
                        request=request, response=response, live=self.live, oauth=self.oauth,
-                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell, quotas=self.quotas)
+                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell, quotas=self.quotas,
+                       slot_limits=self.slot_limits, slot_budget=self.slot_limits.new_budget(),
+                       slot_cache=self.slot_cache)
 
     async def on_ws_connect(self, context: Context) -> Any:
         context.token_viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens,

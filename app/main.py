@@ -108,4 +108,5 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         lifespan=lifespan,
     )
     app.state.live_hub = hub
+    app.state.slot_cache = graphql.slot_cache
     return app

@@ -187,6 +187,12 @@ class Settings:
     account_lock_after: int = 10
     account_lock_seconds: int = 60
     account_max_lock_seconds: int = 900
+    # Bounded work of availability (docs/availability.md).
+    max_slot_query_cost: int = 201_600
+    max_slots_per_response: int = 10_000
+    min_slot_step_minutes: int = 5
+    slot_cache_starts: int = 500_000
+    document_cache_size: int = 256
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -238,4 +244,9 @@ class Settings:
             account_lock_after=_int("LOCKSTEP_ACCOUNT_LOCK_AFTER", 10),
             account_lock_seconds=_int("LOCKSTEP_ACCOUNT_LOCK_SECONDS", 60),
             account_max_lock_seconds=_int("LOCKSTEP_ACCOUNT_MAX_LOCK_SECONDS", 900),
+            max_slot_query_cost=_int("LOCKSTEP_MAX_SLOT_QUERY_COST", 201_600),
+            max_slots_per_response=_int("LOCKSTEP_MAX_SLOTS_PER_RESPONSE", 10_000),
+            min_slot_step_minutes=_int("LOCKSTEP_MIN_SLOT_STEP_MINUTES", 5),
+            slot_cache_starts=_int("LOCKSTEP_SLOT_CACHE_STARTS", 500_000),
+            document_cache_size=_int("LOCKSTEP_DOCUMENT_CACHE_SIZE", 256),
         )

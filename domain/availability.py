@@ -202,11 +202,26 @@ def _grid(
     return tuple(instants)
 
 
-def _free_starts(staff: StaffAvailability, rules: SlotRules, window: Span, now: datetime) -> list[datetime]:
-    """Sorted slot starts of one staff member (the engine behind free_slots)."""
+def bookable_range(rules: SlotRules, window: Span, now: datetime) -> tuple[datetime, datetime] | None:
+    """``(lowest, limit)``: slot starts ``s`` of ``window`` with ``lowest <= s < limit`` respect minimum notice and
+    the horizon at ``now``; None when no start can."""
     now = as_utc(now)
     lowest = max(window.start, now + rules.minimum_notice)  # minimum_notice >= 0 covers "not past"
     limit = min(window.end, now + rules.horizon)  # starts must be < limit
+    return (lowest, limit) if lowest < limit else None
+
+
+def _free_starts(staff: StaffAvailability, rules: SlotRules, window: Span, now: datetime) -> list[datetime]:
+    """Sorted slot starts of one staff member (the engine behind free_slots)."""
+    bounds = bookable_range(rules, window, now)
+    return [] if bounds is None else free_starts_between(staff, rules, *bounds)
+
+
+def free_starts_between(staff: StaffAvailability, rules: SlotRules, lowest: datetime, limit: datetime
+                        ) -> list[datetime]:
+    """Sorted starts ``s``, ``lowest <= s < limit``, of ``staff`` whose buffered span fits working hours and is
+    free: the slot rules without minimum notice and horizon, which only narrow ``[lowest, limit)``. So the starts of
+    a wider range, cut to a narrower one, are the narrower range's starts (what makes them worth caching)."""
     if lowest >= limit:
         return []
     lead = rules.buffer_before
@@ -254,15 +269,20 @@ def free_slots(staff: StaffAvailability, rules: SlotRules, window: Span, now: da
 
 def available_slots(staff: Sequence[StaffAvailability], rules: SlotRules, window: Span, now: datetime) -> list[Slot]:
     """Union over staff: one Slot per distinct (start,end) with every staff member free then, sorted by start."""
+    return merged_slots([(member.staff_id, _free_starts(member, rules, window, now)) for member in staff],
+                        rules.duration)
+
+
+def merged_slots(starts_by_staff: Sequence[tuple[int, Sequence[datetime]]], duration: timedelta) -> list[Slot]:
+    """One Slot per distinct start of any staff member, listing (ascending) every staff member free then."""
     by_start: dict[datetime, set[int]] = {}
-    for member in staff:
-        for s in _free_starts(member, rules, window, now):
+    for staff_id, starts in starts_by_staff:
+        for s in starts:
             ids = by_start.get(s)
             if ids is None:
-                by_start[s] = {member.staff_id}
+                by_start[s] = {staff_id}
             else:
-                ids.add(member.staff_id)
-    duration = rules.duration
+                ids.add(staff_id)
     return [Slot(s, s + duration, tuple(sorted(by_start[s]))) for s in sorted(by_start)]
 
 

@@ -37,6 +37,7 @@ from providers.base import (
     Unavailable,
 )
 from services.live import publish_availability_changed
+from services.locks import lock_staff
 from services.sync_edits import OwnSeen, reconcile_busy_overlaps, reconcile_own_events
 from services.sync_health import log_action, record_failure, record_success
 from services.sync_schedule import next_pull_at, poll_interval
@@ -116,6 +117,10 @@ async def _apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
                         stored: dict[BlockKey, tuple[int, StoredBlock]], staff_id: int) -> None:
     """Write the plan in one transaction: deletes and new blocks in batches (an initial import brings thousands)."""
     async with in_transaction() as db:
+        # Imported busy time changes the schedule like any other change: take the staff member's lock, which also
+        # gives the schedule a new version (cached slot answers of the old one are no longer used).
+        if plan.deletes or plan.upserts:
+            await lock_staff(staff_id, db)
         doomed = [stored[key][0] for key in plan.deletes if key in stored]
         for start in range(0, len(doomed), _BATCH):
             await BusyBlock.filter(id__in=doomed[start:start + _BATCH]).using_db(db).delete()

@@ -54,9 +54,12 @@ async def available_slots(
         at_most(staff_ids, info.context.quotas.staff_per_business, ["staffIds"], "staff (a business has no more)")
     staff = None if staff_ids is None else [pk(value, "StaffMember", ["staffIds", i]) for i, value in
                                             enumerate(staff_ids)]
+    context = info.context
     found = await availability.offered_slots(pk(service_id, "Service", ["serviceId"]), from_, to, staff,
-                                             info.context.now())
-    ids = {staff_id: encode_id("StaffMember", staff_id) for slot in found for staff_id in slot.staff_ids}
+                                             context.now(), budget=context.slot_budget, limits=context.slot_limits,
+                                             cache=context.slot_cache)
+    # Each staff member's ID is encoded once, however many slots list them.
+    ids = {staff_id: encode_id("StaffMember", staff_id) for staff_id in set().union(*(s.staff_ids for s in found))}
     slots = [Slot(start=slot.start.astimezone(zone), end=slot.end.astimezone(zone),
                   staff_ids=[ids[staff_id] for staff_id in slot.staff_ids]) for slot in found]
     return AvailableSlots(time_zone=time_zone, slots=slots)

@@ -9,12 +9,14 @@ from typing import Any
 
 from schema.loaders import Loaders
 from services.auth import ANONYMOUS, AccountSecurity, TokenConfig, Viewer
+from services.availability import SlotBudget, SlotLimits
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
 from services.quotas import DEFAULT_QUOTAS, Quotas
+from services.slot_cache import SlotCache
 
 
 @dataclass
@@ -46,6 +48,11 @@ class Context:
     farewell: ProviderFarewell | None = None
     # What one self-service account may set up, and the list bounds that follow from it.
     quotas: Quotas = DEFAULT_QUOTAS
+    # What availability may cost: the limits, the budget of the current operation (renewed for each one), and the
+    # process's cache of free starts (shared by every request the app serves).
+    slot_limits: SlotLimits = field(default_factory=SlotLimits)
+    slot_budget: SlotBudget = field(default_factory=lambda: SlotLimits().new_budget())
+    slot_cache: SlotCache = field(default_factory=lambda: SlotCache(0))
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -12,8 +12,10 @@ from schema.errors import (
     NotAuthorized,
     NotFound,
     QuotaExceeded,
+    SlotQueryTooLarge,
     SlotUnavailable,
     TooManyAttempts,
+    TooManySlots,
     ValidationError,
 )
 from schema.ids import decode_id
@@ -23,8 +25,10 @@ from services.errors import (
     NotAuthorizedError,
     NotFoundError,
     ServiceError,
+    SlotQueryTooLargeError,
     SlotUnavailableError,
     TooManyAttemptsError,
+    TooManySlotsError,
 )
 from services.quotas import QuotaExceededError
 
@@ -41,6 +45,14 @@ def to_typed_error(error: ServiceError) -> Any:
         return SlotUnavailable(message=error.message, unavailable_starts=error.starts)
     if isinstance(error, TooManyAttemptsError):
         return TooManyAttempts(message=error.message, retry_after_seconds=error.retry_after_seconds)
+    if isinstance(error, SlotQueryTooLargeError):
+        return SlotQueryTooLarge(message=error.message, cost=error.cost, budget_left=error.budget_left,
+                                 max_cost=error.budget, staff_count=error.staff_count, days=error.days,
+                                 starts_per_day=error.starts_per_day, max_days=error.max_days,
+                                 max_staff=error.max_staff)
+    if isinstance(error, TooManySlotsError):
+        return TooManySlots(message=error.message, slot_count=error.slot_count, max_slots=error.max_slots,
+                            max_days=error.max_days)
     if isinstance(error, AuthenticationError):
         return AuthenticationFailed(message=error.message)
     if isinstance(error, QuotaExceededError):

@@ -80,7 +80,8 @@ async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult
     fields = _service_fields(input, info.context.quotas)
     business_id = pk(input.business_id, "Business", ["input", "businessId"])
     return Service.from_model(await businesses.create_service(viewer_of(info), business_id, fields,
-                                                              info.context.quotas))
+                                                              info.context.quotas,
+                                                              info.context.slot_limits.min_step_minutes))
 
 
 @permission(IS_OWNER)
@@ -88,7 +89,8 @@ async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult
 async def update_service(input: UpdateServiceInput, info: Info) -> ServiceResult:
     fields = _service_fields(input, info.context.quotas)
     service_id = pk(input.id, "Service", ["input", "id"])
-    return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields))
+    return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields,
+                                                                 info.context.slot_limits.min_step_minutes))
 
 
 def _ranges(ranges: list, path: list[str | int], quotas: Quotas) -> list[ClockRange]:  # type: ignore[type-arg]

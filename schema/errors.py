@@ -56,3 +56,26 @@ class ConnectionCheckFailed(UserError):
 class QuotaExceeded(UserError):
     quota: QuotaKind
     limit: int
+
+
+@strawberry.type(description="A slot query would check more start times than one request may (staff x days x starts "
+                             "a day, every availableSlots selection of the request together). Narrow it: ask for at "
+                             "most `maxDays` days, or at most `maxStaff` staff.")
+class SlotQueryTooLarge(UserError):
+    cost: int = strawberry.field(description="Start times this selection would check")
+    budget_left: int = strawberry.field(description="Start times this request could still check")
+    max_cost: int = strawberry.field(description="Start times one request may check in all")
+    staff_count: int
+    days: int
+    starts_per_day: int
+    max_days: int = strawberry.field(description="Days that fit with the same staff (0: none)")
+    max_staff: int = strawberry.field(description="Staff that fit over the same days (0: none)")
+
+
+@strawberry.type(description="The answer would hold more slots than one response may: ask for at most `maxDays` "
+                             "days, or fewer staff.")
+class TooManySlots(UserError):
+    slot_count: int
+    max_slots: int
+    max_days: int = strawberry.field(description="Days whose slots would fit, judged from this answer's slots per "
+                                                 "day (0: fewer staff are needed)")

@@ -12,8 +12,10 @@ from schema.errors import (
     NotAuthorized,
     NotFound,
     QuotaExceeded,
+    SlotQueryTooLarge,
     SlotUnavailable,
     TooManyAttempts,
+    TooManySlots,
     ValidationError,
 )
 from schema.types import Booking, Business, BusyBlock, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
@@ -77,6 +79,7 @@ BookingResult = Annotated[BookingPayload | ValidationError | NotAuthorized | Not
                           strawberry.union("BookingResult")]
 BookingQueryResult = Annotated[Booking | ValidationError | NotAuthorized | NotFound,
                                strawberry.union("BookingQueryResult")]
-AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound, strawberry.union("AvailableSlotsResult")]
+AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound | SlotQueryTooLarge | TooManySlots,
+                                 strawberry.union("AvailableSlotsResult")]
 StaffScheduleResult = Annotated[StaffSchedule | ValidationError | NotAuthorized | NotFound,
                                 strawberry.union("StaffScheduleResult")]

@@ -6,19 +6,25 @@ what the database accepts can never disagree.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, Protocol
 
 from domain.availability import (
+    Slot,
     SlotRules,
     StaffAvailability,
     WorkingRange,
-    available_slots,
+    bookable_range,
+    free_starts_between,
+    merged_slots,
 )
 from domain.intervals import Span
+from domain.slot_cost import SlotBudget, slot_query_cost
 from models import (
     Booking,
     BookingStatus,
@@ -31,22 +37,85 @@ from models import (
 from services import validation
 from services.access import block_title, require_member
 from services.auth import Viewer
-from services.errors import InvalidInputError, NotFoundError
+from services.errors import InvalidInputError, NotFoundError, SlotQueryTooLargeError, TooManySlotsError
+from services.slot_cache import SlotCache, computed_range
 
 MAX_WINDOW = timedelta(days=62)
 # Busy time this far outside a window can still touch a slot inside it (service up to 24 h plus buffers).
 _MARGIN = timedelta(days=2)
 
 
+_RULE_FIELDS = ("duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
+                "minimum_notice_minutes", "booking_horizon_days")
+
+
 def slot_rules(service: Service) -> SlotRules:
+    return _rules({name: getattr(service, name) for name in _RULE_FIELDS})
+
+
+def _rules(values: Mapping[str, int]) -> SlotRules:
     return SlotRules(
-        duration=timedelta(minutes=service.duration_minutes),
-        buffer_before=timedelta(minutes=service.buffer_before_minutes),
-        buffer_after=timedelta(minutes=service.buffer_after_minutes),
-        step=timedelta(minutes=service.slot_step_minutes),
-        minimum_notice=timedelta(minutes=service.minimum_notice_minutes),
-        horizon=timedelta(days=service.booking_horizon_days),
+        duration=timedelta(minutes=values["duration_minutes"]),
+        buffer_before=timedelta(minutes=values["buffer_before_minutes"]),
+        buffer_after=timedelta(minutes=values["buffer_after_minutes"]),
+        step=timedelta(minutes=values["slot_step_minutes"]),
+        minimum_notice=timedelta(minutes=values["minimum_notice_minutes"]),
+        horizon=timedelta(days=values["booking_horizon_days"]),
     )
+
+
+class ScheduleOwner(Protocol):
+    """Whose schedule is read: a staff member's id and zone."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def time_zone(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Performer:
+    """A staff member performing a service, as far as a slot query needs one: id, schedule version
+    (`booking_lock`, see services/slot_cache.py) and zone."""
+
+    id: int
+    booking_lock: int
+    time_zone: str
+
+
+_PERFORMERS_SQL: dict[str, str] = {}
+
+
+async def _rules_and_performers(service_id: int) -> tuple[SlotRules, list[Performer]]:
+    """The service's slot rules and the staff performing it (by id), in one query: a slot query answered from the
+    cache reads nothing else."""
+    db = Service._meta.db
+    dialect = db.capabilities.dialect
+    sql = _PERFORMERS_SQL.get(dialect)
+    if sql is None:
+        # Built once per dialect: building the statement costs more than running it on a cached answer's path.
+        sql = _PERFORMERS_SQL[dialect] = Service.filter(id=0).values(
+            *_RULE_FIELDS, "staff__id", "staff__booking_lock", "staff__time_zone").sql()
+    rows = await db.execute_query_dict(sql, [service_id])
+    if not rows:
+        raise NotFoundError("Service", ["serviceId"])
+    performers = sorted((Performer(row["staff__id"], row["staff__booking_lock"], row["staff__time_zone"])
+                         for row in rows if row["staff__id"] is not None), key=attrgetter("id"))
+    return _rules(rows[0]), performers
+
+
+def _chosen(performers: list[Performer], staff_ids: Sequence[int] | None) -> list[Performer]:
+    """`performers`, narrowed to `staff_ids` (in their order) when given; each must perform the service."""
+    if staff_ids is None:
+        return performers
+    by_id = {member.id: member for member in performers}
+    chosen = []
+    for index, staff_id in enumerate(staff_ids):
+        if staff_id not in by_id:
+            raise NotFoundError("Staff performing this service", ["staffIds", index])
+        chosen.append(by_id[staff_id])
+    return chosen
 
 
 def window(starts: datetime, ends: datetime, path: tuple[str, str] = ("from", "to")) -> Span:
@@ -60,7 +129,7 @@ def window(starts: datetime, ends: datetime, path: tuple[str, str] = ("from", "t
 
 
 async def load_availability(
-    staff: Sequence[Staff], around: Span, *, ignore_booking_ids: Iterable[int] = (), connection: Any = None
+    staff: Sequence[ScheduleOwner], around: Span, *, ignore_booking_ids: Iterable[int] = (), connection: Any = None
 ) -> list[StaffAvailability]:
     """Each staff member's hours, overrides and busy spans (bookings' buffered spans and busy blocks) near `around`."""
     ids = [member.id for member in staff]
@@ -118,26 +187,91 @@ async def qualified_staff(service: Service, staff_ids: Sequence[int] | None, pat
 
 
 @dataclass(frozen=True)
-class OfferedSlot:
-    start: datetime
-    end: datetime
-    staff_ids: tuple[int, ...]
+class SlotLimits:
+    """What one request may ask of availability: `max_cost` candidate starts in all its slot queries (see
+    domain.slot_cost), `max_slots` slots in one answer, and the smallest slot step a service may have."""
+
+    max_cost: int = 201_600  # 50 staff x 14 days x 288 starts a day (a 5-minute step round the clock)
+    max_slots: int = 10_000
+    min_step_minutes: int = 5
+
+    def new_budget(self) -> SlotBudget:
+        """The slot budget of one request (one GraphQL operation)."""
+        return SlotBudget(self.max_cost)
+
+
+_DEFAULT_LIMITS = SlotLimits()
+
+
+def _charge(budget: SlotBudget, staff_count: int, span: Span, rules: SlotRules) -> None:
+    cost = slot_query_cost(staff_count, span, rules.step)
+    left = budget.left
+    if not budget.spend(cost.total):
+        raise SlotQueryTooLargeError(cost.total, left, budget.limit, cost.staff_count, cost.days,
+                                     cost.starts_per_day, min(cost.days_within(left), cost.days),
+                                     min(cost.staff_within(left), staff_count))
+
+
+async def _cached_slots(staff: Sequence[Performer], rules: SlotRules, span: Span, now: datetime,
+                        cache: SlotCache) -> tuple[Slot, ...]:
+    """The slots of `staff` in the bookable part of `span`: the whole answer from the cache when every staff
+    member's entry is unchanged, else each staff member's free starts from the cache where it has them. Both are
+    kept over the computed range (whole days) and cut to this moment's bookable range, so that one entry serves a
+    whole day of queries (cutting before or after merging gives the same slots: it only drops starts)."""
+    bounds = bookable_range(rules, span, now)
+    if bounds is None:
+        return ()
+    computed = computed_range(rules, bounds, span.start, span.end)
+    keys = {member.id: cache.key(member.id, member.booking_lock, member.time_zone, rules, computed)
+            for member in staff}
+    answer_key = ("answer", tuple(keys[member.id] for member in staff))
+    answer = cache.get(answer_key)
+    if answer is None:
+        answer = await _merged_answer(staff, rules, computed, keys, cache)
+        # Weighed by the staff listed, so an answer of fifty technicians counts as fifty lists of starts.
+        cache.put(answer_key, answer, weight=sum(len(slot.staff_ids) for slot in answer))
+    starts_at = attrgetter("start")
+    return tuple(answer[bisect_left(answer, bounds[0], key=starts_at):bisect_left(answer, bounds[1], key=starts_at)])
+
+
+async def _merged_answer(staff: Sequence[Performer], rules: SlotRules, computed: tuple[datetime, datetime],
+                         keys: Mapping[int, Hashable], cache: SlotCache) -> tuple[Slot, ...]:
+    found: dict[int, tuple[datetime, ...]] = {}
+    for member in staff:
+        cached = cache.get(keys[member.id])
+        if cached is not None:
+            found[member.id] = cached
+    missing = [member for member in staff if member.id not in found]
+    if missing:
+        for loaded in await load_availability(missing, Span(*computed)):
+            starts = tuple(free_starts_between(loaded, rules, *computed))
+            cache.put(keys[loaded.staff_id], starts)
+            found[loaded.staff_id] = starts
+    return tuple(merged_slots([(member.id, found[member.id]) for member in staff], rules.duration))
 
 
 async def offered_slots(
-    service_id: int, starts: datetime, ends: datetime, staff_ids: Sequence[int] | None, now: datetime
-) -> list[OfferedSlot]:
-    """Bookable slots of a service in a window: public information, it never says why a time is taken."""
+    service_id: int, starts: datetime, ends: datetime, staff_ids: Sequence[int] | None, now: datetime,
+    *, budget: SlotBudget | None = None, limits: SlotLimits = _DEFAULT_LIMITS, cache: SlotCache | None = None,
+) -> Sequence[Slot]:
+    """Bookable slots of a service in a window: public information, it never says why a time is taken.
+
+    The query's cost is taken from the request's `budget` (default: a budget of its own) before any slot is
+    computed; an answer of more than `limits.max_slots` slots is refused rather than sent. Without a `cache`
+    everything is computed afresh."""
+    budget = limits.new_budget() if budget is None else budget
+    cache = SlotCache(0) if cache is None else cache  # an empty cache is falsy: test for None
     span = window(starts, ends)
-    service = await Service.get_or_none(id=service_id)
-    if service is None:
-        raise NotFoundError("Service", ["serviceId"])
-    staff = await qualified_staff(service, staff_ids, ["staffIds"])
+    rules, performers = await _rules_and_performers(service_id)
+    staff = _chosen(performers, staff_ids)
     if not staff:
         return []
-    availability = await load_availability(staff, span)
-    slots = available_slots(availability, slot_rules(service), span, now)
-    return [OfferedSlot(slot.start, slot.end, slot.staff_ids) for slot in slots]
+    _charge(budget, len(staff), span, rules)
+    slots = await _cached_slots(staff, rules, span, now, cache)
+    if len(slots) > limits.max_slots:
+        days = slot_query_cost(len(staff), span, rules.step).days
+        raise TooManySlotsError(len(slots), limits.max_slots, days * limits.max_slots // len(slots))
+    return slots
 
 
 @dataclass(frozen=True)

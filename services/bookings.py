@@ -234,6 +234,9 @@ async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bo
         if customer_rules:
             for target in targets:
                 _customer_may_still_change(target, now)
+        # Freed time is a schedule change: the new schedule version retires the cached slot answers.
+        for staff_id in sorted({target.staff_id for target in targets}):
+            await lock_staff(staff_id, connection)
         for target in targets:
             await Booking.filter(id=target.id).using_db(connection).update(
                 status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)

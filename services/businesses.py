@@ -77,12 +77,19 @@ _LIMITS = {
 }
 
 
-def _validated(fields: ServiceFields) -> dict[str, Any]:
+# The smallest slot step a service may have unless the caller says otherwise: a finer grid multiplies the cost of
+# every slot query (docs/availability.md) without offering a customer a time they would miss.
+MIN_SLOT_STEP_MINUTES = 5
+
+
+def _validated(fields: ServiceFields, min_step: int) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if fields.name is not None:
         values["name"] = validation.text(fields.name, ["input", "name"])
     for attr, (input_name, low, high) in _LIMITS.items():
         value = getattr(fields, attr)
+        if attr == "slot_step_minutes":
+            low = min_step
         if value is not None:
             values[attr] = validation.whole_number(value, ["input", input_name], minimum=low, maximum=high)
     if fields.colour is not None:
@@ -100,12 +107,12 @@ async def _staff_of_business(business_id: int, staff_ids: list[int]) -> list[Sta
 
 
 async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields,
-                         quotas: Quotas = DEFAULT_QUOTAS) -> Service:
+                         quotas: Quotas = DEFAULT_QUOTAS, min_step: int = MIN_SLOT_STEP_MINUTES) -> Service:
     # Ownership first: a business that does not exist and one that is not yours get the same answer.
     await require_owner(viewer, business_id)
     if fields.name is None or fields.duration_minutes is None:
         raise InvalidInputError(["input"], "name and durationMinutes are required")
-    values = _validated(fields)
+    values = _validated(fields, min_step)
     staff = await _staff_of_business(business_id, fields.staff_ids or [])
     async with in_transaction() as connection:
         await lock_business(business_id, connection)
@@ -117,12 +124,13 @@ async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields
     return service
 
 
-async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields) -> Service:
+async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
+                         min_step: int = MIN_SLOT_STEP_MINUTES) -> Service:
     service = await Service.get_or_none(id=service_id)
     if service is None:
         raise NotFoundError("Service", ["input", "id"])
     await require_owner(viewer, service.business_id)
-    values = _validated(fields)
+    values = _validated(fields, min_step)
     staff = None
     if fields.staff_ids is not None:
         staff = await _staff_of_business(service.business_id, fields.staff_ids)

@@ -52,3 +52,34 @@ class TooManyAttemptsError(ServiceError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"Too many attempts; try again in {retry_after_seconds} seconds")
         self.retry_after_seconds = retry_after_seconds
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
+class SlotQueryTooLargeError(ServiceError):
+    """A slot query would cost more than the request has left (see domain.slot_cost); says how to narrow it."""
+
+    def __init__(self, cost: int, budget_left: int, budget: int, staff_count: int, days: int, starts_per_day: int,
+                 max_days: int, max_staff: int) -> None:
+        spent = budget - budget_left
+        earlier = f" ({spent:,} already spent by this request's other slot queries)" if spent else ""
+        fits = [f"at most {_days(max_days)}" if max_days else "", f"at most {max_staff} staff" if max_staff else ""]
+        advice = " or ".join(part for part in fits if part) or "fewer slot queries in one request"
+        super().__init__(f"This slot query would check {cost:,} start times ({staff_count} staff x {days} days x "
+                         f"{starts_per_day} starts a day); a request may check {budget:,}{earlier}. "
+                         f"Ask for {advice}.")
+        self.cost, self.budget_left, self.budget = cost, budget_left, budget
+        self.staff_count, self.days, self.starts_per_day = staff_count, days, starts_per_day
+        self.max_days, self.max_staff = max_days, max_staff
+
+
+class TooManySlotsError(ServiceError):
+    """The answer would hold more slots than one response may; `max_days` days would fit."""
+
+    def __init__(self, slot_count: int, max_slots: int, max_days: int) -> None:
+        advice = f"at most {_days(max_days)} or fewer staff" if max_days else "fewer staff or a shorter window"
+        super().__init__(f"This query has {slot_count:,} slots; one answer holds at most {max_slots:,}. "
+                         f"Ask for {advice}.")
+        self.slot_count, self.max_slots, self.max_days = slot_count, max_slots, max_days

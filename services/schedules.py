@@ -119,7 +119,9 @@ async def remove_schedule_override(viewer: Viewer, override_id: int) -> Schedule
     override = await ScheduleOverride.get_or_none(id=override_id).select_related("staff")
     if override is None or not await manages_schedule(viewer, override.staff):
         raise NotFoundError("ScheduleOverride", ["input", "id"])
-    await override.delete()
+    async with in_transaction() as connection:
+        await lock_staff(override.staff.id, connection)
+        await override.delete(using_db=connection)
     await live.publish_day_changed(override.staff.id, override.date, override.staff.time_zone)
     return override
 
@@ -149,6 +151,8 @@ async def remove_blocked_time(viewer: Viewer, block_id: int) -> BusyBlock:
     block = await BusyBlock.get_or_none(id=block_id, source=BusyBlockSource.MANUAL).select_related("staff")
     if block is None or not await manages_schedule(viewer, block.staff):
         raise NotFoundError("BusyBlock", ["input", "id"])
-    await block.delete()
+    async with in_transaction() as connection:
+        await lock_staff(block.staff_id, connection)
+        await block.delete(using_db=connection)
     await live.publish_availability_changed(block.staff_id, [Span(block.starts_at, block.ends_at)])
     return block

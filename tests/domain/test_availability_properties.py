@@ -21,7 +21,9 @@ from domain.availability import (
     Unbookable,
     WorkingRange,
     available_slots,
+    bookable_range,
     free_slots,
+    free_starts_between,
     why_unbookable,
     working_spans,
 )
@@ -242,3 +244,20 @@ def test_busy_time_touching_a_slot_keeps_it_and_overlapping_by_a_second_takes_it
         assert slot not in free_slots(overlapping, rules, window, now)
         assert why_unbookable(overlapping, rules, slot.start, now, customer_rules=True) == Unbookable.TAKEN
         assert why_unbookable(overlapping, rules, slot.start, now, customer_rules=False) == Unbookable.TAKEN
+
+
+@PROPERTY
+@given(queries(), st.integers(0, 3 * 1440), st.integers(0, 3 * 1440))
+def test_starts_of_a_wider_range_cut_to_the_bookable_range_are_the_slots(
+    query: Query, wider_before: int, wider_after: int,
+) -> None:
+    # What the slot cache relies on: starts computed over any wider range, then cut to [lowest, limit), are the slots.
+    member, rules, window, now = query
+    bounds = bookable_range(rules, window, now)
+    expected = [slot.start for slot in free_slots(member, rules, window, now)]
+    if bounds is None:
+        assert expected == []
+        return
+    lowest, limit = bounds
+    wider = free_starts_between(member, rules, lowest - wider_before * MINUTE, limit + wider_after * MINUTE)
+    assert [s for s in wider if lowest <= s < limit] == expected

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 
 class GraphQLClient:
@@ -98,3 +101,14 @@ mutation($input: CreateBookingInput!) { createBooking(input: $input) {
   ... on NotAuthorized { message }
   ... on NotFound { message path }
 } }"""
+
+
+@asynccontextmanager
+async def api_with(**settings: Any) -> AsyncIterator[tuple[GraphQLClient, Starlette]]:
+    """A client of a real ASGI app built with the environment's settings changed by `settings`, and that app."""
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(replace(Settings.from_env(), **settings))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lockstep.test") as http:
+        yield GraphQLClient(http), app

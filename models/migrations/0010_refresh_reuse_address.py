@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_push_channels')]
+    dependencies = [('models', '0009_minimum_slot_step')]
 
     initial = False
 

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_push_channels')]
+    dependencies = [('models', '0010_refresh_reuse_address')]
 
     initial = False
 
