@@ -51,7 +51,7 @@ ERROR_TYPES = ("syntax", "validation", "variables", "refused", "unexpected")
 WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed")
 # The mutations sign-in throttling guards; anything else is counted as "other" (add a mutation here when it is
 # throttled too).
-THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "signOut"})
+THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptStaffInvite"})
 
 JOB_OUTCOMES_KEY = "lockstep:metrics:sync-job-outcomes"
 SYNC_JOBS = ("push", "pull", "refresh", "watch")
@@ -85,6 +85,11 @@ def record_throttled_sign_in(operation: str) -> None:
     "signUp", "refreshToken", ...); names outside THROTTLED_OPERATIONS count as "other", so a caller can pass what
     a client sent without creating new series."""
     SIGN_INS_THROTTLED.labels(_bounded(operation, THROTTLED_OPERATIONS)).inc()
+
+
+def throttled_sign_ins(operation: str) -> float:
+    """How many requests of `operation` this process has refused for coming too often (what /metrics reports)."""
+    return REGISTRY.get_sample_value("lockstep_signin_throttled_total", {"operation": operation}) or 0.0
 
 
 def record_job_outcome(redis: Redis, job: str, outcome: str) -> None:

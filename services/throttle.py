@@ -16,7 +16,7 @@ import hmac
 import json
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -35,6 +35,7 @@ from domain.attempts import (
     forgive_attempt,
     keep_seconds,
 )
+from services import metrics
 from services.errors import ServiceError, TooManyAttemptsError
 
 log = logging.getLogger("lockstep.throttle")
@@ -42,13 +43,14 @@ RETRY_REDIS_SECONDS = 30.0
 MAX_MEMORY_RECORDS = 50_000
 _MAX_RACES = 50  # compare-and-set retries before an attempt is refused as if throttled
 
-# Refused attempts by action; the metrics endpoint reads it.
-THROTTLED: Counter[str] = Counter()
+# The GraphQL mutation that each throttled action answers, as /metrics names it.
+OPERATION_OF_ACTION = {"sign_in": "signIn", "sign_up": "signUp", "refresh_token": "refreshToken",
+                       "accept_staff_invite": "acceptStaffInvite"}
 
 
 def count_throttled(action: str) -> None:
     """Called once for every attempt the throttle refuses (`action`: sign_in, sign_up, refresh_token, ...)."""
-    THROTTLED[action] += 1
+    metrics.record_throttled_sign_in(OPERATION_OF_ACTION.get(action, action))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from app.account_security import account_security
 from app.main import create_app
 from app.settings import Settings
 from models import RefreshToken, Staff, User
-from services.throttle import THROTTLED
+from services.metrics import throttled_sign_ins
 from tests.support.graphql import SIGN_UP, GraphQLClient, given_shop, sign_up
 
 SIGN_IN = """mutation($input: SignInInput!) { signIn(input: $input) { __typename
@@ -77,7 +77,7 @@ async def test_wrong_passwords_from_one_address_meet_growing_waits_then_a_lock_t
     guesser = await server.client("203.0.113.7")
     await sign_up(guesser, "pat@example.com")
     tokens_before = await RefreshToken.all().count()
-    throttled_before = THROTTLED["sign_in"]
+    throttled_before = throttled_sign_ins("signIn")
     # when it guesses as fast as it can: three free failures, then each failure makes it wait longer
     answers = [await sign_in(guesser, "wrong password!!") for _ in range(5)]
     assert answers == [WRONG, WRONG, WRONG, WRONG, waiting(1)]
@@ -90,7 +90,7 @@ async def test_wrong_passwords_from_one_address_meet_growing_waits_then_a_lock_t
     assert waits == [2, 4, 8, 16, 32, 900]
     assert await sign_in(guesser, RIGHT) == waiting(900)
     assert await RefreshToken.all().count() == tokens_before
-    assert THROTTLED["sign_in"] == throttled_before + 8
+    assert throttled_sign_ins("signIn") == throttled_before + 8
     # and after the lock the right password works
     server.clock.now += 900
     assert (await sign_in(guesser, RIGHT))["__typename"] == "AuthPayload"

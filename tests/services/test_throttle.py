@@ -10,7 +10,8 @@ from redis import Redis
 
 from domain.attempts import AttemptPolicy
 from services.errors import AuthenticationError, TooManyAttemptsError
-from services.throttle import THROTTLED, Attempt, AttemptThrottle, ThrottlePolicies
+from services.metrics import throttled_sign_ins
+from services.throttle import Attempt, AttemptThrottle, ThrottlePolicies
 from tests.support.redis_server import own_redis
 
 POLICIES = ThrottlePolicies(
@@ -105,9 +106,9 @@ async def test_a_success_forgives_the_attempt_and_a_throttled_answer_is_counted(
             pass
     # then successes never count, and its fourth failure is still checked
     assert await wrong_password(throttle, attempt) == "checked"
-    before = THROTTLED["sign_up"]
+    before = throttled_sign_ins("signUp")
     assert await wrong_password(throttle, attempt) == "wait 1"
-    assert THROTTLED["sign_up"] == before + 1
+    assert throttled_sign_ins("signUp") == before + 1
     await throttle.close()
 
 
