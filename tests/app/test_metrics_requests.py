@@ -99,8 +99,12 @@ async def test_errors_are_counted_by_type(http: httpx.AsyncClient) -> None:
     connection = connections.get("default")
     await connection.execute_script("ALTER TABLE busyblock RENAME TO busyblock_away")
     try:
-        failed = await api.raw("""query($s: ID!) { availableSlots(serviceId: $s, from: "2030-01-01T00:00:00Z",
-            to: "2030-01-02T00:00:00Z", timeZone: "UTC") { __typename } }""", {"s": shop.service_id})
+        # (a window inside the booking horizon: one beyond it is answered without reading the database)
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        failed = await api.raw("""query($s: ID!, $from: DateTime!, $to: DateTime!) {
+            availableSlots(serviceId: $s, from: $from, to: $to, timeZone: "UTC") { __typename } }""",
+                               {"s": shop.service_id, "from": tomorrow.isoformat(),
+                                "to": (tomorrow + timedelta(days=1)).isoformat()})
     finally:
         await connection.execute_script("ALTER TABLE busyblock_away RENAME TO busyblock")
     after = await scrape(http)

@@ -25,7 +25,7 @@ def utc_days(days: int) -> dict[str, str]:
 async def given_team(api: GraphQLClient, size: int, step: int) -> tuple[str, list[str]]:
     """A service on `step` performed by `size` staff working 09:00-17:00 every day: its ID and the staff IDs."""
     shop = await given_shop(api, step=step, horizon=90)
-    service = await Service.get(id=decode_id(shop.service_id)[1])  # type: ignore[index]
+    service = await Service.get(id=decode_id(shop.service_id).pk)  # type: ignore[union-attr]
     first = await Staff.get()
     for n in range(1, size):
         member = await Staff.create(business_id=first.business_id, name=f"Tech {n}", email=f"t{n}@example.com",
