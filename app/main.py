@@ -25,7 +25,7 @@ from app.oauth_routes import oauth_callback
 from app.publish_after_response import PublishAfterResponse
 from app.request_limits import RequestSizeLimit
 from app.settings import Settings
-from app.webhooks import google_webhook
+from app.webhooks import google_inbox, google_webhook
 from services import live
 from services.auth import AccountSecurity
 from services.connections import AccountProbe
@@ -89,13 +89,14 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
                     await publisher.close()
                 await graphql.accounts.throttle.close()
 
+    webhook_inbox = google_inbox(settings.redis_url)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/health", health),
         Route("/metrics", metrics_endpoint(settings, hub)),
         Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
-        Route("/webhooks/google", google_webhook(settings.redis_url), methods=["POST"]),
+        Route("/webhooks/google", google_webhook(webhook_inbox), methods=["POST"]),
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
@@ -108,5 +109,6 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         lifespan=lifespan,
     )
     app.state.live_hub = hub
+    app.state.webhook_inbox = webhook_inbox
     app.state.slot_cache = graphql.slot_cache
     return app

@@ -6,10 +6,11 @@ that channel's secret token; the pull itself reads what changed, so a notificati
 The answer is always 200 with an empty body: any other code makes Google retry or count a failure, and would tell a
 sender probing channel ids which ones exist.
 
-With Redis configured, the pull is also handed out at once, after the answer has gone: the calendar is claimed as
-the scheduler would claim it and its job enqueued, instead of waiting up to a scheduler tick. The database stays the
-source of truth: the calendar is marked due before the answer, so if the claim, Redis or this process fails, the
-scheduler hands the pull out on its next tick.
+The answer goes before anything is looked up: the notification waits in the process's inbox (app.webhook_inbox)
+and is checked a moment later, so a burst is acknowledged in milliseconds. A verified one marks its calendar due in
+the database; with Redis configured its pull is also handed out at once: the calendar is claimed as the scheduler
+would claim it and its job enqueued, instead of waiting up to a scheduler tick. The database stays the source of
+truth: if the claim or Redis fails, the calendar stays due and the scheduler hands the pull out on its next tick.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from datetime import UTC, datetime
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.webhook_inbox import NotificationInbox
 from jobs.scheduler import enqueue_pull, sync_queue
 from services import metrics
 from services.sync_dispatch import claim_pull
@@ -52,32 +53,36 @@ async def _hand_out_pull(queue: Queue, calendar_id: int) -> None:
         await pull_now(calendar_id, now)
 
 
-def google_webhook(redis_url: str | None) -> Callable[[Request], Awaitable[Response]]:
-    """The route handler; without `redis_url` a notification only marks its calendar due for the scheduler."""
+def google_inbox(redis_url: str | None) -> NotificationInbox:
+    """The inbox of Google notifications; without `redis_url` a verified one only marks its calendar due for the
+    scheduler."""
     queue = None
     if redis_url:
         queue = sync_queue(Redis.from_url(redis_url, socket_connect_timeout=_REDIS_TIMEOUT,
                                           socket_timeout=_REDIS_TIMEOUT))
 
+    async def check(channel_id: str, token: str) -> str:
+        now = datetime.now(UTC)
+        calendar_id = await verified_calendar(channel_id, token, now)
+        if calendar_id is None:
+            return "ignored"
+        await pull_now(calendar_id, now)
+        if queue is not None:
+            await _hand_out_pull(queue, calendar_id)
+        return "accepted"
+
+    return NotificationInbox("google", check)
+
+
+def google_webhook(inbox: NotificationInbox) -> Callable[[Request], Awaitable[Response]]:
+    """The route handler: a change notification goes to `inbox`, anything else is ignored; the answer never waits."""
+
     async def google_notification(request: Request) -> Response:
         state = request.headers.get("x-goog-resource-state", "")
-        background = None
-        outcome = "ignored"
         if state in _CHANGED:
-            channel_id = request.headers.get("x-goog-channel-id", "")
-            token = request.headers.get("x-goog-channel-token", "")
-            try:
-                now = datetime.now(UTC)
-                calendar_id = await verified_calendar(channel_id, token, now)
-                if calendar_id is not None:
-                    await pull_now(calendar_id, now)
-                    outcome = "accepted"
-                    if queue is not None:
-                        background = BackgroundTask(_hand_out_pull, queue, calendar_id)
-            except Exception:  # the backstop pull still comes; Google must not retry into a failing database
-                log.exception("a Google notification could not be recorded")
-                outcome = "failed"
-        metrics.record_webhook_delivery("google", outcome)
-        return Response(status_code=200, background=background)
+            inbox.offer(request.headers.get("x-goog-channel-id", ""), request.headers.get("x-goog-channel-token", ""))
+        else:
+            metrics.record_webhook_delivery("google", "ignored")
+        return Response(status_code=200)
 
     return google_notification

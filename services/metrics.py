@@ -48,7 +48,7 @@ SIGN_INS_THROTTLED = Counter(
 # and aliases, introspection when off); its variables did not fit their types; a resolver refused it on purpose
 # (a service error such as "Sign in first"); or a resolver failed unexpectedly (masked for the client).
 ERROR_TYPES = ("syntax", "validation", "variables", "refused", "unexpected")
-WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed")
+WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed", "dropped")
 # The mutations sign-in throttling guards; anything else is counted as "other" (add a mutation here when it is
 # throttled too).
 THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptStaffInvite"})

@@ -3,7 +3,9 @@
 argon2 is slow on purpose (tens of milliseconds of CPU and 64 MiB per hash). On the event loop, a few parallel
 sign-ins would stall every other request of the process, so hashing and verifying run in a small pool of threads of
 their own; argon2's C code releases the GIL while it works. The pool is bounded so that a burst of sign-ins queues
-for a few cores instead of taking all of them.
+for a few cores instead of taking all of them, and its threads run at the lowest scheduling priority (where the
+system allows a thread its own, as Linux does): argon2 spreads one hash over several threads of its own, which
+inherit that priority, so even a hash that takes every core gives way to the event loop whenever it has work.
 
 A *weak* password is one a guesser tries early: too short, mostly the account's own email or name, or rated below
 `MIN_STRENGTH` (0-4) by zxcvbn, which knows the most common passwords, dictionary words, names, repeats ("aaaa"),
@@ -13,7 +15,10 @@ sequences ("12345") and keyboard patterns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
+import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +36,14 @@ MIN_STRENGTH = 3
 # zxcvbn's cost grows steeply with length; a password whose first 72 characters are strong is strong.
 _RATED_LENGTH = 72
 T = TypeVar("T")
+LOWEST_PRIORITY = 19  # the largest nice value
+
+
+def _yield_to_the_event_loop() -> None:
+    """Runs first in each hashing thread: lower this thread's priority (on Linux a nice value is a thread's own)."""
+    # Where there is no per-thread priority, hashing still runs, at normal priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
 
 
 class PasswordHashing:
@@ -38,7 +51,8 @@ class PasswordHashing:
 
     def __init__(self, workers: int = 2, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
-        self._pool = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="password-hashing")
+        self._pool = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="password-hashing",
+                                        initializer=_yield_to_the_event_loop)
         weakref.finalize(self, self._pool.shutdown, wait=False)
         # Verifying against this keeps sign-in time the same whether or not the email exists.
         self._unknown_account_hash = self._hasher.hash("not a real password")

@@ -1,14 +1,17 @@
 """POST /webhooks/google on a real uvicorn server: Google's notifications of a verified channel make the calendar due
-for a pull at once; unknown, stopped or forged ones change nothing; every answer is 200 with an empty body."""
+for a pull at once; unknown, stopped or forged ones change nothing; every answer is 200 with an empty body, given
+before the notification is checked (the server's /metrics says when the check is done)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.watch import open_channel
 from models import ExternalCalendar, Provider, WatchChannel
@@ -20,11 +23,12 @@ from tests.support.sync import ConnectedStaff, given_connected_staff
 
 USER = "tech@example.com"
 TOKEN = "the-secret-channel-token"
+CHECKS_COUNTED = {"LOCKSTEP_METRICS": "open"}  # so a test can tell when a notification has been checked
 
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(database_url, tmp_path_factory.mktemp("webhook-server")) as base:
+    with live_server(database_url, tmp_path_factory.mktemp("webhook-server"), 1, **CHECKS_COUNTED) as base:
         yield base
 
 
@@ -41,23 +45,43 @@ async def snapshot() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             await WatchChannel.all().order_by("id").values())
 
 
+def notifications_checked(base: str) -> float:
+    """How many Google notifications the server has checked (or turned away), whatever became of them."""
+    text = httpx.get(f"{base}/metrics").text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == "lockstep_webhook_deliveries_total" and sample.labels.get("provider") == "google")
+
+
+def wait_until_checked(base: str, count: float) -> None:
+    deadline = time.monotonic() + 10
+    while notifications_checked(base) < count:
+        assert time.monotonic() < deadline, "the notification was never checked"
+        time.sleep(0.01)
+
+
 def notify(base: str, channel_id: str | None, token: str | None, state: str | None) -> httpx.Response:
+    """Send a notification as Google does; return its answer once the server has also checked it."""
     headers = {"X-Goog-Message-Number": "8", "X-Goog-Resource-ID": "res-1", "User-Agent": "APIs-Google"}
     for name, value in (("X-Goog-Channel-ID", channel_id), ("X-Goog-Channel-Token", token),
                         ("X-Goog-Resource-State", state)):
         if value is not None:
             headers[name] = value
-    return httpx.post(f"{base}/webhooks/google", headers=headers, content=b"")
+    checked = notifications_checked(base)
+    answer = httpx.post(f"{base}/webhooks/google", headers=headers, content=b"")
+    wait_until_checked(base, checked + 1)
+    return answer
 
 
 async def test_a_change_in_google_makes_the_calendar_due_at_once(server: str, db: str) -> None:
     # given a watched calendar not due for an hour, and its channel opened at the fake to this server
     given, later = await given_calendar_not_due()
+    checked = notifications_checked(server)
     async with conforming_google() as google:
         async with GoogleProvider(FakeGoogleTokens(google), api_url=google.api_url) as provider:
             assert await open_channel(given.calendar.id, provider, f"{server}/webhooks/google",
                                       datetime.now(UTC)) == "done"
         await google.notifications_sent()
+        wait_until_checked(server, checked + 1)
         # then the `sync` notification was answered and changed nothing
         assert (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at == later
         # when the technician adds an event in Google
@@ -65,6 +89,7 @@ async def test_a_change_in_google_makes_the_calendar_due_at_once(server: str, db
         google.insert_by_hand(USER, {"summary": "Dentist", "start": {"dateTime": "2030-01-08T09:00:00Z"},
                                      "end": {"dateTime": "2030-01-08T10:00:00Z"}})
         await google.notifications_sent()
+        wait_until_checked(server, checked + 2)
         after = datetime.now(UTC)
     # then every notification was answered 200, and the calendar is due now
     assert [(delivery.state, delivery.status) for delivery in google.channels.deliveries] == [

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from tortoise import connections
 
 from app.main import create_app
@@ -24,8 +25,12 @@ METRICS_TOKEN = "a-scraper-token-that-is-long-enough-0123"
 LATENCY = "lockstep_graphql_request_duration_seconds_count"
 
 
-def _client(**settings: object) -> httpx.AsyncClient:
-    app = create_app(dataclasses.replace(Settings.from_env(), redis_url=None, **settings))  # type: ignore[arg-type]
+def _app(**settings: object) -> Starlette:
+    return create_app(dataclasses.replace(Settings.from_env(), redis_url=None, **settings))  # type: ignore[arg-type]
+
+
+def _client(app: Starlette | None = None, **settings: object) -> httpx.AsyncClient:
+    app = app or _app(**settings)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lockstep.test")
 
 
@@ -115,24 +120,28 @@ async def test_errors_are_counted_by_type(http: httpx.AsyncClient) -> None:
                                                           "unexpected")}, failed
 
 
-async def test_webhook_deliveries_are_counted_by_outcome(http: httpx.AsyncClient) -> None:
-    # given a watched Google calendar
-    given = await given_connected_staff("tech@example.com", credentials="sealed", provider=Provider.GOOGLE)
-    now = datetime.now(UTC)
-    await ExternalCalendar.filter(id=given.calendar.id).update(next_pull_at=now + timedelta(hours=1))
-    await record_channel(given.calendar.id, "chan-1", "res-1", "the-channel-token", now + timedelta(days=7))
-    before = await scrape(http)
-    # when Google reports a change, confirms the channel, and a stranger forges a notification
-    for token, state in (("the-channel-token", "exists"), ("the-channel-token", "sync"), ("forged", "exists")):
-        response = await http.post("/webhooks/google", headers={
-            "X-Goog-Channel-ID": "chan-1", "X-Goog-Channel-Token": token, "X-Goog-Resource-State": state})
-        assert response.status_code == 200
-    after = await scrape(http)
-    # then one was accepted and two ignored
-    deliveries = {labels: delta for (name, labels), delta in change(before, after).items()
-                  if name == "lockstep_webhook_deliveries_total"}
-    assert deliveries == {(("outcome", "accepted"), ("provider", "google")): 1.0,
-                          (("outcome", "ignored"), ("provider", "google")): 2.0}
+async def test_webhook_deliveries_are_counted_by_outcome(db: str) -> None:
+    app = _app(metrics_access="open")
+    async with _client(app) as http:
+        # given a watched Google calendar
+        given = await given_connected_staff("tech@example.com", credentials="sealed", provider=Provider.GOOGLE)
+        now = datetime.now(UTC)
+        await ExternalCalendar.filter(id=given.calendar.id).update(next_pull_at=now + timedelta(hours=1))
+        await record_channel(given.calendar.id, "chan-1", "res-1", "the-channel-token", now + timedelta(days=7))
+        before = await scrape(http)
+        # when Google reports a change, confirms the channel, and a stranger forges a notification
+        for token, state in (("the-channel-token", "exists"), ("the-channel-token", "sync"), ("forged", "exists")):
+            response = await http.post("/webhooks/google", headers={
+                "X-Goog-Channel-ID": "chan-1", "X-Goog-Channel-Token": token, "X-Goog-Resource-State": state})
+            assert response.status_code == 200
+        # (each is counted once it has been checked, just after its answer)
+        await app.state.webhook_inbox.drained()
+        after = await scrape(http)
+        # then one was accepted and two ignored
+        deliveries = {labels: delta for (name, labels), delta in change(before, after).items()
+                      if name == "lockstep_webhook_deliveries_total"}
+        assert deliveries == {(("outcome", "accepted"), ("provider", "google")): 1.0,
+                              (("outcome", "ignored"), ("provider", "google")): 2.0}
 
 
 async def test_throttled_sign_ins_are_counted_by_a_bounded_operation(http: httpx.AsyncClient) -> None:

@@ -12,8 +12,7 @@ from functools import cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from domain.availability import (
     SlotRules,

@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData, caldav_busy_spans
 from domain.google_events import google_busy_spans, parse_event, read_own_google_event

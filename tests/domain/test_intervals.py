@@ -2,8 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from domain.intervals import BusyIndex, Span, as_utc, covering_spans, merge_spans
 

@@ -2,8 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from domain.recurrence import MAX_OCCURRENCES, RecurrenceError, bounded_rule, occurrence_starts
 

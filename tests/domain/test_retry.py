@@ -1,8 +1,7 @@
 import random
 from datetime import timedelta
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from domain.retry import (
     JITTER,

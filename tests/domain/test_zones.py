@@ -3,8 +3,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from domain.zones import UnknownTimeZone, is_valid_zone, load_zone, local_wall, to_utc, wall_instants
 

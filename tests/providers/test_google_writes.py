@@ -7,8 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from providers.base import MovedOccurrence, NotFound, OutgoingEvent, PreconditionFailed
 from providers.google import GoogleProvider

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from schema.ids import MAX_PRIMARY_KEY, GlobalId, decode_id, encode_id
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import threading
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from services.errors import InvalidInputError
 from services.passwords import PasswordHashing, check_new_password, weakness
@@ -37,6 +39,18 @@ async def test_the_event_loop_keeps_running_while_several_passwords_are_hashed()
     # then a timer on the loop ran many times meanwhile: each hash takes tens of milliseconds, and on the loop the
     # timer could only have run between them
     assert ticks >= 20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread has a priority of its own on Linux only")
+async def test_hashing_threads_give_way_to_the_event_loop() -> None:
+    # given a hashing pool that has hashed a password (so its thread exists)
+    passwords = PasswordHashing(workers=1)
+    await passwords.hash("a long enough password")
+    # then its thread runs at the lowest priority, and the event loop's thread keeps its own
+    hashing = [thread for thread in threading.enumerate() if thread.name.startswith("password-hashing")]
+    assert hashing
+    assert {os.getpriority(os.PRIO_PROCESS, thread.native_id or 0) for thread in hashing} == {19}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19
 
 
 async def test_verify_matches_only_the_right_password_and_never_a_missing_account() -> None:
