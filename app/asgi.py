@@ -20,9 +20,11 @@ protect_data_files(settings)
 app = create_app(settings)
 
 # The server process, once the app is built: everything loaded so far lives as long as the process, so move it out
-# of the collector's way, and collect young objects less often. A slot query allocates ~100k short-lived objects;
-# with the defaults the collections they trigger rescan the start-up heap and dominate tail latency (measured with
-# bench/availability.py; see docs/performance.md). The price is up to 200k young objects alive between collections.
+# of the collector's way, and collect young objects less often than the default 700. A slot query allocates ~100k
+# short-lived objects; with the defaults the collections they trigger dominate tail latency (bench/availability.py).
+# Not too seldom either: a young collection walks every young object at once, so its pause grows with the threshold.
+# At 200k, a flood of refused sign-ins (each leaves a few cycles behind) made pauses of 150-260 ms every 1.5 s; at
+# 25k they stay near 20 ms (bench/abuse.py; see docs/performance.md).
 gc.collect()
 gc.freeze()
-gc.set_threshold(200_000, 50, 1000)
+gc.set_threshold(25_000, 50, 1000)

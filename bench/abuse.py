@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import httpx
@@ -55,35 +58,46 @@ def ms(values: list[float]) -> str:
             f"({len(got)} samples)")
 
 
+def _probe_health(base: str, every: float, ready: EventType, stop: EventType, results: Connection) -> None:
+    """The probe's own process: GET /health every `every` seconds until `stop`, then send every latency back (the
+    first request, which opens the connection, is not counted)."""
+    latencies: list[float] = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        http.get("/health")
+        ready.set()
+        while not stop.is_set():
+            started = time.perf_counter()
+            http.get("/health")
+            latencies.append(time.perf_counter() - started)
+            time.sleep(every)
+    results.send(latencies)
+
+
 class HealthProbe:
-    """GET /health every `every` seconds on its own connection, for as long as it runs. A request still waiting
-    when the probe stops counts with the time it has waited so far (at least that long)."""
+    """GET /health every `every` seconds on its own connection, for as long as it runs, from a process of its own: in
+    the bench's process its timings would also count the waits of that process's own busy clients. A request still
+    waiting when the probe stops is finished and counted."""
 
     def __init__(self, base: str, every: float = 0.01) -> None:
         self.base, self.every = base, every
         self.latencies: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-        self._waiting_since: float | None = None
+        context = multiprocessing.get_context("spawn")
+        self._ready, self._stop = context.Event(), context.Event()
+        self._results, sending = context.Pipe(duplex=False)
+        self._process = context.Process(target=_probe_health, args=(base, every, self._ready, self._stop, sending),
+                                        daemon=True)
 
     async def __aenter__(self) -> HealthProbe:
-        self._task = asyncio.create_task(self._run())
+        self._process.start()
+        # The load starts once the probe is running (a process takes a moment to start).
+        if not await asyncio.to_thread(self._ready.wait, 30):
+            raise RuntimeError("the /health probe did not start")
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        if self._waiting_since is not None:
-            self.latencies.append(time.perf_counter() - self._waiting_since)
-
-    async def _run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.base, timeout=30) as http:
-            while True:
-                self._waiting_since = time.perf_counter()
-                await http.get("/health")
-                self.latencies.append(time.perf_counter() - self._waiting_since)
-                self._waiting_since = None
-                await asyncio.sleep(self.every)
+        self._stop.set()
+        self.latencies = await asyncio.to_thread(self._results.recv)
+        await asyncio.to_thread(self._process.join, 10)
 
 
 async def worst_slot_queries(base: str, service_id: str, give_up: float) -> tuple[list[float], list[float]]:

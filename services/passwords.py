@@ -3,7 +3,7 @@
 argon2 is slow on purpose (tens of milliseconds of CPU and 64 MiB per hash). On the event loop, a few parallel
 sign-ins would stall every other request of the process, so hashing and verifying run in a small pool of threads of
 their own; argon2's C code releases the GIL while it works. The pool is bounded so that a burst of sign-ins queues
-for a few cores instead of taking all of them, and its threads run at the lowest scheduling priority (where the
+for a few cores instead of taking all of them, and its threads run at a low scheduling priority (where the
 system allows a thread its own, as Linux does): argon2 spreads one hash over several threads of its own, which
 inherit that priority, so even a hash that takes every core gives way to the event loop whenever it has work.
 
@@ -36,14 +36,17 @@ MIN_STRENGTH = 3
 # zxcvbn's cost grows steeply with length; a password whose first 72 characters are strong is strong.
 _RATED_LENGTH = 72
 T = TypeVar("T")
-LOWEST_PRIORITY = 19  # the largest nice value
+# The hashing threads' nice value: low enough a priority that the event loop wins the CPU whenever it has work,
+# high enough that a hash queued behind a flood of requests still finishes within a second (measured with
+# bench/abuse.py: at 19 a sign-in's hash took over a second under a flood of 8 clients; at 10, 0.8 s at most).
+HASHING_NICENESS = 10
 
 
 def _yield_to_the_event_loop() -> None:
     """Runs first in each hashing thread: lower this thread's priority (on Linux a nice value is a thread's own)."""
     # Where there is no per-thread priority, hashing still runs, at normal priority.
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
 class PasswordHashing:

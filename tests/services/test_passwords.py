@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from services.errors import InvalidInputError
-from services.passwords import PasswordHashing, check_new_password, weakness
+from services.passwords import HASHING_NICENESS, PasswordHashing, check_new_password, weakness
 
 EMAIL = "pat.doe@example.com"
 NAME = "Pat Doe"
@@ -46,11 +46,11 @@ async def test_hashing_threads_give_way_to_the_event_loop() -> None:
     # given a hashing pool that has hashed a password (so its thread exists)
     passwords = PasswordHashing(workers=1)
     await passwords.hash("a long enough password")
-    # then its thread runs at the lowest priority, and the event loop's thread keeps its own
+    # then its thread runs at the hashing priority, below the event loop's thread
     hashing = [thread for thread in threading.enumerate() if thread.name.startswith("password-hashing")]
     assert hashing
-    assert {os.getpriority(os.PRIO_PROCESS, thread.native_id or 0) for thread in hashing} == {19}
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 19
+    assert {os.getpriority(os.PRIO_PROCESS, thread.native_id or 0) for thread in hashing} == {HASHING_NICENESS}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < HASHING_NICENESS
 
 
 async def test_verify_matches_only_the_right_password_and_never_a_missing_account() -> None:
