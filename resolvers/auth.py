@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from strawberry.types import Info
 
-from models import User as UserModel
-from models import UserRole
+from models import User as UserModel, UserRole
 from resolvers.errors import typed_errors
 from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 from schema.inputs import AcceptStaffInviteInput, RefreshTokenInput, SignInInput, SignUpInput

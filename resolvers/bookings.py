@@ -8,9 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import Booking as BookingModel
-from models import BookingStatus as BookingStatusModel
-from models import Staff as StaffModel
+from models import Booking as BookingModel, BookingStatus as BookingStatusModel, Staff as StaffModel
 from resolvers.errors import optional_pk, pk, typed_errors
 from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 from schema.enums import ScheduleEntryKind

@@ -7,9 +7,7 @@ from collections.abc import Sequence
 import strawberry
 from strawberry.types import Info
 
-from models import Business as BusinessModel
-from models import Service as ServiceModel
-from models import Staff as StaffModel
+from models import Business as BusinessModel, Service as ServiceModel, Staff as StaffModel
 from resolvers.errors import pk, typed_errors
 from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, permission, viewer_of
 from schema.inputs import (

@@ -11,12 +11,14 @@ from datetime import datetime
 
 import strawberry
 
-from models import CalendarConnection as ConnectionModel
-from models import EventMapping as EventMappingModel
-from models import ExternalCalendar as ExternalCalendarModel
-from models import Notification as NotificationModel
-from models import SyncConflict as SyncConflictModel
-from models import SyncLogEntry as SyncLogEntryModel
+from models import (
+    CalendarConnection as ConnectionModel,
+    EventMapping as EventMappingModel,
+    ExternalCalendar as ExternalCalendarModel,
+    Notification as NotificationModel,
+    SyncConflict as SyncConflictModel,
+    SyncLogEntry as SyncLogEntryModel,
+)
 from schema.ids import encode_id
 from schema.sync_enums import (
     CaldavServerType,

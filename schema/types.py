@@ -8,14 +8,16 @@ import strawberry
 from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
-from models import Booking as BookingModel
-from models import Business as BusinessModel
-from models import BusyBlock as BusyBlockModel
-from models import ScheduleOverride as ScheduleOverrideModel
-from models import Service as ServiceModel
-from models import Staff as StaffModel
-from models import User as UserModel
-from models import WorkingHoursRange
+from models import (
+    Booking as BookingModel,
+    Business as BusinessModel,
+    BusyBlock as BusyBlockModel,
+    ScheduleOverride as ScheduleOverrideModel,
+    Service as ServiceModel,
+    Staff as StaffModel,
+    User as UserModel,
+    WorkingHoursRange,
+)
 from schema.enums import BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
 from schema.permissions import IsBusinessMember
