@@ -22,9 +22,9 @@ app = create_app(settings)
 # The server process, once the app is built: everything loaded so far lives as long as the process, so move it out
 # of the collector's way, and collect young objects less often than the default 700. A slot query allocates ~100k
 # short-lived objects; with the defaults the collections they trigger dominate tail latency (bench/availability.py).
-# Not too seldom either: a young collection walks every young object at once, so its pause grows with the threshold.
-# At 200k, a flood of refused sign-ins (each leaves a few cycles behind) made pauses of 150-260 ms every 1.5 s; at
-# 25k they stay near 20 ms (bench/abuse.py; see docs/performance.md).
+# The price: a young collection walks every young object at once, so under a flood of small requests (each leaves a
+# few reference cycles behind) a pause lasts up to about a quarter of a second (bench/abuse.py). A threshold of 25k
+# or 50k shortened those pauses but lengthened the slot queries' tail more (docs/performance.md).
 gc.collect()
 gc.freeze()
-gc.set_threshold(25_000, 50, 1000)
+gc.set_threshold(200_000, 50, 1000)
