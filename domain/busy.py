@@ -23,6 +23,7 @@ import icalendar
 import recurring_ical_events
 
 from domain.intervals import Span
+from domain.text import printable
 from domain.zones import load_zone, to_utc
 
 LOCKSTEP_UID_SUFFIX = "@lockstep"
@@ -135,6 +136,6 @@ def caldav_busy_spans(ical_text: str | icalendar.Calendar, window: Span, policy:
         recurrence_id = occurrence.get("RECURRENCE-ID")
         key_source = recurrence_id.dt if recurrence_id is not None else start_value
         key = key_source.isoformat() if isinstance(key_source, date) else str(key_source)
-        spans.append(BusySpan(Span(start, end), key, str(occurrence.get("SUMMARY", "")), all_day))
+        spans.append(BusySpan(Span(start, end), key, printable(str(occurrence.get("SUMMARY", ""))), all_day))
     spans.sort(key=lambda busy: (busy.span.start, busy.occurrence_key))
     return spans

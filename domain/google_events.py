@@ -30,6 +30,7 @@ from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData
 from domain.intervals import Span
 from domain.own_events import OwnEvent
 from domain.sync import MarkerKind, parse_marker
+from domain.text import printable
 from domain.zones import load_zone, to_utc
 
 MARKER_PROPERTY = "lockstepMarker"
@@ -131,7 +132,7 @@ def google_busy_spans(payload: str | dict[str, Any], window: Span, policy: BusyP
     if end <= start or not (start < window.end and window.start < end):
         return []
     key = _key(resource.get("originalStartTime") or resource["start"], zone)
-    return [BusySpan(Span(start, end), key, str(resource.get("summary", "")), all_day)]
+    return [BusySpan(Span(start, end), key, printable(str(resource.get("summary", ""))), all_day)]
 
 
 def read_own_google_event(payload: str | dict[str, Any], window: Span, zone: str) -> OwnEvent | None:

@@ -19,6 +19,12 @@ def forbidden_character(text: str) -> str | None:
     return None if found is None else found.group()
 
 
+def printable(text: str) -> str:
+    """`text` with each forbidden character replaced by U+FFFD: for text that comes from a provider (an imported
+    event's title), which is stored as it reads rather than refused."""
+    return _FORBIDDEN.sub("\ufffd", text)
+
+
 def describe(character: str) -> str:
     """A forbidden character named so a person can find it: U+0000."""
     return f"U+{ord(character):04X}"

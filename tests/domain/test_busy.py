@@ -106,3 +106,10 @@ def test_every_occurrence_keeps_its_local_wall_time(zone: str, day: int, hour: i
     local = ZoneInfo(zone)
     assert {b.span.start.astimezone(local).strftime("%H:%M") for b in spans} == {first.strftime("%H:%M")}
     assert all(b.span.end - b.span.start == timedelta(minutes=45) for b in spans)
+
+
+def test_control_characters_in_an_imported_title_become_replacement_characters() -> None:
+    # given an event whose title carries a NUL and an escape (PostgreSQL cannot store a NUL in text)
+    text = ics(*event("DTSTART:20300107T090000Z", "DTEND:20300107T100000Z", "SUMMARY:Den\x00tist\x1b"))
+    # then it still blocks its time, under a title that can be stored
+    assert [block.title for block in caldav_busy_spans(text, WINDOW, BERLIN)] == ["Den\ufffdtist\ufffd"]

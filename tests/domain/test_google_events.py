@@ -209,3 +209,8 @@ def test_a_parsed_resource_is_read_as_its_json_text_is() -> None:
     assert google_busy_spans(resource, window, policy) == google_busy_spans(text, window, policy) == [
         BusySpan(Span(datetime(2030, 1, 8, 8, tzinfo=UTC), datetime(2030, 1, 8, 9, tzinfo=UTC)),
                  "2030-01-08T08:00:00+00:00", "Dentist", False)]
+
+
+def test_control_characters_in_a_google_title_become_replacement_characters() -> None:
+    (block,) = google_busy_spans(event(summary="Den\x00tist\x7f"), WINDOW, POLICY)
+    assert block.title == "Den\ufffdtist\ufffd"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from domain.text import describe, forbidden_character
+from domain.text import describe, forbidden_character, printable
 
 FORBIDDEN = [chr(code) for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]]
 ALLOWED_TEXT = st.text(st.characters(exclude_categories=["Cc", "Cs"]) | st.sampled_from("\t\n"))
@@ -33,3 +33,15 @@ def test_text_without_controls_is_accepted(text: str) -> None:
 @given(ALLOWED_TEXT, st.sampled_from(FORBIDDEN), ALLOWED_TEXT)
 def test_one_control_anywhere_is_found(before: str, control: str, after: str) -> None:
     assert forbidden_character(before + control + after) == control
+
+
+def test_printable_replaces_each_forbidden_character_and_keeps_the_rest() -> None:
+    assert printable("Den\x00tist\ttoday\n\x9f") == "Den\ufffdtist\ttoday\n\ufffd"
+
+
+@given(st.text())
+def test_printable_text_has_no_forbidden_character_and_keeps_its_length(text: str) -> None:
+    cleaned = printable(text)
+    assert forbidden_character(cleaned) is None
+    assert len(cleaned) == len(text)
+    assert printable(cleaned) == cleaned

@@ -64,6 +64,18 @@ async def test_personal_events_become_busy_blocks_and_leave_when_deleted(db: str
                                                                          NOW + timedelta(minutes=1))
 
 
+async def test_a_title_with_control_characters_is_imported_on_every_database(db: str) -> None:
+    # given an event whose title carries a NUL (PostgreSQL refuses it in text) and an escape
+    given = await given_connected_staff()
+    provider = memory()
+    provider.write_by_hand("work", "dentist.ics", personal_event("dentist", TEN_BERLIN, summary="Den\x00tist\x1b"))
+    # when the calendar is pulled
+    outcome = await pull_calendar(given.calendar.id, provider, NOW)
+    # then its time is blocked, under the title with those characters replaced
+    assert outcome.status == "done"
+    assert await blocks() == [("dentist.ics", TEN_BERLIN, TEN_BERLIN + timedelta(hours=1), "Den\ufffdtist\ufffd")]
+
+
 def _around(start: datetime) -> Span:
     return Span(start - timedelta(hours=2), start + timedelta(hours=2))
 
