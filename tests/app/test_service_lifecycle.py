@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.support.graphql import SIGN_UP
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads processes from /proc")
 
@@ -77,16 +77,7 @@ def served(tmp_path: Path, repo_root: Path) -> Iterator[Served]:
                                    stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"serve did not come up: {(tmp_path / 'serve.log').read_text()}")
-            time.sleep(0.1)
+        wait_until_healthy(base, process, 90, tmp_path / "serve.log")
         yield Served(process, base, data_dir)
     finally:
         if process.poll() is None:

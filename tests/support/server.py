@@ -22,6 +22,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_healthy(base: str, process: subprocess.Popen[bytes], seconds: float, log_path: Path) -> None:
+    """Wait until `base`/health answers 200; fail with the server's log if it exits or takes over `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {log_path.read_text()}")
+        time.sleep(0.1)
+
+
 @contextmanager
 def live_server(database_url: str, data_dir: Path, workers: int = 1, **extra_env: str) -> Iterator[str]:
     """Start `uvicorn app.asgi:app` (with `workers` processes); yield its base URL; stop it.
@@ -43,16 +57,7 @@ def live_server_on(port: int, database_url: str, data_dir: Path, workers: int, e
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {(data_dir / f'uvicorn-{port}.log').read_text()}")
-            time.sleep(0.1)
+        wait_until_healthy(base, process, 30, data_dir / f"uvicorn-{port}.log")
         yield base
     finally:
         process.terminate()
