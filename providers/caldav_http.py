@@ -159,9 +159,14 @@ class Answer:
         if self.status in (429, 503):
             return RateLimited(f"{self.what}: the server asks to slow down ({self.status})",
                                retry_after(self.headers))
-        if self.status >= 500:
+        if self.status >= 500 or self.status in _OUTAGE_STATUSES or 300 <= self.status < 400:
+            # A redirect, a request timeout or a locked resource comes from maintenance or a proxy in front of the
+            # server, not from the event: retried like a server error rather than failing the item.
             return Unavailable(f"{self.what}: server error ({self.status})")
         return ProviderError(f"{self.what}: unexpected answer ({self.status})")
+
+
+_OUTAGE_STATUSES = frozenset({408, 423, 425})
 
 
 def _transport_problem(error: BaseException) -> ConnectionProblem:

@@ -39,6 +39,7 @@ from services.locks import lock_staff
 from services.sync_dispatch import anchor_id, owe_upcoming_bookings
 from services.sync_health import announce_health, log_action
 from services.sync_queries import managed_connection, managed_staff
+from services.sync_recovery import send_what_waited
 
 SERVER_TYPES = ("icloud", "fastmail", "nextcloud", "generic")
 CONNECTION_PROBLEMS = ("wrong_password", "wrong_url", "not_caldav", "tls_error", "timeout", "unreachable")
@@ -148,8 +149,8 @@ async def save_connection(staff_id: int, same_account: SameAccount, fields: dict
         else:
             await CalendarConnection.filter(id=connection.id).using_db(db).update(
                 health=ConnectionHealth.ACTIVE, last_error="", consecutive_failures=0, **fields)
-            await EventMapping.filter(external_calendar__connection_id=connection.id,
-                                      state=EventMappingState.PENDING).using_db(db).update(next_attempt_at=now)
+            # Pending items, and items given up while the calendar could not be reached, go out at once.
+            await send_what_waited(connection.id, now, db)
             action = "reconnect"
         added = await store_calendars(connection, staff_id, calendars, now, db)
         await log_action(connection.id, "none", action, "ok", using_db=db,

@@ -77,6 +77,10 @@ async def announce_health(connection: CalendarConnection, notified: Sequence[int
     await live.publish_availability_changed(connection.staff_id, freed)
 
 
+OUTAGE_FAILURES = 2
+OUTAGE_SILENCE = timedelta(minutes=2)
+
+
 async def record_success(connection_id: int, now: datetime, *, delivered: int | None = None) -> None:
     """A sync call succeeded: the connection is active again. If it had been failing, every item that waited is
     due at once, and the staff member and owner are told which bookings made meanwhile are on their way (among them
@@ -85,7 +89,13 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
         connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
         if connection.health not in _HEALTHY:
             return  # a late job must not revive a disconnected or refused connection
-        recovered = connection.health == ConnectionHealth.DEGRADED
+        # An outage, not one item's own failure between successful calls: a run of failures and no success for a
+        # while. Only then does everything that waited go out at once, with a notification; a single item that
+        # keeps failing while the rest works follows its own retry schedule to its end.
+        last_success = connection.last_successful_sync_at
+        recovered = (connection.health == ConnectionHealth.DEGRADED
+                     and connection.consecutive_failures >= OUTAGE_FAILURES
+                     and (last_success is None or now - last_success >= OUTAGE_SILENCE))
         connection.health = ConnectionHealth.ACTIVE
         connection.last_successful_sync_at = now
         connection.last_attempt_at = now

@@ -26,6 +26,8 @@ from models import ExternalCalendar
 
 log = logging.getLogger("lockstep.leases")
 LEASE_TTL = timedelta(seconds=30)  # how long a dead holder can keep a calendar from others
+# The longest a holder renews its lease: past the longest sync job's timeout (5 minutes), with room to spare.
+MAX_HOLD = timedelta(minutes=10)
 HEARTBEAT = timedelta(seconds=10)  # how often a live holder renews: a few chances before its lease would lapse
 
 
@@ -54,9 +56,15 @@ async def renew_calendar_lease(calendar_id: int, owner: str, now: datetime, ttl:
 
 
 async def _keep_renewing(calendar_id: int, owner: str, ttl: timedelta, heartbeat: timedelta,
-                         clock: Callable[[], datetime]) -> None:
+                         clock: Callable[[], datetime], max_hold: timedelta) -> None:
+    until = clock() + max_hold
     while True:
         await asyncio.sleep(heartbeat.total_seconds())
+        if clock() >= until:
+            # Longer than any sync job may run: its job has been given up (a timeout left this coroutine behind),
+            # so the lease is left to lapse for the next job instead of being held by what no one waits for.
+            log.warning("the sync lease of calendar %s was held past %s; no longer renewed", calendar_id, max_hold)
+            return
         try:
             if not await renew_calendar_lease(calendar_id, owner, clock(), ttl):
                 log.warning("the sync lease of calendar %s lapsed while its work ran", calendar_id)
@@ -67,14 +75,15 @@ async def _keep_renewing(calendar_id: int, owner: str, ttl: timedelta, heartbeat
 
 @asynccontextmanager
 async def calendar_lease(calendar_id: int, ttl: timedelta = LEASE_TTL, *, heartbeat: timedelta = HEARTBEAT,
-                         clock: Callable[[], datetime] = _utc_now) -> AsyncIterator[bool]:
+                         clock: Callable[[], datetime] = _utc_now, max_hold: timedelta = MAX_HOLD
+                         ) -> AsyncIterator[bool]:
     """Hold the calendar's lease for the block, renewed every `heartbeat` while it runs; yields whether it was
     taken (False: someone else is syncing it)."""
     owner = uuid4().hex
     if not await take_calendar_lease(calendar_id, owner, clock(), ttl):
         yield False
         return
-    renewing = asyncio.create_task(_keep_renewing(calendar_id, owner, ttl, heartbeat, clock))
+    renewing = asyncio.create_task(_keep_renewing(calendar_id, owner, ttl, heartbeat, clock, max_hold))
     try:
         yield True
     finally:

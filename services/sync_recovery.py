@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from domain.zones import load_zone
 from models import (
@@ -35,12 +35,15 @@ def _waiting() -> Q:
 
 
 async def send_what_waited(connection_id: int, now: datetime, db: Any) -> list[int]:
-    """Make every waiting item of the connection due now, with a fresh count of attempts (the outage is over).
-    Returns the bookings (a series by its first occurrence) whose events waited, in booking order."""
+    """Make every waiting item of the connection due now (the outage is over). Pending items keep their count of
+    attempts, so one that keeps failing on its own still reaches its end; items given up to the outage start a
+    fresh day. Returns the bookings (a series by its first occurrence) whose events waited, in booking order."""
     rows = await EventMapping.filter(_waiting(), external_calendar__connection_id=connection_id).using_db(
-        db).values_list("id", "booking_id")
-    ids = [int(row[0]) for row in rows]
-    await EventMapping.filter(id__in=ids).using_db(db).update(
+        db).values_list("id", "booking_id", "state")
+    pending = [int(row[0]) for row in rows if row[2] == EventMappingState.PENDING]
+    given_up = [int(row[0]) for row in rows if row[2] != EventMappingState.PENDING]
+    await EventMapping.filter(id__in=pending).using_db(db).update(next_attempt_at=now)
+    await EventMapping.filter(id__in=given_up).using_db(db).update(
         state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, failed_by_outage=False)
     return sorted({int(row[1]) for row in rows})
 
@@ -66,11 +69,13 @@ async def undispatched_bookings(connection: CalendarConnection) -> int:
     writes = connection.direction != SyncDirection.IMPORT_ONLY
     if not writes or not await ExternalCalendar.filter(connection_id=connection.id, is_destination=True).exists():
         return 0
-    waiting = cast(list[int], await OutboxEntry.filter(processed_at=None).values_list("aggregate_id", flat=True))
-    if not waiting:
+    # Only this staff member's bookings, chosen by the database: the outbox grows (to any size) exactly while the
+    # scheduler or Redis is down, which is when health is read most.
+    undispatched = OutboxEntry.filter(processed_at=None, aggregate_id__in=Subquery(
+        Booking.filter(staff_id=connection.staff_id).values("id"))).values("aggregate_id")
+    rows = await Booking.filter(id__in=Subquery(undispatched)).values_list("id", "series_id")
+    if not rows:
         return 0
-    rows = await Booking.filter(id__in=sorted(set(waiting)), staff_id=connection.staff_id).values_list(
-        "id", "series_id")
     # Counted elsewhere already (pending, failed) or not to be written (an open conflict, unlinked): only a booking
     # without an item here, or with a synced one, becomes a new pending item when its outbox row is dispatched.
     counted = set(cast(list[int], await EventMapping.filter(

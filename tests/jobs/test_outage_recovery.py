@@ -156,7 +156,8 @@ async def test_items_given_up_to_an_outage_go_out_when_the_connection_recovers_b
     timeline.queue.empty()
     await EventMapping.filter(booking_id=outage_item.id).update(state=EventMappingState.FAILED, failed_by_outage=True)
     await EventMapping.filter(booking_id=refused_item.id).update(state=EventMappingState.FAILED)
-    await CalendarConnection.filter(id=given.connection.id).update(health=ConnectionHealth.DEGRADED)
+    await CalendarConnection.filter(id=given.connection.id).update(
+        health=ConnectionHealth.DEGRADED, consecutive_failures=30, last_successful_sync_at=START - timedelta(days=1))
     # when the connection's next pull succeeds and the scheduler ticks on
     await ExternalCalendar.filter(id=given.calendar.id).update(next_pull_at=START)
     await timeline.advance(START, START + timedelta(seconds=5))

@@ -9,11 +9,20 @@ from redis import Redis
 
 from jobs.push import push_mapping
 from jobs.scheduler import Scheduler
-from models import CalendarConnection, ConnectionHealth, OutboxEntry, Staff, SyncDirection, WorkingHoursRange
+from models import (
+    CalendarConnection,
+    ConnectionHealth,
+    EventMapping,
+    Notification,
+    OutboxEntry,
+    Staff,
+    SyncDirection,
+    WorkingHoursRange,
+)
 from providers.base import RemoteCalendar
 from services.bookings import BookingRequest, CustomerDetails, create_booking
 from services.sync_dispatch import dispatch_outbox
-from services.sync_health import health_report
+from services.sync_health import health_report, record_failure, record_success
 from tests.fakes.memory import MemoryProvider
 from tests.support.sync import ConnectedStaff, book, given_connected_staff
 
@@ -63,3 +72,40 @@ async def test_only_the_staff_members_own_bookings_count_and_only_where_bookings
     # an import-only connection writes no bookings, so nothing is owed
     await CalendarConnection.filter(id=given.connection.id).update(direction=SyncDirection.IMPORT_ONLY)
     assert await pending(given) == (ConnectionHealth.ACTIVE, 0, 0)
+
+
+async def given_one_item_retrying(attempts: int) -> tuple[ConnectedStaff, int]:
+    """A connected staff member whose one booking's event has failed `attempts` times and waits an hour."""
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    (mapping_id,) = await dispatch_outbox(NOW)
+    await EventMapping.filter(id=mapping_id).update(attempts=attempts, next_attempt_at=NOW + timedelta(hours=1))
+    return given, mapping_id
+
+
+async def test_one_item_failing_between_successful_calls_keeps_its_own_schedule_and_notifies_nobody(db: str) -> None:
+    # given an item that keeps failing on its own while the connection's pulls succeed (the last a minute ago)
+    given, mapping_id = await given_one_item_retrying(attempts=7)
+    await record_success(given.connection.id, NOW - timedelta(minutes=1))
+    await record_failure(given.connection.id, "PUT: server error (500)", NOW)
+    # when the next pull succeeds
+    await record_success(given.connection.id, NOW + timedelta(seconds=30))
+    # then the connection is active again, but the item waits on its own schedule and nobody is told anything
+    item = await EventMapping.get(id=mapping_id)
+    assert (item.attempts, item.next_attempt_at) == (7, NOW + timedelta(hours=1))
+    assert (await CalendarConnection.get(id=given.connection.id)).health == ConnectionHealth.ACTIVE
+    assert await Notification.filter(kind="sync_recovered").count() == 0
+
+
+async def test_after_an_outage_what_waited_goes_out_at_once_keeping_its_count_of_attempts(db: str) -> None:
+    # given an item waiting an hour, and a calendar that has not answered for ten minutes
+    given, mapping_id = await given_one_item_retrying(attempts=7)
+    await record_success(given.connection.id, NOW - timedelta(minutes=10))
+    for minutes in (9, 5, 1):
+        await record_failure(given.connection.id, "unreachable", NOW - timedelta(minutes=minutes))
+    # when a call succeeds again
+    await record_success(given.connection.id, NOW)
+    # then the item is due now with its attempts kept, and the staff member and owner are told
+    item = await EventMapping.get(id=mapping_id)
+    assert (item.attempts, item.next_attempt_at) == (7, NOW)
+    assert await Notification.filter(kind="sync_recovered").count() == 2
