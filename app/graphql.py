@@ -216,7 +216,9 @@ class LockstepGraphQL(GraphQL[Context, None]):
         if scheme.lower() == "bearer" and token:
             viewer = viewer_from_access_token(token.strip(), self.tokens)
         peer = request.client.host if request.client else None
-        address = client_address(peer, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+        # Every X-Forwarded-For line: a proxy that adds its own line after the client's must not be read past.
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+        address = client_address(peer, forwarded, self.trusted_proxies)
         return Context(token_viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        accounts=self.accounts, client_address=address,
                        request=request, response=response, live=self.live, oauth=self.oauth,

@@ -11,10 +11,12 @@ sign-in keeps working and is still throttled, per process. Redis is tried again 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -41,6 +43,7 @@ from services.errors import ServiceError, TooManyAttemptsError
 log = logging.getLogger("lockstep.throttle")
 RETRY_REDIS_SECONDS = 30.0
 MAX_MEMORY_RECORDS = 50_000
+KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600  # how long an address that signed in to an account counts as the owner's
 _MAX_RACES = 50  # compare-and-set retries before an attempt is refused as if throttled
 
 # The GraphQL mutation that each throttled action answers, as /metrics names it.
@@ -152,6 +155,9 @@ class AttemptThrottle:
         def keep(record: AttemptRecord) -> int:
             return keep_seconds(record, now, policy)
 
+        return await self._store(key, change, keep, now)
+
+    async def _store(self, key: str, change: Update, keep: Callable[[AttemptRecord], int], now: float) -> int:
         if self._redis is not None and now >= self._redis_down_until:
             try:
                 return await self._redis.update(key, change, keep, now)
@@ -170,10 +176,37 @@ class AttemptThrottle:
         end = after_success if succeeded else forgive_attempt
         await self._update(key, lambda record: (0, end(record, now, policy)), policy)
 
+    def _known_key(self, attempt: Attempt) -> str:
+        return self._key("known", attempt.action, f"{attempt.account}\n{attempt.address}")
+
+    async def _is_known(self, attempt: Attempt) -> bool:
+        """Whether this address has succeeded for this account within KNOWN_ADDRESS_SECONDS."""
+        now = self._clock()
+
+        def read(record: AttemptRecord) -> tuple[int, AttemptRecord]:
+            return (1 if record.last_failure_at is not None else 0), record
+
+        def keep(record: AttemptRecord) -> int:  # a look must not shorten how long the mark is kept
+            since = record.last_failure_at
+            return 1 if since is None else max(math.ceil(since + KNOWN_ADDRESS_SECONDS - now), 1)
+
+        return await self._store(self._known_key(attempt), read, keep, now) == 1
+
+    async def _remember(self, attempt: Attempt) -> None:
+        now = self._clock()
+        # The record's time is when the address was last seen to succeed (it holds no failures).
+        await self._store(self._known_key(attempt), lambda _record: (0, AttemptRecord(0, now, 0)),
+                          lambda _record: KNOWN_ADDRESS_SECONDS, now)
+
     @asynccontextmanager
     async def attempt(self, attempt: Attempt) -> AsyncIterator[None]:
         begun: list[tuple[str, AttemptPolicy]] = []
-        for key, policy in self._subjects(attempt):
+        subjects = self._subjects(attempt)
+        # The account's own lock stops guessing spread over many addresses; an address the account has signed in
+        # from before is the owner's, and is held back by its own count only, so a stranger cannot lock them out.
+        if attempt.account is not None and await self._is_known(attempt):
+            subjects = subjects[:1]
+        for key, policy in subjects:
             wait = await self._begin(key, policy)
             if wait > 0:
                 for counted_key, counted_policy in begun:
@@ -183,7 +216,8 @@ class AttemptThrottle:
             begun.append((key, policy))
         try:
             yield
-        except ServiceError:
+        except (ServiceError, asyncio.CancelledError):
+            # A refused attempt stays counted; so does one its client abandoned (its check may still be running).
             raise
         except BaseException:
             for key, policy in begun:
@@ -191,6 +225,8 @@ class AttemptThrottle:
             raise
         for key, policy in begun:
             await self._end(key, policy, succeeded=True)
+        if attempt.account is not None:
+            await self._remember(attempt)
 
     async def close(self) -> None:
         if self._redis is not None:

@@ -43,7 +43,8 @@ class Server:
     def __init__(self, app: Starlette, clock: Clock, stack: AsyncExitStack) -> None:
         self.app, self.clock, self.stack = app, clock, stack
 
-    async def client(self, address: str, headers: dict[str, str] | None = None) -> GraphQLClient:
+    async def client(self, address: str, headers: dict[str, str] | list[tuple[str, str]] | None = None
+                     ) -> GraphQLClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
         http = await self.stack.enter_async_context(
             httpx.AsyncClient(transport=transport, base_url="http://lockstep.test", headers=headers))
@@ -126,6 +127,21 @@ async def test_guessing_one_account_from_many_addresses_locks_it_briefly_then_fo
     assert (await sign_in(owner, RIGHT))["__typename"] == "AuthPayload"
 
 
+async def test_an_address_the_owner_signed_in_from_is_not_locked_out_by_strangers(server: Server) -> None:
+    # given an owner who has signed in from their phone's address before
+    owner = await server.client("198.51.100.20")
+    await sign_up(owner, "pat@example.com")
+    assert (await sign_in(owner, RIGHT))["__typename"] == "AuthPayload"
+    # when strangers at ten addresses guess the account's password until it is locked
+    for n in range(1, 11):
+        guesser = await server.client(f"203.0.113.{n}")
+        await sign_in(guesser, "wrong password!!")
+    assert await sign_in(await server.client("203.0.113.11"), RIGHT) == waiting(60)
+    # then the owner still signs in from their own address, and the account stays locked for everyone else
+    assert (await sign_in(owner, RIGHT))["__typename"] == "AuthPayload"
+    assert await sign_in(await server.client("203.0.113.12"), RIGHT) == waiting(60)
+
+
 async def test_successful_sign_ins_are_never_throttled(server: Server) -> None:
     client = await server.client("203.0.113.7")
     await sign_up(client, "pat@example.com")
@@ -145,6 +161,18 @@ async def test_x_forwarded_for_names_the_client_only_behind_a_trusted_proxy(serv
     assert await sign_in(proxied, "wrong password!!") == waiting(1)
     other = await server.client("10.0.0.5", {"X-Forwarded-For": "203.0.113.8"})
     assert await sign_in(other, "wrong password!!") == WRONG
+
+
+async def test_a_forged_first_forwarded_line_does_not_hide_the_line_a_trusted_proxy_added(server: Server) -> None:
+    # given a guesser behind our proxy that starts every request with a forged X-Forwarded-For line of its own
+    await sign_up(await server.client("198.51.100.20"), "pat@example.com")
+    answers = []
+    for n in range(5):
+        forged = await server.client("10.0.0.5", [("X-Forwarded-For", f"192.0.2.{n}"),
+                                                  ("X-Forwarded-For", "203.0.113.7")])
+        answers.append(await sign_in(forged, "wrong password!!"))
+    # then every attempt counts for the address the proxy saw
+    assert answers == [WRONG, WRONG, WRONG, WRONG, waiting(1)]
 
 
 async def test_sign_up_accept_invite_and_refresh_are_throttled_too(server: Server) -> None:

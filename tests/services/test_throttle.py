@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from redis import Redis
 
 from domain.attempts import AttemptPolicy
@@ -73,7 +74,8 @@ async def test_records_name_no_address_or_email_in_clear(redis_url: str) -> None
     await wrong_password(throttle, Attempt("sign_in", "203.0.113.7", account="pat@example.com"))
     stored = Redis.from_url(redis_url, decode_responses=True)
     keys = [str(key) for key in stored.keys("lockstep:attempts:*")]
-    assert len(keys) == 2
+    # the address's count, the account's count, and the look-up of whether the address is the account's own
+    assert len(keys) == 3
     everything = " ".join(keys + [str(stored.get(key)) for key in keys])
     assert "203.0.113.7" not in everything and "pat" not in everything
     await throttle.close()
@@ -127,3 +129,21 @@ async def test_with_no_redis_configured_attempts_are_counted_in_memory() -> None
     throttle = AttemptThrottle(POLICIES, SECRET, None, Clock())
     outcomes = [await wrong_password(throttle, Attempt("refresh_token", "203.0.113.7")) for _ in range(5)]
     assert outcomes == ["checked", "checked", "checked", "checked", "wait 1"]
+
+
+async def test_an_attempt_its_client_abandoned_stays_counted(redis_url: str) -> None:
+    # given a client that gives up on each attempt while it is being checked
+    throttle = AttemptThrottle(POLICIES, SECRET, redis_url, Clock())
+    attempt = Attempt("sign_in", "203.0.113.7")
+
+    async def abandoned() -> None:
+        async with throttle.attempt(attempt):
+            raise asyncio.CancelledError
+
+    for _ in range(3):
+        with pytest.raises(asyncio.CancelledError):
+            await abandoned()
+    # then those attempts count like failures: the next wrong one is the last free one, and then come waits
+    assert await wrong_password(throttle, attempt) == "checked"
+    assert await wrong_password(throttle, attempt) == "wait 1"
+    await throttle.close()
