@@ -14,6 +14,7 @@ between) costs time, not changes: every watched calendar is also pulled by the b
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -54,7 +55,9 @@ class NotificationInbox:
         self._idle.clear()
         if self._consumer is None or self._consumer.done():
             # Started on first use, on the loop that serves the requests: no lifespan hook is needed.
-            self._consumer = asyncio.get_running_loop().create_task(self._consume())
+            # In a context of its own: the request that starts it holds its live events until its answer has gone
+            # (services.live.holding), and the consumer outlives that request.
+            self._consumer = asyncio.get_running_loop().create_task(self._consume(), context=contextvars.Context())
         return True
 
     def pending(self) -> int:

@@ -100,11 +100,21 @@ def _until_instant(text: str, zone_name: str) -> datetime:
     return stamp.replace(tzinfo=UTC) if zulu else to_utc(stamp, load_zone(zone_name))
 
 
+def _period(parts: dict[str, str]) -> str:
+    """How often the rule comes round at the least: its FREQ, except that a DAILY rule kept to some weekdays
+    (BYDAY) comes round weekly, and one kept to some days of the month (BYMONTHDAY) monthly."""
+    if parts["FREQ"] == "DAILY" and "BYMONTHDAY" in parts:
+        return "MONTHLY"
+    if parts["FREQ"] == "DAILY" and "BYDAY" in parts:
+        return "WEEKLY"
+    return parts["FREQ"]
+
+
 def _reach_end(parts: dict[str, str], dtstart: datetime) -> datetime:
     """The local wall time MAX_PERIODS periods after ``dtstart``: the series' reach."""
     periods = MAX_PERIODS * int(parts.get("INTERVAL", "1"))
     try:
-        return dtstart + _PERIOD[parts["FREQ"]] * periods
+        return dtstart + _PERIOD[_period(parts)] * periods
     except (ValueError, OverflowError):  # past year 9999: the calendar ends first
         return datetime.max.replace(microsecond=0)
 
@@ -246,7 +256,7 @@ def _expand(
             raise RecurrenceError(f"the rule produces more than {MAX_OCCURRENCES} occurrences")
     if until is not None and local_wall(until, tz) > reach_end:
         # Fewer than MAX_OCCURRENCES within the reach, and UNTIL says the series goes on past it.
-        unit = {"DAILY": "days", "WEEKLY": "weeks", "MONTHLY": "months"}[parts["FREQ"]]
+        unit = {"DAILY": "days", "WEEKLY": "weeks", "MONTHLY": "months"}[_period(parts)]
         raise RecurrenceError(
             f"the rule matches too rarely: a series has all its occurrences within {MAX_PERIODS} times INTERVAL "
             f"{unit} of the first, and this UNTIL is later; give COUNT, or an earlier UNTIL")

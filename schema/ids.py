@@ -47,7 +47,8 @@ class GlobalId:
 def decode_id(value: str) -> GlobalId | None:
     """The GlobalId spelled by `value`, or None when `value` is not one of our IDs."""
     text = _decoded_text(value)
-    if text is None:
+    # One spelling per ID: no padding, and no stray bits in the last character (base64 would read past both).
+    if text is None or base64.urlsafe_b64encode(text.encode()).decode().rstrip("=") != value:
         return None
     type_name, separator, key = text.partition(":")
     if not separator or not _TYPE_NAME.fullmatch(type_name) or not _PRIMARY_KEY.fullmatch(key):

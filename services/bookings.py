@@ -192,7 +192,10 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
     rules = replace(slot_rules(booking.service), duration=length, buffer_before=before, buffer_after=after)
     try:
         async with in_transaction() as connection:
-            await lock_staff(staff.id, connection)
+            # Both schedules change when a booking moves to someone else: the one it leaves gets a new version too
+            # (cached slot answers would otherwise keep its freed time taken). Locked in order, like every lock.
+            for staff_to_lock in sorted({booking.staff_id, staff.id}):
+                await lock_staff(staff_to_lock, connection)
             around = Span(start - before, start + length + after)
             (availability,) = await load_availability([staff], around, ignore_booking_ids=[booking.id],
                                                       connection=connection)

@@ -188,7 +188,7 @@ def test_an_until_rule_that_matches_too_rarely_for_a_series_is_an_error() -> Non
     with pytest.raises(RecurrenceError) as raised:
         occurrence_starts("FREQ=DAILY;INTERVAL=7;BYDAY=TU;UNTIL=29991231", monday, "Europe/Berlin")
     assert raised.value.reason == (
-        "the rule matches too rarely: a series has all its occurrences within 104 times INTERVAL days of the first, "
+        "the rule matches too rarely: a series has all its occurrences within 104 times INTERVAL weeks of the first, "
         "and this UNTIL is later; give COUNT, or an earlier UNTIL")
     # while the same rule with an UNTIL inside the series' reach is the first occurrence alone
     assert occurrence_starts("FREQ=DAILY;INTERVAL=7;BYDAY=TU;UNTIL=20300301", monday, "UTC") == [monday]
@@ -237,3 +237,13 @@ def test_the_bounded_rule_books_exactly_the_planned_occurrences(rule: str, first
         assume(False)
         return
     assert occurrence_starts(bounded_rule(rule, planned), first, zone) == planned
+
+
+def test_a_daily_rule_kept_to_some_weekdays_reaches_as_far_as_a_weekly_one() -> None:
+    # a Monday-only DAILY rule comes round weekly: twenty Mondays fit within its reach, as FREQ=WEEKLY's would
+    first = datetime(2030, 1, 7, 9, tzinfo=UTC)
+    starts = occurrence_starts("FREQ=DAILY;BYDAY=MO;COUNT=20", first, "UTC")
+    assert starts == [first + timedelta(weeks=week) for week in range(20)]
+    # and one kept to a day of the month comes round monthly
+    monthly = occurrence_starts("FREQ=DAILY;BYMONTHDAY=7;COUNT=12", first, "UTC")
+    assert [start.month for start in monthly] == list(range(1, 13))

@@ -328,7 +328,7 @@ async def test_a_rule_that_never_matches_until_a_far_date_is_refused_and_books_n
     # then it is a validation error of the rule, and nothing is written
     assert data["createBooking"] == {
         "__typename": "ValidationError", "path": ["input", "recurrence"],
-        "message": "the rule matches too rarely: a series has all its occurrences within 104 times INTERVAL days of "
+        "message": "the rule matches too rarely: a series has all its occurrences within 104 times INTERVAL weeks of "
                    "the first, and this UNTIL is later; give COUNT, or an earlier UNTIL"}
     assert (await Booking.all().count(), await BookingSeries.all().count(), await OutboxEntry.all().count()) \
         == (0, 0, 0)

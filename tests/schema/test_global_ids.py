@@ -50,3 +50,11 @@ def test_a_key_decodes_only_in_its_one_canonical_spelling(key: str) -> None:
     decoded = decode_id(spelled(f"Booking:{key}"))
     if decoded is not None and decoded.pk is not None:
         assert key == str(decoded.pk)
+
+
+def test_an_id_has_one_spelling_without_padding_or_stray_bits() -> None:
+    good = encode_id("Booking", 10)
+    assert good == "Qm9va2luZzoxMA"
+    assert decode_id(good) == GlobalId("Booking", 10)
+    for variant in ("Qm9va2luZzoxMB", "Qm9va2luZzoxMC", "Qm9va2luZzoxMD", "Qm9va2luZzoxMA=", "Qm9va2luZzoxMA=="):
+        assert decode_id(variant) is None, variant

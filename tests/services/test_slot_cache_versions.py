@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from jobs.pull import pull_calendar
-from models import BusyBlock, BusyBlockSource, Service, Staff
+from models import BusyBlock, BusyBlockSource, Service, Staff, WorkingHoursRange
 from providers.base import RemoteCalendar
 from services.availability import offered_slots
+from services.bookings import reschedule_booking
 from services.slot_cache import SlotCache
 from tests.fakes.memory import MemoryProvider
-from tests.support.sync import ConnectedStaff, given_connected_staff, personal_event
+from tests.support.sync import ConnectedStaff, book, given_connected_staff, personal_event
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
 DAY = datetime(2030, 1, 8, tzinfo=UTC)  # a Tuesday; the staff member works 08:00-20:00 Berlin (07:00-19:00 UTC)
@@ -112,3 +113,24 @@ async def test_other_rules_or_another_zone_are_other_entries(db: str) -> None:
     assert buffered == [hour(8), hour(8, 30)]
     assert moved == []
     assert (cache.misses, cache.hits, len(cache)) == (6, 0, 6)
+
+
+async def test_a_booking_moved_to_someone_else_frees_the_time_it_left(db: str) -> None:
+    # given a booking of the first staff member over 07:00-08:00, and a colleague who also performs the service
+    given = await given_connected_staff()
+    colleague = await Staff.create(business_id=given.staff.business_id, name="Kim", email="kim@example.com",
+                                   time_zone="Europe/Berlin")
+    await WorkingHoursRange.create(staff=colleague, weekday=DAY.weekday(), start_minute=8 * 60, end_minute=20 * 60)
+    await given.service.staff.add(colleague)
+    (booking,) = await book(given, hour(7), NOW)
+    cache = SlotCache(1000)
+    assert await morning_of(given, given.staff.id, cache) == [hour(8), hour(8, 30)]
+    # when it is moved to the colleague at the same time
+    await reschedule_booking(given.owner, booking.id, hour(7), colleague.id, NOW)
+    # then the first staff member's morning is free again at once, not answered from the cache
+    assert await morning_of(given, given.staff.id, cache) == ALL
+
+
+async def morning_of(given: ConnectedStaff, staff_id: int, cache: SlotCache) -> list[datetime]:
+    found = await offered_slots(given.service.id, hour(7), hour(9), [staff_id], NOW, cache=cache)
+    return [slot.start for slot in found]
