@@ -19,6 +19,7 @@ import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,9 +36,28 @@ _GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _QUIET = {"tortoise": logging.INFO, "aiosqlite": logging.INFO, "asyncpg": logging.INFO}
 
 
+# "name": "a value with spaces" and name:"value" (a GraphQL literal): the whole quoted value.
+_QUOTED_SECRET = re.compile(rf"""(?i)(\b(?:{_SECRET_NAMES})\b["']?\s*[:=]\s*)(["'])(.*?)\2""")
+
+
 def masked(text: str) -> str:
-    """`text` with anything that looks like a credential replaced by [masked]."""
-    return _NAMED_SECRET.sub(r"\1[masked]", _BEARER.sub(r"\1 [masked]", text))
+    """`text` with anything that looks like a credential replaced by [masked]. Percent-encoding is read first, so
+    a secret in a query string (a GraphQL document sent by GET) is found as well."""
+    text = unquote(text) if "%" in text else text
+    text = _QUOTED_SECRET.sub(r"\1\2[masked]\2", _BEARER.sub(r"\1 [masked]", text))
+    return _NAMED_SECRET.sub(lambda found: found.group(0) if found.group(2).startswith("[masked")
+                             else found.group(1) + "[masked]", text)
+
+
+class WithoutQueryStrings(logging.Filter):
+    """uvicorn's access lines name the path without its query string: a GraphQL document sent by GET carries the
+    operation (and whatever a client typed inline into it) there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?[query]", *args[3:])
+        return True
 
 
 class JsonLines(logging.Formatter):
@@ -77,6 +97,9 @@ def configure_logging(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(known, WithoutQueryStrings) for known in access.filters):
+        access.addFilter(WithoutQueryStrings())
 
 
 class RequestIds:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.graphql import operation_hash
-from app.logs import JsonLines, masked
+from app.logs import JsonLines, WithoutQueryStrings, masked
 from app.main import create_app
 from app.settings import Settings
 from models import CalendarConnection
@@ -110,3 +110,19 @@ def test_credentials_in_a_message_are_masked() -> None:
         '{"access_token": "[masked]", "refresh_token": "[masked]"} Authorization: [masked] [masked]')
     assert masked("confirmationCode=Zx_9&calendarConnection=confirm") == (
         "confirmationCode=[masked]&calendarConnection=confirm")
+
+
+def test_secrets_in_query_strings_and_quoted_values_with_spaces_are_masked() -> None:
+    # a GraphQL document sent by GET, percent-encoded, with a password typed inline
+    sent = ("GET /graphql?query=mutation%7BsignIn(input%3A%7Bemail%3A%22a%40b.c%22%2Cpassword%3A%22hunter2%22%7D)"
+            "%7D HTTP/1.1")
+    assert "hunter2" not in masked(sent)
+    assert masked("{'password': 'correct horse battery'}") == "{'password': '[masked]'}"
+    assert masked("starts 2030-01-08T09:00:00+01:00") == "starts 2030-01-08T09:00:00+01:00"
+
+
+def test_access_lines_name_the_path_without_its_query_string() -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/graphql?query=%7Bviewer%7D", "1.1", 200), None)
+    assert WithoutQueryStrings().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /graphql?[query] HTTP/1.1" 200'
