@@ -21,6 +21,7 @@ from rq import Queue
 
 from jobs import tasks
 from models import CalendarConnection, EventMapping, ExternalCalendar
+from services.oauth_confirmation import erase_unconfirmed_grants
 from services.oauth_tokens import claim_due_refreshes
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
 from services.watch_channels import claim_due_watches
@@ -29,6 +30,7 @@ log = logging.getLogger("lockstep.scheduler")
 QUEUE_NAME = "lockstep-sync"
 LEADER_KEY = "lockstep:scheduler:leader"
 LEADER_SECONDS = 5
+GRANT_SWEEP_EVERY = timedelta(minutes=1)  # how often unconfirmed OAuth grants past their time are erased
 # Take the lock when free, or extend it when this scheduler holds it; 1 when it leads now, 0 otherwise.
 _TAKE_OR_KEEP = """
 local holder = redis.call('GET', KEYS[1])
@@ -69,6 +71,7 @@ class Scheduler:
         self.queue = sync_queue(redis)
         self.identity = identity
         self.push_channels = push_channels
+        self._next_grant_sweep: datetime | None = None
 
     def _lead(self) -> bool:
         """Take or keep the leader lock for a few seconds; a scheduler that stops lets another take over. Keeping
@@ -82,6 +85,9 @@ class Scheduler:
                 return TickResult(0, 0)
         except RedisError:
             return TickResult(0, 0, queue_down=True)  # claim nothing: the work stays due in the database
+        if self._next_grant_sweep is None or now >= self._next_grant_sweep:
+            await erase_unconfirmed_grants(now)
+            self._next_grant_sweep = now + GRANT_SWEEP_EVERY
         pushes = sorted(set(await dispatch_outbox(now)) | set(await claim_due_pushes(now)))
         pulls = await claim_due_pulls(now)
         refreshes = await claim_due_refreshes(now)

@@ -44,12 +44,17 @@ def _unsealed(sealed: str, vault: CredentialVault) -> GrantedAccount:
                           tuple(ProbedCalendar(**calendar) for calendar in stored["calendars"]))
 
 
+async def erase_unconfirmed_grants(now: datetime) -> int:
+    """Erase the tokens of grants nobody confirmed in time (the scheduler calls this every minute, and so does each
+    new grant and each refused confirmation), so they do not linger in the database; how many were erased."""
+    return await OAuthState.filter(confirm_by__lte=now, granted_account__not_isnull=True).update(granted_account=None)
+
+
 async def hold_granted_account(pending: PendingConnection, account: GrantedAccount, vault: CredentialVault,
                                now: datetime) -> str:
     """Keep what the provider granted, sealed, until it is confirmed; returns the one-time confirmation code."""
     code = secrets.token_urlsafe(32)
-    # Grants nobody confirmed in time are erased here, so their tokens do not linger in the database.
-    await OAuthState.filter(confirm_by__lte=now, granted_account__not_isnull=True).update(granted_account=None)
+    await erase_unconfirmed_grants(now)
     await OAuthState.filter(id=pending.state_id).update(
         granted_account=_sealed(account, vault), confirmation_hash=_digest(code),
         confirm_by=now + CONFIRMATION_LIFETIME)
@@ -64,6 +69,7 @@ async def confirm_calendar_connection(viewer: Viewer, code: str, vault: Credenti
     if (row is None or row.granted_account is None or row.confirm_by is None or row.confirmed_at is not None
             or row.confirm_by <= now or viewer.user_id != row.user_id):
         # Another user's code, a used or an expired one all read as unknown: nothing tells them apart.
+        await erase_unconfirmed_grants(now)
         raise NotFoundError("Calendar connection to confirm", _CODE_PATH)
     await managed_staff(viewer, row.staff_id, _CODE_PATH)
     sealed = row.granted_account

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from redis import Redis
 
+from jobs.scheduler import GRANT_SWEEP_EVERY, Scheduler
 from models import CalendarConnection, ConnectionHealth, ExternalCalendar, OAuthState, Provider, User, UserRole
 from services.auth import Viewer
 from services.connections import ProbedCalendar
@@ -154,3 +156,19 @@ async def test_a_held_grant_is_sealed_and_only_its_starter_turns_it_into_a_conne
     assert (connection.staff_id, connection.account_label) == (given.staff.id, "sam@example.com")
     assert VAULT.unseal(connection.credentials)["refresh_token"] == "refresh-1"
     assert (await OAuthState.get()).granted_account is None
+
+
+async def test_a_grant_nobody_confirms_is_erased_by_the_scheduler_once_its_time_is_up(db: str, redis_url: str) -> None:
+    # given an account granted and held for confirmation
+    given = await given_staff()
+    start = await start_calendar_connection(given.owner, given.staff.id, "lockstep://calendars", Gateway(),
+                                            ALLOWED, VAULT, NOW)
+    pending = await use_authorisation_state(state_and_verifier(start.url)[0], "google", VAULT, NOW)
+    await hold_granted_account(pending, granted(), VAULT, NOW)
+    scheduler = Scheduler(Redis.from_url(redis_url), "test")
+    # when the scheduler ticks within its time, the held tokens stay; once it is up, they are erased
+    await scheduler.tick(NOW + CONFIRMATION_LIFETIME - timedelta(seconds=1))
+    assert (await OAuthState.get()).granted_account is not None
+    await scheduler.tick(NOW + CONFIRMATION_LIFETIME + GRANT_SWEEP_EVERY)
+    assert (await OAuthState.get()).granted_account is None
+    assert await CalendarConnection.all().count() == 0
