@@ -71,9 +71,9 @@ async def undispatched_bookings(connection: CalendarConnection) -> int:
         return 0
     # Only this staff member's bookings, chosen by the database: the outbox grows (to any size) exactly while the
     # scheduler or Redis is down, which is when health is read most.
-    undispatched = OutboxEntry.filter(processed_at=None, aggregate_id__in=Subquery(
-        Booking.filter(staff_id=connection.staff_id).values("id"))).values("aggregate_id")
-    rows = await Booking.filter(id__in=Subquery(undispatched)).values_list("id", "series_id")
+    undispatched = OutboxEntry.filter(processed_at=None).values("aggregate_id")
+    rows = await Booking.filter(staff_id=connection.staff_id, id__in=Subquery(undispatched)).values_list(
+        "id", "series_id")
     if not rows:
         return 0
     # Counted elsewhere already (pending, failed) or not to be written (an open conflict, unlinked): only a booking
