@@ -16,6 +16,7 @@ Terms:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import quote
@@ -51,6 +52,7 @@ from providers.caldav_http import (
     DavSession,
     absolute,
     collection,
+    on_wire,
 )
 from providers.caldav_xml import (
     CALENDAR_DATA,
@@ -77,11 +79,14 @@ __all__ = [
     "server_url_for",
 ]
 
+_STRONG_ETAG = re.compile(r'"[^"]*"')
+
+
 def _as_href(url: str, calendar: str) -> str:
     """`url` as an href in a request about `calendar`: only the path when both share an origin, which every
     server accepts, else the absolute URL."""
     origin = calendar[:calendar.index("/", calendar.index("//") + 2)]
-    return url[len(origin):] if url.startswith(origin + "/") else url
+    return on_wire(url[len(origin):] if url.startswith(origin + "/") else url)
 
 
 class CaldavProvider:
@@ -206,7 +211,12 @@ class CaldavProvider:
                 raise await self._refusal(url, answer)
         if answer.status not in (200, 201, 204):
             raise answer.error()
-        return Written(url, answer.headers.get("ETag") or await self._etag(url))
+        if answer.status == 201 and answer.headers.get("Location"):
+            url = absolute(url, answer.headers["Location"])  # the server chose the object's name itself
+        etag = answer.headers.get("ETag", "")
+        # Only a strong entity-tag can ever match in If-Match (RFC 9110 section 13.1.1): a weak one (GMX), a
+        # percent-encoded one (Bedework) or none at all is read again from the stored object.
+        return Written(url, etag if _STRONG_ETAG.fullmatch(etag) else await self._etag(url))
 
     async def _put(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         return await self._dav.request("PUT", url, body=body, content_type=ICALENDAR, headers=headers)

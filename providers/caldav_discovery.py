@@ -132,6 +132,10 @@ async def home_calendars(dav: DavSession, home_url: str) -> list[RemoteCalendar]
 
 async def _properties(dav: DavSession, url: str, names: tuple[str, ...], *, follow: bool = False) -> DavResponse:
     answer = await dav.request("PROPFIND", url, body=propfind(names), depth="0", follow=follow)
+    return _first(answer)
+
+
+def _first(answer: Answer) -> DavResponse:
     responses = multistatus_of(answer).responses
     if not responses or responses[0].status == 404:  # some servers answer 207 with a 404 inside
         raise NotFound(f"{answer.what}: not found")
@@ -139,24 +143,35 @@ async def _properties(dav: DavSession, url: str, names: tuple[str, ...], *, foll
     return DavResponse(answer.url, responses[0].status, responses[0].props)
 
 
-async def _principal(dav: DavSession, server_url: str) -> str:
-    """The principal URL. A URL that is only a host is tried through /.well-known/caldav first (RFC 6764), which
-    leads to the server's DAV root wherever it lives; a URL with a path is taken as the place the user meant."""
+async def _well_known_principal(dav: DavSession, server_url: str) -> str | None:
+    """The principal that /.well-known/caldav leads to (RFC 6764 section 5), or None when it leads nowhere."""
     parts = urlsplit(server_url)
-    if parts.path in ("", "/"):
-        well_known = urlunsplit((parts.scheme, parts.netloc, "/.well-known/caldav", "", ""))
-        try:
-            found = await _properties(dav, well_known, (PRINCIPAL,), follow=True)
-            if found.hrefs(PRINCIPAL):
-                return absolute(found.href, found.hrefs(PRINCIPAL)[0])
-        except (WrongPassword, TransportFailed):
-            raise  # the same would happen at the given URL
-        except ProviderError:
-            pass  # many self-hosted servers have no well-known redirect: ask the given URL itself
+    well_known = urlunsplit((parts.scheme, parts.netloc, "/.well-known/caldav", "", ""))
+    answer = await dav.request("PROPFIND", well_known, body=propfind((PRINCIPAL,)), depth="0", follow=True)
+    if answer.status == 401 and urlsplit(answer.url)[:2] != parts[:2]:
+        return None  # redirected to another origin, where the credentials are (rightly) not sent
+    try:
+        found = _first(answer)
+    except WrongPassword:
+        raise  # the same would happen at the given URL
+    except ProviderError:
+        return None  # many self-hosted servers have no well-known redirect: ask the given URL itself
+    return absolute(found.href, found.hrefs(PRINCIPAL)[0]) if found.hrefs(PRINCIPAL) else None
+
+
+async def _principal(dav: DavSession, server_url: str) -> tuple[str, bool]:
+    """The principal URL, and whether the server named it. A URL that is only a host is tried through
+    /.well-known/caldav first, which leads to the server's DAV root wherever it lives; a URL with a path is taken as
+    the place the user meant. A server without current-user-principal (RFC 5397) names none: the URL itself is
+    then taken as the principal, which works when the user gave the principal's URL."""
+    if urlsplit(server_url).path in ("", "/"):
+        named = await _well_known_principal(dav, server_url)
+        if named is not None:
+            return named, True
     found = await _properties(dav, server_url, (PRINCIPAL,), follow=True)
     if not found.hrefs(PRINCIPAL):
-        raise NotFound(f"PROPFIND {shown(server_url)}: the server names no principal for this account")
-    return absolute(found.href, found.hrefs(PRINCIPAL)[0])
+        return absolute(found.href, ""), False
+    return absolute(found.href, found.hrefs(PRINCIPAL)[0]), True
 
 
 def _own_addresses(principal: DavResponse) -> tuple[str, ...]:
@@ -189,9 +204,11 @@ async def discover(credentials: CaldavCredentials, *, timeout: float = 15.0) -> 
         raise _problem(error) from None
     try:
         # user info in the URL would clash with the Authorization header: only the credentials carry the password
-        principal_url = await _principal(dav, absolute(credentials.server_url, ""))
+        principal_url, named = await _principal(dav, absolute(credentials.server_url, ""))
         principal = await _properties(dav, principal_url, (CALENDAR_HOME, ADDRESSES))
         homes = principal.hrefs(CALENDAR_HOME)
+        if not homes and not named:
+            raise NotFound(f"PROPFIND {shown(principal_url)}: the server names no principal for this account")
         if not homes:
             raise ProviderError(f"PROPFIND {shown(principal_url)}: the principal has no calendar home")
         home_url = collection(absolute(principal.href, homes[0]))

@@ -119,6 +119,13 @@ def absolute(base: str, href: str) -> str:
     return _origin(joined) + normal_path(parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def on_wire(url: str) -> str:
+    """`url` (an id spelt by `absolute`) as it is sent: every '@' in it spelt %40. Ids keep the literal '@', yet
+    some servers serve such a path only percent-encoded (Nextcloud for e-mail usernames, Stalwart for object
+    names) while every server reads %40 as '@'. `absolute` leaves no user info, so each '@' is in the path."""
+    return url.replace("@", "%40") if "@" in url else url
+
+
 def collection(url: str) -> str:
     """A collection's URL with its trailing slash, so that members resolve inside it."""
     return url if url.endswith("/") else url + "/"
@@ -217,7 +224,7 @@ class DavSession:
             sent["Content-Type"] = content_type
         started = time.monotonic()
         try:
-            async with self._opened().request(method, URL(url, encoded=True), data=body, headers=sent,
+            async with self._opened().request(method, URL(on_wire(url), encoded=True), data=body, headers=sent,
                                              allow_redirects=follow) as response:
                 answer = Answer(method, str(response.url), response.status, response.headers, await response.read())
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as error:
