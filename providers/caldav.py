@@ -16,6 +16,7 @@ Terms:
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from types import TracebackType
@@ -80,6 +81,10 @@ __all__ = [
 ]
 
 _STRONG_ETAG = re.compile(r'"[^"]*"')
+# Statuses of a failed sync-collection REPORT that a listing would meet too: the password, the calendar gone, or
+# the server asking to slow down.
+_NOT_FOR_A_LISTING = frozenset({401, 404, 410, 429, 503})
+log = logging.getLogger("lockstep.providers.caldav")
 
 
 def _as_href(url: str, calendar: str) -> str:
@@ -128,7 +133,7 @@ class CaldavProvider:
             return Changes((), (), cursor, complete=False)  # the cheap check: nothing changed
         if kind == "ctag":
             return await self._listing(calendar, window)  # no sync-collection: list everything again
-        return await self._since(calendar, value)
+        return await self._since(calendar, value, window)
 
     async def _state(self, calendar: str) -> tuple[str, str]:
         """The collection's current sync token and ctag ("" for what the server does not have)."""
@@ -148,12 +153,18 @@ class CaldavProvider:
         cursor = f"sync:{token}" if token else f"ctag:{ctag}" if ctag else "full:"
         return Changes(tuple(sorted(events.values(), key=lambda event: event.event_id)), (), cursor, complete=True)
 
-    async def _since(self, calendar: str, token: str) -> Changes:
+    async def _since(self, calendar: str, token: str, window: Span) -> Changes:
         changed: dict[str, bool] = {}  # event id -> still there (later pages win)
         for _ in range(self.max_sync_pages):
             answer = await self._dav.request("REPORT", calendar, body=sync_collection(token), depth="0")
             if answer.expired_sync_token():
                 raise CursorExpired(f"{answer.what}: the server no longer accepts the sync token")
+            if answer.status != 207 and answer.status not in _NOT_FOR_A_LISTING:
+                # The collection has a sync token, yet the report fails: not implemented (501), refused after a
+                # delete (418: Infomaniak, older sabre/dav), or a token the server cannot read (500: Xandikos).
+                # A complete listing is what an expired token leads to anyway; the next fetch tries again.
+                log.info("caldav %s answered %s: listing the calendar instead", answer.what, answer.status)
+                return await self._listing(calendar, window)
             status = multistatus_of(answer)
             truncated = False
             for response in status.responses:
@@ -167,6 +178,10 @@ class CaldavProvider:
                 break
         else:
             raise ProviderError(f"REPORT sync-collection: still truncated after {self.max_sync_pages} pages")
+        if not changed:
+            # The version moved (the cheap check said so), yet no member is listed: the server lost the change
+            # (Bedework lists nothing after a delete). Only a complete listing can show what went.
+            return await self._listing(calendar, window)
         events = await self._multiget(calendar, sorted(url for url, present in changed.items() if present))
         deleted = sorted(url for url, present in changed.items() if not present or url not in events)
         return Changes(tuple(events[url] for url in sorted(events)), tuple(deleted), f"sync:{token}",

@@ -40,7 +40,8 @@ class Quirks:
     at_only_encoded: bool = False  # a literal '@' in a request path is 404; only '%40' resolves (Nextcloud, Stalwart)
     no_principal: bool = False  # no DAV:current-user-principal anywhere (mail.ru, DavMail, some sabre setups)
     well_known: str = "absent"  # "absent": 404; "elsewhere": redirects to a DAV place that names no principal
-    sync: str = "ok"  # "ok" | "unsupported" (501) | "teapot-after-delete" (418) | "drops-deletes" (lists nothing)
+    # "ok" | "unsupported" (501) | "unreadable-token" (500) | "teapot-after-delete" (418) | "drops-deletes"
+    sync: str = "ok"
     collection_in_sync: bool = False  # the sync answer lists the collection itself as a member (iCloud)
     put_etag: str = "strong"  # "strong" | "weak" (GMX) | "percent-encoded" (Bedework 5) | "none"
     ignores_if_none_match: bool = False  # If-None-Match: * overwrites an existing object (SOGo, Zimbra)
@@ -147,6 +148,8 @@ class QuirkyCaldav:
     def _sync(self, token: re.Match[str] | None) -> web.StreamResponse:
         if self.quirks.sync == "unsupported":
             return web.Response(status=501, text="REPORT sync-collection is not implemented")
+        if self.quirks.sync == "unreadable-token":  # Xandikos 0.2 and CCS for a token of a shape they don't issue
+            return web.Response(status=500, text="Internal Server Error")
         since = int(token.group(1).removeprefix(_TOKEN)) if token and token.group(1).startswith(_TOKEN) else 0
         changed = sorted({name for version, name in self.changes if version > since})
         deleted = [name for name in changed if name not in self.objects]
