@@ -12,6 +12,7 @@ from aiohttp import web
 from domain.intervals import Span
 from providers.base import OutgoingEvent
 from providers.caldav import CaldavCredentials, CaldavProvider, ConnectionCheckFailed, ConnectionProblem, discover
+from providers.caldav_xml import DavResponse, is_event_calendar, parse_multistatus
 from tests.fakes.caldav_quirks import CALENDAR, HOME, PRINCIPAL, Quirks, quirky_caldav
 from tests.support.caldav_servers import serving_locally
 
@@ -135,3 +136,19 @@ async def test_a_server_that_names_the_object_itself_is_followed_by_its_location
     assert written.event_id == f"{url}{CALENDAR[1:]}server-named-1.ics"
     assert updated.event_id == written.event_id
     assert server.objects == {}
+
+
+def test_a_calendar_that_names_no_components_is_taken_to_hold_events() -> None:
+    # given collections from a server without supported-calendar-component-set (Robur, Purelymail): RFC 4791
+    # section 5.2.3 says such a calendar accepts every component
+    def collection(props: str) -> DavResponse:
+        body = ('<D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:response><D:href>/c/'
+                f"</D:href><D:propstat><D:prop>{props}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
+                "</D:response></D:multistatus>")
+        return parse_multistatus(body.encode()).responses[0]
+
+    calendar = "<D:resourcetype><D:collection/><C:calendar/></D:resourcetype>"
+    assert is_event_calendar(collection(calendar))
+    assert not is_event_calendar(collection(calendar + '<C:supported-calendar-component-set><C:comp name="VTODO"/>'
+                                                       "</C:supported-calendar-component-set>"))
+    assert not is_event_calendar(collection("<D:resourcetype><D:collection/></D:resourcetype>"))

@@ -13,7 +13,7 @@ from domain.intervals import Span
 from providers.base import CursorExpired
 from providers.caldav import CaldavCredentials, CaldavProvider
 from tests.fakes.caldav_quirks import CALENDAR, HOME, Quirks, quirky_caldav
-from tests.support.caldav_servers import CaldavServer, make_calendar
+from tests.support.caldav_servers import CaldavServer, make_calendar, write_by_hand
 
 START = datetime(2030, 1, 7, 9, tzinfo=UTC)
 WINDOW = Span(START - timedelta(days=30), START + timedelta(days=365))
@@ -88,3 +88,34 @@ async def test_a_token_the_server_refuses_is_an_expired_cursor_on_radicale_and_x
         token = listed.cursor.removeprefix("sync:")
         with pytest.raises(CursorExpired):
             await provider.fetch_changes(calendar, f"sync:{token[:-8]}00000000", WINDOW)
+
+
+async def test_a_series_begun_before_the_window_arrives_whole_with_its_exception_and_exdate(
+        caldav_server: CaldavServer) -> None:
+    # given a weekly series that began before the window, with one date excluded and one occurrence moved: our
+    # client never asks the server to expand it (Radicale, Nextcloud, Robur expand wrongly, GMX not at all, most
+    # drop exceptions when they do), so it must come back as the one object that was stored
+    first = START - timedelta(days=60)
+    excluded, moved = first + timedelta(weeks=6), first + timedelta(weeks=7)
+    series = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Staff phone//EN\r\n"
+              f"BEGIN:VEVENT\r\nUID:series@phone.example\r\nDTSTAMP:20291201T120000Z\r\n"
+              f"DTSTART:{first:%Y%m%dT%H%M%SZ}\r\nDTEND:{first + timedelta(hours=1):%Y%m%dT%H%M%SZ}\r\n"
+              f"RRULE:FREQ=WEEKLY;COUNT=20\r\nEXDATE:{excluded:%Y%m%dT%H%M%SZ}\r\nSUMMARY:Class\r\nEND:VEVENT\r\n"
+              f"BEGIN:VEVENT\r\nUID:series@phone.example\r\nDTSTAMP:20291201T120000Z\r\n"
+              f"RECURRENCE-ID:{moved:%Y%m%dT%H%M%SZ}\r\nDTSTART:{moved + timedelta(hours=2):%Y%m%dT%H%M%SZ}\r\n"
+              f"DTEND:{moved + timedelta(hours=3):%Y%m%dT%H%M%SZ}\r\nSUMMARY:Class (moved)\r\nEND:VEVENT\r\n"
+              "END:VCALENDAR\r\n")
+    calendar = await make_calendar(caldav_server, "Work")
+    url = await write_by_hand(caldav_server, calendar, "series", series)
+    credentials = CaldavCredentials(caldav_server.url, caldav_server.username, caldav_server.password)
+    async with CaldavProvider(credentials, caldav_server.home_url) as provider:
+        listed = await provider.fetch_changes(calendar, None, WINDOW)
+    # then the listing holds the series, and its busy time has every occurrence in the window but the excluded
+    assert [event.event_id for event in listed.changed] == [url]
+    spans = [span.span for span in caldav_busy_spans(listed.changed[0].payload, WINDOW, BusyPolicy("UTC"))]
+    starts = [first + timedelta(weeks=week) for week in range(20)]
+    expected = [Span(start + timedelta(hours=2), start + timedelta(hours=3)) if start == moved
+                else Span(start, start + timedelta(hours=1))
+                for start in starts if start >= WINDOW.start and start != excluded]
+    assert spans == expected
+    assert len(expected) == 14
