@@ -63,6 +63,7 @@ from providers.caldav_xml import (
     SYNC_TOKEN,
     calendar_multiget,
     calendar_query,
+    preconditions,
     propfind,
     sync_collection,
 )
@@ -257,8 +258,17 @@ class CaldavProvider:
         answer = await self._dav.request("DELETE", url, headers={"If-Match": etag} if etag else {})
         if answer.status == 412:
             raise await self._refusal(url, answer)
+        if answer.status == 403 and not preconditions(answer.body) and await self._listed_gone(url, calendar_id):
+            # Robur answers 403 for any object that does not exist; a multiget of the calendar says 404 for it.
+            raise NotFound(f"{answer.what}: the event is gone")
         if answer.status not in (200, 202, 204):
             raise answer.error()
+
+    async def _listed_gone(self, url: str, calendar_id: str) -> bool:
+        calendar = collection(calendar_id)
+        answer = await self._dav.request("REPORT", calendar, body=calendar_multiget([_as_href(url, calendar)]),
+                                         depth="1")
+        return answer.status == 207 and any(response.status == 404 for response in multistatus_of(answer).responses)
 
     # -- push: CalDAV has none, polling with the cheap check stands in ------------------------------------------
 

@@ -46,6 +46,7 @@ class Quirks:
     put_etag: str = "strong"  # "strong" | "weak" (GMX) | "percent-encoded" (Bedework 5) | "none"
     ignores_if_none_match: bool = False  # If-None-Match: * overwrites an existing object (SOGo, Zimbra)
     renames_on_put: bool = False  # stores a PUT under a name of its own and says where in Location (201)
+    forbids_missing: bool = False  # a request for a missing object is 403, a multiget says 404 inside (Robur)
 
 
 @dataclass
@@ -89,6 +90,8 @@ class QuirkyCaldav:
         if request.method == "PUT" and path.startswith(CALENDAR):
             return self._put(path[len(CALENDAR):], request, body)
         if request.method == "DELETE" and path.startswith(CALENDAR):
+            if self.quirks.forbids_missing and path[len(CALENDAR):] not in self.objects:
+                return web.Response(status=403, text="Forbidden")
             return self._delete(path[len(CALENDAR):], request)
         return web.Response(status=405)
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from domain.intervals import Span
-from providers.base import OutgoingEvent
+from providers.base import NotFound, OutgoingEvent
 from providers.caldav import CaldavCredentials, CaldavProvider, ConnectionCheckFailed, ConnectionProblem, discover
 from providers.caldav_xml import DavResponse, is_event_calendar, parse_multistatus
 from tests.fakes.caldav_quirks import CALENDAR, HOME, PRINCIPAL, Quirks, quirky_caldav
@@ -70,7 +70,10 @@ async def test_without_current_user_principal_the_given_url_is_taken_as_the_prin
 async def test_a_well_known_redirect_to_another_origin_is_no_wrong_password() -> None:
     # given a host whose well-known redirect leads to another origin, which (getting no credentials, as they are
     # never sent across origins) answers 401; the host itself names the principal
+    credentials_seen_elsewhere: list[bool] = []
+
     async def elsewhere(request: web.BaseRequest) -> web.StreamResponse:
+        credentials_seen_elsewhere.append("Authorization" in request.headers)
         return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="other"'})
 
     async with serving_locally(elsewhere) as other_url, quirky_caldav() as (server, _):
@@ -81,7 +84,8 @@ async def test_a_well_known_redirect_to_another_origin_is_no_wrong_password() ->
 
         async with serving_locally(redirecting) as host_url:
             account = await discover(CaldavCredentials(host_url, "tech@example.com", "pw"))
-    # then discovery went on at the host and found the account
+    # then the other origin never saw the password, and discovery went on at the host and found the account
+    assert credentials_seen_elsewhere == [False]
     assert account.home_url == host_url + HOME[1:]
 
 
@@ -135,6 +139,19 @@ async def test_a_server_that_names_the_object_itself_is_followed_by_its_location
     # then the event id is where the server put it, and the update and the delete reached that object
     assert written.event_id == f"{url}{CALENDAR[1:]}server-named-1.ics"
     assert updated.event_id == written.event_id
+    assert server.objects == {}
+
+
+async def test_a_missing_object_answered_403_is_told_apart_from_a_refusal() -> None:
+    # given a server that answers 403 for an object that does not exist (Robur), and one event that does
+    async with quirky_caldav(Quirks(forbids_missing=True)) as (server, url), \
+            CaldavProvider(CaldavCredentials(url, "tech", "pw"), HOME) as provider:
+        written = await provider.put_event(url + CALENDAR[1:], EVENT)
+        # when a missing event is deleted, then the existing one
+        with pytest.raises(NotFound):
+            await provider.delete_event(url + CALENDAR[1:], f"{url}{CALENDAR[1:]}gone-long-ago.ics")
+        await provider.delete_event(url + CALENDAR[1:], written.event_id, etag=written.etag)
+    # then the missing one was not found (done, for the engine), and the other was deleted
     assert server.objects == {}
 
 
