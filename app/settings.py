@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.client_address import trusted_networks
+from providers.entry import ProviderApp
 
 
 def _int(name: str, default: int) -> int:
@@ -193,6 +194,16 @@ class Settings:
     min_slot_step_minutes: int = 5
     slot_cache_starts: int = 500_000
     document_cache_size: int = 256
+
+    def provider_apps(self) -> dict[str, ProviderApp]:
+        """Lockstep's OAuth registrations this deployment configures, by provider value (the provider registry says
+        what each provider does with one). Each provider's own settings are read from the environment above."""
+        apps: dict[str, ProviderApp] = {}
+        if self.google is not None:
+            apps["google"] = ProviderApp(self.google.client_id, self.google.client_secret,
+                                         self.google.authorize_url, self.google.token_url, self.google.revoke_url,
+                                         self.google.api_url)
+        return apps
 
     @classmethod
     def from_env(cls) -> Settings:
