@@ -62,7 +62,7 @@ def callback_url(settings: Settings, provider: str) -> str:
 
 def oauth_client(settings: Settings, entry: ProviderEntry) -> OAuthClient | None:
     """Lockstep's OAuth client at the entry's provider, or None when it has no OAuth or is not configured."""
-    app = settings.provider_apps().get(entry.name)
+    app = settings.provider_apps.get(entry.name)
     if app is None or entry.oauth is None or not entry.available:
         return None
     return entry.oauth.client(app, callback_url(settings, entry.name))
@@ -70,7 +70,7 @@ def oauth_client(settings: Settings, entry: ProviderEntry) -> OAuthClient | None
 
 def provider_setups(settings: Settings) -> dict[str, ProviderSetup]:
     """What the sync workers need of each configured OAuth provider: its client and its API's address."""
-    apps = settings.provider_apps()
+    apps = settings.provider_apps
     setups: dict[str, ProviderSetup] = {}
     for entry in available():
         client = oauth_client(settings, entry)

@@ -50,10 +50,15 @@ class ProviderApp:
 
 @dataclass(frozen=True)
 class OAuthDescription:
-    """How Lockstep is granted access: the scopes it asks, extra authorisation parameters, PKCE (always S256 in
-    providers.oauth), and whether the token endpoint rotates refresh tokens (each one single use)."""
+    """How Lockstep is granted access: the scopes it asks, the provider's own addresses (settings may point them
+    elsewhere, at a fake say), extra authorisation parameters, PKCE (always S256 in providers.oauth), and whether
+    the token endpoint rotates refresh tokens (each one single use)."""
 
     scopes: tuple[str, ...]
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    api_url: str
     extra: tuple[tuple[str, str], ...] = ()
     pkce: bool = True
     rotates_refresh_tokens: bool = False

@@ -38,6 +38,8 @@ from providers.readers import (
 GOOGLE_OAUTH = OAuthDescription(
     scopes=("https://www.googleapis.com/auth/calendar.events",
             "https://www.googleapis.com/auth/calendar.calendarlist.readonly"),
+    authorize_url="https://accounts.google.com/o/oauth2/v2/auth", token_url="https://oauth2.googleapis.com/token",
+    revoke_url="https://oauth2.googleapis.com/revoke", api_url="https://www.googleapis.com/calendar/v3",
     extra=(("access_type", "offline"), ("prompt", "consent"), ("include_granted_scopes", "true")))
 _GOOGLE_CHANGED = {"exists", "not_exists"}  # `sync` only confirms a new channel: nothing changed
 

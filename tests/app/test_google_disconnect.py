@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.settings import GoogleSettings, Settings
+from app.settings import Settings
 from jobs.watch import open_channel
 from models import CalendarConnection, ConnectionHealth, ExternalCalendar, Provider, Staff, SyncLogEntry, WatchChannel
+from providers.entry import ProviderApp
 from providers.google import GoogleProvider
 from services.credentials import CredentialVault
 from tests.fakes.google import FakeGoogle
@@ -44,9 +45,9 @@ async def given(db: str) -> AsyncIterator[Given]:
     async with conforming_google() as google:
         settings = dataclasses.replace(
             Settings.from_env(), secret_keys=(KEY,), public_url=PUBLIC,
-            google=GoogleSettings(google.oauth.client_id, google.oauth.client_secret,
-                                  authorize_url=google.authorize_url, token_url=google.token_url,
-                                  revoke_url=google.revoke_url, api_url=google.api_url))
+            provider_apps={"google": ProviderApp(google.oauth.client_id, google.oauth.client_secret,
+                                                 authorize_url=google.authorize_url, token_url=google.token_url,
+                                                 revoke_url=google.revoke_url, api_url=google.api_url)})
         transport = httpx.ASGITransport(app=create_app(settings))
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
             api = GraphQLClient(http)
