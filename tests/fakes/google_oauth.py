@@ -1,5 +1,6 @@
 """The fake Google's OAuth 2.0 endpoints: authorize (consenting at once for the one test user, or refusing when
-told), token (authorization_code with PKCE, refresh_token) and revoke, as ../reference/providers.md A1 describes.
+told), token (authorization_code with PKCE, refresh_token) and revoke, as docs/providers.md ("Google: OAuth 2.0")
+describes.
 
 Terms:
 - *grant*: what the user consented to for the client: scopes, and a refresh token when offline access was asked.
