@@ -22,7 +22,8 @@ from services.sync_health import log_action
 
 class _LastTokens:
     """The connection's tokens for its last calls: refreshed in memory on a 401 (the credentials are about to be
-    deleted, so nothing is stored)."""
+    deleted, so nothing is stored). A rotated refresh token replaces the spent one, so the grant is revoked with a
+    token the provider still knows."""
 
     def __init__(self, client: OAuthClient, access_token: str, refresh_token: str) -> None:
         self.client = client
@@ -37,8 +38,8 @@ class _LastTokens:
 
     async def refreshed(self, rejected: str) -> str:
         if self.access_token == rejected:
-            self.access_token = (await refresh_tokens(self.client, self.refresh_token, datetime.now(UTC))
-                                 ).access_token
+            fresh = await refresh_tokens(self.client, self.refresh_token, datetime.now(UTC))
+            self.access_token, self.refresh_token = fresh.access_token, fresh.refresh_token
         return self.access_token
 
 

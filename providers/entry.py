@@ -113,7 +113,6 @@ class PushDescription:
     (a channel's first `sync` message, a malformed delivery) yields none."""
 
     read: Callable[[Inbound], list[Notification]]
-    renews_itself: bool = False
 
 
 @dataclass(frozen=True)

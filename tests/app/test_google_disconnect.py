@@ -125,3 +125,20 @@ async def test_someone_else_cannot_disconnect_and_google_hears_nothing(given: Gi
     assert (after.credentials, after.health) == (before.credentials, ConnectionHealth.ACTIVE)
     assert await WatchChannel.filter(stopped_at=None).count() == 1
     assert await SyncLogEntry.all().count() == 0
+
+
+async def test_a_farewell_that_refreshes_a_rotating_token_revokes_the_grant_with_the_new_one(given: Given) -> None:
+    # given a token endpoint that rotates refresh tokens, and an access token Google no longer accepts
+    given.google.oauth.rotate_refresh_tokens = True
+    given.google.oauth.expire_access_tokens()
+    grant = given.google.oauth.grants[given.refresh_token]
+    # when the owner disconnects (stopping the channel meets a 401 and refreshes in memory, spending the old token)
+    answer = await disconnect(given, given.owner_token)
+    # then the channel is stopped and the grant is revoked with the refresh token it was rotated to
+    assert answer["__typename"] == "CalendarConnection"
+    assert given.google.channels.channels == {}
+    assert grant.refresh_token not in (None, given.refresh_token)
+    assert given.refresh_token not in given.google.oauth.grants
+    assert grant.revoked
+    assert [entry.path for entry in given.google.log] == ["/calendar/v3/channels/stop", "/token",
+                                                          "/calendar/v3/channels/stop", "/revoke"]
