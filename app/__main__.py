@@ -55,8 +55,7 @@ async def rotate_secrets(settings: Settings) -> None:
 
 
 def job_config(settings: Settings) -> JobConfig:
-    from app.oauth_accounts import google_client
-    from providers.google_http import DEFAULT_API_URL
+    from app.oauth_accounts import provider_setups
     from services import live
     from services.sync_schedule import configure
 
@@ -67,9 +66,8 @@ def job_config(settings: Settings) -> JobConfig:
     live.configure(settings.redis_url, settings.live_channel)
     return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
                      secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-                     caldav_timeout_seconds=settings.caldav_timeout_seconds, google=google_client(settings),
-                     google_api_url=settings.google.api_url if settings.google else DEFAULT_API_URL,
-                     public_url=settings.public_url)
+                     caldav_timeout_seconds=settings.caldav_timeout_seconds,
+                     providers=provider_setups(settings), public_url=settings.public_url)
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:

@@ -1,24 +1,29 @@
-"""The farewell to Google when a connection is disconnected (services/farewell.py): its push channels are stopped
-with the connection's own access, then the grant is revoked at Google's revocation endpoint."""
+"""The farewell to a connection's provider when it is disconnected (services/farewell.py), as its registry entry
+says: its push channels are stopped with the connection's own access, then the grant is revoked at the provider's
+revocation endpoint. A provider with neither (CalDAV) is told nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from app.oauth_accounts import google_client
+from app.oauth_accounts import provider_setups
 from app.settings import Settings
 from jobs.watch import stop_connection_channels
-from models import CalendarConnection, Provider
+from models import CalendarConnection
 from providers.base import ProviderError
-from providers.google import GoogleProvider
+from providers.entry import ClientParts, ProviderEntry, ProviderSetup
 from providers.oauth import OAuthClient, refresh_tokens, revoke_token
+from providers.registry import entry_for
 from services.credentials import CredentialsUnreadable, CredentialVault
 from services.sync_health import log_action
 
 
 class _LastTokens:
     """The connection's tokens for its last calls: refreshed in memory on a 401 (the credentials are about to be
-    deleted, so nothing is stored)."""
+    deleted, so nothing is stored). A rotated refresh token replaces the spent one, so the grant is revoked with a
+    token the provider still knows."""
 
     def __init__(self, client: OAuthClient, access_token: str, refresh_token: str) -> None:
         self.client = client
@@ -33,23 +38,28 @@ class _LastTokens:
 
     async def refreshed(self, rejected: str) -> str:
         if self.access_token == rejected:
-            self.access_token = (await refresh_tokens(self.client, self.refresh_token, datetime.now(UTC))
-                                 ).access_token
+            fresh = await refresh_tokens(self.client, self.refresh_token, datetime.now(UTC))
+            self.access_token, self.refresh_token = fresh.access_token, fresh.refresh_token
         return self.access_token
 
 
-class GoogleFarewell:
-    def __init__(self, client: OAuthClient, api_url: str, vault: CredentialVault, timeout: float) -> None:
-        self.client = client
-        self.api_url = api_url
+class ProviderFarewells:
+    """The farewell of every provider this deployment configures (`setups`, by provider value)."""
+
+    def __init__(self, setups: Mapping[str, ProviderSetup], vault: CredentialVault, timeout: float) -> None:
+        self.setups = dict(setups)
         self.vault = vault
         self.timeout = timeout
 
     def __repr__(self) -> str:
-        return "GoogleFarewell()"
+        return f"ProviderFarewells({sorted(self.setups)})"
 
     async def __call__(self, connection: CalendarConnection, now: datetime) -> None:
-        if connection.provider != Provider.GOOGLE:
+        entry = entry_for(connection.provider)
+        setup = self.setups.get(str(connection.provider))
+        if entry is None or setup is None or setup.oauth is None:
+            return  # nothing to say (CalDAV), or nothing this deployment can say
+        if not (entry.farewell.stop_channels or entry.farewell.revoke_grant):
             return
         try:
             stored = self.vault.unseal(connection.credentials)
@@ -57,27 +67,35 @@ class GoogleFarewell:
             await log_action(connection.id, "none", "revoke", "failed",
                              error="the stored credentials could not be read; access was not revoked")
             return
-        tokens = _LastTokens(self.client, str(stored.get("access_token", "")), str(stored.get("refresh_token", "")))
-        stopped = 0
-        try:
-            async with GoogleProvider(tokens, api_url=self.api_url, timeout=self.timeout) as google:
-                stopped = await stop_connection_channels(connection.id, google, now)
-        except ProviderError as exc:  # the channels lapse when they expire; their notifications are refused
-            await log_action(connection.id, "import", "unwatch", "failed", error=str(exc))
+        tokens = _LastTokens(setup.oauth, str(stored.get("access_token", "")), str(stored.get("refresh_token", "")))
+        stopped = await self._stop_channels(entry, setup, connection, stored, tokens, now)
+        if not entry.farewell.revoke_grant:
+            return
         try:
             # Revoking the refresh token revokes the whole grant, its access tokens included.
-            await revoke_token(self.client, tokens.refresh_token or tokens.access_token)
+            await revoke_token(setup.oauth, tokens.refresh_token or tokens.access_token)
         except ProviderError as exc:
             await log_action(connection.id, "none", "revoke", "failed", error=str(exc),
-                             detail="Google's access could not be revoked; the credentials are deleted anyway")
+                             detail=f"{entry.label}'s access could not be revoked; the credentials are deleted anyway")
             return
         await log_action(connection.id, "none", "revoke", "ok",
-                         detail=f"access revoked at Google; push channels stopped: {stopped}")
+                         detail=f"access revoked at {entry.label}; push channels stopped: {stopped}")
+
+    async def _stop_channels(self, entry: ProviderEntry, setup: ProviderSetup, connection: CalendarConnection,
+                             stored: dict[str, Any], tokens: _LastTokens, now: datetime) -> int:
+        if not entry.farewell.stop_channels or entry.open_client is None:
+            return 0
+        try:
+            async with entry.open_client(ClientParts(stored, tokens, setup.api_url, self.timeout)) as client:
+                return await stop_connection_channels(connection.id, client, now)
+        except ProviderError as exc:  # the channels lapse when they expire; their notifications are refused
+            await log_action(connection.id, "import", "unwatch", "failed", error=str(exc))
+            return 0
 
 
-def configured_farewell(settings: Settings, vault: CredentialVault) -> GoogleFarewell | None:
-    """The farewell for the providers the settings configure (Google), or None."""
-    client = google_client(settings)
-    if client is None or settings.google is None:
+def configured_farewell(settings: Settings, vault: CredentialVault) -> ProviderFarewells | None:
+    """The farewell for the providers the settings configure, or None when none has anything to say."""
+    setups = provider_setups(settings)
+    if not setups:
         return None
-    return GoogleFarewell(client, settings.google.api_url, vault, settings.caldav_timeout_seconds)
+    return ProviderFarewells(setups, vault, settings.caldav_timeout_seconds)

@@ -21,11 +21,11 @@ from app.live_hub import LiveHub
 from app.logs import RequestIds
 from app.metrics import metrics_endpoint
 from app.oauth_accounts import configured_gateways
-from app.oauth_routes import oauth_callback
+from app.oauth_routes import oauth_callbacks
 from app.publish_after_response import PublishAfterResponse
 from app.request_limits import RequestSizeLimit
 from app.settings import Settings
-from app.webhooks import google_inbox, google_webhook
+from app.webhooks import WebhookInboxes, webhooks
 from services import live
 from services.auth import AccountSecurity
 from services.connections import AccountProbe
@@ -89,14 +89,16 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
                     await publisher.close()
                 await graphql.accounts.throttle.close()
 
-    webhook_inbox = google_inbox(settings.redis_url)
+    webhook_inboxes = WebhookInboxes(settings.redis_url)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/health", health),
         Route("/metrics", metrics_endpoint(settings, hub)),
-        Route("/oauth/google/callback", oauth_callback("google", gateways, vault)),
-        Route("/webhooks/google", google_webhook(webhook_inbox), methods=["POST"]),
+        # One route per edge for every provider (the registry says which have OAuth or push); Google's open channels
+        # and its registered redirect URI keep pointing at /webhooks/google and /oauth/google/callback.
+        Route("/oauth/{provider}/callback", oauth_callbacks(gateways, vault)),
+        Route("/webhooks/{provider}", webhooks(webhook_inboxes), methods=["POST"]),
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))
@@ -109,6 +111,6 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         lifespan=lifespan,
     )
     app.state.live_hub = hub
-    app.state.webhook_inbox = webhook_inbox
+    app.state.webhook_inbox = webhook_inboxes
     app.state.slot_cache = graphql.slot_cache
     return app

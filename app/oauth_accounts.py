@@ -1,5 +1,7 @@
 """The provider side of connecting a calendar by OAuth, handed to the services as their `OAuthGateway`: the
-authorisation URL, the code exchange, and the account's calendars (read with the new access token)."""
+authorisation URL, the code exchange, and the account's calendars (read with the new access token). One gateway per
+provider whose registry entry has an OAuth description and that this deployment configures (Settings.provider_apps).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +10,11 @@ from datetime import datetime
 
 from app.settings import Settings
 from providers.base import AuthFailed, ProviderError, RemoteCalendar
-from providers.google import GoogleProvider
+from providers.entry import ClientParts, ProviderEntry, ProviderSetup
 from providers.oauth import OAuthClient, authorization_url, exchange_code
+from providers.registry import available, entry_of
 from services.connections import ProbedCalendar
 from services.oauth_connections import GrantedAccount, OAuthGateway, OAuthGrantError
-
-# Least privilege for what Lockstep does: read the calendar list, and read, watch and write events.
-GOOGLE_SCOPES = ("https://www.googleapis.com/auth/calendar.events",
-                 "https://www.googleapis.com/auth/calendar.calendarlist.readonly")
-# Offline access for a refresh token; the consent prompt so that one is granted again on every connect.
-GOOGLE_EXTRA = (("access_type", "offline"), ("prompt", "consent"), ("include_granted_scopes", "true"))
 
 CalendarLister = Callable[[str], Awaitable[list[RemoteCalendar]]]  # access token -> the account's calendars
 
@@ -50,7 +47,7 @@ class OAuthAccountGateway:
         if primary is None:
             raise OAuthGrantError("The account has no primary calendar")
         return GrantedAccount(
-            account_label=primary.calendar_id,  # Google names the primary calendar by the account's address
+            account_label=primary.calendar_id,  # the primary calendar is named by the account's address
             credentials={"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
                          "scope": tokens.scope},
             token_expires_at=tokens.expires_at,
@@ -58,51 +55,62 @@ class OAuthAccountGateway:
                                            calendar.writable, calendar.primary) for calendar in calendars))
 
 
-def google_client(settings: Settings) -> OAuthClient | None:
-    """Lockstep's OAuth client at Google, or None when Google connections are not configured."""
-    google = settings.google
-    if google is None:
+def callback_url(settings: Settings, provider: str) -> str:
+    """Where the provider sends the user's browser back: the route `GET /oauth/{provider}/callback`."""
+    return f"{settings.public_url}/oauth/{provider}/callback"
+
+
+def oauth_client(settings: Settings, entry: ProviderEntry) -> OAuthClient | None:
+    """Lockstep's OAuth client at the entry's provider, or None when it has no OAuth or is not configured."""
+    app = settings.provider_apps.get(entry.name)
+    if app is None or entry.oauth is None or not entry.available:
         return None
-    return OAuthClient(authorize_url=google.authorize_url, token_url=google.token_url, revoke_url=google.revoke_url,
-                       client_id=google.client_id, client_secret=google.client_secret,
-                       redirect_uri=f"{settings.public_url}/oauth/google/callback", scopes=GOOGLE_SCOPES,
-                       extra=GOOGLE_EXTRA)
+    return entry.oauth.client(app, callback_url(settings, entry.name))
 
 
-def oauth_gateways_from(settings: Settings, google_calendars: CalendarLister | None) -> dict[str, OAuthGateway]:
-    """The OAuth providers the settings configure (and a calendar reader exists for), by provider value."""
-    gateways: dict[str, OAuthGateway] = {}
-    client = google_client(settings)
-    if client is not None and google_calendars is not None:
-        gateways["google"] = OAuthAccountGateway("google", client, google_calendars)
-    return gateways
+def provider_setups(settings: Settings) -> dict[str, ProviderSetup]:
+    """What the sync workers need of each configured OAuth provider: its client and its API's address."""
+    apps = settings.provider_apps
+    setups: dict[str, ProviderSetup] = {}
+    for entry in available():
+        client = oauth_client(settings, entry)
+        if client is not None:
+            setups[entry.name] = ProviderSetup(oauth=client, api_url=apps[entry.name].api_url)
+    return setups
 
 
 class _JustGranted:
     """The access token of a grant being completed: fresh, so it is never refreshed here."""
 
-    def __init__(self, access_token: str) -> None:
+    def __init__(self, access_token: str, label: str) -> None:
         self.access_token = access_token
+        self.label = label
 
     async def current(self) -> str:
         return self.access_token
 
     async def refreshed(self, rejected: str) -> str:
-        raise AuthFailed("Google refused the access token it had just granted")
+        raise AuthFailed(f"{self.label} refused the access token it had just granted")
 
 
-def google_calendar_lister(api_url: str, timeout: float) -> CalendarLister:
-    """Reads the account's calendars with the access token of the grant."""
+def calendar_lister(entry: ProviderEntry, api_url: str, timeout: float) -> CalendarLister:
+    """Reads the account's calendars with the access token of the grant, through the entry's client."""
 
     async def list_calendars(access_token: str) -> list[RemoteCalendar]:
-        async with GoogleProvider(_JustGranted(access_token), api_url=api_url, timeout=timeout) as google:
-            return await google.list_calendars()
+        if entry.open_client is None:
+            raise entry.not_available()
+        parts = ClientParts({}, _JustGranted(access_token, entry.label), api_url, timeout)
+        async with entry.open_client(parts) as client:
+            return await client.list_calendars()
 
     return list_calendars
 
 
 def configured_gateways(settings: Settings) -> dict[str, OAuthGateway]:
-    """The OAuth providers the settings configure, with their real clients."""
-    lister = google_calendar_lister(settings.google.api_url, settings.caldav_timeout_seconds) \
-        if settings.google is not None else None
-    return oauth_gateways_from(settings, lister)
+    """The OAuth providers the settings configure, with their real clients, by provider value."""
+    gateways: dict[str, OAuthGateway] = {}
+    for name, setup in provider_setups(settings).items():
+        assert setup.oauth is not None
+        gateways[name] = OAuthAccountGateway(
+            name, setup.oauth, calendar_lister(entry_of(name), setup.api_url, settings.caldav_timeout_seconds))
+    return gateways

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from providers.registry import REGISTRY
 from services.credentials import CredentialVault
 from services.oauth_confirmation import hold_granted_account
 from services.oauth_connections import OAuthGateway, OAuthGrantError, OAuthStateError, use_authorisation_state
@@ -61,3 +62,23 @@ def oauth_callback(provider: str, gateways: Mapping[str, OAuthGateway], vault: C
             "calendarConnection": "confirm", "confirmationCode": code}), status_code=302)
 
     return callback
+
+
+def oauth_callbacks(gateways: Mapping[str, OAuthGateway], vault: CredentialVault
+                    ) -> Callable[[Request], Awaitable[Response]]:
+    """The route handler of `GET /oauth/{provider}/callback`: the callback of the provider the path names. A name
+    the registry does not know, or a provider without OAuth or not available on this server, is not found (and
+    nothing is looked up)."""
+    callbacks = {name: oauth_callback(name, gateways, vault) for name in _oauth_providers()}
+
+    async def callback(request: Request) -> Response:
+        handler = callbacks.get(str(request.path_params.get("provider", "")))
+        if handler is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        return await handler(request)
+
+    return callback
+
+
+def _oauth_providers() -> list[str]:
+    return [name for name, entry in REGISTRY.items() if entry.available and entry.oauth is not None]

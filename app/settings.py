@@ -8,10 +8,13 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.client_address import trusted_networks
+from providers.entry import ProviderApp
+from providers.registry import REGISTRY
 
 
 def _int(name: str, default: int) -> int:
@@ -112,29 +115,25 @@ def _secret_keys(data_dir: Path) -> tuple[str, ...]:
     return (generated,)
 
 
-@dataclass(frozen=True)
-class GoogleSettings:
-    """Lockstep's OAuth client at Google and Google's addresses (settings, so a fake can stand in for Google)."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
-    authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
-    token_url: str = "https://oauth2.googleapis.com/token"
-    revoke_url: str = "https://oauth2.googleapis.com/revoke"
-    api_url: str = "https://www.googleapis.com/calendar/v3"
-
-    @classmethod
-    def from_env(cls) -> GoogleSettings | None:
-        """None (Google connections off) unless a client id and secret are set."""
-        client_id = os.environ.get("LOCKSTEP_GOOGLE_CLIENT_ID", "")
-        secret = os.environ.get("LOCKSTEP_GOOGLE_CLIENT_SECRET", "")
+def _provider_apps() -> dict[str, ProviderApp]:
+    """Lockstep's registration at each OAuth provider of the registry, by provider value. A provider is configured by
+    LOCKSTEP_<NAME>_CLIENT_ID and LOCKSTEP_<NAME>_CLIENT_SECRET (its connections are off unless both are set); its
+    addresses are the provider's own unless LOCKSTEP_<NAME>_AUTHORIZE_URL, _TOKEN_URL, _REVOKE_URL or _API_URL
+    point them elsewhere (a fake in tests). <NAME> is the provider's value in capitals: GOOGLE."""
+    apps: dict[str, ProviderApp] = {}
+    for name, entry in REGISTRY.items():
+        if entry.oauth is None or not entry.available:
+            continue
+        prefix = f"LOCKSTEP_{name.upper()}_"
+        client_id, secret = os.environ.get(prefix + "CLIENT_ID", ""), os.environ.get(prefix + "CLIENT_SECRET", "")
         if not (client_id and secret):
-            return None
-        return cls(client_id, secret,
-                   authorize_url=os.environ.get("LOCKSTEP_GOOGLE_AUTHORIZE_URL") or cls.authorize_url,
-                   token_url=os.environ.get("LOCKSTEP_GOOGLE_TOKEN_URL") or cls.token_url,
-                   revoke_url=os.environ.get("LOCKSTEP_GOOGLE_REVOKE_URL") or cls.revoke_url,
-                   api_url=(os.environ.get("LOCKSTEP_GOOGLE_API_URL") or cls.api_url).rstrip("/"))
+            continue
+        apps[name] = ProviderApp(client_id, secret,
+                                 authorize_url=os.environ.get(prefix + "AUTHORIZE_URL") or entry.oauth.authorize_url,
+                                 token_url=os.environ.get(prefix + "TOKEN_URL") or entry.oauth.token_url,
+                                 revoke_url=os.environ.get(prefix + "REVOKE_URL") or entry.oauth.revoke_url,
+                                 api_url=(os.environ.get(prefix + "API_URL") or entry.oauth.api_url).rstrip("/"))
+    return apps
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,8 @@ class Settings:
     # Where browsers and providers reach this server (OAuth callbacks, webhooks), and where users may return to.
     public_url: str = "http://127.0.0.1:8000"
     oauth_return_urls: tuple[str, ...] = ()
-    google: GoogleSettings | None = None
+    # Lockstep's registration at each OAuth provider this deployment configures, by provider value.
+    provider_apps: Mapping[str, ProviderApp] = field(default_factory=dict)
     log_level: str = "INFO"
     metrics_access: str = "off"  # one of METRICS_ACCESS
     metrics_token: str = field(default="", repr=False)
@@ -231,7 +231,7 @@ class Settings:
             max_ws_message_bytes=_int("LOCKSTEP_MAX_WS_MESSAGE_BYTES", 1_000_000),
             public_url=(os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
-            google=GoogleSettings.from_env(),
+            provider_apps=_provider_apps(),
             log_level=_log_level(os.environ.get("LOCKSTEP_LOG_LEVEL") or "INFO"),
             metrics_access=metrics_access,
             metrics_token=metrics_token,

@@ -1,10 +1,12 @@
 """Provider webhooks (DESIGN.md invariant 8: answer fast, trust nothing).
 
-`POST /webhooks/google` receives Google's push notifications (providers.md A6): no body, the X-Goog-* headers. A
-notification only makes its calendar due for an incremental pull, and only when it names a live channel and carries
-that channel's secret token; the pull itself reads what changed, so a notification carries nothing we believe.
-The answer is always 200 with an empty body: any other code makes Google retry or count a failure, and would tell a
-sender probing channel ids which ones exist.
+`POST /webhooks/{provider}` receives a pushing provider's notifications; the provider's registry entry reads them
+(Google's: no body, the X-Goog-* headers; docs/providers.md, "Google: push channels"), so `/webhooks/google`, where
+Google's open channels point, is this route too. A notification only makes its calendar due for an incremental
+pull, and only when it names a live channel and carries that channel's secret token; the pull itself reads what
+changed, so a notification carries nothing we believe. The answer is always 200 with an empty body: any other code
+makes Google retry or count a failure, and would tell a sender probing channel ids which ones exist. A provider the
+registry does not know, or one that does not push or is not available here, gets 404.
 
 The answer goes before anything is looked up: the notification waits in the process's inbox (app.webhook_inbox)
 and is checked a moment later, so a burst is acknowledged in milliseconds. A verified one marks its calendar due in
@@ -28,12 +30,13 @@ from starlette.responses import Response
 
 from app.webhook_inbox import NotificationInbox
 from jobs.scheduler import enqueue_pull, sync_queue
+from providers.entry import Inbound, ProviderEntry
+from providers.registry import REGISTRY, entry_of
 from services import metrics
 from services.sync_dispatch import claim_pull
 from services.watch_channels import pull_now, verified_calendar
 
 log = logging.getLogger("lockstep.webhooks")
-_CHANGED = {"exists", "not_exists"}  # `sync` only confirms a new channel: nothing changed
 _REDIS_TIMEOUT = 0.5  # seconds; a Redis that does not answer leaves the pull to the scheduler
 
 
@@ -53,9 +56,9 @@ async def _hand_out_pull(queue: Queue, calendar_id: int) -> None:
         await pull_now(calendar_id, now)
 
 
-def google_inbox(redis_url: str | None) -> NotificationInbox:
-    """The inbox of Google notifications; without `redis_url` a verified one only marks its calendar due for the
-    scheduler."""
+def provider_inbox(provider: str, redis_url: str | None) -> NotificationInbox:
+    """The inbox of one provider's notifications; without `redis_url` a verified one only marks its calendar due for
+    the scheduler."""
     queue = None
     if redis_url:
         queue = sync_queue(Redis.from_url(redis_url, socket_connect_timeout=_REDIS_TIMEOUT,
@@ -71,18 +74,53 @@ def google_inbox(redis_url: str | None) -> NotificationInbox:
             await _hand_out_pull(queue, calendar_id)
         return "accepted"
 
-    return NotificationInbox("google", check)
+    return NotificationInbox(provider, check)
 
 
-def google_webhook(inbox: NotificationInbox) -> Callable[[Request], Awaitable[Response]]:
-    """The route handler: a change notification goes to `inbox`, anything else is ignored; the answer never waits."""
+class WebhookInboxes:
+    """One inbox per provider whose registry entry pushes (and is available on this server)."""
 
-    async def google_notification(request: Request) -> Response:
-        state = request.headers.get("x-goog-resource-state", "")
-        if state in _CHANGED:
-            inbox.offer(request.headers.get("x-goog-channel-id", ""), request.headers.get("x-goog-channel-token", ""))
-        else:
-            metrics.record_webhook_delivery("google", "ignored")
+    def __init__(self, redis_url: str | None) -> None:
+        self.inboxes = {entry.name: provider_inbox(entry.name, redis_url) for entry in REGISTRY.values()
+                        if entry.available and entry.push is not None}
+
+    def get(self, provider: str) -> NotificationInbox | None:
+        return self.inboxes.get(provider)
+
+    async def drained(self) -> None:
+        """Wait until every notification taken so far, of every provider, has been checked."""
+        for inbox in self.inboxes.values():
+            await inbox.drained()
+
+
+def provider_webhook(entry: ProviderEntry, inbox: NotificationInbox) -> Callable[[Request], Awaitable[Response]]:
+    """The route handler of one provider: its change notifications go to `inbox`, anything else is ignored; the
+    answer never waits."""
+    assert entry.push is not None
+    read = entry.push.read
+
+    async def notification(request: Request) -> Response:
+        body = await request.body()
+        found = read(Inbound(request.headers, request.query_params, body))
+        if not found:
+            metrics.record_webhook_delivery(inbox.provider, "ignored")
+        for each in found:
+            inbox.offer(each.channel_id, each.token)
         return Response(status_code=200)
 
-    return google_notification
+    return notification
+
+
+def webhooks(inboxes: WebhookInboxes) -> Callable[[Request], Awaitable[Response]]:
+    """The route handler of `POST /webhooks/{provider}`, by the provider the path names. A name the registry does
+    not know, or a provider that does not push or is not available on this server, is not found (nothing is read,
+    nothing changes)."""
+    handlers = {name: provider_webhook(entry_of(name), inbox) for name, inbox in inboxes.inboxes.items()}
+
+    async def notification(request: Request) -> Response:
+        handler = handlers.get(str(request.path_params.get("provider", "")))
+        if handler is None:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        return await handler(request)
+
+    return notification

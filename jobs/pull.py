@@ -36,6 +36,7 @@ from providers.base import (
     ProviderError,
     Unavailable,
 )
+from providers.registry import entry_of
 from services.live import publish_availability_changed
 from services.locks import lock_staff
 from services.sync_edits import OwnSeen, reconcile_busy_overlaps, reconcile_own_events
@@ -143,11 +144,16 @@ def _changed_spans(plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBlo
     return [*before, *(block.span for block in plan.upserts)]
 
 
+def _pushes(connection: CalendarConnection) -> bool:
+    """Whether the connection's provider pushes changes (its poll is then only a backstop)."""
+    return entry_of(connection.provider).capabilities.push
+
+
 async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection, staff: Staff, now: datetime
                      ) -> datetime:
     """When to pull again: by the schedule, or sooner when a pull was asked for while this one ran ("sync now", or
     a push that found the calendar's copy changed)."""
-    planned = await next_pull_at(connection, staff, now)
+    planned = await next_pull_at(connection, staff, now, pushes=_pushes(connection))
     requested = (await ExternalCalendar.get(id=calendar.id)).next_pull_at
     if requested is not None and requested != calendar.next_pull_at and requested < planned:
         return requested
@@ -161,7 +167,8 @@ async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, er
     delay = retry_delay(connection.consecutive_failures + 1, retry_after)
     # A failing calendar is polled no less often than a working one (unless the provider asks for a pause): its
     # pull is what notices that the outage is over and sends what waited.
-    poll = await poll_interval(connection, await Staff.get(id=connection.staff_id), now)
+    poll = await poll_interval(connection, await Staff.get(id=connection.staff_id), now,
+                               pushes=_pushes(connection))
     retry_at = now + max(min(delay, poll), timedelta(seconds=retry_after or 0))
     await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=retry_at)
     await log_action(connection.id, "import", "pull", "failed", error=str(error))
@@ -178,6 +185,14 @@ async def pull_crashed(calendar_id: int, error_name: str, now: datetime) -> Pull
     connection = await CalendarConnection.get(id=calendar.connection_id)
     return await _failed(calendar, connection, Unavailable(f"an unexpected error stopped this pull ({error_name})"),
                          now)
+
+
+async def pull_refused(calendar_id: int, error: ProviderError, now: datetime) -> PullOutcome:
+    """A pull that could not start (no client for the connection's provider here): back off and show why."""
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    if calendar is None:
+        return PullOutcome("skipped")
+    return await _failed(calendar, await CalendarConnection.get(id=calendar.connection_id), error, now)
 
 
 async def _held_back(calendar: ExternalCalendar, connection: CalendarConnection, plan: ImportPlan, now: datetime,

@@ -155,6 +155,17 @@ async def push_crashed(mapping_id: int, error_name: str, now: datetime) -> PushO
     return await _failed(mapping, connection, None, error, now)
 
 
+async def push_refused(mapping_id: int, error: ProviderError, now: datetime) -> PushOutcome:
+    """A push that could not start (no client for the connection's provider here): counted like a provider failure
+    (`error` is transient, so retried with backoff), its message shown in the health."""
+    mapping = await EventMapping.get_or_none(id=mapping_id)
+    if mapping is None:
+        return PushOutcome("skipped")
+    calendar = await mapping.external_calendar
+    connection = await CalendarConnection.get(id=calendar.connection_id)
+    return await _failed(mapping, connection, None, error, now)
+
+
 async def _failed(mapping: EventMapping, connection: CalendarConnection, action: PushAction | None,
                   error: ProviderError, now: datetime) -> PushOutcome:
     attempts = mapping.attempts + 1

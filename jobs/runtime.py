@@ -7,7 +7,7 @@ runs jobs one after another in the process, so opening the database for every jo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,13 +16,11 @@ from redis import Redis
 from tortoise import Tortoise
 
 from jobs.tokens import ConnectionTokens
-from models import CalendarConnection, Provider
+from models import CalendarConnection
 from models.database import tortoise_config
 from providers.base import CalendarProvider
-from providers.caldav import CaldavCredentials, CaldavProvider
-from providers.google import GoogleProvider
-from providers.google_http import DEFAULT_API_URL
-from providers.oauth import OAuthClient
+from providers.entry import ClientParts, ProviderEntry, ProviderSetup
+from providers.registry import REGISTRY, entry_of
 from services.credentials import CredentialVault
 
 T = TypeVar("T")
@@ -35,9 +33,23 @@ class JobConfig:
     secret_keys: tuple[str, ...] = field(repr=False)
     sqlite_busy_timeout_ms: int = 10000
     caldav_timeout_seconds: float = 30.0
-    google: OAuthClient | None = None  # Lockstep's OAuth client at Google, when Google connections are configured
-    google_api_url: str = DEFAULT_API_URL
+    # What the deployment configures per provider value (OAuth client, API address). A provider with OAuth is
+    # configured only when it is listed here with its client; one without OAuth (CalDAV) needs nothing.
+    providers: Mapping[str, ProviderSetup] = field(default_factory=dict)
     public_url: str = ""  # where providers reach this deployment's webhooks; empty: no push channels are opened
+
+    def setup_of(self, entry: ProviderEntry) -> ProviderSetup | None:
+        """The provider's configuration here, or None when its connections cannot sync on this deployment."""
+        if not entry.available or entry.open_client is None:
+            return None
+        setup = self.providers.get(entry.name)
+        if entry.oauth is None:
+            return setup or ProviderSetup()
+        return setup if setup is not None and setup.oauth is not None else None
+
+    def configured(self) -> list[str]:
+        """The provider values whose connections sync on this deployment."""
+        return [name for name, entry in REGISTRY.items() if self.setup_of(entry) is not None]
 
 
 class NotConfigured(RuntimeError):
@@ -112,17 +124,20 @@ def credentials_of(connection: CalendarConnection) -> dict[str, Any]:
 
 @asynccontextmanager
 async def open_provider(connection: CalendarConnection) -> AsyncIterator[CalendarProvider]:
-    """The provider client for a connection, built from its decrypted credentials and closed afterwards."""
+    """The provider client for a connection, built by its registry entry from its decrypted credentials (with token
+    refresh wired in for an OAuth provider) and closed afterwards. Raises providers.entry.ProviderNotAvailable when
+    the provider is not available on this server or not configured in this deployment."""
     settings = config()
+    entry = entry_of(connection.provider)
+    if not entry.available or entry.open_client is None:
+        raise entry.not_available()
+    setup = settings.setup_of(entry)
+    if setup is None:
+        raise entry.not_configured()
     secrets = credentials_of(connection)
-    if connection.provider == Provider.GOOGLE and settings.google is not None:
-        tokens = ConnectionTokens(connection.id, settings.google, CredentialVault(settings.secret_keys))
-        async with GoogleProvider(tokens, api_url=settings.google_api_url,
-                                  timeout=settings.caldav_timeout_seconds) as google:
-            yield google
-        return
-    if connection.provider != Provider.CALDAV:
-        raise NotImplementedError(f"no client for {connection.provider} connections in this deployment")
-    credentials = CaldavCredentials(secrets["server_url"], secrets["username"], secrets["password"])
-    async with CaldavProvider(credentials, secrets["home_url"], timeout=settings.caldav_timeout_seconds) as client:
+    tokens = None
+    if setup.oauth is not None:
+        tokens = ConnectionTokens(connection.id, setup.oauth, CredentialVault(settings.secret_keys), entry.label)
+    parts = ClientParts(secrets, tokens, setup.api_url, settings.caldav_timeout_seconds)
+    async with entry.open_client(parts) as client:
         yield client

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from rq import Queue
 
 from jobs import tasks
 from models import CalendarConnection, EventMapping, ExternalCalendar
+from providers.registry import REGISTRY, pushing, refreshing
 from services.oauth_confirmation import erase_unconfirmed_grants
 from services.oauth_tokens import claim_due_refreshes
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
@@ -65,12 +67,18 @@ class TickResult:
 
 
 class Scheduler:
-    def __init__(self, redis: Redis, identity: str, *, push_channels: bool = False) -> None:
-        """`push_channels`: open and renew providers' push channels (only where providers can reach the webhooks)."""
+    def __init__(self, redis: Redis, identity: str, *, push_channels: bool = False,
+                 providers: Collection[str] | None = None) -> None:
+        """`push_channels`: open and renew providers' push channels (only where providers can reach the webhooks).
+        `providers`: the provider values this deployment configures (default: every one in the registry); tokens
+        are refreshed and channels opened only for those whose registry entry says so."""
         self.redis = redis
         self.queue = sync_queue(redis)
         self.identity = identity
         self.push_channels = push_channels
+        configured = list(REGISTRY) if providers is None else list(providers)
+        self.refreshing = refreshing(configured)
+        self.pushing = pushing(configured)
         self._next_grant_sweep: datetime | None = None
 
     def _lead(self) -> bool:
@@ -90,8 +98,8 @@ class Scheduler:
             self._next_grant_sweep = now + GRANT_SWEEP_EVERY
         pushes = sorted(set(await dispatch_outbox(now)) | set(await claim_due_pushes(now)))
         pulls = await claim_due_pulls(now)
-        refreshes = await claim_due_refreshes(now)
-        watches = await claim_due_watches(now) if self.push_channels else []
+        refreshes = await claim_due_refreshes(now, self.refreshing)
+        watches = await claim_due_watches(now, self.pushing) if self.push_channels else []
         try:
             for connection_id in refreshes:
                 self.queue.enqueue(tasks.refresh, connection_id, job_timeout=60, result_ttl=60, failure_ttl=86400)

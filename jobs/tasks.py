@@ -13,11 +13,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from jobs import runtime
-from jobs.pull import pull_calendar, pull_crashed
-from jobs.push import push_crashed, push_mapping
+from jobs.pull import pull_calendar, pull_crashed, pull_refused
+from jobs.push import push_crashed, push_mapping, push_refused
 from jobs.tokens import refresh_access
 from jobs.watch import open_channel
 from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
+from providers.entry import ProviderNotAvailable
+from providers.registry import entry_of
 from services import metrics
 from services.credentials import CredentialVault
 from services.sync_leases import calendar_lease
@@ -48,6 +50,8 @@ async def run_push(mapping_id: int) -> str:
         try:
             async with runtime.open_provider(connection) as provider:
                 return (await push_mapping(mapping_id, provider, now)).status
+        except ProviderNotAvailable as exc:  # retried with backoff; the health says why
+            return (await push_refused(mapping_id, exc, now)).status
         except Exception as exc:  # recorded and retried; a job must not fail silently in the queue
             log.exception("push of mapping %s stopped on an unexpected error", mapping_id)
             return (await push_crashed(mapping_id, type(exc).__name__, datetime.now(UTC))).status
@@ -71,18 +75,30 @@ async def run_pull(calendar_id: int) -> str:
             addresses = tuple(runtime.credentials_of(connection).get("own_addresses", ()))
             async with runtime.open_provider(connection) as provider:
                 return (await pull_calendar(calendar_id, provider, now, own_addresses=addresses)).status
+        except ProviderNotAvailable as exc:  # retried with backoff; the health says why
+            return (await pull_refused(calendar_id, exc, now)).status
         except Exception as exc:  # recorded and retried; a job must not fail silently in the queue
             log.exception("pull of calendar %s stopped on an unexpected error", calendar_id)
             return (await pull_crashed(calendar_id, type(exc).__name__, datetime.now(UTC))).status
 
 
 async def run_refresh(connection_id: int) -> str:
-    """The token refresh job's body, on the caller's event loop."""
+    """The token refresh job's body, on the caller's event loop: with the OAuth client of the connection's own
+    provider (skipped when this deployment does not configure one for it)."""
     settings = runtime.config()
-    if settings.google is None:
-        return "skipped"  # Google connections are not configured in this deployment
-    return await refresh_access(connection_id, settings.google, CredentialVault(settings.secret_keys),
+    connection = await CalendarConnection.get_or_none(id=connection_id)
+    if connection is None:
+        return "skipped"
+    setup = settings.setup_of(entry_of(connection.provider))
+    if setup is None or setup.oauth is None:
+        return "skipped"  # not a provider whose tokens this deployment refreshes
+    return await refresh_access(connection_id, setup.oauth, CredentialVault(settings.secret_keys),
                                 datetime.now(UTC))
+
+
+def webhook_address(public_url: str, provider: str) -> str:
+    """Where a provider's push channels notify this deployment: its route `POST /webhooks/{provider}`."""
+    return f"{public_url}/webhooks/{provider}"
 
 
 async def run_watch(calendar_id: int) -> str:
@@ -96,8 +112,8 @@ async def run_watch(calendar_id: int) -> str:
         return "skipped"
     try:
         async with runtime.open_provider(connection) as provider:
-            return await open_channel(calendar_id, provider, f"{settings.public_url}/webhooks/google",
-                                      datetime.now(UTC))
+            return await open_channel(calendar_id, provider,
+                                      webhook_address(settings.public_url, connection.provider), datetime.now(UTC))
     except Exception as exc:  # recorded and retried later; the backstop pull covers the calendar meanwhile
         log.exception("opening a push channel for calendar %s stopped on an unexpected error", calendar_id)
         await watch_failed(calendar_id, type(exc).__name__, datetime.now(UTC))

@@ -1,26 +1,71 @@
-"""Refreshing an OAuth connection's access token (DESIGN.md: tokens refreshed ahead of expiry and on any 401).
+"""Refreshing an OAuth connection's access token (DESIGN.md: tokens refreshed ahead of expiry and on any 401), with
+the connection's provider's OAuth client (from the provider registry, handed in by the caller).
 
-The job takes the connection's ID and is idempotent: a refresh that runs twice just gets a second fresh token.
+The job takes the connection's ID and is idempotent: a refresh that runs twice just gets a second fresh token. Two
+refreshes of one connection at the same time (the scheduled one and one after a 401) take turns under the
+connection's refresh lock (services/oauth_tokens.py); the one that comes second re-reads the credentials and, when
+the first renewed them meanwhile, uses those instead of spending the refresh token again (a provider that rotates
+refresh tokens makes each one single use).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from models import CalendarConnection, ConnectionHealth
 from providers.base import AuthFailed, ProviderError, Unavailable
 from providers.oauth import GrantRevoked, OAuthClient, refresh_tokens
 from services.credentials import CredentialsUnreadable, CredentialVault
-from services.oauth_tokens import record_refresh_failure, save_refreshed_tokens
+from services.oauth_tokens import (
+    record_refresh_failure,
+    release_refresh_lock,
+    save_refreshed_tokens,
+    sealed_credentials,
+    take_refresh_lock,
+)
+
+LOCK_WAIT = timedelta(seconds=20)  # the longest a refresh waits for another one of the same connection to finish
+_LOCK_POLL = 0.05  # seconds between tries to take a held lock
+
+
+@asynccontextmanager
+async def refresh_lock(connection_id: int, wait: timedelta = LOCK_WAIT) -> AsyncIterator[bool]:
+    """Hold the connection's refresh lock for the block, waiting up to `wait` for it; yields whether it was taken."""
+    owner = uuid.uuid4().hex
+    deadline = datetime.now(UTC) + wait
+    while not await take_refresh_lock(connection_id, owner, datetime.now(UTC)):
+        if datetime.now(UTC) >= deadline:
+            yield False
+            return
+        await asyncio.sleep(_LOCK_POLL)
+    try:
+        yield True
+    finally:
+        await release_refresh_lock(connection_id, owner)
 
 
 async def refresh_access(connection_id: int, client: OAuthClient, vault: CredentialVault, now: datetime) -> str:
-    """Refresh and store the connection's tokens. Returns done, skipped (nothing to refresh), retry (a transient
-    failure, counted) or reauthorize (the grant is gone, or too many failures)."""
+    """Refresh and store the connection's tokens. Returns done (refreshed, here or by another refresh meanwhile),
+    skipped (nothing to refresh), busy (another refresh held the lock too long), retry (a transient failure,
+    counted) or reauthorize (the grant is gone, or too many failures)."""
     connection = await CalendarConnection.get_or_none(id=connection_id)
     live = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
     if connection is None or not connection.credentials or connection.health not in live:
         return "skipped"
+    async with refresh_lock(connection_id) as held:
+        if not held:
+            return "busy"
+        if await sealed_credentials(connection_id) != connection.credentials:
+            return "done"  # refreshed (or reconnected, or disconnected) while this one waited for the lock
+        return await _refresh_held(connection, client, vault, now)
+
+
+async def _refresh_held(connection: CalendarConnection, client: OAuthClient, vault: CredentialVault,
+                        now: datetime) -> str:
     try:
         stored = vault.unseal(connection.credentials)
         refresh_token = str(stored["refresh_token"])
@@ -38,6 +83,7 @@ async def refresh_access(connection_id: int, client: OAuthClient, vault: Credent
         health = await record_refresh_failure(connection.id, str(exc), now, refused=False,
                                               retry_after=getattr(exc, "retry_after", None))
         return "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
+    # One UPDATE stores the new access token with the refresh token it came with (a rotated one replaces the old).
     saved = await save_refreshed_tokens(connection.id, vault, connection.credentials, {
         **stored, "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
         "scope": tokens.scope or stored.get("scope", "")}, tokens.expires_at)
@@ -45,18 +91,20 @@ async def refresh_access(connection_id: int, client: OAuthClient, vault: Credent
 
 
 async def _credentials_changed(connection: CalendarConnection) -> bool:
-    current = await CalendarConnection.filter(id=connection.id).values_list("credentials", flat=True)
-    return list(current) != [connection.credentials]
+    return await sealed_credentials(connection.id) != connection.credentials
 
 
 class ConnectionTokens:
     """The access tokens of one stored OAuth connection (providers.tokens.AccessTokens): the current one from its
-    sealed credentials; on a 401, a refresh through `refresh_access` (stored, and counted when it fails)."""
+    sealed credentials; on a 401, a refresh through `refresh_access` (stored, and counted when it fails).
+    `label` names the provider in the errors it raises."""
 
-    def __init__(self, connection_id: int, client: OAuthClient, vault: CredentialVault) -> None:
+    def __init__(self, connection_id: int, client: OAuthClient, vault: CredentialVault,
+                 label: str = "The provider") -> None:
         self.connection_id = connection_id
         self.client = client
         self.vault = vault
+        self.label = label
 
     def __repr__(self) -> str:
         return f"ConnectionTokens(connection {self.connection_id})"
@@ -73,7 +121,7 @@ class ConnectionTokens:
             return current  # refreshed meanwhile by another request of this connection
         status = await refresh_access(self.connection_id, self.client, self.vault, datetime.now(UTC))
         if status == "reauthorize":
-            raise AuthFailed("Google no longer accepts this connection's access: reconnect the calendar")
+            raise AuthFailed(f"{self.label} no longer accepts this connection's access: reconnect the calendar")
         if status != "done":
-            raise Unavailable("Google's token endpoint could not refresh access now")
+            raise Unavailable(f"{self.label}'s token endpoint could not refresh access now")
         return await self.current()

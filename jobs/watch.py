@@ -12,6 +12,7 @@ from datetime import datetime
 
 from models import ExternalCalendar
 from providers.base import CalendarProvider, NotFound, ProviderError, Subscription
+from providers.registry import pushing
 from services.sync_health import log_action
 from services.watch_channels import (
     ChannelToStop,
@@ -29,7 +30,7 @@ log = logging.getLogger("lockstep.jobs.watch")
 async def open_channel(calendar_id: int, provider: CalendarProvider, address: str, now: datetime) -> str:
     """Open a channel for the calendar when it needs one, then stop the channels it replaces. Returns done,
     skipped (not needed, or the provider cannot push) or retry (the provider refused; tried again later)."""
-    if not await needs_channel(calendar_id, now):
+    if not await needs_channel(calendar_id, now, pushing()):
         await ExternalCalendar.filter(id=calendar_id).update(watch_claimed_until=None)
         return "skipped"
     calendar = await ExternalCalendar.get(id=calendar_id)

@@ -48,7 +48,8 @@ async def _schedule(config: runtime.JobConfig, interval_seconds: float) -> None:
     redis = Redis.from_url(config.redis_url)
     identity = f"{socket.gethostname()}:{os.getpid()}"
     async with connected(config.database_url, config.sqlite_busy_timeout_ms):
-        await Scheduler(redis, identity, push_channels=bool(config.public_url)).run_forever(interval_seconds, stop)
+        scheduler = Scheduler(redis, identity, push_channels=bool(config.public_url), providers=config.configured())
+        await scheduler.run_forever(interval_seconds, stop)
 
 
 def run_scheduler(config: runtime.JobConfig, interval_seconds: float) -> None:

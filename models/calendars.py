@@ -57,6 +57,10 @@ class CalendarConnection(Model):
     token_expires_at = fields.DatetimeField(null=True)
     refresh_failures: fields.JSONField[list[str]] = fields.JSONField(default=list)
     refresh_claimed_until = fields.DatetimeField(null=True)  # a refresh job is queued or running until then
+    # The per-connection refresh lock (services/oauth_tokens.py): who refreshes the tokens now, and until when at
+    # most, so two refreshes (the scheduled one, one after a 401) never both spend a single-use refresh token.
+    refresh_lock_owner = fields.CharField(max_length=64, default="")
+    refresh_lock_until = fields.DatetimeField(null=True)
     direction = fields.CharEnumField(SyncDirection, max_length=16, default=SyncDirection.TWO_WAY)
     frequency = fields.CharEnumField(SyncFrequency, max_length=20, default=SyncFrequency.REAL_TIME)
     conflict_policy = fields.CharEnumField(ConflictPolicy, max_length=16, default=ConflictPolicy.ASK)

@@ -1,4 +1,5 @@
-"""The Google Calendar provider (CalendarProvider) on aiohttp, over the Calendar API v3 (providers.md section A).
+"""The Google Calendar provider (CalendarProvider) on aiohttp, over the Calendar API v3 (docs/providers.md,
+"Google Calendar API v3").
 
 Every URL is a constructor argument, so the fake in tests/fakes/google.py and the real API are interchangeable, and
 the access token comes from an AccessTokens source (providers/tokens.py) that the caller backs with its storage.
@@ -121,7 +122,8 @@ class GoogleProvider:
         for item in items:  # an item listed twice (it changed while we paged) counts as its last listing says
             event_id = str(item["id"])
             if item.get("status") == "cancelled":
-                # A cancelled instance carries only its id, its series and its planned start (providers.md A3).
+                # A cancelled instance carries only its id, its series and its planned start (docs/providers.md,
+                # "Google: events list and incremental sync").
                 planned = _instant(item.get("originalStartTime") or {})
                 series = item.get("recurringEventId")
                 deleted[event_id] = CancelledOccurrence(str(series), planned) if series and planned else None

@@ -1,4 +1,4 @@
-"""Lockstep's events as Google event resources (providers.md A3/A4).
+"""Lockstep's events as Google event resources (docs/providers.md, "Google: event resources and writes").
 
 Terms:
 - *event id*: chosen by Lockstep from the marker, so a retried insert names the same event and Google refuses the

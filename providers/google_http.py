@@ -1,5 +1,5 @@
 """HTTP to the Google Calendar API: bearer tokens with one refresh on 401, and Google's errors translated into the
-ProviderError family at the edge (providers.md A7).
+ProviderError family at the edge (docs/providers.md, "Google: errors and rate limits").
 
 Translation:
 | Google answers | raised |

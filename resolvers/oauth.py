@@ -18,7 +18,8 @@ from services import oauth_confirmation, oauth_connections
 @typed_errors
 async def start_calendar_connection(input: StartCalendarConnectionInput, info: Info
                                     ) -> StartCalendarConnectionResult:
-    """Begin connecting a staff member's Google calendar from a phone or the web: open the returned URL."""
+    """Begin connecting a staff member's calendar account by OAuth (a provider whose registry entry has OAuth and
+    that this server configures) from a phone or the web: open the returned URL."""
     gateway = info.context.oauth.get(input.provider.value)
     if gateway is None:
         return ValidationError(message=f"{input.provider.name.title()} calendars cannot be connected by OAuth on this "

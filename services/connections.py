@@ -125,9 +125,10 @@ async def connect_caldav(viewer: Viewer, staff_id: int, server_type: str, server
     sealed = vault.seal({"server_url": account.server_url, "username": user, "password": password,
                          "home_url": account.home_url, "principal_url": account.principal_url,
                          "own_addresses": list(account.own_addresses)})
+    provider = Provider.CALDAV  # what this use case connects: a CalDAV account, by username and password
     return await save_connection(
-        staff.id, lambda db: _same_account(staff.id, account.server_url, user, vault, db),
-        {"provider": Provider.CALDAV, "server_type": kind, "account_label": user, "credentials": sealed},
+        staff.id, lambda db: _same_account(staff.id, provider, account.server_url, user, vault, db),
+        {"provider": provider, "server_type": kind, "account_label": user, "credentials": sealed},
         account.calendars, now)
 
 
@@ -160,10 +161,11 @@ async def save_connection(staff_id: int, same_account: SameAccount, fields: dict
     return connected
 
 
-async def _same_account(staff_id: int, server_url: str, username: str, vault: CredentialVault,
+async def _same_account(staff_id: int, provider: Provider, server_url: str, username: str, vault: CredentialVault,
                         db: BaseDBAsyncClient) -> CalendarConnection | None:
-    """The staff member's connection of this account that still holds credentials, if any."""
-    candidates = await CalendarConnection.filter(staff_id=staff_id, provider=Provider.CALDAV, account_label=username
+    """The staff member's connection of this account (of the provider being connected) that still holds
+    credentials, if any."""
+    candidates = await CalendarConnection.filter(staff_id=staff_id, provider=provider, account_label=username
                                                  ).exclude(credentials="").using_db(db).order_by("id")
     for candidate in candidates:
         try:

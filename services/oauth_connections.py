@@ -1,6 +1,6 @@
-"""Connecting a calendar account by OAuth (Google; Microsoft later): starting the authorisation, and taking the
-provider's answer when it sends the user back to the callback (services.oauth_confirmation then holds the granted
-account until the user who started confirms it).
+"""Connecting a calendar account by OAuth (each provider whose registry entry describes OAuth): starting the
+authorisation, and taking the provider's answer when it sends the user back to the callback
+(services.oauth_confirmation then holds the granted account until the user who started confirms it).
 
 Terms:
 - *state*: the random value that ties the provider's answer to the authorisation Lockstep started. It is bound to

@@ -7,10 +7,15 @@ Terms:
 - *refused* refresh: the provider says the grant is gone (`invalid_grant`): re-authorisation is required at once.
 - *transient* failure: anything else (the token endpoint down, a timeout). FAILURES_ALLOWED of them within
   FAILURE_WINDOW deactivate the connection (re-authorisation required) and the staff member is told.
+- *refresh lock*: at most one refresh of a connection's tokens talks to the token endpoint at a time (a lease
+  column taken by one conditional UPDATE, lapsing after REFRESH_LOCK_TTL if its holder dies). Providers that rotate
+  refresh tokens make each one single use: two refreshes sending the same one at once would see one fail with
+  `invalid_grant` and could store the older grant over the newer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -26,19 +31,42 @@ REFRESH_AHEAD = timedelta(minutes=10)
 FAILURES_ALLOWED = 3
 FAILURE_WINDOW = timedelta(hours=24)
 CLAIM = timedelta(minutes=2)
+REFRESH_LOCK_TTL = timedelta(seconds=60)  # longer than a token call may take (its time-out is 15 s)
 _SYNCING = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED]
 
 
-async def claim_due_refreshes(now: datetime, limit: int = 200) -> list[int]:
-    """Connections due a token refresh, claimed for CLAIM so the scheduler hands each out once meanwhile."""
+async def claim_due_refreshes(now: datetime, providers: Collection[str], limit: int = 200) -> list[int]:
+    """Connections of `providers` (those whose tokens this deployment refreshes) due a token refresh, claimed for
+    CLAIM so the scheduler hands each out once meanwhile."""
     async with in_transaction() as db:
         ids = cast(list[int], await CalendarConnection.filter(
             Q(refresh_claimed_until=None) | Q(refresh_claimed_until__lte=now),
-            token_expires_at__lte=now + REFRESH_AHEAD, health__in=_SYNCING,
+            token_expires_at__lte=now + REFRESH_AHEAD, health__in=_SYNCING, provider__in=sorted(providers),
         ).exclude(credentials="").order_by("token_expires_at").limit(limit).using_db(db).values_list(
             "id", flat=True))
         await CalendarConnection.filter(id__in=ids).using_db(db).update(refresh_claimed_until=now + CLAIM)
     return ids
+
+
+async def take_refresh_lock(connection_id: int, owner: str, now: datetime) -> bool:
+    """Take the connection's refresh lock when nobody holds it (or its holder's time ran out). One conditional
+    UPDATE, so two takers racing cannot both win."""
+    taken = await CalendarConnection.filter(Q(refresh_lock_until=None) | Q(refresh_lock_until__lt=now),
+                                            id=connection_id).update(refresh_lock_owner=owner,
+                                                                     refresh_lock_until=now + REFRESH_LOCK_TTL)
+    return taken == 1
+
+
+async def release_refresh_lock(connection_id: int, owner: str) -> None:
+    """Give the lock back, unless it lapsed and someone else holds it now."""
+    await CalendarConnection.filter(id=connection_id, refresh_lock_owner=owner).update(refresh_lock_owner="",
+                                                                                        refresh_lock_until=None)
+
+
+async def sealed_credentials(connection_id: int) -> str | None:
+    """The connection's sealed credentials as stored now (None when the connection is gone)."""
+    found = await CalendarConnection.filter(id=connection_id).values_list("credentials", flat=True)
+    return str(found[0]) if found else None
 
 
 async def save_refreshed_tokens(connection_id: int, vault: CredentialVault, replaced: str,

@@ -1,10 +1,11 @@
 """How often each calendar is pulled.
 
 A connection's frequency (DESIGN.md) sets the pace: real time means push where the provider has it, with a backstop
-pull; a provider without push (CalDAV) is polled at the *hot* interval instead. On top of that, a staff member who
-can be booked within the next 72 hours (working hours fall in that span) is *hot*: their calendars are pulled at
-least every `hot_poll` (60 s unless configured), because a personal event added there must stop customers booking
-that time within about a minute. Manual connections are pulled only on "sync now".
+pull; a provider without push (CalDAV) is polled at the *hot* interval instead. Whether the connection's provider
+pushes is the caller's to say (`pushes`, from the provider registry: services do not know providers). On top of
+that, a staff member who can be booked within the next 72 hours (working hours fall in that span) is *hot*: their
+calendars are pulled at least every `hot_poll` (60 s unless configured), because a personal event added there must
+stop customers booking that time within about a minute. Manual connections are pulled only on "sync now".
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.zones import load_zone
-from models import CalendarConnection, Provider, ScheduleOverride, Staff, SyncFrequency, WorkingHoursRange
+from models import CalendarConnection, ScheduleOverride, Staff, SyncFrequency, WorkingHoursRange
 
 HOT_HORIZON = timedelta(hours=72)
-_PUSH_PROVIDERS = {Provider.GOOGLE, Provider.MICROSOFT, Provider.CALENDLY}
 _EVERY = {
     SyncFrequency.EVERY_5_MINUTES: timedelta(minutes=5),
     SyncFrequency.EVERY_15_MINUTES: timedelta(minutes=15),
@@ -51,15 +51,15 @@ async def is_hot(staff: Staff, now: datetime) -> bool:
     return any(overrides)
 
 
-async def poll_interval(connection: CalendarConnection, staff: Staff, now: datetime) -> timedelta:
+async def poll_interval(connection: CalendarConnection, staff: Staff, now: datetime, *, pushes: bool) -> timedelta:
     if connection.frequency == SyncFrequency.MANUAL:
         return TIMING.manual_recheck
     if connection.frequency == SyncFrequency.REAL_TIME:
-        base = TIMING.push_backstop if connection.provider in _PUSH_PROVIDERS else TIMING.hot_poll
+        base = TIMING.push_backstop if pushes else TIMING.hot_poll
     else:
         base = _EVERY[connection.frequency]
     return min(base, TIMING.hot_poll) if await is_hot(staff, now) else base
 
 
-async def next_pull_at(connection: CalendarConnection, staff: Staff, now: datetime) -> datetime:
-    return now + await poll_interval(connection, staff, now)
+async def next_pull_at(connection: CalendarConnection, staff: Staff, now: datetime, *, pushes: bool) -> datetime:
+    return now + await poll_interval(connection, staff, now, pushes=pushes)

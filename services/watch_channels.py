@@ -2,16 +2,18 @@
 checking a notification before it makes a calendar due for a pull.
 
 Terms:
-- *watched calendar*: a calendar of a live Google connection (active or degraded) that syncs in real time and brings
-  changes in (two-way or import only; importing busy time or the destination, whose events Lockstep follows).
+- *watched calendar*: a calendar of a live connection (active or degraded) of a provider that pushes (the caller
+  passes those provider values, from the provider registry) that syncs in real time and brings changes in (two-way
+  or import only; importing busy time or the destination, whose events Lockstep follows).
 - *renewal margin*: a channel that expires within RENEW_AHEAD is replaced: the new channel is opened first and the old
-  one stopped afterwards, so the calendar is never unwatched. Google does not renew channels itself.
+  one stopped afterwards, so the calendar is never unwatched (providers do not renew channels themselves).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -23,7 +25,6 @@ from models import (
     CalendarConnection,
     ConnectionHealth,
     ExternalCalendar,
-    Provider,
     SyncDirection,
     SyncFrequency,
     WatchChannel,
@@ -50,8 +51,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _watched() -> Q:
-    return Q(Q(import_busy=True) | Q(is_destination=True), connection__provider=Provider.GOOGLE,
+def _watched(providers: Collection[str]) -> Q:
+    return Q(Q(import_busy=True) | Q(is_destination=True), connection__provider__in=sorted(providers),
              connection__health__in=_LIVE, connection__frequency=SyncFrequency.REAL_TIME,
              connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY])
 
@@ -64,12 +65,12 @@ async def _covered(now: datetime, calendar_ids: list[int] | None = None) -> set[
     return set(cast(list[int], await query.values_list("external_calendar_id", flat=True)))
 
 
-async def claim_due_watches(now: datetime, limit: int = 200) -> list[int]:
-    """Watched calendars without a live channel beyond the renewal margin, claimed for CLAIM so the scheduler hands
-    each out once meanwhile."""
+async def claim_due_watches(now: datetime, providers: Collection[str], limit: int = 200) -> list[int]:
+    """Watched calendars of `providers` (the pushing ones) without a live channel beyond the renewal margin, claimed
+    for CLAIM so the scheduler hands each out once meanwhile."""
     async with in_transaction() as db:
         candidates = cast(list[int], await ExternalCalendar.filter(
-            _watched(), Q(watch_claimed_until=None) | Q(watch_claimed_until__lte=now),
+            _watched(providers), Q(watch_claimed_until=None) | Q(watch_claimed_until__lte=now),
         ).exclude(connection__credentials="").order_by("id").using_db(db).values_list("id", flat=True))
         covered = await _covered(now, candidates)
         ids = [calendar_id for calendar_id in candidates if calendar_id not in covered][:limit]
@@ -77,10 +78,11 @@ async def claim_due_watches(now: datetime, limit: int = 200) -> list[int]:
     return ids
 
 
-async def needs_channel(calendar_id: int, now: datetime) -> bool:
-    """Whether the calendar is watched and has no live channel beyond the renewal margin (a job run twice opens
-    one channel)."""
-    if not await ExternalCalendar.filter(_watched(), id=calendar_id).exclude(connection__credentials="").exists():
+async def needs_channel(calendar_id: int, now: datetime, providers: Collection[str]) -> bool:
+    """Whether the calendar is watched (its provider among the pushing `providers`) and has no live channel beyond
+    the renewal margin (a job run twice opens one channel)."""
+    watched = ExternalCalendar.filter(_watched(providers), id=calendar_id).exclude(connection__credentials="")
+    if not await watched.exists():
         return False
     return calendar_id not in await _covered(now, [calendar_id])
 

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from app.main import create_app
-from app.settings import GoogleSettings, Settings
+from app.settings import Settings
 from models import CalendarConnection, ConnectionHealth, ExternalCalendar, OAuthState, Provider
+from providers.entry import ProviderApp
 from schema.ids import encode_id
 from services.credentials import CredentialVault
 from tests.fakes.google import FakeGoogle
@@ -29,8 +30,9 @@ def settings_for(google: FakeGoogle) -> Settings:
     """The app's settings with Google's addresses at the fake, our public URL, and the app's return URL allowed."""
     return dataclasses.replace(
         Settings.from_env(), secret_keys=(KEY,), public_url=PUBLIC, oauth_return_urls=("lockstep://calendars",),
-        google=GoogleSettings(google.oauth.client_id, google.oauth.client_secret, authorize_url=google.authorize_url,
-                              token_url=google.token_url, revoke_url=google.revoke_url, api_url=google.api_url))
+        provider_apps={"google": ProviderApp(google.oauth.client_id, google.oauth.client_secret,
+                                             authorize_url=google.authorize_url, token_url=google.token_url,
+                                             revoke_url=google.revoke_url, api_url=google.api_url)})
 
 
 async def consent_url(api: GraphQLClient, shop: Shop) -> str:

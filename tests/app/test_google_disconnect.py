@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.settings import GoogleSettings, Settings
+from app.settings import Settings
 from jobs.watch import open_channel
 from models import CalendarConnection, ConnectionHealth, ExternalCalendar, Provider, Staff, SyncLogEntry, WatchChannel
+from providers.entry import ProviderApp
 from providers.google import GoogleProvider
 from services.credentials import CredentialVault
 from tests.fakes.google import FakeGoogle
@@ -44,9 +45,9 @@ async def given(db: str) -> AsyncIterator[Given]:
     async with conforming_google() as google:
         settings = dataclasses.replace(
             Settings.from_env(), secret_keys=(KEY,), public_url=PUBLIC,
-            google=GoogleSettings(google.oauth.client_id, google.oauth.client_secret,
-                                  authorize_url=google.authorize_url, token_url=google.token_url,
-                                  revoke_url=google.revoke_url, api_url=google.api_url))
+            provider_apps={"google": ProviderApp(google.oauth.client_id, google.oauth.client_secret,
+                                                 authorize_url=google.authorize_url, token_url=google.token_url,
+                                                 revoke_url=google.revoke_url, api_url=google.api_url)})
         transport = httpx.ASGITransport(app=create_app(settings))
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
             api = GraphQLClient(http)
@@ -124,3 +125,20 @@ async def test_someone_else_cannot_disconnect_and_google_hears_nothing(given: Gi
     assert (after.credentials, after.health) == (before.credentials, ConnectionHealth.ACTIVE)
     assert await WatchChannel.filter(stopped_at=None).count() == 1
     assert await SyncLogEntry.all().count() == 0
+
+
+async def test_a_farewell_that_refreshes_a_rotating_token_revokes_the_grant_with_the_new_one(given: Given) -> None:
+    # given a token endpoint that rotates refresh tokens, and an access token Google no longer accepts
+    given.google.oauth.rotate_refresh_tokens = True
+    given.google.oauth.expire_access_tokens()
+    grant = given.google.oauth.grants[given.refresh_token]
+    # when the owner disconnects (stopping the channel meets a 401 and refreshes in memory, spending the old token)
+    answer = await disconnect(given, given.owner_token)
+    # then the channel is stopped and the grant is revoked with the refresh token it was rotated to
+    assert answer["__typename"] == "CalendarConnection"
+    assert given.google.channels.channels == {}
+    assert grant.refresh_token not in (None, given.refresh_token)
+    assert given.refresh_token not in given.google.oauth.grants
+    assert grant.revoked
+    assert [entry.path for entry in given.google.log] == ["/calendar/v3/channels/stop", "/token",
+                                                          "/calendar/v3/channels/stop", "/revoke"]

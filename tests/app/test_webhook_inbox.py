@@ -10,7 +10,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from app.webhook_inbox import MAX_FIELD_LENGTH, NotificationInbox
-from app.webhooks import google_webhook
+from app.webhooks import provider_webhook
+from providers.registry import GOOGLE
 from services import metrics
 
 
@@ -39,7 +40,7 @@ async def test_the_answer_goes_before_the_check() -> None:
     # given a webhook route whose checks are held back
     checks = Checks()
     inbox = NotificationInbox("test", checks)
-    app = Starlette(routes=[Route("/webhooks/google", google_webhook(inbox), methods=["POST"])])
+    app = Starlette(routes=[Route("/webhooks/google", provider_webhook(GOOGLE, inbox), methods=["POST"])])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lockstep.test") as http:
         # when a change notification arrives
         answer = await http.post("/webhooks/google", headers={

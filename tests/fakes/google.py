@@ -1,5 +1,6 @@
 """A faithful fake of Google's OAuth endpoints and the Calendar API v3 subset Lockstep uses, as a real HTTP server on
-127.0.0.1 (../reference/providers.md section A; field names and types as in the discovery document beside it).
+127.0.0.1 (docs/providers.md, "Google Calendar API v3"; field names and types as in the discovery document beside
+it).
 
 Use it as an async context manager in the test's loop (`async with FakeGoogle() as google:`), or start it on a
 thread of its own for tests that drive a separate server process (`with google.running_in_thread():`). Its URLs:

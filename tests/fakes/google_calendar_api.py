@@ -1,6 +1,7 @@
 """The Calendar API v3 handlers of the fake Google (tests/fakes/google.py): calendarList, events (list with paging
 and sync tokens, get, insert, patch, delete, instances, watch) and channels.stop, answering as Google does
-(../reference/providers.md section A). A mixin of FakeGoogle, which holds the state these handlers read and change.
+(docs/providers.md, "Google Calendar API v3"). A mixin of FakeGoogle, which holds the state these handlers read and
+change.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Push channels of the fake Google Calendar (providers.md A6): events.watch opens one, a `sync` notification goes to
-its address at once, then an `exists` notification follows every change to the calendar until the channel expires
-or is stopped. A notification is a POST with no body and the X-Goog-* headers; 500/502/503/504 answers are retried
-with backoff as Google does, any other answer is final.
+"""Push channels of the fake Google Calendar (docs/providers.md, "Google: push channels"): events.watch opens one, a
+`sync` notification goes to its address at once, then an `exists` notification follows every change to the calendar
+until the channel expires or is stopped. A notification is a POST with no body and the X-Goog-* headers;
+500/502/503/504 answers are retried with backoff as Google does, any other answer is final.
 
 Deliveries go through one queue, so they leave in order and message numbers only grow.
 """

@@ -1,5 +1,6 @@
 """The fake Google's OAuth 2.0 endpoints: authorize (consenting at once for the one test user, or refusing when
-told), token (authorization_code with PKCE, refresh_token) and revoke, as ../reference/providers.md A1 describes.
+told), token (authorization_code with PKCE, refresh_token) and revoke, as docs/providers.md ("Google: OAuth 2.0")
+describes.
 
 Terms:
 - *grant*: what the user consented to for the client: scopes, and a refresh token when offline access was asked.
@@ -7,10 +8,16 @@ Terms:
 - *code*: single use, valid for 10 minutes, bound to the client, redirect URI and PKCE challenge.
 Refresh tokens come with the first consent of a user for a client, or with any `prompt=consent`; id tokens are not
 issued (Lockstep asks no openid scope).
+
+Rotation (off by default, as at Google): with `rotate_refresh_tokens` every refresh answers with a new refresh token
+and the one it was sent with is spent at once (a second use gets `invalid_grant`), as providers that rotate refresh
+tokens do. `refresh_delay` holds each successful refresh's answer that many seconds (the token is rotated when the
+request arrives), so a test can make two refreshes overlap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -75,6 +82,9 @@ class OAuthServer:
         self.grants: dict[str, Grant] = {}  # refresh token -> grant
         self.access_tokens: dict[str, tuple[Grant, float]] = {}  # token -> (grant, expiry on time.monotonic)
         self.consented = False
+        self.rotate_refresh_tokens = False
+        self.refresh_delay = 0.0
+        self.refresh_requests = 0  # refresh_token grants received, answered or not
 
     # -- helpers for tests --------------------------------------------------------------------------------------
 
@@ -159,10 +169,19 @@ class OAuthServer:
         if not self._client_ok(form, request):
             return _json_error(401, "invalid_client", "Unauthorized")
         if grant_type == "refresh_token":
-            grant = self.grants.get(str(form.get("refresh_token", "")))
+            self.refresh_requests += 1
+            sent = str(form.get("refresh_token", ""))
+            grant = self.grants.get(sent)
             if grant is None or grant.revoked:
                 return _json_error(400, "invalid_grant", "Token has been expired or revoked.")
-            return web.json_response(self._answer(grant, with_refresh=False))
+            if self.rotate_refresh_tokens:
+                del self.grants[sent]  # single use: spent now, even if the answer never arrives
+                grant.refresh_token = "1//" + secrets.token_urlsafe(32)
+                self.grants[grant.refresh_token] = grant
+            answer = self._answer(grant, with_refresh=self.rotate_refresh_tokens)
+            if self.refresh_delay:
+                await asyncio.sleep(self.refresh_delay)
+            return web.json_response(answer)
         return self._exchange(form)
 
     def _exchange(self, form: Any) -> web.Response:

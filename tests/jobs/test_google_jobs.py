@@ -21,7 +21,9 @@ from models import (
     Notification,
     Provider,
 )
+from providers.entry import ProviderSetup
 from providers.oauth import OAuthClient
+from providers.registry import refreshing
 from services.credentials import CredentialVault, new_key
 from services.oauth_tokens import FAILURES_ALLOWED, claim_due_refreshes, save_refreshed_tokens
 from services.sync_dispatch import dispatch_outbox
@@ -34,6 +36,7 @@ VAULT = CredentialVault([KEY])
 SCOPES = frozenset({"https://www.googleapis.com/auth/calendar.events",
                     "https://www.googleapis.com/auth/calendar.calendarlist.readonly"})
 USER = "tech@example.com"
+REFRESHING = refreshing(["google", "caldav"])
 
 
 @dataclass
@@ -56,7 +59,8 @@ async def connected(database_url: str, db: str) -> AsyncIterator[Connected]:
                              client_secret=google.oauth.client_secret, redirect_uri="http://127.0.0.1/cb",
                              scopes=tuple(sorted(SCOPES)))
         runtime.configure(runtime.JobConfig(database_url=database_url, redis_url="redis://unused",
-                                            secret_keys=(KEY,), google=client, google_api_url=google.api_url))
+                                            secret_keys=(KEY,),
+                                            providers={"google": ProviderSetup(client, google.api_url)}))
         access, refresh = google.oauth.issue_tokens(SCOPES)
         sealed = VAULT.seal({"access_token": access, "refresh_token": refresh, "scope": " ".join(SCOPES)})
         given = await given_connected_staff(USER, credentials=sealed, provider=Provider.GOOGLE)
@@ -110,8 +114,8 @@ async def test_tokens_running_out_within_ten_minutes_are_refreshed_ahead(connect
     now = datetime.now(UTC)
     await CalendarConnection.filter(id=connected.given.connection.id).update(token_expires_at=now + timedelta(
         minutes=9))
-    assert await claim_due_refreshes(now) == [connected.given.connection.id]
-    assert await claim_due_refreshes(now) == []  # claimed: handed out once
+    assert await claim_due_refreshes(now, REFRESHING) == [connected.given.connection.id]
+    assert await claim_due_refreshes(now, REFRESHING) == []  # claimed: handed out once
     assert await run_refresh(connected.given.connection.id) == "done"
     connection = await CalendarConnection.get(id=connected.given.connection.id)
     assert connection.token_expires_at is not None and connection.token_expires_at > now + timedelta(minutes=50)
@@ -160,7 +164,7 @@ async def test_a_failed_refresh_is_tried_again_only_after_a_delay_and_success_cl
     connected.google.fail("POST", "/token", 503)
     # when the refresh fails, the connection is not handed out again on the next ticks
     assert await run_refresh(connected.given.connection.id) == "retry"
-    assert await claim_due_refreshes(datetime.now(UTC)) == []
+    assert await claim_due_refreshes(datetime.now(UTC), REFRESHING) == []
     claimed = (await CalendarConnection.get(id=connected.given.connection.id)).refresh_claimed_until
     assert claimed is not None and claimed >= now + timedelta(seconds=1)
     # when it works again, the failure is forgotten

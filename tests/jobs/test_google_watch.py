@@ -12,8 +12,10 @@ from jobs import runtime
 from jobs.tasks import run_watch
 from jobs.watch import open_channel, stop_connection_channels
 from models import ExternalCalendar, Provider, SyncLogEntry, WatchChannel
+from providers.entry import ProviderSetup
 from providers.google import GoogleProvider
 from providers.oauth import OAuthClient
+from providers.registry import pushing
 from services.credentials import CredentialVault, new_key
 from services.watch_channels import RENEW_AHEAD, RETRY_AFTER_FAILURE, claim_due_watches, token_hash
 from tests.fakes.google import FakeGoogle
@@ -21,6 +23,7 @@ from tests.support.google import FakeGoogleTokens, conforming_google
 from tests.support.sync import ConnectedStaff, given_connected_staff
 
 USER = "tech@example.com"
+PUSHING = pushing()
 NOWHERE = "http://127.0.0.1:9/webhooks/google"  # nothing listens: the fake's notifications go unanswered
 
 
@@ -48,7 +51,7 @@ def calls(google: FakeGoogle) -> list[str]:
 async def test_a_channel_is_opened_with_a_secret_token_of_which_only_the_hash_is_kept(watching: Watching) -> None:
     # given the calendar claimed by the scheduler
     now = datetime.now(UTC)
-    assert await claim_due_watches(now) == [watching.given.calendar.id]
+    assert await claim_due_watches(now, PUSHING) == [watching.given.calendar.id]
     # when the job opens its channel
     assert await open_channel(watching.given.calendar.id, watching.provider, NOWHERE, now) == "done"
     # then Google watches the calendar for Lockstep's webhook, and Lockstep knows the channel by its token's hash
@@ -77,7 +80,7 @@ async def test_renewal_opens_the_new_channel_before_it_stops_the_old_one(watchin
     old = await WatchChannel.get()
     later = old.expires_at - RENEW_AHEAD + timedelta(minutes=1)
     # when the scheduler claims the calendar again and the job runs
-    assert await claim_due_watches(later) == [watching.given.calendar.id]
+    assert await claim_due_watches(later, PUSHING) == [watching.given.calendar.id]
     assert await open_channel(watching.given.calendar.id, watching.provider, NOWHERE, later) == "done"
     # then the new channel is the only one Google keeps, the old one is stopped, in that order
     new = await WatchChannel.filter(stopped_at=None).get()
@@ -93,7 +96,7 @@ async def test_a_refused_watch_is_retried_later_and_logged(watching: Watching) -
     assert await WatchChannel.all().count() == 0
     calendar = await ExternalCalendar.get(id=watching.given.calendar.id)
     assert calendar.watch_claimed_until == now + RETRY_AFTER_FAILURE
-    assert await claim_due_watches(now + RETRY_AFTER_FAILURE - timedelta(seconds=1)) == []
+    assert await claim_due_watches(now + RETRY_AFTER_FAILURE - timedelta(seconds=1), PUSHING) == []
     entry = await SyncLogEntry.get(action="watch")
     assert (entry.outcome, entry.error) == ("retrying", "events.watch: Google answered 500 backendError")
 
@@ -134,7 +137,8 @@ async def test_the_worker_opens_the_channel_to_the_public_webhook_url(database_u
                              client_secret=google.oauth.client_secret, redirect_uri="http://127.0.0.1/cb",
                              scopes=("https://www.googleapis.com/auth/calendar",))
         runtime.configure(runtime.JobConfig(database_url=database_url, redis_url="redis://unused",
-                                            secret_keys=(key,), google=client, google_api_url=google.api_url,
+                                            secret_keys=(key,),
+                                            providers={"google": ProviderSetup(client, google.api_url)},
                                             public_url="http://127.0.0.1:9"))
         access, refresh = google.oauth.issue_tokens()
         sealed = CredentialVault([key]).seal({"access_token": access, "refresh_token": refresh})

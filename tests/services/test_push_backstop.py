@@ -16,9 +16,9 @@ async def test_a_real_time_google_calendar_is_pulled_within_15_minutes_even_with
     given = await given_connected_staff("tech@example.com", provider=Provider.GOOGLE)
     await WorkingHoursRange.filter(staff_id=given.staff.id).delete()
     # then its next pull is the 15-minute backstop
-    assert await next_pull_at(given.connection, given.staff, NOW) == NOW + timedelta(minutes=15)
+    assert await next_pull_at(given.connection, given.staff, NOW, pushes=True) == NOW + timedelta(minutes=15)
 
 
 async def test_a_bookable_staff_members_google_calendar_is_pulled_sooner(db: str) -> None:
     given = await given_connected_staff("tech@example.com", provider=Provider.GOOGLE)
-    assert await next_pull_at(given.connection, given.staff, NOW) == NOW + timedelta(seconds=60)
+    assert await next_pull_at(given.connection, given.staff, NOW, pushes=True) == NOW + timedelta(seconds=60)

@@ -25,6 +25,7 @@ from services.watch_channels import (
 from tests.support.sync import ConnectedStaff, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
+PUSHING = frozenset({Provider.GOOGLE.value})  # the providers that push, as the scheduler passes them
 TOKEN = "the-secret-channel-token"
 
 
@@ -34,23 +35,23 @@ async def google_staff() -> ConnectedStaff:
 
 async def test_a_real_time_google_calendar_without_a_channel_is_claimed_once(db: str) -> None:
     given = await google_staff()
-    assert await claim_due_watches(NOW) == [given.calendar.id]
-    assert await claim_due_watches(NOW + CLAIM - timedelta(seconds=1)) == []
-    assert await claim_due_watches(NOW + CLAIM) == [given.calendar.id]  # the job never reported back
+    assert await claim_due_watches(NOW, PUSHING) == [given.calendar.id]
+    assert await claim_due_watches(NOW + CLAIM - timedelta(seconds=1), PUSHING) == []
+    assert await claim_due_watches(NOW + CLAIM, PUSHING) == [given.calendar.id]  # the job never reported back
 
 
 async def test_a_channel_is_renewed_only_within_the_margin_before_it_expires(db: str) -> None:
     given = await google_staff()
     await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + RENEW_AHEAD + timedelta(hours=1))
-    assert await claim_due_watches(NOW) == []
-    assert await claim_due_watches(NOW + timedelta(hours=1)) == [given.calendar.id]
+    assert await claim_due_watches(NOW, PUSHING) == []
+    assert await claim_due_watches(NOW + timedelta(hours=1), PUSHING) == [given.calendar.id]
 
 
 async def test_a_stopped_channel_does_not_count(db: str) -> None:
     given = await google_staff()
     await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=7))
     await WatchChannel.filter(channel_id="chan-1").update(stopped_at=NOW)
-    assert await claim_due_watches(NOW) == [given.calendar.id]
+    assert await claim_due_watches(NOW, PUSHING) == [given.calendar.id]
 
 
 async def test_calendars_that_need_no_channel_are_not_claimed(db: str) -> None:
@@ -67,7 +68,7 @@ async def test_calendars_that_need_no_channel_are_not_claimed(db: str) -> None:
         other = await CalendarConnection.create(staff=given.staff, account_label="other", **values)
         others.append(await ExternalCalendar.create(connection=other, provider_calendar_id="primary", name="P"))
     # when the channels due are claimed
-    claimed = await claim_due_watches(NOW)
+    claimed = await claim_due_watches(NOW, PUSHING)
     # then only the watched calendar is, and the others are left unclaimed
     assert claimed == [given.calendar.id]
     unclaimed = [idle.id, *(calendar.id for calendar in others)]
@@ -77,7 +78,7 @@ async def test_calendars_that_need_no_channel_are_not_claimed(db: str) -> None:
 
 async def test_recording_a_channel_keeps_only_the_hash_of_its_token_and_releases_the_claim(db: str) -> None:
     given = await google_staff()
-    await claim_due_watches(NOW)
+    await claim_due_watches(NOW, PUSHING)
     channel = await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=7))
     stored = await WatchChannel.get(id=channel.id)
     assert (stored.channel_id, stored.resource_id, stored.token_hash, stored.stopped_at) == (

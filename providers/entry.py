@@ -1,0 +1,155 @@
+"""What the registry (providers/registry.py) says about one provider: the shape of a registry entry.
+
+Terms:
+- *entry*: everything Lockstep needs to know to sync with one provider, keyed by the provider's value
+  (`models.Provider`, a string). An entry may be *unavailable* on this server (built in a later release): it then
+  says why, and every caller answers with that reason instead of trying.
+- *capabilities*: `push` (the provider notifies a webhook of changes), `incremental` (a cursor asks for what changed
+  since), `writable` (Lockstep writes bookings there; an import-only provider is read, never written).
+- *app*: Lockstep's registration at an OAuth provider and the provider's addresses, as this deployment's settings
+  give them (a fake's addresses in tests).
+- *client parts*: what building one connection's client takes: its decrypted credentials, the source of its access
+  tokens (refresh wired in by the caller, which owns storage), the API's address and a time-out.
+- *notification*: what a webhook delivery asks for once its sender is verified: a channel id and the channel's
+  secret token (services/watch_channels.py checks both before a calendar is made due).
+- *farewell*: what is said to the provider when a connection is disconnected: stop its push channels, revoke the
+  grant (each only when the provider has them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.base import CalendarProvider, Unavailable
+from providers.oauth import OAuthClient
+from providers.readers import EventReader, ZoneRule
+from providers.tokens import AccessTokens
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    push: bool
+    incremental: bool
+    writable: bool
+
+
+@dataclass(frozen=True)
+class ProviderApp:
+    """Lockstep's OAuth client registration at a provider, and the provider's addresses (from settings)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    api_url: str
+
+
+@dataclass(frozen=True)
+class OAuthDescription:
+    """How Lockstep is granted access: the scopes it asks, the provider's own addresses (settings may point them
+    elsewhere, at a fake say), extra authorisation parameters, PKCE (always S256 in providers.oauth), and whether
+    the token endpoint rotates refresh tokens (each one single use)."""
+
+    scopes: tuple[str, ...]
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    api_url: str
+    extra: tuple[tuple[str, str], ...] = ()
+    pkce: bool = True
+    rotates_refresh_tokens: bool = False
+
+    def client(self, app: ProviderApp, redirect_uri: str) -> OAuthClient:
+        return OAuthClient(authorize_url=app.authorize_url, token_url=app.token_url, revoke_url=app.revoke_url,
+                           client_id=app.client_id, client_secret=app.client_secret, redirect_uri=redirect_uri,
+                           scopes=self.scopes, extra=self.extra)
+
+
+@dataclass(frozen=True)
+class ProviderSetup:
+    """What this deployment configures for one provider, as the sync workers need it: Lockstep's OAuth client there
+    (None for a provider without OAuth) and the API's address ("" for the provider's default, or none)."""
+
+    oauth: OAuthClient | None = None
+    api_url: str = ""
+
+
+@dataclass(frozen=True)
+class ClientParts:
+    credentials: Mapping[str, Any] = field(repr=False)
+    tokens: AccessTokens | None
+    api_url: str
+    timeout: float
+
+
+ClientFactory = Callable[[ClientParts], AbstractAsyncContextManager[CalendarProvider]]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One webhook delivery as it arrived: headers (lower-case names), query parameters and body."""
+
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Notification:
+    channel_id: str
+    token: str
+
+
+@dataclass(frozen=True)
+class PushDescription:
+    """How a pushing provider's webhook deliveries are read (its verifier's first half: the second checks the
+    channel and token against the database), and how its channels live: opened with a requested lifetime through
+    CalendarProvider.watch, renewed ahead of expiry by opening a new one first (the provider does not renew them),
+    stopped through CalendarProvider.unwatch. `read` returns the deliveries' change notifications; anything else
+    (a channel's first `sync` message, a malformed delivery) yields none."""
+
+    read: Callable[[Inbound], list[Notification]]
+
+
+@dataclass(frozen=True)
+class Farewell:
+    stop_channels: bool = False
+    revoke_grant: bool = False
+
+
+class ProviderNotAvailable(Unavailable):
+    """The connection's provider is not available on this server, or not configured in this deployment: retried
+    with backoff, so a deployment that is configured later heals by itself."""
+
+
+@dataclass(frozen=True)
+class ProviderEntry:
+    name: str  # the provider's value (models.Provider)
+    label: str  # for people: "Google"
+    capabilities: Capabilities
+    open_client: ClientFactory | None
+    read_event: EventReader
+    reading_zone: ZoneRule
+    oauth: OAuthDescription | None = None
+    push: PushDescription | None = None
+    farewell: Farewell = Farewell()
+    unavailable: str = ""  # why the provider is not available on this server; empty when it is
+
+    @property
+    def available(self) -> bool:
+        return not self.unavailable
+
+    @property
+    def refreshes_tokens(self) -> bool:
+        """Whether its connections hold OAuth tokens that Lockstep refreshes."""
+        return self.available and self.oauth is not None
+
+    def not_available(self) -> ProviderNotAvailable:
+        return ProviderNotAvailable(f"{self.label} connections are not available on this server: {self.unavailable}")
+
+    def not_configured(self) -> ProviderNotAvailable:
+        return ProviderNotAvailable(f"{self.label} connections are not configured on this server")

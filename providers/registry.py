@@ -1,0 +1,125 @@
+"""The provider registry: one entry per provider value (models.Provider), the one place that says what a provider
+is (providers/entry.py defines the fields). Everything outside providers/ asks here instead of naming a provider:
+jobs build clients, read payloads and refresh tokens through an entry; the app wires OAuth, webhooks and farewells
+for every entry the deployment configures; services get the facts they need (which providers push, which refresh
+tokens) as arguments from their callers.
+
+How to add a provider: docs/providers.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from providers.base import AuthFailed, CalendarProvider
+from providers.caldav import CaldavCredentials, CaldavProvider
+from providers.entry import (
+    Capabilities,
+    ClientParts,
+    Farewell,
+    Inbound,
+    Notification,
+    OAuthDescription,
+    ProviderEntry,
+    PushDescription,
+)
+from providers.google import DEFAULT_API_URL, GoogleProvider
+from providers.readers import (
+    calendar_zone_first,
+    nothing_readable,
+    read_caldav,
+    read_google,
+    staff_zone_always,
+)
+
+# Google: least privilege for what Lockstep does (read the calendar list; read, watch and write events), offline
+# access for a refresh token, and the consent prompt so that one is granted again on every connect.
+GOOGLE_OAUTH = OAuthDescription(
+    scopes=("https://www.googleapis.com/auth/calendar.events",
+            "https://www.googleapis.com/auth/calendar.calendarlist.readonly"),
+    authorize_url="https://accounts.google.com/o/oauth2/v2/auth", token_url="https://oauth2.googleapis.com/token",
+    revoke_url="https://oauth2.googleapis.com/revoke", api_url="https://www.googleapis.com/calendar/v3",
+    extra=(("access_type", "offline"), ("prompt", "consent"), ("include_granted_scopes", "true")))
+_GOOGLE_CHANGED = {"exists", "not_exists"}  # `sync` only confirms a new channel: nothing changed
+
+
+@asynccontextmanager
+async def _google_client(parts: ClientParts) -> AsyncIterator[CalendarProvider]:
+    if parts.tokens is None:
+        raise AuthFailed("a Google connection needs its access tokens")
+    async with GoogleProvider(parts.tokens, api_url=parts.api_url or DEFAULT_API_URL,
+                              timeout=parts.timeout) as google:
+        yield google
+
+
+@asynccontextmanager
+async def _caldav_client(parts: ClientParts) -> AsyncIterator[CalendarProvider]:
+    secrets = parts.credentials
+    credentials = CaldavCredentials(secrets["server_url"], secrets["username"], secrets["password"])
+    async with CaldavProvider(credentials, secrets["home_url"], timeout=parts.timeout) as client:
+        yield client
+
+
+def _google_notifications(inbound: Inbound) -> list[Notification]:
+    """Google's push notification (docs/providers.md, Google: push channels): no body, the X-Goog-* headers."""
+    if inbound.headers.get("x-goog-resource-state", "") not in _GOOGLE_CHANGED:
+        return []
+    return [Notification(inbound.headers.get("x-goog-channel-id", ""),
+                         inbound.headers.get("x-goog-channel-token", ""))]
+
+
+GOOGLE = ProviderEntry(
+    name="google", label="Google",
+    capabilities=Capabilities(push=True, incremental=True, writable=True),
+    open_client=_google_client, read_event=read_google, reading_zone=calendar_zone_first,
+    oauth=GOOGLE_OAUTH, push=PushDescription(read=_google_notifications),
+    farewell=Farewell(stop_channels=True, revoke_grant=True))
+
+CALDAV = ProviderEntry(
+    name="caldav", label="CalDAV",
+    capabilities=Capabilities(push=False, incremental=True, writable=True),
+    open_client=_caldav_client, read_event=read_caldav, reading_zone=staff_zone_always)
+
+MICROSOFT = ProviderEntry(
+    name="microsoft", label="Microsoft",
+    capabilities=Capabilities(push=True, incremental=True, writable=True),
+    open_client=None, read_event=nothing_readable, reading_zone=staff_zone_always,
+    unavailable="the Microsoft Graph client is not built yet")
+
+CALENDLY = ProviderEntry(
+    name="calendly", label="Calendly",
+    capabilities=Capabilities(push=True, incremental=False, writable=False),
+    open_client=None, read_event=nothing_readable, reading_zone=staff_zone_always,
+    unavailable="the Calendly client is not built yet")
+
+REGISTRY: dict[str, ProviderEntry] = {entry.name: entry for entry in (GOOGLE, CALDAV, MICROSOFT, CALENDLY)}
+
+
+def entry_for(provider: str) -> ProviderEntry | None:
+    """The entry of a provider value; None for a value no entry has (an unknown name in a URL, say)."""
+    return REGISTRY.get(str(provider))
+
+
+def entry_of(provider: str) -> ProviderEntry:
+    """The entry of a provider value that must have one (a stored connection's provider)."""
+    found = entry_for(provider)
+    if found is None:
+        raise LookupError(f"no registry entry for the provider {provider!r}")
+    return found
+
+
+def available() -> list[ProviderEntry]:
+    return [entry for entry in REGISTRY.values() if entry.available]
+
+
+def pushing(names: Iterable[str] | None = None) -> frozenset[str]:
+    """The available providers that push (among `names` when given, e.g. those the deployment configures)."""
+    chosen = REGISTRY.values() if names is None else [entry_of(name) for name in names]
+    return frozenset(entry.name for entry in chosen if entry.available and entry.capabilities.push)
+
+
+def refreshing(names: Iterable[str]) -> frozenset[str]:
+    """Among `names` (the providers the deployment configures), those whose connections' OAuth tokens are
+    refreshed."""
+    return frozenset(name for name in names if entry_of(name).refreshes_tokens)

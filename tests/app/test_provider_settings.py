@@ -1,0 +1,58 @@
+"""Each OAuth provider of the registry is configured from the environment the same way: LOCKSTEP_<NAME>_CLIENT_ID and
+_CLIENT_SECRET turn it on, its addresses default to the provider's own and can be pointed at a fake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.oauth_accounts import configured_gateways, provider_setups
+from app.settings import Settings
+from providers.entry import ProviderApp
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LOCKSTEP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LOCKSTEP_PUBLIC_URL", "https://lockstep.test/")
+    for name in ("CLIENT_ID", "CLIENT_SECRET", "AUTHORIZE_URL", "TOKEN_URL", "REVOKE_URL", "API_URL"):
+        for provider in ("GOOGLE", "MICROSOFT", "CALENDLY", "CALDAV"):
+            monkeypatch.delenv(f"LOCKSTEP_{provider}_{name}", raising=False)
+
+
+def test_a_provider_with_its_client_is_configured_at_its_own_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKSTEP_GOOGLE_CLIENT_ID", "id-1")
+    monkeypatch.setenv("LOCKSTEP_GOOGLE_CLIENT_SECRET", "secret-1")
+    settings = Settings.from_env()
+    assert settings.provider_apps == {"google": ProviderApp(
+        "id-1", "secret-1", authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+        token_url="https://oauth2.googleapis.com/token", revoke_url="https://oauth2.googleapis.com/revoke",
+        api_url="https://www.googleapis.com/calendar/v3")}
+    # and its OAuth client comes back to its own callback route
+    (setup,) = provider_setups(settings).values()
+    assert setup.oauth is not None
+    assert setup.oauth.redirect_uri == "https://lockstep.test/oauth/google/callback"
+    assert list(configured_gateways(settings)) == ["google"]
+
+
+def test_addresses_can_point_at_a_fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKSTEP_GOOGLE_CLIENT_ID", "id-1")
+    monkeypatch.setenv("LOCKSTEP_GOOGLE_CLIENT_SECRET", "secret-1")
+    for name in ("AUTHORIZE", "TOKEN", "REVOKE"):
+        monkeypatch.setenv(f"LOCKSTEP_GOOGLE_{name}_URL", f"http://127.0.0.1:9/{name.lower()}")
+    monkeypatch.setenv("LOCKSTEP_GOOGLE_API_URL", "http://127.0.0.1:9/calendar/v3/")
+    app = Settings.from_env().provider_apps["google"]
+    assert (app.authorize_url, app.token_url, app.revoke_url, app.api_url) == (
+        "http://127.0.0.1:9/authorize", "http://127.0.0.1:9/token", "http://127.0.0.1:9/revoke",
+        "http://127.0.0.1:9/calendar/v3")
+
+
+def test_without_both_client_values_or_for_a_provider_not_available_nothing_is_configured(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKSTEP_GOOGLE_CLIENT_ID", "id-1")
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_ID", "id-2")
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_SECRET", "secret-2")
+    settings = Settings.from_env()
+    assert settings.provider_apps == {}
+    assert (provider_setups(settings), configured_gateways(settings)) == ({}, {})
