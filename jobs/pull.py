@@ -5,6 +5,11 @@ cursor. When the window rolls on to a new day, or the provider no longer accepts
 full again, and the stored blocks are replaced only once that complete listing is in hand (a failed listing changes
 nothing), so the last known busy time stays in force meanwhile (invariant 6). Lockstep's own events are never
 blocks; they go to sync_edits to see whether the staff member changed them by hand.
+
+Fetching and reading happen first, outside any transaction (a provider may take seconds). Then everything the pull
+changes is applied in one transaction (DESIGN.md invariant 11): busy blocks, hand edits (bookings moved or cancelled,
+mappings, conflicts, notifications), the cursor, the sync log and the health. It commits whole or not at all, and
+its live events are published only after the commit. docs/sync.md has the rule and the lock order.
 """
 
 from __future__ import annotations
@@ -18,11 +23,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain.busy import BusyPolicy, BusySpan
 from domain.intervals import Span
 from domain.retry import retry_delay
-from domain.sync import BlockKey, ImportedEvent, ImportPlan, StoredBlock, plan_import
+from domain.sync import ImportedEvent, ImportPlan, StoredBlock, plan_import
 from jobs.event_reading import EventReader, gather_own, reader_for, reading_zone
+from jobs.pull_blocks import apply_blocks, changed_spans, stored_blocks
 from models import (
-    BusyBlock,
-    BusyBlockSource,
     CalendarConnection,
     ConnectionHealth,
     ExternalCalendar,
@@ -45,7 +49,6 @@ from services.sync_schedule import next_pull_at, poll_interval
 from services.transactions import committed
 
 DAYS_BACK = 30
-_BATCH = 500
 DAYS_AHEAD = 365
 
 
@@ -128,41 +131,6 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
                      for block in stored if block.event_id == remote.event_id]
         imported.append(ImportedEvent(remote.event_id, tuple(spans)))
     return imported, own, unreadable
-
-
-async def _stored_blocks(calendar_id: int) -> dict[BlockKey, tuple[int, StoredBlock]]:
-    """The calendar's blocks by key, with their row IDs."""
-    rows = await BusyBlock.filter(external_calendar_id=calendar_id).values_list(
-        "id", "external_event_id", "occurrence_key", "starts_at", "ends_at", "title", "all_day")
-    return {(event_id, key): (row_id, StoredBlock(event_id, key, Span(start.astimezone(UTC), end.astimezone(UTC)),
-                                                  title, all_day))
-            for row_id, event_id, key, start, end, title, all_day in rows}
-
-
-async def _apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
-                        stored: dict[BlockKey, tuple[int, StoredBlock]], staff_id: int,
-                        db: BaseDBAsyncClient) -> None:
-    """Write the plan: deletes and new blocks in batches (an initial import brings thousands)."""
-    doomed = [stored[key][0] for key in plan.deletes if key in stored]
-    for start in range(0, len(doomed), _BATCH):
-        await BusyBlock.filter(id__in=doomed[start:start + _BATCH]).using_db(db).delete()
-    new = []
-    for block in plan.upserts:
-        values = {"starts_at": block.span.start, "ends_at": block.span.end, "title": block.title[:500],
-                  "all_day": block.all_day}
-        if block.key in stored:
-            await BusyBlock.filter(id=stored[block.key][0]).using_db(db).update(**values)
-        else:
-            new.append(BusyBlock(staff_id=staff_id, source=BusyBlockSource.EXTERNAL,
-                                 external_calendar_id=calendar.id, external_event_id=block.event_id,
-                                 occurrence_key=block.occurrence_key, **values))
-    await BusyBlock.bulk_create(new, batch_size=_BATCH, using_db=db)
-
-
-def _changed_spans(plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBlock]]) -> list[Span]:
-    """Where free time may have changed: the new blocks and the old place of changed or removed ones."""
-    before = [stored[key][1].span for key in (*plan.deletes, *(block.key for block in plan.upserts)) if key in stored]
-    return [*before, *(block.span for block in plan.upserts)]
 
 
 async def _next_pull(calendar: ExternalCalendar, planned: datetime, db: BaseDBAsyncClient) -> datetime:
@@ -264,7 +232,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     zone = reading_zone(connection.provider, calendar.time_zone, staff.time_zone)
     policy = BusyPolicy(zone=zone, own_addresses=_own_addresses(connection, staff, own_addresses),
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
-    stored = await _stored_blocks(calendar.id)
+    stored = await stored_blocks(calendar.id)
     blocks = [block for _, block in stored.values()]
     imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, blocks,
                                       reader_for(connection.provider))
@@ -287,8 +255,8 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         else:
             await hold_staff(staff.id, db)
         await lock_connection(connection.id, db)
-        await _apply_blocks(calendar, plan, stored, staff.id, db)
-        await publish_availability_changed(staff.id, _changed_spans(plan, stored))  # held until the commit
+        await apply_blocks(calendar, plan, stored, staff.id, db)
+        await publish_availability_changed(staff.id, changed_spans(plan, stored))  # held until the commit
         steps.done("busy_blocks")
         listed = {remote.event_id for remote in changes.changed} | set(own)
         cancelled: dict[str, set[datetime]] = {}

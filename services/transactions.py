@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from services import live
@@ -41,11 +41,18 @@ async def committed(db: BaseDBAsyncClient | None = None) -> AsyncIterator[BaseDB
     await live.publish_all(held)
 
 
-def savepoint(db: BaseDBAsyncClient | None) -> TransactionContext:
-    """A transaction of its own, or a savepoint in the caller's `db`: a step that fails inside it (a move onto time
-    that is taken) is undone alone, and the caller's transaction goes on (on PostgreSQL a failed statement would
-    otherwise abort all of it). Nested in the same connection, never on another one: SQLite has one writer, and a
-    second connection's transaction would wait for the first forever."""
+@asynccontextmanager
+async def savepoint(db: BaseDBAsyncClient | None) -> AsyncIterator[BaseDBAsyncClient]:
+    """A transaction of its own (as committed()), or a savepoint in the caller's `db`: a step that fails inside it
+    (a move onto time that is taken) is undone alone, its live events with it, and the caller's transaction goes on
+    (on PostgreSQL a failed statement would otherwise abort all of it). Nested on the same connection, never on
+    another one: SQLite has one writer, and a second connection's transaction would wait for the first forever."""
     if db is None:
-        return in_transaction()
-    return _require_held(db)._in_transaction()
+        async with committed() as own:
+            yield own
+        return
+    _require_held(db)
+    with live.holding() as held:
+        async with db._in_transaction() as nested:
+            yield nested
+    await live.publish_all(held)  # into the caller's held events, published when it commits
