@@ -14,7 +14,7 @@ its live events are published only after the commit. docs/sync.md has the rule a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -74,7 +74,7 @@ PULL_STEPS = ("busy_blocks", "hand_edits", "busy_overlaps", "cursor", "sync_log"
 NO_CHANGE_STEPS = ("health", "cursor")
 HELD_BACK_STEPS = ("health", "cursor", "sync_log")
 FAILED_STEPS = ("health", "retry", "sync_log")
-AfterStep = Callable[[str], None]
+AfterStep = Callable[[str], Awaitable[None] | None]  # told each step done; may be a coroutine function
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,13 @@ class _Steps:
     names: tuple[str, ...]
     after_step: AfterStep | None
 
-    def done(self, name: str) -> None:
+    async def done(self, name: str) -> None:
         if name not in self.names:
             raise ValueError(f"{name} is not a step of {self.names}")
         if self.after_step is not None:
-            self.after_step(name)
+            heard = self.after_step(name)
+            if heard is not None:
+                await heard
 
 
 async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window: Span) -> tuple[Changes, bool]:
@@ -154,11 +156,11 @@ async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, er
     async with committed() as db:
         health = await record_failure(connection.id, str(error), now,
                                       credentials_refused=isinstance(error, AuthFailed), db=db)
-        steps.done("health")
+        await steps.done("health")
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(next_pull_at=retry_at)
-        steps.done("retry")
+        await steps.done("retry")
         await log_action(connection.id, "import", "pull", "failed", error=str(error), using_db=db)
-        steps.done("sync_log")
+        await steps.done("sync_log")
     status = "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
     return PullOutcome(status, retry_at=retry_at)
 
@@ -182,13 +184,13 @@ async def _held_back(calendar: ExternalCalendar, connection: CalendarConnection,
     steps = _Steps(HELD_BACK_STEPS, after_step)
     async with committed() as db:
         await record_failure(connection.id, message, now, db=db)  # takes the connection's lock first
-        steps.done("health")
+        await steps.done("health")
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
             empty_listings=calendar.empty_listings + 1, window_start=None, last_pulled_at=now,
             next_pull_at=await _next_pull(calendar, planned, db))
-        steps.done("cursor")
+        await steps.done("cursor")
         await log_action(connection.id, "import", "pull", "retrying", error=message, using_db=db)
-        steps.done("sync_log")
+        await steps.done("sync_log")
     return PullOutcome("done", plan)
 
 
@@ -198,10 +200,10 @@ async def _unchanged(calendar: ExternalCalendar, connection: CalendarConnection,
     steps = _Steps(NO_CHANGE_STEPS, after_step)
     async with committed() as db:
         await record_success(connection.id, now, db=db)  # takes the connection's lock first
-        steps.done("health")
+        await steps.done("health")
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
             sync_cursor=changes.cursor, last_pulled_at=now, next_pull_at=await _next_pull(calendar, planned, db))
-        steps.done("cursor")
+        await steps.done("cursor")
     return PullOutcome("done", ImportPlan((), ()))
 
 
@@ -257,25 +259,25 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         await lock_connection(connection.id, db)
         await apply_blocks(calendar, plan, stored, staff.id, db)
         await publish_availability_changed(staff.id, changed_spans(plan, stored))  # held until the commit
-        steps.done("busy_blocks")
+        await steps.done("busy_blocks")
         listed = {remote.event_id for remote in changes.changed} | set(own)
         cancelled: dict[str, set[datetime]] = {}
         for occurrence in changes.cancelled_occurrences:
             cancelled.setdefault(occurrence.series_id, set()).add(occurrence.planned_start)
         await reconcile_own_events(calendar, connection, own, listed, set(changes.deleted), changes.complete, window,
                                    now, cancelled, db=db)
-        steps.done("hand_edits")
+        await steps.done("hand_edits")
         await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now, incremental=not changes.complete,
                                       db=db)
-        steps.done("busy_overlaps")
+        await steps.done("busy_overlaps")
         # The cursor moves on together with everything it covers: a pull that stops earlier (a crash, a timeout)
         # leaves no trace, fetches the same changes again, and applying them twice changes nothing.
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
             sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
             next_pull_at=await _next_pull(calendar, planned, db), empty_listings=0)
-        steps.done("cursor")
+        await steps.done("cursor")
         await log_action(connection.id, "import", "pull", "ok", detail=detail, using_db=db)
-        steps.done("sync_log")
+        await steps.done("sync_log")
         await record_success(connection.id, now, db=db)
-        steps.done("health")
+        await steps.done("health")
     return PullOutcome("done", plan)
