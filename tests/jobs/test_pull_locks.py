@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ def memory() -> MemoryProvider:
     return MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
 
 
-def meanwhile(step: str, start: Callable[[], Awaitable[Any]], started: list[asyncio.Task[Any]]) -> Any:
+def meanwhile(step: str, start: Callable[[], Coroutine[Any, Any, Any]], started: list[asyncio.Task[Any]]) -> Any:
     """An `after_step` that, at `step`, starts another change and lets it run until it has to wait. The change runs
     as another job or request would, outside the pull's transaction: a task started inside it would share it (the
     ORM finds a task's transaction in its context, and a new task copies the context)."""

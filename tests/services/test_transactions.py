@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio.client import PubSub
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from domain.intervals import Span
@@ -30,7 +31,7 @@ async def heard(redis_url: str) -> AsyncIterator[PubSub]:
         yield pubsub
 
 
-async def new_user(email: str, db: object = None) -> User:
+async def new_user(email: str, db: BaseDBAsyncClient | None = None) -> User:
     return await User.create(email=email, name="Ann", password_hash="-", role=UserRole.STAFF, using_db=db)
 
 
