@@ -74,6 +74,7 @@ PULL_STEPS = ("busy_blocks", "hand_edits", "busy_overlaps", "cursor", "sync_log"
 NO_CHANGE_STEPS = ("health", "cursor")
 HELD_BACK_STEPS = ("health", "cursor", "sync_log")
 FAILED_STEPS = ("health", "retry", "sync_log")
+_SYNCING = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
 AfterStep = Callable[[str], Awaitable[None] | None]  # told each step done; may be a coroutine function
 
 
@@ -136,9 +137,13 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
 
 
 async def _next_pull(calendar: ExternalCalendar, planned: datetime, db: BaseDBAsyncClient) -> datetime:
+    return _sooner(calendar, planned, (await ExternalCalendar.get(id=calendar.id, using_db=db)).next_pull_at)
+
+
+def _sooner(calendar: ExternalCalendar, planned: datetime, requested: datetime | None) -> datetime:
     """When to pull again: as `planned` by the schedule, or sooner when a pull was asked for while this one ran
-    ("sync now", or a push that found the calendar's copy changed)."""
-    requested = (await ExternalCalendar.get(id=calendar.id, using_db=db)).next_pull_at
+    ("sync now", or a push that found the calendar's copy changed): the calendar's `requested` next pull then
+    differs from the one this pull started with."""
     if requested is not None and requested != calendar.next_pull_at and requested < planned:
         return requested
     return planned
@@ -218,7 +223,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     if calendar is None:
         return PullOutcome("skipped")
     connection = await CalendarConnection.get(id=calendar.connection_id)
-    live = connection.health in (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
+    live = connection.health in _SYNCING
     wanted = calendar.import_busy or calendar.is_destination
     if not live or not wanted or connection.direction == SyncDirection.EXPORT_ONLY:
         return PullOutcome("skipped")
@@ -256,7 +261,12 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
             await lock_staff(staff.id, db)
         else:
             await hold_staff(staff.id, db)
-        await lock_connection(connection.id, db)
+        current = await lock_connection(connection.id, db)
+        fresh = await ExternalCalendar.get(id=calendar.id, using_db=db)
+        if current.health not in _SYNCING or fresh.import_busy != calendar.import_busy:
+            # Disconnected, or its import switched, while this pull listed: what it read no longer applies (it
+            # would bring back blocks just removed). The next pull reads the calendar as it is now.
+            return PullOutcome("skipped")
         await apply_blocks(calendar, plan, stored, staff.id, db)
         await publish_availability_changed(staff.id, changed_spans(plan, stored))  # held until the commit
         await steps.done("busy_blocks")
@@ -274,7 +284,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         # leaves no trace, fetches the same changes again, and applying them twice changes nothing.
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
             sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
-            next_pull_at=await _next_pull(calendar, planned, db), empty_listings=0)
+            next_pull_at=_sooner(calendar, planned, fresh.next_pull_at), empty_listings=0)
         await steps.done("cursor")
         await log_action(connection.id, "import", "pull", "ok", detail=detail, using_db=db)
         await steps.done("sync_log")

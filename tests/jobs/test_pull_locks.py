@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from domain.intervals import Span
 from jobs.pull import pull_calendar
 from jobs.push import push_mapping
 from models import Booking, BusyBlock, CalendarConnection, EventMapping, EventMappingState
-from providers.base import RemoteCalendar
+from providers.base import Changes, RemoteCalendar
+from services.connection_settings import update_external_calendar
 from services.connections import disconnect_calendar
 from services.errors import SlotUnavailableError
 from services.sync_dispatch import dispatch_outbox
@@ -88,3 +90,43 @@ async def test_a_disconnect_while_a_pull_moves_a_booking_waits_for_it_and_neithe
     assert (moved.starts_at, moved.version) == (TEN_BERLIN + 4 * HOUR, booking.version + 1)
     assert (await EventMapping.get(id=mapping.id)).state == EventMappingState.UNLINKED
     assert (await CalendarConnection.get(id=given.connection.id)).credentials == ""
+
+
+class ChangedWhileListing(MemoryProvider):
+    """The memory calendar, where the staff member changes the connection's settings while a listing is on its
+    way (after the provider answered, before the pull applies the answer)."""
+
+    def __init__(self, meanwhile: Callable[[], Coroutine[Any, Any, Any]] | None = None) -> None:
+        super().__init__([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
+        self.meanwhile = meanwhile
+
+    async def fetch_changes(self, calendar_id: str, cursor: str | None, window: Span) -> Changes:
+        changes = await super().fetch_changes(calendar_id, cursor, window)
+        if self.meanwhile is not None:
+            await self.meanwhile()
+        return changes
+
+
+@pytest.mark.parametrize("change", ["disconnect", "stop_importing"])
+async def test_a_pull_whose_calendar_stopped_importing_while_it_listed_brings_no_busy_time_back(
+        db: str, change: str) -> None:
+    given = await given_connected_staff()
+    provider = ChangedWhileListing()
+    provider.write_by_hand("work", "dentist.ics", personal_event("dentist", TEN_BERLIN))
+    await pull_calendar(given.calendar.id, provider, NOW)
+    later = NOW + timedelta(minutes=1)
+
+    async def stop() -> None:
+        if change == "disconnect":
+            await disconnect_calendar(given.owner, given.connection.id, True, later)
+        else:
+            await update_external_calendar(given.owner, given.calendar.id, False, None, later)
+
+    # when, while the next pull lists a new event, the calendar is disconnected with its blocks removed (or its
+    # import switched off, which removes them too)
+    provider.write_by_hand("work", "gym.ics", personal_event("gym", TEN_BERLIN + 3 * HOUR))
+    provider.meanwhile = stop
+    outcome = await pull_calendar(given.calendar.id, provider, later)
+    # then the pull applies nothing of what it read: no block comes back
+    assert outcome.status == "skipped"
+    assert await BusyBlock.all().count() == 0
