@@ -36,7 +36,7 @@ async def hold_staff(staff_id: int, connection: BaseDBAsyncClient) -> None:
 
 async def lock_connection(connection_id: int, connection: BaseDBAsyncClient) -> CalendarConnection:
     """Take the calendar connection's row lock for the rest of the transaction and return the row as it is now.
-    Taken after the staff member's lock, never before it."""
+    A transaction that takes both takes the staff member's first."""
     return await CalendarConnection.filter(id=connection_id).using_db(connection).select_for_update(
         no_key=True).get()
 

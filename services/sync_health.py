@@ -88,8 +88,8 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
     """A sync call succeeded: the connection is active again. If it had been failing, every item that waited is
     due at once, and the staff member and owner are told which bookings made meanwhile are on their way (among them
     `delivered`, the booking whose event this successful call wrote, if any). With `db`, inside the caller's
-    transaction (services.transactions), which must already hold the connection's lock or take no lock before it
-    but the staff member's (services.locks)."""
+    transaction (services.transactions.committed); the connection's lock is taken here unless the caller holds it
+    already, so the caller takes no lock but the staff member's before this (services.locks has the order)."""
     async with committed(db) as tx:
         connection = await lock_connection(connection_id, tx)
         if connection.health not in _HEALTHY:
