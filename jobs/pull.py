@@ -5,23 +5,28 @@ cursor. When the window rolls on to a new day, or the provider no longer accepts
 full again, and the stored blocks are replaced only once that complete listing is in hand (a failed listing changes
 nothing), so the last known busy time stays in force meanwhile (invariant 6). Lockstep's own events are never
 blocks; they go to sync_edits to see whether the staff member changed them by hand.
+
+Fetching and reading happen first, outside any transaction (a provider may take seconds). Then everything the pull
+changes is applied in one transaction (DESIGN.md invariant 11): busy blocks, hand edits (bookings moved or cancelled,
+mappings, conflicts, notifications), the cursor, the sync log and the health. It commits whole or not at all, and
+its live events are published only after the commit. docs/sync.md has the rule and the lock order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tortoise.transactions import in_transaction
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.busy import BusyPolicy, BusySpan
 from domain.intervals import Span
 from domain.retry import retry_delay
-from domain.sync import BlockKey, ImportedEvent, ImportPlan, StoredBlock, plan_import
+from domain.sync import ImportedEvent, ImportPlan, StoredBlock, plan_import
 from jobs.event_reading import EventReader, gather_own, reader_for, reading_zone
+from jobs.pull_blocks import apply_blocks, changed_spans, stored_blocks
 from models import (
-    BusyBlock,
-    BusyBlockSource,
     CalendarConnection,
     ConnectionHealth,
     ExternalCalendar,
@@ -38,13 +43,13 @@ from providers.base import (
 )
 from providers.registry import entry_of
 from services.live import publish_availability_changed
-from services.locks import lock_staff
+from services.locks import hold_staff, lock_connection, lock_staff
 from services.sync_edits import OwnSeen, reconcile_busy_overlaps, reconcile_own_events
 from services.sync_health import log_action, record_failure, record_success
 from services.sync_schedule import next_pull_at, poll_interval
+from services.transactions import committed
 
 DAYS_BACK = 30
-_BATCH = 500
 DAYS_AHEAD = 365
 
 
@@ -61,6 +66,33 @@ class PullOutcome:
     status: str
     plan: ImportPlan | None = None
     retry_at: datetime | None = None
+
+
+# Applying a pull is one transaction (DESIGN.md invariant 11): these are its steps, in order, on each path (a change
+# applied, a poll that found nothing new, a suddenly empty listing held back, a provider failure). Live events
+# raised on the way are published once it has committed (services.transactions).
+PULL_STEPS = ("busy_blocks", "hand_edits", "busy_overlaps", "cursor", "sync_log", "health")
+NO_CHANGE_STEPS = ("health", "cursor")
+HELD_BACK_STEPS = ("health", "cursor", "sync_log")
+FAILED_STEPS = ("health", "retry", "sync_log")
+_SYNCING = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
+AfterStep = Callable[[str], Awaitable[None] | None]  # told each step done; may be a coroutine function
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """One path's steps, told one by one to `after_step` (a test seam: what it raises stops the pull there)."""
+
+    names: tuple[str, ...]
+    after_step: AfterStep | None
+
+    async def done(self, name: str) -> None:
+        if name not in self.names:
+            raise ValueError(f"{name} is not a step of {self.names}")
+        if self.after_step is not None:
+            heard = self.after_step(name)
+            if heard is not None:
+                await heard
 
 
 async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window: Span) -> tuple[Changes, bool]:
@@ -105,43 +137,8 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
     return imported, own, unreadable
 
 
-async def _stored_blocks(calendar_id: int) -> dict[BlockKey, tuple[int, StoredBlock]]:
-    """The calendar's blocks by key, with their row IDs."""
-    rows = await BusyBlock.filter(external_calendar_id=calendar_id).values_list(
-        "id", "external_event_id", "occurrence_key", "starts_at", "ends_at", "title", "all_day")
-    return {(event_id, key): (row_id, StoredBlock(event_id, key, Span(start.astimezone(UTC), end.astimezone(UTC)),
-                                                  title, all_day))
-            for row_id, event_id, key, start, end, title, all_day in rows}
-
-
-async def _apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
-                        stored: dict[BlockKey, tuple[int, StoredBlock]], staff_id: int) -> None:
-    """Write the plan in one transaction: deletes and new blocks in batches (an initial import brings thousands)."""
-    async with in_transaction() as db:
-        # Imported busy time changes the schedule like any other change: take the staff member's lock, which also
-        # gives the schedule a new version (cached slot answers of the old one are no longer used).
-        if plan.deletes or plan.upserts:
-            await lock_staff(staff_id, db)
-        doomed = [stored[key][0] for key in plan.deletes if key in stored]
-        for start in range(0, len(doomed), _BATCH):
-            await BusyBlock.filter(id__in=doomed[start:start + _BATCH]).using_db(db).delete()
-        new = []
-        for block in plan.upserts:
-            values = {"starts_at": block.span.start, "ends_at": block.span.end, "title": block.title[:500],
-                      "all_day": block.all_day}
-            if block.key in stored:
-                await BusyBlock.filter(id=stored[block.key][0]).using_db(db).update(**values)
-            else:
-                new.append(BusyBlock(staff_id=staff_id, source=BusyBlockSource.EXTERNAL,
-                                     external_calendar_id=calendar.id, external_event_id=block.event_id,
-                                     occurrence_key=block.occurrence_key, **values))
-        await BusyBlock.bulk_create(new, batch_size=_BATCH, using_db=db)
-
-
-def _changed_spans(plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBlock]]) -> list[Span]:
-    """Where free time may have changed: the new blocks and the old place of changed or removed ones."""
-    before = [stored[key][1].span for key in (*plan.deletes, *(block.key for block in plan.upserts)) if key in stored]
-    return [*before, *(block.span for block in plan.upserts)]
+async def _next_pull(calendar: ExternalCalendar, planned: datetime, db: BaseDBAsyncClient) -> datetime:
+    return _sooner(calendar, planned, (await ExternalCalendar.get(id=calendar.id, using_db=db)).next_pull_at)
 
 
 def _pushes(connection: CalendarConnection) -> bool:
@@ -149,20 +146,17 @@ def _pushes(connection: CalendarConnection) -> bool:
     return entry_of(connection.provider).capabilities.push
 
 
-async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection, staff: Staff, now: datetime
-                     ) -> datetime:
-    """When to pull again: by the schedule, or sooner when a pull was asked for while this one ran ("sync now", or
-    a push that found the calendar's copy changed)."""
-    planned = await next_pull_at(connection, staff, now, pushes=_pushes(connection))
-    requested = (await ExternalCalendar.get(id=calendar.id)).next_pull_at
+def _sooner(calendar: ExternalCalendar, planned: datetime, requested: datetime | None) -> datetime:
+    """When to pull again: as `planned` by the schedule, or sooner when a pull was asked for while this one ran
+    ("sync now", or a push that found the calendar's copy changed): the calendar's `requested` next pull then
+    differs from the one this pull started with."""
     if requested is not None and requested != calendar.next_pull_at and requested < planned:
         return requested
     return planned
 
 
 async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, error: ProviderError,
-                  now: datetime) -> PullOutcome:
-    health = await record_failure(connection.id, str(error), now, credentials_refused=isinstance(error, AuthFailed))
+                  now: datetime, after_step: AfterStep | None = None) -> PullOutcome:
     retry_after = getattr(error, "retry_after", None)
     delay = retry_delay(connection.consecutive_failures + 1, retry_after)
     # A failing calendar is polled no less often than a working one (unless the provider asks for a pause): its
@@ -170,8 +164,15 @@ async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, er
     poll = await poll_interval(connection, await Staff.get(id=connection.staff_id), now,
                                pushes=_pushes(connection))
     retry_at = now + max(min(delay, poll), timedelta(seconds=retry_after or 0))
-    await ExternalCalendar.filter(id=calendar.id).update(next_pull_at=retry_at)
-    await log_action(connection.id, "import", "pull", "failed", error=str(error))
+    steps = _Steps(FAILED_STEPS, after_step)
+    async with committed() as db:
+        health = await record_failure(connection.id, str(error), now,
+                                      credentials_refused=isinstance(error, AuthFailed), db=db)
+        await steps.done("health")
+        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(next_pull_at=retry_at)
+        await steps.done("retry")
+        await log_action(connection.id, "import", "pull", "failed", error=str(error), using_db=db)
+        await steps.done("sync_log")
     status = "reauthorize" if health == ConnectionHealth.REAUTHORIZATION_REQUIRED else "retry"
     return PullOutcome(status, retry_at=retry_at)
 
@@ -196,28 +197,48 @@ async def pull_refused(calendar_id: int, error: ProviderError, now: datetime) ->
 
 
 async def _held_back(calendar: ExternalCalendar, connection: CalendarConnection, plan: ImportPlan, now: datetime,
-                     next_pull: datetime) -> PullOutcome:
+                     planned: datetime, after_step: AfterStep | None) -> PullOutcome:
     """A suddenly empty listing: keep every block and the old cursor, and list the window in full again next time
     (each such listing in a row is counted; domain.sync believes the calendar empty after enough of them)."""
-    await ExternalCalendar.filter(id=calendar.id).update(empty_listings=calendar.empty_listings + 1,
-                                                         window_start=None, last_pulled_at=now,
-                                                         next_pull_at=next_pull)
     message = "The calendar suddenly listed no events; the last known busy time stays in force"
-    await log_action(connection.id, "import", "pull", "retrying", error=message)
-    await record_failure(connection.id, message, now)
+    steps = _Steps(HELD_BACK_STEPS, after_step)
+    async with committed() as db:
+        await record_failure(connection.id, message, now, db=db)  # takes the connection's lock first
+        await steps.done("health")
+        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
+            empty_listings=calendar.empty_listings + 1, window_start=None, last_pulled_at=now,
+            next_pull_at=await _next_pull(calendar, planned, db))
+        await steps.done("cursor")
+        await log_action(connection.id, "import", "pull", "retrying", error=message, using_db=db)
+        await steps.done("sync_log")
     return PullOutcome("done", plan)
 
 
+async def _unchanged(calendar: ExternalCalendar, connection: CalendarConnection, changes: Changes, now: datetime,
+                     planned: datetime, after_step: AfterStep | None) -> PullOutcome:
+    """The cheap check found nothing new (most polls): no blocks to load, nothing worth a log entry."""
+    steps = _Steps(NO_CHANGE_STEPS, after_step)
+    async with committed() as db:
+        await record_success(connection.id, now, db=db)  # takes the connection's lock first
+        await steps.done("health")
+        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
+            sync_cursor=changes.cursor, last_pulled_at=now, next_pull_at=await _next_pull(calendar, planned, db))
+        await steps.done("cursor")
+    return PullOutcome("done", ImportPlan((), ()))
+
+
 async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datetime, *,
-                        own_addresses: tuple[str, ...] = ()) -> PullOutcome:
+                        own_addresses: tuple[str, ...] = (), after_step: AfterStep | None = None) -> PullOutcome:
     """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply). Callers make
     sure no push or pull of the same calendar runs meanwhile (services.sync_leases).
-    `own_addresses` are the account's calendar addresses found at connect time, besides the staff member's email."""
+    `own_addresses` are the account's calendar addresses found at connect time, besides the staff member's email.
+    `after_step` is called with the name of each step of applying the pull once it is done (PULL_STEPS, or the
+    steps of the shorter paths), inside the one transaction: whatever it raises rolls the whole pull back."""
     calendar = await ExternalCalendar.get_or_none(id=calendar_id)
     if calendar is None:
         return PullOutcome("skipped")
     connection = await CalendarConnection.get(id=calendar.connection_id)
-    live = connection.health in (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
+    live = connection.health in _SYNCING
     wanted = calendar.import_busy or calendar.is_destination
     if not live or not wanted or connection.direction == SyncDirection.EXPORT_ONLY:
         return PullOutcome("skipped")
@@ -226,44 +247,62 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     try:
         changes, expired = await _fetch(provider, calendar, window)
     except ProviderError as exc:
-        return await _failed(calendar, connection, exc, now)
+        return await _failed(calendar, connection, exc, now, after_step)
+    planned = await next_pull_at(connection, staff, now, pushes=_pushes(connection))
     if not (changes.changed or changes.deleted or changes.complete):
-        # The cheap check found nothing new (most polls): no blocks to load, nothing worth a log entry.
-        await ExternalCalendar.filter(id=calendar.id).update(
-            sync_cursor=changes.cursor, last_pulled_at=now, next_pull_at=await _next_pull(calendar, connection,
-                                                                                          staff, now))
-        await record_success(connection.id, now)
-        return PullOutcome("done", ImportPlan((), ()))
+        return await _unchanged(calendar, connection, changes, now, planned, after_step)
     zone = reading_zone(connection.provider, calendar.time_zone, staff.time_zone)
     policy = BusyPolicy(zone=zone, own_addresses=_own_addresses(connection, staff, own_addresses),
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
-    stored = await _stored_blocks(calendar.id)
+    stored = await stored_blocks(calendar.id)
     blocks = [block for _, block in stored.values()]
     imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, blocks,
                                       reader_for(connection.provider))
     plan = plan_import(blocks, imported, changes.deleted, complete=changes.complete,
                        empty_listings_before=calendar.empty_listings)
     if plan.suspicious:
-        return await _held_back(calendar, connection, plan, now, await _next_pull(calendar, connection, staff, now))
-    await _apply_blocks(calendar, plan, stored, staff.id)
-    await publish_availability_changed(staff.id, _changed_spans(plan, stored))
-    listed = {remote.event_id for remote in changes.changed} | set(own)
-    cancelled: dict[str, set[datetime]] = {}
-    for occurrence in changes.cancelled_occurrences:
-        cancelled.setdefault(occurrence.series_id, set()).add(occurrence.planned_start)
-    await reconcile_own_events(calendar, connection, own, listed, set(changes.deleted), changes.complete, window,
-                               now, cancelled)
-    await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now, incremental=not changes.complete)
-    # The cursor moves on only once everything it covers is applied: a pull that stops earlier (a crash, a
-    # timeout) fetches the same changes again, and applying them twice changes nothing.
-    await ExternalCalendar.filter(id=calendar.id).update(
-        sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
-        next_pull_at=await _next_pull(calendar, connection, staff, now), empty_listings=0)
+        return await _held_back(calendar, connection, plan, now, planned, after_step)
     detail = f"{len(plan.upserts)} busy blocks added or changed, {len(plan.deletes)} removed"
     if expired:
         detail += "; the sync cursor had expired, so the window was listed again in full"
     if unreadable:
         detail += f"; {unreadable} events could not be read and keep their last known blocks"
-    await log_action(connection.id, "import", "pull", "ok", detail=detail)
-    await record_success(connection.id, now)
+    steps = _Steps(PULL_STEPS, after_step)
+    async with committed() as db:
+        # Locks in the one order (services.locks): the staff member, then the connection. Imported busy time
+        # changes the schedule like any other change, so then the schedule gets a new version (cached slot answers
+        # of the old one are no longer used); a pull that may only touch bookings takes the lock without one.
+        if plan.deletes or plan.upserts:
+            await lock_staff(staff.id, db)
+        else:
+            await hold_staff(staff.id, db)
+        current = await lock_connection(connection.id, db)
+        fresh = await ExternalCalendar.get(id=calendar.id, using_db=db)
+        if current.health not in _SYNCING or fresh.import_busy != calendar.import_busy:
+            # Disconnected, or its import switched, while this pull listed: what it read no longer applies (it
+            # would bring back blocks just removed). The next pull reads the calendar as it is now.
+            return PullOutcome("skipped")
+        await apply_blocks(calendar, plan, stored, staff.id, db)
+        await publish_availability_changed(staff.id, changed_spans(plan, stored))  # held until the commit
+        await steps.done("busy_blocks")
+        listed = {remote.event_id for remote in changes.changed} | set(own)
+        cancelled: dict[str, set[datetime]] = {}
+        for occurrence in changes.cancelled_occurrences:
+            cancelled.setdefault(occurrence.series_id, set()).add(occurrence.planned_start)
+        await reconcile_own_events(calendar, connection, own, listed, set(changes.deleted), changes.complete, window,
+                                   now, cancelled, db=db)
+        await steps.done("hand_edits")
+        await reconcile_busy_overlaps(connection, staff.id, plan.upserts, now, incremental=not changes.complete,
+                                      db=db)
+        await steps.done("busy_overlaps")
+        # The cursor moves on together with everything it covers: a pull that stops earlier (a crash, a timeout)
+        # leaves no trace, fetches the same changes again, and applying them twice changes nothing.
+        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
+            sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
+            next_pull_at=_sooner(calendar, planned, fresh.next_pull_at), empty_listings=0)
+        await steps.done("cursor")
+        await log_action(connection.id, "import", "pull", "ok", detail=detail, using_db=db)
+        await steps.done("sync_log")
+        await record_success(connection.id, now, db=db)
+        await steps.done("health")
     return PullOutcome("done", plan)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
@@ -42,6 +43,7 @@ from services.errors import (
     SlotUnavailableError,
 )
 from services.locks import lock_staff
+from services.transactions import savepoint
 
 
 @dataclass(frozen=True)
@@ -182,16 +184,18 @@ async def reschedule_booking(
     return await _move(booking, target_id, start, now, customer_rules=customer_rules)
 
 
-async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime, *, customer_rules: bool) -> Booking:
+async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime, *, customer_rules: bool,
+                db: BaseDBAsyncClient | None = None) -> Booking:
     """Move a confirmed booking to `start` (keeping its length and buffers) if that time is free, else raise
-    SlotUnavailableError. Bumps the version and writes the outbox row in the same transaction."""
+    SlotUnavailableError. Bumps the version and writes the outbox row in the same transaction (a savepoint in the
+    caller's `db` when given: a refusal undoes this move alone)."""
     (staff,) = await qualified_staff(booking.service, [staff_id], ["input", "staffId"], indexed=False)
     before = booking.starts_at - booking.buffered_start
     after = booking.buffered_end - booking.ends_at
     length = booking.ends_at - booking.starts_at
     rules = replace(slot_rules(booking.service), duration=length, buffer_before=before, buffer_after=after)
     try:
-        async with in_transaction() as connection:
+        async with savepoint(db) as connection:
             # Both schedules change when a booking moves to someone else: the one it leaves gets a new version too
             # (cached slot answers would otherwise keep its freed time taken). Locked in order, like every lock.
             for staff_to_lock in sorted({booking.staff_id, staff.id}):
@@ -215,24 +219,29 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
     return moved
 
 
-async def move_booking_for_calendar(booking_id: int, start: datetime, now: datetime) -> Booking:
+async def move_booking_for_calendar(booking_id: int, start: datetime, now: datetime, *,
+                                    db: BaseDBAsyncClient | None = None) -> Booking:
     """The staff member moved the booking's event in their own calendar: follow it if the time is free (by the
-    business's rules, not a customer's: minimum notice and horizon don't apply), else SlotUnavailableError."""
-    booking = await Booking.get(id=booking_id).prefetch_related("service")
+    business's rules, not a customer's: minimum notice and horizon don't apply), else SlotUnavailableError.
+    With `db`, inside the caller's transaction (services.transactions.committed)."""
+    booking = await Booking.get(id=booking_id, using_db=db).prefetch_related("service")
     if booking.status != BookingStatus.CONFIRMED:
         raise SlotUnavailableError([start])
-    return await _move(booking, booking.staff_id, start.astimezone(UTC), now, customer_rules=False)
+    return await _move(booking, booking.staff_id, start.astimezone(UTC), now, customer_rules=False, db=db)
 
 
-async def cancel_bookings_for_calendar(booking_ids: Sequence[int], now: datetime) -> list[Booking]:
-    """Cancel bookings because the calendar side won a conflict (the event was deleted there)."""
-    return await _cancel(Booking.filter(id__in=list(booking_ids)), now)
+async def cancel_bookings_for_calendar(booking_ids: Sequence[int], now: datetime, *,
+                                       db: BaseDBAsyncClient | None = None) -> list[Booking]:
+    """Cancel bookings because the calendar side won a conflict (the event was deleted there). With `db`, inside
+    the caller's transaction (services.transactions.committed)."""
+    return await _cancel(Booking.filter(id__in=list(booking_ids)), now, db=db)
 
 
-async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bool = False) -> list[Booking]:
+async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bool = False,
+                  db: BaseDBAsyncClient | None = None) -> list[Booking]:
     """Cancel the confirmed bookings of `query`, bump their versions and write their outbox rows. Under customer
     rules every one of them must still be ahead (checked inside the transaction, so nothing is cancelled otherwise)."""
-    async with in_transaction() as connection:
+    async with savepoint(db) as connection:
         targets = await query.filter(status=BookingStatus.CONFIRMED).using_db(connection)
         if customer_rules:
             for target in targets:

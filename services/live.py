@@ -125,6 +125,11 @@ def holding() -> Iterator[list[LiveEvent]]:
         _held.reset(token)
 
 
+def is_holding() -> bool:
+    """Whether publish() keeps events for later here (inside holding())."""
+    return _held.get() is not None
+
+
 async def publish(event: LiveEvent) -> bool:
     """Publish after the change committed (subscribers read the database when the event arrives). Inside
     holding(), True means the event is held for later."""

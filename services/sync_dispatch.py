@@ -9,7 +9,7 @@ lease (`next_attempt_at`, `next_pull_at`) has passed.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
@@ -43,13 +43,14 @@ async def anchor_id(booking: Booking) -> int:
     return booking.id if first is None else first.id
 
 
-async def push_version(anchor: int) -> int:
+async def push_version(anchor: int, db: Any = None) -> int:
     """The version a push compares with the one last written (jobs.booking_events): the booking's own, or for a
     series the sum over its occurrences (versions only grow, so any change to any occurrence raises the sum)."""
-    booking = await Booking.get(id=anchor)
+    booking = await Booking.get(id=anchor, using_db=db)
     if booking.series_id is None:
         return booking.version
-    return sum(cast(list[int], await Booking.filter(series_id=booking.series_id).values_list("version", flat=True)))
+    return sum(cast(list[int], await Booking.filter(series_id=booking.series_id).using_db(db).values_list(
+        "version", flat=True)))
 
 
 async def destinations(staff_id: int) -> list[ExternalCalendar]:

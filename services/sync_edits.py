@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from domain.conflicts import ConflictKind, ConflictPolicy, SyncResolution, decide
 from domain.intervals import Span
 from domain.own_events import CalendarEdit, EditKind, OwnEvent, calendar_edits
@@ -27,10 +29,13 @@ from models import (
     ExternalCalendar,
     SyncConflict,
 )
+from services import live
 from services.bookings import cancel_bookings_for_calendar, move_booking_for_calendar
 from services.errors import SlotUnavailableError
+from services.locks import hold_staff
 from services.sync_dispatch import push_version
 from services.sync_health import log_action, notify_staff
+from services.transactions import committed
 
 WrittenOccurrences = dict[str, list[object]]  # planned start ISO -> [booking id, start ISO, end ISO]
 
@@ -84,14 +89,26 @@ class OwnSeen:
 async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarConnection,
                                own: dict[str, OwnSeen], listed: set[str], deleted: set[str],
                                complete: bool, window: Span, now: datetime,
-                               cancelled: Mapping[str, set[datetime]] | None = None) -> None:
+                               cancelled: Mapping[str, set[datetime]] | None = None, *,
+                               db: BaseDBAsyncClient | None = None) -> None:
     """Compare each of Lockstep's events the pull saw (`own`, by the event id its mapping knows), or saw deleted,
     with what was last written for it. With a `complete` listing, an event not `listed` is deleted; one listed but
     not readable as ours is left alone (never taken for a deletion). `cancelled`: by series event id, the planned
-    starts of occurrences the calendar listed as deleted (providers that list occurrences apart)."""
-    cancelled = cancelled or {}
+    starts of occurrences the calendar listed as deleted (providers that list occurrences apart).
+    Everything it changes (bookings, mappings, conflicts, notifications, the sync log) is one transaction: the
+    caller's `db` when given (services.transactions.committed), else its own."""
+    async with committed(db) as tx:
+        if db is None:
+            await hold_staff(connection.staff_id, tx)  # the lock order (services.locks): staff before any row
+        await _reconcile_own(calendar, connection, own, listed, deleted, complete, window, now, cancelled or {}, tx)
+
+
+async def _reconcile_own(calendar: ExternalCalendar, connection: CalendarConnection, own: dict[str, OwnSeen],
+                         listed: set[str], deleted: set[str], complete: bool, window: Span, now: datetime,
+                         cancelled: Mapping[str, set[datetime]], db: BaseDBAsyncClient) -> None:
     mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
-        EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(external_event_id="")
+        EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(
+        external_event_id="").using_db(db)
     policy = ConflictPolicy(connection.conflict_policy)
     for mapping in mappings:
         remote_etag: str | None = None
@@ -123,10 +140,10 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
                                 dict(mapping.written), mapping.state, mapping.version_written)
         # Changed in Lockstep too since the last write (a reschedule still on its way): under "ask" and "platform
         # wins" the calendar's edit must not silently undo it.
-        both_edited = await push_version(mapping.booking_id) != mapping.version_written
+        both_edited = await push_version(mapping.booking_id, db) != mapping.version_written
         may_follow = not both_edited or policy in (ConflictPolicy.CALENDAR_WINS, ConflictPolicy.KEEP_BOTH)
         for edit in edits:
-            await _handle_edit(mapping, connection, edit, update, now, may_follow)
+            await _handle_edit(mapping, connection, edit, update, now, may_follow, db)
         if not edits and not still_there:
             continue  # the event is gone but held nothing in the window we care about
         values: dict[str, object] = {"etag": update.etag, "external_event_id": update.event_id,
@@ -134,22 +151,22 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
                                      "version_written": update.version_written}
         if update.rewrite:
             values.update(version_written=0, state=EventMappingState.PENDING, next_attempt_at=now, attempts=0)
-        await EventMapping.filter(id=mapping.id).update(**values)
+        await EventMapping.filter(id=mapping.id).using_db(db).update(**values)
 
 
 async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, edit: CalendarEdit,
-                       update: _MappingUpdate, now: datetime, may_follow: bool) -> None:
+                       update: _MappingUpdate, now: datetime, may_follow: bool, db: BaseDBAsyncClient) -> None:
     """`may_follow`: a move in the calendar may move the booking (when its time is free)."""
     planned = _iso(edit.planned_start)
     booking_id = int(str(update.written.get(planned, mapping.written.get(planned, [mapping.booking_id]))[0]))
-    booking = await Booking.get_or_none(id=booking_id)
+    booking = await Booking.get_or_none(id=booking_id, using_db=db)
     if booking is None or booking.status != BookingStatus.CONFIRMED:
         return  # a cancelled booking's event is on its way out anyway
     kind = ConflictKind.EVENT_MOVED if edit.kind == EditKind.MOVED else ConflictKind.EVENT_DELETED
     resolution = None
     if edit.kind == EditKind.MOVED and edit.new_span is not None and may_follow:
         try:
-            await move_booking_for_calendar(booking_id, edit.new_span.start, now)
+            await move_booking_for_calendar(booking_id, edit.new_span.start, now, db=db)
             resolution = SyncResolution.RESCHEDULE_BOOKING
             update.written[planned] = [booking_id, _iso(edit.new_span.start), _iso(edit.new_span.end)]
             if update.version_written > 0:
@@ -160,85 +177,95 @@ async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, ed
             resolution = None
     if resolution is None:
         resolution = decide(kind, ConflictPolicy(connection.conflict_policy), new_time_free=False)
-        await _apply_resolution(resolution, kind, booking, connection, edit, update, now)
+        await _apply_resolution(resolution, kind, booking, connection, edit, update, now, db)
     await log_action(connection.id, "import", kind.value, "ok", booking_id=booking_id, mapping_id=mapping.id,
-                     detail=resolution.value)
-    await notify_staff(booking.staff_id, kind.value, _MESSAGES[resolution],
-                       {"bookingId": booking_id, "resolution": resolution.value})
+                     detail=resolution.value, using_db=db)
+    await _notify(booking.staff_id, kind.value, _MESSAGES[resolution],
+                  {"bookingId": booking_id, "resolution": resolution.value}, db)
+
+
+async def _notify(staff_id: int, kind: str, message: str, data: dict[str, object], db: BaseDBAsyncClient) -> None:
+    # Stored in the transaction, announced with its other live events once it has committed.
+    await live.publish_notifications_added(await notify_staff(staff_id, kind, message, data, using_db=db))
 
 
 async def _apply_resolution(resolution: SyncResolution, kind: ConflictKind, booking: Booking,
                             connection: CalendarConnection, edit: CalendarEdit, update: _MappingUpdate,
-                            now: datetime) -> None:
+                            now: datetime, db: BaseDBAsyncClient) -> None:
     proposed = edit.new_span
     if resolution == SyncResolution.RESTORE_EVENT:
         update.rewrite = True
     elif resolution == SyncResolution.CANCEL_BOOKING:
-        await cancel_bookings_for_calendar([booking.id], now)
+        await cancel_bookings_for_calendar([booking.id], now, db=db)
         update.written.pop(_iso(edit.planned_start), None)
     elif resolution == SyncResolution.OPEN_CONFLICT:
         update.state = EventMappingState.CONFLICT
-        await _record_conflict(booking, connection, kind, update.event_id, proposed, ConflictStatus.OPEN, "", now)
+        await _record_conflict(booking, connection, kind, update.event_id, proposed, ConflictStatus.OPEN, "", now,
+                               db)
     elif resolution == SyncResolution.KEEP_BOTH:
         if kind == ConflictKind.EVENT_DELETED:
             update.state = EventMappingState.UNLINKED
         elif proposed is not None:
             update.written[_iso(edit.planned_start)] = [booking.id, _iso(proposed.start), _iso(proposed.end)]
         await _record_conflict(booking, connection, kind, update.event_id, proposed, ConflictStatus.SETTLED,
-                               resolution.value, now)
+                               resolution.value, now, db)
 
 
 async def _record_conflict(booking: Booking, connection: CalendarConnection, kind: ConflictKind, event_id: str,
-                           proposed: Span | None, status: ConflictStatus, resolution: str, now: datetime
-                           ) -> SyncConflict:
+                           proposed: Span | None, status: ConflictStatus, resolution: str, now: datetime,
+                           db: BaseDBAsyncClient) -> SyncConflict:
     return await SyncConflict.create(
         staff_id=booking.staff_id, booking_id=booking.id, connection_id=connection.id, kind=kind.value,
         external_event_id=event_id, status=status, resolution=resolution,
         proposed_start=proposed.start if proposed else None, proposed_end=proposed.end if proposed else None,
-        settled_at=now if status == ConflictStatus.SETTLED else None)
+        settled_at=now if status == ConflictStatus.SETTLED else None, using_db=db)
 
 
 async def reconcile_busy_overlaps(connection: CalendarConnection, staff_id: int, blocks: tuple[StoredBlock, ...],
-                                  now: datetime, *, incremental: bool) -> None:
+                                  now: datetime, *, incremental: bool, db: BaseDBAsyncClient | None = None) -> None:
     """Busy events just imported that overlap a confirmed booking: once per (booking, event), by the policy.
     Only an `incremental` change is news the staff member just made; a complete listing (the first import, a
     changed setting, a resync) also brings events that were there long before the booking, so it never cancels a
-    booking by itself: where the policy would, a conflict opens for a person to decide."""
+    booking by itself: where the policy would, a conflict opens for a person to decide. One transaction, the
+    caller's `db` when given, as reconcile_own_events."""
     if not blocks:
         return
-    policy = ConflictPolicy(connection.conflict_policy)
-    # One query for the bookings and one for the conflicts already known, however many blocks an import brings.
-    bookings = await Booking.filter(staff_id=staff_id, status=BookingStatus.CONFIRMED,
-                                    buffered_start__lt=max(block.span.end for block in blocks),
-                                    buffered_end__gt=min(block.span.start for block in blocks))
-    if not bookings:
-        return
-    known = set(await SyncConflict.filter(booking_id__in=[b.id for b in bookings],
-                                          kind=ConflictKind.BUSY_OVERLAP.value).values_list(
-        "booking_id", "external_event_id"))
-    for block in blocks:
-        for booking in bookings:
-            overlaps = booking.buffered_start < block.span.end and block.span.start < booking.buffered_end
-            if not overlaps or (booking.id, block.event_id) in known:
-                continue
-            known.add((booking.id, block.event_id))
-            await _settle_overlap(connection, policy, booking, block, now, incremental)
+    async with committed(db) as tx:
+        if db is None:
+            await hold_staff(connection.staff_id, tx)  # the lock order (services.locks): staff before any row
+        policy = ConflictPolicy(connection.conflict_policy)
+        # One query for the bookings and one for the conflicts already known, however many blocks an import brings.
+        bookings = await Booking.filter(staff_id=staff_id, status=BookingStatus.CONFIRMED,
+                                        buffered_start__lt=max(block.span.end for block in blocks),
+                                        buffered_end__gt=min(block.span.start for block in blocks)).using_db(tx)
+        if not bookings:
+            return
+        known = set(await SyncConflict.filter(booking_id__in=[b.id for b in bookings],
+                                              kind=ConflictKind.BUSY_OVERLAP.value).using_db(tx).values_list(
+            "booking_id", "external_event_id"))
+        for block in blocks:
+            for booking in bookings:
+                overlaps = booking.buffered_start < block.span.end and block.span.start < booking.buffered_end
+                if not overlaps or (booking.id, block.event_id) in known:
+                    continue
+                known.add((booking.id, block.event_id))
+                await _settle_overlap(connection, policy, booking, block, now, incremental, tx)
 
 
 async def _settle_overlap(connection: CalendarConnection, policy: ConflictPolicy, booking: Booking,
-                          block: StoredBlock, now: datetime, incremental: bool) -> None:
+                          block: StoredBlock, now: datetime, incremental: bool, db: BaseDBAsyncClient) -> None:
     resolution = decide(ConflictKind.BUSY_OVERLAP, policy, new_time_free=False)
     if resolution == SyncResolution.CANCEL_BOOKING and not incremental:
         resolution = SyncResolution.OPEN_CONFLICT
     if resolution == SyncResolution.CANCEL_BOOKING:
-        await cancel_bookings_for_calendar([booking.id], now)
+        await cancel_bookings_for_calendar([booking.id], now, db=db)
     status = ConflictStatus.OPEN if resolution == SyncResolution.OPEN_CONFLICT else ConflictStatus.SETTLED
     settled_as = "" if status == ConflictStatus.OPEN else resolution.value
     await _record_conflict(booking, connection, ConflictKind.BUSY_OVERLAP, block.event_id, None, status,
-                           settled_as, now)
+                           settled_as, now, db)
     await log_action(connection.id, "import", ConflictKind.BUSY_OVERLAP.value, "ok", booking_id=booking.id,
-                     detail=resolution.value)
+                     detail=resolution.value, using_db=db)
     message = ("An event in the calendar overlaps a booking" if status == ConflictStatus.OPEN
                else _MESSAGES[resolution])
-    await notify_staff(booking.staff_id, ConflictKind.BUSY_OVERLAP.value, message,
-                       {"bookingId": booking.id, "resolution": resolution.value})
+    await _notify(booking.staff_id, ConflictKind.BUSY_OVERLAP.value, message,
+                  {"bookingId": booking.id, "resolution": resolution.value}, db)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.transactions import in_transaction
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.intervals import Span
 from models import (
@@ -33,7 +33,9 @@ from models import (
     SyncLogEntry,
 )
 from services import live
+from services.locks import lock_connection
 from services.sync_recovery import recovery_message, send_what_waited, undispatched_bookings
+from services.transactions import committed
 
 _HEALTHY = {ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED}
 
@@ -66,10 +68,10 @@ async def notify_staff(staff_id: int, kind: str, message: str, data: dict[str, o
 
 
 async def announce_health(connection: CalendarConnection, notified: Sequence[int] = (),
-                          freed: Sequence[Span] = ()) -> None:
-    """After commit: the connection's new health, the notifications that came with it, and the busy time it gave
-    up (imported blocks removed)."""
-    business_id = await Staff.filter(id=connection.staff_id).values_list("business_id", flat=True)
+                          freed: Sequence[Span] = (), *, db: BaseDBAsyncClient | None = None) -> None:
+    """After commit (or inside services.transactions.committed, which holds it until then): the connection's new
+    health, the notifications that came with it, and the busy time it gave up (imported blocks removed)."""
+    business_id = await Staff.filter(id=connection.staff_id).using_db(db).values_list("business_id", flat=True)
     if business_id:
         await live.publish_sync_health_changed(connection.id, connection.staff_id, int(str(business_id[0])),
                                                str(connection.health))
@@ -81,12 +83,15 @@ OUTAGE_FAILURES = 2
 OUTAGE_SILENCE = timedelta(minutes=2)
 
 
-async def record_success(connection_id: int, now: datetime, *, delivered: int | None = None) -> None:
+async def record_success(connection_id: int, now: datetime, *, delivered: int | None = None,
+                         db: BaseDBAsyncClient | None = None) -> None:
     """A sync call succeeded: the connection is active again. If it had been failing, every item that waited is
     due at once, and the staff member and owner are told which bookings made meanwhile are on their way (among them
-    `delivered`, the booking whose event this successful call wrote, if any)."""
-    async with in_transaction() as db:
-        connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
+    `delivered`, the booking whose event this successful call wrote, if any). With `db`, inside the caller's
+    transaction (services.transactions.committed); the connection's lock is taken here unless the caller holds it
+    already, so the caller takes no lock but the staff member's before this (services.locks has the order)."""
+    async with committed(db) as tx:
+        connection = await lock_connection(connection_id, tx)
         if connection.health not in _HEALTHY:
             return  # a late job must not revive a disconnected or refused connection
         # An outage, not one item's own failure between successful calls: a run of failures and no success for a
@@ -101,24 +106,22 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
         connection.last_attempt_at = now
         connection.last_error = ""
         connection.consecutive_failures = 0
-        await connection.save(using_db=db)
-        notified = []
+        await connection.save(using_db=tx)
         if recovered:
             # What waited for the calendar goes out at once, not on each item's own (by now long) retry delay.
-            waited = sorted({*await send_what_waited(connection_id, now, db), *([delivered] if delivered else [])})
-            message = await recovery_message(connection.staff_id, waited, db)
+            waited = sorted({*await send_what_waited(connection_id, now, tx), *([delivered] if delivered else [])})
+            message = await recovery_message(connection.staff_id, waited, tx)
             notified = await notify_staff(connection.staff_id, "sync_recovered", message,
-                                          {"connectionId": connection_id, "bookingIds": waited}, using_db=db)
-    if recovered:
-        await announce_health(connection, notified)
+                                          {"connectionId": connection_id, "bookingIds": waited}, using_db=tx)
+            await announce_health(connection, notified, db=tx)  # held until the transaction commits
 
 
-async def record_failure(connection_id: int, error: str, now: datetime, *, credentials_refused: bool = False
-                         ) -> ConnectionHealth:
+async def record_failure(connection_id: int, error: str, now: datetime, *, credentials_refused: bool = False,
+                         db: BaseDBAsyncClient | None = None) -> ConnectionHealth:
     """A sync call failed (`error` is a message safe to show). Refused credentials need the staff member; anything
-    else degrades the connection and is retried."""
-    async with in_transaction() as db:
-        connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
+    else degrades the connection and is retried. With `db`, inside the caller's transaction, as record_success."""
+    async with committed(db) as tx:
+        connection = await lock_connection(connection_id, tx)
         if connection.health not in _HEALTHY:
             return connection.health
         before = connection.health
@@ -130,12 +133,12 @@ async def record_failure(connection_id: int, error: str, now: datetime, *, crede
             connection.health = ConnectionHealth.REAUTHORIZATION_REQUIRED
             notified = await notify_staff(connection.staff_id, "reauthorization_required",
                                           "The calendar refused Lockstep's credentials: reconnect it",
-                                          {"connectionId": connection_id}, using_db=db)
+                                          {"connectionId": connection_id}, using_db=tx)
         else:
             connection.health = ConnectionHealth.DEGRADED
-        await connection.save(using_db=db)
-    if connection.health != before:
-        await announce_health(connection, notified)
+        await connection.save(using_db=tx)
+        if connection.health != before:
+            await announce_health(connection, notified, db=tx)  # held until the transaction commits
     return connection.health
 
 

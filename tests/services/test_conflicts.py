@@ -8,6 +8,7 @@ from typing import Any
 
 import icalendar
 import pytest
+from redis.asyncio.client import PubSub
 
 from domain.conflicts import SettleChoice
 from jobs.pull import pull_calendar
@@ -26,12 +27,14 @@ from models import (
     User,
     UserRole,
 )
+from services import live
 from services.auth import Viewer
 from services.bookings import cancel_bookings_for_calendar
 from services.conflicts import list_conflicts, settle_conflict
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError, SlotUnavailableError
 from tests.fakes.memory import MemoryProvider
 from tests.support.calendar_sync import memory_calendar, move_by_hand, push_and_pull
+from tests.support.live import hearing, next_event
 from tests.support.sync import ConnectedStaff, book, given_connected_staff, personal_event
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -270,3 +273,31 @@ async def test_a_series_event_stays_held_until_its_last_open_conflict_is_settled
     assert (await EventMapping.get(id=mapping.id)).state == EventMappingState.PENDING
     assert (await push_mapping(mapping.id, provider, LATER)).action == "create"
     assert len(provider.calendars["work"].events) == 1
+
+
+async def everything_heard(heard: PubSub) -> list[live.LiveEvent]:
+    events = []
+    while (event := await next_event(heard, wait=0.3)) is not None:
+        events.append(event)
+    return events
+
+
+async def test_a_settled_conflict_is_announced_once_committed_and_a_refused_one_not_at_all(db: str, redis_url: str
+                                                                                          ) -> None:
+    given = await given_connected_staff()
+    provider = memory_calendar()
+    booking, _, conflict = await moved_onto_taken_time(given, provider)
+    async with hearing(redis_url) as heard:
+        # when accepting the calendar's time is refused (the 14:00 booking holds it), nothing is announced
+        with pytest.raises(SlotUnavailableError):
+            await settle_conflict(given.owner, conflict.id, SettleChoice.ACCEPT_CALENDAR, LATER)
+        assert await everything_heard(heard) == []
+        # when the time is free and the calendar's time is accepted
+        await cancel_bookings_for_calendar([(await Booking.get(customer_name="Dora")).id], NOW + timedelta(minutes=2))
+        await everything_heard(heard)
+        await settle_conflict(given.owner, conflict.id, SettleChoice.ACCEPT_CALENDAR, LATER)
+        events = await everything_heard(heard)
+    # then the move and the notifications are announced, once the settlement has committed
+    assert [type(event).__name__ for event in events] == ["BookingsChanged", "AvailabilityChanged",
+                                                          "NotificationsAdded"]
+    assert events[0] == live.BookingsChanged("rescheduled", given.staff.business_id, (given.staff.id,), (booking.id,))
