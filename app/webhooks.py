@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from app.webhook_inbox import NotificationInbox
 from jobs.scheduler import enqueue_pull, sync_queue
-from services import metrics
+from services import metrics, stage_stamps
 from services.sync_dispatch import claim_pull
 from services.watch_channels import pull_now, verified_calendar
 
@@ -40,7 +40,9 @@ _REDIS_TIMEOUT = 0.5  # seconds; a Redis that does not answer leaves the pull to
 async def _hand_out_pull(queue: Queue, calendar_id: int) -> None:
     now = datetime.now(UTC)
     try:
-        if not await claim_pull(calendar_id, now):
+        claimed = await claim_pull(calendar_id, now)
+        stage_stamps.stamp("webhook.claimed" if claimed else "webhook.claimed_by_scheduler", calendar_id)
+        if not claimed:
             return  # the scheduler claimed it first (or it is no longer pulled): its job is on the way
     except Exception:
         log.exception("a pull could not be claimed; the scheduler hands it out")
@@ -48,6 +50,7 @@ async def _hand_out_pull(queue: Queue, calendar_id: int) -> None:
     try:
         # redis-py is blocking; a thread keeps a slow Redis from stalling this process's other requests.
         await asyncio.to_thread(enqueue_pull, queue, calendar_id)
+        stage_stamps.stamp("webhook.enqueued", calendar_id)
     except RedisError:
         log.warning("job queue unreachable; calendar %s left due for the scheduler", calendar_id)
         await pull_now(calendar_id, now)
@@ -67,6 +70,7 @@ def google_inbox(redis_url: str | None) -> NotificationInbox:
         if calendar_id is None:
             return "ignored"
         await pull_now(calendar_id, now)
+        stage_stamps.stamp("webhook.verified", calendar_id)
         if queue is not None:
             await _hand_out_pull(queue, calendar_id)
         return "accepted"

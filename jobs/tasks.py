@@ -18,7 +18,7 @@ from jobs.push import push_crashed, push_mapping
 from jobs.tokens import refresh_access
 from jobs.watch import open_channel
 from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
-from services import metrics
+from services import metrics, stage_stamps
 from services.credentials import CredentialVault
 from services.sync_leases import calendar_lease
 from services.watch_channels import watch_failed
@@ -63,6 +63,7 @@ async def run_pull(calendar_id: int) -> str:
         return "skipped"
     async with calendar_lease(calendar.id) as held:
         now = datetime.now(UTC)
+        stage_stamps.stamp("pull.leased" if held else "pull.lease_held", calendar_id)
         if not held:
             await ExternalCalendar.filter(id=calendar_id).update(next_pull_at=now + LEASE_HELD_RETRY)
             return "busy"
@@ -117,7 +118,10 @@ def push(mapping_id: int) -> str:
 
 def pull(calendar_id: int) -> str:
     """Bring one calendar's changes in."""
-    return _counted("pull", runtime.run(run_pull(calendar_id)))
+    stage_stamps.stamp("pull.body", calendar_id)
+    outcome = runtime.run(run_pull(calendar_id))
+    stage_stamps.stamp("pull.done", calendar_id)
+    return _counted("pull", outcome)
 
 
 def refresh(connection_id: int) -> str:

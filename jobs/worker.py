@@ -9,11 +9,13 @@ import socket
 from datetime import timedelta
 
 from redis import Redis
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.job import Job
 
 from jobs import runtime
 from jobs.scheduler import Scheduler, sync_queue
 from models.database import connected
+from services import stage_stamps
 
 RECONNECT_WAIT_LIMIT = timedelta(seconds=5)  # the longest a worker waits between tries to reach Redis again
 
@@ -25,6 +27,11 @@ class SyncWorker(SimpleWorker):
     nothing."""
 
     max_connection_wait_time = RECONNECT_WAIT_LIMIT.total_seconds()
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        stage_stamps.stamp("job.start")
+        super().execute_job(job, queue)
+        stage_stamps.stamp("job.end")
 
 
 def run_worker(config: runtime.JobConfig, *, burst: bool = False) -> bool:
