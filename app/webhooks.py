@@ -8,9 +8,10 @@ sender probing channel ids which ones exist.
 
 The answer goes before anything is looked up: the notification waits in the process's inbox (app.webhook_inbox)
 and is checked a moment later, so a burst is acknowledged in milliseconds. A verified one marks its calendar due in
-the database; with Redis configured its pull is also handed out at once: the calendar is claimed as the scheduler
-would claim it and its job enqueued, instead of waiting up to a scheduler tick. The database stays the source of
-truth: if the claim or Redis fails, the calendar stays due and the scheduler hands the pull out on its next tick.
+the database; with Redis configured its pull is also handed out at once: the calendar is marked due and claimed (as
+the scheduler would claim it) in one statement and its job enqueued, instead of waiting up to a scheduler tick. The
+database stays the source of truth: if the claim or Redis fails, the calendar is left due and the scheduler hands
+the pull out on its next tick.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from starlette.responses import Response
 from app.webhook_inbox import NotificationInbox
 from jobs.scheduler import enqueue_pull, sync_queue
 from services import metrics, stage_stamps
-from services.sync_dispatch import claim_pull
+from services.sync_dispatch import claim_pull_now
 from services.watch_channels import pull_now, verified_calendar
 
 log = logging.getLogger("lockstep.webhooks")
@@ -37,15 +38,16 @@ _CHANGED = {"exists", "not_exists"}  # `sync` only confirms a new channel: nothi
 _REDIS_TIMEOUT = 0.5  # seconds; a Redis that does not answer leaves the pull to the scheduler
 
 
-async def _hand_out_pull(queue: Queue, calendar_id: int) -> None:
-    now = datetime.now(UTC)
+async def _hand_out_pull(queue: Queue, calendar_id: int, now: datetime) -> None:
     try:
-        claimed = await claim_pull(calendar_id, now)
-        stage_stamps.stamp("webhook.claimed" if claimed else "webhook.claimed_by_scheduler", calendar_id)
-        if not claimed:
-            return  # the scheduler claimed it first (or it is no longer pulled): its job is on the way
+        claimed = await claim_pull_now(calendar_id, now)
     except Exception:
         log.exception("a pull could not be claimed; the scheduler hands it out")
+        await pull_now(calendar_id, now)
+        return
+    stage_stamps.stamp("webhook.claimed", calendar_id)
+    if not claimed:  # not pulled (import switched off, say): due all the same, as without a queue
+        await pull_now(calendar_id, now)
         return
     try:
         # redis-py is blocking; a thread keeps a slow Redis from stalling this process's other requests.
@@ -69,10 +71,11 @@ def google_inbox(redis_url: str | None) -> NotificationInbox:
         calendar_id = await verified_calendar(channel_id, token, now)
         if calendar_id is None:
             return "ignored"
-        await pull_now(calendar_id, now)
         stage_stamps.stamp("webhook.verified", calendar_id)
-        if queue is not None:
-            await _hand_out_pull(queue, calendar_id)
+        if queue is None:
+            await pull_now(calendar_id, now)
+        else:
+            await _hand_out_pull(queue, calendar_id, now)
         return "accepted"
 
     return NotificationInbox("google", check)

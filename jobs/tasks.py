@@ -55,10 +55,11 @@ async def run_push(mapping_id: int) -> str:
 
 async def run_pull(calendar_id: int) -> str:
     """The pull job's body, on the caller's event loop."""
-    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    # The calendar and its connection in one read: a pull that a push notification asked for waits for each.
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection")
     if calendar is None:
         return "skipped"
-    connection = await CalendarConnection.get(id=calendar.connection_id)
+    connection = calendar.connection
     if not connection.credentials:
         return "skipped"
     async with calendar_lease(calendar.id) as held:
