@@ -19,7 +19,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from services import metrics
+from services import metrics, stage_stamps
 
 log = logging.getLogger("lockstep.webhooks")
 DEFAULT_CAPACITY = 10_000
@@ -44,6 +44,7 @@ class NotificationInbox:
 
     def offer(self, channel_id: str, token: str) -> bool:
         """Take a notification to check; False when it was dropped (the inbox is full)."""
+        stage_stamps.stamp("webhook.received")
         if len(channel_id) > MAX_FIELD_LENGTH or len(token) > MAX_FIELD_LENGTH:
             metrics.record_webhook_delivery(self.provider, "ignored")
             return True
@@ -71,6 +72,7 @@ class NotificationInbox:
         try:
             while self._pending:
                 (channel_id, token), _ = self._pending.popitem(last=False)
+                stage_stamps.stamp("webhook.checking")
                 try:
                     outcome = await self._check(channel_id, token)
                 except Exception:  # the backstop pull still comes; the next notification is checked all the same

@@ -10,9 +10,10 @@ registry does not know, or one that does not push or is not available here, gets
 
 The answer goes before anything is looked up: the notification waits in the process's inbox (app.webhook_inbox)
 and is checked a moment later, so a burst is acknowledged in milliseconds. A verified one marks its calendar due in
-the database; with Redis configured its pull is also handed out at once: the calendar is claimed as the scheduler
-would claim it and its job enqueued, instead of waiting up to a scheduler tick. The database stays the source of
-truth: if the claim or Redis fails, the calendar stays due and the scheduler hands the pull out on its next tick.
+the database; with Redis configured its pull is also handed out at once: the calendar is marked due and claimed (as
+the scheduler would claim it) in one statement and its job enqueued, instead of waiting up to a scheduler tick. The
+database stays the source of truth: if the claim or Redis fails, the calendar is left due and the scheduler hands
+the pull out on its next tick.
 """
 
 from __future__ import annotations
@@ -32,25 +33,29 @@ from app.webhook_inbox import NotificationInbox
 from jobs.scheduler import enqueue_pull, sync_queue
 from providers.entry import Inbound, ProviderEntry
 from providers.registry import REGISTRY, entry_of
-from services import metrics
-from services.sync_dispatch import claim_pull
+from services import metrics, stage_stamps
+from services.sync_dispatch import claim_pull_now
 from services.watch_channels import pull_now, verified_calendar
 
 log = logging.getLogger("lockstep.webhooks")
 _REDIS_TIMEOUT = 0.5  # seconds; a Redis that does not answer leaves the pull to the scheduler
 
 
-async def _hand_out_pull(queue: Queue, calendar_id: int) -> None:
-    now = datetime.now(UTC)
+async def _hand_out_pull(queue: Queue, calendar_id: int, now: datetime) -> None:
     try:
-        if not await claim_pull(calendar_id, now):
-            return  # the scheduler claimed it first (or it is no longer pulled): its job is on the way
+        claimed = await claim_pull_now(calendar_id, now)
     except Exception:
         log.exception("a pull could not be claimed; the scheduler hands it out")
+        await pull_now(calendar_id, now)
+        return
+    stage_stamps.stamp("webhook.claimed", calendar_id)
+    if not claimed:  # not pulled (import switched off, say): due all the same, as without a queue
+        await pull_now(calendar_id, now)
         return
     try:
         # redis-py is blocking; a thread keeps a slow Redis from stalling this process's other requests.
         await asyncio.to_thread(enqueue_pull, queue, calendar_id)
+        stage_stamps.stamp("webhook.enqueued", calendar_id)
     except RedisError:
         log.warning("job queue unreachable; calendar %s left due for the scheduler", calendar_id)
         await pull_now(calendar_id, now)
@@ -69,9 +74,11 @@ def provider_inbox(provider: str, redis_url: str | None) -> NotificationInbox:
         calendar_id = await verified_calendar(channel_id, token, now)
         if calendar_id is None:
             return "ignored"
-        await pull_now(calendar_id, now)
-        if queue is not None:
-            await _hand_out_pull(queue, calendar_id)
+        stage_stamps.stamp("webhook.verified", calendar_id)
+        if queue is None:
+            await pull_now(calendar_id, now)
+        else:
+            await _hand_out_pull(queue, calendar_id, now)
         return "accepted"
 
     return NotificationInbox(provider, check)

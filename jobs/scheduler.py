@@ -23,6 +23,7 @@ from rq import Queue
 from jobs import tasks
 from models import CalendarConnection, EventMapping, ExternalCalendar
 from providers.registry import REGISTRY, pushing, refreshing
+from services import stage_stamps
 from services.oauth_confirmation import erase_unconfirmed_grants
 from services.oauth_tokens import claim_due_refreshes
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
@@ -123,7 +124,9 @@ class Scheduler:
     async def run_forever(self, interval_seconds: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                stage_stamps.stamp("tick.start")
                 result = await self.tick()
+                stage_stamps.stamp("tick.end")
                 if result.queue_down:
                     log.warning("job queue unreachable; sync work stays queued in the database")
             except Exception:  # one bad tick must not stop the scheduler; the next tick retries

@@ -20,7 +20,7 @@ from jobs.watch import open_channel
 from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
 from providers.entry import ProviderNotAvailable
 from providers.registry import entry_of
-from services import metrics
+from services import metrics, stage_stamps
 from services.credentials import CredentialVault
 from services.sync_leases import calendar_lease
 from services.watch_channels import watch_failed
@@ -59,14 +59,16 @@ async def run_push(mapping_id: int) -> str:
 
 async def run_pull(calendar_id: int) -> str:
     """The pull job's body, on the caller's event loop."""
-    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    # The calendar and its connection in one read: a pull that a push notification asked for waits for each.
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection")
     if calendar is None:
         return "skipped"
-    connection = await CalendarConnection.get(id=calendar.connection_id)
+    connection = calendar.connection
     if not connection.credentials:
         return "skipped"
     async with calendar_lease(calendar.id) as held:
         now = datetime.now(UTC)
+        stage_stamps.stamp("pull.leased" if held else "pull.lease_held", calendar_id)
         if not held:
             await ExternalCalendar.filter(id=calendar_id).update(next_pull_at=now + LEASE_HELD_RETRY)
             return "busy"
@@ -133,7 +135,10 @@ def push(mapping_id: int) -> str:
 
 def pull(calendar_id: int) -> str:
     """Bring one calendar's changes in."""
-    return _counted("pull", runtime.run(run_pull(calendar_id)))
+    stage_stamps.stamp("pull.body", calendar_id)
+    outcome = runtime.run(run_pull(calendar_id))
+    stage_stamps.stamp("pull.done", calendar_id)
+    return _counted("pull", outcome)
 
 
 def refresh(connection_id: int) -> str:

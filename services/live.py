@@ -29,6 +29,7 @@ from redis.backoff import NoBackoff
 
 from domain.intervals import Span, covering_spans
 from domain.zones import load_zone, to_utc
+from services import stage_stamps
 
 # The events themselves live in services.live_events; they are named here too, where publishers look for them.
 from services.live_events import (
@@ -168,9 +169,11 @@ async def publish_availability_changed(staff_id: int, spans: Iterable[Span], ser
     """The staff member's free time may have changed inside `spans`: bookings, blocked time, or busy time imported
     from a calendar. Call it once the transaction that changed it has committed."""
     # Merged, and bounded in number: an import or a disconnect can free thousands of blocks at once.
+    stage_stamps.stamp("blocks.committed", staff_id)
     merged = tuple(covering_spans(spans, most=MAX_SPANS))
     if merged or service_ids:
         await publish(AvailabilityChanged(staff_id, merged, tuple(sorted(set(service_ids)))))
+    stage_stamps.stamp("blocks.published", staff_id)
 
 
 # How far ahead a change of hours or of a service can change slots: the longest booking horizon (730 days) and a day.

@@ -58,3 +58,38 @@ async def test_without_redis_the_calendar_stays_due_for_the_scheduler(db: str, t
     # the calendar is due now, not leased to a job that never reached the queue
     due = (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at
     assert due is not None and before <= due <= datetime.now(UTC)
+
+
+async def test_a_change_while_the_scheduler_holds_a_claim_still_enqueues_one_more_pull(
+        db: str, redis_url: str, tmp_path: Path) -> None:
+    # given a watched calendar the scheduler has just claimed (its pull may already have listed the calendar)
+    given, _ = await given_calendar_not_due()
+    claimed_until = datetime.now(UTC).replace(microsecond=0) + LEASE - timedelta(seconds=5)
+    await ExternalCalendar.filter(id=given.calendar.id).update(next_pull_at=claimed_until)
+    await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, datetime.now(UTC) + timedelta(days=7))
+    with live_server(db, tmp_path, 1, LOCKSTEP_REDIS_URL=redis_url, **CHECKS_COUNTED) as server:
+        # when Google says the calendar changed
+        before = datetime.now(UTC)
+        notify(server, "chan-1", TOKEN, "exists")
+        # then one more pull is on the queue, so the change is not left to a listing made before it
+        assert await queued_pulls(redis_url) == [("jobs.tasks.pull", (given.calendar.id,))]
+    # and the calendar's claim is renewed for that job
+    due = (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at
+    assert due is not None and before + LEASE <= due <= datetime.now(UTC) + LEASE
+
+
+async def test_a_change_to_a_calendar_not_pulled_makes_it_due_and_enqueues_nothing(
+        db: str, redis_url: str, tmp_path: Path) -> None:
+    # given a watched calendar that neither imports busy time nor takes bookings any more
+    given, _ = await given_calendar_not_due()
+    await ExternalCalendar.filter(id=given.calendar.id).update(import_busy=False, is_destination=False)
+    await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, datetime.now(UTC) + timedelta(days=7))
+    with live_server(db, tmp_path, 1, LOCKSTEP_REDIS_URL=redis_url, **CHECKS_COUNTED) as server:
+        # when Google says the calendar changed (notify returns once the server has checked it)
+        before = datetime.now(UTC)
+        notify(server, "chan-1", TOKEN, "exists")
+        # then no job is queued for it
+        assert sync_queue(Redis.from_url(redis_url)).jobs == []
+    # and it is due now, as a notification leaves any calendar, not leased to a job
+    due = (await ExternalCalendar.get(id=given.calendar.id)).next_pull_at
+    assert due is not None and before <= due <= datetime.now(UTC)

@@ -24,9 +24,10 @@ import asyncio
 import json
 import re
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -75,6 +76,7 @@ class LoggedRequest:
     body: Any  # parsed JSON, or None
     status: int
     response: Any  # parsed JSON, or None when the answer had no JSON body
+    answered_at: float = field(default_factory=time.perf_counter)  # just before the answer was written
 
 
 @dataclass

@@ -44,6 +44,8 @@ class Delivery:
     state: str
     message_number: int
     status: int
+    sent_at: float = 0.0  # perf_counter() when the POST went out, and when its answer was in
+    answered_at: float = 0.0
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Channels:
                        datetime.fromtimestamp(channel.expires_ms / 1000, UTC), usegmt=True)}
         if channel.token is not None:
             headers["X-Goog-Channel-Token"] = channel.token
+        sent_at = time.perf_counter()
         for attempt in range(4):
             try:
                 async with self._session.post(channel.address, data=b"", headers=headers) as answer:
@@ -109,4 +112,4 @@ class Channels:
             if status not in _RETRIED or attempt == 3:
                 break
             await asyncio.sleep(self.retry_delay * 2 ** attempt)
-        self.deliveries.append(Delivery(channel.channel_id, state, number, status))
+        self.deliveries.append(Delivery(channel.channel_id, state, number, status, sent_at, time.perf_counter()))
