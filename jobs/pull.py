@@ -72,6 +72,15 @@ async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window:
         return await provider.fetch_changes(calendar.provider_calendar_id, None, window), True
 
 
+def _unreadable_after(before: list[str], changes: Changes, unreadable: list[str]) -> list[str]:
+    """The calendar's events that cannot be read after this pull: a complete listing says it all; an incremental
+    one only about the events it lists (one that changed or went may have become readable)."""
+    if changes.complete:
+        return sorted(set(unreadable))
+    listed = {remote.event_id for remote in changes.changed} | set(changes.deleted) | set(changes.unreadable)
+    return sorted({event_id for event_id in before if event_id not in listed} | set(unreadable))
+
+
 def _own_addresses(connection: CalendarConnection, staff: Staff, discovered: tuple[str, ...]) -> frozenset[str]:
     addresses = {staff.email.lower(), *(address.lower().removeprefix("mailto:") for address in discovered)}
     if "@" in connection.account_label:
@@ -80,11 +89,16 @@ def _own_addresses(connection: CalendarConnection, staff: Staff, discovered: tup
 
 
 def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool, stored: list[StoredBlock],
-          reader: EventReader) -> tuple[list[ImportedEvent], dict[str, OwnSeen], int]:
-    """Busy spans of other events, Lockstep's own events by own id, and how many events could not be read."""
+          reader: EventReader) -> tuple[list[ImportedEvent], dict[str, OwnSeen], list[str]]:
+    """Busy spans of other events, Lockstep's own events by own id, and the events that could not be read (the
+    reader failed on them, or the server could not give them)."""
     imported: list[ImportedEvent] = []
     own: dict[str, OwnSeen] = {}
-    unreadable = 0
+    unreadable = list(changes.unreadable)
+    for event_id in changes.unreadable:  # the server could not give it: it keeps whatever it blocked before
+        imported.append(ImportedEvent(event_id, tuple(BusySpan(block.span, block.occurrence_key, block.title,
+                                                               block.all_day)
+                                                      for block in stored if block.event_id == event_id)))
     for remote in changes.changed:
         try:
             reading = reader(remote, window, policy, import_busy)
@@ -97,7 +111,7 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
             spans = reading.spans
         except Exception:  # any event that breaks the reader (bad data, no DTSTART, a library error)
             # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
-            unreadable += 1
+            unreadable.append(remote.event_id)
             spans = [BusySpan(block.span, block.occurrence_key, block.title, block.all_day)
                      for block in stored if block.event_id == remote.event_id]
         imported.append(ImportedEvent(remote.event_id, tuple(spans)))
@@ -232,7 +246,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         return await _held_back(calendar, connection, plan, now, await _next_pull(calendar, connection, staff, now))
     await _apply_blocks(calendar, plan, stored, staff.id)
     await publish_availability_changed(staff.id, _changed_spans(plan, stored))
-    listed = {remote.event_id for remote in changes.changed} | set(own)
+    listed = {remote.event_id for remote in changes.changed} | set(own) | set(changes.unreadable)
     cancelled: dict[str, set[datetime]] = {}
     for occurrence in changes.cancelled_occurrences:
         cancelled.setdefault(occurrence.series_id, set()).add(occurrence.planned_start)
@@ -243,12 +257,13 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     # timeout) fetches the same changes again, and applying them twice changes nothing.
     await ExternalCalendar.filter(id=calendar.id).update(
         sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
-        next_pull_at=await _next_pull(calendar, connection, staff, now), empty_listings=0)
+        next_pull_at=await _next_pull(calendar, connection, staff, now), empty_listings=0,
+        unreadable_event_ids=_unreadable_after(list(calendar.unreadable_event_ids or []), changes, unreadable))
     detail = f"{len(plan.upserts)} busy blocks added or changed, {len(plan.deletes)} removed"
     if expired:
         detail += "; the sync cursor had expired, so the window was listed again in full"
     if unreadable:
-        detail += f"; {unreadable} events could not be read and keep their last known blocks"
+        detail += f"; {len(unreadable)} events could not be read and keep their last known blocks"
     await log_action(connection.id, "import", "pull", "ok", detail=detail)
     await record_success(connection.id, now)
     return PullOutcome("done", plan)

@@ -16,6 +16,7 @@ Terms:
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import quote
@@ -51,11 +52,14 @@ from providers.caldav_http import (
     DavSession,
     absolute,
     collection,
+    shown,
 )
 from providers.caldav_xml import (
     CALENDAR_DATA,
+    COLLECTION,
     CTAG,
     GETETAG,
+    RESOURCETYPE,
     STATE_PROPS,
     SYNC_TOKEN,
     calendar_multiget,
@@ -77,6 +81,12 @@ __all__ = [
     "server_url_for",
 ]
 
+log = logging.getLogger("lockstep.providers.caldav")
+# A server error (500) that one object can cause: the server failed to evaluate it (a malformed RRULE, say) while
+# answering for many. 502/504 come from a proxy and 503 asks to slow down: those are about the server, not an object.
+_OBJECT_FAILURE = 500
+
+
 def _as_href(url: str, calendar: str) -> str:
     """`url` as an href in a request about `calendar`: only the path when both share an origin, which every
     server accepts, else the absolute URL."""
@@ -88,6 +98,7 @@ class CaldavProvider:
     """One CalDAV account (CalendarProvider). Close it with `aclose()` or use it as an async context manager."""
 
     multiget_chunk = 200  # hrefs per calendar-multiget: large enough to be quick, small enough for any server
+    max_unreadable = 50  # objects a server may fail on, with none served, before the failure is the server's
     max_sync_pages = 100  # a server that keeps truncating (507) is given up on rather than followed forever
 
     def __init__(self, credentials: CaldavCredentials, home_url: str, *, timeout: float = 30.0) -> None:
@@ -139,9 +150,28 @@ class CaldavProvider:
         token, ctag = await self._state(calendar)
         answer = await self._dav.request("REPORT", calendar, body=calendar_query(window.start, window.end),
                                          depth="1")
-        events = self._events(answer, calendar)
+        unreadable: list[str] = []
+        if answer.status == _OBJECT_FAILURE:
+            # One object the server cannot evaluate fails the whole query on some servers (Xandikos, for one): list
+            # the members instead and fetch them in chunks, leaving out only what the server cannot give.
+            log.warning("caldav %s failed (500); listing the calendar's members instead", answer.what)
+            events, unreadable = await self._multiget(calendar, await self._members(calendar))
+        else:
+            events = self._events(answer, calendar)
         cursor = f"sync:{token}" if token else f"ctag:{ctag}" if ctag else "full:"
-        return Changes(tuple(sorted(events.values(), key=lambda event: event.event_id)), (), cursor, complete=True)
+        return Changes(tuple(sorted(events.values(), key=lambda event: event.event_id)), (), cursor, complete=True,
+                       unreadable=tuple(sorted(unreadable)))
+
+    async def _members(self, calendar: str) -> list[str]:
+        """Every calendar object in the collection (PROPFIND Depth 1), whatever its dates."""
+        answer = await self._dav.request("PROPFIND", calendar, body=propfind((GETETAG, RESOURCETYPE)), depth="1")
+        members = []
+        for response in multistatus_of(answer).responses:
+            url = absolute(answer.url, response.href)
+            kind = response.props.get(RESOURCETYPE)
+            if collection(url) != calendar and (kind is None or kind.find(COLLECTION) is None):
+                members.append(url)
+        return sorted(members)
 
     async def _since(self, calendar: str, token: str) -> Changes:
         changed: dict[str, bool] = {}  # event id -> still there (later pages win)
@@ -162,18 +192,35 @@ class CaldavProvider:
                 break
         else:
             raise ProviderError(f"REPORT sync-collection: still truncated after {self.max_sync_pages} pages")
-        events = await self._multiget(calendar, sorted(url for url, present in changed.items() if present))
-        deleted = sorted(url for url, present in changed.items() if not present or url not in events)
+        events, unreadable = await self._multiget(calendar,
+                                                  sorted(url for url, present in changed.items() if present))
+        failed = set(unreadable)
+        deleted = sorted(url for url, present in changed.items()
+                         if not present or (url not in events and url not in failed))
         return Changes(tuple(events[url] for url in sorted(events)), tuple(deleted), f"sync:{token}",
-                       complete=False)
+                       complete=False, unreadable=tuple(sorted(unreadable)))
 
-    async def _multiget(self, calendar: str, urls: list[str]) -> dict[str, RemoteEvent]:
+    async def _multiget(self, calendar: str, urls: list[str]) -> tuple[dict[str, RemoteEvent], list[str]]:
+        """The objects at `urls`, fetched in chunks, and the urls the server failed on (500) one by one: a chunk
+        that fails is halved until the objects that cause it stand alone."""
         events: dict[str, RemoteEvent] = {}
-        for first in range(0, len(urls), self.multiget_chunk):
-            chunk = [_as_href(url, calendar) for url in urls[first:first + self.multiget_chunk]]
-            answer = await self._dav.request("REPORT", calendar, body=calendar_multiget(chunk), depth="1")
-            events.update(self._events(answer, calendar))
-        return events
+        unreadable: list[str] = []
+        chunks = [urls[first:first + self.multiget_chunk] for first in range(0, len(urls), self.multiget_chunk)]
+        while chunks:
+            chunk = chunks.pop(0)
+            hrefs = [_as_href(url, calendar) for url in chunk]
+            answer = await self._dav.request("REPORT", calendar, body=calendar_multiget(hrefs), depth="1")
+            if answer.status != _OBJECT_FAILURE:
+                events.update(self._events(answer, calendar))
+            elif len(chunk) > 1:
+                half = len(chunk) // 2
+                chunks[:0] = [chunk[:half], chunk[half:]]
+            else:
+                log.warning("caldav %s: the server failed on %s alone; it is left out", answer.what, shown(chunk[0]))
+                unreadable.append(chunk[0])
+                if not events and len(unreadable) >= self.max_unreadable:
+                    raise answer.error()  # it fails on everything: the server is in trouble, not one object
+        return events, unreadable
 
     @staticmethod
     def _events(answer: Answer, calendar: str) -> dict[str, RemoteEvent]:

@@ -27,6 +27,7 @@ from models import (
     ConnectionHealth,
     EventMapping,
     EventMappingState,
+    ExternalCalendar,
     Notification,
     Staff,
     SyncConflict,
@@ -77,6 +78,18 @@ async def announce_health(connection: CalendarConnection, notified: Sequence[int
     await live.publish_availability_changed(connection.staff_id, freed)
 
 
+async def unreadable_events(connection_id: int, using_db: Any = None) -> int:
+    """How many events of the connection's calendars the last pulls could not read."""
+    lists = await ExternalCalendar.filter(connection_id=connection_id).using_db(using_db).values_list(
+        "unreadable_event_ids", flat=True)
+    return sum(len(ids) for ids in lists if isinstance(ids, list))
+
+
+def unreadable_message(count: int) -> str:
+    return (f"{count} event{'s' if count != 1 else ''} could not be read; "
+            f"{'they keep' if count != 1 else 'it keeps'} the busy time last read")
+
+
 OUTAGE_FAILURES = 2
 OUTAGE_SILENCE = timedelta(minutes=2)
 
@@ -84,11 +97,14 @@ OUTAGE_SILENCE = timedelta(minutes=2)
 async def record_success(connection_id: int, now: datetime, *, delivered: int | None = None) -> None:
     """A sync call succeeded: the connection is active again. If it had been failing, every item that waited is
     due at once, and the staff member and owner are told which bookings made meanwhile are on their way (among them
-    `delivered`, the booking whose event this successful call wrote, if any)."""
+    `delivered`, the booking whose event this successful call wrote, if any). While some events of its calendars
+    could not be read, it stays degraded, saying how many."""
     async with in_transaction() as db:
         connection = await CalendarConnection.select_for_update().using_db(db).get(id=connection_id)
         if connection.health not in _HEALTHY:
             return  # a late job must not revive a disconnected or refused connection
+        before = connection.health
+        unreadable = await unreadable_events(connection_id, db)
         # An outage, not one item's own failure between successful calls: a run of failures and no success for a
         # while. Only then does everything that waited go out at once, with a notification; a single item that
         # keeps failing while the rest works follows its own retry schedule to its end.
@@ -96,10 +112,10 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
         recovered = (connection.health == ConnectionHealth.DEGRADED
                      and connection.consecutive_failures >= OUTAGE_FAILURES
                      and (last_success is None or now - last_success >= OUTAGE_SILENCE))
-        connection.health = ConnectionHealth.ACTIVE
+        connection.health = ConnectionHealth.DEGRADED if unreadable else ConnectionHealth.ACTIVE
         connection.last_successful_sync_at = now
         connection.last_attempt_at = now
-        connection.last_error = ""
+        connection.last_error = unreadable_message(unreadable) if unreadable else ""
         connection.consecutive_failures = 0
         await connection.save(using_db=db)
         notified = []
@@ -109,7 +125,7 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
             message = await recovery_message(connection.staff_id, waited, db)
             notified = await notify_staff(connection.staff_id, "sync_recovered", message,
                                           {"connectionId": connection_id, "bookingIds": waited}, using_db=db)
-    if recovered:
+    if recovered or connection.health != before:
         await announce_health(connection, notified)
 
 
@@ -148,6 +164,7 @@ class HealthReport:
     pending: int
     failed: int
     open_conflicts: int
+    unreadable: int = 0
 
 
 async def health_report(connection: CalendarConnection, now: datetime) -> HealthReport:
@@ -163,4 +180,5 @@ async def health_report(connection: CalendarConnection, now: datetime) -> Health
             connection),
         failed=await mappings.filter(state=EventMappingState.FAILED).count(),
         open_conflicts=await SyncConflict.filter(connection_id=connection.id, status=ConflictStatus.OPEN).count(),
+        unreadable=await unreadable_events(connection.id),
     )
