@@ -22,6 +22,7 @@ from typing import Any
 
 import icalendar
 
+from domain.ical_quick import quick_calendar
 from domain.ical_spans import event_span, expand, reading_zones, starts_from_date
 from domain.intervals import Span
 from domain.text import printable
@@ -75,7 +76,7 @@ def _blocks(component: Any, policy: BusyPolicy, all_day: bool) -> bool:
 _RECURRENCE = ("RRULE", "RDATE", "RECURRENCE-ID")
 
 
-def _occurrences(calendar: icalendar.Calendar, window: Span) -> tuple[list[Any], frozenset[str]]:
+def _occurrences(calendar: Any, window: Span) -> tuple[list[Any], frozenset[str]]:
     """Every occurrence that may overlap `window` (the caller checks the overlap exactly), and the UIDs of the series
     that start on a date. Most events stand alone: those are their own single occurrence, which spares the
     expansion, the larger part of an import's cost; both kinds are then read by the same domain.ical_spans."""
@@ -85,20 +86,25 @@ def _occurrences(calendar: icalendar.Calendar, window: Span) -> tuple[list[Any],
     return expand(calendar, window), starts_from_date(calendar)
 
 
-def parse_calendar(ical_text: str) -> icalendar.Calendar:
-    """Parse once, read many times: parsing is most of what an import costs."""
+def parse_calendar(ical_text: str) -> Any:
+    """Parse once, read many times: parsing is most of what an import costs. A plain single event is read by
+    domain.ical_quick (it answers the readings' questions as the general parser's object does), anything else by
+    the general parser."""
+    quick = quick_calendar(ical_text)
+    if quick is not None:
+        return quick
     try:
         return icalendar.Calendar.from_ical(ical_text)
     except ValueError as exc:
         raise UnreadableCalendarData("not iCalendar data") from exc
 
 
-def is_lockstep_event(ical_text: str | icalendar.Calendar) -> bool:
+def is_lockstep_event(ical_text: str | Any) -> bool:
     calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text
     return any(str(event.get("UID", "")).endswith(LOCKSTEP_UID_SUFFIX) for event in calendar.walk("VEVENT"))
 
 
-def caldav_busy_spans(ical_text: str | icalendar.Calendar, window: Span, policy: BusyPolicy) -> list[BusySpan]:
+def caldav_busy_spans(ical_text: str | Any, window: Span, policy: BusyPolicy) -> list[BusySpan]:
     """The busy spans of one calendar object's occurrences that overlap `window`, sorted by start. The object may be
     given as text or as parsed by parse_calendar."""
     calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text

@@ -25,9 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import icalendar
-
-from domain.busy import UnreadableCalendarData
+from domain.busy import parse_calendar
 from domain.ical_spans import ReadingZones, event_span, expand, instant, reading_zones
 from domain.intervals import Span
 from domain.sync import MarkerKind, parse_marker
@@ -77,21 +75,14 @@ def _in_window(instant: datetime, window: Span) -> bool:
     return window.start <= instant < window.end
 
 
-def _read_calendar(ical_text: str) -> Any:
-    try:
-        return icalendar.Calendar.from_ical(ical_text)
-    except ValueError as exc:
-        raise UnreadableCalendarData("not iCalendar data") from exc
-
-
-def read_own_event(ical_text: str | icalendar.Calendar, window: Span, zone: str) -> OwnEvent | None:
+def read_own_event(ical_text: str | Any, window: Span, zone: str) -> OwnEvent | None:
     """The own event in `ical_text` (text, or a calendar parsed by domain.busy.parse_calendar), or None when the
     object is not one of Lockstep's (no VEVENT, several UIDs, or a
     UID that is not exactly a marker). Raises UnreadableCalendarData for text that is not iCalendar.
 
     A single event (no RRULE/RDATE) has one occurrence, reported whatever the window: after a hand move its planned
     start is unknowable from the calendar (DTSTART is the new one), and it cannot run away unbounded."""
-    calendar = ical_text if isinstance(ical_text, icalendar.Calendar) else _read_calendar(ical_text)
+    calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text
     components = list(calendar.walk("VEVENT"))
     uids = {str(component.get("UID", "")) for component in components}
     marker = parse_marker(uids.pop()) if len(uids) == 1 else None
