@@ -164,7 +164,9 @@ def _read(text: str) -> QuickCalendar:
                 raise _Refused
             continue
         if len(nesting) == 1:
-            calendar.setdefault(name, QuickProperty(value, params))
+            if name in calendar:
+                raise _Refused  # given twice (the general parser lists both): it decides
+            calendar[name] = QuickProperty(value, params)
         elif len(nesting) == 2 and event is not None:
             if name in _REFUSED:
                 raise _Refused

@@ -92,8 +92,9 @@ def test_the_quick_parse_reads_a_single_event_exactly_as_the_general_parser(text
     ["BEGIN:VTIMEZONE", "TZID:Custom", "END:VTIMEZONE", *event("DTSTART:20300107T090000Z")],
     ["BEGIN:VTODO", "UID:t", "END:VTODO", *event("DTSTART:20300107T090000Z")],
     event("DTSTART:20300107T090000Z", "BEGIN:VJOURNAL", "END:VJOURNAL"),
+    ["X-WR-TIMEZONE:Asia/Tokyo", "X-WR-TIMEZONE:UTC", *event("DTSTART:20300107T090000")],
 ], ids=["rrule", "rdate", "exdate", "override", "custom-tzid", "date-without-value", "no-such-day",
-        "empty-duration", "twice", "no-dtstart", "two-events", "vtimezone", "vtodo", "nested"])
+        "empty-duration", "twice", "no-dtstart", "two-events", "vtimezone", "vtodo", "nested", "zone-twice"])
 def test_anything_but_a_plain_single_event_is_left_to_the_general_parser(lines: list[str]) -> None:
     text = ics(*lines)
     assert quick_calendar(text) is None
