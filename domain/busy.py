@@ -8,23 +8,24 @@ Terms:
 Rules (DESIGN.md): TRANSP:TRANSPARENT, STATUS:CANCELLED and the staff member's own PARTSTAT=DECLINED never block;
 STATUS:TENTATIVE or an own PARTSTAT of TENTATIVE or NEEDS-ACTION block only when the policy says so; all-day events
 block only when the policy says so, and then from local midnight to local midnight of their dates in the staff
-member's zone (never 24 h from UTC midnight). Floating times are read in the staff member's zone. Events Lockstep
+member's zone (never 24 h from UTC midnight). Floating times are read in the calendar's X-WR-TIMEZONE, else the staff
+member's zone; domain.ical_spans says how DTSTART, DTEND and DURATION are read, for single and recurring events
+alike, and why recurring events are expanded over a wider window than the one imported. Events Lockstep
 wrote itself (UIDs ending in LOCKSTEP_UID_SUFFIX) are never busy blocks: they are bookings already.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
 
+from domain.ical_quick import quick_calendar
+from domain.ical_spans import event_span, expand, reading_zones, starts_from_date
 from domain.intervals import Span
 from domain.text import printable
-from domain.zones import load_zone, to_utc
 
 LOCKSTEP_UID_SUFFIX = "@lockstep"
 _TENTATIVE_PARTSTATS = {"TENTATIVE", "NEEDS-ACTION"}
@@ -59,16 +60,6 @@ def _own_partstat(component: Any, own: frozenset[str]) -> str | None:
     return None
 
 
-def instant_of(value: date | datetime, zone: ZoneInfo) -> datetime:
-    """An iCalendar DTSTART/DTEND value as a UTC instant: floating times and dates are read on `zone`'s wall clock
-    (a date is its local midnight)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # floating: the staff member's wall clock
-            return to_utc(value, zone)
-        return value.astimezone(UTC)
-    return to_utc(datetime(value.year, value.month, value.day), zone)
-
-
 def _blocks(component: Any, policy: BusyPolicy, all_day: bool) -> bool:
     status = str(component.get("STATUS", "CONFIRMED")).upper()
     if status == "CANCELLED" or str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
@@ -82,60 +73,55 @@ def _blocks(component: Any, policy: BusyPolicy, all_day: bool) -> bool:
     return policy.all_day_blocks or not all_day
 
 
-def event_end(component: Any, start: date | datetime) -> date | datetime:
-    """A VEVENT's end: DTEND, or DTSTART plus DURATION, or the RFC 5545 default."""
-    if component.get("DTEND") is not None:
-        return component["DTEND"].dt  # type: ignore[no-any-return]
-    if component.get("DURATION") is not None:
-        return start + component["DURATION"].dt  # type: ignore[no-any-return]
-    # RFC 5545: a date-only event without an end lasts one day; a date-time one is an instant (takes no time).
-    return start + timedelta(days=1) if not isinstance(start, datetime) else start
-
-
 _RECURRENCE = ("RRULE", "RDATE", "RECURRENCE-ID")
 
 
-def _occurrences(calendar: icalendar.Calendar, window: Span) -> list[Any]:
-    """Every occurrence that may overlap `window` (the caller checks the overlap exactly). Most events stand alone:
-    those are their own single occurrence, which spares the expansion, the larger part of an import's cost."""
+def _occurrences(calendar: Any, window: Span) -> tuple[list[Any], frozenset[str]]:
+    """Every occurrence that may overlap `window` (the caller checks the overlap exactly), and the UIDs of the series
+    that start on a date. Most events stand alone: those are their own single occurrence, which spares the
+    expansion, the larger part of an import's cost; both kinds are then read by the same domain.ical_spans."""
     events = calendar.walk("VEVENT")
     if len(events) == 1 and not any(name in events[0] for name in _RECURRENCE):
-        return events
-    return list(recurring_ical_events.of(calendar).between(window.start, window.end))
+        return events, frozenset()
+    return expand(calendar, window), starts_from_date(calendar)
 
 
-def parse_calendar(ical_text: str) -> icalendar.Calendar:
-    """Parse once, read many times: parsing is most of what an import costs."""
+def parse_calendar(ical_text: str) -> Any:
+    """Parse once, read many times: parsing is most of what an import costs. A plain single event is read by
+    domain.ical_quick (it answers the readings' questions as the general parser's object does), anything else by
+    the general parser."""
+    quick = quick_calendar(ical_text)
+    if quick is not None:
+        return quick
     try:
         return icalendar.Calendar.from_ical(ical_text)
     except ValueError as exc:
         raise UnreadableCalendarData("not iCalendar data") from exc
 
 
-def is_lockstep_event(ical_text: str | icalendar.Calendar) -> bool:
+def is_lockstep_event(ical_text: str | Any) -> bool:
     calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text
     return any(str(event.get("UID", "")).endswith(LOCKSTEP_UID_SUFFIX) for event in calendar.walk("VEVENT"))
 
 
-def caldav_busy_spans(ical_text: str | icalendar.Calendar, window: Span, policy: BusyPolicy) -> list[BusySpan]:
+def caldav_busy_spans(ical_text: str | Any, window: Span, policy: BusyPolicy) -> list[BusySpan]:
     """The busy spans of one calendar object's occurrences that overlap `window`, sorted by start. The object may be
     given as text or as parsed by parse_calendar."""
     calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text
     if is_lockstep_event(calendar):
         return []
     spans: list[BusySpan] = []
-    for occurrence in _occurrences(calendar, window):
-        start_value = occurrence["DTSTART"].dt
-        all_day = not isinstance(start_value, datetime)
+    zones = reading_zones(calendar, policy.zone)
+    occurrences, from_date = _occurrences(calendar, window)
+    for occurrence in occurrences:
+        span, all_day = event_span(occurrence, zones, series_from_date=str(occurrence.get("UID", "")) in from_date)
+        if span is None or not (span.start < window.end and window.start < span.end):
+            continue  # takes no time, or lies outside the exact window (the expansion is asked for a wider one)
         if not _blocks(occurrence, policy, all_day):
             continue
-        zone = load_zone(policy.zone)
-        start, end = instant_of(start_value, zone), instant_of(event_end(occurrence, start_value), zone)
-        if end <= start or not (start < window.end and window.start < end):
-            continue
         recurrence_id = occurrence.get("RECURRENCE-ID")
-        key_source = recurrence_id.dt if recurrence_id is not None else start_value
+        key_source = recurrence_id.dt if recurrence_id is not None else occurrence["DTSTART"].dt
         key = key_source.isoformat() if isinstance(key_source, date) else str(key_source)
-        spans.append(BusySpan(Span(start, end), key, printable(str(occurrence.get("SUMMARY", ""))), all_day))
+        spans.append(BusySpan(span, key, printable(str(occurrence.get("SUMMARY", ""))), all_day))
     spans.sort(key=lambda busy: (busy.span.start, busy.occurrence_key))
     return spans

@@ -12,8 +12,9 @@ Terms:
   occurrence: MOVED (it takes place at another span) or DELETED (it no longer takes place: removed, EXDATE'd or
   overridden with STATUS:CANCELLED).
 
-Times are read as domain.busy reads them: zoned and UTC values as the instants they name, floating values on the
-staff member's wall clock (`zone`), dates from local midnight. Every span and key returned is in UTC.
+Times are read as domain.busy reads them (domain.ical_spans): zoned and UTC values as the instants they name,
+floating values on the calendar's X-WR-TIMEZONE or else the staff member's wall clock (`zone`), dates from local
+midnight. Every span and key returned is in UTC.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import icalendar
-import recurring_ical_events
-
-from domain.busy import UnreadableCalendarData, event_end, instant_of
+from domain.busy import parse_calendar
+from domain.ical_spans import ReadingZones, event_span, expand, instant, reading_zones
 from domain.intervals import Span
 from domain.sync import MarkerKind, parse_marker
-from domain.zones import load_zone
 
 
 @dataclass(frozen=True)
@@ -60,47 +57,38 @@ class CalendarEdit:
     new_span: Span | None = None
 
 
-def _planned_start(component: Any, zone: ZoneInfo) -> datetime:
+def _planned_start(component: Any, zones: ReadingZones) -> datetime:
     recurrence_id = component.get("RECURRENCE-ID")
     source = recurrence_id if recurrence_id is not None else component["DTSTART"]
-    return instant_of(source.dt, zone)
+    return instant(source.dt, zones)
 
 
-def _taking_place(component: Any, zone: ZoneInfo) -> Span | None:
+def _taking_place(component: Any, zones: ReadingZones) -> Span | None:
     """Where the occurrence is now, or None when it no longer takes place. An occurrence that takes no time cannot
     hold a booking, so it counts as gone rather than as a span (Span refuses empty spans)."""
     if str(component.get("STATUS", "CONFIRMED")).upper() == "CANCELLED":
         return None
-    start_value = component["DTSTART"].dt
-    start, end = instant_of(start_value, zone), instant_of(event_end(component, start_value), zone)
-    return Span(start, end) if start < end else None
+    return event_span(component, zones)[0]
 
 
 def _in_window(instant: datetime, window: Span) -> bool:
     return window.start <= instant < window.end
 
 
-def _read_calendar(ical_text: str) -> Any:
-    try:
-        return icalendar.Calendar.from_ical(ical_text)
-    except ValueError as exc:
-        raise UnreadableCalendarData("not iCalendar data") from exc
-
-
-def read_own_event(ical_text: str | icalendar.Calendar, window: Span, zone: str) -> OwnEvent | None:
+def read_own_event(ical_text: str | Any, window: Span, zone: str) -> OwnEvent | None:
     """The own event in `ical_text` (text, or a calendar parsed by domain.busy.parse_calendar), or None when the
     object is not one of Lockstep's (no VEVENT, several UIDs, or a
     UID that is not exactly a marker). Raises UnreadableCalendarData for text that is not iCalendar.
 
     A single event (no RRULE/RDATE) has one occurrence, reported whatever the window: after a hand move its planned
     start is unknowable from the calendar (DTSTART is the new one), and it cannot run away unbounded."""
-    calendar = ical_text if isinstance(ical_text, icalendar.Calendar) else _read_calendar(ical_text)
+    calendar = parse_calendar(ical_text) if isinstance(ical_text, str) else ical_text
     components = list(calendar.walk("VEVENT"))
     uids = {str(component.get("UID", "")) for component in components}
     marker = parse_marker(uids.pop()) if len(uids) == 1 else None
     if marker is None:
         return None
-    local = load_zone(zone)
+    local = reading_zones(calendar, zone)
     occurrences: dict[datetime, Span] = {}
 
     def take(component: Any) -> None:
@@ -114,7 +102,7 @@ def read_own_event(ical_text: str | icalendar.Calendar, window: Span, zone: str)
             take(master)
         return OwnEvent(marker[0], marker[1], occurrences)
     # The expansion applies EXDATE and RECURRENCE-ID overrides, but only lists what now overlaps the window.
-    for occurrence in recurring_ical_events.of(calendar).between(window.start, window.end):
+    for occurrence in expand(calendar, window):
         if _in_window(_planned_start(occurrence, local), window):
             take(occurrence)
     # An override planned in the window but moved out of it is found in the text itself.

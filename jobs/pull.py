@@ -105,6 +105,15 @@ async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window:
         return await provider.fetch_changes(calendar.provider_calendar_id, None, window), True
 
 
+def _unreadable_after(before: list[str], changes: Changes, unreadable: list[str]) -> list[str]:
+    """The calendar's events that cannot be read after this pull: a complete listing says it all; an incremental
+    one only about the events it lists (one that changed or went may have become readable)."""
+    if changes.complete:
+        return sorted(set(unreadable))
+    listed = {remote.event_id for remote in changes.changed} | set(changes.deleted) | set(changes.unreadable)
+    return sorted({event_id for event_id in before if event_id not in listed} | set(unreadable))
+
+
 def _own_addresses(connection: CalendarConnection, staff: Staff, discovered: tuple[str, ...]) -> frozenset[str]:
     addresses = {staff.email.lower(), *(address.lower().removeprefix("mailto:") for address in discovered)}
     if "@" in connection.account_label:
@@ -113,11 +122,16 @@ def _own_addresses(connection: CalendarConnection, staff: Staff, discovered: tup
 
 
 def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool, stored: list[StoredBlock],
-          reader: EventReader) -> tuple[list[ImportedEvent], dict[str, OwnSeen], int]:
-    """Busy spans of other events, Lockstep's own events by own id, and how many events could not be read."""
+          reader: EventReader) -> tuple[list[ImportedEvent], dict[str, OwnSeen], list[str]]:
+    """Busy spans of other events, Lockstep's own events by own id, and the events that could not be read (the
+    reader failed on them, or the server could not give them)."""
     imported: list[ImportedEvent] = []
     own: dict[str, OwnSeen] = {}
-    unreadable = 0
+    unreadable = list(changes.unreadable)
+    for event_id in changes.unreadable:  # the server could not give it: it keeps whatever it blocked before
+        imported.append(ImportedEvent(event_id, tuple(BusySpan(block.span, block.occurrence_key, block.title,
+                                                               block.all_day)
+                                                      for block in stored if block.event_id == event_id)))
     for remote in changes.changed:
         try:
             reading = reader(remote, window, policy, import_busy)
@@ -130,7 +144,7 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
             spans = reading.spans
         except Exception:  # any event that breaks the reader (bad data, no DTSTART, a library error)
             # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
-            unreadable += 1
+            unreadable.append(remote.event_id)
             spans = [BusySpan(block.span, block.occurrence_key, block.title, block.all_day)
                      for block in stored if block.event_id == remote.event_id]
         imported.append(ImportedEvent(remote.event_id, tuple(spans)))
@@ -266,7 +280,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     if expired:
         detail += "; the sync cursor had expired, so the window was listed again in full"
     if unreadable:
-        detail += f"; {unreadable} events could not be read and keep their last known blocks"
+        detail += f"; {len(unreadable)} events could not be read and keep their last known blocks"
     steps = _Steps(PULL_STEPS, after_step)
     async with committed() as db:
         # Locks in the one order (services.locks): the staff member, then the connection. Imported busy time
@@ -285,7 +299,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         await apply_blocks(calendar, plan, stored, staff.id, db)
         await publish_availability_changed(staff.id, changed_spans(plan, stored))  # held until the commit
         await steps.done("busy_blocks")
-        listed = {remote.event_id for remote in changes.changed} | set(own)
+        listed = {remote.event_id for remote in changes.changed} | set(own) | set(changes.unreadable)
         cancelled: dict[str, set[datetime]] = {}
         for occurrence in changes.cancelled_occurrences:
             cancelled.setdefault(occurrence.series_id, set()).add(occurrence.planned_start)
@@ -299,7 +313,8 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         # leaves no trace, fetches the same changes again, and applying them twice changes nothing.
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
             sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
-            next_pull_at=_sooner(calendar, planned, fresh.next_pull_at), empty_listings=0)
+            next_pull_at=_sooner(calendar, planned, fresh.next_pull_at), empty_listings=0,
+            unreadable_event_ids=_unreadable_after(list(fresh.unreadable_event_ids or []), changes, unreadable))
         await steps.done("cursor")
         await log_action(connection.id, "import", "pull", "ok", detail=detail, using_db=db)
         await steps.done("sync_log")

@@ -99,6 +99,9 @@ class ExternalCalendar(Model):
     next_pull_at = fields.DatetimeField(null=True)
     # Complete listings in a row that came back suddenly empty; the blocks are dropped only once that is confirmed.
     empty_listings = fields.IntField(default=0)
+    # The events the last pulls could not read (bad data, or the server failed on them): they keep their last
+    # blocks, and while any is left the connection's health is degraded and says how many.
+    unreadable_event_ids: fields.JSONField[list[str]] = fields.JSONField(default=list)
     # Pushes and pulls of one calendar never run at once (a pull reading a listing older than a push it raced with
     # would take Lockstep's own write for a hand edit): a job holds this lease, which lapses if the job dies.
     sync_lock_owner = fields.CharField(max_length=64, default="")

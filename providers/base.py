@@ -46,6 +46,8 @@ class Changes:
     """The result of one fetch. With `complete` true the events listed are all there are in the window, so anything
     not listed is gone; otherwise `changed` and `deleted` are relative to the cursor that was passed.
 
+    `unreadable`: ids of events the server failed to serve one by one (see the field).
+
     `cancelled_occurrences`: for a provider that lists a series' occurrences apart (Google), the deleted ones among
     `deleted` that belonged to a series: which series, and when the occurrence was planned. The deleted item itself
     says no more (no title, no marker), so this is how a pull knows which of a series' occurrences went."""
@@ -55,6 +57,9 @@ class Changes:
     cursor: str
     complete: bool
     cancelled_occurrences: tuple[CancelledOccurrence, ...] = ()
+    # Events the calendar holds but the server could not give (it failed on them alone): neither changed nor
+    # deleted, so whatever they blocked before stays in force.
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

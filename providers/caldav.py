@@ -54,12 +54,14 @@ from providers.caldav_http import (
     absolute,
     collection,
     on_wire,
+    shown,
 )
 from providers.caldav_xml import (
     CALENDAR_DATA,
+    COLLECTION,
     CTAG,
     GETETAG,
-    STATE_PROPS,
+    RESOURCETYPE,
     SYNC_TOKEN,
     calendar_multiget,
     calendar_query,
@@ -86,6 +88,9 @@ _STRONG_ETAG = re.compile(r'"[^"]*"')
 # the server asking to slow down.
 _NOT_FOR_A_LISTING = frozenset({401, 404, 410, 429, 503})
 log = logging.getLogger("lockstep.providers.caldav")
+# A server error (500) that one object can cause: the server failed to evaluate it (a malformed RRULE, say) while
+# answering for many. 502/504 come from a proxy and 503 asks to slow down: those are about the server, not an object.
+_OBJECT_FAILURE = 500
 
 
 def _as_href(url: str, calendar: str) -> str:
@@ -99,6 +104,7 @@ class CaldavProvider:
     """One CalDAV account (CalendarProvider). Close it with `aclose()` or use it as an async context manager."""
 
     multiget_chunk = 200  # hrefs per calendar-multiget: large enough to be quick, small enough for any server
+    max_unreadable = 50  # objects a server may fail on, with none served, before the failure is the server's
     max_sync_pages = 100  # a server that keeps truncating (507) is given up on rather than followed forever
 
     def __init__(self, credentials: CaldavCredentials, home_url: str, *, timeout: float = 30.0) -> None:
@@ -129,20 +135,28 @@ class CaldavProvider:
             return await self._listing(calendar, window)  # the server keeps no version: list everything again
         if kind not in ("sync", "ctag") or not value:
             raise CursorExpired("the sync cursor is not one this provider issued")
-        token, ctag = await self._state(calendar)
-        if (kind, value) in (("sync", token), ("ctag", ctag)):
+        # Only the version the cursor holds is asked for: a server may compute each by reading every member
+        # (Radicale does), so asking for both doubles the cost of the cheap check.
+        now = await self._version(calendar, SYNC_TOKEN if kind == "sync" else CTAG)
+        if now == value:
             return Changes((), (), cursor, complete=False)  # the cheap check: nothing changed
         if kind == "ctag":
             return await self._listing(calendar, window)  # no sync-collection: list everything again
         return await self._since(calendar, value, window)
 
-    async def _state(self, calendar: str) -> tuple[str, str]:
-        """The collection's current sync token and ctag ("" for what the server does not have)."""
-        answer = await self._dav.request("PROPFIND", calendar, body=propfind(STATE_PROPS), depth="0")
+    async def _version(self, calendar: str, name: str) -> str:
+        """The collection's current sync token or ctag (`name`); "" when the server does not have it."""
+        answer = await self._dav.request("PROPFIND", calendar, body=propfind((name,)), depth="0")
         responses = multistatus_of(answer).responses
         if not responses or responses[0].status == 404:  # some servers answer 207 with a 404 inside
             raise NotFound(f"{answer.what}: the calendar is gone")
-        return responses[0].text(SYNC_TOKEN), responses[0].text(CTAG)
+        return responses[0].text(name)
+
+    async def _state(self, calendar: str) -> tuple[str, str]:
+        """The collection's current sync token, or else its ctag ("" for what the server does not have): the
+        ctag is asked for only when there is no sync token, which is then all that is used."""
+        token = await self._version(calendar, SYNC_TOKEN)
+        return token, "" if token else await self._version(calendar, CTAG)
 
     async def _listing(self, calendar: str, window: Span) -> Changes:
         # The version is read before the listing: a change made in between shows up again next time instead of
@@ -150,9 +164,28 @@ class CaldavProvider:
         token, ctag = await self._state(calendar)
         answer = await self._dav.request("REPORT", calendar, body=calendar_query(window.start, window.end),
                                          depth="1")
-        events = self._events(answer, calendar)
+        unreadable: list[str] = []
+        if answer.status == _OBJECT_FAILURE:
+            # One object the server cannot evaluate fails the whole query on some servers (Xandikos, for one): list
+            # the members instead and fetch them in chunks, leaving out only what the server cannot give.
+            log.warning("caldav %s failed (500); listing the calendar's members instead", answer.what)
+            events, unreadable = await self._multiget(calendar, await self._members(calendar))
+        else:
+            events = self._events(answer, calendar)
         cursor = f"sync:{token}" if token else f"ctag:{ctag}" if ctag else "full:"
-        return Changes(tuple(sorted(events.values(), key=lambda event: event.event_id)), (), cursor, complete=True)
+        return Changes(tuple(sorted(events.values(), key=lambda event: event.event_id)), (), cursor, complete=True,
+                       unreadable=tuple(sorted(unreadable)))
+
+    async def _members(self, calendar: str) -> list[str]:
+        """Every calendar object in the collection (PROPFIND Depth 1), whatever its dates."""
+        answer = await self._dav.request("PROPFIND", calendar, body=propfind((GETETAG, RESOURCETYPE)), depth="1")
+        members = []
+        for response in multistatus_of(answer).responses:
+            url = absolute(answer.url, response.href)
+            kind = response.props.get(RESOURCETYPE)
+            if collection(url) != calendar and (kind is None or kind.find(COLLECTION) is None):
+                members.append(url)
+        return sorted(members)
 
     async def _since(self, calendar: str, token: str, window: Span) -> Changes:
         changed: dict[str, bool] = {}  # event id -> still there (later pages win)
@@ -183,18 +216,35 @@ class CaldavProvider:
             # The version moved (the cheap check said so), yet no member is listed: the server lost the change
             # (Bedework lists nothing after a delete). Only a complete listing can show what went.
             return await self._listing(calendar, window)
-        events = await self._multiget(calendar, sorted(url for url, present in changed.items() if present))
-        deleted = sorted(url for url, present in changed.items() if not present or url not in events)
+        events, unreadable = await self._multiget(calendar,
+                                                  sorted(url for url, present in changed.items() if present))
+        failed = set(unreadable)
+        deleted = sorted(url for url, present in changed.items()
+                         if not present or (url not in events and url not in failed))
         return Changes(tuple(events[url] for url in sorted(events)), tuple(deleted), f"sync:{token}",
-                       complete=False)
+                       complete=False, unreadable=tuple(sorted(unreadable)))
 
-    async def _multiget(self, calendar: str, urls: list[str]) -> dict[str, RemoteEvent]:
+    async def _multiget(self, calendar: str, urls: list[str]) -> tuple[dict[str, RemoteEvent], list[str]]:
+        """The objects at `urls`, fetched in chunks, and the urls the server failed on (500) one by one: a chunk
+        that fails is halved until the objects that cause it stand alone."""
         events: dict[str, RemoteEvent] = {}
-        for first in range(0, len(urls), self.multiget_chunk):
-            chunk = [_as_href(url, calendar) for url in urls[first:first + self.multiget_chunk]]
-            answer = await self._dav.request("REPORT", calendar, body=calendar_multiget(chunk), depth="1")
-            events.update(self._events(answer, calendar))
-        return events
+        unreadable: list[str] = []
+        chunks = [urls[first:first + self.multiget_chunk] for first in range(0, len(urls), self.multiget_chunk)]
+        while chunks:
+            chunk = chunks.pop(0)
+            hrefs = [_as_href(url, calendar) for url in chunk]
+            answer = await self._dav.request("REPORT", calendar, body=calendar_multiget(hrefs), depth="1")
+            if answer.status != _OBJECT_FAILURE:
+                events.update(self._events(answer, calendar))
+            elif len(chunk) > 1:
+                half = len(chunk) // 2
+                chunks[:0] = [chunk[:half], chunk[half:]]
+            else:
+                log.warning("caldav %s: the server failed on %s alone; it is left out", answer.what, shown(chunk[0]))
+                unreadable.append(chunk[0])
+                if not events and len(unreadable) >= self.max_unreadable:
+                    raise answer.error()  # it fails on everything: the server is in trouble, not one object
+        return events, unreadable
 
     @staticmethod
     def _events(answer: Answer, calendar: str) -> dict[str, RemoteEvent]:

@@ -37,6 +37,7 @@ def tag(namespace: str, name: str) -> str:
 
 HREF = tag(DAV, "href")
 RESOURCETYPE = tag(DAV, "resourcetype")
+COLLECTION = tag(DAV, "collection")
 DISPLAYNAME = tag(DAV, "displayname")
 SYNC_TOKEN = tag(DAV, "sync-token")
 GETETAG = tag(DAV, "getetag")

@@ -61,7 +61,7 @@ async def connection_out(row: ConnectionModel, now: datetime) -> CalendarConnect
                         last_successful_sync_at=report.last_successful_sync_at,
                         lag_seconds=None if report.lag is None else int(report.lag.total_seconds()),
                         last_error=report.last_error, pending_count=report.pending, failed_count=report.failed,
-                        open_conflict_count=report.open_conflicts)
+                        open_conflict_count=report.open_conflicts, unreadable_events=report.unreadable)
     return CalendarConnection.from_model(row, health)
 
 

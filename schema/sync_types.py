@@ -45,6 +45,8 @@ class SyncHealth:
     pending_count: int = strawberry.field(description="Bookings whose event still has to be written")
     failed_count: int = strawberry.field(description="Bookings whose event gave up after every retry")
     open_conflict_count: int
+    unreadable_events: int = strawberry.field(
+        default=0, description="Events of its calendars that could not be read: they keep the busy time last read")
 
 
 @strawberry.type(description="One calendar inside a connection.")

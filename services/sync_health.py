@@ -27,6 +27,7 @@ from models import (
     ConnectionHealth,
     EventMapping,
     EventMappingState,
+    ExternalCalendar,
     Notification,
     Staff,
     SyncConflict,
@@ -79,6 +80,18 @@ async def announce_health(connection: CalendarConnection, notified: Sequence[int
     await live.publish_availability_changed(connection.staff_id, freed)
 
 
+async def unreadable_events(connection_id: int, using_db: Any = None) -> int:
+    """How many events of the connection's calendars the last pulls could not read."""
+    lists = await ExternalCalendar.filter(connection_id=connection_id).using_db(using_db).values_list(
+        "unreadable_event_ids", flat=True)
+    return sum(len(ids) for ids in lists if isinstance(ids, list))
+
+
+def unreadable_message(count: int) -> str:
+    return (f"{count} event{'s' if count != 1 else ''} could not be read; "
+            f"{'they keep' if count != 1 else 'it keeps'} the busy time last read")
+
+
 OUTAGE_FAILURES = 2
 OUTAGE_SILENCE = timedelta(minutes=2)
 
@@ -87,13 +100,16 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
                          db: BaseDBAsyncClient | None = None) -> None:
     """A sync call succeeded: the connection is active again. If it had been failing, every item that waited is
     due at once, and the staff member and owner are told which bookings made meanwhile are on their way (among them
-    `delivered`, the booking whose event this successful call wrote, if any). With `db`, inside the caller's
-    transaction (services.transactions.committed); the connection's lock is taken here unless the caller holds it
-    already, so the caller takes no lock but the staff member's before this (services.locks has the order)."""
+    `delivered`, the booking whose event this successful call wrote, if any). While some events of its calendars
+    could not be read, it stays degraded, saying how many. With `db`, inside the caller's transaction
+    (services.transactions.committed); the connection's lock is taken here unless the caller holds it already, so
+    the caller takes no lock but the staff member's before this (services.locks has the order)."""
     async with committed(db) as tx:
         connection = await lock_connection(connection_id, tx)
         if connection.health not in _HEALTHY:
             return  # a late job must not revive a disconnected or refused connection
+        before = connection.health
+        unreadable = await unreadable_events(connection_id, tx)
         # An outage, not one item's own failure between successful calls: a run of failures and no success for a
         # while. Only then does everything that waited go out at once, with a notification; a single item that
         # keeps failing while the rest works follows its own retry schedule to its end.
@@ -101,18 +117,20 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
         recovered = (connection.health == ConnectionHealth.DEGRADED
                      and connection.consecutive_failures >= OUTAGE_FAILURES
                      and (last_success is None or now - last_success >= OUTAGE_SILENCE))
-        connection.health = ConnectionHealth.ACTIVE
+        connection.health = ConnectionHealth.DEGRADED if unreadable else ConnectionHealth.ACTIVE
         connection.last_successful_sync_at = now
         connection.last_attempt_at = now
-        connection.last_error = ""
+        connection.last_error = unreadable_message(unreadable) if unreadable else ""
         connection.consecutive_failures = 0
         await connection.save(using_db=tx)
+        notified = []
         if recovered:
             # What waited for the calendar goes out at once, not on each item's own (by now long) retry delay.
             waited = sorted({*await send_what_waited(connection_id, now, tx), *([delivered] if delivered else [])})
             message = await recovery_message(connection.staff_id, waited, tx)
             notified = await notify_staff(connection.staff_id, "sync_recovered", message,
                                           {"connectionId": connection_id, "bookingIds": waited}, using_db=tx)
+        if recovered or connection.health != before:
             await announce_health(connection, notified, db=tx)  # held until the transaction commits
 
 
@@ -151,6 +169,7 @@ class HealthReport:
     pending: int
     failed: int
     open_conflicts: int
+    unreadable: int = 0
 
 
 async def health_report(connection: CalendarConnection, now: datetime) -> HealthReport:
@@ -166,4 +185,5 @@ async def health_report(connection: CalendarConnection, now: datetime) -> Health
             connection),
         failed=await mappings.filter(state=EventMappingState.FAILED).count(),
         open_conflicts=await SyncConflict.filter(connection_id=connection.id, status=ConflictStatus.OPEN).count(),
+        unreadable=await unreadable_events(connection.id),
     )

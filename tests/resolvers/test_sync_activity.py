@@ -21,7 +21,7 @@ from models import (
     Notification,
     SyncConflict,
 )
-from services.sync_health import log_action, notify_staff
+from services.sync_health import log_action, notify_staff, record_success
 from tests.support.calendar_api import (
     CONFLICTS,
     KEY,
@@ -133,6 +133,31 @@ async def test_health_shows_lag_last_error_and_counts(api: GraphQLClient) -> Non
     assert 90 <= health.pop("lagSeconds") < 120
     assert health == {"status": "DEGRADED", "lastSuccessfulSyncAt": synced_at.isoformat(),
                       "lastError": "Server error 503", "pendingCount": 1, "failedCount": 1, "openConflictCount": 1}
+
+
+UNREADABLE = """query($staffId: ID!) { calendarConnections(staffId: $staffId) {
+  ... on CalendarConnectionList { connections { health { status lastError unreadableEvents } } } } }"""
+
+
+async def test_health_says_how_many_events_could_not_be_read_until_they_are(api: GraphQLClient) -> None:
+    # Given a connection two of whose calendars' events the last pulls could not read
+    shop, token, row = await connected(api)
+    work, family = await ExternalCalendar.filter(connection_id=row.id).order_by("id").limit(2)
+    await ExternalCalendar.filter(id=work.id).update(unreadable_event_ids=["w1", "w2"])
+    await ExternalCalendar.filter(id=family.id).update(unreadable_event_ids=["f1"])
+    # When a sync succeeds
+    await record_success(row.id, datetime.now(UTC))
+    # Then the connection is degraded and says how many
+    data = await api(UNREADABLE, {"staffId": shop.staff_id}, token)
+    assert [found["health"] for found in data["calendarConnections"]["connections"]] == [
+        {"status": "DEGRADED", "lastError": "3 events could not be read; they keep the busy time last read",
+         "unreadableEvents": 3}]
+    # When later pulls read them all, the next success makes it active again
+    await ExternalCalendar.filter(connection_id=row.id).update(unreadable_event_ids=[])
+    await record_success(row.id, datetime.now(UTC))
+    data = await api(UNREADABLE, {"staffId": shop.staff_id}, token)
+    assert [found["health"] for found in data["calendarConnections"]["connections"]] == [
+        {"status": "ACTIVE", "lastError": "", "unreadableEvents": 0}]
 
 
 async def test_conflicts_are_listed_and_settled_through_the_api(api: GraphQLClient) -> None:
