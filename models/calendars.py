@@ -70,6 +70,11 @@ class CalendarConnection(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     disconnected_at = fields.DatetimeField(null=True)
 
+    class Meta:
+        # By staff member (their destinations); token refreshes are claimed by health and expiry, and push channels
+        # for the connections of a provider and frequency.
+        indexes = (("staff_id",), ("health", "token_expires_at"), ("provider", "frequency"))
+
 
 class ExternalCalendar(Model):
     """A calendar inside a connection. At most one per staff member is the destination for bookings."""
@@ -105,6 +110,7 @@ class ExternalCalendar(Model):
 
     class Meta:
         unique_together = (("connection", "provider_calendar_id"),)
+        indexes = (("next_pull_at",),)  # the scheduler's claim of due pulls is a range over it
 
 
 class BusyBlockSource(StrEnum):

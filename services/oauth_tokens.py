@@ -11,14 +11,13 @@ Terms:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
+from typing import Any
 
 from domain.retry import retry_delay
 from models import CalendarConnection, ConnectionHealth
+from models.claims import Claim, placeholders, run_claim
 from services.credentials import CredentialVault
 from services.sync_health import record_failure
 
@@ -29,16 +28,25 @@ CLAIM = timedelta(minutes=2)
 _SYNCING = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED]
 
 
-async def claim_due_refreshes(now: datetime, limit: int = 200) -> list[int]:
-    """Connections due a token refresh, claimed for CLAIM so the scheduler hands each out once meanwhile."""
-    async with in_transaction() as db:
-        ids = cast(list[int], await CalendarConnection.filter(
-            Q(refresh_claimed_until=None) | Q(refresh_claimed_until__lte=now),
-            token_expires_at__lte=now + REFRESH_AHEAD, health__in=_SYNCING,
-        ).exclude(credentials="").order_by("token_expires_at").limit(limit).using_db(db).values_list(
-            "id", flat=True))
-        await CalendarConnection.filter(id__in=ids).using_db(db).update(refresh_claimed_until=now + CLAIM)
-    return ids
+def refresh_claim(now: datetime, limit: int = 200, providers: Collection[str] | None = None) -> Claim:
+    """The statement claiming due token refreshes (see claim_due_refreshes)."""
+    claim = Claim(
+        "calendarconnection", "refresh_claimed_until = ?", [now + CLAIM],
+        f"health IN ({placeholders(_SYNCING)}) AND token_expires_at <= ?"
+        " AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= ?) AND credentials <> ''",
+        [*(health.value for health in _SYNCING), now + REFRESH_AHEAD, now], order="token_expires_at", limit=limit)
+    if providers is not None:
+        wanted = [str(provider) for provider in providers]
+        claim = claim.and_where(f"provider IN ({placeholders(wanted)})", *wanted)
+    return claim
+
+
+async def claim_due_refreshes(now: datetime, limit: int = 200, providers: Collection[str] | None = None
+                              ) -> list[int]:
+    """Connections due a token refresh, claimed for CLAIM so the scheduler hands each out once meanwhile: one
+    statement over the index of connections by health and token expiry (models.claims). `providers` keeps to
+    connections of those providers (None: all)."""
+    return await run_claim(refresh_claim(now, limit, providers))
 
 
 async def save_refreshed_tokens(connection_id: int, vault: CredentialVault, replaced: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -28,12 +29,14 @@ from models import (
     SyncFrequency,
     WatchChannel,
 )
+from models.claims import Claim, placeholders, run_claim
 from services.sync_health import log_action
 
 RENEW_AHEAD = timedelta(days=1)
 CLAIM = timedelta(minutes=2)  # a claimed calendar is handed out again after this if its job never reported back
 RETRY_AFTER_FAILURE = timedelta(minutes=10)  # the backstop pull covers the calendar meanwhile
 _LIVE = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED]
+_READING = (SyncDirection.TWO_WAY.value, SyncDirection.IMPORT_ONLY.value)
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,33 @@ async def _covered(now: datetime, calendar_ids: list[int] | None = None) -> set[
     return set(cast(list[int], await query.values_list("external_calendar_id", flat=True)))
 
 
-async def claim_due_watches(now: datetime, limit: int = 200) -> list[int]:
+def watch_claim(now: datetime, limit: int = 200, providers: Collection[str] | None = None) -> Claim:
+    """The statement claiming watched calendars that need a channel (see claim_due_watches)."""
+    claim = Claim(
+        "externalcalendar", "watch_claimed_until = ?", [now + CLAIM],
+        "k.provider = ? AND k.frequency = ?"
+        f" AND k.health IN ({placeholders(_LIVE)}) AND k.direction IN ({placeholders(_READING)})"
+        " AND k.credentials <> '' AND (externalcalendar.import_busy OR externalcalendar.is_destination)"
+        " AND (externalcalendar.watch_claimed_until IS NULL OR externalcalendar.watch_claimed_until <= ?)"
+        " AND NOT EXISTS (SELECT 1 FROM watchchannel w WHERE w.external_calendar_id = externalcalendar.id"
+        " AND w.expires_at > ? AND w.stopped_at IS NULL)",
+        [Provider.GOOGLE.value, SyncFrequency.REAL_TIME.value, *(health.value for health in _LIVE), *_READING,
+         now, now + RENEW_AHEAD],
+        joins="JOIN calendarconnection k ON k.id = externalcalendar.connection_id", order="externalcalendar.id",
+        limit=limit)
+    if providers is not None:
+        wanted = [str(provider) for provider in providers]
+        claim = claim.and_where(f"k.provider IN ({placeholders(wanted)})", *wanted)
+    return claim
+
+
+async def claim_due_watches(now: datetime, limit: int = 200, providers: Collection[str] | None = None
+                            ) -> list[int]:
     """Watched calendars without a live channel beyond the renewal margin, claimed for CLAIM so the scheduler hands
-    each out once meanwhile."""
-    async with in_transaction() as db:
-        candidates = cast(list[int], await ExternalCalendar.filter(
-            _watched(), Q(watch_claimed_until=None) | Q(watch_claimed_until__lte=now),
-        ).exclude(connection__credentials="").order_by("id").using_db(db).values_list("id", flat=True))
-        covered = await _covered(now, candidates)
-        ids = [calendar_id for calendar_id in candidates if calendar_id not in covered][:limit]
-        await ExternalCalendar.filter(id__in=ids).using_db(db).update(watch_claimed_until=now + CLAIM)
-    return ids
+    each out once meanwhile: one statement, at most `limit` rows (models.claims). It walks the watched
+    connections (by their provider and frequency) and looks each calendar's channels up by index. `providers`
+    keeps to connections of those providers (None: all)."""
+    return await run_claim(watch_claim(now, limit, providers))
 
 
 async def needs_channel(calendar_id: int, now: datetime) -> bool:
