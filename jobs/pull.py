@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -148,7 +149,9 @@ async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection,
     """When to pull again: by the schedule, or sooner when a pull was asked for while this one ran ("sync now", or
     a push that found the calendar's copy changed)."""
     planned = await next_pull_at(connection, staff, now)
-    requested = (await ExternalCalendar.get(id=calendar.id)).next_pull_at
+    # Only the one column: the row's cursor can be long.
+    times = await ExternalCalendar.filter(id=calendar.id).values_list("next_pull_at", flat=True)
+    requested = cast(datetime | None, times[0]) if times else None
     if requested is not None and requested != calendar.next_pull_at and requested < planned:
         return requested
     return planned
