@@ -35,6 +35,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,28 +84,35 @@ async def _settle(now: datetime) -> None:
         refresh_claimed_until=None, token_expires_at=now + timedelta(hours=1))
 
 
-async def measure_ticks(redis: Redis, start: datetime, ticks: int) -> dict[str, object]:
+@dataclass
+class TickFigures:
+    totals: list[float] = field(default_factory=list)  # seconds per tick
+    steps: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statements: list[int] = field(default_factory=list)
+    pulls: list[int] = field(default_factory=list)
+    end: datetime = datetime.min
+
+
+async def measure_ticks(redis: Redis, start: datetime, ticks: int) -> TickFigures:
     scheduler = Scheduler(redis, "bench", push_channels=True)
     await scheduler.tick(start)  # sweeps unconfirmed grants, as a scheduler does once a minute
     await _settle(start)
-    totals: list[float] = []
-    steps: dict[str, list[float]] = defaultdict(list)
-    statements: list[int] = []
-    pulls: list[int] = []
+    figures = TickFigures()
     now = start
     for _ in range(ticks):
         now += TICK
         with counted_statements() as sent:
             began = time.perf_counter()
             result = await scheduler.tick(now)
-            totals.append(time.perf_counter() - began)
-        statements.append(len(sent))
-        pulls.append(result.pulls)
+            figures.totals.append(time.perf_counter() - began)
+        figures.statements.append(len(sent))
+        figures.pulls.append(result.pulls)
         for step in STEPS:
-            steps[step].append(result.steps.get(step, 0.0))
+            figures.steps[step].append(result.steps.get(step, 0.0))
         await _settle(now)
         redis.flushdb()
-    return {"totals": totals, "steps": steps, "statements": statements, "pulls": pulls, "now": now}
+    figures.end = now
+    return figures
 
 
 async def measure_polls(provider: MemoryProvider, seconds: float) -> tuple[float, float, float]:
@@ -187,23 +195,21 @@ async def run_size(url: str, size: int, postgres: bool, redis: Redis, args: argp
         seeded = time.perf_counter() - began
         redis.flushdb()
         ticks = await measure_ticks(redis, now, args.ticks)
-        totals = [value * 1000 for value in ticks["totals"]]  # type: ignore[attr-defined]
-        steps = ticks["steps"]
-        by_step = ", ".join(f"{step} {percentile([v * 1000 for v in steps[step]], 0.5):.1f}/"  # type: ignore[index]
-                            f"{percentile([v * 1000 for v in steps[step]], 0.95):.1f}" for step in STEPS)
+        totals = [value * 1000 for value in ticks.totals]
+        by_step = ", ".join(f"{step} {percentile([v * 1000 for v in ticks.steps[step]], 0.5):.1f}/"
+                            f"{percentile([v * 1000 for v in ticks.steps[step]], 0.95):.1f}" for step in STEPS)
         name = "PostgreSQL" if postgres else "SQLite"
         print(f"{name} {size:,} connections (seeded in {seeded:.0f} s; "
-              f"{statistics.mean(ticks['pulls']):.0f} pulls claimed per tick):")  # type: ignore[arg-type]
+              f"{statistics.mean(ticks.pulls):.0f} pulls claimed per tick):")
         print(f"  tick p50 {percentile(totals, 0.5):.1f} ms, p95 {percentile(totals, 0.95):.1f} ms, "
-              f"{statistics.mean(ticks['statements']):.1f} statements")  # type: ignore[arg-type]
+              f"{statistics.mean(ticks.statements):.1f} statements")
         print(f"  by step p50/p95 ms: {by_step}")
         rate, statements, median = await measure_polls(provider, args.poll_seconds)
         print(f"  no-change polls by one worker: {rate:.0f}/s ({median:.2f} ms median, {statements:.1f} statements)")
         if args.plans:
-            await print_plans(ticks["now"])  # type: ignore[arg-type]
+            await print_plans(ticks.end)
         if postgres and size == args.latency_size:
-            total, engine = await measure_latency(redis, provider, size, ticks["now"],
-                                                  args.latency_seconds)  # type: ignore[operator]
+            total, engine = await measure_latency(redis, provider, size, ticks.end, args.latency_seconds)
             print(f"  change to busy block ({len(total)} changes, {size // 100}/s): p50 {percentile(total, 0.5):.1f} s,"
                   f" p95 {percentile(total, 0.95):.1f} s; after due p50 {percentile(engine, 0.5) * 1000:.0f} ms,"
                   f" p95 {percentile(engine, 0.95) * 1000:.0f} ms")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from domain.busy import BusyPolicy, BusySpan
@@ -157,6 +158,17 @@ async def _next_pull(calendar: ExternalCalendar, connection: CalendarConnection,
     return planned
 
 
+async def _store_quiet_pull(calendar: ExternalCalendar, cursor: str, planned: datetime, now: datetime) -> None:
+    """_next_pull and the write of a pull that found nothing, in one conditional statement when (as nearly always)
+    no pull was asked for meanwhile; else a second one that keeps the time asked for."""
+    unrequested = Q(next_pull_at=None) | Q(next_pull_at__gte=planned)
+    if calendar.next_pull_at is not None:
+        unrequested |= Q(next_pull_at=calendar.next_pull_at)
+    if not await ExternalCalendar.filter(unrequested, id=calendar.id).update(
+            sync_cursor=cursor, last_pulled_at=now, next_pull_at=planned):
+        await ExternalCalendar.filter(id=calendar.id).update(sync_cursor=cursor, last_pulled_at=now)
+
+
 async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, error: ProviderError,
                   now: datetime) -> PullOutcome:
     health = await record_failure(connection.id, str(error), now, credentials_refused=isinstance(error, AuthFailed))
@@ -217,9 +229,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         return await _failed(calendar, connection, exc, now)
     if not (changes.changed or changes.deleted or changes.complete):
         # The cheap check found nothing new (most polls): no blocks to load, nothing worth a log entry.
-        await ExternalCalendar.filter(id=calendar.id).update(
-            sync_cursor=changes.cursor, last_pulled_at=now, next_pull_at=await _next_pull(calendar, connection,
-                                                                                          staff, now))
+        await _store_quiet_pull(calendar, changes.cursor, await next_pull_at(connection, staff, now), now)
         await record_success(connection.id, now)
         return PullOutcome("done", ImportPlan((), ()))
     zone = reading_zone(connection.provider, calendar.time_zone, staff.time_zone)

@@ -107,10 +107,14 @@ class ExternalCalendar(Model):
     # A job opening this calendar's push channel is queued or running until then (or, after a failure, the next
     # attempt waits until then).
     watch_claimed_until = fields.DatetimeField(null=True)
+    # When the calendar may next need a push channel (services.watch_channels): none yet means now; a calendar that
+    # is not watched is set far off until a change could make it watched, one with a channel a day before it expires.
+    watch_due_at = fields.DatetimeField(null=True)
 
     class Meta:
         unique_together = (("connection", "provider_calendar_id"),)
-        indexes = (("next_pull_at",),)  # the scheduler's claim of due pulls is a range over it
+        # The scheduler's claims of due pulls and due push channels are ranges over these.
+        indexes = (("next_pull_at",), ("watch_due_at",))
 
 
 class BusyBlockSource(StrEnum):

@@ -53,7 +53,8 @@ def _param(value: object) -> object:
     return value
 
 
-def _numbered(sql: str) -> str:
+def numbered(sql: str) -> str:
+    """PostgreSQL's form of a statement written with `?` placeholders."""
     parts = sql.split("?")
     return "".join(part + (f"${index}" if index < len(parts) else "") for index, part in enumerate(parts, start=1))
 
@@ -62,12 +63,20 @@ def is_postgres(db: BaseDBAsyncClient) -> bool:
     return db.capabilities.dialect == "postgres"
 
 
+def _chosen(claim: Claim) -> str:
+    return (f"SELECT {claim.table}.id FROM {claim.table} {claim.joins} WHERE {claim.where} "
+            f"ORDER BY {claim.order} LIMIT {int(claim.limit)}")
+
+
 def claim_sql(claim: Claim, postgres: bool) -> str:
     lock = f" FOR UPDATE OF {claim.table} SKIP LOCKED" if postgres else ""
-    chosen = (f"SELECT {claim.table}.id FROM {claim.table} {claim.joins} WHERE {claim.where} "
-              f"ORDER BY {claim.order} LIMIT {int(claim.limit)}{lock}")
-    sql = f"UPDATE {claim.table} SET {claim.assign} WHERE id IN ({chosen}) RETURNING id"
-    return _numbered(sql) if postgres else sql
+    sql = f"UPDATE {claim.table} SET {claim.assign} WHERE id IN ({_chosen(claim)}{lock}) RETURNING id"
+    return numbered(sql) if postgres else sql
+
+
+def select_sql(claim: Claim, postgres: bool) -> str:
+    """The claim's selection alone (its `where_params` only), without claiming."""
+    return numbered(_chosen(claim)) if postgres else _chosen(claim)
 
 
 async def run_claim(claim: Claim, db: BaseDBAsyncClient | None = None) -> list[int]:
@@ -85,8 +94,6 @@ async def explain(claim: Claim, db: BaseDBAsyncClient | None = None) -> str:
     """The database's plan of the claim's selection (EXPLAIN / EXPLAIN QUERY PLAN), one line per step."""
     client = db or connections.get("default")
     postgres = is_postgres(client)
-    chosen = (f"SELECT {claim.table}.id FROM {claim.table} {claim.joins} WHERE {claim.where} "
-              f"ORDER BY {claim.order} LIMIT {int(claim.limit)}")
-    sql = f"EXPLAIN {_numbered(chosen)}" if postgres else f"EXPLAIN QUERY PLAN {chosen}"
+    sql = f"EXPLAIN {select_sql(claim, True)}" if postgres else f"EXPLAIN QUERY PLAN {select_sql(claim, False)}"
     rows = await client.execute_query_dict(sql, [_param(value) for value in claim.where_params])
     return "\n".join(str(row["QUERY PLAN"] if postgres else row["detail"]) for row in rows)

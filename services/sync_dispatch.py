@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -141,9 +141,9 @@ async def owe_upcoming_bookings(calendar_id: int, staff_id: int, now: datetime, 
 _WRITING = (SyncDirection.TWO_WAY.value, SyncDirection.EXPORT_ONLY.value)
 _READING = (SyncDirection.TWO_WAY.value, SyncDirection.IMPORT_ONLY.value)
 _SYNCING = (ConnectionHealth.ACTIVE.value, ConnectionHealth.DEGRADED.value)
-# CROSS JOIN keeps the claimed table's due range as the outer loop on SQLite, whose planner otherwise may start from
-# every live connection (PostgreSQL plans it as any inner join).
-_OF_CONNECTION = "k.id = externalcalendar.connection_id"
+# The connection's conditions are a scalar subquery, not a join: the database then walks the claimed table's due
+# range and looks each connection up by its key, whatever it guesses about how many rows are due.
+_CONNECTION_OF_CALENDAR = "FROM calendarconnection k WHERE k.id = externalcalendar.connection_id"
 
 
 def push_claim(now: datetime, limit: int = 500) -> Claim:
@@ -151,11 +151,11 @@ def push_claim(now: datetime, limit: int = 500) -> Claim:
     # An import-only connection writes nothing: its pending items wait (unclaimed) until it writes again.
     return Claim(
         "eventmapping", "next_attempt_at = ?", [now + LEASE],
-        f"eventmapping.state = ? AND eventmapping.next_attempt_at <= ?"
-        f" AND externalcalendar.id = eventmapping.external_calendar_id AND {_OF_CONNECTION}"
-        f" AND k.health IN ({placeholders(_SYNCING)}) AND k.direction IN ({placeholders(_WRITING)})",
+        "eventmapping.state = ? AND eventmapping.next_attempt_at <= ?"
+        f" AND (SELECT k.health IN ({placeholders(_SYNCING)}) AND k.direction IN ({placeholders(_WRITING)})"
+        " FROM externalcalendar c JOIN calendarconnection k ON k.id = c.connection_id"
+        " WHERE c.id = eventmapping.external_calendar_id)",
         [EventMappingState.PENDING.value, now, *_SYNCING, *_WRITING],
-        joins="CROSS JOIN externalcalendar CROSS JOIN calendarconnection k",
         order="eventmapping.next_attempt_at", limit=limit)
 
 
@@ -165,26 +165,21 @@ async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:
     return await run_claim(push_claim(now, limit))
 
 
-def _pullable() -> Q:
-    return Q(Q(import_busy=True) | Q(is_destination=True),
-             connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
-             connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY])
-
-
-def _pull_claim(now: datetime, due: str, due_params: list[object], limit: int) -> Claim:
+def _pull_claim(now: datetime, due: str, due_params: list[object], limit: int, *, not_manual: bool = False
+                ) -> Claim:
+    manual = " AND k.frequency <> ?" if not_manual else ""
     return Claim(
         "externalcalendar", "next_pull_at = ?", [now + LEASE],
-        f"{due} AND {_OF_CONNECTION} AND (externalcalendar.import_busy OR externalcalendar.is_destination)"
-        f" AND k.health IN ({placeholders(_SYNCING)}) AND k.direction IN ({placeholders(_READING)})",
-        [*due_params, *_SYNCING, *_READING], joins="CROSS JOIN calendarconnection k",
-        order="externalcalendar.next_pull_at",
-        limit=limit)
+        f"{due} AND (externalcalendar.import_busy OR externalcalendar.is_destination)"
+        f" AND (SELECT k.health IN ({placeholders(_SYNCING)}) AND k.direction IN ({placeholders(_READING)}){manual}"
+        f" {_CONNECTION_OF_CALENDAR})",
+        [*due_params, *_SYNCING, *_READING, *([SyncFrequency.MANUAL.value] if not_manual else [])],
+        order="externalcalendar.next_pull_at", limit=limit)
 
 
 def pull_claims(now: datetime, limit: int = 500) -> tuple[Claim, Claim]:
     """The two index ranges of calendars due a pull: never given a time (and not manual), and whose time came."""
-    never = _pull_claim(now, "externalcalendar.next_pull_at IS NULL AND k.frequency <> ?",
-                        [SyncFrequency.MANUAL.value], limit)
+    never = _pull_claim(now, "externalcalendar.next_pull_at IS NULL", [], limit, not_manual=True)
     return never, _pull_claim(now, "externalcalendar.next_pull_at <= ?", [now], limit)
 
 

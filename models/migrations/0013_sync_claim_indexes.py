@@ -3,6 +3,7 @@ and a time for every calendar that had none.
 
 - pending mappings by next attempt; calendars by next pull; connections by staff member, by health and token
   expiry, and by provider and frequency; working hours by staff member; a series' occurrences in order.
+- When each calendar may next need a push channel (none yet: now; the claim sets the others aside itself).
 - A calendar without a pull time (created before connecting gave every calendar one) gets one: due now, unless its
   connection is manual (then far off, as after a pull: only "sync now" makes it due). This keeps the "never
   pulled" range of the pull claim empty.
@@ -10,7 +11,7 @@ and a time for every calendar that had none.
 
 from typing import Any
 
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
@@ -42,6 +43,9 @@ class Migration(migrations.Migration):
     operations = [
         ops.AddIndex(model_name="EventMapping", index=Index(fields=["state", "next_attempt_at"])),
         ops.AddIndex(model_name="ExternalCalendar", index=Index(fields=["next_pull_at"])),
+        ops.AddField(model_name="ExternalCalendar", name="watch_due_at",
+                     field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+        ops.AddIndex(model_name="ExternalCalendar", index=Index(fields=["watch_due_at"])),
         ops.AddIndex(model_name="CalendarConnection", index=Index(fields=["staff_id"])),
         ops.AddIndex(model_name="CalendarConnection", index=Index(fields=["health", "token_expires_at"])),
         ops.AddIndex(model_name="CalendarConnection", index=Index(fields=["provider", "frequency"])),

@@ -17,7 +17,8 @@ class _Counter(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if str(record.msg).startswith(("Created connection", "Closed connection")):
             return  # a pool opened or closed, not a statement
-        self.statements.append(str(record.args[0]) if record.args else record.getMessage())
+        args = record.args
+        self.statements.append(str(args[0]) if isinstance(args, tuple) and args else record.getMessage())
 
 
 @contextmanager
