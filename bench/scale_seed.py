@@ -2,10 +2,10 @@
 
 Per staff member: working hours Monday to Friday 08:00-18:00 (so every one is "bookable soon"), 10 confirmed
 bookings already written to the calendar (synced mappings), and 3 personal events imported as busy blocks. Half the
-connections are Google (OAuth tokens that run out spread over an hour, a live push channel that expires in 3 to 7
-days; the calendar due for a new one a day before), half CalDAV (set aside by the push channel claim, as it
-would have done). Every calendar is in step with its provider (its cursor is current) and its next pull falls at
-random within the next DUE_SPREAD, so 1% of calendars come due each second.
+connections are Google: OAuth tokens that come due for a refresh spread over the next hour, and a live push channel
+that expires in 3 to 7 days (the calendar due for a new one a day before). Half are CalDAV (set aside by the push
+channel claim, as it would have done). Every calendar is in step with its provider (its cursor is current) and its
+next pull falls at random within the next DUE_SPREAD, so 1% of calendars come due each second.
 
 Rows are written with explicit IDs in multi-row batches (execute_many), then PostgreSQL's sequences are moved past
 them so the ORM's later inserts do not collide.
@@ -27,6 +27,8 @@ from tests.support.sync import personal_event
 
 FAR_OFF = datetime(2999, 1, 1, tzinfo=UTC)  # as services.watch_channels sets aside a calendar not watched
 RENEW_AHEAD = timedelta(days=1)
+# Access tokens last an hour and are refreshed 10 minutes ahead: spread over the hour after that, as in a steady state.
+REFRESH_LEAD = timedelta(minutes=10)
 DUE_SPREAD = timedelta(seconds=100)  # every calendar is due once in this span: 1% of them each second
 BOOKINGS = 10
 EVENTS = 3
@@ -104,7 +106,8 @@ async def seed(size: int, now: datetime, postgres: bool) -> MemoryProvider:
         "token_expires_at"],
         ((s, "google" if s in google else "caldav", f"tech{s}@example.com", "sealed", "two_way", "real_time",
           "ask", False, True, "active", now, "", now, s, 0, now, "" if s in google else "generic", "[]",
-          now + timedelta(seconds=rng.uniform(0, 3600)) if s in google else None) for s in staff_ids), postgres)
+          now + REFRESH_LEAD + timedelta(seconds=rng.uniform(0, 3600)) if s in google else None)
+         for s in staff_ids), postgres)
     # The schema before calendars kept a push channel due time (bench runs against older code too) has no column.
     due_time = ["watch_due_at"] if "watch_due_at" in ExternalCalendar._meta.fields_map else []
     await insert("externalcalendar", [

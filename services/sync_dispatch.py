@@ -54,13 +54,6 @@ async def push_version(anchor: int) -> int:
     return sum(cast(list[int], await Booking.filter(series_id=booking.series_id).values_list("version", flat=True)))
 
 
-async def destinations(staff_id: int) -> list[ExternalCalendar]:
-    """The staff member's destination calendars that take bookings now (at most one per connection kind)."""
-    return await ExternalCalendar.filter(
-        is_destination=True, connection__staff_id=staff_id, connection__health__in=_LIVE,
-        connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.EXPORT_ONLY])
-
-
 async def dispatch_outbox(now: datetime, limit: int = 500) -> list[int]:
     """Turn unprocessed outbox rows into pending mappings (creating them for the staff member's destination
     calendars as they are now) and mark the rows done, in one transaction. Returns the mappings now due.
