@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 
 from domain.busy import BusyPolicy, BusySpan
 from domain.intervals import Span
@@ -152,7 +154,9 @@ def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool,
 
 
 async def _next_pull(calendar: ExternalCalendar, planned: datetime, db: BaseDBAsyncClient) -> datetime:
-    return _sooner(calendar, planned, (await ExternalCalendar.get(id=calendar.id, using_db=db)).next_pull_at)
+    # Only the one column: the row's cursor can be long.
+    times = await ExternalCalendar.filter(id=calendar.id).using_db(db).values_list("next_pull_at", flat=True)
+    return _sooner(calendar, planned, cast(datetime | None, times[0]) if times else None)
 
 
 def _pushes(connection: CalendarConnection) -> bool:
@@ -167,6 +171,18 @@ def _sooner(calendar: ExternalCalendar, planned: datetime, requested: datetime |
     if requested is not None and requested != calendar.next_pull_at and requested < planned:
         return requested
     return planned
+
+
+async def _store_quiet_pull(calendar: ExternalCalendar, cursor: str, planned: datetime, now: datetime,
+                            db: BaseDBAsyncClient) -> None:
+    """_next_pull and the write of a pull that found nothing, in one conditional statement when (as nearly always)
+    no pull was asked for meanwhile; else a second one that keeps the time asked for."""
+    unrequested = Q(next_pull_at=None) | Q(next_pull_at__gte=planned)
+    if calendar.next_pull_at is not None:
+        unrequested |= Q(next_pull_at=calendar.next_pull_at)
+    if not await ExternalCalendar.filter(unrequested, id=calendar.id).using_db(db).update(
+            sync_cursor=cursor, last_pulled_at=now, next_pull_at=planned):
+        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(sync_cursor=cursor, last_pulled_at=now)
 
 
 async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, error: ProviderError,
@@ -235,8 +251,7 @@ async def _unchanged(calendar: ExternalCalendar, connection: CalendarConnection,
     async with committed() as db:
         await record_success(connection.id, now, db=db)  # takes the connection's lock first
         await steps.done("health")
-        await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
-            sync_cursor=changes.cursor, last_pulled_at=now, next_pull_at=await _next_pull(calendar, planned, db))
+        await _store_quiet_pull(calendar, changes.cursor, planned, now, db)
         await steps.done("cursor")
     return PullOutcome("done", ImportPlan((), ()))
 
@@ -318,6 +333,6 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         await steps.done("cursor")
         await log_action(connection.id, "import", "pull", "ok", detail=detail, using_db=db)
         await steps.done("sync_log")
-        await record_success(connection.id, now, db=db)
+        await record_success(connection.id, now, db=db, unreadable_may_change=True)
         await steps.done("health")
     return PullOutcome("done", plan)

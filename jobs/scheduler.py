@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.queue import EnqueueData
 
 from jobs import tasks
 from models import CalendarConnection, EventMapping, ExternalCalendar
@@ -59,12 +61,28 @@ def enqueue_pull(queue: Queue, calendar_id: int) -> None:
                   failure_ttl=86400)
 
 
+def _jobs(refreshes: list[int], pulls: list[int], pushes: list[int], watches: list[int]) -> list[EnqueueData]:
+    """A tick's jobs, in the order they were enqueued one by one before: refreshes, pulls, pushes, watches."""
+    return [
+        *(Queue.prepare_data(tasks.refresh, (connection_id,), timeout=60, result_ttl=60, failure_ttl=86400)
+          for connection_id in refreshes),
+        *(Queue.prepare_data(tasks.pull, (calendar_id,), timeout=_seconds(tasks.PULL_TIMEOUT), result_ttl=60,
+                             failure_ttl=86400) for calendar_id in pulls),
+        *(Queue.prepare_data(tasks.push, (mapping_id,), timeout=_seconds(tasks.PUSH_TIMEOUT), result_ttl=60,
+                             failure_ttl=86400) for mapping_id in pushes),
+        *(Queue.prepare_data(tasks.watch, (calendar_id,), timeout=_seconds(tasks.WATCH_TIMEOUT), result_ttl=60,
+                             failure_ttl=86400) for calendar_id in watches),
+    ]
+
+
 @dataclass(frozen=True)
 class TickResult:
     pushes: int
     pulls: int
     queue_down: bool = False
     watches: int = 0
+    # Seconds each step took (dispatch, pushes, pulls, refreshes, watches, enqueue): for measuring, not comparing.
+    steps: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 class Scheduler:
@@ -97,21 +115,29 @@ class Scheduler:
         if self._next_grant_sweep is None or now >= self._next_grant_sweep:
             await erase_unconfirmed_grants(now)
             self._next_grant_sweep = now + GRANT_SWEEP_EVERY
-        pushes = sorted(set(await dispatch_outbox(now)) | set(await claim_due_pushes(now)))
+        steps: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(step: str) -> None:
+            nonlocal clock
+            steps[step], clock = time.perf_counter() - clock, time.perf_counter()
+
+        dispatched = await dispatch_outbox(now)
+        lap("dispatch")
+        pushes = sorted(set(dispatched) | set(await claim_due_pushes(now)))
+        lap("pushes")
         pulls = await claim_due_pulls(now)
+        lap("pulls")
         refreshes = await claim_due_refreshes(now, self.refreshing)
+        lap("refreshes")
         watches = await claim_due_watches(now, self.pushing) if self.push_channels else []
+        lap("watches")
         try:
-            for connection_id in refreshes:
-                self.queue.enqueue(tasks.refresh, connection_id, job_timeout=60, result_ttl=60, failure_ttl=86400)
-            for calendar_id in pulls:
-                enqueue_pull(self.queue, calendar_id)
-            for mapping_id in pushes:
-                self.queue.enqueue(tasks.push, mapping_id, job_timeout=_seconds(tasks.PUSH_TIMEOUT), result_ttl=60,
-                                   failure_ttl=86400)
-            for calendar_id in watches:
-                self.queue.enqueue(tasks.watch, calendar_id, job_timeout=_seconds(tasks.WATCH_TIMEOUT),
-                                   result_ttl=60, failure_ttl=86400)
+            # One round trip for the whole tick (rq writes every job in one pipeline).
+            jobs = _jobs(refreshes, pulls, pushes, watches)
+            if jobs:
+                self.queue.enqueue_many(jobs)
+            lap("enqueue")
         except RedisError:
             # Hand everything of this tick back; it is due again at once, and enqueued once Redis answers.
             await EventMapping.filter(id__in=pushes).update(next_attempt_at=now)
@@ -119,7 +145,7 @@ class Scheduler:
             await CalendarConnection.filter(id__in=refreshes).update(refresh_claimed_until=None)
             await ExternalCalendar.filter(id__in=watches).update(watch_claimed_until=None)
             return TickResult(0, 0, queue_down=True)
-        return TickResult(len(pushes), len(pulls), watches=len(watches))
+        return TickResult(len(pushes), len(pulls), watches=len(watches), steps=steps)
 
     async def run_forever(self, interval_seconds: float, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -71,4 +71,6 @@ class Booking(Model):
     cancelled_at = fields.DatetimeField(null=True)
 
     class Meta:
-        indexes = (("staff_id", "status", "buffered_start"), ("business_id", "starts_at"))
+        # A series' occurrences, first one first (the dispatcher finds a series' anchor by it).
+        indexes = (("staff_id", "status", "buffered_start"), ("business_id", "starts_at"),
+                   ("series_id", "occurrence_index"))

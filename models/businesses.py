@@ -67,6 +67,9 @@ class WorkingHoursRange(Model):
     start_minute = fields.SmallIntField()
     end_minute = fields.SmallIntField()
 
+    class Meta:
+        indexes = (("staff_id", "weekday"),)  # a staff member's hours (availability, "bookable soon")
+
 
 class ScheduleOverride(Model):
     """A dated exception to the weekly hours: `ranges` (list of [start_minute, end_minute]) replaces that day's

@@ -74,6 +74,11 @@ class CalendarConnection(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     disconnected_at = fields.DatetimeField(null=True)
 
+    class Meta:
+        # By staff member (their destinations); token refreshes are claimed by health and expiry, and push channels
+        # for the connections of a provider and frequency.
+        indexes = (("staff_id",), ("health", "token_expires_at"), ("provider", "frequency"))
+
 
 class ExternalCalendar(Model):
     """A calendar inside a connection. At most one per staff member is the destination for bookings."""
@@ -109,9 +114,14 @@ class ExternalCalendar(Model):
     # A job opening this calendar's push channel is queued or running until then (or, after a failure, the next
     # attempt waits until then).
     watch_claimed_until = fields.DatetimeField(null=True)
+    # When the calendar may next need a push channel (services.watch_channels): none yet means now; a calendar that
+    # is not watched is set far off until a change could make it watched, one with a channel a day before it expires.
+    watch_due_at = fields.DatetimeField(null=True)
 
     class Meta:
         unique_together = (("connection", "provider_calendar_id"),)
+        # The scheduler's claims of due pulls and due push channels are ranges over these.
+        indexes = (("next_pull_at",), ("watch_due_at",))
 
 
 class BusyBlockSource(StrEnum):

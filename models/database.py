@@ -10,6 +10,8 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 
+from models.postgres_engine import ResetFreeConnection
+
 SQLITE_ENGINE = "models.sqlite_engine"
 
 # Tables key their rows with 32-bit integers (IntField: PostgreSQL's int4, and the range Tortoise declares on SQLite),
@@ -27,6 +29,10 @@ def tortoise_config(database_url: str, sqlite_busy_timeout_ms: int = 10000) -> d
     if database_url.startswith("sqlite://"):
         # Transactions that take the write lock when they begin (see models.sqlite_engine).
         connection = {**expand_db_url(database_url), "engine": SQLITE_ENGINE}
+    elif is_postgres(database_url):
+        # One round trip per statement, not two (see models.postgres_engine).
+        expanded = expand_db_url(database_url)
+        connection = {**expanded, "credentials": {**expanded["credentials"], "connection_class": ResetFreeConnection}}
     return {
         "connections": {"default": connection},
         "apps": {

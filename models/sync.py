@@ -53,6 +53,8 @@ class EventMapping(Model):
 
     class Meta:
         unique_together = (("booking", "external_calendar"),)
+        # The scheduler's claim of pending pushes is a range over this index (state first, then when due).
+        indexes = (("state", "next_attempt_at"),)
 
 
 class SyncLogEntry(Model):

@@ -53,7 +53,8 @@ async def update_external_calendar(viewer: Viewer, calendar_id: int, import_busy
             # Imported from scratch: the cursor only knows what changed since blocks were last kept.
             values.update(import_busy=True, sync_cursor="", window_start=None, next_pull_at=now)
         if values:
-            await ExternalCalendar.filter(id=calendar.id).using_db(db).update(**values)
+            # What it brings in may have changed: looked at again for a push channel (services.watch_channels).
+            await ExternalCalendar.filter(id=calendar.id).using_db(db).update(watch_due_at=None, **values)
     await live.publish_availability_changed(connection.staff_id, freed)
     return await ExternalCalendar.get(id=calendar.id)
 
@@ -86,6 +87,9 @@ async def update_calendar_connection(viewer: Viewer, connection_id: int, setting
     async with in_transaction() as db:
         if values:
             await CalendarConnection.filter(id=connection.id).using_db(db).update(**values)
+        if any(name in values for name in ("direction", "frequency")):
+            # Whether its calendars are watched may have changed (services.watch_channels).
+            await ExternalCalendar.filter(connection_id=connection.id).using_db(db).update(watch_due_at=None)
         if blocking_changed:
             # Which events block changed: only a full listing re-reads every event, not just the changed ones.
             await ExternalCalendar.filter(connection_id=connection.id).using_db(db).update(

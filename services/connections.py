@@ -201,7 +201,9 @@ async def store_calendars(connection: CalendarConnection, staff_id: int, found: 
         if destination:
             await owe_upcoming_bookings(created.id, staff_id, now, db)
         added += 1
-    await ExternalCalendar.filter(connection_id=connection.id).using_db(db).update(next_pull_at=now)
+    # Due a pull, and looked at again for a push channel (services.watch_channels).
+    await ExternalCalendar.filter(connection_id=connection.id).using_db(db).update(next_pull_at=now,
+                                                                                   watch_due_at=None)
     return added
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from domain.retry import retry_delay
 from models import CalendarConnection, ConnectionHealth
+from models.claims import Claim, placeholders, run_claim
 from services.credentials import CredentialVault
 from services.sync_health import record_failure
 
@@ -35,17 +35,22 @@ REFRESH_LOCK_TTL = timedelta(seconds=60)  # longer than a token call may take (i
 _SYNCING = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED]
 
 
+def refresh_claim(now: datetime, providers: Collection[str], limit: int = 200) -> Claim:
+    """The statement claiming due token refreshes (see claim_due_refreshes)."""
+    claim = Claim(
+        "calendarconnection", "refresh_claimed_until = ?", [now + CLAIM],
+        f"health IN ({placeholders(_SYNCING)}) AND token_expires_at <= ?"
+        " AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= ?) AND credentials <> ''",
+        [*(health.value for health in _SYNCING), now + REFRESH_AHEAD, now], order="token_expires_at", limit=limit)
+    wanted = [str(provider) for provider in providers]
+    return claim.and_where(f"provider IN ({placeholders(wanted)})", *wanted)
+
+
 async def claim_due_refreshes(now: datetime, providers: Collection[str], limit: int = 200) -> list[int]:
-    """Connections of `providers` (those whose tokens this deployment refreshes) due a token refresh, claimed for
-    CLAIM so the scheduler hands each out once meanwhile."""
-    async with in_transaction() as db:
-        ids = cast(list[int], await CalendarConnection.filter(
-            Q(refresh_claimed_until=None) | Q(refresh_claimed_until__lte=now),
-            token_expires_at__lte=now + REFRESH_AHEAD, health__in=_SYNCING, provider__in=sorted(providers),
-        ).exclude(credentials="").order_by("token_expires_at").limit(limit).using_db(db).values_list(
-            "id", flat=True))
-        await CalendarConnection.filter(id__in=ids).using_db(db).update(refresh_claimed_until=now + CLAIM)
-    return ids
+    """Connections due a token refresh, claimed for CLAIM so the scheduler hands each out once meanwhile: one
+    statement over the index of connections by health and token expiry (models.claims). `providers` are the
+    providers whose tokens this deployment refreshes (the registry says which; services do not know providers)."""
+    return await run_claim(refresh_claim(now, providers, limit))
 
 
 async def take_refresh_lock(connection_id: int, owner: str, now: datetime) -> bool:

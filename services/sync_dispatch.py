@@ -8,11 +8,12 @@ lease (`next_attempt_at`, `next_pull_at`) has passed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F, Q, Subquery
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -27,6 +28,7 @@ from models import (
     SyncDirection,
     SyncFrequency,
 )
+from models.claims import Claim, placeholders, run_claim
 
 # A claimed item is handed out again after this if its job never reported back (its worker died): as short as the
 # calendar's sync lease, so a dead worker holds up nothing for longer than that.
@@ -53,43 +55,66 @@ async def push_version(anchor: int, db: Any = None) -> int:
         "version", flat=True)))
 
 
-async def destinations(staff_id: int) -> list[ExternalCalendar]:
-    """The staff member's destination calendars that take bookings now (at most one per connection kind)."""
-    return await ExternalCalendar.filter(
-        is_destination=True, connection__staff_id=staff_id, connection__health__in=_LIVE,
-        connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.EXPORT_ONLY])
-
-
 async def dispatch_outbox(now: datetime, limit: int = 500) -> list[int]:
     """Turn unprocessed outbox rows into pending mappings (creating them for the staff member's destination
-    calendars as they are now) and mark the rows done, in one transaction. Returns the mappings now due."""
-    due: set[int] = set()
+    calendars as they are now) and mark the rows done, in one transaction. Returns the mappings now due.
+
+    A batch costs the same few statements however many rows it holds, and an empty outbox one indexed read (no
+    transaction, so no write lock on SQLite)."""
+    due = OutboxEntry.filter(processed_at=None, available_at__lte=now)
+    if not await due.exists():
+        return []
     async with in_transaction() as db:
-        rows = await OutboxEntry.filter(processed_at=None, available_at__lte=now).order_by("id").limit(
-            limit).using_db(db)
-        for row in rows:
-            booking = await Booking.get_or_none(id=row.aggregate_id, using_db=db)
-            if booking is not None:
-                due |= await _owe_push(booking, now, db)
-        await OutboxEntry.filter(id__in=[row.id for row in rows]).using_db(db).update(processed_at=now)
-    return sorted(due)
+        rows = cast(list[tuple[int, int]], await due.order_by("id").limit(limit).using_db(db).values_list(
+            "id", "aggregate_id"))
+        owed = await _owe_pushes(sorted({booking_id for _, booking_id in rows}), now, db)
+        await OutboxEntry.filter(id__in=[row_id for row_id, _ in rows]).using_db(db).update(processed_at=now)
+    return owed
 
 
-async def _owe_push(booking: Booking, now: datetime, db: BaseDBAsyncClient) -> set[int]:
-    anchor = await anchor_id(booking)
-    calendar_ids = {calendar.id for calendar in await destinations(booking.staff_id)}
-    # Calendars that already show the event (the booking may have moved to another staff member) must hear too.
-    calendar_ids |= {mapping.external_calendar_id
-                     for mapping in await EventMapping.filter(booking_id=anchor).using_db(db)}
-    owed = set()
-    for calendar_id in sorted(calendar_ids):
-        mapping, _ = await EventMapping.get_or_create(booking_id=anchor, external_calendar_id=calendar_id,
-                                                      using_db=db)
-        if mapping.state in _REOPEN:
-            await EventMapping.filter(id=mapping.id).using_db(db).update(
-                state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1,
-                failed_by_outage=False)
-            owed.add(mapping.id)
+async def _anchors(booking_ids: list[int], db: BaseDBAsyncClient) -> dict[int, tuple[int, int]]:
+    """Each existing booking's anchor (anchor_id) and staff member, in two statements for the whole batch."""
+    bookings = cast(list[tuple[int, int | None, int]], await Booking.filter(id__in=booking_ids).using_db(
+        db).values_list("id", "series_id", "staff_id"))
+    series = sorted({series_id for _, series_id, _ in bookings if series_id is not None})
+    first: dict[int, tuple[int, int]] = {}  # series -> (occurrence index, booking id) of its first occurrence
+    if series:
+        for series_id, index, booking_id in cast(list[tuple[int, int, int]], await Booking.filter(
+                series_id__in=series).using_db(db).values_list("series_id", "occurrence_index", "id")):
+            if series_id not in first or (index, booking_id) < first[series_id]:
+                first[series_id] = (index, booking_id)
+    return {booking_id: (booking_id if series_id is None else first[series_id][1], staff_id)
+            for booking_id, series_id, staff_id in bookings}
+
+
+async def _owe_pushes(booking_ids: list[int], now: datetime, db: BaseDBAsyncClient) -> list[int]:
+    """Reopen (or create) the mappings of the bookings' anchors in every calendar that must hear of the change: the
+    staff member's destinations, and the calendars already showing the event (the booking may have moved to another
+    staff member). Returns the reopened mappings' IDs."""
+    anchors = await _anchors(booking_ids, db)
+    staff_of = {anchor: staff_id for anchor, staff_id in anchors.values()}
+    if not staff_of:
+        return []
+    destination_rows = cast(list[tuple[int, int]], await ExternalCalendar.filter(
+        is_destination=True, connection__staff_id__in=sorted(set(staff_of.values())),
+        connection__health__in=_LIVE, connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.EXPORT_ONLY],
+    ).using_db(db).values_list("id", "connection__staff_id"))
+    calendars_of: dict[int, set[int]] = {}
+    for calendar_id, staff_id in destination_rows:
+        calendars_of.setdefault(staff_id, set()).add(calendar_id)
+    mappings = EventMapping.filter(booking_id__in=sorted(staff_of)).using_db(db)
+    existing = {(booking_id, calendar_id) for booking_id, calendar_id in cast(
+        list[tuple[int, int]], await mappings.values_list("booking_id", "external_calendar_id"))}
+    missing = sorted({(anchor, calendar_id) for anchor, staff_id in staff_of.items()
+                      for calendar_id in calendars_of.get(staff_id, ())} - existing)
+    if missing:
+        await EventMapping.bulk_create([EventMapping(booking_id=anchor, external_calendar_id=calendar_id)
+                                        for anchor, calendar_id in missing], ignore_conflicts=True, using_db=db)
+    owed = sorted(cast(list[int], await EventMapping.filter(
+        booking_id__in=sorted(staff_of), state__in=_REOPEN).using_db(db).values_list("id", flat=True)))
+    await EventMapping.filter(id__in=owed).using_db(db).update(
+        state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1,
+        failed_by_outage=False)
     return owed
 
 
@@ -107,35 +132,58 @@ async def owe_upcoming_bookings(calendar_id: int, staff_id: int, now: datetime, 
     return len(anchors)
 
 
+_WRITING = (SyncDirection.TWO_WAY.value, SyncDirection.EXPORT_ONLY.value)
+_READING = (SyncDirection.TWO_WAY.value, SyncDirection.IMPORT_ONLY.value)
+_SYNCING = (ConnectionHealth.ACTIVE.value, ConnectionHealth.DEGRADED.value)
+# The connection's conditions are a scalar subquery, not a join: the database then walks the claimed table's due
+# range and looks each connection up by its key, whatever it guesses about how many rows are due.
+_CONNECTION_OF_CALENDAR = "FROM calendarconnection k WHERE k.id = externalcalendar.connection_id"
+
+
+def push_claim(now: datetime, limit: int = 500) -> Claim:
+    """The statement claiming due pushes (see claim_due_pushes)."""
+    # An import-only connection writes nothing: its pending items wait (unclaimed) until it writes again.
+    return Claim(
+        "eventmapping", "next_attempt_at = ?", [now + LEASE],
+        "eventmapping.state = ? AND eventmapping.next_attempt_at <= ?"
+        f" AND (SELECT k.health IN ({placeholders(_SYNCING)}) AND k.direction IN ({placeholders(_WRITING)})"
+        " FROM externalcalendar c JOIN calendarconnection k ON k.id = c.connection_id"
+        " WHERE c.id = eventmapping.external_calendar_id)",
+        [EventMappingState.PENDING.value, now, *_SYNCING, *_WRITING],
+        order="eventmapping.next_attempt_at", limit=limit)
+
+
 async def claim_due_pushes(now: datetime, limit: int = 500) -> list[int]:
-    """Pending mappings whose time has come, leased for LEASE so they are not handed out twice meanwhile."""
-    async with in_transaction() as db:
-        # An import-only connection writes nothing: its pending items wait (unclaimed) until it writes again.
-        ids = cast(list[int], await EventMapping.filter(
-            state=EventMappingState.PENDING, next_attempt_at__lte=now,
-            external_calendar__connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
-            external_calendar__connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.EXPORT_ONLY],
-        ).order_by("next_attempt_at").limit(limit).using_db(db).values_list("id", flat=True))
-        await EventMapping.filter(id__in=ids).using_db(db).update(next_attempt_at=now + LEASE)
-    return ids
+    """Pending mappings whose time has come, leased for LEASE so they are not handed out twice meanwhile. One
+    statement over the index of pending mappings by next attempt (models.claims)."""
+    return await run_claim(push_claim(now, limit))
 
 
-def _pullable() -> Q:
-    return Q(Q(import_busy=True) | Q(is_destination=True),
-             connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED],
-             connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY])
+def _pull_claim(now: datetime, due: str, due_params: list[object], limit: int, *, not_manual: bool = False
+                ) -> Claim:
+    manual = " AND k.frequency <> ?" if not_manual else ""
+    return Claim(
+        "externalcalendar", "next_pull_at = ?", [now + LEASE],
+        f"{due} AND (externalcalendar.import_busy OR externalcalendar.is_destination)"
+        f" AND (SELECT k.health IN ({placeholders(_SYNCING)}) AND k.direction IN ({placeholders(_READING)}){manual}"
+        f" {_CONNECTION_OF_CALENDAR})",
+        [*due_params, *_SYNCING, *_READING, *([SyncFrequency.MANUAL.value] if not_manual else [])],
+        order="externalcalendar.next_pull_at", limit=limit)
+
+
+def pull_claims(now: datetime, limit: int = 500) -> tuple[Claim, Claim]:
+    """The two index ranges of calendars due a pull: never given a time (and not manual), and whose time came."""
+    never = _pull_claim(now, "externalcalendar.next_pull_at IS NULL", [], limit, not_manual=True)
+    return never, _pull_claim(now, "externalcalendar.next_pull_at <= ?", [now], limit)
 
 
 async def claim_due_pulls(now: datetime, limit: int = 500) -> list[int]:
     """Calendars due a pull, leased likewise. A calendar never pulled is due unless its connection is manual; a
-    manual one is due only when "sync now" (or connecting) set its time, since each pull puts it far off."""
-    async with in_transaction() as db:
-        ids = cast(list[int], await ExternalCalendar.filter(
-            Q(next_pull_at__lte=now) | Q(Q(next_pull_at=None), ~Q(connection__frequency=SyncFrequency.MANUAL)),
-            _pullable(),
-        ).order_by("next_pull_at").limit(limit).using_db(db).values_list("id", flat=True))
-        await ExternalCalendar.filter(id__in=ids).using_db(db).update(next_pull_at=now + LEASE)
-    return ids
+    manual one is due only when "sync now" (or connecting) set its time, since each pull puts it far off. Calendars
+    are created with a time (services.connections), so the first range is empty but for rows made otherwise."""
+    never, due = pull_claims(now, limit)
+    first = await run_claim(never)
+    return sorted(first + await run_claim(replace(due, limit=limit - len(first))))
 
 
 async def claim_pull_now(calendar_id: int, now: datetime) -> bool:
@@ -143,8 +191,8 @@ async def claim_pull_now(calendar_id: int, now: datetime) -> bool:
     without waiting for the scheduler. One conditional UPDATE (marking it due, then claiming it, took two commits on
     the notification's path). False when the calendar is not pulled (then nothing changed). A pull already queued
     or running does not stop this one: the notification may tell of a change it listed too early to see."""
-    pullable = Subquery(ExternalCalendar.filter(_pullable(), id=calendar_id).values("id"))
-    return await ExternalCalendar.filter(id=calendar_id, id__in=pullable).update(next_pull_at=now + LEASE) == 1
+    claim = _pull_claim(now, "externalcalendar.id = ?", [calendar_id], 1)
+    return await run_claim(replace(claim, skip_locked=False)) == [calendar_id]
 
 
 async def request_pull(connection_id: int, now: datetime) -> list[int]:

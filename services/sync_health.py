@@ -97,13 +97,21 @@ OUTAGE_SILENCE = timedelta(minutes=2)
 
 
 async def record_success(connection_id: int, now: datetime, *, delivered: int | None = None,
-                         db: BaseDBAsyncClient | None = None) -> None:
+                         db: BaseDBAsyncClient | None = None, unreadable_may_change: bool = False) -> None:
     """A sync call succeeded: the connection is active again. If it had been failing, every item that waited is
     due at once, and the staff member and owner are told which bookings made meanwhile are on their way (among them
     `delivered`, the booking whose event this successful call wrote, if any). While some events of its calendars
     could not be read, it stays degraded, saying how many. With `db`, inside the caller's transaction
     (services.transactions.committed); the connection's lock is taken here unless the caller holds it already, so
-    the caller takes no lock but the staff member's before this (services.locks has the order)."""
+    the caller takes no lock but the staff member's before this (services.locks has the order).
+    `unreadable_may_change`: the caller just stored which events could not be read (a pull that read events).
+
+    Most calls find the connection active with nothing to clear: then only the times move, in one conditional
+    statement (the same outcome as the locked read-and-save below, which the other cases need)."""
+    if not unreadable_may_change and await CalendarConnection.filter(
+            id=connection_id, health=ConnectionHealth.ACTIVE, consecutive_failures=0, last_error="",
+    ).using_db(db).update(last_successful_sync_at=now, last_attempt_at=now):
+        return
     async with committed(db) as tx:
         connection = await lock_connection(connection_id, tx)
         if connection.health not in _HEALTHY:

@@ -58,6 +58,8 @@ async def poll_interval(connection: CalendarConnection, staff: Staff, now: datet
         base = TIMING.push_backstop if pushes else TIMING.hot_poll
     else:
         base = _EVERY[connection.frequency]
+    if base <= TIMING.hot_poll:
+        return base  # as often as a hot staff member's already: no need to ask
     return min(base, TIMING.hot_poll) if await is_hot(staff, now) else base
 
 

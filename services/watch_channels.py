@@ -15,9 +15,10 @@ import hashlib
 import hmac
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -28,12 +29,14 @@ from models import (
     SyncFrequency,
     WatchChannel,
 )
+from models.claims import Claim, is_postgres, numbered, placeholders, run_claim, select_sql
 from services.sync_health import log_action
 
 RENEW_AHEAD = timedelta(days=1)
 CLAIM = timedelta(minutes=2)  # a claimed calendar is handed out again after this if its job never reported back
 RETRY_AFTER_FAILURE = timedelta(minutes=10)  # the backstop pull covers the calendar meanwhile
 _LIVE = [ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED]
+_READING = (SyncDirection.TWO_WAY.value, SyncDirection.IMPORT_ONLY.value)
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,86 @@ async def _covered(now: datetime, calendar_ids: list[int] | None = None) -> set[
     return set(cast(list[int], await query.values_list("external_calendar_id", flat=True)))
 
 
+FAR_OFF = datetime(2999, 1, 1, tzinfo=UTC)  # a calendar not watched: out of the claim's range until it may be
+# Two index ranges (one OR of both would make the database walk the whole index): calendars never looked at yet,
+# and those whose time came; either only when no claim of theirs is running.
+_NEVER = "externalcalendar.watch_due_at IS NULL"
+_CAME = "externalcalendar.watch_due_at <= ?"
+_FREE = "(externalcalendar.watch_claimed_until IS NULL OR externalcalendar.watch_claimed_until <= ?)"
+# A scalar subquery, not a join: the database then walks the due range and looks each connection up by its key,
+# whatever it guesses about how many rows are due.
+_WATCHED = ("(SELECT k.frequency = ? AND k.health IN ({live}) AND k.direction IN ({reading})"
+            " AND k.credentials <> '' FROM calendarconnection k WHERE k.id = externalcalendar.connection_id)"
+            " AND (externalcalendar.import_busy OR externalcalendar.is_destination)")
+
+
+def _of_providers(claim: Claim, providers: Collection[str]) -> Claim:
+    wanted = [str(provider) for provider in providers]
+    return claim.and_where("(SELECT k.provider FROM calendarconnection k WHERE k.id = externalcalendar.connection_id)"
+                           f" IN ({placeholders(wanted)})", *wanted)
+
+
+def _range(never: bool, now: datetime) -> tuple[str, list[object]]:
+    return (f"{_NEVER} AND {_FREE}", [now]) if never else (f"{_CAME} AND {_FREE}", [now, now])
+
+
+def watch_claim(now: datetime, providers: Collection[str], limit: int = 200, *, never: bool = False) -> Claim:
+    """The statement claiming watched calendars that need a channel (see claim_due_watches), over one range."""
+    watched = _WATCHED.format(live=placeholders(_LIVE), reading=placeholders(_READING))
+    due, due_params = _range(never, now)
+    return _of_providers(Claim(
+        "externalcalendar", "watch_claimed_until = ?", [now + CLAIM],
+        f"{due} AND {watched}"
+        " AND NOT EXISTS (SELECT 1 FROM watchchannel w WHERE w.external_calendar_id = externalcalendar.id"
+        " AND w.expires_at > ? AND w.stopped_at IS NULL)",
+        [*due_params, SyncFrequency.REAL_TIME.value, *(health.value for health in _LIVE),
+         *_READING, now + RENEW_AHEAD],
+        order="externalcalendar.id" if never else "externalcalendar.watch_due_at", limit=limit), providers)
+
+
 async def claim_due_watches(now: datetime, providers: Collection[str], limit: int = 200) -> list[int]:
-    """Watched calendars of `providers` (the pushing ones) without a live channel beyond the renewal margin, claimed
-    for CLAIM so the scheduler hands each out once meanwhile."""
-    async with in_transaction() as db:
-        candidates = cast(list[int], await ExternalCalendar.filter(
-            _watched(providers), Q(watch_claimed_until=None) | Q(watch_claimed_until__lte=now),
-        ).exclude(connection__credentials="").order_by("id").using_db(db).values_list("id", flat=True))
-        covered = await _covered(now, candidates)
-        ids = [calendar_id for calendar_id in candidates if calendar_id not in covered][:limit]
-        await ExternalCalendar.filter(id__in=ids).using_db(db).update(watch_claimed_until=now + CLAIM)
-    return ids
+    """Watched calendars without a live channel beyond the renewal margin, claimed for CLAIM so the scheduler hands
+    each out once meanwhile: one statement over the calendars whose `watch_due_at` has come (models.claims).
+    `providers` are the providers that push (the registry says which; services do not know providers).
+
+    What is left in that range afterwards needs no channel now, so it is set aside (`_set_aside`) and the range
+    holds only what is due: a calendar with a channel until a day before it expires, one that is not watched until
+    something that could make it watched (connecting, a change of its or its connection's settings) clears its
+    `watch_due_at`."""
+    claimed = await run_claim(watch_claim(now, providers, limit, never=True))
+    claimed += await run_claim(watch_claim(now, providers, limit - len(claimed)))
+    if len(claimed) < limit:
+        await _set_aside(now, limit)
+    return sorted(claimed)
+
+
+async def _set_aside(now: datetime, limit: int) -> None:
+    """Move what is left in the due ranges out of them: whatever provider it has, a calendar the claims left there
+    needs no channel now (the claims took every one of the pushing providers that does)."""
+    db = connections.get("default")
+    postgres = is_postgres(db)
+    parts, params = [], []
+    for never in (True, False):
+        where, where_params = _range(never, now)
+        left = Claim("externalcalendar", "", [], where, where_params, limit=limit)
+        parts.append(f"SELECT id FROM ({select_sql(left, False)}) AS left_{int(never)}")
+        params += list(left.where_params)
+    sql = " UNION ALL ".join(parts)
+    rows = await db.execute_query_dict(numbered(sql) if postgres else sql, params)
+    ids = [int(row["id"]) for row in rows]
+    if not ids:
+        return
+    covers = cast(list[tuple[int, datetime]], await WatchChannel.filter(
+        external_calendar_id__in=ids, stopped_at=None, expires_at__gt=now + RENEW_AHEAD).values_list(
+        "external_calendar_id", "expires_at"))
+    due: dict[datetime, set[int]] = {}
+    cover = {calendar_id: max(expiry for other, expiry in covers if other == calendar_id) for calendar_id, _ in covers}
+    for calendar_id in ids:
+        due.setdefault(cover[calendar_id] - RENEW_AHEAD if calendar_id in cover else FAR_OFF, set()).add(calendar_id)
+    for when, chosen in due.items():
+        # Unless a claim took one meanwhile (another scheduler): then its job decides.
+        await ExternalCalendar.filter(Q(watch_claimed_until=None) | Q(watch_claimed_until__lte=now),
+                                      id__in=sorted(chosen)).update(watch_due_at=when)
 
 
 async def needs_channel(calendar_id: int, now: datetime, providers: Collection[str]) -> bool:
@@ -93,7 +165,8 @@ async def record_channel(calendar_id: int, channel_id: str, resource_id: str, to
         channel = await WatchChannel.create(external_calendar_id=calendar_id, channel_id=channel_id,
                                             resource_id=resource_id, token_hash=token_hash(token),
                                             expires_at=expires_at, using_db=db)
-        await ExternalCalendar.filter(id=calendar_id).using_db(db).update(watch_claimed_until=None)
+        await ExternalCalendar.filter(id=calendar_id).using_db(db).update(watch_claimed_until=None,
+                                                                          watch_due_at=expires_at - RENEW_AHEAD)
     return channel
 
 
@@ -122,7 +195,12 @@ async def channels_of_connection(connection_id: int, now: datetime) -> list[Chan
 
 
 async def mark_stopped(row_ids: list[int], now: datetime) -> None:
+    """Record the channels stopped; their calendars are looked at again (another channel may or may not cover
+    them)."""
+    calendar_ids = cast(list[int], await WatchChannel.filter(id__in=row_ids, stopped_at=None).values_list(
+        "external_calendar_id", flat=True))
     await WatchChannel.filter(id__in=row_ids, stopped_at=None).update(stopped_at=now)
+    await ExternalCalendar.filter(id__in=sorted(set(calendar_ids))).update(watch_due_at=None)
 
 
 async def verified_calendar(channel_id: str, token: str, now: datetime) -> int | None:

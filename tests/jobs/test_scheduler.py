@@ -10,6 +10,7 @@ from rq import Queue
 from jobs.scheduler import LEADER_KEY, LEADER_SECONDS, QUEUE_NAME, Scheduler, TickResult
 from models import EventMapping, EventMappingState, ExternalCalendar, OutboxEntry, SyncFrequency
 from services.sync_dispatch import LEASE, request_pull
+from tests.support.statements import counted_statements
 from tests.support.sync import book, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -95,3 +96,21 @@ async def test_one_scheduler_leads_at_a_time_and_another_takes_over_when_it_stop
     assert redis.get(LEADER_KEY) == b"scheduler-b"
     assert await first.tick(NOW + timedelta(seconds=3)) == TickResult(0, 0)
     redis.delete(LEADER_KEY)
+
+
+async def test_a_tick_with_nothing_due_sends_one_cheap_statement_per_claim(db: str, redis_url: str) -> None:
+    # given a connected staff member whose calendar was just pulled, no booking change and no token to refresh
+    given = await given_connected_staff()
+    await ExternalCalendar.filter(id=given.calendar.id).update(next_pull_at=NOW + timedelta(minutes=1))
+    scheduler = Scheduler(Redis.from_url(redis_url), "scheduler-a", push_channels=True)
+    await scheduler.tick(NOW)  # the first tick also sweeps unconfirmed grants (once a minute)
+    # when the scheduler ticks again
+    with counted_statements() as statements:
+        result = await scheduler.tick(NOW + timedelta(seconds=1))
+    # then nothing is handed out, and it cost one look at the outbox, one claim statement per index range (pulls
+    # and push channels have two: never given a time, and due) and one look for channels to set aside
+    assert (result.pushes, result.pulls, result.watches) == (0, 0, 0)
+    assert queued(redis_url) == []
+    assert [" ".join(statement.split()[:2]) for statement in statements] == [
+        'SELECT 1', "UPDATE eventmapping", "UPDATE externalcalendar", "UPDATE externalcalendar",
+        "UPDATE calendarconnection", "UPDATE externalcalendar", "UPDATE externalcalendar", "SELECT id"]

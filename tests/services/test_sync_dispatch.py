@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from models import CalendarConnection, EventMapping, EventMappingState, SyncDirection
+from models import CalendarConnection, EventMapping, EventMappingState, OutboxEntry, SyncDirection
 from services.sync_dispatch import LEASE, claim_due_pushes, dispatch_outbox
+from tests.support.statements import counted_statements
 from tests.support.sync import book, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -28,3 +29,22 @@ async def test_pending_items_of_an_import_only_connection_wait_unclaimed_until_i
     assert await claim_due_pushes(later) == [mapping_id]
     assert (await EventMapping.get(id=mapping_id)).next_attempt_at == later + LEASE
     assert await claim_due_pushes(later) == []
+
+
+async def test_a_batch_of_outbox_rows_costs_the_statements_of_one_row(db: str) -> None:
+    # given one booking's change, dispatched
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    with counted_statements() as one:
+        (first,) = await dispatch_outbox(NOW)
+    # when six more bookings' changes are dispatched together
+    for hour in range(6):
+        await book(given, TEN_BERLIN + timedelta(days=1, hours=hour), NOW)
+    with counted_statements() as six:
+        owed = await dispatch_outbox(NOW)
+    # then each has its pending mapping, every row is done, and the batch cost what the single row did
+    mappings = await EventMapping.filter(state=EventMappingState.PENDING).order_by("id").values_list("id", flat=True)
+    assert sorted([first, *owed]) == list(mappings) and len(owed) == 6
+    assert await OutboxEntry.filter(processed_at=None).count() == 0
+    assert len(six) == len(one)
+    assert await dispatch_outbox(NOW) == []

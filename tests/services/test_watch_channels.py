@@ -18,6 +18,7 @@ from services.watch_channels import (
     CLAIM,
     RENEW_AHEAD,
     claim_due_watches,
+    mark_stopped,
     record_channel,
     token_hash,
     verified_calendar,
@@ -49,8 +50,8 @@ async def test_a_channel_is_renewed_only_within_the_margin_before_it_expires(db:
 
 async def test_a_stopped_channel_does_not_count(db: str) -> None:
     given = await google_staff()
-    await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=7))
-    await WatchChannel.filter(channel_id="chan-1").update(stopped_at=NOW)
+    channel = await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=7))
+    await mark_stopped([channel.id], NOW)
     assert await claim_due_watches(NOW, PUSHING) == [given.calendar.id]
 
 
