@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_connection_confirmation')]
+    dependencies = [('models', '0013_sync_claim_indexes')]
 
     initial = False
 

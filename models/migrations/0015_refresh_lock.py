@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_connection_confirmation')]
+    dependencies = [('models', '0014_unreadable_events')]
 
     initial = False
 
