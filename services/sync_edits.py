@@ -149,12 +149,14 @@ async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, ed
     resolution = None
     if edit.kind == EditKind.MOVED and edit.new_span is not None and may_follow:
         try:
-            await move_booking_for_calendar(booking_id, edit.new_span.start, now)
+            moved = await move_booking_for_calendar(booking_id, edit.new_span.start, now)
             resolution = SyncResolution.RESCHEDULE_BOOKING
             update.written[planned] = [booking_id, _iso(edit.new_span.start), _iso(edit.new_span.end)]
-            if update.version_written > 0:
+            if update.version_written > 0 and moved.ends_at == edit.new_span.end:
                 # The calendar already shows the new time: count the move (one version step) as written, so no push
-                # echoes it back; a Lockstep change still unwritten keeps the mapping behind and is pushed.
+                # echoes it back; a Lockstep change still unwritten keeps the mapping behind and is pushed. A move
+                # that also changed the event's length is not what the booking is (it keeps its service's length):
+                # left behind, so the push writes the booking's real end.
                 update.version_written += 1
         except SlotUnavailableError:
             resolution = None
