@@ -90,6 +90,7 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
     not readable as ours is left alone (never taken for a deletion). `cancelled`: by series event id, the planned
     starts of occurrences the calendar listed as deleted (providers that list occurrences apart)."""
     cancelled = cancelled or {}
+    await _adopt_lost_creates(calendar.id, own, now)
     mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
         EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(external_event_id="")
     policy = ConflictPolicy(connection.conflict_policy)
@@ -137,6 +138,28 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
         await EventMapping.filter(id=mapping.id).update(**values)
 
 
+async def _adopt_lost_creates(calendar_id: int, own: dict[str, OwnSeen], now: datetime) -> None:
+    """Lockstep's own events that no mapping knows, though the booking's mapping in this calendar has no event: a
+    create whose answer was lost (a timeout after the calendar stored it). The mapping takes the event over and is
+    pushed again in full, so the event is updated or deleted instead of staying behind (or being created twice)."""
+    known = set(await EventMapping.filter(external_calendar_id=calendar_id).exclude(external_event_id="").values_list(
+        "external_event_id", flat=True))
+    for event_id, seen in sorted(own.items()):
+        if event_id in known:
+            continue
+        anchor = seen.event.target_id
+        if seen.event.kind == "series":
+            first = await Booking.filter(series_id=seen.event.target_id).order_by("occurrence_index").first()
+            if first is None:
+                continue
+            anchor = first.id
+        await EventMapping.filter(external_calendar_id=calendar_id, booking_id=anchor, external_event_id="",
+                                  state__in=[EventMappingState.SYNCED, EventMappingState.PENDING,
+                                             EventMappingState.FAILED]).update(
+            external_event_id=event_id, etag="", written={}, version_written=0, state=EventMappingState.PENDING,
+            next_attempt_at=now, attempts=0)
+
+
 async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, edit: CalendarEdit,
                        update: _MappingUpdate, now: datetime, may_follow: bool) -> None:
     """`may_follow`: a move in the calendar may move the booking (when its time is free)."""
@@ -145,6 +168,12 @@ async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, ed
     booking = await Booking.get_or_none(id=booking_id)
     if booking is None or booking.status != BookingStatus.CONFIRMED:
         return  # a cancelled booking's event is on its way out anyway
+    if edit.new_span == Span(booking.starts_at, booking.ends_at):
+        # The calendar already holds the booking as it is now: Lockstep's own write whose answer was lost (a
+        # timeout after the calendar stored it), or a hand move to exactly the booking's time. Nothing disagrees;
+        # the version written stays behind, so the next push writes the rest of the booking over the new etag.
+        update.written[planned] = [booking_id, _iso(booking.starts_at), _iso(booking.ends_at)]
+        return
     kind = ConflictKind.EVENT_MOVED if edit.kind == EditKind.MOVED else ConflictKind.EVENT_DELETED
     resolution = None
     if edit.kind == EditKind.MOVED and edit.new_span is not None and may_follow:

@@ -11,14 +11,16 @@ import icalendar
 from domain.intervals import Span
 from jobs.pull import pull_calendar
 from jobs.push import push_mapping
-from models import Booking, EventMapping, EventMappingState
-from providers.base import RemoteCalendar
+from models import Booking, BusyBlock, EventMapping, EventMappingState, Notification, SyncConflict
+from providers.base import RemoteCalendar, Unavailable
+from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
 from services.sync_dispatch import dispatch_outbox
 from tests.fakes.memory import MemoryProvider
-from tests.support.sync import book, given_connected_staff
+from tests.support.sync import ConnectedStaff, book, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
 TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
+NOON_BERLIN = TEN_BERLIN + timedelta(hours=2)
 TWO_BERLIN = TEN_BERLIN + timedelta(hours=4)
 MINUTE = timedelta(minutes=1)
 
@@ -66,3 +68,77 @@ async def test_a_hand_move_that_also_stretches_the_event_is_followed_and_the_boo
     assert times_of(provider, event_id) == Span(TWO_BERLIN, TWO_BERLIN + timedelta(hours=1))
     mapping = await EventMapping.get(id=mapping_id)
     assert (mapping.state, mapping.version_written) == (EventMappingState.SYNCED, moved.version)
+
+
+async def test_a_write_whose_answer_was_lost_is_not_taken_for_a_hand_move(db: str) -> None:
+    # given a booking at ten in the calendar, rescheduled to noon, whose push lands but times out before answering
+    given = await given_connected_staff()
+    provider = memory()
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    (mapping_id,) = await dispatch_outbox(NOW)
+    await push_mapping(mapping_id, provider, NOW)
+    event_id = (await EventMapping.get(id=mapping_id)).external_event_id
+    await reschedule_booking(given.owner, booking.id, NOON_BERLIN, None, NOW)
+    await dispatch_outbox(NOW)
+    provider.lost_replies.append(Unavailable("timed out"))
+    assert (await push_mapping(mapping_id, provider, NOW)).status == "retry"
+    assert times_of(provider, event_id) == Span(NOON_BERLIN, NOON_BERLIN + timedelta(hours=1))
+    # when the retry finds the calendar's copy changed since the etag it knows, and the pull it asks for runs
+    assert (await push_mapping(mapping_id, provider, NOW + MINUTE)).status == "needs_pull"
+    await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    # then Lockstep's own write is recognised: no conflict, no notification, the booking untouched
+    assert await SyncConflict.all().count() == 0
+    assert await Notification.all().count() == 0
+    after = await Booking.get(id=booking.id)
+    assert (after.starts_at, after.version) == (NOON_BERLIN, booking.version + 1)
+    # and the next push settles the mapping
+    assert (await push_mapping(mapping_id, provider, NOW + 2 * MINUTE)).status == "done"
+    mapping = await EventMapping.get(id=mapping_id)
+    assert (mapping.state, mapping.version_written) == (EventMappingState.SYNCED, after.version)
+    assert times_of(provider, event_id) == Span(NOON_BERLIN, NOON_BERLIN + timedelta(hours=1))
+
+
+async def given_a_create_whose_answer_was_lost() -> tuple[ConnectedStaff, MemoryProvider, Booking, int]:
+    """A booking at ten whose first push created the event, but timed out before the answer came back: (given,
+    calendar, booking, mapping id)."""
+    given = await given_connected_staff()
+    provider = memory()
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    (mapping_id,) = await dispatch_outbox(NOW)
+    provider.lost_replies.append(Unavailable("timed out"))
+    assert (await push_mapping(mapping_id, provider, NOW)).status == "retry"
+    assert (await EventMapping.get(id=mapping_id)).external_event_id == ""
+    assert list(provider.calendars["work"].events) == [f"booking-{booking.id}@lockstep.ics"]
+    return given, provider, booking, mapping_id
+
+
+async def test_an_event_created_with_its_answer_lost_is_deleted_when_the_booking_is_cancelled(db: str) -> None:
+    given, provider, booking, mapping_id = await given_a_create_whose_answer_was_lost()
+    # when the booking is cancelled and pushed (Lockstep knows of no event), and then the calendar is pulled
+    await cancel_booking(given.owner, booking.id, CANCEL_THIS, NOW + MINUTE)
+    await dispatch_outbox(NOW + MINUTE)
+    assert (await push_mapping(mapping_id, provider, NOW + MINUTE)).action == "nothing"
+    await pull_calendar(given.calendar.id, provider, NOW + 2 * MINUTE)
+    # then the mapping takes the event over, and the push it owes deletes it (before the fix it stayed for good)
+    mapping = await EventMapping.get(id=mapping_id)
+    assert (mapping.state, mapping.external_event_id) == (EventMappingState.PENDING,
+                                                          f"booking-{booking.id}@lockstep.ics")
+    outcome = await push_mapping(mapping_id, provider, NOW + 2 * MINUTE)
+    assert (outcome.status, outcome.action) == ("done", "delete")
+    assert provider.calendars["work"].events == {}
+    assert await BusyBlock.all().count() == 0
+
+
+async def test_an_event_created_with_its_answer_lost_is_updated_when_the_booking_moves(db: str) -> None:
+    given, provider, booking, mapping_id = await given_a_create_whose_answer_was_lost()
+    # when the calendar is pulled, and then the booking is moved to noon and pushed
+    await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    await reschedule_booking(given.owner, booking.id, NOON_BERLIN, None, NOW + MINUTE)
+    await dispatch_outbox(NOW + MINUTE)
+    outcome = await push_mapping(mapping_id, provider, NOW + MINUTE)
+    # then the one event moves to noon
+    assert (outcome.status, outcome.action) == ("done", "update")
+    event_id = f"booking-{booking.id}@lockstep.ics"
+    assert list(provider.calendars["work"].events) == [event_id]
+    assert times_of(provider, event_id) == Span(NOON_BERLIN, NOON_BERLIN + timedelta(hours=1))
+    assert (await EventMapping.get(id=mapping_id)).state == EventMappingState.SYNCED
