@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from domain.conflicts import ConflictKind, ConflictPolicy, SyncResolution, decide
 from domain.intervals import Span
 from domain.own_events import CalendarEdit, EditKind, OwnEvent, calendar_edits
+from domain.recurrence import occurrence_starts
 from domain.sync import StoredBlock
 from models import (
     Booking,
+    BookingSeries,
     BookingStatus,
     CalendarConnection,
     ConflictStatus,
@@ -140,24 +142,39 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
 
 async def _adopt_lost_creates(calendar_id: int, own: dict[str, OwnSeen], now: datetime) -> None:
     """Lockstep's own events that no mapping knows, though the booking's mapping in this calendar has no event: a
-    create whose answer was lost (a timeout after the calendar stored it). The mapping takes the event over and is
-    pushed again in full, so the event is updated or deleted instead of staying behind (or being created twice)."""
+    create whose answer was lost (a timeout after the calendar stored it). The mapping takes the event over as the
+    calendar holds it, and is pushed again in full, so the event is updated or deleted instead of staying behind
+    (or being created twice)."""
     known = set(await EventMapping.filter(external_calendar_id=calendar_id).exclude(external_event_id="").values_list(
         "external_event_id", flat=True))
     for event_id, seen in sorted(own.items()):
         if event_id in known:
             continue
-        anchor = seen.event.target_id
         if seen.event.kind == "series":
-            first = await Booking.filter(series_id=seen.event.target_id).order_by("occurrence_index").first()
-            if first is None:
-                continue
-            anchor = first.id
-        await EventMapping.filter(external_calendar_id=calendar_id, booking_id=anchor, external_event_id="",
+            anchor = await Booking.filter(series_id=seen.event.target_id).order_by("occurrence_index").first()
+        else:
+            anchor = await Booking.get_or_none(id=seen.event.target_id)
+        if anchor is None:
+            continue
+        await EventMapping.filter(external_calendar_id=calendar_id, booking_id=anchor.id, external_event_id="",
                                   state__in=[EventMappingState.SYNCED, EventMappingState.PENDING,
                                              EventMappingState.FAILED]).update(
-            external_event_id=event_id, etag="", written={}, version_written=0, state=EventMappingState.PENDING,
-            next_attempt_at=now, attempts=0)
+            external_event_id=event_id, etag=seen.etag, written=await _as_found(anchor, seen.event),
+            version_written=0, state=EventMappingState.PENDING, next_attempt_at=now, attempts=0)
+
+
+async def _as_found(anchor: Booking, found: OwnEvent) -> WrittenOccurrences:
+    """What the calendar holds of a booking's (or series') event, in the form of what was written."""
+    booking_of = {planned: anchor.id for planned in found.occurrences}
+    if anchor.series_id is not None:
+        series = await BookingSeries.get(id=anchor.series_id)
+        planned = occurrence_starts(series.rrule, (series.starts_at or anchor.starts_at).astimezone(UTC),
+                                    series.time_zone)
+        booking_of = {planned[booking.occurrence_index or 0]: booking.id
+                      for booking in await Booking.filter(series_id=series.id)
+                      if (booking.occurrence_index or 0) < len(planned)}
+    return {_iso(start): [booking_of[start], _iso(span.start), _iso(span.end)]
+            for start, span in found.occurrences.items() if start in booking_of}
 
 
 async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, edit: CalendarEdit,

@@ -142,3 +142,20 @@ async def test_an_event_created_with_its_answer_lost_is_updated_when_the_booking
     assert list(provider.calendars["work"].events) == [event_id]
     assert times_of(provider, event_id) == Span(NOON_BERLIN, NOON_BERLIN + timedelta(hours=1))
     assert (await EventMapping.get(id=mapping_id)).state == EventMappingState.SYNCED
+
+
+async def test_an_event_created_with_its_answer_lost_and_then_deleted_by_hand_goes_through_the_policy(
+        db: str) -> None:
+    given, provider, booking, mapping_id = await given_a_create_whose_answer_was_lost()
+    # when the calendar is pulled (the mapping takes the event over), then the staff member deletes it, and the
+    # push's refusal (not found) asks for the pull that sees the deletion
+    await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    provider.delete_by_hand("work", f"booking-{booking.id}@lockstep.ics")
+    assert (await push_mapping(mapping_id, provider, NOW + MINUTE)).status == "needs_pull"
+    await pull_calendar(given.calendar.id, provider, NOW + 2 * MINUTE)
+    # then the deletion is a hand edit like any other: under "ask", an open conflict holds the mapping (before the
+    # fix the pull saw nothing to compare, and the push kept failing until the item was failed)
+    conflict = await SyncConflict.get(booking_id=booking.id)
+    assert (conflict.kind, conflict.status) == ("event_deleted", "open")
+    mapping = await EventMapping.get(id=mapping_id)
+    assert (mapping.state, mapping.external_event_id) == (EventMappingState.CONFLICT, "")

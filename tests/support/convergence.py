@@ -8,6 +8,7 @@ changes again in Lockstep.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -43,6 +44,17 @@ CAL, ZONE = "work", "Europe/Berlin"
 BERLIN = ZoneInfo(ZONE)
 KEY = new_key()
 DRAIN_ROUNDS = 40
+
+
+class Crashes(logging.Handler):
+    """Unexpected errors the job bodies caught and recorded: the engine must never stop on one of its own."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 class World(Protocol):
