@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import icalendar
+import pytest
 
+from domain.conflicts import ConflictPolicy
 from domain.intervals import Span
 from jobs.pull import pull_calendar
 from jobs.push import push_mapping
@@ -159,3 +161,25 @@ async def test_an_event_created_with_its_answer_lost_and_then_deleted_by_hand_go
     assert (conflict.kind, conflict.status) == ("event_deleted", "open")
     mapping = await EventMapping.get(id=mapping_id)
     assert (mapping.state, mapping.external_event_id) == (EventMappingState.CONFLICT, "")
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: an older write whose answer was lost reads as a hand move; "
+                   "recognising it needs the mapping to remember the writes in doubt (a schema change)")
+async def test_an_older_write_whose_answer_was_lost_does_not_undo_a_later_reschedule(db: str) -> None:
+    # given a booking at ten, in the calendar, whose move to noon lands but times out, and which is then moved to 14:00
+    given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
+    provider = memory()
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    (mapping_id,) = await dispatch_outbox(NOW)
+    await push_mapping(mapping_id, provider, NOW)
+    await reschedule_booking(given.owner, booking.id, NOON_BERLIN, None, NOW)
+    await dispatch_outbox(NOW)
+    provider.lost_replies.append(Unavailable("timed out"))
+    assert (await push_mapping(mapping_id, provider, NOW)).status == "retry"
+    await reschedule_booking(given.owner, booking.id, TWO_BERLIN, None, NOW)
+    await dispatch_outbox(NOW)
+    # when the retry is refused (the etag moved on) and the pull it asks for runs
+    assert (await push_mapping(mapping_id, provider, NOW + MINUTE)).status == "needs_pull"
+    await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
+    # then the booking stays at 14:00 (today the noon copy is taken for the staff member's move, and followed)
+    assert (await Booking.get(id=booking.id)).starts_at == TWO_BERLIN
