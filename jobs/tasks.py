@@ -10,6 +10,8 @@ job, or a push and a pull of one calendar at once) does nothing and asks to be h
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from jobs import runtime
@@ -18,6 +20,7 @@ from jobs.push import push_crashed, push_mapping, push_refused
 from jobs.tokens import refresh_access
 from jobs.watch import open_channel
 from models import CalendarConnection, EventMapping, EventMappingState, ExternalCalendar
+from providers.base import CalendarProvider
 from providers.entry import ProviderNotAvailable
 from providers.registry import entry_of
 from services import metrics, stage_stamps
@@ -30,9 +33,16 @@ PUSH_TIMEOUT = timedelta(seconds=120)
 PULL_TIMEOUT = timedelta(seconds=300)
 WATCH_TIMEOUT = timedelta(seconds=60)
 LEASE_HELD_RETRY = timedelta(seconds=2)
+# How a job body gets the client of a connection (runtime.open_provider; a test passes its in-memory calendar).
+ProviderOpener = Callable[[CalendarConnection], AbstractAsyncContextManager[CalendarProvider]]
 
 
-async def run_push(mapping_id: int) -> str:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_push(mapping_id: int, *, open_provider: ProviderOpener = runtime.open_provider,
+                   clock: Callable[[], datetime] = _utc_now) -> str:
     """The push job's body, on the caller's event loop (the ORM and the runtime configured)."""
     mapping = await EventMapping.get_or_none(id=mapping_id)
     if mapping is None:
@@ -41,23 +51,24 @@ async def run_push(mapping_id: int) -> str:
     connection = await CalendarConnection.get(id=calendar.connection_id)
     if not connection.credentials:
         return "skipped"  # disconnected: the credentials are gone
-    async with calendar_lease(calendar.id) as held:
-        now = datetime.now(UTC)
+    async with calendar_lease(calendar.id, clock=clock) as held:
+        now = clock()
         if not held:
             await EventMapping.filter(id=mapping_id, state=EventMappingState.PENDING).update(
                 next_attempt_at=now + LEASE_HELD_RETRY)
             return "busy"
         try:
-            async with runtime.open_provider(connection) as provider:
+            async with open_provider(connection) as provider:
                 return (await push_mapping(mapping_id, provider, now)).status
         except ProviderNotAvailable as exc:  # retried with backoff; the health says why
             return (await push_refused(mapping_id, exc, now)).status
         except Exception as exc:  # recorded and retried; a job must not fail silently in the queue
             log.exception("push of mapping %s stopped on an unexpected error", mapping_id)
-            return (await push_crashed(mapping_id, type(exc).__name__, datetime.now(UTC))).status
+            return (await push_crashed(mapping_id, type(exc).__name__, clock())).status
 
 
-async def run_pull(calendar_id: int) -> str:
+async def run_pull(calendar_id: int, *, open_provider: ProviderOpener = runtime.open_provider,
+                   clock: Callable[[], datetime] = _utc_now) -> str:
     """The pull job's body, on the caller's event loop."""
     # The calendar and its connection in one read: a pull that a push notification asked for waits for each.
     calendar = await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection")
@@ -66,8 +77,8 @@ async def run_pull(calendar_id: int) -> str:
     connection = calendar.connection
     if not connection.credentials:
         return "skipped"
-    async with calendar_lease(calendar.id) as held:
-        now = datetime.now(UTC)
+    async with calendar_lease(calendar.id, clock=clock) as held:
+        now = clock()
         stage_stamps.stamp("pull.leased" if held else "pull.lease_held", calendar_id)
         if not held:
             await ExternalCalendar.filter(id=calendar_id).update(next_pull_at=now + LEASE_HELD_RETRY)
@@ -75,13 +86,13 @@ async def run_pull(calendar_id: int) -> str:
         try:
             # The account's own addresses say which ATTENDEE line is the staff member's (declined means free).
             addresses = tuple(runtime.credentials_of(connection).get("own_addresses", ()))
-            async with runtime.open_provider(connection) as provider:
+            async with open_provider(connection) as provider:
                 return (await pull_calendar(calendar_id, provider, now, own_addresses=addresses)).status
         except ProviderNotAvailable as exc:  # retried with backoff; the health says why
             return (await pull_refused(calendar_id, exc, now)).status
         except Exception as exc:  # recorded and retried; a job must not fail silently in the queue
             log.exception("pull of calendar %s stopped on an unexpected error", calendar_id)
-            return (await pull_crashed(calendar_id, type(exc).__name__, datetime.now(UTC))).status
+            return (await pull_crashed(calendar_id, type(exc).__name__, clock())).status
 
 
 async def run_refresh(connection_id: int) -> str:

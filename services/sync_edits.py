@@ -18,9 +18,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain.conflicts import ConflictKind, ConflictPolicy, SyncResolution, decide
 from domain.intervals import Span
 from domain.own_events import CalendarEdit, EditKind, OwnEvent, calendar_edits
+from domain.recurrence import occurrence_starts
 from domain.sync import StoredBlock
 from models import (
     Booking,
+    BookingSeries,
     BookingStatus,
     CalendarConnection,
     ConflictStatus,
@@ -106,6 +108,7 @@ async def reconcile_own_events(calendar: ExternalCalendar, connection: CalendarC
 async def _reconcile_own(calendar: ExternalCalendar, connection: CalendarConnection, own: dict[str, OwnSeen],
                          listed: set[str], deleted: set[str], complete: bool, window: Span, now: datetime,
                          cancelled: Mapping[str, set[datetime]], db: BaseDBAsyncClient) -> None:
+    await _adopt_lost_creates(calendar.id, own, now, db)
     mappings = await EventMapping.filter(external_calendar_id=calendar.id, state__in=[
         EventMappingState.SYNCED, EventMappingState.PENDING, EventMappingState.FAILED]).exclude(
         external_event_id="").using_db(db)
@@ -154,6 +157,45 @@ async def _reconcile_own(calendar: ExternalCalendar, connection: CalendarConnect
         await EventMapping.filter(id=mapping.id).using_db(db).update(**values)
 
 
+async def _adopt_lost_creates(calendar_id: int, own: dict[str, OwnSeen], now: datetime, db: BaseDBAsyncClient
+                              ) -> None:
+    """Lockstep's own events that no mapping knows, though the booking's mapping in this calendar has no event: a
+    create whose answer was lost (a timeout after the calendar stored it). The mapping takes the event over as the
+    calendar holds it, and is pushed again in full, so the event is updated or deleted instead of staying behind
+    (or being created twice)."""
+    known = set(await EventMapping.filter(external_calendar_id=calendar_id).exclude(external_event_id="").using_db(
+        db).values_list("external_event_id", flat=True))
+    for event_id, seen in sorted(own.items()):
+        if event_id in known:
+            continue
+        if seen.event.kind == "series":
+            anchor = await Booking.filter(series_id=seen.event.target_id).order_by("occurrence_index").using_db(
+                db).first()
+        else:
+            anchor = await Booking.get_or_none(id=seen.event.target_id, using_db=db)
+        if anchor is None:
+            continue
+        await EventMapping.filter(external_calendar_id=calendar_id, booking_id=anchor.id, external_event_id="",
+                                  state__in=[EventMappingState.SYNCED, EventMappingState.PENDING,
+                                             EventMappingState.FAILED]).using_db(db).update(
+            external_event_id=event_id, etag=seen.etag, written=await _as_found(anchor, seen.event, db),
+            version_written=0, state=EventMappingState.PENDING, next_attempt_at=now, attempts=0)
+
+
+async def _as_found(anchor: Booking, found: OwnEvent, db: BaseDBAsyncClient) -> WrittenOccurrences:
+    """What the calendar holds of a booking's (or series') event, in the form of what was written."""
+    booking_of = {planned: anchor.id for planned in found.occurrences}
+    if anchor.series_id is not None:
+        series = await BookingSeries.get(id=anchor.series_id, using_db=db)
+        planned = occurrence_starts(series.rrule, (series.starts_at or anchor.starts_at).astimezone(UTC),
+                                    series.time_zone)
+        booking_of = {planned[booking.occurrence_index or 0]: booking.id
+                      for booking in await Booking.filter(series_id=series.id).using_db(db)
+                      if (booking.occurrence_index or 0) < len(planned)}
+    return {_iso(start): [booking_of[start], _iso(span.start), _iso(span.end)]
+            for start, span in found.occurrences.items() if start in booking_of}
+
+
 async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, edit: CalendarEdit,
                        update: _MappingUpdate, now: datetime, may_follow: bool, db: BaseDBAsyncClient) -> None:
     """`may_follow`: a move in the calendar may move the booking (when its time is free)."""
@@ -162,16 +204,24 @@ async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, ed
     booking = await Booking.get_or_none(id=booking_id, using_db=db)
     if booking is None or booking.status != BookingStatus.CONFIRMED:
         return  # a cancelled booking's event is on its way out anyway
+    if edit.new_span == Span(booking.starts_at, booking.ends_at):
+        # The calendar already holds the booking as it is now: Lockstep's own write whose answer was lost (a
+        # timeout after the calendar stored it), or a hand move to exactly the booking's time. Nothing disagrees;
+        # the version written stays behind, so the next push writes the rest of the booking over the new etag.
+        update.written[planned] = [booking_id, _iso(booking.starts_at), _iso(booking.ends_at)]
+        return
     kind = ConflictKind.EVENT_MOVED if edit.kind == EditKind.MOVED else ConflictKind.EVENT_DELETED
     resolution = None
     if edit.kind == EditKind.MOVED and edit.new_span is not None and may_follow:
         try:
-            await move_booking_for_calendar(booking_id, edit.new_span.start, now, db=db)
+            moved = await move_booking_for_calendar(booking_id, edit.new_span.start, now, db=db)
             resolution = SyncResolution.RESCHEDULE_BOOKING
             update.written[planned] = [booking_id, _iso(edit.new_span.start), _iso(edit.new_span.end)]
-            if update.version_written > 0:
+            if update.version_written > 0 and moved.ends_at == edit.new_span.end:
                 # The calendar already shows the new time: count the move (one version step) as written, so no push
-                # echoes it back; a Lockstep change still unwritten keeps the mapping behind and is pushed.
+                # echoes it back; a Lockstep change still unwritten keeps the mapping behind and is pushed. A move
+                # that also changed the event's length is not what the booking is (it keeps its service's length):
+                # left behind, so the push writes the booking's real end.
                 update.version_written += 1
         except SlotUnavailableError:
             resolution = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,9 +74,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         await drop_postgres_database(request.getfixturevalue("postgres_server"), url)
 
 
-@pytest.fixture
-async def db(database_url: str) -> str:
-    """An empty, migrated database (rows of earlier tests removed)."""
+async def _empty(database_url: str) -> None:
     connection = connections.get("default")
     if is_postgres(database_url):
         await connection.execute_script(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
@@ -84,7 +82,19 @@ async def db(database_url: str) -> str:
         for table in _TABLES:
             await connection.execute_script(f"DELETE FROM {table}")
         await connection.execute_script("DELETE FROM sqlite_sequence")
+
+
+@pytest.fixture
+async def db(database_url: str) -> str:
+    """An empty, migrated database (rows of earlier tests removed)."""
+    await _empty(database_url)
     return database_url
+
+
+@pytest.fixture
+def empty_db(db: str) -> Callable[[], Awaitable[None]]:
+    """Empties the database again, for a test that runs many examples on one (a hypothesis state machine)."""
+    return lambda: _empty(db)
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """An in-memory calendar account that behaves as the CalendarProvider protocol says: etags, cursors that expire,
-idempotent creates by marker, and injectable faults. Events are iCalendar text, as on a CalDAV server, and
-`write_by_hand` / `delete_by_hand` play the staff member editing their calendar app. Used to test the sync engine
-without a network. A complete listing returns every event, whatever the window (the domain clips to the window)."""
+idempotent creates by marker, and injectable faults (an error instead of the next call, or a lost reply: the next
+write lands and then its answer is lost, as when a request times out after the server did the work). Events are
+iCalendar text, as on a CalDAV server, and `write_by_hand` / `delete_by_hand` play the staff member editing their
+calendar app. Used to test the sync engine without a network. A complete listing returns every event, whatever the
+window (the domain clips to the window)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class MemoryProvider:
         self.calendars = {c.calendar_id: MemoryCalendar(c) for c in calendars}
         self.faults: list[ProviderError] = []  # raised, in order, by the next calls
         self.outage: ProviderError | None = None  # while set, every call raises it (the account cannot be reached)
+        self.lost_replies: list[ProviderError] = []  # raised, in order, by the next writes after they landed
         self.subscriptions: dict[str, Subscription] = {}
         self._sequence = itertools.count(1)
 
@@ -54,6 +57,10 @@ class MemoryProvider:
             raise self.outage
         if self.faults:
             raise self.faults.pop(0)
+
+    def _lose_reply_if_asked(self) -> None:
+        if self.lost_replies:
+            raise self.lost_replies.pop(0)
 
     def _calendar(self, calendar_id: str) -> MemoryCalendar:
         if calendar_id not in self.calendars:
@@ -109,6 +116,7 @@ class MemoryProvider:
             return Written(target, existing.etag)  # nothing changed: no new version, no change-log entry
         new_etag = self._record(calendar, target, deleted=False)
         calendar.events[target] = _Stored(new_etag, outgoing_to_ical(event, datetime.now(UTC)), event)
+        self._lose_reply_if_asked()
         return Written(target, new_etag)
 
     def write_by_hand(self, calendar_id: str, event_id: str, ical_text: str) -> str:
@@ -133,6 +141,7 @@ class MemoryProvider:
             raise PreconditionFailed("event changed since it was read")
         del calendar.events[event_id]
         self._record(calendar, event_id, deleted=True)
+        self._lose_reply_if_asked()
 
     async def watch(self, calendar_id: str, address: str, token: str) -> Subscription | None:
         self._fail_if_asked()
