@@ -43,7 +43,7 @@ from providers import base
 from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
 from services.conflicts import settle_conflict
 from services.errors import SlotUnavailableError
-from services.sync_dispatch import claim_due_pulls, claim_due_pushes, claim_pull, dispatch_outbox
+from services.sync_dispatch import claim_due_pulls, claim_due_pushes, claim_pull_now, dispatch_outbox
 from services.sync_leases import LEASE_TTL, take_calendar_lease
 from tests.fakes.memory import MemoryProvider
 from tests.support.convergence import (
@@ -219,7 +219,7 @@ class Convergence(RuleBasedStateMachine):
 
     @rule()
     def a_change_notification_arrives(self) -> None:
-        if self.go(claim_pull(self.given.calendar.id, self.now)):
+        if self.go(claim_pull_now(self.given.calendar.id, self.now)):
             self.queue.append(("pull", self.given.calendar.id))
 
     @precondition(lambda self: self.queue)
