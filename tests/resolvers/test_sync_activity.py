@@ -146,7 +146,7 @@ async def test_health_says_how_many_events_could_not_be_read_until_they_are(api:
     await ExternalCalendar.filter(id=work.id).update(unreadable_event_ids=["w1", "w2"])
     await ExternalCalendar.filter(id=family.id).update(unreadable_event_ids=["f1"])
     # When a sync succeeds
-    await record_success(row.id, datetime.now(UTC))
+    await record_success(row.id, datetime.now(UTC), unreadable_may_change=True)
     # Then the connection is degraded and says how many
     data = await api(UNREADABLE, {"staffId": shop.staff_id}, token)
     assert [found["health"] for found in data["calendarConnections"]["connections"]] == [
@@ -154,7 +154,7 @@ async def test_health_says_how_many_events_could_not_be_read_until_they_are(api:
          "unreadableEvents": 3}]
     # When later pulls read them all, the next success makes it active again
     await ExternalCalendar.filter(connection_id=row.id).update(unreadable_event_ids=[])
-    await record_success(row.id, datetime.now(UTC))
+    await record_success(row.id, datetime.now(UTC), unreadable_may_change=True)
     data = await api(UNREADABLE, {"staffId": shop.staff_id}, token)
     assert [found["health"] for found in data["calendarConnections"]["connections"]] == [
         {"status": "ACTIVE", "lastError": "", "unreadableEvents": 0}]
