@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import quote
 
+from domain.ical_spans import expansion_window
 from domain.intervals import Span
 from providers.base import (
     Changes,
@@ -162,8 +163,10 @@ class CaldavProvider:
         # The version is read before the listing: a change made in between shows up again next time instead of
         # being lost.
         token, ctag = await self._state(calendar)
-        answer = await self._dav.request("REPORT", calendar, body=calendar_query(window.start, window.end),
-                                         depth="1")
+        # The server compares all-day dates and floating times as if they were UTC (RFC 4791), so the query asks
+        # for the widened window and the domain clips to the exact one in the staff member's zone.
+        wide = expansion_window(window)
+        answer = await self._dav.request("REPORT", calendar, body=calendar_query(wide.start, wide.end), depth="1")
         unreadable: list[str] = []
         if answer.status == _OBJECT_FAILURE:
             # One object the server cannot evaluate fails the whole query on some servers (Xandikos, for one): list

@@ -49,13 +49,13 @@ def in_days(days: int) -> date:
     return datetime.now(UTC).astimezone(load_zone(BERLIN)).date() + timedelta(days=days)
 
 
-async def connect(database_url: str, server: CaldavServer, policy: ConflictPolicy) -> Synced:
+async def connect(database_url: str, server: CaldavServer, policy: ConflictPolicy, zone: str = BERLIN) -> Synced:
     calendar_url = await make_calendar(server, "Work")
     runtime.configure(runtime.JobConfig(database_url=database_url, redis_url="redis://unused", secret_keys=(KEY,)))
     sealed = CredentialVault([KEY]).seal({"server_url": server.url, "username": server.username,
                                           "password": server.password, "home_url": server.home_url,
                                           "principal_url": server.principal_url, "own_addresses": []})
-    given = await given_connected_staff(calendar_url, zone=BERLIN, credentials=sealed, policy=policy)
+    given = await given_connected_staff(calendar_url, zone=zone, credentials=sealed, policy=policy)
     return Synced(server, calendar_url, given)
 
 
@@ -239,3 +239,23 @@ async def test_deleting_the_bookings_event_cancels_it_when_the_calendar_wins(syn
     assert (await Booking.get(id=booking.id)).status == BookingStatus.CANCELLED
     assert await push_all() == ["done"]
     assert (await EventMapping.get(booking_id=booking.id)).external_event_id == ""
+
+
+async def test_an_all_day_event_on_the_windows_last_local_date_east_of_utc_is_imported(
+        db: str, radicale_server: CaldavServer) -> None:
+    # Given a staff member in Tokyo, and an all-day event on the last local date the import window reaches: the
+    # window ends at UTC midnight, which is 9:00 on that date in Tokyo, while the server compares the date as UTC.
+    synced = await connect(db, radicale_server, ConflictPolicy.ASK, zone="Asia/Tokyo")
+    tokyo = load_zone("Asia/Tokyo")
+    window = import_window(datetime.now(UTC))
+    last = window.end.astimezone(tokyo).date()
+    all_day = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\nUID:last-day\r\n"
+               f"DTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:{last:%Y%m%d}\r\n"
+               f"DTEND;VALUE=DATE:{last + timedelta(days=1):%Y%m%d}\r\nSUMMARY:Holiday\r\nEND:VEVENT\r\n"
+               "END:VCALENDAR\r\n")
+    await write_by_hand(synced.server, synced.calendar_url, "last-day", all_day)
+    # When the calendar is pulled
+    assert await run_pull(synced.given.calendar.id) == "done"
+    # Then the event's local day blocks time: the server was asked for a wide enough window
+    midnight = to_utc(datetime.combine(last, time()), tokyo)
+    assert await blocks() == [(midnight, midnight + timedelta(days=1))]
