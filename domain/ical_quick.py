@@ -98,6 +98,10 @@ def _split(line: str) -> tuple[str, dict[str, str], str]:
 
 
 def _time_value(params: dict[str, str], value: str) -> date | datetime:
+    if "TZID" in params and (params.get("VALUE", "").upper() == "DATE" or value.upper().endswith("Z")):
+        # A zone beside a date, or beside a UTC time: readers disagree on which one wins (the general parser reads
+        # a zoned date as midnight in that zone, and trusts the zone over the Z), so the general parser decides.
+        raise _Refused
     if params.get("VALUE", "").upper() == "DATE":
         match = _DATE.fullmatch(value)
         if match is None:

@@ -3,6 +3,7 @@ other object to it."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import icalendar
@@ -23,7 +24,11 @@ _STARTS = {
     "zoned": ('DTSTART;TZID="America/New_York":20300107T{h:02d}3000', "DTEND;TZID=Europe/Berlin:20300107T{e:02d}0000"),
     "floating": ("DTSTART:20300107T{h:02d}3000", "DTEND:20300107T{e:02d}0000"),
     "date": ("DTSTART;VALUE=DATE:20300107", "DTEND;VALUE=DATE:2030010{d}"),
+    # Contradictory forms seen in the wild: a zone beside a date, and a zone beside a UTC time.
+    "zoned-date": ("DTSTART;TZID=Asia/Tokyo;VALUE=DATE:20300107", "DTEND;TZID=Asia/Tokyo;VALUE=DATE:2030010{d}"),
+    "zoned-utc": ("DTSTART;TZID=Europe/Berlin:20300107T{h:02d}3000Z", "DTEND;TZID=Europe/Berlin:20300107T{e:02d}0000Z"),
 }
+_CONTRADICTORY = {"zoned-date", "zoned-utc"}
 
 
 def fold(line: str) -> list[str]:
@@ -67,14 +72,19 @@ def single_events(draw: st.DrawFn) -> str:
        tentative=st.booleans(), all_day=st.booleans())
 def test_the_quick_parse_reads_a_single_event_exactly_as_the_general_parser(text: str, zone: str, tentative: bool,
                                                                             all_day: bool) -> None:
-    # Given a plain single event, as calendar apps write them
+    # Given a plain single event, as calendar apps write them (or with a zone that contradicts its value)
     quick = quick_calendar(text)
     general = icalendar.Calendar.from_ical(text)
-    # Then the quick parse takes it, and every reading of it is the same as the general parser's
-    assert isinstance(quick, QuickCalendar)
+    # Then the quick parse takes it unless its zone contradicts its value (the general parser decides those)
+    unfolded = text.replace("\r\n ", "")
+    contradictory = ("TZID=Asia/Tokyo;VALUE=DATE" in unfolded
+                     or re.search(r"TZID=Europe/Berlin:\d{8}T\d{6}Z", unfolded) is not None)
+    assert (quick is None) == contradictory
+    # and every reading of what the import parses is the same as the general parser's
+    parsed = parse_calendar(text)
     policy = BusyPolicy(zone=zone, own_addresses=frozenset({SAM}), tentative_blocks=tentative, all_day_blocks=all_day)
-    assert caldav_busy_spans(quick, WINDOW, policy) == caldav_busy_spans(general, WINDOW, policy)
-    assert read_own_event(quick, WINDOW, zone) == read_own_event(general, WINDOW, zone)
+    assert caldav_busy_spans(parsed, WINDOW, policy) == caldav_busy_spans(general, WINDOW, policy)
+    assert read_own_event(parsed, WINDOW, zone) == read_own_event(general, WINDOW, zone)
 
 
 @pytest.mark.parametrize("lines", [
@@ -93,8 +103,12 @@ def test_the_quick_parse_reads_a_single_event_exactly_as_the_general_parser(text
     ["BEGIN:VTODO", "UID:t", "END:VTODO", *event("DTSTART:20300107T090000Z")],
     event("DTSTART:20300107T090000Z", "BEGIN:VJOURNAL", "END:VJOURNAL"),
     ["X-WR-TIMEZONE:Asia/Tokyo", "X-WR-TIMEZONE:UTC", *event("DTSTART:20300107T090000")],
+    event("DTSTART;TZID=Asia/Tokyo;VALUE=DATE:20300107"),
+    event("DTSTART;TZID=Europe/Berlin:20300107T100000Z"),
+    event("DTSTART:20300107T090000Z", "DTEND;TZID=Europe/Berlin:20300107T100000Z"),
 ], ids=["rrule", "rdate", "exdate", "override", "custom-tzid", "date-without-value", "no-such-day",
-        "empty-duration", "twice", "no-dtstart", "two-events", "vtimezone", "vtodo", "nested", "zone-twice"])
+        "empty-duration", "twice", "no-dtstart", "two-events", "vtimezone", "vtodo", "nested", "zone-twice",
+        "zoned-date", "zoned-utc", "zoned-utc-end"])
 def test_anything_but_a_plain_single_event_is_left_to_the_general_parser(lines: list[str]) -> None:
     text = ics(*lines)
     assert quick_calendar(text) is None
