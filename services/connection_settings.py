@@ -45,7 +45,8 @@ async def update_external_calendar(viewer: Viewer, calendar_id: int, import_busy
         if is_destination and not calendar.is_destination:
             await owe_upcoming_bookings(calendar.id, connection.staff_id, now, db)
         if import_busy is False:
-            values["import_busy"] = False
+            # What could not be read no longer matters (its blocks go too), and would keep the health degraded.
+            values.update(import_busy=False, unreadable_event_ids=[])
             freed = [Span(start, end) for start, end in await BusyBlock.filter(
                 external_calendar_id=calendar.id).using_db(db).values_list("starts_at", "ends_at")]
             await BusyBlock.filter(external_calendar_id=calendar.id).using_db(db).delete()

@@ -225,7 +225,9 @@ async def disconnect_calendar(viewer: Viewer, connection_id: int, remove_importe
         await CalendarConnection.filter(id=connection.id).using_db(db).update(
             credentials="", health=ConnectionHealth.DISCONNECTED,
             disconnected_at=connection.disconnected_at or now)
-        await ExternalCalendar.filter(id__in=calendar_ids).using_db(db).update(is_destination=False)
+        # No longer pulled: what its last pulls could not read must not outlive it (a reconnection reads anew).
+        await ExternalCalendar.filter(id__in=calendar_ids).using_db(db).update(is_destination=False,
+                                                                              unreadable_event_ids=[])
         await EventMapping.filter(external_calendar_id__in=calendar_ids).using_db(db).update(
             state=EventMappingState.UNLINKED, next_attempt_at=None)
         freed = []

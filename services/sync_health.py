@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 
 from domain.intervals import Span
 from models import (
@@ -81,9 +82,10 @@ async def announce_health(connection: CalendarConnection, notified: Sequence[int
 
 
 async def unreadable_events(connection_id: int, using_db: Any = None) -> int:
-    """How many events of the connection's calendars the last pulls could not read."""
-    lists = await ExternalCalendar.filter(connection_id=connection_id).using_db(using_db).values_list(
-        "unreadable_event_ids", flat=True)
+    """How many events of the connection's pulled calendars (importing busy time or taking bookings) the last pulls
+    could not read: a calendar no longer pulled has no reading that could ever clear what it last stored."""
+    lists = await ExternalCalendar.filter(Q(import_busy=True) | Q(is_destination=True), connection_id=connection_id
+                                          ).using_db(using_db).values_list("unreadable_event_ids", flat=True)
     return sum(len(ids) for ids in lists if isinstance(ids, list))
 
 

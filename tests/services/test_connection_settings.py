@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import BusyBlock, BusyBlockSource, CalendarConnection, ExternalCalendar, SyncDirection
+from models import BusyBlock, BusyBlockSource, CalendarConnection, ConnectionHealth, ExternalCalendar, SyncDirection
 from services import connection_settings
 from services.connection_settings import ConnectionSettings
+from services.connections import disconnect_calendar
 from services.credentials import CredentialVault, new_key
 from services.errors import InvalidInputError
+from services.sync_health import record_success
 from tests.services.test_connections import NOW, connect
 from tests.support.calendar_sync import FAMILY, FakeProbe, probed
 from tests.support.sync import given_connected_staff
@@ -58,3 +60,45 @@ async def test_blocking_rules_relist_every_calendar_but_other_settings_do_not(db
             frequency="hourly", conflict_policy="coin_toss"), NOW)
     assert raised.value.path == ["input", "conflictPolicy"]
     assert (await CalendarConnection.get(id=given.connection.id)).conflict_policy == "keep_both"
+
+
+async def test_import_off_forgets_the_unreadable_events_so_the_next_success_is_active(db: str) -> None:
+    # Given a calendar that only imports busy time, two of whose events could not be read: the connection degraded
+    given = await given_connected_staff()
+    await ExternalCalendar.filter(id=given.calendar.id).update(is_destination=False,
+                                                              unreadable_event_ids=["a.ics", "b.ics"])
+    await record_success(given.connection.id, NOW, unreadable_may_change=True)
+    degraded = await CalendarConnection.get(id=given.connection.id)
+    assert (degraded.health, degraded.last_error) == (
+        ConnectionHealth.DEGRADED, "2 events could not be read; they keep the busy time last read")
+    # When its import is switched off, and a later sync call succeeds
+    off = await connection_settings.update_external_calendar(given.owner, given.calendar.id, False, None, NOW)
+    await record_success(given.connection.id, NOW + timedelta(minutes=1))
+    # Then nothing unreadable is remembered, and the connection is active again
+    assert off.unreadable_event_ids == []
+    active = await CalendarConnection.get(id=given.connection.id)
+    assert (active.health, active.last_error) == (ConnectionHealth.ACTIVE, "")
+
+
+async def test_a_calendar_no_longer_pulled_does_not_keep_the_connection_degraded(db: str) -> None:
+    # Given a calendar that remembers an unreadable event, then stops being the destination with import already off
+    given = await given_connected_staff()
+    await ExternalCalendar.filter(id=given.calendar.id).update(import_busy=False, unreadable_event_ids=["a.ics"])
+    await record_success(given.connection.id, NOW, unreadable_may_change=True)
+    assert (await CalendarConnection.get(id=given.connection.id)).health == ConnectionHealth.DEGRADED
+    await connection_settings.update_external_calendar(given.owner, given.calendar.id, None, False, NOW)
+    # When a later sync call succeeds
+    await record_success(given.connection.id, NOW + timedelta(minutes=1))
+    # Then the calendar that is no longer pulled does not count
+    active = await CalendarConnection.get(id=given.connection.id)
+    assert (active.health, active.last_error) == (ConnectionHealth.ACTIVE, "")
+
+
+async def test_disconnecting_forgets_the_unreadable_events(db: str) -> None:
+    # Given a calendar whose last pull could not read one event
+    given = await given_connected_staff()
+    await ExternalCalendar.filter(id=given.calendar.id).update(unreadable_event_ids=["a.ics"])
+    # When the connection is disconnected
+    await disconnect_calendar(given.owner, given.connection.id, False, NOW)
+    # Then nothing unreadable is remembered for it
+    assert (await ExternalCalendar.get(id=given.calendar.id)).unreadable_event_ids == []
