@@ -204,6 +204,10 @@ async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, ed
     booking = await Booking.get_or_none(id=booking_id, using_db=db)
     if booking is None or booking.status != BookingStatus.CONFIRMED:
         return  # a cancelled booking's event is on its way out anyway
+    if booking.staff_id != connection.staff_id:
+        # Reassigned to another staff member: its event here is on its way out too. Following the edit would
+        # also take that staff member's lock after this connection's row, against the lock order (services.locks).
+        return
     if edit.new_span == Span(booking.starts_at, booking.ends_at):
         # The calendar already holds the booking as it is now: Lockstep's own write whose answer was lost (a
         # timeout after the calendar stored it), or a hand move to exactly the booking's time. Nothing disagrees;

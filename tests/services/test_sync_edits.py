@@ -13,7 +13,18 @@ from domain.conflicts import ConflictPolicy
 from domain.intervals import Span
 from jobs.pull import pull_calendar
 from jobs.push import push_mapping
-from models import Booking, BusyBlock, EventMapping, EventMappingState, Notification, SyncConflict
+from models import (
+    Booking,
+    BusyBlock,
+    EventMapping,
+    EventMappingState,
+    Notification,
+    Staff,
+    SyncConflict,
+    User,
+    UserRole,
+    WorkingHoursRange,
+)
 from providers.base import RemoteCalendar, Unavailable
 from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
 from services.sync_dispatch import dispatch_outbox
@@ -183,3 +194,31 @@ async def test_an_older_write_whose_answer_was_lost_does_not_undo_a_later_resche
     await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
     # then the booking stays at 14:00 (today the noon copy is taken for the staff member's move, and followed)
     assert (await Booking.get(id=booking.id)).starts_at == TWO_BERLIN
+
+
+async def test_a_hand_move_of_a_reassigned_bookings_old_event_leaves_the_booking_alone(db: str) -> None:
+    # given a booking at ten in Sam's calendar, since reassigned to Kim (its old event in Sam's calendar not yet
+    # deleted), Kim free all day
+    given = await given_connected_staff()
+    provider = memory()
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    (mapping_id,) = await dispatch_outbox(NOW)
+    await push_mapping(mapping_id, provider, NOW)
+    event_id = (await EventMapping.get(id=mapping_id)).external_event_id
+    user = await User.create(email="kim@example.com", name="Kim Tech", password_hash="-", role=UserRole.STAFF)
+    kim = await Staff.create(business_id=given.staff.business_id, user=user, name="Kim Tech", email="kim@example.com",
+                             time_zone="Europe/Berlin")
+    for weekday in range(7):
+        await WorkingHoursRange.create(staff=kim, weekday=weekday, start_minute=8 * 60, end_minute=20 * 60)
+    await given.service.staff.add(kim)
+    await Booking.filter(id=booking.id).update(staff_id=kim.id)
+    before = await Booking.get(id=booking.id)
+    # when Sam drags the old event to a free 14:00 and Sam's calendar is pulled
+    dragged(provider, event_id, Span(TWO_BERLIN, TWO_BERLIN + timedelta(hours=1)))
+    assert (await pull_calendar(given.calendar.id, provider, NOW + MINUTE)).status == "done"
+    # then the booking is left as it is: no move, no conflict, nobody notified
+    after = await Booking.get(id=booking.id)
+    assert (after.staff_id, after.starts_at, after.ends_at, after.status, after.version) == (
+        kim.id, TEN_BERLIN, TEN_BERLIN + timedelta(hours=1), before.status, before.version)
+    assert await SyncConflict.all().count() == 0
+    assert await Notification.all().count() == 0
