@@ -256,6 +256,18 @@ async def _unchanged(calendar: ExternalCalendar, connection: CalendarConnection,
     return PullOutcome("done", ImportPlan((), ()))
 
 
+def _changed_while_listing(calendar: ExternalCalendar, connection: CalendarConnection, fresh: ExternalCalendar,
+                           current: CalendarConnection) -> bool:
+    """Whether what a pull read no longer applies, as the calendar (`fresh`) and its connection (`current`) are now
+    against how the pull found them: disconnected, its import switched (applying would bring back blocks just
+    removed), or a full re-read asked for (a changed blocking rule resets the cursor and window; writing this pull's
+    cursor, read under the old rule, would lose that re-read). The next pull reads the calendar as it is now."""
+    return (current.health not in _SYNCING or fresh.import_busy != calendar.import_busy
+            or fresh.sync_cursor != calendar.sync_cursor or fresh.window_start != calendar.window_start
+            or current.tentative_blocks != connection.tentative_blocks
+            or current.all_day_blocks != connection.all_day_blocks)
+
+
 async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datetime, *,
                         own_addresses: tuple[str, ...] = (), after_step: AfterStep | None = None) -> PullOutcome:
     """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply). Callers make
@@ -298,19 +310,18 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         detail += f"; {len(unreadable)} events could not be read and keep their last known blocks"
     steps = _Steps(PULL_STEPS, after_step)
     async with committed() as db:
-        # Locks in the one order (services.locks): the staff member, then the connection. Imported busy time
-        # changes the schedule like any other change, so then the schedule gets a new version (cached slot answers
-        # of the old one are no longer used); a pull that may only touch bookings takes the lock without one.
-        if plan.deletes or plan.upserts:
-            await lock_staff(staff.id, db)
-        else:
-            await hold_staff(staff.id, db)
+        # Locks in the one order (services.locks): the staff member, then the connection. The staff member's lock
+        # is held without a new schedule version until the re-check below has passed: a skipped pull changes
+        # nothing, so it must not retire cached slot answers either.
+        await hold_staff(staff.id, db)
         current = await lock_connection(connection.id, db)
         fresh = await ExternalCalendar.get(id=calendar.id, using_db=db)
-        if current.health not in _SYNCING or fresh.import_busy != calendar.import_busy:
-            # Disconnected, or its import switched, while this pull listed: what it read no longer applies (it
-            # would bring back blocks just removed). The next pull reads the calendar as it is now.
+        if _changed_while_listing(calendar, connection, fresh, current):
             return PullOutcome("skipped")
+        if plan.deletes or plan.upserts:
+            # Imported busy time changes the schedule like any other change, so the schedule gets a new version
+            # (cached slot answers of the old one are no longer used); the lock is already this transaction's.
+            await lock_staff(staff.id, db)
         await apply_blocks(calendar, plan, stored, staff.id, db)
         await publish_availability_changed(staff.id, changed_spans(plan, stored))  # held until the commit
         await steps.done("busy_blocks")

@@ -16,9 +16,9 @@ import pytest
 from domain.intervals import Span
 from jobs.pull import pull_calendar
 from jobs.push import push_mapping
-from models import Booking, BusyBlock, CalendarConnection, EventMapping, EventMappingState
+from models import Booking, BusyBlock, CalendarConnection, EventMapping, EventMappingState, ExternalCalendar, Staff
 from providers.base import Changes, RemoteCalendar
-from services.connection_settings import update_external_calendar
+from services.connection_settings import ConnectionSettings, update_calendar_connection, update_external_calendar
 from services.connections import disconnect_calendar
 from services.errors import SlotUnavailableError
 from services.sync_dispatch import dispatch_outbox
@@ -130,3 +130,35 @@ async def test_a_pull_whose_calendar_stopped_importing_while_it_listed_brings_no
     # then the pull applies nothing of what it read: no block comes back
     assert outcome.status == "skipped"
     assert await BusyBlock.all().count() == 0
+
+
+async def test_a_pull_that_listed_under_a_blocking_rule_changed_meanwhile_leaves_the_full_re_read_to_the_next(
+        db: str) -> None:
+    # given a tentative event that takes no time (tentative does not block by default), already pulled
+    given = await given_connected_staff()
+    provider = ChangedWhileListing()
+    provider.write_by_hand("work", "maybe.ics", personal_event("maybe", TEN_BERLIN, extra="STATUS:TENTATIVE\r\n"))
+    await pull_calendar(given.calendar.id, provider, NOW)
+    assert await BusyBlock.all().count() == 0
+    later = NOW + timedelta(minutes=1)
+    version: list[int] = []
+
+    async def block_tentative() -> None:
+        await update_calendar_connection(given.owner, given.connection.id, ConnectionSettings(tentative_blocks=True),
+                                         later)
+        version.append((await Staff.get(id=given.staff.id)).booking_lock)
+
+    # when, while the next pull lists a new event under the old rule, tentative events are made to block
+    provider.write_by_hand("work", "gym.ics", personal_event("gym", TEN_BERLIN + 3 * HOUR))
+    provider.meanwhile = block_tentative
+    outcome = await pull_calendar(given.calendar.id, provider, later)
+    # then that pull applies nothing, keeps the full re-read asked for, and gives the schedule no new version
+    assert outcome.status == "skipped"
+    calendar = await ExternalCalendar.get(id=given.calendar.id)
+    assert (calendar.sync_cursor, calendar.window_start) == ("", None)
+    assert await BusyBlock.all().count() == 0
+    assert (await Staff.get(id=given.staff.id)).booking_lock == version[0]
+    # and the next pull reads every event under the new rule
+    provider.meanwhile = None
+    assert (await pull_calendar(given.calendar.id, provider, later)).status == "done"
+    assert sorted(await BusyBlock.all().values_list("starts_at", flat=True)) == [TEN_BERLIN, TEN_BERLIN + 3 * HOUR]
