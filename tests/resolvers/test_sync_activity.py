@@ -140,11 +140,11 @@ UNREADABLE = """query($staffId: ID!) { calendarConnections(staffId: $staffId) {
 
 
 async def test_health_says_how_many_events_could_not_be_read_until_they_are(api: GraphQLClient) -> None:
-    # Given a connection two of whose calendars' events the last pulls could not read
+    # Given a connection two of whose pulled calendars' events the last pulls could not read
     shop, token, row = await connected(api)
     work, family = await ExternalCalendar.filter(connection_id=row.id).order_by("id").limit(2)
-    await ExternalCalendar.filter(id=work.id).update(unreadable_event_ids=["w1", "w2"])
-    await ExternalCalendar.filter(id=family.id).update(unreadable_event_ids=["f1"])
+    await ExternalCalendar.filter(id=work.id).update(import_busy=True, unreadable_event_ids=["w1", "w2"])
+    await ExternalCalendar.filter(id=family.id).update(import_busy=True, unreadable_event_ids=["f1"])
     # When a sync succeeds
     await record_success(row.id, datetime.now(UTC), unreadable_may_change=True)
     # Then the connection is degraded and says how many
