@@ -22,12 +22,13 @@ from typing import cast
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
-from domain.busy import BusyPolicy, BusySpan
+from domain.busy import BusyPolicy
 from domain.intervals import Span
 from domain.retry import retry_delay
-from domain.sync import ImportedEvent, ImportPlan, StoredBlock, plan_import
-from jobs.event_reading import EventReader, gather_own, reader_for, reading_zone
+from domain.sync import ImportPlan, plan_import
+from jobs.event_reading import reader_for, reading_zone
 from jobs.pull_blocks import apply_blocks, changed_spans, stored_blocks
+from jobs.pull_reading import account_addresses, read_changes, unreadable_after
 from models import (
     CalendarConnection,
     ConnectionHealth,
@@ -46,7 +47,7 @@ from providers.base import (
 from providers.registry import entry_of
 from services.live import publish_availability_changed
 from services.locks import hold_staff, lock_connection, lock_staff
-from services.sync_edits import OwnSeen, reconcile_busy_overlaps, reconcile_own_events
+from services.sync_edits import reconcile_busy_overlaps, reconcile_own_events
 from services.sync_health import log_action, record_failure, record_success
 from services.sync_schedule import next_pull_at, poll_interval
 from services.transactions import committed
@@ -105,52 +106,6 @@ async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window:
         return await provider.fetch_changes(calendar.provider_calendar_id, cursor, window), False
     except CursorExpired:
         return await provider.fetch_changes(calendar.provider_calendar_id, None, window), True
-
-
-def _unreadable_after(before: list[str], changes: Changes, unreadable: list[str]) -> list[str]:
-    """The calendar's events that cannot be read after this pull: a complete listing says it all; an incremental
-    one only about the events it lists (one that changed or went may have become readable)."""
-    if changes.complete:
-        return sorted(set(unreadable))
-    listed = {remote.event_id for remote in changes.changed} | set(changes.deleted) | set(changes.unreadable)
-    return sorted({event_id for event_id in before if event_id not in listed} | set(unreadable))
-
-
-def _own_addresses(connection: CalendarConnection, staff: Staff, discovered: tuple[str, ...]) -> frozenset[str]:
-    addresses = {staff.email.lower(), *(address.lower().removeprefix("mailto:") for address in discovered)}
-    if "@" in connection.account_label:
-        addresses.add(connection.account_label.lower())
-    return frozenset(addresses)
-
-
-def _read(changes: Changes, window: Span, policy: BusyPolicy, import_busy: bool, stored: list[StoredBlock],
-          reader: EventReader) -> tuple[list[ImportedEvent], dict[str, OwnSeen], list[str]]:
-    """Busy spans of other events, Lockstep's own events by own id, and the events that could not be read (the
-    reader failed on them, or the server could not give them)."""
-    imported: list[ImportedEvent] = []
-    own: dict[str, OwnSeen] = {}
-    unreadable = list(changes.unreadable)
-    for event_id in changes.unreadable:  # the server could not give it: it keeps whatever it blocked before
-        imported.append(ImportedEvent(event_id, tuple(BusySpan(block.span, block.occurrence_key, block.title,
-                                                               block.all_day)
-                                                      for block in stored if block.event_id == event_id)))
-    for remote in changes.changed:
-        try:
-            reading = reader(remote, window, policy, import_busy)
-            if reading.own is not None:
-                # Listed with no busy time: it counts as an event the calendar holds (a listing of only our own
-                # events is not "suddenly empty"), and it never becomes a block.
-                gather_own(own, reading, remote, changes.complete)
-                imported.append(ImportedEvent(remote.event_id, ()))
-                continue
-            spans = reading.spans
-        except Exception:  # any event that breaks the reader (bad data, no DTSTART, a library error)
-            # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
-            unreadable.append(remote.event_id)
-            spans = [BusySpan(block.span, block.occurrence_key, block.title, block.all_day)
-                     for block in stored if block.event_id == remote.event_id]
-        imported.append(ImportedEvent(remote.event_id, tuple(spans)))
-    return imported, own, unreadable
 
 
 async def _next_pull(calendar: ExternalCalendar, planned: datetime, db: BaseDBAsyncClient) -> datetime:
@@ -293,12 +248,12 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     if not (changes.changed or changes.deleted or changes.complete):
         return await _unchanged(calendar, connection, changes, now, planned, after_step)
     zone = reading_zone(connection.provider, calendar.time_zone, staff.time_zone)
-    policy = BusyPolicy(zone=zone, own_addresses=_own_addresses(connection, staff, own_addresses),
+    policy = BusyPolicy(zone=zone, own_addresses=account_addresses(connection, staff, own_addresses),
                         tentative_blocks=connection.tentative_blocks, all_day_blocks=connection.all_day_blocks)
     stored = await stored_blocks(calendar.id)
     blocks = [block for _, block in stored.values()]
-    imported, own, unreadable = _read(changes, window, policy, calendar.import_busy, blocks,
-                                      reader_for(connection.provider))
+    imported, own, unreadable = read_changes(changes, window, policy, calendar.import_busy, blocks,
+                                             reader_for(connection.provider))
     plan = plan_import(blocks, imported, changes.deleted, complete=changes.complete,
                        empty_listings_before=calendar.empty_listings)
     if plan.suspicious:
@@ -340,7 +295,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         await ExternalCalendar.filter(id=calendar.id).using_db(db).update(
             sync_cursor=changes.cursor, window_start=window.start, window_end=window.end, last_pulled_at=now,
             next_pull_at=_sooner(calendar, planned, fresh.next_pull_at), empty_listings=0,
-            unreadable_event_ids=_unreadable_after(list(fresh.unreadable_event_ids or []), changes, unreadable))
+            unreadable_event_ids=unreadable_after(list(fresh.unreadable_event_ids or []), changes, unreadable))
         await steps.done("cursor")
         await log_action(connection.id, "import", "pull", "ok", detail=detail, using_db=db)
         await steps.done("sync_log")
