@@ -46,7 +46,7 @@ from tortoise.migrations.api import migrate
 
 from bench.common import bench_redis, percentile
 from bench.scale_seed import DUE_SPREAD, ZONE, calendar_id, seed
-from jobs.pull import pull_calendar
+from jobs.pull import calendar_with_owner, pull_calendar
 from jobs.scheduler import Scheduler
 from models import CalendarConnection, ExternalCalendar
 from models.database import tortoise_config
@@ -64,16 +64,15 @@ STEPS = ("dispatch", "pushes", "pulls", "refreshes", "watches", "enqueue")
 
 async def pull_job(calendar_id_: int, provider: MemoryProvider, now: datetime) -> str:
     """jobs.tasks.run_pull's body, with the memory provider for the client it would open."""
-    calendar = await ExternalCalendar.get_or_none(id=calendar_id_)
+    calendar = await calendar_with_owner(calendar_id_)
     if calendar is None:
         return "skipped"
-    connection = await CalendarConnection.get(id=calendar.connection_id)
-    if not connection.credentials:
+    if not calendar.connection.credentials:
         return "skipped"
     async with calendar_lease(calendar.id) as held:
         if not held:
             return "busy"
-        return (await pull_calendar(calendar_id_, provider, now)).status
+        return (await pull_calendar(calendar_id_, provider, now, loaded=calendar)).status
 
 
 async def _settle(now: datetime) -> None:
@@ -220,7 +219,7 @@ async def run_size(url: str, size: int, postgres: bool, redis: Redis, args: argp
         print(f"  no-change polls by one worker: {rate:.0f}/s ({median:.2f} ms median, {statements:.1f} statements)")
         if args.plans:
             await print_plans(ticks.end)
-        if postgres and size == args.latency_size:
+        if postgres and size == args.latency_size and args.latency_seconds > 0:
             total, engine = await measure_latency(redis, provider, size, ticks.end, args.latency_seconds)
             print(f"  change to busy block ({len(total)} changes, {size // 100}/s): p50 {percentile(total, 0.5):.1f} s,"
                   f" p95 {percentile(total, 0.95):.1f} s; after due p50 {percentile(engine, 0.5) * 1000:.0f} ms,"

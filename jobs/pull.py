@@ -98,6 +98,11 @@ class _Steps:
                 await heard
 
 
+async def calendar_with_owner(calendar_id: int) -> ExternalCalendar | None:
+    """The calendar with its connection and the connection's staff member, in one read."""
+    return await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection__staff")
+
+
 async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window: Span) -> tuple[Changes, bool]:
     """The changes, and whether the cursor had expired (then the listing is complete)."""
     rolled = calendar.window_start is None or calendar.window_start != window.start
@@ -224,21 +229,24 @@ def _changed_while_listing(calendar: ExternalCalendar, connection: CalendarConne
 
 
 async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datetime, *,
-                        own_addresses: tuple[str, ...] = (), after_step: AfterStep | None = None) -> PullOutcome:
+                        own_addresses: tuple[str, ...] = (), after_step: AfterStep | None = None,
+                        loaded: ExternalCalendar | None = None) -> PullOutcome:
     """Fetch and apply one calendar's changes; idempotent (a second run finds nothing new to apply). Callers make
     sure no push or pull of the same calendar runs meanwhile (services.sync_leases).
     `own_addresses` are the account's calendar addresses found at connect time, besides the staff member's email.
     `after_step` is called with the name of each step of applying the pull once it is done (PULL_STEPS, or the
-    steps of the shorter paths), inside the one transaction: whatever it raises rolls the whole pull back."""
-    calendar = await ExternalCalendar.get_or_none(id=calendar_id)
+    steps of the shorter paths), inside the one transaction: whatever it raises rolls the whole pull back.
+    `loaded`: the calendar as the caller just read it with its connection and staff member (calendar_with_owner),
+    so a poll does not read them twice; what changed since is caught by the re-check under the pull's locks."""
+    calendar = loaded if loaded is not None else await calendar_with_owner(calendar_id)
     if calendar is None:
         return PullOutcome("skipped")
-    connection = await CalendarConnection.get(id=calendar.connection_id)
+    connection = calendar.connection
     live = connection.health in _SYNCING
     wanted = calendar.import_busy or calendar.is_destination
     if not live or not wanted or connection.direction == SyncDirection.EXPORT_ONLY:
         return PullOutcome("skipped")
-    staff = await Staff.get(id=connection.staff_id)
+    staff = connection.staff
     window = import_window(now)
     try:
         changes, expired = await _fetch(provider, calendar, window)

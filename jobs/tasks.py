@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from jobs import runtime
-from jobs.pull import pull_calendar, pull_crashed, pull_refused
+from jobs.pull import calendar_with_owner, pull_calendar, pull_crashed, pull_refused
 from jobs.push import push_crashed, push_mapping, push_refused
 from jobs.tokens import refresh_access
 from jobs.watch import open_channel
@@ -70,8 +70,9 @@ async def run_push(mapping_id: int, *, open_provider: ProviderOpener = runtime.o
 async def run_pull(calendar_id: int, *, open_provider: ProviderOpener = runtime.open_provider,
                    clock: Callable[[], datetime] = _utc_now) -> str:
     """The pull job's body, on the caller's event loop."""
-    # The calendar and its connection in one read: a pull that a push notification asked for waits for each.
-    calendar = await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection")
+    # The calendar, its connection and staff member in one read, handed to the pull: a pull that a push
+    # notification asked for waits for each statement.
+    calendar = await calendar_with_owner(calendar_id)
     if calendar is None:
         return "skipped"
     connection = calendar.connection
@@ -87,7 +88,8 @@ async def run_pull(calendar_id: int, *, open_provider: ProviderOpener = runtime.
             # The account's own addresses say which ATTENDEE line is the staff member's (declined means free).
             addresses = tuple(runtime.credentials_of(connection).get("own_addresses", ()))
             async with open_provider(connection) as provider:
-                return (await pull_calendar(calendar_id, provider, now, own_addresses=addresses)).status
+                return (await pull_calendar(calendar_id, provider, now, own_addresses=addresses,
+                                            loaded=calendar)).status
         except ProviderNotAvailable as exc:  # retried with backoff; the health says why
             return (await pull_refused(calendar_id, exc, now)).status
         except Exception as exc:  # recorded and retried; a job must not fail silently in the queue
