@@ -203,14 +203,15 @@ async def mark_stopped(row_ids: list[int], now: datetime) -> None:
     await ExternalCalendar.filter(id__in=sorted(set(calendar_ids))).update(watch_due_at=None)
 
 
-async def verified_calendar(channel_id: str, token: str, now: datetime) -> int | None:
-    """The calendar a notification is about, when it comes from a live channel of a connected calendar and carries
-    that channel's token; None for anything else (unknown, stopped, expired or forged)."""
+async def verified_calendar(channel_id: str, token: str, now: datetime, provider: str) -> int | None:
+    """The calendar a notification is about, when it comes from a live channel of a connected calendar of
+    `provider` (the provider whose webhook received it) and carries that channel's token; None for anything else
+    (unknown, stopped, expired, forged, or a channel of another provider's connection)."""
     # One read, the connection's health joined in: the webhook's check runs on the API's event loop, and each
     # statement is a wait there (bench/google_latency.py).
     rows = await WatchChannel.filter(channel_id=channel_id[:64]).values(
         "token_hash", "stopped_at", "expires_at", "external_calendar_id",
-        "external_calendar__connection__health") if channel_id else []
+        "external_calendar__connection__health", "external_calendar__connection__provider") if channel_id else []
     channel = rows[0] if rows else None
     # Hash comparison in constant time, and done even for an unknown channel so timing tells nothing.
     expected = channel["token_hash"] if channel is not None else token_hash("")
@@ -219,6 +220,8 @@ async def verified_calendar(channel_id: str, token: str, now: datetime) -> int |
             or channel["expires_at"] <= now:
         return None
     if channel["external_calendar__connection__health"] in (None, ConnectionHealth.DISCONNECTED):
+        return None
+    if str(channel["external_calendar__connection__provider"]) != str(provider):
         return None
     return cast(int, channel["external_calendar_id"])
 
