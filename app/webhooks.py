@@ -71,7 +71,7 @@ def provider_inbox(provider: str, redis_url: str | None) -> NotificationInbox:
 
     async def check(channel_id: str, token: str) -> str:
         now = datetime.now(UTC)
-        calendar_id = await verified_calendar(channel_id, token, now)
+        calendar_id = await verified_calendar(channel_id, token, now, provider)
         if calendar_id is None:
             return "ignored"
         stage_stamps.stamp("webhook.verified", calendar_id)

@@ -98,6 +98,7 @@ class Scheduler:
         configured = list(REGISTRY) if providers is None else list(providers)
         self.refreshing = refreshing(configured)
         self.pushing = pushing(configured)
+        self.pushing_anywhere = pushing()  # kept in the due range even while not configured here
         self._next_grant_sweep: datetime | None = None
 
     def _lead(self) -> bool:
@@ -130,7 +131,8 @@ class Scheduler:
         lap("pulls")
         refreshes = await claim_due_refreshes(now, self.refreshing)
         lap("refreshes")
-        watches = await claim_due_watches(now, self.pushing) if self.push_channels else []
+        watches = (await claim_due_watches(now, self.pushing, pushing=self.pushing_anywhere)
+                   if self.push_channels else [])
         lap("watches")
         try:
             # One round trip for the whole tick (rq writes every job in one pipeline).

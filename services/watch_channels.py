@@ -104,31 +104,50 @@ def watch_claim(now: datetime, providers: Collection[str], limit: int = 200, *, 
         order="externalcalendar.id" if never else "externalcalendar.watch_due_at", limit=limit), providers)
 
 
-async def claim_due_watches(now: datetime, providers: Collection[str], limit: int = 200) -> list[int]:
+async def claim_due_watches(now: datetime, providers: Collection[str], limit: int = 200,
+                            pushing: Collection[str] | None = None) -> list[int]:
     """Watched calendars without a live channel beyond the renewal margin, claimed for CLAIM so the scheduler hands
     each out once meanwhile: one statement over the calendars whose `watch_due_at` has come (models.claims).
-    `providers` are the providers that push (the registry says which; services do not know providers).
+    `providers` are the providers that push and are configured here; `pushing` (default `providers`) every provider
+    that pushes, configured or not (the registry says which; services do not know providers).
 
-    What is left in that range afterwards needs no channel now, so it is set aside (`_set_aside`) and the range
-    holds only what is due: a calendar with a channel until a day before it expires, one that is not watched until
-    something that could make it watched (connecting, a change of its or its connection's settings) clears its
-    `watch_due_at`."""
+    The rest of the range is then set aside (`_set_aside`) so the range holds only what is due: a calendar not
+    watched (by `pushing`) until something that could make it watched clears its `watch_due_at`, and one covered
+    by a channel until a renewal margin before that channel expires. A calendar of a pushing provider not
+    configured here stays in range, so it is watched once the provider is configured."""
     claimed = await run_claim(watch_claim(now, providers, limit, never=True))
     claimed += await run_claim(watch_claim(now, providers, limit - len(claimed)))
     if len(claimed) < limit:
-        await _set_aside(now, limit)
+        await _set_aside(now, limit, providers if pushing is None else pushing)
     return sorted(claimed)
 
 
-async def _set_aside(now: datetime, limit: int) -> None:
-    """Move what is left in the due ranges out of them: whatever provider it has, a calendar the claims left there
-    needs no channel now (the claims took every one of the pushing providers that does)."""
+def _watched_sql(pushing: Collection[str]) -> tuple[str, list[object]]:
+    wanted = [str(provider) for provider in pushing]
+    watched = _WATCHED.format(live=placeholders(_LIVE), reading=placeholders(_READING))
+    return (f"({watched} AND (SELECT k.provider FROM calendarconnection k"
+            f" WHERE k.id = externalcalendar.connection_id) IN ({placeholders(wanted)}))",
+            [SyncFrequency.REAL_TIME.value, *(health.value for health in _LIVE), *_READING, *wanted])
+
+
+async def _set_aside(now: datetime, limit: int, pushing: Collection[str]) -> None:
+    """Move out of the due ranges what needs no channel now, each with a statement that decides at write time (a
+    settings change or a channel stopped meanwhile, or a row another transaction holds, is left due: on PostgreSQL
+    the statements skip locked rows, which the next tick looks at again):
+    - calendars not watched by any pushing provider: FAR_OFF;
+    - watched calendars covered by a live channel beyond the margin: that channel's expiry minus RENEW_AHEAD,
+      only while the channel is still live and the calendar still due (NULL or come)."""
+    watched, watched_params = _watched_sql(pushing)
+    for never in (True, False):
+        due, due_params = _range(never, now)
+        await run_claim(Claim("externalcalendar", "watch_due_at = ?", [FAR_OFF], f"{due} AND NOT {watched}",
+                              [*due_params, *watched_params], limit=limit))
     db = connections.get("default")
     postgres = is_postgres(db)
     parts, params = [], []
     for never in (True, False):
-        where, where_params = _range(never, now)
-        left = Claim("externalcalendar", "", [], where, where_params, limit=limit)
+        due, due_params = _range(never, now)
+        left = Claim("externalcalendar", "", [], due, due_params, limit=limit)
         parts.append(f"SELECT id FROM ({select_sql(left, False)}) AS left_{int(never)}")
         params += list(left.where_params)
     sql = " UNION ALL ".join(parts)
@@ -139,14 +158,16 @@ async def _set_aside(now: datetime, limit: int) -> None:
     covers = cast(list[tuple[int, datetime]], await WatchChannel.filter(
         external_calendar_id__in=ids, stopped_at=None, expires_at__gt=now + RENEW_AHEAD).values_list(
         "external_calendar_id", "expires_at"))
-    due: dict[datetime, set[int]] = {}
-    cover = {calendar_id: max(expiry for other, expiry in covers if other == calendar_id) for calendar_id, _ in covers}
-    for calendar_id in ids:
-        due.setdefault(cover[calendar_id] - RENEW_AHEAD if calendar_id in cover else FAR_OFF, set()).add(calendar_id)
-    for when, chosen in due.items():
-        # Unless a claim took one meanwhile (another scheduler): then its job decides.
-        await ExternalCalendar.filter(Q(watch_claimed_until=None) | Q(watch_claimed_until__lte=now),
-                                      id__in=sorted(chosen)).update(watch_due_at=when)
+    cover: dict[int, datetime] = {}
+    for calendar_id, expiry in covers:
+        cover[calendar_id] = max(expiry, cover.get(calendar_id, expiry))
+    for calendar_id, expiry in sorted(cover.items()):
+        # Unless a claim took it meanwhile (its job decides), its channel stopped, or a change cleared it.
+        await run_claim(Claim(
+            "externalcalendar", "watch_due_at = ?", [expiry - RENEW_AHEAD],
+            f"externalcalendar.id = ? AND (externalcalendar.watch_due_at IS NULL OR externalcalendar.watch_due_at <= ?)"
+            f" AND {_FREE} AND EXISTS (SELECT 1 FROM watchchannel w WHERE w.external_calendar_id = externalcalendar.id"
+            " AND w.stopped_at IS NULL AND w.expires_at >= ?)", [calendar_id, now, now, expiry], limit=1))
 
 
 async def needs_channel(calendar_id: int, now: datetime, providers: Collection[str]) -> bool:
@@ -203,14 +224,15 @@ async def mark_stopped(row_ids: list[int], now: datetime) -> None:
     await ExternalCalendar.filter(id__in=sorted(set(calendar_ids))).update(watch_due_at=None)
 
 
-async def verified_calendar(channel_id: str, token: str, now: datetime) -> int | None:
-    """The calendar a notification is about, when it comes from a live channel of a connected calendar and carries
-    that channel's token; None for anything else (unknown, stopped, expired or forged)."""
+async def verified_calendar(channel_id: str, token: str, now: datetime, provider: str) -> int | None:
+    """The calendar a notification is about, when it comes from a live channel of a connected calendar of
+    `provider` (the provider whose webhook received it) and carries that channel's token; None for anything else
+    (unknown, stopped, expired, forged, or a channel of another provider's connection)."""
     # One read, the connection's health joined in: the webhook's check runs on the API's event loop, and each
     # statement is a wait there (bench/google_latency.py).
     rows = await WatchChannel.filter(channel_id=channel_id[:64]).values(
         "token_hash", "stopped_at", "expires_at", "external_calendar_id",
-        "external_calendar__connection__health") if channel_id else []
+        "external_calendar__connection__health", "external_calendar__connection__provider") if channel_id else []
     channel = rows[0] if rows else None
     # Hash comparison in constant time, and done even for an unknown channel so timing tells nothing.
     expected = channel["token_hash"] if channel is not None else token_hash("")
@@ -219,6 +241,8 @@ async def verified_calendar(channel_id: str, token: str, now: datetime) -> int |
             or channel["expires_at"] <= now:
         return None
     if channel["external_calendar__connection__health"] in (None, ConnectionHealth.DISCONNECTED):
+        return None
+    if str(channel["external_calendar__connection__provider"]) != str(provider):
         return None
     return cast(int, channel["external_calendar_id"])
 

@@ -2,9 +2,12 @@
 
 Migration 0003 altered a column of the mapping table, which SQLite does by rebuilding the table, and the rebuilt
 table lost its unique (booking, calendar) index: SQLite then accepted a duplicate mapping that PostgreSQL refuses,
-while `get_or_create` relies on the uniqueness. Duplicates are removed first, keeping the best row of each pair (a
-synced one over a pending one over any other, then the newest); sync log entries of a removed row point to the kept
-one. PostgreSQL kept its index, so nothing changes there. The index is not dropped on the way down: the model
+while `get_or_create` relies on the uniqueness. Duplicates are removed first, keeping the best row of each pair:
+- one holding an external event id first: it names the event Lockstep wrote in the calendar, and a kept row without
+  one would write a second copy there;
+- then a conflict or unlinked row (it holds the user's decision), then synced, pending, failed;
+- then the newest.
+Sync log entries of a removed row point to the kept one. PostgreSQL kept its index, so nothing changes there. The index is not dropped on the way down: the model
 declares it.
 """
 
@@ -13,10 +16,12 @@ from typing import Any
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-_RANK = ("ROW_NUMBER() OVER (PARTITION BY booking_id, external_calendar_id ORDER BY"
-         " CASE state WHEN 'synced' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, updated_at DESC, id DESC)")
-_KEPT = ("FIRST_VALUE(id) OVER (PARTITION BY booking_id, external_calendar_id ORDER BY"
-         " CASE state WHEN 'synced' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, updated_at DESC, id DESC)")
+_BEST_FIRST = ("PARTITION BY booking_id, external_calendar_id ORDER BY"
+               " CASE WHEN COALESCE(external_event_id, '') <> '' THEN 0 ELSE 1 END,"
+               " CASE state WHEN 'conflict' THEN 0 WHEN 'unlinked' THEN 0 WHEN 'synced' THEN 1"
+               " WHEN 'pending' THEN 2 ELSE 3 END, updated_at DESC, id DESC")
+_RANK = f"ROW_NUMBER() OVER ({_BEST_FIRST})"
+_KEPT = f"FIRST_VALUE(id) OVER ({_BEST_FIRST})"
 _STATEMENTS = [
     "CREATE TEMP TABLE doomed_mapping AS SELECT id, kept FROM ("
     f" SELECT id, {_RANK} AS rank, {_KEPT} AS kept FROM eventmapping) WHERE rank > 1",

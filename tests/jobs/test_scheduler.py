@@ -113,4 +113,6 @@ async def test_a_tick_with_nothing_due_sends_one_cheap_statement_per_claim(db: s
     assert queued(redis_url) == []
     assert [" ".join(statement.split()[:2]) for statement in statements] == [
         'SELECT 1', "UPDATE eventmapping", "UPDATE externalcalendar", "UPDATE externalcalendar",
-        "UPDATE calendarconnection", "UPDATE externalcalendar", "UPDATE externalcalendar", "SELECT id"]
+        "UPDATE calendarconnection", "UPDATE externalcalendar", "UPDATE externalcalendar",
+        # the set-aside: the unwatched of each range (a conditional UPDATE), then what is left
+        "UPDATE externalcalendar", "UPDATE externalcalendar", "SELECT id"]

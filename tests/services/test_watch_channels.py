@@ -26,7 +26,8 @@ from services.watch_channels import (
 from tests.support.sync import ConnectedStaff, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
-PUSHING = frozenset({Provider.GOOGLE.value})  # the providers that push, as the scheduler passes them
+GOOGLE = Provider.GOOGLE.value
+PUSHING = frozenset({GOOGLE})  # the providers that push, as the scheduler passes them
 TOKEN = "the-secret-channel-token"
 
 
@@ -93,13 +94,13 @@ async def test_a_notification_is_believed_only_from_a_live_channel_with_its_toke
     await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=7))
     await record_channel(given.calendar.id, "chan-old", "res-1", TOKEN, NOW + timedelta(days=7))
     await WatchChannel.filter(channel_id="chan-old").update(stopped_at=NOW)
-    assert await verified_calendar("chan-1", TOKEN, NOW) == given.calendar.id
-    assert await verified_calendar("chan-1", "forged", NOW) is None
-    assert await verified_calendar("chan-1", "", NOW) is None
-    assert await verified_calendar("unknown", TOKEN, NOW) is None
-    assert await verified_calendar("", "", NOW) is None
-    assert await verified_calendar("chan-old", TOKEN, NOW) is None
-    assert await verified_calendar("chan-1", TOKEN, NOW + timedelta(days=7)) is None  # expired
+    assert await verified_calendar("chan-1", TOKEN, NOW, GOOGLE) == given.calendar.id
+    assert await verified_calendar("chan-1", "forged", NOW, GOOGLE) is None
+    assert await verified_calendar("chan-1", "", NOW, GOOGLE) is None
+    assert await verified_calendar("unknown", TOKEN, NOW, GOOGLE) is None
+    assert await verified_calendar("", "", NOW, GOOGLE) is None
+    assert await verified_calendar("chan-old", TOKEN, NOW, GOOGLE) is None
+    assert await verified_calendar("chan-1", TOKEN, NOW + timedelta(days=7), GOOGLE) is None  # expired
 
 
 async def test_a_notification_for_a_disconnected_connection_is_not_believed(db: str) -> None:
@@ -107,4 +108,13 @@ async def test_a_notification_for_a_disconnected_connection_is_not_believed(db: 
     await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=7))
     await CalendarConnection.filter(id=given.connection.id).update(health=ConnectionHealth.DISCONNECTED,
                                                                    credentials="")
-    assert await verified_calendar("chan-1", TOKEN, NOW) is None
+    assert await verified_calendar("chan-1", TOKEN, NOW, GOOGLE) is None
+
+
+async def test_a_notification_is_believed_only_at_the_webhook_of_the_channels_provider(db: str) -> None:
+    # given a live channel with its token on a calendar of a CalDAV connection
+    given = await given_connected_staff("tech@example.com", credentials="sealed", provider=Provider.CALDAV)
+    await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=7))
+    # when its notification reaches Google's webhook, then it is not believed; at its own provider's it is
+    assert await verified_calendar("chan-1", TOKEN, NOW, GOOGLE) is None
+    assert await verified_calendar("chan-1", TOKEN, NOW, Provider.CALDAV.value) == given.calendar.id

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+import pytest
+
 from models import CalendarConnection, ExternalCalendar, Provider, SyncFrequency
 from services.connection_settings import ConnectionSettings, update_calendar_connection
 from services.watch_channels import CLAIM, FAR_OFF, RENEW_AHEAD, claim_due_watches, record_channel
+from tests.conftest import BACKEND
 from tests.support.sync import given_connected_staff
 
 PUSHING = frozenset({Provider.GOOGLE.value})  # the providers that push, as the scheduler passes them
@@ -59,3 +63,33 @@ async def test_a_calendar_found_covered_is_set_aside_until_its_channel_needs_ren
     # when the scheduler claims push channels, then it is not claimed, and set aside until the renewal margin
     assert await claim_due_watches(NOW, PUSHING) == []
     assert await due_at(given.calendar.id) == expires - RENEW_AHEAD
+
+
+async def test_a_calendar_of_a_pushing_provider_not_configured_here_stays_due(db: str) -> None:
+    # given a watched Google calendar without a channel, on a deployment where Google is not configured
+    given = await given_connected_staff(credentials="sealed", provider=Provider.GOOGLE)
+    # when the scheduler claims with no configured pushing provider, but Google pushing in the registry
+    assert await claim_due_watches(NOW, frozenset(), pushing=PUSHING) == []
+    # then the calendar is left in range, and is claimed once Google is configured
+    assert await due_at(given.calendar.id) is None
+    assert await claim_due_watches(NOW, PUSHING, pushing=PUSHING) == [given.calendar.id]
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="row locks held by another connection: PostgreSQL's SKIP LOCKED")
+async def test_a_calendar_held_by_another_transaction_stays_due_for_the_next_tick(db: str) -> None:
+    # given a watched Google calendar without a channel, its row locked by another connection's open transaction
+    given = await given_connected_staff(credentials="sealed", provider=Provider.GOOGLE)
+    other = await asyncpg.connect(db.replace("postgres://", "postgresql://", 1))
+    try:
+        holding = other.transaction()
+        await holding.start()
+        await other.execute("SELECT id FROM externalcalendar WHERE id = $1 FOR UPDATE", given.calendar.id)
+        # when the scheduler claims meanwhile
+        claimed = await claim_due_watches(NOW, PUSHING)
+        await holding.rollback()
+    finally:
+        await other.close()
+    # then it was passed over and not set aside: the next tick claims it
+    assert claimed == []
+    assert await due_at(given.calendar.id) is None
+    assert await claim_due_watches(NOW, PUSHING) == [given.calendar.id]
