@@ -1,11 +1,13 @@
 """Only the provider registry knows providers (DESIGN.md): every Provider value has a registry entry, and no code
 outside providers/ and models/ branches on a provider by naming it.
 
-What counts as branching on a provider (`Provider.GOOGLE` or one of its fellows, or the string "google" standing
-for it in a comparison): a comparison (`==`, `!=`, `in`, `is`), a set, list or tuple of them (a membership test
-waiting to happen), a dict keyed by them (a dispatch table), a query filter (`filter(provider=Provider.CALDAV)`,
-`Q(...)`, `exclude`, `get`) and a `match` case. Writing a value (creating a connection of a provider) is not
-branching."""
+What counts as branching on a provider (`Provider.GOOGLE` or one of its fellows, however the enum is reached:
+`models.Provider.GOOGLE`, an alias, `Provider["GOOGLE"]`, `Provider("google")`, the GraphQL `CalendarProvider`; or
+the string "google" standing for it): a comparison (`==`, `!=`, `in`, `is`), a set, list or tuple of them (a
+membership test waiting to happen), a dict keyed by them (a dispatch table), a query filter
+(`filter(provider=Provider.CALDAV)`, `Q(connection__provider="caldav")`, `provider__in=[...]`), SQL text that
+compares a provider column with a quoted name (`provider = 'google'`) and a `match` case. Writing a value (creating
+a connection of a provider) is not branching."""
 
 from __future__ import annotations
 
@@ -21,50 +23,88 @@ VALUES = {member.value for member in Provider}
 QUERIES = {"filter", "exclude", "get", "get_or_none", "Q", "first", "exists", "count", "values_list", "values"}
 
 
-def _names_provider(node: ast.AST) -> bool:
-    """`Provider.GOOGLE` and the like, or `Provider("google")`."""
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Provider":
+def _is_enum(node: ast.AST, aliases: frozenset[str]) -> bool:
+    """The provider enum itself: `Provider`, `CalendarProvider`, `models.Provider`, or a name it was imported as."""
+    if isinstance(node, ast.Name):
+        return node.id.endswith("Provider") or node.id in aliases
+    return isinstance(node, ast.Attribute) and node.attr.endswith("Provider")
+
+
+def _enum_aliases(tree: ast.AST) -> frozenset[str]:
+    return frozenset(alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     for alias in node.names if alias.name.endswith("Provider") and alias.asname)
+
+
+def _names_provider(node: ast.AST, aliases: frozenset[str] = frozenset()) -> bool:
+    """`Provider.GOOGLE` and the like (however the enum is reached), `Provider["GOOGLE"]` or `Provider("google")`."""
+    if isinstance(node, ast.Attribute) and _is_enum(node.value, aliases):
         return node.attr in Provider.__members__
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Provider":
+    if isinstance(node, ast.Subscript) and _is_enum(node.value, aliases):
+        return isinstance(node.slice, ast.Constant) and node.slice.value in Provider.__members__
+    if isinstance(node, ast.Call) and _is_enum(node.func, aliases):
         return bool(node.args) and isinstance(node.args[0], ast.Constant) and node.args[0].value in VALUES
     return False
 
 
-def _names_value(node: ast.AST) -> bool:
-    return _names_provider(node) or (isinstance(node, ast.Constant) and node.value in VALUES)
+def _names_value(node: ast.AST, aliases: frozenset[str] = frozenset()) -> bool:
+    return _names_provider(node, aliases) or (isinstance(node, ast.Constant) and node.value in VALUES)
 
 
-def _any_named(nodes: list[ast.expr | None]) -> bool:
-    return any(node is not None and _names_provider(node) for node in nodes)
+def _filters_on_provider(keyword: ast.keyword, aliases: frozenset[str]) -> bool:
+    """A query keyword that picks rows by a named provider (the enum anywhere, or a name on a provider column)."""
+    if _names_provider(keyword.value, aliases):
+        return True
+    column = keyword.arg or ""
+    if not (column == "provider" or column.endswith("__provider") or column.endswith("provider__in")):
+        return False
+    values = keyword.value.elts if isinstance(keyword.value, ast.Set | ast.List | ast.Tuple) else [keyword.value]
+    return any(_names_value(value, aliases) for value in values)
 
 
-def _collects_providers(node: ast.AST) -> bool:
-    """A set, list or tuple of providers, or a dict keyed by them."""
+def _sql_names_provider(node: ast.AST) -> bool:
+    """SQL text comparing a provider column with a quoted provider name."""
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and "provider" in node.value.lower()):
+        return False
+    return any(f"'{value}'" in node.value for value in VALUES)
+
+
+def _any_named(nodes: list[ast.expr | None], aliases: frozenset[str]) -> bool:
+    return any(node is not None and _names_value(node, aliases) for node in nodes)
+
+
+def _collects_providers(node: ast.AST, aliases: frozenset[str]) -> bool:
+    """A set, list or tuple of providers, or a dict keyed by them (the enum, or their names)."""
     if isinstance(node, ast.Set | ast.List | ast.Tuple):
-        return _any_named(list(node.elts))
-    return isinstance(node, ast.Dict) and _any_named(list(node.keys))
+        return _any_named(list(node.elts), aliases)
+    return isinstance(node, ast.Dict) and _any_named(list(node.keys), aliases)
 
 
 def branches_on_a_provider(source: str) -> list[int]:
     """The lines of `source` that branch on a provider by naming it."""
     found: set[int] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    aliases = _enum_aliases(tree)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
             inside = [element for side in sides if isinstance(side, ast.Set | ast.List | ast.Tuple)
                       for element in side.elts]
-            if any(_names_value(side) for side in sides) or any(_names_value(element) for element in inside):
+            if any(_names_value(side, aliases) for side in [*sides, *inside]):
                 found.add(node.lineno)
-        elif isinstance(node, ast.expr) and _collects_providers(node):
+        elif isinstance(node, ast.expr) and _collects_providers(node, aliases):
             found.add(node.lineno)
         elif isinstance(node, ast.Call):
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if name in QUERIES and any(_names_provider(keyword.value) for keyword in node.keywords):
+            if name in QUERIES and any(_filters_on_provider(keyword, aliases) for keyword in node.keywords):
                 found.add(node.lineno)
+            if any(_names_provider(argument, aliases) for argument in node.args) and name in {"get", "__getitem__"}:
+                found.add(node.lineno)  # READERS.get(Provider.GOOGLE): a lookup of one named provider
         elif isinstance(node, ast.match_case):
             patterns = [pattern for pattern in ast.walk(node.pattern) if isinstance(pattern, ast.MatchValue)]
-            if any(_names_value(pattern.value) for pattern in patterns):
+            if any(_names_value(pattern.value, aliases) for pattern in patterns):
                 found.add(node.pattern.lineno)
+        elif _sql_names_provider(node):
+            found.add(getattr(node, "lineno", 0))
     return sorted(found)
 
 
@@ -102,6 +142,19 @@ if Provider("google") is provider: pass
 created = CalendarConnection.create(provider=Provider.CALDAV)
 fields = {"provider": Provider.CALDAV}
 provider = Provider.GOOGLE
+if c.provider == models.Provider.GOOGLE: pass
+if c.provider is P.CALDAV: pass
+if c.provider == Provider["GOOGLE"]: pass
+rows = X.filter(provider="google")
+query = Q(connection__provider="caldav")
+rows = X.filter(provider__in=["google", "microsoft"])
+TABLE = {"google": read_google}
+PUSHING = frozenset({"calendly"})
+SQL = "SELECT id FROM calendarconnection WHERE provider = 'google'"
+if input.provider == CalendarProvider.GOOGLE: pass
+reader = READERS.get(Provider.GOOGLE)
+label = "google"
 """
-    # then exactly the branching lines are found
-    assert branches_on_a_provider(source) == [2, 3, 4, 5, 6, 7, 8, 10, 11]
+    # then exactly the branching lines are found (an alias comes from its import)
+    found = branches_on_a_provider("from models import Provider as P\n" + source)
+    assert found == [3, 4, 5, 6, 7, 8, 9, 11, 12, *range(16, 27)]
