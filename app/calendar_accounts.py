@@ -5,6 +5,7 @@ Services may not talk to providers, so this is handed to them as their `AccountP
 from __future__ import annotations
 
 from providers.caldav import CaldavCredentials, CaldavServerType, ConnectionCheckFailed, discover, server_url_for
+from providers.registry import CALDAV
 from services.connections import ConnectionCheckError, ProbedAccount, ProbedCalendar
 from services.errors import InvalidInputError
 
@@ -15,7 +16,8 @@ def _sentence(message: str) -> str:
 
 
 class CaldavAccountProbe:
-    """Discovers a CalDAV account's calendars; every HTTP request it makes gives up after `timeout` seconds."""
+    """Discovers a CalDAV account's calendars; every HTTP request it makes gives up after `timeout` seconds. The
+    account it finds is of the registry's CalDAV entry."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
@@ -35,7 +37,7 @@ class CaldavAccountProbe:
             # `from None`: nothing of the request (credentials included) rides along on the chained exception.
             raise ConnectionCheckError(exc.problem.value, _sentence(str(exc))) from None
         return ProbedAccount(
-            server_url=url, principal_url=account.principal_url, home_url=account.home_url,
+            provider=CALDAV.name, server_url=url, principal_url=account.principal_url, home_url=account.home_url,
             own_addresses=account.own_addresses,
             calendars=tuple(ProbedCalendar(calendar_id=found.calendar_id, name=found.name, colour=found.colour,
                                            time_zone=found.time_zone, writable=found.writable, primary=found.primary)

@@ -29,7 +29,6 @@ from models import (
     EventMapping,
     EventMappingState,
     ExternalCalendar,
-    Provider,
 )
 from services import validation
 from services.auth import Viewer
@@ -57,9 +56,11 @@ class ProbedCalendar:
 
 @dataclass(frozen=True)
 class ProbedAccount:
-    """What a probe found: the server URL discovery started from (defaults filled in), the account's principal and
-    calendar home, its own calendar addresses and its calendars."""
+    """What a probe found: the provider whose account it checked (the value a connection of it stores), the server
+    URL discovery started from (defaults filled in), the account's principal and calendar home, its own calendar
+    addresses and its calendars."""
 
+    provider: str
     server_url: str
     principal_url: str
     home_url: str
@@ -125,10 +126,9 @@ async def connect_caldav(viewer: Viewer, staff_id: int, server_type: str, server
     sealed = vault.seal({"server_url": account.server_url, "username": user, "password": password,
                          "home_url": account.home_url, "principal_url": account.principal_url,
                          "own_addresses": list(account.own_addresses)})
-    provider = Provider.CALDAV  # what this use case connects: a CalDAV account, by username and password
     return await save_connection(
-        staff.id, lambda db: _same_account(staff.id, provider, account.server_url, user, vault, db),
-        {"provider": provider, "server_type": kind, "account_label": user, "credentials": sealed},
+        staff.id, lambda db: _same_account(staff.id, account.provider, account.server_url, user, vault, db),
+        {"provider": account.provider, "server_type": kind, "account_label": user, "credentials": sealed},
         account.calendars, now)
 
 
@@ -161,7 +161,7 @@ async def save_connection(staff_id: int, same_account: SameAccount, fields: dict
     return connected
 
 
-async def _same_account(staff_id: int, provider: Provider, server_url: str, username: str, vault: CredentialVault,
+async def _same_account(staff_id: int, provider: str, server_url: str, username: str, vault: CredentialVault,
                         db: BaseDBAsyncClient) -> CalendarConnection | None:
     """The staff member's connection of this account (of the provider being connected) that still holds
     credentials, if any."""

@@ -21,6 +21,7 @@ from app.main import create_app
 from app.settings import Settings
 from jobs.pull import pull_calendar
 from jobs.push import push_mapping
+from models import Provider
 from providers.base import RemoteCalendar
 from services.connections import ProbedAccount, ProbedCalendar
 from services.sync_dispatch import dispatch_outbox
@@ -34,9 +35,9 @@ HOLIDAYS = ProbedCalendar("holidays", "Holidays", "", "UTC", writable=False, pri
 
 
 def probed(*calendars: ProbedCalendar, server_url: str = SERVER) -> ProbedAccount:
-    return ProbedAccount(server_url=server_url, principal_url=f"{server_url}principals/sam/",
-                         home_url=f"{server_url}calendars/sam/", own_addresses=("sam@example.com",),
-                         calendars=calendars)
+    return ProbedAccount(provider=Provider.CALDAV.value, server_url=server_url,
+                         principal_url=f"{server_url}principals/sam/", home_url=f"{server_url}calendars/sam/",
+                         own_addresses=("sam@example.com",), calendars=calendars)
 
 
 class FakeProbe:
