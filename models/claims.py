@@ -98,3 +98,11 @@ async def explain(claim: Claim, db: BaseDBAsyncClient | None = None) -> str:
     sql = f"EXPLAIN {select_sql(claim, True)}" if postgres else f"EXPLAIN QUERY PLAN {select_sql(claim, False)}"
     rows = await client.execute_query_dict(sql, [_param(value) for value in claim.where_params])
     return "\n".join(str(row["QUERY PLAN"] if postgres else row["detail"]) for row in rows)
+
+
+async def run_select(claim: Claim, db: BaseDBAsyncClient | None = None) -> list[int]:
+    """The IDs the claim would take, in ascending order, without claiming them."""
+    client = db or connections.get("default")
+    rows = await client.execute_query_dict(select_sql(claim, is_postgres(client)),
+                                           [_param(value) for value in claim.where_params])
+    return sorted(cast(int, row["id"]) for row in rows)

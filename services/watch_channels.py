@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from tortoise import connections
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -29,7 +28,7 @@ from models import (
     SyncFrequency,
     WatchChannel,
 )
-from models.claims import Claim, is_postgres, numbered, placeholders, run_claim, select_sql
+from models.claims import Claim, is_postgres, numbered, placeholders, run_claim, run_select, select_sql
 from services.sync_health import log_action
 
 RENEW_AHEAD = timedelta(days=1)
@@ -53,20 +52,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _watched(providers: Collection[str]) -> Q:
-    return Q(Q(import_busy=True) | Q(is_destination=True), connection__provider__in=sorted(providers),
-             connection__health__in=_LIVE, connection__frequency=SyncFrequency.REAL_TIME,
-             connection__direction__in=[SyncDirection.TWO_WAY, SyncDirection.IMPORT_ONLY])
-
-
-async def _covered(now: datetime, calendar_ids: list[int] | None = None) -> set[int]:
-    """Calendars with a live channel that lasts beyond the renewal margin."""
-    query = WatchChannel.filter(stopped_at=None, expires_at__gt=now + RENEW_AHEAD)
-    if calendar_ids is not None:
-        query = query.filter(external_calendar_id__in=calendar_ids)
-    return set(cast(list[int], await query.values_list("external_calendar_id", flat=True)))
-
-
 FAR_OFF = datetime(2999, 1, 1, tzinfo=UTC)  # a calendar not watched: out of the claim's range until it may be
 # Two index ranges (one OR of both would make the database walk the whole index): calendars never looked at yet,
 # and those whose time came; either only when no claim of theirs is running.
@@ -80,28 +65,17 @@ _WATCHED = ("(SELECT k.frequency = ? AND k.health IN ({live}) AND k.direction IN
             " AND (externalcalendar.import_busy OR externalcalendar.is_destination)")
 
 
-def _of_providers(claim: Claim, providers: Collection[str]) -> Claim:
-    wanted = [str(provider) for provider in providers]
-    return claim.and_where("(SELECT k.provider FROM calendarconnection k WHERE k.id = externalcalendar.connection_id)"
-                           f" IN ({placeholders(wanted)})", *wanted)
-
-
 def _range(never: bool, now: datetime) -> tuple[str, list[object]]:
     return (f"{_NEVER} AND {_FREE}", [now]) if never else (f"{_CAME} AND {_FREE}", [now, now])
 
 
 def watch_claim(now: datetime, providers: Collection[str], limit: int = 200, *, never: bool = False) -> Claim:
     """The statement claiming watched calendars that need a channel (see claim_due_watches), over one range."""
-    watched = _WATCHED.format(live=placeholders(_LIVE), reading=placeholders(_READING))
+    needing, needing_params = _needing_channel(now, providers)
     due, due_params = _range(never, now)
-    return _of_providers(Claim(
-        "externalcalendar", "watch_claimed_until = ?", [now + CLAIM],
-        f"{due} AND {watched}"
-        " AND NOT EXISTS (SELECT 1 FROM watchchannel w WHERE w.external_calendar_id = externalcalendar.id"
-        " AND w.expires_at > ? AND w.stopped_at IS NULL)",
-        [*due_params, SyncFrequency.REAL_TIME.value, *(health.value for health in _LIVE),
-         *_READING, now + RENEW_AHEAD],
-        order="externalcalendar.id" if never else "externalcalendar.watch_due_at", limit=limit), providers)
+    return Claim("externalcalendar", "watch_claimed_until = ?", [now + CLAIM], f"{due} AND {needing}",
+                 [*due_params, *needing_params],
+                 order="externalcalendar.id" if never else "externalcalendar.watch_due_at", limit=limit)
 
 
 async def claim_due_watches(now: datetime, providers: Collection[str], limit: int = 200,
@@ -123,11 +97,20 @@ async def claim_due_watches(now: datetime, providers: Collection[str], limit: in
 
 
 def _watched_sql(pushing: Collection[str]) -> tuple[str, list[object]]:
+    """The condition of a watched calendar (a connection of one of `pushing` that syncs in real time, reads the
+    calendar and has credentials; the calendar imports busy time or is the destination), and its parameters."""
     wanted = [str(provider) for provider in pushing]
     watched = _WATCHED.format(live=placeholders(_LIVE), reading=placeholders(_READING))
     return (f"({watched} AND (SELECT k.provider FROM calendarconnection k"
             f" WHERE k.id = externalcalendar.connection_id) IN ({placeholders(wanted)}))",
             [SyncFrequency.REAL_TIME.value, *(health.value for health in _LIVE), *_READING, *wanted])
+
+
+def _needing_channel(now: datetime, providers: Collection[str]) -> tuple[str, list[object]]:
+    """Watched (by `providers`) and without a live channel beyond the renewal margin."""
+    watched, params = _watched_sql(providers)
+    return (f"{watched} AND NOT EXISTS (SELECT 1 FROM watchchannel w WHERE w.external_calendar_id ="
+            " externalcalendar.id AND w.expires_at > ? AND w.stopped_at IS NULL)", [*params, now + RENEW_AHEAD])
 
 
 async def _set_aside(now: datetime, limit: int, pushing: Collection[str]) -> None:
@@ -172,11 +155,10 @@ async def _set_aside(now: datetime, limit: int, pushing: Collection[str]) -> Non
 
 async def needs_channel(calendar_id: int, now: datetime, providers: Collection[str]) -> bool:
     """Whether the calendar is watched (its provider among the pushing `providers`) and has no live channel beyond
-    the renewal margin (a job run twice opens one channel)."""
-    watched = ExternalCalendar.filter(_watched(providers), id=calendar_id).exclude(connection__credentials="")
-    if not await watched.exists():
-        return False
-    return calendar_id not in await _covered(now, [calendar_id])
+    the renewal margin (a job run twice opens one channel): the claim's own condition, for this calendar."""
+    needing, params = _needing_channel(now, providers)
+    return await run_select(Claim("externalcalendar", "", [], f"externalcalendar.id = ? AND {needing}",
+                                  [calendar_id, *params], limit=1)) == [calendar_id]
 
 
 async def record_channel(calendar_id: int, channel_id: str, resource_id: str, token: str, expires_at: datetime

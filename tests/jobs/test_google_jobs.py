@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs import runtime
 from jobs.tasks import run_pull, run_push, run_refresh
 from models import (
     Booking,
@@ -19,23 +18,15 @@ from models import (
     ConnectionHealth,
     ExternalCalendar,
     Notification,
-    Provider,
 )
-from providers.entry import ProviderSetup
-from providers.oauth import OAuthClient
 from providers.registry import refreshing
-from services.credentials import CredentialVault, new_key
 from services.oauth_tokens import FAILURES_ALLOWED, claim_due_refreshes, save_refreshed_tokens
 from services.sync_dispatch import dispatch_outbox
 from tests.fakes.google import FakeGoogle
 from tests.support.google_discovery import log_problems
-from tests.support.sync import ConnectedStaff, book, given_connected_staff
+from tests.support.google_jobs import USER, VAULT, given_google_connection
+from tests.support.sync import ConnectedStaff, book
 
-KEY = new_key()
-VAULT = CredentialVault([KEY])
-SCOPES = frozenset({"https://www.googleapis.com/auth/calendar.events",
-                    "https://www.googleapis.com/auth/calendar.calendarlist.readonly"})
-USER = "tech@example.com"
 REFRESHING = refreshing(["google", "caldav"])
 
 
@@ -54,19 +45,8 @@ def tomorrow_at(hour: int) -> datetime:
 async def connected(database_url: str, db: str) -> AsyncIterator[Connected]:
     """A staff member whose Google account (the fake's user) is connected, with the job runtime pointed at it."""
     async with FakeGoogle(user_email=USER) as google:
-        client = OAuthClient(authorize_url=google.authorize_url, token_url=google.token_url,
-                             revoke_url=google.revoke_url, client_id=google.oauth.client_id,
-                             client_secret=google.oauth.client_secret, redirect_uri="http://127.0.0.1/cb",
-                             scopes=tuple(sorted(SCOPES)))
-        runtime.configure(runtime.JobConfig(database_url=database_url, redis_url="redis://unused",
-                                            secret_keys=(KEY,),
-                                            providers={"google": ProviderSetup(client, google.api_url)}))
-        access, refresh = google.oauth.issue_tokens(SCOPES)
-        sealed = VAULT.seal({"access_token": access, "refresh_token": refresh, "scope": " ".join(SCOPES)})
-        given = await given_connected_staff(USER, credentials=sealed, provider=Provider.GOOGLE)
-        await CalendarConnection.filter(id=given.connection.id).update(
-            token_expires_at=datetime.now(UTC) + timedelta(hours=1), account_label=USER)
-        yield Connected(google, given, refresh)
+        connection = await given_google_connection(google, database_url, timedelta(hours=1))
+        yield Connected(google, connection.given, connection.refresh_token)
         # every request our client sent, and every answer, is one Google's discovery document describes
         assert log_problems(google.log) == []
 

@@ -11,20 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs import runtime
 from jobs.tasks import run_pull, run_refresh
-from models import CalendarConnection, ConnectionHealth, Provider
-from providers.entry import ProviderSetup
+from models import CalendarConnection, ConnectionHealth
 from providers.oauth import GrantRevoked, OAuthClient, refresh_tokens
-from services.credentials import CredentialVault, new_key
 from tests.fakes.google import FakeGoogle
-from tests.support.sync import ConnectedStaff, given_connected_staff
-
-KEY = new_key()
-VAULT = CredentialVault([KEY])
-SCOPES = frozenset({"https://www.googleapis.com/auth/calendar.events",
-                    "https://www.googleapis.com/auth/calendar.calendarlist.readonly"})
-USER = "tech@example.com"
+from tests.support.google_jobs import USER, VAULT, given_google_connection
+from tests.support.sync import ConnectedStaff
 
 
 @dataclass
@@ -43,20 +35,9 @@ class Rotating:
 async def rotating(database_url: str, db: str) -> AsyncIterator[Rotating]:
     """A Google connection whose token endpoint rotates refresh tokens, with the job runtime pointed at it."""
     async with FakeGoogle(user_email=USER) as google:
-        client = OAuthClient(authorize_url=google.authorize_url, token_url=google.token_url,
-                             revoke_url=google.revoke_url, client_id=google.oauth.client_id,
-                             client_secret=google.oauth.client_secret, redirect_uri="http://127.0.0.1/cb",
-                             scopes=tuple(sorted(SCOPES)))
-        runtime.configure(runtime.JobConfig(database_url=database_url, redis_url="redis://unused",
-                                            secret_keys=(KEY,),
-                                            providers={"google": ProviderSetup(client, google.api_url)}))
-        access, refresh = google.oauth.issue_tokens(SCOPES)
-        sealed = VAULT.seal({"access_token": access, "refresh_token": refresh, "scope": " ".join(SCOPES)})
-        given = await given_connected_staff(USER, credentials=sealed, provider=Provider.GOOGLE)
-        await CalendarConnection.filter(id=given.connection.id).update(
-            token_expires_at=datetime.now(UTC) + timedelta(minutes=5), account_label=USER)
+        connection = await given_google_connection(google, database_url, timedelta(minutes=5))
         google.oauth.rotate_refresh_tokens = True
-        yield Rotating(google, client, given, refresh)
+        yield Rotating(google, connection.client, connection.given, connection.refresh_token)
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:
