@@ -59,15 +59,20 @@ def times_of(provider: MemoryProvider, event_id: str) -> Span:
     return Span(event["DTSTART"].dt.astimezone(UTC), event["DTEND"].dt.astimezone(UTC))
 
 
+
+async def written_at_ten(given: ConnectedStaff, provider: MemoryProvider) -> tuple[Booking, int, str]:
+    """A booking at ten (Berlin) whose event the push wrote: the booking, its mapping's ID and the event's id."""
+    (booking,) = await book(given, TEN_BERLIN, NOW)
+    (mapping_id,) = await dispatch_outbox(NOW)
+    await push_mapping(mapping_id, provider, NOW)
+    return booking, mapping_id, (await EventMapping.get(id=mapping_id)).external_event_id
+
 async def test_a_hand_move_that_also_stretches_the_event_is_followed_and_the_booking_length_written_back(
         db: str) -> None:
     # given a one-hour booking at ten, in the calendar
     given = await given_connected_staff()
     provider = memory()
-    (booking,) = await book(given, TEN_BERLIN, NOW)
-    (mapping_id,) = await dispatch_outbox(NOW)
-    await push_mapping(mapping_id, provider, NOW)
-    event_id = (await EventMapping.get(id=mapping_id)).external_event_id
+    booking, mapping_id, event_id = await written_at_ten(given, provider)
     # when the staff member drags it to a free 14:00 and stretches it to 90 minutes, and the calendar is pulled
     dragged(provider, event_id, Span(TWO_BERLIN, TWO_BERLIN + timedelta(minutes=90)))
     await pull_calendar(given.calendar.id, provider, NOW + MINUTE)
@@ -87,10 +92,7 @@ async def test_a_write_whose_answer_was_lost_is_not_taken_for_a_hand_move(db: st
     # given a booking at ten in the calendar, rescheduled to noon, whose push lands but times out before answering
     given = await given_connected_staff()
     provider = memory()
-    (booking,) = await book(given, TEN_BERLIN, NOW)
-    (mapping_id,) = await dispatch_outbox(NOW)
-    await push_mapping(mapping_id, provider, NOW)
-    event_id = (await EventMapping.get(id=mapping_id)).external_event_id
+    booking, mapping_id, event_id = await written_at_ten(given, provider)
     await reschedule_booking(given.owner, booking.id, NOON_BERLIN, None, NOW)
     await dispatch_outbox(NOW)
     provider.lost_replies.append(Unavailable("timed out"))
@@ -180,9 +182,7 @@ async def test_an_older_write_whose_answer_was_lost_does_not_undo_a_later_resche
     # given a booking at ten, in the calendar, whose move to noon lands but times out, and which is then moved to 14:00
     given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
     provider = memory()
-    (booking,) = await book(given, TEN_BERLIN, NOW)
-    (mapping_id,) = await dispatch_outbox(NOW)
-    await push_mapping(mapping_id, provider, NOW)
+    booking, mapping_id, _ = await written_at_ten(given, provider)
     await reschedule_booking(given.owner, booking.id, NOON_BERLIN, None, NOW)
     await dispatch_outbox(NOW)
     provider.lost_replies.append(Unavailable("timed out"))
@@ -201,10 +201,7 @@ async def test_a_hand_move_of_a_reassigned_bookings_old_event_leaves_the_booking
     # deleted), Kim free all day
     given = await given_connected_staff()
     provider = memory()
-    (booking,) = await book(given, TEN_BERLIN, NOW)
-    (mapping_id,) = await dispatch_outbox(NOW)
-    await push_mapping(mapping_id, provider, NOW)
-    event_id = (await EventMapping.get(id=mapping_id)).external_event_id
+    booking, _, event_id = await written_at_ten(given, provider)
     user = await User.create(email="kim@example.com", name="Kim Tech", password_hash="-", role=UserRole.STAFF)
     kim = await Staff.create(business_id=given.staff.business_id, user=user, name="Kim Tech", email="kim@example.com",
                              time_zone="Europe/Berlin")
