@@ -22,8 +22,13 @@ from tortoise import connections
 from jobs.pull import import_window
 from models import CalendarConnection, ExternalCalendar
 from providers.base import RemoteCalendar
+from services.credentials import CredentialVault, new_key
 from tests.fakes.memory import MemoryProvider
 from tests.support.sync import personal_event
+
+# The key the seeded credentials are sealed with: the bench's job runtime is configured with it, so the pulls run
+# the real job body, which unseals a connection's credentials (CalDAV's own addresses) before opening its client.
+SEED_KEY = new_key()
 
 FAR_OFF = datetime(2999, 1, 1, tzinfo=UTC)  # as services.watch_channels sets aside a calendar not watched
 RENEW_AHEAD = timedelta(days=1)
@@ -102,12 +107,13 @@ async def seed(size: int, now: datetime, postgres: bool) -> MemoryProvider:
     # Columns newer than some code the bench runs against (the refresh lock, unreadable events) only where they exist.
     lock_owner = ["refresh_lock_owner"] if "refresh_lock_owner" in CalendarConnection._meta.fields_map else []
     unreadable = ["unreadable_event_ids"] if "unreadable_event_ids" in ExternalCalendar._meta.fields_map else []
+    sealed = CredentialVault([SEED_KEY]).seal({"own_addresses": []})
     await insert("calendarconnection", [
         "id", "provider", "account_label", "credentials", "direction", "frequency", "conflict_policy",
         "tentative_blocks", "all_day_blocks", "health", "last_successful_sync_at", "last_error", "created_at",
         "staff_id", "consecutive_failures", "last_attempt_at", "server_type", "refresh_failures",
         "token_expires_at", *lock_owner],
-        ((s, "google" if s in google else "caldav", f"tech{s}@example.com", "sealed", "two_way", "real_time",
+        ((s, "google" if s in google else "caldav", f"tech{s}@example.com", sealed, "two_way", "real_time",
           "ask", False, True, "active", now, "", now, s, 0, now, "" if s in google else "generic", "[]",
           now + REFRESH_LEAD + timedelta(seconds=rng.uniform(0, 3600)) if s in google else None,
           *([""] if lock_owner else []))

@@ -15,9 +15,10 @@ It prints, per size:
   simulated time apart, by step (dispatch, pushes, pulls, refreshes, watches, enqueue), and SQL statements per tick.
   Between ticks, outside the measurement, the claimed pulls are put back as if pulled (due again DUE_SPREAD later)
   and claimed refreshes as if refreshed.
-- no-change polls one worker sustains per second: the pull job's body (jobs.tasks.run_pull: load, take the
-  calendar's lease, jobs.pull.pull_calendar, release) back to back on due calendars for `--poll-seconds`, and SQL
-  statements per poll. Only the provider client differs: the memory provider instead of one built from credentials.
+- no-change polls one worker sustains per second: the scheduled pull job's body (jobs.tasks.run_pulls: the batch's
+  calendars read in one statement, then per calendar: take its lease, jobs.pull.pull_calendar, release) back to
+  back on batches of PULL_BATCH due calendars for `--poll-seconds`, and SQL statements per poll. Only the provider
+  client differs: the memory provider instead of one built from credentials.
 - at `--latency-size` (PostgreSQL), one change per second per 100 connections (an event added at the provider) for
   the first 20 simulated seconds, with ticks every 250 ms of simulated time and one worker running the claimed pulls
   right after each tick: p50/p95 from change to busy block, and the part of it after the calendar came due (the
@@ -35,6 +36,8 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,15 +48,16 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 from bench.common import bench_redis, percentile
-from bench.scale_seed import DUE_SPREAD, ZONE, calendar_id, seed
-from jobs.pull import calendar_with_owner, pull_calendar
+from bench.scale_seed import DUE_SPREAD, SEED_KEY, ZONE, calendar_id, seed
+from jobs import runtime
 from jobs.scheduler import Scheduler
+from jobs.tasks import PULL_BATCH, ProviderOpener, run_pulls
 from models import CalendarConnection, ExternalCalendar
 from models.database import tortoise_config
+from providers.base import CalendarProvider
 from providers.registry import REGISTRY, pushing, refreshing
 from services.oauth_tokens import CLAIM
 from services.sync_dispatch import LEASE
-from services.sync_leases import calendar_lease
 from tests.fakes.memory import MemoryProvider
 from tests.support.statements import counted_statements
 from tests.support.sync import personal_event
@@ -62,17 +66,17 @@ TICK = timedelta(milliseconds=250)  # the scheduler's default interval
 STEPS = ("dispatch", "pushes", "pulls", "refreshes", "watches", "enqueue")
 
 
-async def pull_job(calendar_id_: int, provider: MemoryProvider, now: datetime) -> str:
-    """jobs.tasks.run_pull's body, with the memory provider for the client it would open."""
-    calendar = await calendar_with_owner(calendar_id_)
-    if calendar is None:
-        return "skipped"
-    if not calendar.connection.credentials:
-        return "skipped"
-    async with calendar_lease(calendar.id) as held:
-        if not held:
-            return "busy"
-        return (await pull_calendar(calendar_id_, provider, now, loaded=calendar)).status
+def memory_opener(provider: MemoryProvider) -> ProviderOpener:
+    """The client every connection's pull opens: the memory provider, in place of one built from credentials."""
+    @asynccontextmanager
+    async def opened(_connection: CalendarConnection) -> AsyncIterator[CalendarProvider]:
+        yield provider
+    return opened
+
+
+async def pull_batch(calendar_ids: list[int], provider: MemoryProvider, now: datetime) -> list[str]:
+    """The scheduled pull job's body (jobs.tasks.run_pulls) on claimed calendars, with the memory provider."""
+    return await run_pulls(calendar_ids, open_provider=memory_opener(provider), clock=lambda: now)
 
 
 async def _settle(now: datetime) -> None:
@@ -120,22 +124,24 @@ async def measure_ticks(redis: Redis, start: datetime, ticks: int) -> TickFigure
 
 async def measure_polls(provider: MemoryProvider, seconds: float) -> tuple[float, float, float]:
     """Polls per second, statements per poll, and the median poll in ms."""
-    ids = [row for row in await ExternalCalendar.all().order_by("next_pull_at").limit(3000).values_list(
+    ids = [int(str(row)) for row in await ExternalCalendar.all().order_by("next_pull_at").limit(3008).values_list(
         "id", flat=True)]
-    durations: list[float] = []
+    batches = [ids[start:start + PULL_BATCH] for start in range(0, len(ids) - PULL_BATCH + 1, PULL_BATCH)]
+    durations: list[float] = []  # seconds per poll, a batch's time shared by its polls
     sent_total = 0
     began = time.perf_counter()
     index = 0
     while time.perf_counter() - began < seconds:
         with counted_statements() as sent:
             started = time.perf_counter()
-            status = await pull_job(int(str(ids[index % len(ids)])), provider, datetime.now(UTC))
-            durations.append(time.perf_counter() - started)
-        assert status == "done", status
+            outcomes = await pull_batch(batches[index % len(batches)], provider, datetime.now(UTC))
+            durations.append((time.perf_counter() - started) / PULL_BATCH)
+        assert outcomes == ["done"] * PULL_BATCH, outcomes
         sent_total += len(sent)
         index += 1
     elapsed = time.perf_counter() - began
-    return index / elapsed, sent_total / index, statistics.median(durations) * 1000
+    polls = index * PULL_BATCH
+    return polls / elapsed, sent_total / polls, statistics.median(durations) * 1000
 
 
 async def measure_latency(redis: Redis, provider: MemoryProvider, size: int, start: datetime,
@@ -166,12 +172,15 @@ async def measure_latency(redis: Redis, provider: MemoryProvider, size: int, sta
         await scheduler.tick(now)
         claimed = await ExternalCalendar.filter(next_pull_at=now + LEASE).order_by("id").values_list(
             "id", flat=True)
-        for calendar in claimed:
-            await pull_job(int(str(calendar)), provider, now)
+        ids = [int(str(calendar)) for calendar in claimed]
+        for first in range(0, len(ids), PULL_BATCH):
+            batch = ids[first:first + PULL_BATCH]
+            await pull_batch(batch, provider, now)
             waited = time.perf_counter() - began
-            for changed_at in pending.pop(int(str(calendar)), []):
-                total.append((now - changed_at).total_seconds() + waited)
-                engine.append(TICK.total_seconds() + waited)
+            for calendar in batch:
+                for changed_at in pending.pop(calendar, []):
+                    total.append((now - changed_at).total_seconds() + waited)
+                    engine.append(TICK.total_seconds() + waited)
         redis.flushdb()
         if now > changes_until and not pending:
             break
@@ -197,6 +206,7 @@ async def run_size(url: str, size: int, postgres: bool, redis: Redis, args: argp
     await migrate(config=tortoise_config(url))
     await Tortoise.close_connections()
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    runtime.configure(runtime.JobConfig(database_url=url, redis_url="redis://unused", secret_keys=(SEED_KEY,)))
     try:
         now = datetime.now(UTC).replace(microsecond=0)
         began = time.perf_counter()

@@ -14,7 +14,7 @@ its live events are published only after the commit. docs/sync.md has the rule a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -101,6 +101,11 @@ class _Steps:
 async def calendar_with_owner(calendar_id: int) -> ExternalCalendar | None:
     """The calendar with its connection and the connection's staff member, in one read."""
     return await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection__staff")
+
+
+async def calendars_with_owner(calendar_ids: Sequence[int]) -> list[ExternalCalendar]:
+    """calendar_with_owner for several calendars, in one read (those that no longer exist are left out)."""
+    return await ExternalCalendar.filter(id__in=list(calendar_ids)).select_related("connection__staff")
 
 
 async def _fetch(provider: CalendarProvider, calendar: ExternalCalendar, window: Span) -> tuple[Changes, bool]:

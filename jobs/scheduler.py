@@ -61,13 +61,18 @@ def enqueue_pull(queue: Queue, calendar_id: int) -> None:
                   failure_ttl=86400)
 
 
+def _batches(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
 def _jobs(refreshes: list[int], pulls: list[int], pushes: list[int], watches: list[int]) -> list[EnqueueData]:
-    """A tick's jobs, in the order they were enqueued one by one before: refreshes, pulls, pushes, watches."""
+    """A tick's jobs, in the order they were enqueued one by one before: refreshes, pulls, pushes, watches. Due
+    calendars go PULL_BATCH to a job (tasks.pull_many); a push notification's pull is a job of its own."""
     return [
         *(Queue.prepare_data(tasks.refresh, (connection_id,), timeout=60, result_ttl=60, failure_ttl=86400)
           for connection_id in refreshes),
-        *(Queue.prepare_data(tasks.pull, (calendar_id,), timeout=_seconds(tasks.PULL_TIMEOUT), result_ttl=60,
-                             failure_ttl=86400) for calendar_id in pulls),
+        *(Queue.prepare_data(tasks.pull_many, (batch,), timeout=_seconds(tasks.PULL_BATCH_TIMEOUT), result_ttl=60,
+                             failure_ttl=86400) for batch in _batches(pulls, tasks.PULL_BATCH)),
         *(Queue.prepare_data(tasks.push, (mapping_id,), timeout=_seconds(tasks.PUSH_TIMEOUT), result_ttl=60,
                              failure_ttl=86400) for mapping_id in pushes),
         *(Queue.prepare_data(tasks.watch, (calendar_id,), timeout=_seconds(tasks.WATCH_TIMEOUT), result_ttl=60,

@@ -10,12 +10,12 @@ job, or a push and a pull of one calendar at once) does nothing and asks to be h
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from jobs import runtime
-from jobs.pull import calendar_with_owner, pull_calendar, pull_crashed, pull_refused
+from jobs.pull import calendar_with_owner, calendars_with_owner, pull_calendar, pull_crashed, pull_refused
 from jobs.push import push_crashed, push_mapping, push_refused
 from jobs.tokens import refresh_access
 from jobs.watch import open_channel
@@ -33,6 +33,14 @@ PUSH_TIMEOUT = timedelta(seconds=120)
 PULL_TIMEOUT = timedelta(seconds=300)
 WATCH_TIMEOUT = timedelta(seconds=60)
 LEASE_HELD_RETRY = timedelta(seconds=2)
+# Calendars per scheduled pull job: a tick's due calendars travel in few jobs, since building and storing each
+# job is most of what enqueueing costs (docs/performance.md, the sync engine at scale).
+PULL_BATCH = 16
+# A batch starts no pull after this: well inside the claim's lease (services.sync_dispatch.LEASE, 30 s), so the
+# calendars it has not reached are handed back before their claims lapse and someone else takes them.
+BATCH_BUDGET = timedelta(seconds=20)
+# A batch job may run its budget and then one pull as long as any pull may take.
+PULL_BATCH_TIMEOUT = PULL_TIMEOUT + BATCH_BUDGET
 # How a job body gets the client of a connection (runtime.open_provider; a test passes its in-memory calendar).
 ProviderOpener = Callable[[CalendarConnection], AbstractAsyncContextManager[CalendarProvider]]
 
@@ -72,7 +80,28 @@ async def run_pull(calendar_id: int, *, open_provider: ProviderOpener = runtime.
     """The pull job's body, on the caller's event loop."""
     # The calendar, its connection and staff member in one read, handed to the pull: a pull that a push
     # notification asked for waits for each statement.
-    calendar = await calendar_with_owner(calendar_id)
+    return await _pull_loaded(calendar_id, await calendar_with_owner(calendar_id), open_provider, clock)
+
+
+async def run_pulls(calendar_ids: Sequence[int], *, open_provider: ProviderOpener = runtime.open_provider,
+                    clock: Callable[[], datetime] = _utc_now) -> list[str]:
+    """The scheduled pull job's body: the calendars of one claim, read together in one statement and pulled one
+    after another. Pulls stop starting once BATCH_BUDGET has passed, and the rest are handed back as due now (the
+    next tick hands them out again), so a slow calendar never lets the others' claims lapse while they wait."""
+    loaded = {calendar.id: calendar for calendar in await calendars_with_owner(calendar_ids)}
+    started = clock()
+    outcomes: list[str] = []
+    for index, calendar_id in enumerate(calendar_ids):
+        if clock() - started >= BATCH_BUDGET:
+            rest = list(calendar_ids[index:])
+            await ExternalCalendar.filter(id__in=rest).update(next_pull_at=clock())
+            return outcomes + ["handed_back"] * len(rest)
+        outcomes.append(await _pull_loaded(calendar_id, loaded.get(calendar_id), open_provider, clock))
+    return outcomes
+
+
+async def _pull_loaded(calendar_id: int, calendar: ExternalCalendar | None, open_provider: ProviderOpener,
+                       clock: Callable[[], datetime]) -> str:
     if calendar is None:
         return "skipped"
     connection = calendar.connection
@@ -152,6 +181,14 @@ def pull(calendar_id: int) -> str:
     outcome = runtime.run(run_pull(calendar_id))
     stage_stamps.stamp("pull.done", calendar_id)
     return _counted("pull", outcome)
+
+
+def pull_many(calendar_ids: list[int]) -> str:
+    """Bring the changes of several calendars in (the scheduler's claims, PULL_BATCH at a time)."""
+    outcomes = runtime.run(run_pulls(calendar_ids))
+    for outcome in outcomes:
+        metrics.record_job_outcome(runtime.redis(), "pull", outcome)
+    return ",".join(outcomes)
 
 
 def refresh(connection_id: int) -> str:

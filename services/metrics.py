@@ -56,8 +56,9 @@ THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptSta
 JOB_OUTCOMES_KEY = "lockstep:metrics:sync-job-outcomes"
 SYNC_JOBS = ("push", "pull", "refresh", "watch")
 # What a sync job reports: done, nothing to do (skipped), calendar busy with another job, retried later, gave up
-# on the item (failed), credentials refused (reauthorize), or a push that waits for a pull first (needs_pull).
-JOB_OUTCOMES = ("done", "skipped", "busy", "retry", "failed", "reauthorize", "needs_pull")
+# on the item (failed), credentials refused (reauthorize), a push that waits for a pull first (needs_pull), or a
+# scheduled pull its batch handed back unstarted when the batch's time was up (handed_back).
+JOB_OUTCOMES = ("done", "skipped", "busy", "retry", "failed", "reauthorize", "needs_pull", "handed_back")
 
 
 def _bounded(value: str, allowed: frozenset[str] | tuple[str, ...]) -> str:

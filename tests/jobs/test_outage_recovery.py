@@ -54,8 +54,9 @@ class Timeline:
             if job.func_name == "jobs.tasks.push":
                 outcome = await push_mapping(int(target), self.provider, now)
                 self.failed_pushes += outcome.status == "failed"
-            elif job.func_name == "jobs.tasks.pull":
-                await pull_calendar(int(target), self.provider, now)
+            elif job.func_name == "jobs.tasks.pull_many":
+                for calendar_id in target:
+                    await pull_calendar(int(calendar_id), self.provider, now)
 
     async def _next_due(self, now: datetime) -> datetime:
         pending = await EventMapping.filter(state=EventMappingState.PENDING).order_by("next_attempt_at").first()

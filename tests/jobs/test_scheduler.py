@@ -40,7 +40,7 @@ async def test_with_redis_down_booking_works_and_the_change_waits_in_the_databas
     # then the push (and the first pull of the calendar) are on the queue, once
     mapping = await EventMapping.get(booking_id=booking.id)
     assert (back.pushes, back.pulls) == (1, 1)
-    assert queued(redis_url) == [("jobs.tasks.pull", (given.calendar.id,)), ("jobs.tasks.push", (mapping.id,))]
+    assert queued(redis_url) == [("jobs.tasks.pull_many", ([given.calendar.id],)), ("jobs.tasks.push", (mapping.id,))]
     assert mapping.state == EventMappingState.PENDING
     again = await up.tick(NOW + timedelta(seconds=2))
     assert (again.pushes, again.pulls) == (0, 0)
