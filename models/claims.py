@@ -91,6 +91,16 @@ async def run_claim(claim: Claim, db: BaseDBAsyncClient | None = None) -> list[i
     return sorted(cast(int, row["id"]) for row in rows)
 
 
+async def run_update(sql: str, params: Sequence[object], db: BaseDBAsyncClient | None = None) -> int:
+    """Run one `UPDATE ... RETURNING id` written with `?` placeholders; returns how many rows it changed. For the
+    statements of every pull (the sync lease): the ORM builds its query anew on each call, which cost as much
+    as the database's own work."""
+    client = db or connections.get("default")
+    rows = await client.execute_query_dict(numbered(sql) if is_postgres(client) else sql,
+                                           [_param(value) for value in params])
+    return len(rows)
+
+
 async def explain(claim: Claim, db: BaseDBAsyncClient | None = None) -> str:
     """The database's plan of the claim's selection (EXPLAIN / EXPLAIN QUERY PLAN), one line per step."""
     client = db or connections.get("default")

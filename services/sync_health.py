@@ -34,6 +34,7 @@ from models import (
     SyncConflict,
     SyncLogEntry,
 )
+from models.claims import run_update
 from services import live
 from services.locks import lock_connection
 from services.sync_recovery import recovery_message, send_what_waited, undispatched_bookings
@@ -95,6 +96,10 @@ def unreadable_message(count: int) -> str:
 
 
 OUTAGE_FAILURES = 2
+# A connection active with nothing to clear records a success by moving its times (every quiet pull does this):
+# written out once, not built by the ORM on each call (models.claims.run_update).
+_STILL_ACTIVE = ("UPDATE calendarconnection SET last_successful_sync_at = ?, last_attempt_at = ?"
+                 " WHERE id = ? AND health = ? AND consecutive_failures = 0 AND last_error = '' RETURNING id")
 OUTAGE_SILENCE = timedelta(minutes=2)
 
 
@@ -110,9 +115,8 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
 
     Most calls find the connection active with nothing to clear: then only the times move, in one conditional
     statement (the same outcome as the locked read-and-save below, which the other cases need)."""
-    if not unreadable_may_change and await CalendarConnection.filter(
-            id=connection_id, health=ConnectionHealth.ACTIVE, consecutive_failures=0, last_error="",
-    ).using_db(db).update(last_successful_sync_at=now, last_attempt_at=now):
+    if not unreadable_may_change and await run_update(_STILL_ACTIVE, [now, now, connection_id,
+                                                                    ConnectionHealth.ACTIVE.value], db):
         return
     async with committed(db) as tx:
         connection = await lock_connection(connection_id, tx)

@@ -20,15 +20,20 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from tortoise.expressions import Q
-
-from models import ExternalCalendar
+from models.claims import run_update
 
 log = logging.getLogger("lockstep.leases")
 LEASE_TTL = timedelta(seconds=30)  # how long a dead holder can keep a calendar from others
 # The longest a holder renews its lease: past the longest sync job's timeout (5 minutes), with room to spare.
 MAX_HOLD = timedelta(minutes=10)
 HEARTBEAT = timedelta(seconds=10)  # how often a live holder renews: a few chances before its lease would lapse
+# Every pull and push takes and gives back a lease: written out once (models.claims.run_update), not built by the
+# ORM on each call.
+_TAKE = ("UPDATE externalcalendar SET sync_lock_owner = ?, sync_lock_until = ?"
+         " WHERE id = ? AND (sync_lock_until IS NULL OR sync_lock_until < ?) RETURNING id")
+_RELEASE = ("UPDATE externalcalendar SET sync_lock_owner = '', sync_lock_until = NULL"
+            " WHERE id = ? AND sync_lock_owner = ? RETURNING id")
+_RENEW = "UPDATE externalcalendar SET sync_lock_until = ? WHERE id = ? AND sync_lock_owner = ? RETURNING id"
 
 
 def _utc_now() -> datetime:
@@ -38,21 +43,17 @@ def _utc_now() -> datetime:
 async def take_calendar_lease(calendar_id: int, owner: str, now: datetime, ttl: timedelta) -> bool:
     """Take the lease when nobody holds it (or the holder's time ran out). One conditional UPDATE, so two takers
     racing cannot both win."""
-    taken = await ExternalCalendar.filter(Q(sync_lock_until=None) | Q(sync_lock_until__lt=now), id=calendar_id
-                                          ).update(sync_lock_owner=owner, sync_lock_until=now + ttl)
-    return taken == 1
+    return await run_update(_TAKE, [owner, now + ttl, calendar_id, now]) == 1
 
 
 async def release_calendar_lease(calendar_id: int, owner: str) -> None:
     """Give the lease back, unless it already lapsed and someone else holds it now."""
-    await ExternalCalendar.filter(id=calendar_id, sync_lock_owner=owner).update(sync_lock_owner="",
-                                                                                sync_lock_until=None)
+    await run_update(_RELEASE, [calendar_id, owner])
 
 
 async def renew_calendar_lease(calendar_id: int, owner: str, now: datetime, ttl: timedelta) -> bool:
     """Extend the holder's lease to `now + ttl`; False when it is no longer the holder's (it lapsed and was taken)."""
-    renewed = await ExternalCalendar.filter(id=calendar_id, sync_lock_owner=owner).update(sync_lock_until=now + ttl)
-    return renewed == 1
+    return await run_update(_RENEW, [now + ttl, calendar_id, owner]) == 1
 
 
 async def _keep_renewing(calendar_id: int, owner: str, ttl: timedelta, heartbeat: timedelta,
