@@ -186,8 +186,7 @@ def pull(calendar_id: int) -> str:
 def pull_many(calendar_ids: list[int]) -> str:
     """Bring the changes of several calendars in (the scheduler's claims, PULL_BATCH at a time)."""
     outcomes = runtime.run(run_pulls(calendar_ids))
-    for outcome in outcomes:
-        metrics.record_job_outcome(runtime.redis(), "pull", outcome)
+    metrics.record_job_outcomes(runtime.redis(), "pull", outcomes)
     return ",".join(outcomes)
 
 

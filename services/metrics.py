@@ -14,7 +14,7 @@ Every label takes its values from a fixed set, so a client can never create new 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from redis import Redis
@@ -96,11 +96,22 @@ def throttled_sign_ins(operation: str) -> float:
 def record_job_outcome(redis: Redis, job: str, outcome: str) -> None:
     """Add one finished sync job to the deployment's shared count. A Redis that does not answer loses this one
     count (the job itself has done its work, and its sync log entry says what happened)."""
-    field = f"{_bounded(job, SYNC_JOBS)}:{_bounded(outcome, JOB_OUTCOMES)}"
+    record_job_outcomes(redis, job, [outcome])
+
+
+def record_job_outcomes(redis: Redis, job: str, outcomes: Sequence[str]) -> None:
+    """record_job_outcome for each of `outcomes` (a batch job's), in one round trip."""
+    fields: dict[str, int] = {}
+    for outcome in outcomes:
+        field = f"{_bounded(job, SYNC_JOBS)}:{_bounded(outcome, JOB_OUTCOMES)}"
+        fields[field] = fields.get(field, 0) + 1
     try:
-        redis.hincrby(JOB_OUTCOMES_KEY, field, 1)
+        pipeline = redis.pipeline(transaction=False)
+        for field, count in fields.items():
+            pipeline.hincrby(JOB_OUTCOMES_KEY, field, count)
+        pipeline.execute()
     except RedisError:
-        log.warning("job outcome %s not counted: Redis unreachable", field)
+        log.warning("job outcomes %s not counted: Redis unreachable", ", ".join(fields))
 
 
 def job_outcome_counts(redis: Redis) -> Mapping[tuple[str, str], int]:

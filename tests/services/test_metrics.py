@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis import Redis
 
-from services.metrics import JOB_OUTCOMES_KEY, job_outcome_counts, record_job_outcome
+from services.metrics import JOB_OUTCOMES_KEY, job_outcome_counts, record_job_outcome, record_job_outcomes
 from tests.support.server import free_port
 
 
@@ -15,6 +15,15 @@ def test_outcomes_are_added_up_under_bounded_names(redis_url: str) -> None:
         record_job_outcome(redis, job, outcome)
     assert job_outcome_counts(redis) == {("push", "done"): 2, ("pull", "retry"): 1, ("push", "other"): 1,
                                          ("other", "done"): 1}
+
+
+def test_a_batch_job_counts_each_of_its_outcomes(redis_url: str) -> None:
+    # given a pull batch that pulled two calendars and handed one back
+    redis = Redis.from_url(redis_url)
+    # when its outcomes are counted
+    record_job_outcomes(redis, "pull", ["done", "handed_back", "done"])
+    # then each calendar counts as one pull
+    assert job_outcome_counts(redis) == {("pull", "done"): 2, ("pull", "handed_back"): 1}
 
 
 def test_a_redis_that_does_not_answer_loses_the_count_but_raises_nothing(redis_url: str) -> None:
