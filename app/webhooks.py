@@ -4,8 +4,11 @@
 (Google's: no body, the X-Goog-* headers; docs/providers.md, "Google: push channels"), so `/webhooks/google`, where
 Google's open channels point, is this route too. A notification only makes its calendar due for an incremental
 pull, and only when it names a live channel and carries that channel's secret token; the pull itself reads what
-changed, so a notification carries nothing we believe. The answer is always 200 with an empty body: any other code
-makes Google retry or count a failure, and would tell a sender probing channel ids which ones exist. A provider the
+changed, so a notification carries nothing we believe. The answer is always the provider's "received" (Google 200,
+Graph 202) with an empty body: any other code makes the provider retry or count a failure, and would tell a sender
+probing channel ids which ones exist. A verified lifecycle notification (Graph) renews or replaces its channel
+instead (services.watch_channels). A handshake (Graph's validation request) is answered with the token it carries,
+as plain text, and changes nothing. A provider the
 registry does not know, or one that does not push or is not available here, gets 404.
 
 The answer goes before anything is looked up: the notification waits in the process's inbox (app.webhook_inbox)
@@ -27,15 +30,15 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from app.webhook_inbox import NotificationInbox
 from jobs.scheduler import enqueue_pull, sync_queue
-from providers.entry import Inbound, ProviderEntry
+from providers.entry import Inbound, Notification, NotificationKind, ProviderEntry
 from providers.registry import REGISTRY, entry_of
 from services import metrics, stage_stamps
 from services.sync_dispatch import claim_pull_now
-from services.watch_channels import pull_now, verified_calendar
+from services.watch_channels import channel_removed, pull_now, renewal_requested, verified_calendar
 
 log = logging.getLogger("lockstep.webhooks")
 _REDIS_TIMEOUT = 0.5  # seconds; a Redis that does not answer leaves the pull to the scheduler
@@ -69,12 +72,18 @@ def provider_inbox(provider: str, redis_url: str | None) -> NotificationInbox:
         queue = sync_queue(Redis.from_url(redis_url, socket_connect_timeout=_REDIS_TIMEOUT,
                                           socket_timeout=_REDIS_TIMEOUT))
 
-    async def check(channel_id: str, token: str) -> str:
+    async def check(notification: Notification) -> str:
         now = datetime.now(UTC)
-        calendar_id = await verified_calendar(channel_id, token, now, provider)
+        calendar_id = await verified_calendar(notification.channel_id, notification.token, now, provider)
         if calendar_id is None:
             return "ignored"
         stage_stamps.stamp("webhook.verified", calendar_id)
+        if notification.kind == NotificationKind.REMOVED:
+            await channel_removed(calendar_id, notification.channel_id, now)
+            return "accepted"
+        if notification.kind == NotificationKind.RENEW:
+            await renewal_requested(calendar_id, notification.channel_id, now)
+            return "accepted"
         if queue is None:
             await pull_now(calendar_id, now)
         else:
@@ -101,19 +110,25 @@ class WebhookInboxes:
 
 
 def provider_webhook(entry: ProviderEntry, inbox: NotificationInbox) -> Callable[[Request], Awaitable[Response]]:
-    """The route handler of one provider: its change notifications go to `inbox`, anything else is ignored; the
-    answer never waits."""
+    """The route handler of one provider: a handshake is answered with the text it asks for; notifications go to
+    `inbox`, anything else is ignored; the answer never waits."""
     assert entry.push is not None
-    read = entry.push.read
+    push = entry.push
 
     async def notification(request: Request) -> Response:
         body = await request.body()
-        found = read(Inbound(request.headers, request.query_params, body))
+        inbound = Inbound(request.headers, request.query_params, body)
+        echoed = push.handshake(inbound) if push.handshake is not None else None
+        if echoed is not None:
+            # Plain text that a browser must not sniff as HTML: the token is the sender's, and is echoed as given.
+            metrics.record_webhook_delivery(inbox.provider, "handshake")
+            return PlainTextResponse(echoed, headers={"X-Content-Type-Options": "nosniff"})
+        found = push.read(inbound)
         if not found:
             metrics.record_webhook_delivery(inbox.provider, "ignored")
         for each in found:
-            inbox.offer(each.channel_id, each.token)
-        return Response(status_code=200)
+            inbox.offer(each)
+        return Response(status_code=push.accepted_status)
 
     return notification
 

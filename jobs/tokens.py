@@ -11,6 +11,7 @@ refresh tokens makes each one single use).
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from models import CalendarConnection, ConnectionHealth
 from providers.base import AuthFailed, ProviderError, Unavailable
-from providers.oauth import GrantRevoked, OAuthClient, refresh_tokens
+from providers.oauth import AppRejected, GrantRevoked, OAuthClient, refresh_tokens
 from services.credentials import CredentialsUnreadable, CredentialVault
 from services.oauth_tokens import (
     record_refresh_failure,
@@ -28,6 +29,7 @@ from services.oauth_tokens import (
     take_refresh_lock,
 )
 
+log = logging.getLogger("lockstep.jobs.tokens")
 LOCK_WAIT = timedelta(seconds=20)  # the longest a refresh waits for another one of the same connection to finish
 _LOCK_POLL = 0.05  # seconds between tries to take a held lock
 
@@ -51,7 +53,8 @@ async def refresh_lock(connection_id: int, wait: timedelta = LOCK_WAIT) -> Async
 async def refresh_access(connection_id: int, client: OAuthClient, vault: CredentialVault, now: datetime) -> str:
     """Refresh and store the connection's tokens. Returns done (refreshed, here or by another refresh meanwhile),
     skipped (nothing to refresh), busy (another refresh held the lock too long), retry (a transient failure,
-    counted) or reauthorize (the grant is gone, or too many failures)."""
+    counted), reauthorize (the grant is gone, or too many failures) or app_rejected (the provider refuses this
+    server's registration: logged as an error for the operator, retried, the connection not blamed)."""
     connection = await CalendarConnection.get_or_none(id=connection_id)
     live = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
     if connection is None or not connection.credentials or connection.health not in live:
@@ -79,6 +82,11 @@ async def _refresh_held(connection: CalendarConnection, client: OAuthClient, vau
             return "done"  # refreshed or reconnected meanwhile: the grant this job held is simply outdated
         await record_refresh_failure(connection.id, str(exc), now, refused=True)
         return "reauthorize"
+    except AppRejected as exc:
+        log.error("the %s token endpoint refuses this server's client registration (connection %s): renew the "
+                  "client secret or registration in the provider's console", connection.provider, connection.id)
+        await record_refresh_failure(connection.id, str(exc), now, refused=False, servers_fault=True)
+        return "app_rejected"
     except ProviderError as exc:
         health = await record_refresh_failure(connection.id, str(exc), now, refused=False,
                                               retry_after=getattr(exc, "retry_after", None))

@@ -1,7 +1,8 @@
 """Opening, renewing and stopping a calendar's push channels (services/watch_channels.py has the terms).
 
-The bodies take a provider, so they run against any client (the worker opens one per connection). Renewal opens the
-new channel before it stops the old one: for a moment both notify, which only makes a pull due twice.
+The bodies take a provider, so they run against any client (the worker opens one per connection). A provider that
+can extend a channel (Graph) is asked to first; otherwise, or when that fails, renewal opens a new channel before it
+stops the old one: for a moment both notify, which only makes a pull due twice.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from providers.registry import pushing
 from services.sync_health import log_action
 from services.watch_channels import (
     ChannelToStop,
+    channel_to_renew,
     channels_of_connection,
     channels_replaced_by,
     mark_stopped,
     needs_channel,
     record_channel,
+    record_renewal,
     watch_failed,
 )
 
@@ -34,6 +37,8 @@ async def open_channel(calendar_id: int, provider: CalendarProvider, address: st
         await ExternalCalendar.filter(id=calendar_id).update(watch_claimed_until=None)
         return "skipped"
     calendar = await ExternalCalendar.get(id=calendar_id)
+    if await _renewed(calendar, provider, now):
+        return "done"
     token = secrets.token_urlsafe(32)  # one secret per channel; only its hash is kept
     try:
         opened = await provider.watch(calendar.provider_calendar_id, address, token)
@@ -46,6 +51,23 @@ async def open_channel(calendar_id: int, provider: CalendarProvider, address: st
                                    opened.expires_at)
     await stop_channels(calendar.connection_id, await channels_replaced_by(channel, now), provider, now)
     return "done"
+
+
+async def _renewed(calendar: ExternalCalendar, provider: CalendarProvider, now: datetime) -> bool:
+    """Whether the provider extended the calendar's live channel (True: nothing more to do)."""
+    current = await channel_to_renew(calendar.id, now)
+    if current is None:
+        return False
+    try:
+        renewed = await provider.renew(Subscription(current.channel_id, current.resource_id, current.expires_at))
+    except ProviderError as exc:  # gone, or refused: a new channel replaces it
+        await log_action(calendar.connection_id, "import", "renew", "failed", error=str(exc),
+                         detail=f"push channel for calendar {calendar.id} not renewed; opening a new one")
+        return False
+    if renewed is None:
+        return False
+    await record_renewal(calendar.id, current.row_id, renewed.expires_at)
+    return True
 
 
 async def stop_channels(connection_id: int, channels: list[ChannelToStop], provider: CalendarProvider,

@@ -135,6 +135,11 @@ class CalendarProvider(Protocol):
         provider cannot push (CalDAV)."""
         ...
 
+    async def renew(self, subscription: Subscription) -> Subscription | None:
+        """Extend a push channel's life (and its authorisation); None when the provider cannot (a new channel is then
+        opened instead). Raises NotFound when the provider no longer knows the channel."""
+        ...
+
     async def unwatch(self, subscription: Subscription) -> None:
         """Stop a push channel."""
         ...

@@ -328,5 +328,9 @@ class CaldavProvider:
     async def watch(self, calendar_id: str, address: str, token: str) -> Subscription | None:
         return None
 
+    async def renew(self, subscription: Subscription) -> Subscription | None:
+        """CalDAV has no channels."""
+        return None
+
     async def unwatch(self, subscription: Subscription) -> None:
         return None

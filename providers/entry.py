@@ -10,20 +10,24 @@ Terms:
   give them (a fake's addresses in tests).
 - *client parts*: what building one connection's client takes: its decrypted credentials, the source of its access
   tokens (refresh wired in by the caller, which owns storage), the API's address and a time-out.
-- *notification*: what a webhook delivery asks for once its sender is verified: a channel id and the channel's
-  secret token (services/watch_channels.py checks both before a calendar is made due).
+- *notification*: what a webhook delivery asks for once its sender is verified: a channel id, the channel's secret
+  token (services/watch_channels.py checks both before anything changes) and its kind: the calendar changed, the
+  provider missed telling some changes, the channel was removed, or it needs renewing (Graph's lifecycle events).
+- *handshake*: a delivery that only proves the webhook is ours (Graph's validation request, sent before a
+  subscription is created): answered with the text the provider asks to see echoed, and nothing else happens.
 - *farewell*: what is said to the provider when a connection is disconnected: stop its push channels, revoke the
   grant (each only when the provider has them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from providers.base import CalendarProvider, Unavailable
+from providers.base import CalendarProvider, RemoteCalendar, Unavailable
 from providers.oauth import OAuthClient
 from providers.readers import EventReader, ZoneRule
 from providers.tokens import AccessTokens
@@ -48,6 +52,9 @@ class ProviderApp:
     api_url: str
 
 
+AccountLabel = Callable[[CalendarProvider, list[RemoteCalendar]], Awaitable[str]]
+
+
 @dataclass(frozen=True)
 class OAuthDescription:
     """How Lockstep is granted access: the scopes it asks, the provider's own addresses (settings may point them
@@ -62,11 +69,21 @@ class OAuthDescription:
     extra: tuple[tuple[str, str], ...] = ()
     pkce: bool = True
     rotates_refresh_tokens: bool = False
+    scopes_at_token_endpoint: bool = False
+    # The account's name for people (its email address), read with a client of the new grant and its calendars.
+    account_label: AccountLabel | None = None
+    # What the return URL is told when the user or their organisation refused at the provider: the provider's
+    # `error` and `error_description` -> the outcome's fields (default: {"error": error}).
+    refusal: Callable[[str, str], dict[str, str]] | None = None
 
     def client(self, app: ProviderApp, redirect_uri: str) -> OAuthClient:
         return OAuthClient(authorize_url=app.authorize_url, token_url=app.token_url, revoke_url=app.revoke_url,
                            client_id=app.client_id, client_secret=app.client_secret, redirect_uri=redirect_uri,
-                           scopes=self.scopes, extra=self.extra)
+                           scopes=self.scopes, extra=self.extra,
+                           scopes_at_token_endpoint=self.scopes_at_token_endpoint)
+
+    def refusal_outcome(self, error: str, description: str) -> dict[str, str]:
+        return self.refusal(error, description) if self.refusal is not None else {"error": error}
 
 
 @dataclass(frozen=True)
@@ -98,21 +115,33 @@ class Inbound:
     body: bytes
 
 
+class NotificationKind(StrEnum):
+    CHANGED = "changed"  # something in the calendar changed: pull it
+    MISSED = "missed"  # the provider dropped some notifications: pull it (the incremental pull reads them all)
+    REMOVED = "removed"  # the provider removed the channel: open a new one, and pull meanwhile
+    RENEW = "renew"  # the channel must be renewed (re-authorised) or it stops notifying
+
+
 @dataclass(frozen=True)
 class Notification:
     channel_id: str
     token: str
+    kind: NotificationKind = NotificationKind.CHANGED
 
 
 @dataclass(frozen=True)
 class PushDescription:
     """How a pushing provider's webhook deliveries are read (its verifier's first half: the second checks the
     channel and token against the database), and how its channels live: opened with a requested lifetime through
-    CalendarProvider.watch, renewed ahead of expiry by opening a new one first (the provider does not renew them),
-    stopped through CalendarProvider.unwatch. `read` returns the deliveries' change notifications; anything else
-    (a channel's first `sync` message, a malformed delivery) yields none."""
+    CalendarProvider.watch, renewed ahead of expiry through CalendarProvider.renew where the provider can (Graph),
+    else by opening a new one first (Google), stopped through CalendarProvider.unwatch. `read` returns the
+    deliveries' notifications; anything else (a channel's first `sync` message, a malformed delivery) yields none."""
 
     read: Callable[[Inbound], list[Notification]]
+    # The text to answer a handshake with (None for a delivery that is not one); None for a provider without one.
+    handshake: Callable[[Inbound], str | None] | None = None
+    # The status a delivery is answered with: what the provider counts as received (Google 200, Graph 202).
+    accepted_status: int = 200
 
 
 @dataclass(frozen=True)

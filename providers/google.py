@@ -232,6 +232,10 @@ class GoogleProvider:
         expires = datetime.fromtimestamp(int(channel["expiration"]) / 1000, UTC)
         return Subscription(str(channel["id"]), str(channel["resourceId"]), expires)
 
+    async def renew(self, subscription: Subscription) -> Subscription | None:
+        """Google channels cannot be extended: a new one replaces each."""
+        return None
+
     async def unwatch(self, subscription: Subscription) -> None:
         """Stop the channel; NotFound when Google no longer knows it (expired or stopped already)."""
         await self._ok("channels.stop", "POST", "channels/stop",

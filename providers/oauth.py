@@ -1,4 +1,4 @@
-"""OAuth 2.0 for calendar providers that use it (Google now, Microsoft later): the authorisation URL with PKCE, and
+"""OAuth 2.0 for calendar providers that use it (Google, Microsoft): the authorisation URL with PKCE, and
 the token endpoint (code exchange, refresh, revocation) over aiohttp. Every URL is configuration, so a fake server
 and the real provider are interchangeable.
 
@@ -36,6 +36,9 @@ class OAuthClient:
     # refresh token is granted every time, also when the user connects again).
     extra: tuple[tuple[str, str], ...] = ()
     timeout_seconds: float = 15.0  # of each call to the token or revocation endpoint
+    # Whether the token endpoint is told the scopes again on a code exchange and a refresh (Microsoft's v2 endpoint
+    # issues a token for the scopes asked there; Google's takes them from the grant).
+    scopes_at_token_endpoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class TokenSet:
 
 class GrantRevoked(AuthFailed):
     """`invalid_grant`: the user revoked access, or the refresh token expired. Only connecting again helps."""
+
+
+class AppRejected(Unavailable):
+    """`invalid_client` or `unauthorized_client`: the provider refuses this server's own registration (an expired
+    or wrong client secret, say). The operator must fix it; the user's grant is not in question."""
 
 
 def authorization_url(client: OAuthClient, state: str, code_verifier: str) -> str:
@@ -76,11 +84,18 @@ async def _token_request(client: OAuthClient, form: dict[str, str]) -> dict[str,
     error = str(body.get("error", ""))
     if error == "invalid_grant":
         raise GrantRevoked("the provider no longer accepts this grant (invalid_grant): connect the calendar again")
+    if error in ("invalid_client", "unauthorized_client"):
+        raise AppRejected(f"the provider refuses this server's client registration ({error}); the operator has to "
+                          "renew its client secret or registration")
     if status == 429:
         raise RateLimited("the token endpoint asks to slow down (429)", wait)
     if status >= 500:
         raise Unavailable(f"the token endpoint failed ({status})")
     raise ProviderError(f"the token endpoint refused the request ({status} {error or 'no error code'})")
+
+
+def _scoped(client: OAuthClient, form: dict[str, str]) -> dict[str, str]:
+    return {**form, "scope": " ".join(client.scopes)} if client.scopes_at_token_endpoint else form
 
 
 def _token_set(body: dict[str, Any], now: datetime, refresh_token: str = "") -> TokenSet:
@@ -92,18 +107,17 @@ def _token_set(body: dict[str, Any], now: datetime, refresh_token: str = "") -> 
 
 async def exchange_code(client: OAuthClient, code: str, code_verifier: str, now: datetime) -> TokenSet:
     """The authorisation code, traded for tokens (with the PKCE verifier the challenge was made from)."""
-    body = await _token_request(client, {
+    body = await _token_request(client, _scoped(client, {
         "grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri,
-        "client_id": client.client_id, "client_secret": client.client_secret, "code_verifier": code_verifier},
-    )
+        "client_id": client.client_id, "client_secret": client.client_secret, "code_verifier": code_verifier}))
     return _token_set(body, now)
 
 
 async def refresh_tokens(client: OAuthClient, refresh_token: str, now: datetime) -> TokenSet:
     """A new access token. The refresh token stays the same unless the provider sends a new one."""
-    body = await _token_request(client, {
+    body = await _token_request(client, _scoped(client, {
         "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client.client_id,
-        "client_secret": client.client_secret})
+        "client_secret": client.client_secret}))
     return _token_set(body, now, refresh_token)
 
 

@@ -48,7 +48,7 @@ SIGN_INS_THROTTLED = Counter(
 # and aliases, introspection when off); its variables did not fit their types; a resolver refused it on purpose
 # (a service error such as "Sign in first"); or a resolver failed unexpectedly (masked for the client).
 ERROR_TYPES = ("syntax", "validation", "variables", "refused", "unexpected")
-WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed", "dropped")
+WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed", "dropped", "handshake")
 # The mutations sign-in throttling guards; anything else is counted as "other" (add a mutation here when it is
 # throttled too).
 THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptStaffInvite"})
@@ -57,8 +57,10 @@ JOB_OUTCOMES_KEY = "lockstep:metrics:sync-job-outcomes"
 SYNC_JOBS = ("push", "pull", "refresh", "watch")
 # What a sync job reports: done, nothing to do (skipped), calendar busy with another job, retried later, gave up
 # on the item (failed), credentials refused (reauthorize), a push that waits for a pull first (needs_pull), or a
-# scheduled pull its batch handed back unstarted when the batch's time was up (handed_back).
-JOB_OUTCOMES = ("done", "skipped", "busy", "retry", "failed", "reauthorize", "needs_pull", "handed_back")
+# scheduled pull its batch handed back unstarted when the batch's time was up (handed_back), or a refresh the
+# provider refused because of this server's own registration (app_rejected: the operator's to fix).
+JOB_OUTCOMES = ("done", "skipped", "busy", "retry", "failed", "reauthorize", "needs_pull", "handed_back",
+                "app_rejected")
 
 
 def _bounded(value: str, allowed: frozenset[str] | tuple[str, ...]) -> str:

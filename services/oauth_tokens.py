@@ -86,10 +86,11 @@ async def save_refreshed_tokens(connection_id: int, vault: CredentialVault, repl
 
 
 async def record_refresh_failure(connection_id: int, message: str, now: datetime, *, refused: bool,
-                                 retry_after: float | None = None) -> ConnectionHealth:
+                                 retry_after: float | None = None, servers_fault: bool = False) -> ConnectionHealth:
     """Count a failed refresh; returns the connection's health afterwards. A transient failure is tried again after
     an exponential delay (at least `retry_after` seconds), so a short outage of the token endpoint costs one
-    failure, not one per scheduler tick."""
+    failure, not one per scheduler tick. A failure that is the server's own (`servers_fault`: the provider refuses
+    this deployment's registration) never turns into "reconnect the calendar", however often it happens."""
     connection = await CalendarConnection.get(id=connection_id)
     recent = [when for when in connection.refresh_failures
               if datetime.fromisoformat(when) > now - FAILURE_WINDOW]
@@ -98,7 +99,7 @@ async def record_refresh_failure(connection_id: int, message: str, now: datetime
         refresh_failures=recent, refresh_claimed_until=now + retry_delay(len(recent), retry_after))
     if refused:
         return await record_failure(connection_id, message, now, credentials_refused=True)
-    if len(recent) >= FAILURES_ALLOWED:
+    if len(recent) >= FAILURES_ALLOWED and not servers_fault:
         return await record_failure(
             connection_id, f"Refreshing access failed {len(recent)} times within 24 hours ({message}); "
                            "reconnect the calendar", now, credentials_refused=True)

@@ -181,6 +181,40 @@ async def watch_failed(calendar_id: int, message: str, now: datetime) -> None:
                      detail=f"push channel for calendar {calendar_id} not opened; polling meanwhile")
 
 
+async def channel_to_renew(calendar_id: int, now: datetime) -> ChannelToStop | None:
+    """The calendar's live channel that expires last (the one a renewal extends), or None."""
+    row = await WatchChannel.filter(external_calendar_id=calendar_id, stopped_at=None, expires_at__gt=now).order_by(
+        "-expires_at", "-id").first()
+    return None if row is None else _to_stop([row])[0]
+
+
+async def record_renewal(calendar_id: int, row_id: int, expires_at: datetime) -> None:
+    """The provider extended the channel to `expires_at` (its token stays): release the calendar's claim until the
+    next renewal margin."""
+    async with in_transaction() as db:
+        await WatchChannel.filter(id=row_id).using_db(db).update(expires_at=expires_at)
+        await ExternalCalendar.filter(id=calendar_id).using_db(db).update(watch_claimed_until=None,
+                                                                          watch_due_at=expires_at - RENEW_AHEAD)
+
+
+async def renewal_requested(calendar_id: int, channel_id: str, now: datetime) -> None:
+    """The provider asks for the channel to be renewed (Graph's reauthorizationRequired): it counts as inside the
+    renewal margin from now on, so the next watch job renews it (or replaces it when renewal fails)."""
+    async with in_transaction() as db:
+        await WatchChannel.filter(external_calendar_id=calendar_id, channel_id=channel_id, stopped_at=None,
+                                  expires_at__gt=now + RENEW_AHEAD).using_db(db).update(expires_at=now + RENEW_AHEAD)
+        await ExternalCalendar.filter(id=calendar_id).using_db(db).update(watch_due_at=now)
+
+
+async def channel_removed(calendar_id: int, channel_id: str, now: datetime) -> None:
+    """The provider removed the channel (Graph's subscriptionRemoved): it is stopped, so the next watch job opens a
+    new one; the calendar is pulled at once, as no notification came since the removal."""
+    rows = cast(list[int], await WatchChannel.filter(external_calendar_id=calendar_id, channel_id=channel_id,
+                                                     stopped_at=None).values_list("id", flat=True))
+    await mark_stopped(rows, now)
+    await pull_now(calendar_id, now)
+
+
 def _to_stop(rows: list[WatchChannel]) -> list[ChannelToStop]:
     return [ChannelToStop(row.id, row.channel_id, row.resource_id, row.expires_at) for row in rows]
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from app.webhook_inbox import MAX_FIELD_LENGTH, NotificationInbox
 from app.webhooks import provider_webhook
+from providers.entry import Notification
 from providers.registry import GOOGLE
 from services import metrics
 
@@ -28,10 +29,10 @@ class Checks:
         self.release = asyncio.Event()
         self.outcome = outcome
 
-    async def __call__(self, channel_id: str, token: str) -> str:
+    async def __call__(self, notification: Notification) -> str:
         await self.release.wait()
-        self.seen.append((channel_id, token))
-        if token == "breaks":
+        self.seen.append((notification.channel_id, notification.token))
+        if notification.token == "breaks":
             raise RuntimeError("the database went away")
         return self.outcome
 
@@ -58,7 +59,7 @@ async def test_checked_in_order_once_each_and_a_failing_check_does_not_stop_the_
     inbox = NotificationInbox("test", checks)
     # when notifications arrive, one of them twice and one whose check fails
     for channel_id, token in (("a", "t"), ("b", "breaks"), ("a", "t"), ("c", "t")):
-        assert inbox.offer(channel_id, token)
+        assert inbox.offer(Notification(channel_id, token))
     checks.release.set()
     await inbox.drained()
     # then each was checked once, in the order it first came, and the one after the failure was checked too
@@ -72,9 +73,9 @@ async def test_a_full_inbox_drops_what_does_not_fit_and_counts_it() -> None:
     inbox = NotificationInbox("test", checks, capacity=2)
     before = dropped()
     # when four different notifications arrive while one is being checked
-    assert inbox.offer("a", "t")
+    assert inbox.offer(Notification("a", "t"))
     await asyncio.sleep(0)  # the consumer takes "a" and waits in its check
-    offered = [inbox.offer(channel_id, "t") for channel_id in ("b", "c", "d")]
+    offered = [inbox.offer(Notification(channel_id, "t")) for channel_id in ("b", "c", "d")]
     # then the inbox took two more and dropped the last, counted as dropped
     assert offered == [True, True, False]
     assert dropped() == before + 1
@@ -87,7 +88,7 @@ async def test_channel_ids_and_tokens_longer_than_any_provider_issues_are_never_
     checks = Checks()
     checks.release.set()
     inbox = NotificationInbox("test", checks)
-    assert inbox.offer("x" * (MAX_FIELD_LENGTH + 1), "t")
-    assert inbox.offer("a", "t" * (MAX_FIELD_LENGTH + 1))
+    assert inbox.offer(Notification("x" * (MAX_FIELD_LENGTH + 1), "t"))
+    assert inbox.offer(Notification("a", "t" * (MAX_FIELD_LENGTH + 1)))
     await inbox.drained()
     assert (checks.seen, inbox.pending()) == ([], 0)

@@ -50,6 +50,7 @@ class MemoryProvider:
         self.outage: ProviderError | None = None  # while set, every call raises it (the account cannot be reached)
         self.lost_replies: list[ProviderError] = []  # raised, in order, by the next writes after they landed
         self.subscriptions: dict[str, Subscription] = {}
+        self.renewable = False  # True: channels are extended by `renew`, as Graph's subscriptions are
         self._sequence = itertools.count(1)
 
     def _fail_if_asked(self) -> None:
@@ -150,6 +151,18 @@ class MemoryProvider:
                                     datetime.now(UTC) + timedelta(days=7))
         self.subscriptions[subscription.subscription_id] = subscription
         return subscription
+
+    async def renew(self, subscription: Subscription) -> Subscription | None:
+        """Unless `renewable`, channels here are opened anew, as Google's are."""
+        if not self.renewable:
+            return None
+        self._fail_if_asked()
+        if subscription.subscription_id not in self.subscriptions:
+            raise NotFound("channel not found")
+        renewed = Subscription(subscription.subscription_id, subscription.resource_id,
+                               datetime.now(UTC) + timedelta(days=7))
+        self.subscriptions[renewed.subscription_id] = renewed
+        return renewed
 
     async def unwatch(self, subscription: Subscription) -> None:
         self._fail_if_asked()

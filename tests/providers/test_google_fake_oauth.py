@@ -12,8 +12,15 @@ import aiohttp
 import httpx
 import pytest
 
-from providers.base import ProviderError
-from providers.oauth import GrantRevoked, OAuthClient, authorization_url, exchange_code, refresh_tokens, revoke_token
+from providers.oauth import (
+    AppRejected,
+    GrantRevoked,
+    OAuthClient,
+    authorization_url,
+    exchange_code,
+    refresh_tokens,
+    revoke_token,
+)
 from tests.fakes.google import FakeGoogle
 
 REDIRECT = "http://127.0.0.1:8000/oauth/google/callback"
@@ -58,9 +65,10 @@ async def test_a_wrong_verifier_or_secret_is_refused(google: FakeGoogle) -> None
     with pytest.raises(GrantRevoked):
         await exchange_code(client(google), query["code"][0], secrets.token_urlsafe(48), datetime.now(UTC))
     _, query, _ = await consent(authorization_url(client(google), "s", "v" * 43))
-    with pytest.raises(ProviderError) as raised:
+    with pytest.raises(AppRejected) as raised:
         await exchange_code(client(google, secret="wrong"), query["code"][0], "v" * 43, datetime.now(UTC))
-    assert str(raised.value) == "the token endpoint refused the request (401 invalid_client)"
+    assert str(raised.value) == ("the provider refuses this server's client registration (invalid_client); the "
+                                 "operator has to renew its client secret or registration")
 
 
 async def test_refused_consent_and_bad_redirects(google: FakeGoogle) -> None:

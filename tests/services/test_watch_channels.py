@@ -17,9 +17,11 @@ from models import (
 from services.watch_channels import (
     CLAIM,
     RENEW_AHEAD,
+    channel_removed,
     claim_due_watches,
     mark_stopped,
     record_channel,
+    renewal_requested,
     token_hash,
     verified_calendar,
 )
@@ -118,3 +120,37 @@ async def test_a_notification_is_believed_only_at_the_webhook_of_the_channels_pr
     # when its notification reaches Google's webhook, then it is not believed; at its own provider's it is
     assert await verified_calendar("chan-1", TOKEN, NOW, GOOGLE) is None
     assert await verified_calendar("chan-1", TOKEN, NOW, Provider.CALDAV.value) == given.calendar.id
+
+
+async def test_a_renewal_asked_for_by_the_provider_makes_the_channel_due_now(db: str) -> None:
+    # given a channel with six days to go, not due for renewal
+    given = await google_staff()
+    await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=6))
+    assert await claim_due_watches(NOW, PUSHING) == []
+    # when the provider asks for it to be renewed (Graph's reauthorizationRequired)
+    await renewal_requested(given.calendar.id, "chan-1", NOW)
+    # then it is claimed for the watch job at once, and still believed meanwhile
+    assert await claim_due_watches(NOW, PUSHING) == [given.calendar.id]
+    assert await verified_calendar("chan-1", TOKEN, NOW, GOOGLE) == given.calendar.id
+    assert await WatchChannel.filter(channel_id="chan-1").values_list("expires_at", flat=True) == [
+        NOW + RENEW_AHEAD]
+
+
+async def test_a_renewal_asked_for_another_calendars_channel_changes_nothing(db: str) -> None:
+    given = await google_staff()
+    await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=6))
+    await renewal_requested(given.calendar.id, "chan-2", NOW)
+    assert await WatchChannel.filter(channel_id="chan-1").values_list("expires_at", flat=True) == [
+        NOW + timedelta(days=6)]
+
+
+async def test_a_channel_the_provider_removed_is_replaced_and_its_calendar_pulled_now(db: str) -> None:
+    # given a live channel
+    given = await google_staff()
+    await record_channel(given.calendar.id, "chan-1", "res-1", TOKEN, NOW + timedelta(days=6))
+    # when the provider says it removed it (Graph's subscriptionRemoved)
+    await channel_removed(given.calendar.id, "chan-1", NOW)
+    # then it is stopped (no longer believed), a new channel is due, and the calendar is due a pull now
+    assert await verified_calendar("chan-1", TOKEN, NOW, GOOGLE) is None
+    assert await claim_due_watches(NOW, PUSHING) == [given.calendar.id]
+    assert await ExternalCalendar.filter(id=given.calendar.id).values_list("next_pull_at", flat=True) == [NOW]
