@@ -86,7 +86,8 @@ class ProviderFarewells:
         if not entry.farewell.stop_channels or entry.open_client is None:
             return 0
         try:
-            async with entry.open_client(ClientParts(stored, tokens, setup.api_url, self.timeout)) as client:
+            parts = ClientParts(stored, tokens, setup.api_url, self.timeout, mailbox=connection.account_label)
+            async with entry.open_client(parts) as client:
                 return await stop_connection_channels(connection.id, client, now)
         except ProviderError as exc:  # the channels lapse when they expire; their notifications are refused
             await log_action(connection.id, "import", "unwatch", "failed", error=str(exc))

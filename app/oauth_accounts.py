@@ -16,14 +16,15 @@ from providers.registry import available, entry_of
 from services.connections import ProbedCalendar
 from services.oauth_connections import GrantedAccount, OAuthGateway, OAuthGrantError
 
-CalendarLister = Callable[[str], Awaitable[list[RemoteCalendar]]]  # access token -> the account's calendars
+# access token -> the account's name (its email address) and calendars
+AccountReader = Callable[[str], Awaitable[tuple[str, list[RemoteCalendar]]]]
 
 
 class OAuthAccountGateway:
-    def __init__(self, provider: str, client: OAuthClient, list_calendars: CalendarLister) -> None:
+    def __init__(self, provider: str, client: OAuthClient, read_account: AccountReader) -> None:
         self.provider = provider
         self.client = client
-        self.list_calendars = list_calendars
+        self.read_account = read_account
 
     def __repr__(self) -> str:
         return f"OAuthAccountGateway({self.provider})"
@@ -34,7 +35,7 @@ class OAuthAccountGateway:
     async def grant(self, code: str, code_verifier: str, now: datetime) -> GrantedAccount:
         try:
             tokens = await exchange_code(self.client, code, code_verifier, now)
-            calendars = await self.list_calendars(tokens.access_token)
+            label, calendars = await self.read_account(tokens.access_token)
         except ProviderError as exc:
             raise OAuthGrantError(f"The provider did not grant access: {exc}") from None
         if not tokens.refresh_token:
@@ -47,7 +48,7 @@ class OAuthAccountGateway:
         if primary is None:
             raise OAuthGrantError("The account has no primary calendar")
         return GrantedAccount(
-            account_label=primary.calendar_id,  # the primary calendar is named by the account's address
+            account_label=label,
             credentials={"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
                          "scope": tokens.scope},
             token_expires_at=tokens.expires_at,
@@ -93,17 +94,24 @@ class _JustGranted:
         raise AuthFailed(f"{self.label} refused the access token it had just granted")
 
 
-def calendar_lister(entry: ProviderEntry, api_url: str, timeout: float) -> CalendarLister:
-    """Reads the account's calendars with the access token of the grant, through the entry's client."""
+def account_reader(entry: ProviderEntry, api_url: str, timeout: float) -> AccountReader:
+    """Reads the account's name and calendars with the access token of the grant, through the entry's client (the
+    name as the entry's OAuth description says; without one, the primary calendar's id, which is the account's
+    address at Google)."""
 
-    async def list_calendars(access_token: str) -> list[RemoteCalendar]:
+    async def read_account(access_token: str) -> tuple[str, list[RemoteCalendar]]:
         if entry.open_client is None:
             raise entry.not_available()
-        parts = ClientParts({}, _JustGranted(access_token, entry.label), api_url, timeout)
+        parts = ClientParts({}, _JustGranted(access_token, entry.label), api_url, timeout, mailbox="")
         async with entry.open_client(parts) as client:
-            return await client.list_calendars()
+            calendars = await client.list_calendars()
+            describe = entry.oauth.account_label if entry.oauth is not None else None
+            if describe is not None:
+                return await describe(client, calendars), calendars
+        primary = next((calendar.calendar_id for calendar in calendars if calendar.primary), "")
+        return primary, calendars
 
-    return list_calendars
+    return read_account
 
 
 def configured_gateways(settings: Settings) -> dict[str, OAuthGateway]:
@@ -112,5 +120,5 @@ def configured_gateways(settings: Settings) -> dict[str, OAuthGateway]:
     for name, setup in provider_setups(settings).items():
         assert setup.oauth is not None
         gateways[name] = OAuthAccountGateway(
-            name, setup.oauth, calendar_lister(entry_of(name), setup.api_url, settings.caldav_timeout_seconds))
+            name, setup.oauth, account_reader(entry_of(name), setup.api_url, settings.caldav_timeout_seconds))
     return gateways

@@ -49,9 +49,11 @@ def oauth_callback(provider: str, gateways: Mapping[str, OAuthGateway], vault: C
             return _error_page(error.message)
         refused = request.query_params.get("error")
         if refused or not request.query_params.get("code"):
-            # The user said no at the provider (access_denied), or the provider sent no code.
-            return RedirectResponse(_with_outcome(pending.return_url, {
-                "calendarConnection": "failed", "error": refused or "no_code"}), status_code=302)
+            # The user (or their organisation) said no at the provider, or the provider sent no code.
+            outcome = {"error": "no_code"} if not refused else REGISTRY[provider].oauth_refusal(
+                refused, request.query_params.get("error_description", ""))
+            return RedirectResponse(_with_outcome(pending.return_url, {"calendarConnection": "failed", **outcome}),
+                                    status_code=302)
         try:
             account = await gateway.grant(request.query_params["code"], pending.code_verifier, now)
         except OAuthGrantError:

@@ -6,8 +6,8 @@ says is then checked by one consumer task per process: the channel and its secre
 verified one makes its calendar due (and hands out its pull).
 
 Terms: *pending* notifications are received and not yet checked. They are kept by (channel id, token, kind), so a
-repeat of one still pending adds nothing; at most `capacity` are pending, and one more is dropped (counted as such) rather
-than letting a flood grow the process's memory. A dropped or unchecked real notification (the process stopped in
+repeat of one still pending adds nothing; at most `capacity` are pending, and one more is dropped (counted as such)
+rather than letting a flood grow the process's memory. A dropped or unchecked real notification (the process stopped in
 between) costs time, not changes: every watched calendar is also pulled by the backstop poll.
 """
 

@@ -138,6 +138,7 @@ async def open_provider(connection: CalendarConnection) -> AsyncIterator[Calenda
     tokens = None
     if setup.oauth is not None:
         tokens = ConnectionTokens(connection.id, setup.oauth, CredentialVault(settings.secret_keys), entry.label)
-    parts = ClientParts(secrets, tokens, setup.api_url, settings.caldav_timeout_seconds)
+    parts = ClientParts(secrets, tokens, setup.api_url, settings.caldav_timeout_seconds,
+                        mailbox=connection.account_label)
     async with entry.open_client(parts) as client:
         yield client

@@ -9,7 +9,8 @@ Terms:
 - *app*: Lockstep's registration at an OAuth provider and the provider's addresses, as this deployment's settings
   give them (a fake's addresses in tests).
 - *client parts*: what building one connection's client takes: its decrypted credentials, the source of its access
-  tokens (refresh wired in by the caller, which owns storage), the API's address and a time-out.
+  tokens (refresh wired in by the caller, which owns storage), the API's address, a time-out and the account's
+  name.
 - *notification*: what a webhook delivery asks for once its sender is verified: a channel id, the channel's secret
   token (services/watch_channels.py checks both before anything changes) and its kind: the calendar changed, the
   provider missed telling some changes, the channel was removed, or it needs renewing (Graph's lifecycle events).
@@ -101,6 +102,9 @@ class ClientParts:
     tokens: AccessTokens | None
     api_url: str
     timeout: float
+    # The account's name (the connection's label): a provider that limits requests per mailbox (Graph) is kept
+    # within the limit across this process's clients of one account; "" while connecting.
+    mailbox: str = ""
 
 
 ClientFactory = Callable[[ClientParts], AbstractAsyncContextManager[CalendarProvider]]
@@ -176,6 +180,10 @@ class ProviderEntry:
     def refreshes_tokens(self) -> bool:
         """Whether its connections hold OAuth tokens that Lockstep refreshes."""
         return self.available and self.oauth is not None
+
+    def oauth_refusal(self, error: str, description: str) -> dict[str, str]:
+        """What the return URL is told of a refusal at the provider's authorisation page."""
+        return self.oauth.refusal_outcome(error, description) if self.oauth is not None else {"error": error}
 
     def not_available(self) -> ProviderNotAvailable:
         return ProviderNotAvailable(f"{self.label} connections are not available on this server: {self.unavailable}")
