@@ -5,7 +5,7 @@ provider whose registry entry has an OAuth description and that this deployment 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from app.settings import Settings
@@ -18,6 +18,12 @@ from services.oauth_connections import GrantedAccount, OAuthGateway, OAuthGrantE
 
 # access token -> the account's name (its email address) and calendars
 AccountReader = Callable[[str], Awaitable[tuple[str, list[RemoteCalendar]]]]
+
+
+def _short_scopes(scopes: Iterable[str]) -> set[str]:
+    """Scopes as a token endpoint may echo them: Microsoft's drop the resource prefix and vary in case, and need not
+    repeat `offline_access` (the refresh token granted is its proof)."""
+    return {scope.rsplit("/", 1)[-1].lower() for scope in scopes} - {"offline_access"}
 
 
 class OAuthAccountGateway:
@@ -40,7 +46,7 @@ class OAuthAccountGateway:
             raise OAuthGrantError(f"The provider did not grant access: {exc}") from None
         if not tokens.refresh_token:
             raise OAuthGrantError("The provider granted no offline access; connect the calendar again")
-        missing = set(self.client.scopes) - set(tokens.scope.split())
+        missing = _short_scopes(self.client.scopes) - _short_scopes(tokens.scope.split())
         if tokens.scope and missing:
             # Granular consent lets the user untick a permission; without it every sync would be refused.
             raise OAuthGrantError("Access to the calendar's events and list is needed; connect again and allow both")

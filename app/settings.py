@@ -119,7 +119,9 @@ def _provider_apps() -> dict[str, ProviderApp]:
     """Lockstep's registration at each OAuth provider of the registry, by provider value. A provider is configured by
     LOCKSTEP_<NAME>_CLIENT_ID and LOCKSTEP_<NAME>_CLIENT_SECRET (its connections are off unless both are set); its
     addresses are the provider's own unless LOCKSTEP_<NAME>_AUTHORIZE_URL, _TOKEN_URL, _REVOKE_URL or _API_URL
-    point them elsewhere (a fake in tests). <NAME> is the provider's value in capitals: GOOGLE."""
+    point them elsewhere (a fake in tests). LOCKSTEP_<NAME>_TENANT fills the `{tenant}` of the provider's own addresses
+    (Microsoft: `common` unless set, which admits work, school and personal accounts; a tenant id or domain admits
+    that organisation's only). <NAME> is the provider's value in capitals: GOOGLE, MICROSOFT."""
     apps: dict[str, ProviderApp] = {}
     for name, entry in REGISTRY.items():
         if entry.oauth is None or not entry.available:
@@ -128,11 +130,16 @@ def _provider_apps() -> dict[str, ProviderApp]:
         client_id, secret = os.environ.get(prefix + "CLIENT_ID", ""), os.environ.get(prefix + "CLIENT_SECRET", "")
         if not (client_id and secret):
             continue
+        tenant = os.environ.get(prefix + "TENANT") or entry.oauth.default_tenant
+
+        def address(setting: str, own: str) -> str:
+            return os.environ.get(prefix + setting) or own.replace("{tenant}", tenant)  # noqa: B023 (used at once)
+
         apps[name] = ProviderApp(client_id, secret,
-                                 authorize_url=os.environ.get(prefix + "AUTHORIZE_URL") or entry.oauth.authorize_url,
-                                 token_url=os.environ.get(prefix + "TOKEN_URL") or entry.oauth.token_url,
-                                 revoke_url=os.environ.get(prefix + "REVOKE_URL") or entry.oauth.revoke_url,
-                                 api_url=(os.environ.get(prefix + "API_URL") or entry.oauth.api_url).rstrip("/"))
+                                 authorize_url=address("AUTHORIZE_URL", entry.oauth.authorize_url),
+                                 token_url=address("TOKEN_URL", entry.oauth.token_url),
+                                 revoke_url=address("REVOKE_URL", entry.oauth.revoke_url),
+                                 api_url=address("API_URL", entry.oauth.api_url).rstrip("/"))
     return apps
 
 

@@ -56,10 +56,15 @@ DAYS_BACK = 30
 DAYS_AHEAD = 365
 
 
-def import_window(now: datetime) -> Span:
-    """The span imported: from UTC midnight 30 days ago to 365 days ahead of that. It moves once a day."""
-    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS_BACK)
-    return Span(start, start + timedelta(days=DAYS_BACK + DAYS_AHEAD))
+def import_window(now: datetime, roll_days: int = 1) -> Span:
+    """The span imported: from 30 days before the current roll period began to 365 days ahead of that plus the
+    period, so every day up to 365 ahead stays inside until the window moves on. It moves once a day (the period
+    begins at UTC midnight), or for a provider whose registry entry rolls weekly (Graph, whose delta fixes its window
+    at the first request: each move is a new full listing), on Mondays at UTC midnight."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    began = midnight - timedelta(days=midnight.weekday() if roll_days == 7 else 0)
+    start = began - timedelta(days=DAYS_BACK)
+    return Span(start, start + timedelta(days=DAYS_BACK + DAYS_AHEAD + roll_days - 1))
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
     if not live or not wanted or connection.direction == SyncDirection.EXPORT_ONLY:
         return PullOutcome("skipped")
     staff = connection.staff
-    window = import_window(now)
+    window = import_window(now, entry_of(connection.provider).window_roll_days)
     try:
         changes, expired = await _fetch(provider, calendar, window)
     except ProviderError as exc:

@@ -71,6 +71,7 @@ class OAuthDescription:
     pkce: bool = True
     rotates_refresh_tokens: bool = False
     scopes_at_token_endpoint: bool = False
+    default_tenant: str = ""  # what fills `{tenant}` in the addresses unless the deployment names one
     # The account's name for people (its email address), read with a client of the new grant and its calendars.
     account_label: AccountLabel | None = None
     # What the return URL is told when the user or their organisation refused at the provider: the provider's
@@ -170,6 +171,9 @@ class ProviderEntry:
     oauth: OAuthDescription | None = None
     push: PushDescription | None = None
     farewell: Farewell = Farewell()
+    # How often the import window moves on: 1 (daily) or 7 (weekly: a provider whose incremental cursor is bound to
+    # the window it began with, so every move costs a full listing).
+    window_roll_days: int = 1
     unavailable: str = ""  # why the provider is not available on this server; empty when it is
 
     @property
