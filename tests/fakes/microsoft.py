@@ -40,7 +40,7 @@ from tests.fakes.microsoft_delta import DeltaApi, DeltaTokens
 from tests.fakes.microsoft_errors import GraphError, fault
 from tests.fakes.microsoft_hand import HandEdits
 from tests.fakes.microsoft_oauth import IdentityPlatform, token_error
-from tests.fakes.microsoft_query import preferences
+from tests.fakes.microsoft_query import MAILBOX, PREFS, preferences
 from tests.fakes.microsoft_routes import ROUTE_SCOPES, routes
 from tests.fakes.microsoft_store import Mailbox, StoredEvent, occurrence_id
 from tests.fakes.microsoft_subscription_api import SubscriptionApi
@@ -241,7 +241,7 @@ class FakeMicrosoft(GraphApi, DeltaApi, SubscriptionApi, HandEdits):
 
     async def _graph(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         mailbox = self._authorised(request)
-        request["mailbox"], request["prefs"] = mailbox, preferences(request)
+        request[MAILBOX], request[PREFS] = mailbox, preferences(request)
         with self._lock:
             busy = self._in_flight.get(mailbox.account, 0)
             if busy >= self.concurrency_limit:

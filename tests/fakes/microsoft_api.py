@@ -1,7 +1,7 @@
 """The fake Microsoft Graph's calendar handlers: the signed-in user, calendars, calendarView, events (list, create,
 get, update, delete, instances, cancel) and master categories, in the /me forms (reference sections A2, A4).
 
-Each handler runs with the caller's mailbox (`request["mailbox"]`) and Prefer headers (`request["prefs"]`) set by
+Each handler runs with the caller's mailbox (`request[MAILBOX]`) and Prefer headers (`request[PREFS]`) set by
 the fake's middleware, under the fake's lock; what it changes it reports through `_changed`, which queues the
 change notifications.
 """
@@ -15,7 +15,16 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.microsoft_errors import GraphError
-from tests.fakes.microsoft_query import Preferences, expanded, extended_filter, matches, page_of, selected
+from tests.fakes.microsoft_query import (
+    MAILBOX,
+    PREFS,
+    Preferences,
+    expanded,
+    extended_filter,
+    matches,
+    page_of,
+    selected,
+)
 from tests.fakes.microsoft_render import (
     calendar_view,
     event_resource,
@@ -66,7 +75,7 @@ class GraphApi:
 
     @staticmethod
     def _context(request: web.Request) -> tuple[Mailbox, Preferences]:
-        return request["mailbox"], request["prefs"]
+        return request[MAILBOX], request[PREFS]
 
     @staticmethod
     def _calendar(request: web.Request, mailbox: Mailbox) -> Calendar:

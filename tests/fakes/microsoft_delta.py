@@ -24,7 +24,7 @@ from aiohttp import web
 
 from tests.fakes.microsoft_api import window_of
 from tests.fakes.microsoft_errors import DEFAULT_FAULTS, GraphError
-from tests.fakes.microsoft_query import Preferences
+from tests.fakes.microsoft_query import MAILBOX, PREFS, Preferences
 from tests.fakes.microsoft_render import delta_items, in_window, removal_items
 from tests.fakes.microsoft_store import Calendar, Mailbox
 from tests.fakes.microsoft_times import utc_timestamp
@@ -63,8 +63,8 @@ class DeltaApi:
     replay_delta: bool
 
     async def _delta(self, request: web.Request) -> web.Response:
-        mailbox: Mailbox = request["mailbox"]
-        prefs: Preferences = request["prefs"]
+        mailbox: Mailbox = request[MAILBOX]
+        prefs: Preferences = request[PREFS]
         calendar_id = request.match_info.get("calendar_id")
         with self._lock:
             calendar = mailbox.calendar(calendar_id) if calendar_id else mailbox.default_calendar
@@ -79,7 +79,7 @@ class DeltaApi:
 
     def _known(self, request: web.Request, tokens: dict[str, SyncState], token: str) -> SyncState:
         state = tokens.pop(token, None) if tokens is self.delta.skip else tokens.get(token)
-        if state is not None and state.account == request["mailbox"].account:
+        if state is not None and state.account == request[MAILBOX].account:
             return state
         headers = {}
         gone = self.delta.gone.get(token)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from tests.fakes.microsoft_errors import GraphError
 from tests.fakes.microsoft_render import View
+from tests.fakes.microsoft_store import Mailbox
 from tests.fakes.microsoft_times import zone
 
 MAX_TOP = 1000
@@ -33,6 +34,10 @@ class Preferences:
 
     def headers(self) -> dict[str, str]:
         return {"Preference-Applied": ", ".join(self.applied)} if self.applied else {}
+
+
+PREFS = web.RequestKey("prefs", Preferences)
+MAILBOX = web.RequestKey("mailbox", Mailbox)  # the caller's, by its token
 
 
 def preferences(request: web.Request) -> Preferences:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from tests.fakes.microsoft_api import json_object
 from tests.fakes.microsoft_errors import GraphError
-from tests.fakes.microsoft_query import Preferences
+from tests.fakes.microsoft_query import MAILBOX, PREFS, Preferences
 from tests.fakes.microsoft_store import Mailbox
 from tests.fakes.microsoft_subscriptions import Subscription, Subscriptions
 
@@ -71,8 +71,8 @@ class SubscriptionApi:
         return None
 
     async def _subscription_create(self, request: web.Request) -> web.Response:
-        mailbox: Mailbox = request["mailbox"]
-        prefs: Preferences = request["prefs"]
+        mailbox: Mailbox = request[MAILBOX]
+        prefs: Preferences = request[PREFS]
         body = await json_object(request)
         change_types = tuple(part.strip() for part in str(body.get("changeType", "")).split(",") if part.strip())
         if not change_types or not set(change_types) <= set(_CHANGE_TYPES):
@@ -100,7 +100,7 @@ class SubscriptionApi:
 
     def _owned(self, request: web.Request) -> Subscription:
         found = self.subscriptions.live.get(request.match_info["subscription_id"])
-        if found is None or found.account != request["mailbox"].account or not found.live:
+        if found is None or found.account != request[MAILBOX].account or not found.live:
             raise GraphError(404, "ResourceNotFound", "The object was not found.")
         return found
 
@@ -109,7 +109,7 @@ class SubscriptionApi:
             return web.json_response(self._owned(request).resource_body())
 
     async def _subscriptions_list(self, request: web.Request) -> web.Response:
-        account = request["mailbox"].account
+        account = request[MAILBOX].account
         with self._lock:
             found = [subscription.resource_body() for subscription in self.subscriptions.live.values()
                      if subscription.account == account and subscription.live]

@@ -24,7 +24,10 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import httpx
+
 from tests.fakes.microsoft import FakeMicrosoft, LoggedRequest
+from tests.fakes.microsoft_oauth import DEFAULT_SCOPE
 from tests.fakes.microsoft_openapi import document, schema_problems
 from tests.fakes.microsoft_subscriptions import Delivery
 
@@ -226,4 +229,13 @@ async def conforming_microsoft(**options: Any) -> AsyncIterator[FakeMicrosoft]:
         yield microsoft
         await microsoft.notifications_sent()
         problems = check_graph_traffic([*microsoft.log, *microsoft.subscriptions.deliveries])
-    assert problems == []
+    assert problems == [], "\n".join(problems)
+
+
+@asynccontextmanager
+async def graph_client(microsoft: FakeMicrosoft, account: str | None = None,
+                       scope: str = DEFAULT_SCOPE) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the fake's Graph root holding a fresh access token of `account`."""
+    token = microsoft.oauth.issue_tokens(account, scope)["access_token"]
+    async with httpx.AsyncClient(base_url=microsoft.api_url, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
