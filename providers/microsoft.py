@@ -1,5 +1,4 @@
-"""The Microsoft 365 / Outlook provider (CalendarProvider) on aiohttp, over Microsoft Graph v1.0 (docs/providers.md,
-"Microsoft Graph").
+"""The Microsoft 365 / Outlook provider (CalendarProvider) on aiohttp, over Microsoft Graph v1.0.
 
 Every URL is a constructor argument, so the fake in tests/fakes/microsoft.py and the real API are interchangeable, and
 the access token comes from an AccessTokens source (providers/tokens.py) that the caller backs with its storage.

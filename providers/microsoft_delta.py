@@ -1,5 +1,4 @@
-"""Reading one calendarView delta round of Microsoft Graph into what changed (docs/providers.md, "Microsoft Graph:
-delta").
+"""Reading one calendarView delta round of Microsoft Graph into what changed.
 
 Terms:
 - *round*: the pages of one delta listing, from its first request (or the cursor) to the page with the deltaLink.

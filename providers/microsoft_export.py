@@ -1,4 +1,4 @@
-"""Lockstep's events as Microsoft Graph event resources (docs/providers.md, "Microsoft Graph: events and writes").
+"""Lockstep's events as Microsoft Graph event resources.
 
 Terms:
 - *marker property*: the single-value extended property domain.graph_events.MARKER_PROPERTY_ID, holding the marker,

@@ -1,6 +1,5 @@
 """HTTP to Microsoft Graph v1.0: bearer tokens with one refresh on 401, the preferences every call states, at most four
-calls in flight per mailbox, and Graph's errors translated into the ProviderError family at the edge
-(docs/providers.md, "Microsoft Graph").
+calls in flight per mailbox, and Graph's errors translated into the ProviderError family at the edge.
 
 Terms:
 - *mailbox*: the Outlook mailbox the calls act on. Graph allows an app four concurrent requests per mailbox and

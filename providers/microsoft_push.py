@@ -1,5 +1,4 @@
-"""Change notifications of Microsoft Graph: one subscription per calendar (docs/providers.md, "Microsoft Graph:
-change notifications").
+"""Change notifications of Microsoft Graph: one subscription per calendar.
 
 Terms:
 - *resource*: what a subscription watches, `me/calendars/{id}/events`: the per-calendar form, because `me/events`

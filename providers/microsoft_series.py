@@ -1,5 +1,4 @@
-"""Settling the occurrences of a recurring event Lockstep wrote to Microsoft Graph (docs/providers.md, "Microsoft
-Graph: events and writes").
+"""Settling the occurrences of a recurring event Lockstep wrote to Microsoft Graph.
 
 Terms:
 - *instance*: one occurrence of a series as `GET /me/events/{id}/instances` lists it over a span, with its own id,
@@ -7,8 +6,9 @@ Terms:
   ids: it lists them.
 - *settling*: making every instance what Lockstep wants: a cancelled occurrence's instance deleted, a moved one at its
   new time, any other at its planned time (so one the staff member moved by hand, or one Lockstep moved earlier and no
-  longer wants moved, goes back). An occurrence deleted in Graph cannot be brought back one by one, so one Lockstep
-  no longer cancels stays deleted.
+  longer wants moved, goes back). Graph cannot bring back one deleted occurrence by itself; but an update of a series
+  writes its times and pattern, which makes Outlook reset the series' exceptions and deletions; settling then
+  cancels and moves again only what Lockstep still wants cancelled or moved, so a restored occurrence lives again.
 """
 
 from __future__ import annotations
