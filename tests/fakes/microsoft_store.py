@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes.microsoft_errors import CONFLICT_MESSAGE, GraphError, not_found
-from tests.fakes.microsoft_times import wall_clock, wall_length
+from tests.fakes.microsoft_times import original_starts, wall_clock, wall_length
 
 _ID_PREFIX = "AAMkAD"
 _TIME_KEYS = ("start", "end")
@@ -157,7 +157,8 @@ class Mailbox:
         master_id, original = occurrence if occurrence else (event_id, None)
         for event in self.events.values():
             if master_id in event.ids():
-                if original is not None and (not event.is_series or original in event.cancelled):
+                if original is not None and (not event.is_series or original in event.cancelled
+                                             or not _rule_has(event, original)):
                     break
                 return event, original
         raise not_found()
@@ -240,6 +241,14 @@ class Mailbox:
         category = {"id": str(uuid.uuid4()), "displayName": display_name, "color": color}
         self.categories.append(category)
         return category
+
+
+def _rule_has(event: StoredEvent, original: datetime) -> bool:
+    """Whether the series' rule puts an occurrence at `original`."""
+    tiny = timedelta(microseconds=1)
+    starts = original_starts(event.properties["recurrence"], event.span()[0], event.length(),
+                             (original - tiny, original + tiny))
+    return original in [start.astimezone(UTC) for start in starts]
 
 
 def _writable(body: dict[str, Any]) -> dict[str, Any]:
