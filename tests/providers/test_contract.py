@@ -1,9 +1,10 @@
 """The CalendarProvider contract: every provider (the memory fake, CalDAV against real Radicale and Xandikos, Google
-against its faithful fake, and others as they are added to SUBJECTS) must pass the same tests.
+and Microsoft against their faithful fakes, and others as they are added to SUBJECTS) must pass the same tests.
 
 A *subject* is a provider under test with a calendar of its own, plus the three things only a test can do: play the
 staff member writing an event in their calendar app, make a cursor the provider no longer accepts, and read the
-occurrences out of the payloads the provider returns (iCalendar objects, or Google's one JSON resource per instance).
+occurrences out of the payloads the provider returns (iCalendar objects, or Google's and Graph's one JSON resource per
+occurrence).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import icalendar
 import pytest
 import recurring_ical_events
 
+from domain.graph_events import MARKER_PROPERTY_ID, graph_instant
 from domain.intervals import Span
 from providers.base import (
     CalendarProvider,
@@ -34,6 +36,8 @@ from providers.caldav import CaldavCredentials, CaldavProvider
 from tests.fakes.memory import MemoryProvider
 from tests.support.caldav_servers import CaldavServer, make_calendar, write_by_hand
 from tests.support.google import conforming_google, google_provider
+from tests.support.graph_contract import conforming_microsoft
+from tests.support.microsoft import microsoft_provider
 
 CALENDAR = RemoteCalendar("work", "Work", "#336699", "Europe/Berlin", writable=True, primary=True)
 START = datetime(2030, 1, 7, 9, tzinfo=UTC)
@@ -146,8 +150,51 @@ async def google_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subjec
         yield Subject(provider, calendar_id, by_hand, expire, google_occurrences)
 
 
+def graph_occurrences(changes: Changes, uids: dict[str, str]) -> list[Occurrence]:
+    """Graph's payloads, one per occurrence. Outlook gives an event an iCalUId of its own, so a hand-written event's
+    UID is the one its text had (`uids`, by event id); Lockstep's events are known by the marker property."""
+    found = []
+    for event in changes.changed:
+        resource: dict[str, Any] = json.loads(event.payload)
+        markers = [prop["value"] for prop in resource.get("singleValueExtendedProperties", [])
+                   if prop["id"] == MARKER_PROPERTY_ID]
+        owner = resource.get("seriesMasterId") or resource["id"]
+        found.append(Occurrence(owner, markers[0] if markers else uids.get(owner, resource["iCalUId"]),
+                                resource.get("subject", ""), graph_instant(resource["start"], "UTC"),
+                                graph_instant(resource["end"], "UTC")))
+    return found
+
+
+def graph_resource(ical_text: str) -> dict[str, Any]:
+    """The event of an iCalendar object as the staff member would enter it in Outlook."""
+    event = icalendar.Calendar.from_ical(ical_text).walk("VEVENT")[0]
+
+    def when(name: str) -> dict[str, str]:
+        return {"dateTime": event.decoded(name).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+
+    return {"subject": str(event["SUMMARY"]), "start": when("DTSTART"), "end": when("DTEND")}
+
+
+async def microsoft_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
+    async with conforming_microsoft() as microsoft, microsoft_provider(microsoft) as (provider, _):
+        calendar_id = microsoft.add_calendar("Work")
+        microsoft.page_size = 2  # short pages, so every listing in the contract pages
+        uids: dict[str, str] = {}
+
+        async def by_hand(name: str, text: str) -> str:
+            event_id = microsoft.immutable_id(microsoft.insert_by_hand(calendar_id, graph_resource(text))["id"])
+            uids[event_id] = str(icalendar.Calendar.from_ical(text).walk("VEVENT")[0]["UID"])
+            return event_id
+
+        async def expire(cursor: str) -> str:
+            microsoft.expire_delta_tokens()
+            return cursor
+
+        yield Subject(provider, calendar_id, by_hand, expire, lambda changes: graph_occurrences(changes, uids))
+
+
 SUBJECTS = {"memory": memory_subject, "radicale": caldav_subject, "xandikos": caldav_subject,
-            "google": google_subject}
+            "google": google_subject, "microsoft": microsoft_subject}
 
 
 @pytest.fixture(params=sorted(SUBJECTS))

@@ -1,0 +1,250 @@
+"""The Microsoft 365 / Outlook provider (CalendarProvider) on aiohttp, over Microsoft Graph v1.0.
+
+Every URL is a constructor argument, so the fake in tests/fakes/microsoft.py and the real API are interchangeable, and
+the access token comes from an AccessTokens source (providers/tokens.py) that the caller backs with its storage.
+
+Terms:
+- *cursor*: the whole @odata.deltaLink of the calendar's last calendarView delta round; a later fetch GETs exactly
+  that link (the window is inside it). A cursor that is not under the API root is refused as expired, never sent.
+- *payload*: one event as JSON text, as delta listed it with its series master's fields hydrated in and, for
+  Lockstep's own events, the marker property (see providers/microsoft_delta.py). Each RemoteEvent is one event that
+  takes place: a single event, an occurrence or an exception of a series; series masters are not returned.
+- *series*: a recurring booking is one recurring event (providers/microsoft_export.py) whose cancelled and moved
+  occurrences are settled afterwards on the instances Graph lists (providers/microsoft_series.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+from domain.graph_events import MARKER_PROPERTY_ID
+from domain.intervals import Span
+from providers.base import (
+    Changes,
+    CursorExpired,
+    NotFound,
+    OutgoingEvent,
+    PreconditionFailed,
+    ProviderError,
+    RemoteCalendar,
+    RemoteEvent,
+    Subscription,
+    Written,
+)
+from providers.microsoft_delta import EXTENDED_PROPERTIES, Round, hydrated, instant, mark, masters_needed
+from providers.microsoft_export import (
+    UnexpressibleRecurrence,
+    calendar_colour,
+    category_for,
+    event_body,
+)
+from providers.microsoft_http import DEFAULT_API_URL, MAX_PAGES, Answer, GraphSession
+from providers.microsoft_push import renew, subscribe, unsubscribe
+from providers.microsoft_series import event_path, settle_instances
+from providers.tokens import AccessTokens
+
+__all__ = ["DEFAULT_API_URL", "MicrosoftProvider", "UnexpressibleRecurrence"]
+
+_EXPIRED_CODES = {"syncstatenotfound", "resyncrequired"}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _cursor_error(answer: Answer) -> ProviderError:
+    """A delta round's failure: an expired cursor (410, with or without a Location to start over from, or a 4xx with
+    Graph's sync-state codes in any casing) is CursorExpired; anything else as any call's."""
+    if answer.status == 410 or (400 <= answer.status < 500 and answer.code.lower() in _EXPIRED_CODES):
+        return CursorExpired(answer.said())
+    return answer.error()
+
+
+class MicrosoftProvider:
+    """One Microsoft account (its own mailbox, "me"). Close it with `aclose()` or use it as an async context manager.
+    `mailbox` names the mailbox for the limiter that every client of it shares (providers/microsoft_http.py)."""
+
+    page_size = 200  # events per delta page asked for (odata.maxpagesize); Graph may answer with fewer
+
+    def __init__(self, tokens: AccessTokens, *, api_url: str = DEFAULT_API_URL, timeout: float = 30.0,
+                 mailbox: str = "") -> None:
+        self._http = GraphSession(tokens, api_url, timeout, mailbox)
+        self._categories: set[str] = set()  # names (casefolded) known to be in the master list
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> MicrosoftProvider:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        await self.aclose()
+
+    @staticmethod
+    def _calendar(calendar_id: str) -> str:
+        return f"me/calendars/{quote(calendar_id, safe='')}"
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    async def list_calendars(self) -> list[RemoteCalendar]:
+        items = await self._http.collection("calendars.list", "me/calendars")
+        return [RemoteCalendar(calendar_id=str(item["id"]), name=str(item.get("name", "")),
+                               colour=calendar_colour(item), time_zone="", writable=bool(item.get("canEdit")),
+                               primary=bool(item.get("isDefaultCalendar")))
+                for item in items]
+
+    async def account_label(self) -> str:
+        """The account's address, to show which account a connection is (mail, else the sign-in name)."""
+        body = (await self._http.ok("me.get", "GET", "me")).body or {}
+        return str(body.get("mail") or body.get("userPrincipalName") or "")
+
+    async def fetch_changes(self, calendar_id: str, cursor: str | None, window: Span) -> Changes:
+        if cursor is not None and not self._http.is_ours(cursor):
+            raise CursorExpired("calendarView.delta: the cursor is not a delta link of this API")
+        listed, link = await self._round(calendar_id, cursor, window)
+        masters = listed.masters()
+        changed = listed.changed()
+        gone: set[str] = set()
+        for master_id in masters_needed(changed, masters):
+            answer = await self._http.call("event.get", "GET", event_path(master_id))
+            if answer.status in (404, 410):  # the series went while we listed: so did its occurrences
+                gone |= {item_id for item_id, item in changed.items() if item.get("seriesMasterId") == master_id}
+                continue
+            if not answer.ok:
+                raise answer.error()
+            masters[master_id] = dict(answer.body)
+        items = {item_id: hydrated(item, masters.get(str(item.get("seriesMasterId") or "")))
+                 for item_id, item in changed.items() if item_id not in gone}
+        if items:
+            marked = await self._marked(calendar_id)
+            items = {item_id: mark(item, marked) for item_id, item in items.items()}
+        deleted = () if cursor is None else tuple(sorted(listed.removed | gone))
+        return Changes(tuple(RemoteEvent(item_id, str(item.get("@odata.etag", "")), json.dumps(item, sort_keys=True))
+                             for item_id, item in sorted(items.items())),
+                       deleted, link, complete=cursor is None)
+
+    async def _round(self, calendar_id: str, cursor: str | None, window: Span) -> tuple[Round, str]:
+        """Every page of one delta round, and its deltaLink."""
+        prefer = {"Prefer": f"odata.maxpagesize={self.page_size}"}
+        if cursor is None:
+            path = f"{self._calendar(calendar_id)}/calendarView/delta"
+            answer = await self._http.call("calendarView.delta", "GET", path, headers=prefer,
+                                           params=[("startDateTime", _stamp(window.start)),
+                                                   ("endDateTime", _stamp(window.end))])
+            if not answer.ok:
+                raise answer.error()
+        else:
+            answer = await self._http.follow("calendarView.delta", cursor, headers=prefer)
+        listed = Round()
+        for _ in range(MAX_PAGES):
+            if not answer.ok:
+                raise _cursor_error(answer)
+            body = answer.body or {}
+            listed.take(body.get("value", []))
+            if body.get("@odata.deltaLink"):
+                return listed, str(body["@odata.deltaLink"])
+            if not body.get("@odata.nextLink"):
+                raise ProviderError("calendarView.delta: a page carried neither a next link nor a delta link")
+            answer = await self._http.follow("calendarView.delta", str(body["@odata.nextLink"]), headers=prefer)
+        raise ProviderError(f"calendarView.delta: still more pages after {MAX_PAGES}")
+
+    async def _marked(self, calendar_id: str) -> dict[str, list[Any]]:
+        """The calendar's events that carry Lockstep's marker, each with its marker property."""
+        params = [("$filter", f"singleValueExtendedProperties/Any(ep: ep/id eq '{MARKER_PROPERTY_ID}')"),
+                  ("$expand", f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')"),
+                  ("$select", "id")]
+        items = await self._http.collection("events.list", f"{self._calendar(calendar_id)}/events", params)
+        return {str(item["id"]): list(item[EXTENDED_PROPERTIES]) for item in items if item.get(EXTENDED_PROPERTIES)}
+
+    # -- writing ------------------------------------------------------------------------------------------------
+
+    async def put_event(self, calendar_id: str, event: OutgoingEvent, *, event_id: str | None = None,
+                        etag: str | None = None) -> Written:
+        if event.colour:
+            await self._ensure_category(event.colour)
+        fresh = False  # a series just created as it is wanted: its instances need no look
+        if event_id is None:
+            body = event_body(event, creating=True)
+            resource = dict((await self._http.ok("events.create", "POST", f"{self._calendar(calendar_id)}/events",
+                                                 body=body)).body)
+            fresh = not _differs(resource, event, body)
+            if not fresh:
+                # The transaction was used: an earlier attempt made the event, and the booking changed since.
+                resource = await self._update(str(resource["id"]), event, None)
+        else:
+            resource = await self._update(event_id, event, etag)
+        if event.rrule and not (fresh and not event.moved and not event.exdates):
+            resource = await settle_instances(self._http, resource, event)
+        return Written(str(resource["id"]), str(resource["@odata.etag"]))
+
+    async def _update(self, event_id: str, event: OutgoingEvent, etag: str | None) -> dict[str, Any]:
+        answer = await self._http.call("event.update", "PATCH", event_path(event_id),
+                                       body=event_body(event, creating=False),
+                                       headers={"If-Match": etag} if etag else None)
+        if answer.status == 412:
+            raise await self._refusal(event_id)
+        if not answer.ok:
+            raise answer.error()
+        return dict(answer.body)
+
+    async def _refusal(self, event_id: str) -> ProviderError:
+        """Why a conditional write got 412: the event changed, or it was deleted meanwhile."""
+        answer = await self._http.call("event.get", "GET", event_path(event_id))
+        if answer.status in (404, 410):
+            return NotFound("the event was deleted in the calendar")
+        return PreconditionFailed("the event changed in the calendar since it was read")
+
+    async def _ensure_category(self, colour: str) -> None:
+        """Make sure the master list has the category of the colour (a 409 says another writer just added it)."""
+        name, preset = category_for(colour)
+        if name.casefold() in self._categories:
+            return
+        listed = await self._http.collection("masterCategories.list", "me/outlook/masterCategories")
+        self._categories |= {str(item.get("displayName", "")).casefold() for item in listed}
+        if name.casefold() not in self._categories:
+            answer = await self._http.call("masterCategories.create", "POST", "me/outlook/masterCategories",
+                                           body={"displayName": name, "color": preset})
+            if not answer.ok and answer.status != 409:
+                raise answer.error()
+            self._categories.add(name.casefold())
+
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+        answer = await self._http.call("event.delete", "DELETE", event_path(event_id),
+                                       headers={"If-Match": etag} if etag else None)
+        if answer.status == 412:
+            raise await self._refusal(event_id)
+        if not answer.ok:
+            raise answer.error()
+
+    # -- push -----------------------------------------------------------------------------------------------------
+
+    async def watch(self, calendar_id: str, address: str, token: str) -> Subscription:
+        return await subscribe(self._http, calendar_id, address, token)
+
+    async def renew(self, subscription: Subscription) -> Subscription:
+        return await renew(self._http, subscription)
+
+    async def unwatch(self, subscription: Subscription) -> None:
+        await unsubscribe(self._http, subscription)
+
+
+def _differs(resource: dict[str, Any], event: OutgoingEvent, body: dict[str, Any]) -> bool:
+    """Whether an event Graph returned for a create is not what was sent (the create met a used transaction)."""
+    return (resource.get("subject") != event.summary
+            or sorted(resource.get("categories") or []) != sorted(body.get("categories") or [])
+            or (instant(resource.get("start")), instant(resource.get("end"))) != (event.starts_at, event.ends_at)
+            or (bool(event.rrule) and not _covers(resource.get("recurrence"), body["recurrence"])))
+
+
+def _covers(have: Any, want: Any) -> bool:
+    """Whether `have` says everything `want` says (Graph adds defaults of its own to a recurrence it echoes)."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(_covers(have.get(key), value) for key, value in want.items())
+    if isinstance(want, list):
+        return isinstance(have, list) and sorted(map(str, have)) == sorted(map(str, want))
+    return bool(have == want)
