@@ -74,6 +74,7 @@ class MicrosoftProvider:
                  mailbox: str = "") -> None:
         self._http = GraphSession(tokens, api_url, timeout, mailbox)
         self._categories: set[str] = set()  # names (casefolded) known to be in the master list
+        self._categories_refused = False  # the grant may not read or write the master list
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -200,15 +201,27 @@ class MicrosoftProvider:
         return PreconditionFailed("the event changed in the calendar since it was read")
 
     async def _ensure_category(self, colour: str) -> None:
-        """Make sure the master list has the category of the colour (a 409 says another writer just added it)."""
+        """Make sure the master list has the category of the colour (a 409 says another writer just added it). The
+        master list needs MailboxSettings.ReadWrite, which Lockstep does not ask for (least privilege): refused
+        (403), the event still carries the category's name, and Outlook shows it uncoloured unless the user (or an
+        earlier grant with that scope) created a category of that name."""
         name, preset = category_for(colour)
-        if name.casefold() in self._categories:
+        if self._categories_refused or name.casefold() in self._categories:
             return
-        listed = await self._http.collection("masterCategories.list", "me/outlook/masterCategories")
-        self._categories |= {str(item.get("displayName", "")).casefold() for item in listed}
+        listed = await self._http.call("masterCategories.list", "GET", "me/outlook/masterCategories")
+        if listed.status == 403:
+            self._categories_refused = True
+            return
+        if not listed.ok:
+            raise listed.error()
+        items = listed.body.get("value", []) if isinstance(listed.body, dict) else []
+        self._categories |= {str(item.get("displayName", "")).casefold() for item in items}
         if name.casefold() not in self._categories:
             answer = await self._http.call("masterCategories.create", "POST", "me/outlook/masterCategories",
                                            body={"displayName": name, "color": preset})
+            if answer.status == 403:
+                self._categories_refused = True
+                return
             if not answer.ok and answer.status != 409:
                 raise answer.error()
             self._categories.add(name.casefold())

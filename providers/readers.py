@@ -5,7 +5,8 @@ Terms:
 - *reading*: what one fetched event is: one of Lockstep's own (its `OwnEvent`, never a busy block) or busy spans.
 - *own id*: the id Lockstep's mapping knows the event by. CalDAV lists a series as one object, so it is the
   object's id. Google lists each instance of a series apart (singleEvents), so an instance's own id is its series'
-  (`recurringEventId`): the pull gathers the instances of one series into one own event.
+  (`recurringEventId`): the pull gathers the instances of one series into one own event. Graph likewise
+  (`seriesMasterId`).
 - *reading zone*: the zone all-day dates and floating times are read in.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from domain.busy import BusyPolicy, BusySpan, caldav_busy_spans, parse_calendar
 from domain.google_events import google_busy_spans, parse_event, read_own_google_event
+from domain.graph_events import graph_busy_spans, parse_event as parse_graph_event, read_own_graph_event
 from domain.intervals import Span
 from domain.own_events import OwnEvent, read_own_event
 from domain.zones import is_valid_zone
@@ -50,6 +52,17 @@ def read_google(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_bu
         series = str(resource.get("recurringEventId") or "")
         return Reading(own=own, own_id=series or remote.event_id, instance=bool(series))
     return Reading(spans=google_busy_spans(resource, window, policy) if import_busy else [])
+
+
+def read_microsoft(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_busy: bool) -> Reading:
+    """Graph lists each occurrence of a series apart (calendarView delta), hydrated from its master by the client:
+    an occurrence's own id is its series' (`seriesMasterId`), as for Google."""
+    resource = parse_graph_event(remote.payload)
+    own = read_own_graph_event(resource, window, policy.zone)
+    if own is not None:
+        series = str(resource.get("seriesMasterId") or "")
+        return Reading(own=own, own_id=series or remote.event_id, instance=bool(series))
+    return Reading(spans=graph_busy_spans(resource, window, policy) if import_busy else [])
 
 
 def calendar_zone_first(calendar_zone: str, staff_zone: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from providers.base import AuthFailed, CalendarProvider
+from providers.base import AuthFailed, CalendarProvider, RemoteCalendar
 from providers.caldav import CaldavCredentials, CaldavProvider
 from providers.entry import (
     Capabilities,
@@ -25,11 +25,14 @@ from providers.entry import (
     PushDescription,
 )
 from providers.google import DEFAULT_API_URL, GoogleProvider
+from providers.graph_notifications import graph_notifications, validation_answer
+from providers.microsoft import DEFAULT_API_URL as GRAPH_API_URL, MicrosoftProvider
 from providers.readers import (
     calendar_zone_first,
     nothing_readable,
     read_caldav,
     read_google,
+    read_microsoft,
     staff_zone_always,
 )
 
@@ -43,6 +46,18 @@ GOOGLE_OAUTH = OAuthDescription(
     extra=(("access_type", "offline"), ("prompt", "consent"), ("include_granted_scopes", "true")))
 _GOOGLE_CHANGED = {"exists", "not_exists"}  # `sync` only confirms a new channel: nothing changed
 
+# Microsoft identity platform v2 (docs/providers.md, "Microsoft identity platform"): the least scopes that read and
+# write the user's own calendars, read their name, and grant a refresh token; the account picker on every connect;
+# no revocation endpoint (a grant is removed by the user or their administrator). Refresh tokens rotate: each
+# refresh returns a new one, which replaces the stored one.
+MICROSOFT_OAUTH_SCOPES = ("offline_access", "Calendars.ReadWrite", "User.Read")
+# AADSTS codes on a refused authorisation that mean the organisation must approve the app first (the user cannot).
+_ADMIN_APPROVAL = ("AADSTS90094", "AADSTS900941", "AADSTS65001", "AADSTS90008")
+ADMIN_APPROVAL_HELP = (
+    "Your organisation lets only an administrator approve apps that read calendars. Ask your Microsoft 365 "
+    "administrator to open the Microsoft Entra admin center, go to Enterprise applications, choose Lockstep, "
+    "open Permissions and select Grant admin consent (for Calendars.ReadWrite and User.Read), then connect again.")
+
 
 @asynccontextmanager
 async def _google_client(parts: ClientParts) -> AsyncIterator[CalendarProvider]:
@@ -51,6 +66,29 @@ async def _google_client(parts: ClientParts) -> AsyncIterator[CalendarProvider]:
     async with GoogleProvider(parts.tokens, api_url=parts.api_url or DEFAULT_API_URL,
                               timeout=parts.timeout) as google:
         yield google
+
+
+@asynccontextmanager
+async def _microsoft_client(parts: ClientParts) -> AsyncIterator[CalendarProvider]:
+    if parts.tokens is None:
+        raise AuthFailed("a Microsoft connection needs its access tokens")
+    async with MicrosoftProvider(parts.tokens, api_url=parts.api_url or GRAPH_API_URL, timeout=parts.timeout,
+                                 mailbox=parts.mailbox) as graph:
+        yield graph
+
+
+async def _microsoft_account(client: CalendarProvider, calendars: list[RemoteCalendar]) -> str:
+    """The account's address from `/me` (Graph's calendars are not named by it, unlike Google's primary)."""
+    assert isinstance(client, MicrosoftProvider)
+    return await client.account_label()
+
+
+def _microsoft_refusal(error: str, description: str) -> dict[str, str]:
+    """A refusal the user can do nothing about alone (admin approval, consent blocked) says so, and how to get
+    past it; others pass on the provider's error code."""
+    if error in ("consent_required", "interaction_required") or any(code in description for code in _ADMIN_APPROVAL):
+        return {"error": "admin_approval_required", "message": ADMIN_APPROVAL_HELP}
+    return {"error": error}
 
 
 @asynccontextmanager
@@ -81,11 +119,21 @@ CALDAV = ProviderEntry(
     capabilities=Capabilities(push=False, incremental=True, writable=True),
     open_client=_caldav_client, read_event=read_caldav, reading_zone=staff_zone_always)
 
+MICROSOFT_OAUTH = OAuthDescription(
+    scopes=MICROSOFT_OAUTH_SCOPES,
+    authorize_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+    token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token", revoke_url="",
+    api_url=GRAPH_API_URL, extra=(("prompt", "select_account"),), rotates_refresh_tokens=True,
+    scopes_at_token_endpoint=True, default_tenant="common", account_label=_microsoft_account,
+    refusal=_microsoft_refusal)
+
 MICROSOFT = ProviderEntry(
     name="microsoft", label="Microsoft",
     capabilities=Capabilities(push=True, incremental=True, writable=True),
-    open_client=None, read_event=nothing_readable, reading_zone=staff_zone_always,
-    unavailable="the Microsoft Graph client is not built yet")
+    open_client=_microsoft_client, read_event=read_microsoft, reading_zone=staff_zone_always,
+    oauth=MICROSOFT_OAUTH,
+    push=PushDescription(read=graph_notifications, handshake=validation_answer, accepted_status=202),
+    farewell=Farewell(stop_channels=True, revoke_grant=False), window_roll_days=7)
 
 CALENDLY = ProviderEntry(
     name="calendly", label="Calendly",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from providers.entry import Inbound, Notification, NotificationKind
 from providers.graph_notifications import MAX_VALIDATION_TOKEN, graph_notifications, validation_answer

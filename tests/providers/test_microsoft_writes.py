@@ -15,7 +15,15 @@ from domain.graph_events import MARKER_PROPERTY_ID
 from providers.base import MovedOccurrence, NotFound, OutgoingEvent, PreconditionFailed
 from providers.microsoft import UnexpressibleRecurrence
 from providers.microsoft_export import category_for, transaction_id_for
-from tests.support.microsoft import Graph, booking, by_hand, connected, read_event, read_instances
+from tests.support.microsoft import (
+    SCOPES_WITH_CATEGORIES,
+    Graph,
+    booking,
+    by_hand,
+    connected,
+    read_event,
+    read_instances,
+)
 
 # A weekly series of four at 10:00 in Berlin, across the change to summer time on Sunday 31 March 2030.
 SERIES_START = datetime(2030, 3, 18, 9, tzinfo=UTC)
@@ -26,6 +34,13 @@ PLANNED = [SERIES_START, SERIES_START + timedelta(weeks=1), datetime(2030, 4, 1,
 @pytest.fixture
 async def graph() -> AsyncIterator[Graph]:
     async with connected() as made:
+        yield made
+
+
+@pytest.fixture
+async def coloured() -> AsyncIterator[Graph]:
+    """A grant that may also keep the master category list (a scope Lockstep does not ask for by default)."""
+    async with connected(SCOPES_WITH_CATEGORIES) as made:
         yield made
 
 
@@ -51,7 +66,8 @@ def test_a_colour_is_written_as_the_category_of_the_nearest_preset(colour: str, 
     assert category_for(colour) == (category, preset)
 
 
-async def test_a_booking_is_created_with_its_marker_transaction_zone_and_category(graph: Graph) -> None:
+async def test_a_booking_is_created_with_its_marker_transaction_zone_and_category(coloured: Graph) -> None:
+    graph = coloured
     written = await graph.provider.put_event(graph.calendar_id, booking(colour="#d50000"))
     event = stored(graph, written.event_id)
     assert (written.event_id, written.etag) == (graph.fake.immutable_id(written.event_id), event["@odata.etag"])
@@ -74,7 +90,8 @@ async def test_a_booking_is_created_with_its_marker_transaction_zone_and_categor
                              ("POST", f"me/calendars/{graph.calendar_id}/events", 201)]
 
 
-async def test_a_category_already_there_is_used_and_looked_up_once(graph: Graph) -> None:
+async def test_a_category_already_there_is_used_and_looked_up_once(coloured: Graph) -> None:
+    graph = coloured
     graph.fake.mailbox().add_category("lockstep red", "preset0")
     await graph.provider.put_event(graph.calendar_id, booking(colour="#d50000"))
     await graph.provider.put_event(graph.calendar_id, booking("booking-2@lockstep", colour="#d50000"))
@@ -82,7 +99,22 @@ async def test_a_category_already_there_is_used_and_looked_up_once(graph: Graph)
     assert [(entry.method, entry.status) for entry in lookups] == [("GET", 200)]
 
 
-async def test_a_category_another_writer_just_made_is_fine(graph: Graph) -> None:
+async def test_with_the_least_scopes_the_category_is_named_on_the_event_and_the_list_left_alone(
+        graph: Graph) -> None:
+    # given a grant of only what Lockstep asks for (the master list needs MailboxSettings.ReadWrite)
+    # when two bookings of one colour are written
+    first = await graph.provider.put_event(graph.calendar_id, booking(colour="#d50000"))
+    await graph.provider.put_event(graph.calendar_id, booking("booking-2@lockstep", colour="#d50000"))
+    # then each carries the category's name, the list was asked once (refused) and never written
+    assert stored(graph, first.event_id)["categories"] == ["Lockstep Red"]
+    lookups = [(entry.method, entry.status) for entry in graph.fake.log if entry.path.endswith("/masterCategories")]
+    assert lookups == [("GET", 403)]
+    assert [category["displayName"] for category in graph.fake.mailbox().categories
+            if category["displayName"].startswith("Lockstep")] == []
+
+
+async def test_a_category_another_writer_just_made_is_fine(coloured: Graph) -> None:
+    graph = coloured
     graph.fake.fail("POST", r"/masterCategories$", 409, code="ErrorDuplicateItem")
     written = await graph.provider.put_event(graph.calendar_id, booking(colour="#d50000"))
     assert stored(graph, written.event_id)["categories"] == ["Lockstep Red"]

@@ -7,10 +7,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from providers.entry import Inbound, Notification, ProviderApp, ProviderNotAvailable
+from providers.entry import Farewell, Inbound, Notification, ProviderApp, ProviderNotAvailable
 from providers.oauth import authorization_url
 from providers.readers import read_caldav, read_google
-from providers.registry import CALDAV, CALENDLY, GOOGLE, MICROSOFT, REGISTRY, entry_for, entry_of, pushing, refreshing
+from providers.registry import (
+    ADMIN_APPROVAL_HELP,
+    CALDAV,
+    CALENDLY,
+    GOOGLE,
+    MICROSOFT,
+    REGISTRY,
+    entry_for,
+    entry_of,
+    pushing,
+    refreshing,
+)
 
 APP = ProviderApp("client-1", "secret-1", authorize_url="https://auth.test/authorize",
                   token_url="https://auth.test/token", revoke_url="https://auth.test/revoke",
@@ -29,20 +40,37 @@ def test_what_each_provider_can_do() -> None:
         "calendly": (True, False, False)}
 
 
-def test_only_google_and_caldav_are_available_and_the_others_say_why() -> None:
-    assert [entry.name for entry in REGISTRY.values() if entry.available] == ["google", "caldav"]
-    error = MICROSOFT.not_available()
+def test_google_caldav_and_microsoft_are_available_and_calendly_says_why() -> None:
+    assert [entry.name for entry in REGISTRY.values() if entry.available] == ["google", "caldav", "microsoft"]
+    error = CALENDLY.not_available()
     assert isinstance(error, ProviderNotAvailable)
-    assert str(error) == "Microsoft connections are not available on this server: the Microsoft Graph client is " \
-                         "not built yet"
-    assert str(CALENDLY.not_available()) == "Calendly connections are not available on this server: the Calendly " \
-                                            "client is not built yet"
+    assert str(error) == "Calendly connections are not available on this server: the Calendly client is not built yet"
+
+
+def test_microsofts_oauth_is_the_identity_platform_v2_with_the_least_scopes() -> None:
+    oauth = MICROSOFT.oauth
+    assert oauth is not None
+    assert (oauth.scopes, oauth.authorize_url, oauth.token_url, oauth.revoke_url, oauth.extra) == (
+        ("offline_access", "Calendars.ReadWrite", "User.Read"),
+        "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+        "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token", "", (("prompt", "select_account"),))
+    assert (oauth.pkce, oauth.rotates_refresh_tokens, oauth.default_tenant) == (True, True, "common")
+    assert MICROSOFT.farewell == Farewell(stop_channels=True, revoke_grant=False)
+
+
+def test_an_admin_approval_wall_tells_the_user_how_to_get_past_it() -> None:
+    walled = MICROSOFT.oauth_refusal("access_denied", "AADSTS90094: Admin consent is required for the permissions")
+    assert walled == {"error": "admin_approval_required", "message": ADMIN_APPROVAL_HELP}
+    assert MICROSOFT.oauth_refusal("consent_required", "") == walled
+    assert MICROSOFT.oauth_refusal("access_denied", "AADSTS65004: User declined to consent") == {
+        "error": "access_denied"}
+    assert GOOGLE.oauth_refusal("access_denied", "AADSTS90094") == {"error": "access_denied"}
 
 
 def test_push_and_refresh_are_for_available_providers_that_have_them() -> None:
-    assert pushing() == {"google"}
+    assert pushing() == {"google", "microsoft"}
     assert pushing(["caldav"]) == frozenset()
-    assert refreshing(["google", "caldav", "microsoft"]) == {"google"}
+    assert refreshing(["google", "caldav", "microsoft", "calendly"]) == {"google", "microsoft"}
     assert refreshing(["caldav"]) == frozenset()
 
 

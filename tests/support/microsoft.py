@@ -17,22 +17,25 @@ from typing import Any
 from providers.base import OutgoingEvent
 from providers.microsoft import MicrosoftProvider
 from providers.oauth import OAuthClient, refresh_tokens
+from providers.registry import MICROSOFT_OAUTH_SCOPES
 from tests.fakes.microsoft import FakeMicrosoft
 from tests.fakes.microsoft_render import View, event_resource, occurrence_resource, occurrences_in
 from tests.support.graph_contract import conforming_microsoft
 
-SCOPES = ("offline_access", "User.Read", "Calendars.ReadWrite", "MailboxSettings.ReadWrite")
+SCOPES = MICROSOFT_OAUTH_SCOPES  # what Lockstep asks for
+# With the master category list's scope too, which Lockstep does not ask for: categories get their colour.
+SCOPES_WITH_CATEGORIES = (*SCOPES, "MailboxSettings.ReadWrite")
 ACCOUNT = "tech@contoso.example"
 START = datetime(2030, 1, 7, 9, tzinfo=UTC)
 
 
 class FakeMicrosoftTokens:
-    def __init__(self, microsoft: FakeMicrosoft, account: str = ACCOUNT) -> None:
+    def __init__(self, microsoft: FakeMicrosoft, account: str = ACCOUNT, scopes: tuple[str, ...] = SCOPES) -> None:
         self.client = OAuthClient(authorize_url=microsoft.authorize_url, token_url=microsoft.token_url,
                                   revoke_url="", client_id=microsoft.client_id,
                                   client_secret=microsoft.client_secret, redirect_uri="http://127.0.0.1/cb",
-                                  scopes=SCOPES)
-        issued = microsoft.oauth.issue_tokens(account=account, scope=" ".join(SCOPES))
+                                  scopes=scopes)
+        issued = microsoft.oauth.issue_tokens(account=account, scope=" ".join(scopes))
         self.access_token, self.refresh_token = str(issued["access_token"]), str(issued["refresh_token"])
         self.refreshes = 0
 
@@ -58,16 +61,17 @@ class Graph:
 
 
 @asynccontextmanager
-async def connected() -> AsyncIterator[Graph]:
-    """A conforming fake and a provider on it."""
-    async with conforming_microsoft() as fake, microsoft_provider(fake) as (provider, tokens):
+async def connected(scopes: tuple[str, ...] = SCOPES) -> AsyncIterator[Graph]:
+    """A conforming fake and a provider on it, granted `scopes`."""
+    async with conforming_microsoft() as fake, microsoft_provider(fake, scopes=scopes) as (provider, tokens):
         yield Graph(fake, provider, tokens, fake.default_calendar_id())
 
 
 @asynccontextmanager
-async def microsoft_provider(microsoft: FakeMicrosoft, *, mailbox: str = ACCOUNT,
-                             account: str = ACCOUNT) -> AsyncIterator[tuple[MicrosoftProvider, FakeMicrosoftTokens]]:
-    tokens = FakeMicrosoftTokens(microsoft, account)
+async def microsoft_provider(microsoft: FakeMicrosoft, *, mailbox: str = ACCOUNT, account: str = ACCOUNT,
+                             scopes: tuple[str, ...] = SCOPES
+                             ) -> AsyncIterator[tuple[MicrosoftProvider, FakeMicrosoftTokens]]:
+    tokens = FakeMicrosoftTokens(microsoft, account, scopes)
     async with MicrosoftProvider(tokens, api_url=microsoft.api_url, mailbox=mailbox) as provider:
         yield provider, tokens
 
