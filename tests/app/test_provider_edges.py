@@ -76,7 +76,7 @@ async def test_the_google_webhook_url_is_the_generic_route(edges: Edges) -> None
     assert due is not None and due < edges.later
 
 
-@pytest.mark.parametrize("provider", ["myspace", "caldav", "microsoft", "calendly", "GOOGLE"])
+@pytest.mark.parametrize("provider", ["myspace", "caldav", "calendly", "GOOGLE"])
 async def test_a_webhook_of_a_provider_that_cannot_push_here_is_not_found(edges: Edges, provider: str) -> None:
     # given what is stored, and what has been counted
     before, counted = await snapshot(), {name: deliveries(name) for name in ("google", provider)}
@@ -89,7 +89,36 @@ async def test_a_webhook_of_a_provider_that_cannot_push_here_is_not_found(edges:
     assert {name: deliveries(name) for name in ("google", provider)} == counted
 
 
-@pytest.mark.parametrize("provider", ["myspace", "caldav", "microsoft", "calendly"])
+async def test_a_google_notification_on_the_microsoft_webhook_changes_nothing(edges: Edges) -> None:
+    # given what is stored
+    before = await snapshot()
+    # when a Google-shaped notification of Google's live channel arrives on Microsoft's webhook
+    answer = await edges.http.post("/webhooks/microsoft", headers=CHANGE)
+    await edges.app.state.webhook_inbox.drained()
+    # then Graph's "received" is answered, and nothing changed
+    assert (answer.status_code, answer.content) == (202, b"")
+    assert await snapshot() == before
+
+
+async def test_a_callback_of_an_oauth_provider_this_deployment_does_not_configure_changes_nothing(
+        edges: Edges) -> None:
+    # given a connection started at Google, whose state is still unused; Microsoft is not configured here
+    started = await edges.api("""mutation($input: StartCalendarConnectionInput!) {
+        startCalendarConnection(input: $input) { __typename ... on CalendarAuthorization { authorizationUrl } } }""",
+                              {"input": {
+        "provider": "GOOGLE", "staffId": edges.shop.staff_id, "returnUrl": "lockstep://calendars"}},
+        edges.shop.owner_token)
+    url = httpx.URL(started["startCalendarConnection"]["authorizationUrl"])
+    before = await snapshot()
+    # when the browser arrives with that state on Microsoft's callback
+    answer = await edges.http.get("/oauth/microsoft/callback", params={"state": url.params["state"], "code": "c"})
+    # then it gets the error page, and the state is still unused (nothing changed)
+    assert (answer.status_code, "not set up to connect these calendars" in answer.text) == (400, True)
+    assert await snapshot() == before
+    assert (await OAuthState.get()).used_at is None
+
+
+@pytest.mark.parametrize("provider", ["myspace", "caldav", "calendly"])
 async def test_an_oauth_callback_of_a_provider_without_oauth_here_is_not_found(edges: Edges, provider: str) -> None:
     # given a connection started at Google, whose state is still unused
     started = await edges.api("""mutation($input: StartCalendarConnectionInput!) {
