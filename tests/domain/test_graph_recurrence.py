@@ -11,12 +11,8 @@ import pytest
 from dateutil.rrule import rrulestr
 from hypothesis import given, settings, strategies as st
 
-from domain.graph_recurrence import (
-    UnreadableGraphRecurrence,
-    graph_occurrence_starts,
-    graph_recurrence,
-    rrule_of_graph,
-)
+from domain.graph_recurrence import UnreadableGraphRecurrence, graph_recurrence
+from domain.graph_recurrence_reading import graph_occurrence_starts, rrule_of_graph
 from domain.zones import load_zone, local_wall, to_utc
 
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
