@@ -29,6 +29,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from app import graphiql
 from app.account_security import account_security
 from app.calendar_accounts import CaldavAccountProbe
+from app.connection_preview import LiveConnectionReader
 from app.document_cache import DocumentMemory, remembering
 from app.flat_lists import FlatListExecutionContext
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
@@ -41,6 +42,7 @@ from resolvers.text_input import RefuseControlCharacters
 from schema.loaders import Loaders
 from services.auth import ANONYMOUS, AccountSecurity, current_viewer, viewer_from_access_token
 from services.availability import SlotLimits
+from services.connection_preview import ConnectionReader
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.errors import ServiceError
@@ -172,7 +174,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
 
     def __init__(self, settings: Settings, account_probe: AccountProbe | None = None,
                  live: LiveFeed | None = None, oauth: Mapping[str, OAuthGateway] | None = None,
-                 farewell: ProviderFarewell | None = None, accounts: AccountSecurity | None = None) -> None:
+                 farewell: ProviderFarewell | None = None, accounts: AccountSecurity | None = None,
+                 connection_reader: ConnectionReader | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
                          subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
                          max_subscriptions_per_connection=settings.ws_max_subscriptions,
@@ -187,6 +190,7 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
         self.farewell = farewell
+        self.connection_reader = connection_reader or LiveConnectionReader.from_settings(settings, self.vault)
         self.quotas = Quotas(businesses_per_owner=settings.max_businesses_per_owner,
                              staff_per_business=settings.max_staff_per_business,
                              services_per_business=settings.max_services_per_business,
@@ -222,7 +226,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
         return Context(token_viewer=viewer, tokens=self.tokens, account_probe=self.account_probe, vault=self.vault,
                        accounts=self.accounts, client_address=address,
                        request=request, response=response, live=self.live, oauth=self.oauth,
-                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell, quotas=self.quotas,
+                       allowed_return_urls=self.allowed_return_urls, farewell=self.farewell,
+                       connection_reader=self.connection_reader, quotas=self.quotas,
                        slot_limits=self.slot_limits, slot_budget=self.slot_limits.new_budget(),
                        slot_cache=self.slot_cache)
 

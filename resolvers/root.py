@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import auth, bookings, calendars, conflicts, live, notifications, oauth, setup, sync
+from resolvers import (
+    auth,
+    bookings,
+    calendars,
+    conflicts,
+    live,
+    notifications,
+    oauth,
+    previews,
+    setup,
+    sync,
+)
 from schema.types import BookingConnection, Business, User
 
 
@@ -19,6 +30,7 @@ class Query:
     booking = strawberry.field(resolver=bookings.booking)
     bookings: BookingConnection = strawberry.field(resolver=bookings.booking_list)
     calendar_connections = strawberry.field(resolver=calendars.calendar_connections)
+    connection_preview = strawberry.field(resolver=previews.connection_preview)
     sync_log = strawberry.field(resolver=sync.sync_log)
     conflicts = strawberry.field(resolver=conflicts.conflicts)
     notifications = strawberry.field(resolver=notifications.notifications)

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from schema.enums import QuotaKind
-from schema.sync_enums import ConnectionProblem
+from schema.sync_enums import ConnectionProblem, PreviewProblem
 
 
 @strawberry.interface(description="An expected failure the client can act on.")
@@ -49,6 +49,14 @@ class TooManyAttempts(UserError):
 @strawberry.type(description="The calendar account could not be connected; `problem` says why.")
 class ConnectionCheckFailed(UserError):
     problem: ConnectionProblem
+
+
+@strawberry.type(description="The connection's calendars could not be read live; `problem` says why, and "
+                             "`retryAfterSeconds` how long to wait when the provider limited the rate and said so. "
+                             "Nothing was changed.")
+class ConnectionPreviewFailed(UserError):
+    problem: PreviewProblem
+    retry_after_seconds: int | None
 
 
 @strawberry.type(description="The account already has as many of this as its quota allows (`limit`); nothing was "

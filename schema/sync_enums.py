@@ -106,3 +106,16 @@ class SyncItemState(Enum):
     FAILED = "failed"
     CONFLICT = "conflict"
     UNLINKED = "unlinked"
+
+
+@strawberry.enum(description="Why a connection's calendars could not be read for its preview: the provider refused "
+                             "the credentials (reconnect the calendar); it limits how often it is asked; it could not "
+                             "be reached or did not answer in time; it refused to list the events; the provider is "
+                             "not available or not configured on this server; the connection is disconnected.")
+class PreviewProblem(Enum):
+    REAUTHORIZATION_REQUIRED = "reauthorization_required"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    REFUSED = "refused"
+    PROVIDER_NOT_AVAILABLE = "provider_not_available"
+    DISCONNECTED = "disconnected"

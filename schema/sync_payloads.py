@@ -7,7 +7,15 @@ from typing import Annotated
 
 import strawberry
 
-from schema.errors import ConnectionCheckFailed, NotAuthorized, NotFound, SlotUnavailable, ValidationError
+from schema.errors import (
+    ConnectionCheckFailed,
+    ConnectionPreviewFailed,
+    NotAuthorized,
+    NotFound,
+    SlotUnavailable,
+    ValidationError,
+)
+from schema.preview_types import ConnectionPreview
 from schema.sync_types import (
     CalendarConnection,
     DiscoveredCalendar,
@@ -72,3 +80,6 @@ NotificationsResult = Annotated[NotificationList | ValidationError | NotAuthoriz
                                 strawberry.union("NotificationsResult")]
 StartCalendarConnectionResult = Annotated[CalendarAuthorization | ValidationError | NotAuthorized | NotFound,
                                           strawberry.union("StartCalendarConnectionResult")]
+ConnectionPreviewResult = Annotated[
+    ConnectionPreview | ValidationError | NotAuthorized | NotFound | ConnectionPreviewFailed,
+    strawberry.union("ConnectionPreviewResult")]
