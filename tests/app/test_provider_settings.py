@@ -16,7 +16,7 @@ from providers.entry import ProviderApp
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LOCKSTEP_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("LOCKSTEP_PUBLIC_URL", "https://lockstep.test/")
-    for name in ("CLIENT_ID", "CLIENT_SECRET", "AUTHORIZE_URL", "TOKEN_URL", "REVOKE_URL", "API_URL"):
+    for name in ("CLIENT_ID", "CLIENT_SECRET", "AUTHORIZE_URL", "TOKEN_URL", "REVOKE_URL", "API_URL", "TENANT"):
         for provider in ("GOOGLE", "MICROSOFT", "CALENDLY", "CALDAV"):
             monkeypatch.delenv(f"LOCKSTEP_{provider}_{name}", raising=False)
 
@@ -51,8 +51,30 @@ def test_addresses_can_point_at_a_fake(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_both_client_values_or_for_a_provider_not_available_nothing_is_configured(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCKSTEP_GOOGLE_CLIENT_ID", "id-1")
-    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_ID", "id-2")
-    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_SECRET", "secret-2")
+    monkeypatch.setenv("LOCKSTEP_CALENDLY_CLIENT_ID", "id-2")
+    monkeypatch.setenv("LOCKSTEP_CALENDLY_CLIENT_SECRET", "secret-2")
     settings = Settings.from_env()
     assert settings.provider_apps == {}
     assert (provider_setups(settings), configured_gateways(settings)) == ({}, {})
+
+
+def test_microsoft_is_at_the_common_tenant_unless_one_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given Microsoft's client configured
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_ID", "id-3")
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_SECRET", "secret-3")
+    # then its addresses are the identity platform's at the common tenant, with Graph v1.0
+    assert Settings.from_env().provider_apps == {"microsoft": ProviderApp(
+        "id-3", "secret-3", authorize_url="https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        token_url="https://login.microsoftonline.com/common/oauth2/v2.0/token", revoke_url="",
+        api_url="https://graph.microsoft.com/v1.0")}
+    # when a tenant is named, it is that tenant's
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_TENANT", "contoso.onmicrosoft.com")
+    app = Settings.from_env().provider_apps["microsoft"]
+    assert (app.authorize_url, app.token_url) == (
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
+    (setup,) = provider_setups(Settings.from_env()).values()
+    assert setup.oauth is not None
+    assert (setup.oauth.redirect_uri, setup.oauth.scopes, setup.oauth.scopes_at_token_endpoint) == (
+        "https://lockstep.test/oauth/microsoft/callback", ("offline_access", "Calendars.ReadWrite", "User.Read"),
+        True)

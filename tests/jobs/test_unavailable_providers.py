@@ -29,7 +29,7 @@ from tests.support.sync import ConnectedStaff, book, given_connected_staff
 
 KEY = new_key()
 TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
-NOT_AVAILABLE = "Microsoft connections are not available on this server: the Microsoft Graph client is not built yet"
+NOT_AVAILABLE = "Calendly connections are not available on this server: the Calendly client is not built yet"
 NOT_CONFIGURED = "Google connections are not configured on this server"
 
 
@@ -47,7 +47,7 @@ async def given_oauth_connection(provider: Provider) -> ConnectedStaff:
     return given
 
 
-@pytest.mark.parametrize(("provider", "message"), [(Provider.MICROSOFT, NOT_AVAILABLE),
+@pytest.mark.parametrize(("provider", "message"), [(Provider.CALENDLY, NOT_AVAILABLE),
                                                    (Provider.GOOGLE, NOT_CONFIGURED)])
 async def test_a_pull_says_why_and_is_retried_later(db: str, provider: Provider, message: str) -> None:
     given = await given_oauth_connection(provider)
@@ -64,7 +64,7 @@ async def test_a_pull_says_why_and_is_retried_later(db: str, provider: Provider,
 
 
 async def test_a_push_stays_pending_says_why_and_is_retried_later(db: str) -> None:
-    given = await given_oauth_connection(Provider.MICROSOFT)
+    given = await given_oauth_connection(Provider.CALENDLY)
     await book(given, TEN_BERLIN, datetime.now(UTC))
     (mapping_id,) = await dispatch_outbox(datetime.now(UTC))
     # when the push job runs
@@ -77,7 +77,7 @@ async def test_a_push_stays_pending_says_why_and_is_retried_later(db: str) -> No
     assert (await CalendarConnection.get(id=given.connection.id)).last_error == NOT_AVAILABLE
 
 
-@pytest.mark.parametrize("provider", [Provider.MICROSOFT, Provider.GOOGLE, Provider.CALDAV])
+@pytest.mark.parametrize("provider", [Provider.MICROSOFT, Provider.CALENDLY, Provider.GOOGLE, Provider.CALDAV])
 async def test_no_token_refresh_without_an_oauth_client_for_the_provider(db: str, provider: Provider) -> None:
     given = await given_oauth_connection(provider)
     before = await CalendarConnection.get(id=given.connection.id)
@@ -88,9 +88,9 @@ async def test_no_token_refresh_without_an_oauth_client_for_the_provider(db: str
 
 async def test_the_scheduler_claims_refreshes_only_for_configured_providers_that_refresh(
         db: str, redis_url: str) -> None:
-    # given due tokens on a Google, a Microsoft and a CalDAV connection
+    # given due tokens on a Google, a Calendly and a CalDAV connection
     google = await given_oauth_connection(Provider.GOOGLE)
-    for provider in (Provider.MICROSOFT, Provider.CALDAV):
+    for provider in (Provider.CALENDLY, Provider.CALDAV):
         other = await CalendarConnection.create(staff_id=google.staff.id, provider=provider, credentials="sealed",
                                                 token_expires_at=datetime.now(UTC))
         assert other.id != google.connection.id
@@ -98,10 +98,10 @@ async def test_the_scheduler_claims_refreshes_only_for_configured_providers_that
     await Scheduler(Redis.from_url(redis_url), "scheduler-a", providers=["caldav"]).tick()
     # then no refresh was claimed
     assert await CalendarConnection.exclude(refresh_claimed_until=None).count() == 0
-    # when one that configures Google and CalDAV ticks (Microsoft is not available, whatever is configured)
+    # when one that configures Google and CalDAV ticks (Calendly is not available, whatever is configured)
     Redis.from_url(redis_url).delete(LEADER_KEY)
     await Scheduler(Redis.from_url(redis_url), "scheduler-b",
-                    providers=["google", "caldav", "microsoft"]).tick(datetime.now(UTC) + timedelta(seconds=1))
+                    providers=["google", "caldav", "calendly"]).tick(datetime.now(UTC) + timedelta(seconds=1))
     # then only Google's is claimed
     assert await CalendarConnection.exclude(refresh_claimed_until=None).values_list("id", flat=True) == [
         google.connection.id]
