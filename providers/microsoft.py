@@ -15,7 +15,9 @@ Terms:
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -69,6 +71,7 @@ class MicrosoftProvider:
     `mailbox` names the mailbox for the limiter that every client of it shares (providers/microsoft_http.py)."""
 
     page_size = 200  # events per delta page asked for (odata.maxpagesize); Graph may answer with fewer
+    marked_one_by_one = 8  # changed events whose marker is read one by one; more are found by one listing
 
     def __init__(self, tokens: AccessTokens, *, api_url: str = DEFAULT_API_URL, timeout: float = 30.0,
                  mailbox: str = "") -> None:
@@ -122,7 +125,7 @@ class MicrosoftProvider:
         items = {item_id: hydrated(item, masters.get(str(item.get("seriesMasterId") or "")))
                  for item_id, item in changed.items() if item_id not in gone}
         if items:
-            marked = await self._marked(calendar_id)
+            marked = await self._marked(calendar_id, items.values())
             items = {item_id: mark(item, marked) for item_id, item in items.items()}
         deleted = () if cursor is None else tuple(sorted(listed.removed | gone))
         return Changes(tuple(RemoteEvent(item_id, str(item.get("@odata.etag", "")), json.dumps(item, sort_keys=True))
@@ -154,13 +157,26 @@ class MicrosoftProvider:
             answer = await self._http.follow("calendarView.delta", str(body["@odata.nextLink"]), headers=prefer)
         raise ProviderError(f"calendarView.delta: still more pages after {MAX_PAGES}")
 
-    async def _marked(self, calendar_id: str) -> dict[str, list[Any]]:
-        """The calendar's events that carry Lockstep's marker, each with its marker property."""
-        params = [("$filter", f"singleValueExtendedProperties/Any(ep: ep/id eq '{MARKER_PROPERTY_ID}')"),
-                  ("$expand", f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')"),
-                  ("$select", "id")]
-        items = await self._http.collection("events.list", f"{self._calendar(calendar_id)}/events", params)
-        return {str(item["id"]): list(item[EXTENDED_PROPERTIES]) for item in items if item.get(EXTENDED_PROPERTIES)}
+    async def _marked(self, calendar_id: str, items: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
+        """Which of the events that `items` are (or are occurrences of) carry Lockstep's marker, each with its
+        marker property. A few (an incremental round's usual handful) are asked for one by one, so a pull costs the
+        same however many bookings the calendar holds; more (a full listing) by one listing of the calendar's
+        marked events, past ones included."""
+        owners = sorted({str(item.get("seriesMasterId") or item["id"]) for item in items})
+        expand = ("$expand", f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')")
+        if len(owners) <= self.marked_one_by_one:
+            answers = await asyncio.gather(*(self._http.call("event.get", "GET", event_path(owner),
+                                                             params=[expand, ("$select", "id")])
+                                             for owner in owners))
+            for answer in answers:
+                if not answer.ok and answer.status not in (404, 410):  # gone meanwhile: not ours to mark
+                    raise answer.error()
+            found = [answer.body for answer in answers if answer.ok and isinstance(answer.body, dict)]
+        else:
+            params = [("$filter", f"singleValueExtendedProperties/Any(ep: ep/id eq '{MARKER_PROPERTY_ID}')"),
+                      expand, ("$select", "id"), ("$top", "1000")]
+            found = await self._http.collection("events.list", f"{self._calendar(calendar_id)}/events", params)
+        return {str(item["id"]): list(item[EXTENDED_PROPERTIES]) for item in found if item.get(EXTENDED_PROPERTIES)}
 
     # -- writing ------------------------------------------------------------------------------------------------
 

@@ -30,6 +30,11 @@ async def graph() -> AsyncIterator[Graph]:
         yield made
 
 
+def marker_lookup(entry: Any) -> bool:
+    """A read of one event's marker property (not a fetch of a whole event)."""
+    return entry.method == "GET" and "/events/" in entry.path and "$expand" in dict(entry.query)
+
+
 def payloads(changes: Any) -> dict[str, dict[str, Any]]:
     return {event.event_id: json.loads(event.payload) for event in changes.changed}
 
@@ -124,7 +129,8 @@ async def test_occurrences_are_hydrated_from_their_master_and_the_master_is_not_
             "occurrence", master, "Standup", "tentative")
         assert "body" not in item and "recurrence" not in item
     # the master was in the round: nothing more was asked for it
-    assert not [entry for entry in fake.log if unquote(entry.path).endswith(f"/me/events/{master}")]
+    assert not [entry for entry in fake.log if unquote(entry.path).endswith(f"/me/events/{master}")
+                and not marker_lookup(entry)]
 
 
 class MasterlessDelta(FakeMicrosoft):
@@ -148,7 +154,8 @@ async def test_occurrences_whose_master_is_not_in_the_round_are_hydrated_from_th
     assert len(read) == 3
     assert {(item["subject"], item["showAs"], "body" in item) for item in read.values()} == {
         ("Standup", "tentative", False)}
-    fetched = [entry for entry in fake.log if unquote(entry.path).endswith(f"/me/events/{master}")]
+    fetched = [entry for entry in fake.log if unquote(entry.path).endswith(f"/me/events/{master}")
+               and not marker_lookup(entry)]
     assert [(entry.method, entry.status) for entry in fetched] == [("GET", 200)]
     assert problems == []
 
@@ -173,14 +180,34 @@ async def test_lockstep_s_own_events_carry_their_marker(graph: Graph) -> None:
     theirs = graph.fake.immutable_id(graph.fake.insert_by_hand(graph.calendar_id, by_hand("Dentist", 8))["id"])
     # when the calendar is read
     read = payloads(await graph.provider.fetch_changes(graph.calendar_id, None, WINDOW))
-    # then only Lockstep's carries the marker property, found with one listing of the calendar's marked events
+    # then only Lockstep's carries the marker property, read for each of the two events on its own
     assert read[ours.event_id]["singleValueExtendedProperties"] == [
         {"id": MARKER_PROPERTY_ID, "value": "booking-1@lockstep"}]
     assert "singleValueExtendedProperties" not in read[theirs]
-    (listing,) = [entry for entry in graph.fake.log if entry.method == "GET" and entry.path.endswith("/events")]
-    assert dict(listing.query) == {
+    lookups = [entry for entry in graph.fake.log if marker_lookup(entry)]
+    assert sorted(unquote(entry.path).rsplit("/", 1)[-1] for entry in lookups) == sorted([ours.event_id, theirs])
+    assert {tuple(sorted(dict(entry.query).items())) for entry in lookups} == {(
+        ("$expand", f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')"), ("$select", "id"))}
+    assert not [entry for entry in graph.fake.log if entry.method == "GET" and entry.path.endswith("/events")]
+
+
+async def test_many_changed_events_are_marked_by_one_listing_of_the_marked_ones(graph: Graph) -> None:
+    # given more changed events than are looked up one by one: Lockstep's own and the staff member's
+    ours = [await graph.provider.put_event(graph.calendar_id, booking(f"booking-{n}@lockstep", hour=9 + n))
+            for n in range(1, 6)]
+    for hour in range(1, 6):
+        graph.fake.insert_by_hand(graph.calendar_id, by_hand(f"Errand {hour}", hour))
+    # when the calendar is read
+    read = payloads(await graph.provider.fetch_changes(graph.calendar_id, None, WINDOW))
+    # then Lockstep's five carry their marker, found by listing the marked events (no lookup one by one)
+    assert sorted(event_id for event_id, item in read.items() if "singleValueExtendedProperties" in item) == sorted(
+        written.event_id for written in ours)
+    listings = [entry for entry in graph.fake.log if entry.method == "GET" and entry.path.endswith("/events")]
+    assert dict(listings[0].query) == {
         "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{MARKER_PROPERTY_ID}')",
-        "$expand": f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')", "$select": "id"}
+        "$expand": f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')", "$select": "id",
+        "$top": "1000"}
+    assert [entry for entry in graph.fake.log if marker_lookup(entry)] == []
 
 
 async def test_a_quiet_round_does_not_look_for_markers(graph: Graph) -> None:
