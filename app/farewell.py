@@ -1,6 +1,6 @@
 """The farewell to a connection's provider when it is disconnected (services/farewell.py), as its registry entry
 says: its push channels are stopped with the connection's own access, then the grant is revoked at the provider's
-revocation endpoint. A provider with neither (CalDAV) is told nothing."""
+revocation endpoint where it has one (Microsoft has none). A provider with neither (CalDAV) is told nothing."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ class ProviderFarewells:
         tokens = _LastTokens(setup.oauth, str(stored.get("access_token", "")), str(stored.get("refresh_token", "")))
         stopped = await self._stop_channels(entry, setup, connection, stored, tokens, now)
         if not entry.farewell.revoke_grant:
+            if stopped:  # a provider without revocation (Microsoft): the account removes the app's access itself
+                await log_action(connection.id, "import", "unwatch", "ok",
+                                 detail=f"push channels stopped: {stopped}; {entry.label} has no revocation, the "
+                                        "account's grant stays until its owner removes the app")
             return
         try:
             # Revoking the refresh token revokes the whole grant, its access tokens included.

@@ -35,6 +35,7 @@ from models import (
     ExternalCalendar,
     Staff,
     SyncDirection,
+    WatchChannel,
 )
 from providers.base import (
     AuthFailed,
@@ -129,9 +130,13 @@ async def _next_pull(calendar: ExternalCalendar, planned: datetime, db: BaseDBAs
     return _sooner(calendar, planned, cast(datetime | None, times[0]) if times else None)
 
 
-def _pushes(connection: CalendarConnection) -> bool:
-    """Whether the connection's provider pushes changes (its poll is then only a backstop)."""
-    return entry_of(connection.provider).capabilities.push
+async def _pushed(calendar: ExternalCalendar, connection: CalendarConnection, now: datetime) -> bool:
+    """Whether the calendar's changes are pushed (its poll is then only a backstop): its provider pushes and one of
+    its channels is live. A channel not opened yet, or one the provider refused (Graph's https-only notification
+    URLs, say), leaves the calendar to be polled as a provider without push is."""
+    if not entry_of(connection.provider).capabilities.push:
+        return False
+    return await WatchChannel.filter(external_calendar_id=calendar.id, stopped_at=None, expires_at__gt=now).exists()
 
 
 def _sooner(calendar: ExternalCalendar, planned: datetime, requested: datetime | None) -> datetime:
@@ -162,7 +167,7 @@ async def _failed(calendar: ExternalCalendar, connection: CalendarConnection, er
     # A failing calendar is polled no less often than a working one (unless the provider asks for a pause): its
     # pull is what notices that the outage is over and sends what waited.
     poll = await poll_interval(connection, await Staff.get(id=connection.staff_id), now,
-                               pushes=_pushes(connection))
+                               pushes=await _pushed(calendar, connection, now))
     retry_at = now + max(min(delay, poll), timedelta(seconds=retry_after or 0))
     steps = _Steps(FAILED_STEPS, after_step)
     async with committed() as db:
@@ -262,7 +267,7 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         changes, expired = await _fetch(provider, calendar, window)
     except ProviderError as exc:
         return await _failed(calendar, connection, exc, now, after_step)
-    planned = await next_pull_at(connection, staff, now, pushes=_pushes(connection))
+    planned = await next_pull_at(connection, staff, now, pushes=await _pushed(calendar, connection, now))
     if not (changes.changed or changes.deleted or changes.complete):
         return await _unchanged(calendar, connection, changes, now, planned, after_step)
     zone = reading_zone(connection.provider, calendar.time_zone, staff.time_zone)
