@@ -11,7 +11,7 @@ from datetime import datetime
 from app.settings import Settings
 from providers.base import AuthFailed, ProviderError, RemoteCalendar
 from providers.entry import ClientParts, ProviderEntry, ProviderSetup
-from providers.oauth import OAuthClient, authorization_url, exchange_code
+from providers.oauth import GrantRevoked, OAuthClient, authorization_url, exchange_code
 from providers.registry import available, entry_of
 from services.connections import ProbedCalendar
 from services.oauth_connections import GrantedAccount, OAuthGateway, OAuthGrantError
@@ -42,6 +42,11 @@ class OAuthAccountGateway:
         try:
             tokens = await exchange_code(self.client, code, code_verifier, now)
             label, calendars = await self.read_account(tokens.access_token)
+        except GrantRevoked as exc:
+            # A refusal that needs a person (Microsoft's consent missing, AADSTS65001) says so; others fail plainly.
+            told = entry_of(self.provider).oauth_refusal("invalid_grant", exc.description)
+            raise OAuthGrantError(f"The provider did not grant access: {exc}",
+                                  None if told == {"error": "invalid_grant"} else told) from None
         except ProviderError as exc:
             raise OAuthGrantError(f"The provider did not grant access: {exc}") from None
         if not tokens.refresh_token:

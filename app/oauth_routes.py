@@ -56,9 +56,9 @@ def oauth_callback(provider: str, gateways: Mapping[str, OAuthGateway], vault: C
                                     status_code=302)
         try:
             account = await gateway.grant(request.query_params["code"], pending.code_verifier, now)
-        except OAuthGrantError:
+        except OAuthGrantError as refused_grant:
             return RedirectResponse(_with_outcome(pending.return_url, {
-                "calendarConnection": "failed", "error": "grant_failed"}), status_code=302)
+                "calendarConnection": "failed", **refused_grant.outcome}), status_code=302)
         code = await hold_granted_account(pending, account, vault, now)
         return RedirectResponse(_with_outcome(pending.return_url, {
             "calendarConnection": "confirm", "confirmationCode": code}), status_code=302)

@@ -119,7 +119,7 @@ def _provider_apps() -> dict[str, ProviderApp]:
     """Lockstep's registration at each OAuth provider of the registry, by provider value. A provider is configured by
     LOCKSTEP_<NAME>_CLIENT_ID and LOCKSTEP_<NAME>_CLIENT_SECRET (its connections are off unless both are set); its
     addresses are the provider's own unless LOCKSTEP_<NAME>_AUTHORIZE_URL, _TOKEN_URL, _REVOKE_URL or _API_URL
-    point them elsewhere (a fake in tests). LOCKSTEP_<NAME>_TENANT fills the `{tenant}` of the provider's own addresses
+    point them elsewhere (a fake in tests). LOCKSTEP_<NAME>_TENANT fills the `{tenant}` of the addresses
     (Microsoft: `common` unless set, which admits work, school and personal accounts; a tenant id or domain admits
     that organisation's only). <NAME> is the provider's value in capitals: GOOGLE, MICROSOFT."""
     apps: dict[str, ProviderApp] = {}
@@ -133,7 +133,7 @@ def _provider_apps() -> dict[str, ProviderApp]:
         tenant = os.environ.get(prefix + "TENANT") or entry.oauth.default_tenant
 
         def address(setting: str, own: str) -> str:
-            return os.environ.get(prefix + setting) or own.replace("{tenant}", tenant)  # noqa: B023 (used at once)
+            return (os.environ.get(prefix + setting) or own).replace("{tenant}", tenant)  # noqa: B023 (used at once)
 
         apps[name] = ProviderApp(client_id, secret,
                                  authorize_url=address("AUTHORIZE_URL", entry.oauth.authorize_url),

@@ -50,7 +50,13 @@ class TokenSet:
 
 
 class GrantRevoked(AuthFailed):
-    """`invalid_grant`: the user revoked access, or the refresh token expired. Only connecting again helps."""
+    """`invalid_grant`: the user revoked access, or the refresh token expired. Only connecting again helps.
+    `description` is the endpoint's error_description (Microsoft's names an AADSTS code), for telling a missing
+    consent from a dead grant; it holds no secret, but is not shown to users either."""
+
+    def __init__(self, message: str, description: str = "") -> None:
+        super().__init__(message)
+        self.description = description
 
 
 class AppRejected(Unavailable):
@@ -83,7 +89,8 @@ async def _token_request(client: OAuthClient, form: dict[str, str]) -> dict[str,
         return body
     error = str(body.get("error", ""))
     if error == "invalid_grant":
-        raise GrantRevoked("the provider no longer accepts this grant (invalid_grant): connect the calendar again")
+        raise GrantRevoked("the provider no longer accepts this grant (invalid_grant): connect the calendar again",
+                           str(body.get("error_description", ""))[:500])
     if error in ("invalid_client", "unauthorized_client"):
         raise AppRejected(f"the provider refuses this server's client registration ({error}); the operator has to "
                           "renew its client secret or registration")

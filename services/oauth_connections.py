@@ -45,7 +45,13 @@ class GrantedAccount:
 
 
 class OAuthGrantError(Exception):
-    """The provider did not grant access (refused, or the code exchange failed). The message is safe to show."""
+    """The provider did not grant access (refused, or the code exchange failed). The message is safe to show;
+    `outcome` is what the return URL is told (`{"error": "grant_failed"}` unless the provider's refusal needs a
+    person, such as an administrator's approval)."""
+
+    def __init__(self, message: str, outcome: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome or {"error": "grant_failed"}
 
 
 class OAuthGateway(Protocol):

@@ -166,14 +166,15 @@ async def test_an_organisation_that_lets_only_admins_consent_is_explained_and_co
     assert not [entry for entry in phone.microsoft.log if entry.path.endswith("/token")]
 
 
-async def test_a_consent_withdrawn_before_the_code_is_redeemed_connects_nothing(phone: Phone) -> None:
-    # given a technician who accepts, and a consent gone by the time Lockstep redeems the code (AADSTS65001)
+async def test_a_consent_missing_when_the_code_is_redeemed_asks_for_the_administrator(phone: Phone) -> None:
+    # given a technician who accepts, and no consent on record when Lockstep redeems the code (AADSTS65001)
     at_microsoft = await answer_consent(phone.browser, (await started(phone))["authorizationUrl"])
     phone.microsoft.oauth.missing_consent = True
     # when the browser reaches Lockstep's callback
     outcome = await back_at_lockstep(phone, at_microsoft)
-    # then the app hears it failed, and nothing is stored
-    assert outcome == {"calendarConnection": ["failed"], "error": ["grant_failed"]}
+    # then the app hears that an administrator must approve, and how; nothing is stored
+    assert outcome == {"calendarConnection": ["failed"], "error": ["admin_approval_required"],
+                       "message": [ADMIN_APPROVAL_HELP]}
     assert await CalendarConnection.all().count() == 0
     (redeemed,) = [entry for entry in phone.microsoft.log if entry.path.endswith("/token")]
     assert (redeemed.status, redeemed.response["error_codes"]) == (400, [65001])

@@ -78,3 +78,14 @@ def test_microsoft_is_at_the_common_tenant_unless_one_is_named(monkeypatch: pyte
     assert (setup.oauth.redirect_uri, setup.oauth.scopes, setup.oauth.scopes_at_token_endpoint) == (
         "https://lockstep.test/oauth/microsoft/callback", ("offline_access", "Calendars.ReadWrite", "User.Read"),
         True)
+
+
+def test_the_tenant_fills_addresses_that_point_elsewhere_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_ID", "id-3")
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_CLIENT_SECRET", "secret-3")
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_AUTHORIZE_URL", "https://login.example.cn/{tenant}/oauth2/v2.0/authorize")
+    monkeypatch.setenv("LOCKSTEP_MICROSOFT_TENANT", "organizations")
+    app = Settings.from_env().provider_apps["microsoft"]
+    assert (app.authorize_url, app.token_url) == (
+        "https://login.example.cn/organizations/oauth2/v2.0/authorize",
+        "https://login.microsoftonline.com/organizations/oauth2/v2.0/token")
