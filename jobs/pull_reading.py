@@ -54,7 +54,7 @@ def read_changes(changes: Changes, window: Span, policy: BusyPolicy, import_busy
             if reading.own is not None:
                 # Listed with no busy time: it counts as an event the calendar holds (a listing of only our own
                 # events is not "suddenly empty"), and it never becomes a block.
-                gather_own(own, reading, remote, changes.complete)
+                gather_own(own, reading, remote, changes.complete or reading.own_id in changes.whole_series)
                 imported.append(ImportedEvent(remote.event_id, ()))
                 continue
             spans = reading.spans

@@ -50,7 +50,8 @@ class Changes:
 
     `cancelled_occurrences`: for a provider that lists a series' occurrences apart (Google), the deleted ones among
     `deleted` that belonged to a series: which series, and when the occurrence was planned. The deleted item itself
-    says no more (no title, no marker), so this is how a pull knows which of a series' occurrences went."""
+    says no more (no title, no marker), so this is how a pull knows which of a series' occurrences went. A provider
+    whose deleted items do not even say that (Graph) names instead the series it lists whole (`whole_series`)."""
 
     changed: tuple[RemoteEvent, ...]
     deleted: tuple[str, ...]
@@ -60,6 +61,10 @@ class Changes:
     # Events the calendar holds but the server could not give (it failed on them alone): neither changed nor
     # deleted, so whatever they blocked before stays in force.
     unreadable: tuple[str, ...] = ()
+    # For a provider that lists a series' occurrences apart: the series (by event id) whose occurrences in the
+    # window this fetch lists in full, though it is incremental, so an occurrence of one that is not listed is gone
+    # (Graph: a Lockstep series changed in the calendar, its instances read whole).
+    whole_series: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -124,13 +124,27 @@ class MicrosoftProvider:
             masters[master_id] = dict(answer.body)
         items = {item_id: hydrated(item, masters.get(str(item.get("seriesMasterId") or "")))
                  for item_id, item in changed.items() if item_id not in gone}
-        if items:
-            marked = await self._marked(calendar_id, items.values())
+        whole: list[str] = []
+        if items or listed.masters():
+            marked = await self._marked(calendar_id, [*items.values(), *listed.masters().values()])
+            if cursor is not None:
+                # A Lockstep series changed in the calendar (an occurrence deleted or moved by hand changes its
+                # master): its instances are read whole, as a deleted occurrence's own item names nothing.
+                for master_id in sorted(set(listed.masters()) & set(marked)):
+                    for instance in await self._instances(master_id, window):
+                        items[str(instance["id"])] = hydrated(instance, masters[master_id])
+                    whole.append(master_id)
             items = {item_id: mark(item, marked) for item_id, item in items.items()}
-        deleted = () if cursor is None else tuple(sorted(listed.removed | gone))
+        deleted = () if cursor is None else tuple(sorted(listed.removed - set(items) | gone))
         return Changes(tuple(RemoteEvent(item_id, str(item.get("@odata.etag", "")), json.dumps(item, sort_keys=True))
                              for item_id, item in sorted(items.items())),
-                       deleted, link, complete=cursor is None)
+                       deleted, link, complete=cursor is None, whole_series=tuple(whole))
+
+    async def _instances(self, master_id: str, window: Span) -> list[dict[str, Any]]:
+        """The occurrences of a series in the window, as Graph lists them now (deleted ones are not listed)."""
+        return await self._http.collection("event.instances", f"{event_path(master_id)}/instances",
+                                           [("startDateTime", _stamp(window.start)),
+                                            ("endDateTime", _stamp(window.end))])
 
     async def _round(self, calendar_id: str, cursor: str | None, window: Span) -> tuple[Round, str]:
         """Every page of one delta round, and its deltaLink."""

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jobs.tasks import run_pull, run_push
-from models import Booking, BusyBlock
+from models import Booking, BusyBlock, CalendarConnection, ConflictPolicy
 from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
 from services.sync_dispatch import dispatch_outbox
 from tests.fakes.microsoft import FakeMicrosoft
@@ -134,3 +134,22 @@ async def test_a_personal_series_with_an_exception_and_a_cancelled_occurrence_is
     # and an incremental pull after nothing changed leaves them so
     assert await run_pull(connected.given.calendar.id) == "done"
     assert await BusyBlock.all().count() == 3
+
+
+async def test_an_occurrence_of_a_booking_series_deleted_in_outlook_cancels_that_booking_at_the_next_pull(
+        connected: Connected) -> None:
+    # given a weekly booking of four, written to Outlook and pulled once, in a connection whose calendar side wins
+    await CalendarConnection.filter(id=connected.given.connection.id).update(
+        conflict_policy=ConflictPolicy.CALENDAR_WINS)
+    mondays = mondays_around_a_dst_change()
+    bookings = await book(connected.given, berlin(mondays[0], 10), datetime.now(UTC), recurrence="FREQ=WEEKLY;COUNT=4")
+    for mapping_id in await dispatch_outbox(datetime.now(UTC)):
+        assert await run_push(mapping_id) == "done"
+    assert await run_pull(connected.given.calendar.id) == "done"
+    (series,) = connected.microsoft.mailbox().events.values()
+    # when the technician deletes the third occurrence in Outlook, and the calendar is pulled (incrementally)
+    connected.microsoft.cancel_occurrence_by_hand(series.immutable_id, berlin(mondays[2], 10))
+    assert await run_pull(connected.given.calendar.id) == "done"
+    # then that booking is cancelled and the others are untouched
+    assert [row[1] for row in await series_rows(bookings[0])] == ["confirmed", "confirmed", "cancelled", "confirmed"]
+    assert await BusyBlock.all().count() == 0

@@ -3,6 +3,7 @@ hydrated from their master, Lockstep's own events known by their marker, and exp
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator
@@ -248,3 +249,35 @@ async def test_a_cursor_not_under_the_api_root_is_never_followed(graph: Graph) -
         with pytest.raises(CursorExpired):
             await graph.provider.fetch_changes(graph.calendar_id, cursor, WINDOW)
     assert len(graph.fake.log) == sent
+
+
+async def test_a_lockstep_series_changed_in_outlook_is_listed_whole(graph: Graph) -> None:
+    # given a weekly series of three that Lockstep wrote, read once
+    series = dataclasses.replace(booking(), rrule="FREQ=WEEKLY;COUNT=3")
+    written = await graph.provider.put_event(graph.calendar_id, series)
+    first = await graph.provider.fetch_changes(graph.calendar_id, None, WINDOW)
+    assert first.whole_series == ()
+    # when the technician deletes its second occurrence in Outlook, and the calendar is read again
+    graph.fake.cancel_occurrence_by_hand(written.event_id, series.starts_at + timedelta(weeks=1))
+    since = await graph.provider.fetch_changes(graph.calendar_id, first.cursor, WINDOW)
+    # then the series is named as listed whole, with the two occurrences left, each marked as Lockstep's
+    assert since.whole_series == (written.event_id,)
+    remaining = [json.loads(event.payload) for event in since.changed]
+    assert sorted((item["seriesMasterId"], item["start"]["dateTime"][:16]) for item in remaining) == [
+        (written.event_id, "2030-01-07T09:00"), (written.event_id, "2030-01-21T09:00")]
+    assert all(item["singleValueExtendedProperties"] == [{"id": MARKER_PROPERTY_ID, "value": "booking-1@lockstep"}]
+               for item in remaining)
+
+
+async def test_a_personal_series_changed_in_outlook_is_not_read_whole(graph: Graph) -> None:
+    # given a personal weekly series, read once
+    made = graph.fake.insert_by_hand(graph.calendar_id, {**by_hand("Gym", 8), "recurrence": {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"], "firstDayOfWeek": "sunday"},
+        "range": {"type": "numbered", "startDate": "2030-01-08", "numberOfOccurrences": 3}}})
+    first = await graph.provider.fetch_changes(graph.calendar_id, None, WINDOW)
+    series_id = graph.fake.immutable_id(made["id"])
+    graph.fake.update_by_hand(series_id, {"subject": "Gym class"})
+    since = await graph.provider.fetch_changes(graph.calendar_id, first.cursor, WINDOW)
+    # then only Lockstep's series are read whole
+    assert since.whole_series == ()
+    assert not [entry for entry in graph.fake.log if entry.path.endswith("/instances")]
