@@ -3,8 +3,9 @@ connection's client built by its registry entry (as jobs.runtime.open_provider b
 preview window, and every fetched event read by the entry's reader, with provider errors turned into PreviewFailed.
 
 Terms:
-- *preview tokens*: the connection's access tokens as every client of it uses them, except that a refresh that
-  fails is only raised, never recorded: the preview writes no health (a refresh that works is stored, as always).
+- *tokens*: the connection's access tokens as every client of it uses them (jobs.tokens.ConnectionTokens), except
+  that a refresh that fails is only raised, never recorded: the preview writes no health (a refresh that works is
+  stored, as always).
 - *permissive policy*: the connection's BusyPolicy with tentative and all-day events blocking. A reader reports
   only the spans an event blocks, so an event is listed when it blocks under the permissive policy, and it
   `blocks` when it also does under the connection's own policy.
@@ -15,49 +16,19 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 
 from app.oauth_accounts import provider_setups
 from app.settings import Settings
 from domain.busy import BusyPolicy
 from domain.intervals import Span
 from jobs.pull_reading import account_addresses
-from jobs.tokens import ConnectionTokens, refresh_lock
+from jobs.tokens import ConnectionTokens
 from models import CalendarConnection, Staff
 from providers.base import AuthFailed, CalendarProvider, ProviderError, RateLimited, RemoteEvent, Unavailable
 from providers.entry import ClientParts, ProviderEntry, ProviderNotAvailable, ProviderSetup
-from providers.oauth import GrantRevoked, refresh_tokens
 from providers.registry import entry_of
 from services.connection_preview import OwnBooking, PreviewFailed, PreviewSource, SeenEvent
 from services.credentials import CredentialsUnreadable, CredentialVault
-from services.oauth_tokens import save_refreshed_tokens, sealed_credentials
-
-
-class PreviewTokens(ConnectionTokens):
-    """ConnectionTokens whose refresh after a 401 stores the new tokens when it works and otherwise raises, writing
-    no failure count or health (a refused grant is AuthFailed; a token endpoint that fails, its ProviderError)."""
-
-    async def refreshed(self, rejected: str) -> str:
-        current = await self.current()
-        if current != rejected:
-            return current  # refreshed meanwhile by another client of this connection
-        async with refresh_lock(self.connection_id) as held:
-            if not held:
-                raise Unavailable(f"{self.label}'s access is being refreshed; try again in a moment")
-            sealed = await sealed_credentials(self.connection_id)
-            if not sealed:
-                raise AuthFailed("the connection holds no credentials (it was disconnected)")
-            stored = self.vault.unseal(sealed)
-            if str(stored.get("access_token", "")) != rejected:
-                return str(stored["access_token"])
-            try:
-                tokens = await refresh_tokens(self.client, str(stored["refresh_token"]), datetime.now(UTC))
-            except GrantRevoked:
-                raise AuthFailed(f"{self.label} no longer accepts this connection's access") from None
-            await save_refreshed_tokens(self.connection_id, self.vault, sealed, {
-                **stored, "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
-                "scope": tokens.scope or stored.get("scope", "")}, tokens.expires_at)
-            return tokens.access_token
 
 
 def _failure(error: ProviderError) -> PreviewFailed:
@@ -115,7 +86,7 @@ class LiveConnectionReader:
                 raise AuthFailed("the stored credentials cannot be opened") from None
             tokens = None
             if setup.oauth is not None:
-                tokens = PreviewTokens(connection.id, setup.oauth, self.vault, entry.label)
+                tokens = ConnectionTokens(connection.id, setup.oauth, self.vault, entry.label, record_failures=False)
             parts = ClientParts(secrets, tokens, setup.api_url, self.timeout, mailbox=connection.account_label)
             policy = BusyPolicy(zone=staff.time_zone, tentative_blocks=connection.tentative_blocks,
                                 own_addresses=account_addresses(connection, staff,
