@@ -25,13 +25,11 @@ import aiohttp
 from providers.base import (
     AuthFailed,
     CursorExpired,
-    NotFound,
-    PreconditionFailed,
     ProviderError,
     RateLimited,
     Unavailable,
 )
-from providers.http_answer import JsonAnswer, Params, json_body, with_one_refresh
+from providers.http_answer import JsonAnswer, Params, json_body, status_error, with_one_refresh
 from providers.http_headers import retry_after
 from providers.tokens import AccessTokens
 
@@ -60,13 +58,7 @@ class Answer(JsonAnswer):
             return RateLimited(said, retry_after(self.headers))
         if status == 410 and reason in _RESYNC:
             return CursorExpired(said)
-        if status in (404, 410):
-            return NotFound(said)
-        if status == 412:
-            return PreconditionFailed(said)
-        if status >= 500:
-            return Unavailable(said)
-        return ProviderError(said)
+        return status_error(status, said)
 
 
 class GoogleSession:

@@ -1,5 +1,5 @@
 """What the JSON APIs behind bearer tokens (Google Calendar, Microsoft Graph) share at the HTTP edge: the answer of
-one call, reading its body, and the one refresh a rejected token earns.
+one call, reading its body, the statuses both translate alike, and the one refresh a rejected token earns.
 
 Terms:
 - *answer*: one HTTP answer as a provider's session returns it; `what` names the call for messages, and each
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from providers.base import ProviderError
+from providers.base import NotFound, PreconditionFailed, ProviderError, Unavailable
 from providers.tokens import AccessTokens
 
 Params = Sequence[tuple[str, str]]
@@ -35,6 +35,18 @@ class JsonAnswer:
 
     def error(self) -> ProviderError:
         raise NotImplementedError
+
+
+def status_error(status: int, said: str) -> ProviderError:
+    """The error a status names once the provider's own cases (authorisation, rate limits, expired cursors) are
+    settled: 404 and 410 NotFound, 412 PreconditionFailed, 5xx Unavailable, anything else ProviderError."""
+    if status in (404, 410):
+        return NotFound(said)
+    if status == 412:
+        return PreconditionFailed(said)
+    if status >= 500:
+        return Unavailable(said)
+    return ProviderError(said)
 
 
 AnswerT = TypeVar("AnswerT", bound=JsonAnswer)

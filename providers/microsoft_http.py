@@ -33,13 +33,11 @@ from yarl import URL
 
 from providers.base import (
     AuthFailed,
-    NotFound,
-    PreconditionFailed,
     ProviderError,
     RateLimited,
     Unavailable,
 )
-from providers.http_answer import JsonAnswer, Params, json_body, with_one_refresh
+from providers.http_answer import JsonAnswer, Params, json_body, status_error, with_one_refresh
 from providers.http_headers import retry_after
 from providers.tokens import AccessTokens
 
@@ -102,13 +100,7 @@ class Answer(JsonAnswer):
             return AuthFailed(f"{said}: the connection needs to be authorised again")
         if status in _RATE_LIMITED:
             return RateLimited(said, seconds_to_wait(self.headers))
-        if status in (404, 410):
-            return NotFound(said)
-        if status == 412:
-            return PreconditionFailed(said)
-        if status >= 500:
-            return Unavailable(said)
-        return ProviderError(said)
+        return status_error(status, said)
 
 
 class GraphSession:
