@@ -21,13 +21,13 @@ for a dateTime, the date itself for a date.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData
 from domain.intervals import Span
+from domain.json_events import json_resource
 from domain.own_events import OwnEvent
 from domain.sync import MarkerKind, parse_marker
 from domain.text import printable
@@ -45,15 +45,7 @@ class UnreadableGoogleEvent(UnreadableCalendarData):
 def parse_event(payload: str | dict[str, Any]) -> dict[str, Any]:
     """The event resource of `payload`: JSON text, or a resource parsed already (returned as it is), so a caller
     asking several questions of one event parses it once."""
-    if isinstance(payload, dict):
-        return payload
-    try:
-        resource = json.loads(payload)
-    except ValueError as exc:
-        raise UnreadableGoogleEvent("not JSON") from exc
-    if not isinstance(resource, dict) or not isinstance(resource.get("id"), str):
-        raise UnreadableGoogleEvent("not a Google event resource")
-    return resource
+    return json_resource(payload, UnreadableGoogleEvent, "Google event resource")
 
 
 def marker_of(resource: dict[str, Any]) -> tuple[MarkerKind, int] | None:

@@ -36,7 +36,6 @@ ISO 8601, or for an all-day event its local date.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -46,6 +45,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData
 from domain.intervals import Span
+from domain.json_events import json_resource
 from domain.own_events import OwnEvent
 from domain.sync import MarkerKind, parse_marker
 from domain.text import printable
@@ -71,15 +71,7 @@ class UnreadableGraphEvent(UnreadableCalendarData):
 def parse_event(payload: str | dict[str, Any]) -> dict[str, Any]:
     """The event resource of `payload`: JSON text, or a resource parsed already (returned as it is), so a caller
     asking several questions of one event parses it once."""
-    if isinstance(payload, dict):
-        return payload
-    try:
-        resource = json.loads(payload)
-    except ValueError as exc:
-        raise UnreadableGraphEvent("not JSON") from exc
-    if not isinstance(resource, dict) or not isinstance(resource.get("id"), str):
-        raise UnreadableGraphEvent("not a Graph event resource")
-    return resource
+    return json_resource(payload, UnreadableGraphEvent, "Graph event resource")
 
 
 def _is_marker_property(property_id: str) -> bool:

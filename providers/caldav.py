@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
-from types import TracebackType
 from urllib.parse import quote
 
 from domain.ical_spans import expansion_window
@@ -70,6 +69,7 @@ from providers.caldav_xml import (
     propfind,
     sync_collection,
 )
+from providers.closing import ClosedOnExit
 from providers.ical import outgoing_to_ical
 
 __all__ = [
@@ -101,7 +101,7 @@ def _as_href(url: str, calendar: str) -> str:
     return on_wire(url[len(origin):] if url.startswith(origin + "/") else url)
 
 
-class CaldavProvider:
+class CaldavProvider(ClosedOnExit):
     """One CalDAV account (CalendarProvider). Close it with `aclose()` or use it as an async context manager."""
 
     multiget_chunk = 200  # hrefs per calendar-multiget: large enough to be quick, small enough for any server
@@ -114,13 +114,6 @@ class CaldavProvider:
 
     async def aclose(self) -> None:
         await self._dav.aclose()
-
-    async def __aenter__(self) -> CaldavProvider:
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
-        await self.aclose()
 
     async def list_calendars(self) -> list[RemoteCalendar]:
         return await home_calendars(self._dav, self._home_url)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -35,8 +34,10 @@ from providers.base import (
     Subscription,
     Written,
 )
+from providers.closing import ClosedOnExit
 from providers.google_export import event_body, event_id_for, when
-from providers.google_http import DEFAULT_API_URL, Answer, GoogleSession, Params
+from providers.google_http import DEFAULT_API_URL, Answer, GoogleSession
+from providers.http_answer import Params
 from providers.tokens import AccessTokens
 
 __all__ = ["DEFAULT_API_URL", "GoogleProvider"]
@@ -54,7 +55,7 @@ def _instant(value: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(text).astimezone(UTC) if isinstance(text, str) else None
 
 
-class GoogleProvider:
+class GoogleProvider(ClosedOnExit):
     """One Google account. Close it with `aclose()` or use it as an async context manager."""
 
     page_size = 250  # events per page asked for; Google may answer with fewer
@@ -66,13 +67,6 @@ class GoogleProvider:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> GoogleProvider:
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
-        await self.aclose()
 
     @staticmethod
     def _events(calendar_id: str, event_id: str | None = None) -> str:

@@ -17,8 +17,7 @@ Messages name the call and Google's status and reason only: never a token, a hea
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -26,12 +25,11 @@ import aiohttp
 from providers.base import (
     AuthFailed,
     CursorExpired,
-    NotFound,
-    PreconditionFailed,
     ProviderError,
     RateLimited,
     Unavailable,
 )
+from providers.http_answer import JsonAnswer, Params, json_body, status_error, with_one_refresh
 from providers.http_headers import retry_after
 from providers.tokens import AccessTokens
 
@@ -39,21 +37,9 @@ DEFAULT_API_URL = "https://www.googleapis.com/calendar/v3/"
 _RATE_LIMITS = {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
 _RESYNC = {"fullSyncRequired", "updatedMinTooLongAgo"}
 
-Params = Sequence[tuple[str, str]]
 
-
-@dataclass(frozen=True)
-class Answer:
+class Answer(JsonAnswer):
     """One HTTP answer of the API: `what` names the call for messages (e.g. "events.patch")."""
-
-    what: str
-    status: int
-    headers: Mapping[str, str]
-    body: Any  # the parsed JSON, or None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
     @property
     def reason(self) -> str:
@@ -72,13 +58,7 @@ class Answer:
             return RateLimited(said, retry_after(self.headers))
         if status == 410 and reason in _RESYNC:
             return CursorExpired(said)
-        if status in (404, 410):
-            return NotFound(said)
-        if status == 412:
-            return PreconditionFailed(said)
-        if status >= 500:
-            return Unavailable(said)
-        return ProviderError(said)
+        return status_error(status, said)
 
 
 class GoogleSession:
@@ -96,13 +76,8 @@ class GoogleSession:
                    headers: Mapping[str, str] | None = None) -> Answer:
         """`path` is relative to the API root and already percent-encoded. A 401 asks the token source for a fresh
         token once and retries; a second 401 raises AuthFailed. Other answers are returned as they are."""
-        token = await self._tokens.current()
-        answer = await self._send(what, method, path, params, body, headers, token)
-        if answer.status == 401:
-            answer = await self._send(what, method, path, params, body, headers, await self._tokens.refreshed(token))
-            if answer.status == 401:
-                raise answer.error()
-        return answer
+        return await with_one_refresh(
+            self._tokens, lambda token: self._send(what, method, path, params, body, headers, token))
 
     async def _send(self, what: str, method: str, path: str, params: Params, body: Any,
                     headers: Mapping[str, str] | None, token: str) -> Answer:
@@ -110,12 +85,6 @@ class GoogleSession:
         try:
             async with self._session.request(method, self._api_url + path, params=list(params), json=body,
                                              headers=sent) as response:
-                parsed: Any = None
-                if response.content_type == "application/json":
-                    try:
-                        parsed = await response.json()
-                    except ValueError:
-                        parsed = None
-                return Answer(what, response.status, dict(response.headers), parsed)
+                return Answer(what, response.status, dict(response.headers), await json_body(response))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise Unavailable(f"{what}: Google could not be reached ({type(exc).__name__})") from exc

@@ -19,7 +19,6 @@ import asyncio
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +36,7 @@ from providers.base import (
     Subscription,
     Written,
 )
+from providers.closing import ClosedOnExit
 from providers.microsoft_delta import EXTENDED_PROPERTIES, Round, hydrated, instant, mark, masters_needed
 from providers.microsoft_export import (
     UnexpressibleRecurrence,
@@ -66,7 +66,7 @@ def _cursor_error(answer: Answer) -> ProviderError:
     return answer.error()
 
 
-class MicrosoftProvider:
+class MicrosoftProvider(ClosedOnExit):
     """One Microsoft account (its own mailbox, "me"). Close it with `aclose()` or use it as an async context manager.
     `mailbox` names the mailbox for the limiter that every client of it shares (providers/microsoft_http.py)."""
 
@@ -81,13 +81,6 @@ class MicrosoftProvider:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> MicrosoftProvider:
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
-        await self.aclose()
 
     @staticmethod
     def _calendar(calendar_id: str) -> str:

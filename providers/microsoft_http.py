@@ -25,8 +25,7 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -34,12 +33,11 @@ from yarl import URL
 
 from providers.base import (
     AuthFailed,
-    NotFound,
-    PreconditionFailed,
     ProviderError,
     RateLimited,
     Unavailable,
 )
+from providers.http_answer import JsonAnswer, Params, json_body, status_error, with_one_refresh
 from providers.http_headers import retry_after
 from providers.tokens import AccessTokens
 
@@ -52,8 +50,6 @@ MAX_PAGES = 1000  # a listing that keeps going is given up on rather than follow
 _MESSAGE_LENGTH = 160
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 _RATE_LIMITED = {429, 503, 504}
-
-Params = Sequence[tuple[str, str]]
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
     weakref.WeakKeyDictionary())
@@ -73,18 +69,8 @@ def seconds_to_wait(headers: Mapping[str, str]) -> float | None:
     return retry_after(headers)
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(JsonAnswer):
     """One HTTP answer of Graph: `what` names the call for messages (e.g. "event.update")."""
-
-    what: str
-    status: int
-    headers: Mapping[str, str]
-    body: Any  # the parsed JSON, or None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
     @property
     def code(self) -> str:
@@ -114,13 +100,7 @@ class Answer:
             return AuthFailed(f"{said}: the connection needs to be authorised again")
         if status in _RATE_LIMITED:
             return RateLimited(said, seconds_to_wait(self.headers))
-        if status in (404, 410):
-            return NotFound(said)
-        if status == 412:
-            return PreconditionFailed(said)
-        if status >= 500:
-            return Unavailable(said)
-        return ProviderError(said)
+        return status_error(status, said)
 
 
 class GraphSession:
@@ -182,13 +162,7 @@ class GraphSession:
 
     async def _authorised(self, what: str, method: str, url: URL, body: Any,
                           headers: Mapping[str, str] | None) -> Answer:
-        token = await self._tokens.current()
-        answer = await self._send(what, method, url, body, headers, token)
-        if answer.status == 401:
-            answer = await self._send(what, method, url, body, headers, await self._tokens.refreshed(token))
-            if answer.status == 401:
-                raise answer.error()
-        return answer
+        return await with_one_refresh(self._tokens, lambda token: self._send(what, method, url, body, headers, token))
 
     async def _send(self, what: str, method: str, url: URL, body: Any, headers: Mapping[str, str] | None,
                     token: str) -> Answer:
@@ -199,13 +173,7 @@ class GraphSession:
         limiter = mailbox_limiter(self._mailbox) if self._mailbox else self._own_limiter
         try:
             async with limiter, self._session.request(method, url, json=body, headers=sent) as response:
-                parsed: Any = None
-                if response.content_type == "application/json":
-                    try:
-                        parsed = await response.json()
-                    except ValueError:
-                        parsed = None
-                return Answer(what, response.status, dict(response.headers), parsed)
+                return Answer(what, response.status, dict(response.headers), await json_body(response))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise Unavailable(f"{what}: Microsoft Graph could not be reached ({type(exc).__name__})") from exc
 

@@ -60,6 +60,16 @@ async def snapshot() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[d
             await OAuthState.all().order_by("id").values())
 
 
+async def google_connection_started(edges: Edges) -> str:
+    """The OAuth state of a connection the owner starts at Google for the staff member."""
+    started = await edges.api("""mutation($input: StartCalendarConnectionInput!) {
+        startCalendarConnection(input: $input) { __typename ... on CalendarAuthorization { authorizationUrl } } }""",
+                              {"input": {
+        "provider": "GOOGLE", "staffId": edges.shop.staff_id, "returnUrl": "lockstep://calendars"}},
+        edges.shop.owner_token)
+    return httpx.URL(started["startCalendarConnection"]["authorizationUrl"]).params["state"]
+
+
 def deliveries(provider: str) -> float:
     return sum(metrics.REGISTRY.get_sample_value("lockstep_webhook_deliveries_total",
                                                  {"provider": provider, "outcome": outcome}) or 0.0
@@ -103,15 +113,10 @@ async def test_a_google_notification_on_the_microsoft_webhook_changes_nothing(ed
 async def test_a_callback_of_an_oauth_provider_this_deployment_does_not_configure_changes_nothing(
         edges: Edges) -> None:
     # given a connection started at Google, whose state is still unused; Microsoft is not configured here
-    started = await edges.api("""mutation($input: StartCalendarConnectionInput!) {
-        startCalendarConnection(input: $input) { __typename ... on CalendarAuthorization { authorizationUrl } } }""",
-                              {"input": {
-        "provider": "GOOGLE", "staffId": edges.shop.staff_id, "returnUrl": "lockstep://calendars"}},
-        edges.shop.owner_token)
-    url = httpx.URL(started["startCalendarConnection"]["authorizationUrl"])
+    state = await google_connection_started(edges)
     before = await snapshot()
     # when the browser arrives with that state on Microsoft's callback
-    answer = await edges.http.get("/oauth/microsoft/callback", params={"state": url.params["state"], "code": "c"})
+    answer = await edges.http.get("/oauth/microsoft/callback", params={"state": state, "code": "c"})
     # then it gets the error page, and the state is still unused (nothing changed)
     assert (answer.status_code, "not set up to connect these calendars" in answer.text) == (400, True)
     assert await snapshot() == before
@@ -121,16 +126,11 @@ async def test_a_callback_of_an_oauth_provider_this_deployment_does_not_configur
 @pytest.mark.parametrize("provider", ["myspace", "caldav", "calendly"])
 async def test_an_oauth_callback_of_a_provider_without_oauth_here_is_not_found(edges: Edges, provider: str) -> None:
     # given a connection started at Google, whose state is still unused
-    started = await edges.api("""mutation($input: StartCalendarConnectionInput!) {
-        startCalendarConnection(input: $input) { __typename ... on CalendarAuthorization { authorizationUrl } } }""",
-                              {"input": {
-        "provider": "GOOGLE", "staffId": edges.shop.staff_id, "returnUrl": "lockstep://calendars"}},
-        edges.shop.owner_token)
-    url = httpx.URL(started["startCalendarConnection"]["authorizationUrl"])
+    state = await google_connection_started(edges)
     before = await snapshot()
     # when the browser arrives with that state on another provider's callback
     answer = await edges.http.get(f"/oauth/{provider}/callback",
-                                  params={"state": url.params["state"], "code": "4/abc"})
+                                  params={"state": state, "code": "4/abc"})
     # then it is not found, and the state is still unused (nothing changed)
     assert answer.status_code == 404
     assert await snapshot() == before

@@ -20,16 +20,11 @@ document), else 401 authError / 403 insufficientPermissions. The Calendar API ha
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +33,9 @@ from tests.fakes.google_calendar_api import CalendarApi, Pages
 from tests.fakes.google_channels import Channels
 from tests.fakes.google_oauth import OAuthServer
 from tests.fakes.google_store import ApiError, FakeCalendar, Store
+from tests.fakes.loopback import LoggedRequest, LoopbackServer, logged_body
+
+__all__ = ["DISCOVERY", "FakeGoogle", "Fault", "LoggedRequest"]
 
 DISCOVERY = Path(__file__).with_name("google-calendar-v3.discovery.json")
 _DEFAULT_FAULTS = {  # status -> (reason, domain, message) of Google's answer
@@ -67,18 +65,6 @@ def _method_scopes() -> dict[str, frozenset[str]]:
     return found
 
 
-@dataclass(frozen=True)
-class LoggedRequest:
-    method: str
-    path: str  # as sent, percent-encoded
-    query: tuple[tuple[str, str], ...]
-    headers: dict[str, str]
-    body: Any  # parsed JSON, or None
-    status: int
-    response: Any  # parsed JSON, or None when the answer had no JSON body
-    answered_at: float = field(default_factory=time.perf_counter)  # just before the answer was written
-
-
 @dataclass
 class Fault:
     method: str
@@ -89,27 +75,24 @@ class Fault:
     retry_after: str | None
 
 
-class FakeGoogle(CalendarApi):
+class FakeGoogle(LoopbackServer, CalendarApi):
+    thread_name = "fake-google"
+
     def __init__(self, *, client_id: str = "lockstep-test.apps.googleusercontent.com",
                  client_secret: str = "fake-client-secret", redirect_uris: tuple[str, ...] = (),
                  user_email: str = "tech@example.com", time_zone: str = "Europe/Berlin",
                  access_token_lifetime: float = 3599.0) -> None:
-        self._lock = threading.RLock()  # the server's loop and a test's thread may both change the state
+        super().__init__()
         self.store = Store(user_email)
         self.add_calendar(user_email, user_email, time_zone, primary=True)
         self.scopes_by_method = _method_scopes()
         known = {scope for scopes in self.scopes_by_method.values() for scope in scopes}
         self.oauth = OAuthServer(client_id, client_secret, set(redirect_uris), known, access_token_lifetime)
         self.channels = Channels()
-        self.log: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.page_limit: int | None = None
         self.empty_first_page = False
-        self.url = ""
         self._pages: dict[str, Pages] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
     # -- URLs and lifecycle -------------------------------------------------------------------------------------
 
@@ -149,52 +132,8 @@ class FakeGoogle(CalendarApi):
             app.router.add_route(method, path, handler, name=name)
         return app
 
-    async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        await self.channels.start()
-        self._runner = web.AppRunner(self._app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-
-    async def stop(self) -> None:
-        await self.channels.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeGoogle:
-        await self.start()
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
-        await self.stop()
-
-    @contextmanager
-    def running_in_thread(self) -> Iterator[FakeGoogle]:
-        """Serve from a thread with its own event loop, for tests whose own loop is busy or absent."""
-        loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=loop.run_forever, name="fake-google", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout=10)
-        try:
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=10)
-            loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(timeout=10)
-            loop.close()
-            self._thread = None
-
-    async def notifications_sent(self) -> None:
-        """Wait until every notification queued so far has been delivered (or given up on)."""
-        assert self._loop is not None
-        if self._thread is None:
-            await self.channels.drained()
-        else:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.channels.drained(), self._loop))
+    def _outbox(self) -> Channels:
+        return self.channels
 
     # -- helpers for tests --------------------------------------------------------------------------------------
 
@@ -250,17 +189,8 @@ class FakeGoogle(CalendarApi):
             return self.store.get(self.store.calendar(calendar_id), event_id)
 
     def _changed(self, calendar: FakeCalendar) -> None:
-        if self._loop is None:
-            return
-        try:
-            on_server_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            on_server_loop = False
         for channel in self.channels.watching(calendar.calendar_id):
-            if on_server_loop:  # queued at once, so a wait for the notifications that follows sees it
-                self.channels.enqueue(channel, "exists")
-            else:
-                self._loop.call_soon_threadsafe(self.channels.enqueue, channel, "exists")
+            self._on_loop(self.channels.enqueue, channel, "exists")
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
@@ -280,13 +210,7 @@ class FakeGoogle(CalendarApi):
     @web.middleware
     async def _middleware(self, request: web.Request,
                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-        raw = await request.read()
-        body: Any = None
-        if raw and request.content_type == "application/json":
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = None
+        body = await logged_body(request)
         response: web.StreamResponse
         fault = self._fault_for(request)
         try:
@@ -294,7 +218,8 @@ class FakeGoogle(CalendarApi):
                 response = fault
             else:
                 if request.path.startswith("/calendar/v3/"):
-                    if raw and request.content_type == "application/json" and not isinstance(body, dict):
+                    if (request.content_type == "application/json" and await request.read()
+                            and not isinstance(body, dict)):
                         raise ApiError(400, "parseError", "Parse Error")
                     self._authorise(request)
                 response = await handler(request)
@@ -312,12 +237,3 @@ class FakeGoogle(CalendarApi):
         accepted = self.scopes_by_method.get(route or "", frozenset())
         if not grant.scopes & accepted:
             raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
-
-    def _record(self, request: web.Request, body: Any, response: web.StreamResponse) -> None:
-        answer = None
-        if isinstance(response, web.Response) and response.content_type == "application/json" and response.text:
-            answer = json.loads(response.text)
-        with self._lock:
-            self.log.append(LoggedRequest(request.method, request.raw_path.split("?")[0],
-                                          tuple(request.query.items()), dict(request.headers), body,
-                                          response.status, answer))

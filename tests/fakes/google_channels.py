@@ -17,6 +17,8 @@ from email.utils import format_datetime
 
 import aiohttp
 
+from tests.fakes.outbox import Outbox
+
 MAX_TTL_SECONDS = 7 * 24 * 3600  # Google's documented default; the real maximum is not documented
 _RETRIED = {500, 502, 503, 504}
 
@@ -49,48 +51,24 @@ class Delivery:
 
 
 @dataclass
-class Channels:
+class Channels(Outbox[tuple[Channel, str]]):
+    session_timeout = aiohttp.ClientTimeout(total=5)
     channels: dict[str, Channel] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     retry_delay: float = 0.05
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _queue: asyncio.Queue[tuple[Channel, str]] | None = None
-    _worker: asyncio.Task[None] | None = None
-    _session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
-        self._worker = asyncio.create_task(self._deliver_forever())
-
-    async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
 
     def enqueue(self, channel: Channel, state: str) -> None:
         """Called on the server's loop only."""
-        assert self._queue is not None
-        self._queue.put_nowait((channel, state))
+        self._put((channel, state))
 
     def watching(self, calendar_id: str) -> list[Channel]:
         return [channel for channel in self.channels.values() if channel.calendar_id == calendar_id and channel.live]
 
-    async def drained(self) -> None:
-        assert self._queue is not None
-        await self._queue.join()
-
-    async def _deliver_forever(self) -> None:
-        assert self._queue is not None
-        while True:
-            channel, state = await self._queue.get()
-            try:
-                if channel.live and channel.channel_id in self.channels:
-                    await self._deliver(channel, state)
-            finally:
-                self._queue.task_done()
+    async def _send(self, item: tuple[Channel, str]) -> None:
+        channel, state = item
+        if channel.live and channel.channel_id in self.channels:
+            await self._deliver(channel, state)
 
     async def _deliver(self, channel: Channel, state: str) -> None:
         assert self._session is not None

@@ -22,19 +22,14 @@ InvalidAuthenticationToken, or 403 ErrorAccessDenied.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoggedRequest, LoopbackServer, logged_body
 from tests.fakes.microsoft_api import GraphApi
 from tests.fakes.microsoft_delta import DeltaApi, DeltaTokens
 from tests.fakes.microsoft_errors import GraphError, fault
@@ -46,21 +41,10 @@ from tests.fakes.microsoft_store import Mailbox, StoredEvent, occurrence_id
 from tests.fakes.microsoft_subscription_api import SubscriptionApi
 from tests.fakes.microsoft_subscriptions import Subscriptions
 
+__all__ = ["TENANT_ID", "FakeMicrosoft", "Fault", "LoggedRequest"]
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    method: str
-    path: str  # as sent, percent-encoded, without the query
-    query: tuple[tuple[str, str], ...]
-    headers: dict[str, str]
-    body: Any  # parsed JSON, the form of a token request, or None
-    status: int
-    response: Any  # parsed JSON, or None when the answer had no JSON body
-    response_headers: dict[str, str] = field(default_factory=dict)
-    answered_at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -73,19 +57,20 @@ class Fault:
     code: str | None
 
 
-class FakeMicrosoft(GraphApi, DeltaApi, SubscriptionApi, HandEdits):
+class FakeMicrosoft(LoopbackServer, GraphApi, DeltaApi, SubscriptionApi, HandEdits):
+    thread_name = "fake-microsoft"
+
     def __init__(self, *, client_id: str = "3f2b6c1e-7a4d-4e5b-9c21-5d8e0f6a4b17",
                  client_secret: str = "fake-client-secret", redirect_uris: tuple[str, ...] = (),
                  account: str = "tech@contoso.example", display_name: str = "Tess Tech",
                  access_token_lifetime: int = 3599) -> None:
-        self._lock = threading.RLock()  # the server's loop and a test's thread may both change the state
+        super().__init__()
         self.client_id, self.client_secret, self.tenant_id = client_id, client_secret, TENANT_ID
         self.oauth = IdentityPlatform(client_id, client_secret, set(redirect_uris), account, access_token_lifetime)
         self.mailboxes: dict[str, Mailbox] = {}
         self.add_account(account, display_name)
         self.subscriptions = Subscriptions()
         self.delta = DeltaTokens()
-        self.log: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.page_size = 10
         self.empty_delta_page = False
@@ -94,10 +79,6 @@ class FakeMicrosoft(GraphApi, DeltaApi, SubscriptionApi, HandEdits):
         self.max_concurrent_seen = 0
         self.response_delay = 0.0  # seconds every Graph call takes, so that calls can overlap
         self._in_flight: dict[str, int] = {}
-        self.url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
     # -- URLs and lifecycle -------------------------------------------------------------------------------------
 
@@ -113,54 +94,14 @@ class FakeMicrosoft(GraphApi, DeltaApi, SubscriptionApi, HandEdits):
     def token_url(self) -> str:
         return f"{self.url}/common/oauth2/v2.0/token"
 
-    async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        await self.subscriptions.start()
+    def _app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         for method, path, name in routes():
             app.router.add_route(method, path, getattr(self, name))
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        return app
 
-    async def stop(self) -> None:
-        await self.subscriptions.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeMicrosoft:
-        await self.start()
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
-        await self.stop()
-
-    @contextmanager
-    def running_in_thread(self) -> Iterator[FakeMicrosoft]:
-        """Serve from a thread with its own event loop, for tests whose own loop is busy or absent."""
-        loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=loop.run_forever, name="fake-microsoft", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout=10)
-        try:
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=10)
-            loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(timeout=10)
-            loop.close()
-            self._thread = None
-
-    async def notifications_sent(self) -> None:
-        """Wait until every notification queued so far has been delivered (or given up on)."""
-        assert self._loop is not None
-        if self._thread is None:
-            await self.subscriptions.drained()
-        else:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.subscriptions.drained(), self._loop))
+    def _outbox(self) -> Subscriptions:
+        return self.subscriptions
 
     # -- helpers for tests --------------------------------------------------------------------------------------
 
@@ -186,18 +127,6 @@ class FakeMicrosoft(GraphApi, DeltaApi, SubscriptionApi, HandEdits):
         return await self.oauth.token(request)
 
     # -- plumbing -----------------------------------------------------------------------------------------------
-
-    def _on_loop(self, action: Callable[..., None], *arguments: Any) -> None:
-        if self._loop is None:
-            return
-        try:
-            on_server_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            on_server_loop = False
-        if on_server_loop:  # queued at once, so a wait for the notifications that follows sees it
-            action(*arguments)
-        else:
-            self._loop.call_soon_threadsafe(action, *arguments)
 
     def _changed(self, mailbox: Mailbox, calendar_id: str, change_type: str, event: StoredEvent,
                  original: datetime | None = None) -> None:
@@ -258,15 +187,7 @@ class FakeMicrosoft(GraphApi, DeltaApi, SubscriptionApi, HandEdits):
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        raw = await request.read()
-        body: Any = None
-        if raw and request.content_type == "application/json":
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = None
-        elif raw and request.content_type == "application/x-www-form-urlencoded":
-            body = dict((await request.post()).items())
+        body = await logged_body(request, forms=True)
         response: web.StreamResponse
         try:
             response = self._fault_for(request) or (
@@ -284,12 +205,3 @@ class FakeMicrosoft(GraphApi, DeltaApi, SubscriptionApi, HandEdits):
                                   f"Resource not found for the segment '{segment}'.").response()
         self._record(request, body, response)
         return response
-
-    def _record(self, request: web.Request, body: Any, response: web.StreamResponse) -> None:
-        answer = None
-        if isinstance(response, web.Response) and response.content_type == "application/json" and response.text:
-            answer = json.loads(response.text)
-        with self._lock:
-            self.log.append(LoggedRequest(request.method, request.raw_path.split("?")[0],
-                                          tuple(request.query.items()), dict(request.headers), body,
-                                          response.status, answer, dict(response.headers)))

@@ -26,6 +26,7 @@ import aiohttp
 from yarl import URL
 
 from tests.fakes.microsoft_times import utc_timestamp
+from tests.fakes.outbox import Outbox
 
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 _RETRIED = {500, 502, 503, 504, 0}
@@ -76,7 +77,7 @@ class Delivery:
 
 
 @dataclass
-class Subscriptions:
+class Subscriptions(Outbox[tuple[str, Subscription, dict[str, Any]]]):
     require_https: bool = False
     max_expiry_minutes: int = 10070
     validation_timeout: float = 10.0
@@ -84,25 +85,6 @@ class Subscriptions:
     retry_delay: float = 0.05
     live: dict[str, Subscription] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
-    _queue: asyncio.Queue[tuple[str, Subscription, dict[str, Any]]] | None = None
-    _worker: asyncio.Task[None] | None = None
-    _session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._session = aiohttp.ClientSession()
-        self._worker = asyncio.create_task(self._deliver_forever())
-
-    async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-
-    async def drained(self) -> None:
-        assert self._queue is not None
-        await self._queue.join()
 
     def covering(self, account: str, calendar_id: str, change_type: str) -> list[Subscription]:
         return [subscription for subscription in self.live.values()
@@ -142,8 +124,7 @@ class Subscriptions:
                 "tenantId": subscription.tenant_id,
                 "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "@odata.id": resource,
                                  "@odata.etag": etag, "id": item_id}}
-        assert self._queue is not None
-        self._queue.put_nowait(("notification", subscription, {"value": [item]}))
+        self._put(("notification", subscription, {"value": [item]}))
 
     def send_lifecycle(self, subscription_id: str, lifecycle_event: str) -> None:
         """Queue a lifecycle notification (call on the server's loop); subscriptionRemoved also removes it."""
@@ -158,18 +139,12 @@ class Subscriptions:
                 "lifecycleEvent": lifecycle_event}
         if lifecycle_event == "subscriptionRemoved":
             del self.live[subscription_id]
-        assert self._queue is not None
-        self._queue.put_nowait(("lifecycle", subscription, {"value": [item]}))
+        self._put(("lifecycle", subscription, {"value": [item]}))
 
-    async def _deliver_forever(self) -> None:
-        assert self._queue is not None
-        while True:
-            kind, subscription, body = await self._queue.get()
-            try:
-                if kind == "lifecycle" or subscription.live:
-                    await self._deliver(kind, subscription, body)
-            finally:
-                self._queue.task_done()
+    async def _send(self, item: tuple[str, Subscription, dict[str, Any]]) -> None:
+        kind, subscription, body = item
+        if kind == "lifecycle" or subscription.live:
+            await self._deliver(kind, subscription, body)
 
     async def _deliver(self, kind: str, subscription: Subscription, body: dict[str, Any]) -> None:
         assert self._session is not None

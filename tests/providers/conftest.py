@@ -1,5 +1,6 @@
 """Fixtures shared by the provider tests."""
 
 from tests.providers.google_fixtures import connected, google, provider, tokens
+from tests.providers.microsoft_fixtures import graph, ms
 
-__all__ = ["connected", "google", "provider", "tokens"]
+__all__ = ["connected", "google", "graph", "ms", "provider", "tokens"]

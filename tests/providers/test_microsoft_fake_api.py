@@ -6,31 +6,17 @@ Every test's traffic is checked against the OpenAPI subset (conforming_microsoft
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.fakes.microsoft import FakeMicrosoft
-from tests.support.graph_contract import check_graph_traffic, conforming_microsoft, graph_client
+from tests.support.graph_contract import check_graph_traffic, graph_client
 
 MARKER = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name LockstepBookingId"
 MARCH = {"startDateTime": "2026-03-01T00:00:00Z", "endDateTime": "2026-05-01T00:00:00Z"}
 BERLIN = "W. Europe Standard Time"
-
-
-@pytest.fixture
-async def ms() -> AsyncIterator[FakeMicrosoft]:
-    async with conforming_microsoft() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def graph(ms: FakeMicrosoft) -> AsyncIterator[httpx.AsyncClient]:
-    async with graph_client(ms) as client:
-        yield client
 
 
 def at(day: str, clock: str, zone: str = BERLIN) -> dict[str, str]:

@@ -4,31 +4,16 @@ replays, empty pages and expired tokens with and without Location. Traffic check
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 
 from tests.fakes.microsoft import FakeMicrosoft
-from tests.support.graph_contract import conforming_microsoft, graph_client
 
 WINDOW = {"startDateTime": "2026-03-01T00:00:00Z", "endDateTime": "2026-05-01T00:00:00Z"}
 BARE = {"@odata.type", "@odata.etag", "id", "seriesMasterId", "type", "start", "end"}
-
-
-@pytest.fixture
-async def ms() -> AsyncIterator[FakeMicrosoft]:
-    async with conforming_microsoft() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def graph(ms: FakeMicrosoft) -> AsyncIterator[httpx.AsyncClient]:
-    async with graph_client(ms) as client:
-        yield client
 
 
 def at(day: str, clock: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.microsoft import FakeMicrosoft
-from tests.support.graph_contract import check_graph_traffic, conforming_microsoft, graph_client
+from tests.support.graph_contract import check_graph_traffic, graph_client
 
 CLIENT_STATE = "a-secret-of-the-subscriber"
 
@@ -53,18 +53,6 @@ class Receiver:
     async def __aexit__(self, *_: object) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
-
-
-@pytest.fixture
-async def ms() -> AsyncIterator[FakeMicrosoft]:
-    async with conforming_microsoft() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def graph(ms: FakeMicrosoft) -> AsyncIterator[httpx.AsyncClient]:
-    async with graph_client(ms) as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Tokens, a provider and events for tests against the fake Microsoft Graph (tests/fakes/microsoft.py).
 
-`FakeMicrosoftTokens` is an AccessTokens source as a connection's would be: it hands out the access token it holds and,
-when asked for a fresh one, refreshes at the fake's token endpoint with providers.oauth, counting refreshes.
+`FakeMicrosoftTokens` is an AccessTokens source as a connection's would be (tests/support/tokens.py), granted by the
+fake.
 `microsoft_provider` makes a MicrosoftProvider on a fake; `connected` runs a fake inside `conforming_microsoft()` (which
 fails the test when any request or answer did not conform to the Graph description) with a provider on it.
 """
@@ -16,11 +16,12 @@ from typing import Any
 
 from providers.base import OutgoingEvent
 from providers.microsoft import MicrosoftProvider
-from providers.oauth import OAuthClient, refresh_tokens
+from providers.oauth import OAuthClient
 from providers.registry import MICROSOFT_OAUTH_SCOPES
 from tests.fakes.microsoft import FakeMicrosoft
 from tests.fakes.microsoft_render import View, event_resource, occurrence_resource, occurrences_in
 from tests.support.graph_contract import conforming_microsoft
+from tests.support.tokens import RefreshingTokens
 
 SCOPES = MICROSOFT_OAUTH_SCOPES  # what Lockstep asks for
 # With the master category list's scope too, which Lockstep does not ask for: categories get their colour.
@@ -29,25 +30,13 @@ ACCOUNT = "tech@contoso.example"
 START = datetime(2030, 1, 7, 9, tzinfo=UTC)
 
 
-class FakeMicrosoftTokens:
+class FakeMicrosoftTokens(RefreshingTokens):
     def __init__(self, microsoft: FakeMicrosoft, account: str = ACCOUNT, scopes: tuple[str, ...] = SCOPES) -> None:
-        self.client = OAuthClient(authorize_url=microsoft.authorize_url, token_url=microsoft.token_url,
-                                  revoke_url="", client_id=microsoft.client_id,
-                                  client_secret=microsoft.client_secret, redirect_uri="http://127.0.0.1/cb",
-                                  scopes=scopes)
+        client = OAuthClient(authorize_url=microsoft.authorize_url, token_url=microsoft.token_url,
+                             revoke_url="", client_id=microsoft.client_id, client_secret=microsoft.client_secret,
+                             redirect_uri="http://127.0.0.1/cb", scopes=scopes)
         issued = microsoft.oauth.issue_tokens(account=account, scope=" ".join(scopes))
-        self.access_token, self.refresh_token = str(issued["access_token"]), str(issued["refresh_token"])
-        self.refreshes = 0
-
-    async def current(self) -> str:
-        return self.access_token
-
-    async def refreshed(self, rejected: str) -> str:
-        if self.access_token == rejected:
-            tokens = await refresh_tokens(self.client, self.refresh_token, datetime.now(UTC))
-            self.access_token, self.refresh_token = tokens.access_token, tokens.refresh_token
-            self.refreshes += 1
-        return self.access_token
+        super().__init__(client, str(issued["access_token"]), str(issued["refresh_token"]))
 
 
 @dataclass(frozen=True)
