@@ -49,7 +49,10 @@ SCOPES = frozenset({"https://www.googleapis.com/auth/calendar.events",
 
 
 class PushedGoogle(PushedFake):
-    label, provider, account, listing_name = "Google", Provider.GOOGLE, USER, "incremental events.list"
+    label = "Google"
+    provider = Provider.GOOGLE
+    account = USER
+    listing_name = "incremental events.list"
 
     def __init__(self, public_url: str) -> None:
         self.google = FakeGoogle(user_email=USER, redirect_uris=(f"{public_url}/oauth/google/callback",))

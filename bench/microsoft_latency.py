@@ -69,7 +69,10 @@ def _graph_time(moment: datetime) -> dict[str, str]:
 
 
 class PushedMicrosoft(PushedFake):
-    label, provider, account, listing_name = "Microsoft", Provider.MICROSOFT, ACCOUNT, "incremental delta round"
+    label = "Microsoft"
+    provider = Provider.MICROSOFT
+    account = ACCOUNT
+    listing_name = "incremental delta round"
 
     def __init__(self, public_url: str) -> None:
         self.graph = FakeMicrosoft(account=ACCOUNT, redirect_uris=(f"{public_url}/oauth/microsoft/callback",))
