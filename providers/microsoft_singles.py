@@ -115,16 +115,17 @@ def _single(event: OutgoingEvent, planned: datetime, span: Span, *, creating: bo
     return body
 
 
-def _text(body: Any) -> str:
-    content = body.get("content") if isinstance(body, dict) else None
-    return " ".join(str(content or "").split())
+def _words(text: Any) -> str:
+    """Text with its runs of white space as single spaces (Graph may give line ends back as CR LF)."""
+    return " ".join(str(text or "").split())
 
 
 def _as_wanted(item: dict[str, Any], event: OutgoingEvent, span: Span) -> bool:
     """Whether a single already says what Lockstep writes: its times, subject, text and (with a colour) category."""
+    body = item.get("body")
+    text = body.get("content") if isinstance(body, dict) else None
     return ((instant(item.get("start")), instant(item.get("end"))) == span
-            and item.get("subject") == event.summary and _text(item.get("body")) == _text(
-                {"content": event.description})
+            and item.get("subject") == event.summary and _words(text) == _words(event.description)
             and (not event.colour or list(item.get("categories") or []) == [category_for(event.colour)[0]]))
 
 
