@@ -14,7 +14,10 @@ Terms:
   start's zone unless that is UTC (Graph answers in UTC unless asked otherwise, which says nothing of the event),
   else the fallback (the calendar's zone);
 - *marker property*: the single-value extended property MARKER_PROPERTY_ID that Lockstep writes on its own events,
-  holding the marker (domain.sync.parse_marker).
+  holding the marker (domain.sync.parse_marker);
+- *planned-start property*: PLANNED_PROPERTY_ID, which Lockstep writes beside the marker on each single event that
+  stands for one occurrence of a series Graph cannot repeat (providers/microsoft_singles.py): the occurrence's
+  planned start, an ISO 8601 UTC instant ("2030-01-15T09:00:00Z").
 
 Rules (DESIGN.md), with the same BusyPolicy and BusySpan as domain.busy:
 - free: showAs free or workingElsewhere, isCancelled true, the staff member's own response declined (the event's
@@ -31,7 +34,8 @@ Rules (DESIGN.md), with the same BusyPolicy and BusySpan as domain.busy:
 The title is the subject as it reads (sensitivity does not hide it: titles are shown to the staff member only);
 is_private tells callers that show it to anyone else.
 Occurrence key: the occurrence's original start (`originalStart`, a UTC instant), else its start: the UTC instant in
-ISO 8601, or for an all-day event its local date.
+ISO 8601, or for an all-day event its local date. Lockstep's own single standing for an occurrence is keyed by its
+planned-start property.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ from domain.zones import is_valid_zone, load_zone, to_utc
 MARKER_GUID = "7b2f3c1e-5a4d-4e8b-9c61-0d2e3f4a5b6c"
 MARKER_NAME = "lockstepMarker"
 MARKER_PROPERTY_ID = f"String {{{MARKER_GUID}}} Name {MARKER_NAME}"
+PLANNED_NAME = "lockstepPlannedStart"
+PLANNED_PROPERTY_ID = f"String {{{MARKER_GUID}}} Name {PLANNED_NAME}"
 
 _PROPERTY_ID = re.compile(r"(\S+) \{([0-9A-Fa-f-]+)\} Name (.+)")
 # Graph writes up to 7 fractional digits; Python reads at most 6.
@@ -74,22 +80,46 @@ def parse_event(payload: str | dict[str, Any]) -> dict[str, Any]:
     return json_resource(payload, UnreadableGraphEvent, "Graph event resource")
 
 
-def _is_marker_property(property_id: str) -> bool:
+def _is_own_property(property_id: str, name: str) -> bool:
     match = _PROPERTY_ID.fullmatch(property_id)
     return (match is not None and match.group(1) == "String" and match.group(2).lower() == MARKER_GUID
-            and match.group(3) == MARKER_NAME)
+            and match.group(3) == name)
+
+
+def _own_property(resource: dict[str, Any], name: str) -> str | None:
+    """The value of Lockstep's property `name` on the event (its GUID compared without regard to case, as Graph may
+    spell it either way; its type and name exactly), or None when the event has none that is text."""
+    properties = resource.get("singleValueExtendedProperties")
+    for item in properties if isinstance(properties, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and _is_own_property(item["id"], name):
+            value = item.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def marker_value(resource: dict[str, Any]) -> str | None:
+    """The marker property's text as written, when the event carries one that parses as a marker."""
+    value = _own_property(resource, MARKER_NAME)
+    return value if value is not None and parse_marker(value) is not None else None
 
 
 def marker_of(resource: dict[str, Any]) -> tuple[MarkerKind, int] | None:
-    """("booking", N) or ("series", N) when the event carries Lockstep's marker property, else None. The property's
-    GUID is compared without regard to case (Graph may spell it either way), its type and name exactly."""
-    properties = resource.get("singleValueExtendedProperties")
-    for item in properties if isinstance(properties, list) else []:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not _is_marker_property(item["id"]):
-            continue
-        value = item.get("value")
-        return parse_marker(value) if isinstance(value, str) else None
-    return None
+    """("booking", N) or ("series", N) when the event carries Lockstep's marker property, else None."""
+    value = _own_property(resource, MARKER_NAME)
+    return parse_marker(value) if value is not None else None
+
+
+def planned_start_of(resource: dict[str, Any]) -> datetime | None:
+    """The planned-start property's instant (UTC), or None when the event has none. A value that is not an ISO 8601
+    instant is UnreadableGraphEvent (Lockstep writes it; one it cannot read is not taken for a plain event)."""
+    value = _own_property(resource, PLANNED_NAME)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UnreadableGraphEvent("the planned start of an occurrence is not readable") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def zone_name(name: Any) -> str | None:
@@ -243,9 +273,10 @@ def read_own_graph_event(payload: str | dict[str, Any], window: Span, zone: str)
     event), or None when it carries no marker property that parses as a marker.
 
     Like domain.own_events.read_own_event for one occurrence: the occurrence is keyed by its planned start (its
-    originalStart, or else its start) and valued with where it takes place now. An occurrence or exception is
-    reported only when its planned start lies in the half-open `window`; a single event whatever the window. A
-    cancelled one, one that takes no time, and a series master (its occurrences come separately) have none."""
+    originalStart, the planned-start property of a single standing for an occurrence, or else its start) and valued
+    with where it takes place now. An occurrence, exception or single standing for an occurrence is reported only
+    when its planned start lies in the half-open `window`; a single event whatever the window. A cancelled one, one
+    that takes no time, and a series master (its occurrences come separately) have none."""
     resource = parse_event(payload)
     marker = marker_of(resource)
     if marker is None:
@@ -255,7 +286,7 @@ def read_own_graph_event(payload: str | dict[str, Any], window: Span, zone: str)
     if resource.get("isCancelled") is True or _takes_no_time(resource):
         return OwnEvent(kind, target_id, occurrences)
     start, end, _ = _times(resource, zone)
-    original = _original_start(resource)
+    original = _original_start(resource) or planned_start_of(resource)
     planned = original or start
     instance = original is not None or resource.get("type") in _INSTANCE_TYPES or "seriesMasterId" in resource
     if (not instance or window.start <= planned < window.end) and start < end:

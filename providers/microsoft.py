@@ -10,7 +10,9 @@ Terms:
   Lockstep's own events, the marker property (see providers/microsoft_delta.py). Each RemoteEvent is one event that
   takes place: a single event, an occurrence or an exception of a series; series masters are not returned.
 - *series*: a recurring booking is one recurring event (providers/microsoft_export.py) whose cancelled and moved
-  occurrences are settled afterwards on the instances Graph lists (providers/microsoft_series.py).
+  occurrences are settled afterwards on the instances Graph lists (providers/microsoft_series.py), or, when Graph
+  cannot repeat an event as its rule says, a group of single events (providers/microsoft_singles.py) known by a group
+  id of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from domain.graph_events import MARKER_PROPERTY_ID
+from domain.graph_events import MARKER_PROPERTY_ID, PLANNED_PROPERTY_ID
 from domain.intervals import Span
 from providers.base import (
     Changes,
@@ -37,19 +39,15 @@ from providers.base import (
     Written,
 )
 from providers.closing import ClosedOnExit
-from providers.microsoft_delta import EXTENDED_PROPERTIES, Round, hydrated, instant, mark, masters_needed
-from providers.microsoft_export import (
-    UnexpressibleRecurrence,
-    calendar_colour,
-    category_for,
-    event_body,
-)
+from providers.microsoft_delta import EXTENDED_PROPERTIES, Round, hydrated, mark, masters_needed
+from providers.microsoft_export import calendar_colour, category_for, differs, event_body, is_expressible
 from providers.microsoft_http import DEFAULT_API_URL, MAX_PAGES, Answer, GraphSession
 from providers.microsoft_push import renew, subscribe, unsubscribe
 from providers.microsoft_series import event_path, settle_instances
+from providers.microsoft_singles import GROUP_PREFIX, delete_group, every_single, group_of, is_group, put_group
 from providers.tokens import AccessTokens
 
-__all__ = ["DEFAULT_API_URL", "MicrosoftProvider", "UnexpressibleRecurrence"]
+__all__ = ["DEFAULT_API_URL", "MicrosoftProvider"]
 
 _EXPIRED_CODES = {"syncstatenotfound", "resyncrequired"}
 
@@ -128,6 +126,14 @@ class MicrosoftProvider(ClosedOnExit):
                         items[str(instance["id"])] = hydrated(instance, masters[master_id])
                     whole.append(master_id)
             items = {item_id: mark(item, marked) for item_id, item in items.items()}
+        if cursor is not None and (listed.removed or any(map(group_of, items.values()))):
+            # A single of a group deleted by hand is an @removed item that names no group, and a changed one says
+            # nothing of the others: every group's singles are read whole.
+            groups: set[str] = set()
+            for single in await every_single(self._http, self._calendar(calendar_id)):
+                items[str(single["id"])] = single
+                groups |= {group for group in [group_of(single)] if group}
+            whole += sorted(groups)
         deleted = () if cursor is None else tuple(sorted(listed.removed - set(items) | gone))
         return Changes(tuple(RemoteEvent(item_id, str(item.get("@odata.etag", "")), json.dumps(item, sort_keys=True))
                              for item_id, item in sorted(items.items())),
@@ -166,11 +172,13 @@ class MicrosoftProvider(ClosedOnExit):
 
     async def _marked(self, calendar_id: str, items: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
         """Which of the events that `items` are (or are occurrences of) carry Lockstep's marker, each with its
-        marker property. A few (an incremental round's usual handful) are asked for one by one, so a pull costs the
-        same however many bookings the calendar holds; more (a full listing) by one listing of the calendar's
-        marked events, past ones included."""
+        marker property (and the planned-start property of a single standing for an occurrence). A few (an
+        incremental round's usual handful) are asked for one by one, so a pull costs the same however many bookings
+        the calendar holds; more (a full listing) by one listing of the calendar's marked events, past ones
+        included."""
         owners = sorted({str(item.get("seriesMasterId") or item["id"]) for item in items})
-        expand = ("$expand", f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')")
+        expand = ("$expand", f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}' "
+                             f"or id eq '{PLANNED_PROPERTY_ID}')")
         if len(owners) <= self.marked_one_by_one:
             answers = await asyncio.gather(*(self._http.call("event.get", "GET", event_path(owner),
                                                              params=[expand, ("$select", "id")])
@@ -189,14 +197,20 @@ class MicrosoftProvider(ClosedOnExit):
 
     async def put_event(self, calendar_id: str, event: OutgoingEvent, *, event_id: str | None = None,
                         etag: str | None = None) -> Written:
+        """As CalendarProvider.put_event. A series whose rule Graph cannot repeat exactly, or an `event_id` that is a
+        group id, is written as its group of single events (providers/microsoft_singles.py); a group has no version
+        of its own, so `etag` is not a condition there: each single is compared with what Lockstep wants, and
+        NotFound means every single was deleted in the calendar."""
         if event.colour:
             await self._ensure_category(event.colour)
+        if (event_id is not None and is_group(event_id)) or not is_expressible(event):
+            return await put_group(self._http, self._calendar(calendar_id), event, existing=event_id is not None)
         fresh = False  # a series just created as it is wanted: its instances need no look
         if event_id is None:
             body = event_body(event, creating=True)
             resource = dict((await self._http.ok("events.create", "POST", f"{self._calendar(calendar_id)}/events",
                                                  body=body)).body)
-            fresh = not _differs(resource, event, body)
+            fresh = not differs(resource, event, body)
             if not fresh:
                 # The transaction was used: an earlier attempt made the event, and the booking changed since.
                 resource = await self._update(str(resource["id"]), event, None)
@@ -250,6 +264,11 @@ class MicrosoftProvider(ClosedOnExit):
             self._categories.add(name.casefold())
 
     async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+        """As CalendarProvider.delete_event; a group id deletes every single of the group (no condition: a group has
+        no version of its own)."""
+        if is_group(event_id):
+            await delete_group(self._http, self._calendar(calendar_id), event_id.removeprefix(GROUP_PREFIX))
+            return
         answer = await self._http.call("event.delete", "DELETE", event_path(event_id),
                                        headers={"If-Match": etag} if etag else None)
         if answer.status == 412:
@@ -268,19 +287,3 @@ class MicrosoftProvider(ClosedOnExit):
     async def unwatch(self, subscription: Subscription) -> None:
         await unsubscribe(self._http, subscription)
 
-
-def _differs(resource: dict[str, Any], event: OutgoingEvent, body: dict[str, Any]) -> bool:
-    """Whether an event Graph returned for a create is not what was sent (the create met a used transaction)."""
-    return (resource.get("subject") != event.summary
-            or sorted(resource.get("categories") or []) != sorted(body.get("categories") or [])
-            or (instant(resource.get("start")), instant(resource.get("end"))) != (event.starts_at, event.ends_at)
-            or (bool(event.rrule) and not _covers(resource.get("recurrence"), body["recurrence"])))
-
-
-def _covers(have: Any, want: Any) -> bool:
-    """Whether `have` says everything `want` says (Graph adds defaults of its own to a recurrence it echoes)."""
-    if isinstance(want, dict):
-        return isinstance(have, dict) and all(_covers(have.get(key), value) for key, value in want.items())
-    if isinstance(want, list):
-        return isinstance(have, list) and sorted(map(str, have)) == sorted(map(str, want))
-    return bool(have == want)

@@ -9,8 +9,8 @@ Terms:
 - *category*: Graph colours an event only through the categories of the mailbox's master list, each with one of 25
   preset colours. A service's colour is written as the category "Lockstep <preset name>" of the nearest preset.
 - *series*: a recurring booking is one recurring event with a patterned recurrence from its first start in its zone
-  (domain.graph_recurrence); Graph cannot say every RRULE, and one it cannot say exactly is refused with
-  UnexpressibleRecurrence rather than written approximately.
+  (domain.graph_recurrence); Graph cannot say every RRULE, and a series whose rule it cannot say exactly is written
+  as single events instead (providers/microsoft_singles.py), never approximately.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from domain.graph_events import MARKER_PROPERTY_ID
 from domain.graph_recurrence import graph_recurrence
 from domain.zones import load_zone
 from providers.base import OutgoingEvent, ProviderError
+from providers.microsoft_delta import instant
 
 # The namespace of Lockstep's transaction ids; changing it would let a retried create duplicate an event.
 TRANSACTIONS = uuid.UUID("3f1d0c52-8b7e-4f4a-9d26-6c1b5e0a7d93")
@@ -52,8 +53,9 @@ MICROSOFT_CALENDAR_COLOURS = {
 }
 
 
-class UnexpressibleRecurrence(ProviderError):
-    """Graph's patterned recurrence cannot say the series' rule exactly; the caller decides what to write instead."""
+def is_expressible(event: OutgoingEvent) -> bool:
+    """Whether the event is a single one, or a series whose rule Graph's patterned recurrence says exactly."""
+    return not event.rrule or graph_recurrence(event.rrule, event.starts_at, event.time_zone) is not None
 
 
 def transaction_id_for(marker: str) -> str:
@@ -79,7 +81,7 @@ def wall_clock(instant: datetime, zone: str) -> dict[str, str]:
 
 def event_body(event: OutgoingEvent, *, creating: bool) -> dict[str, Any]:
     """The fields Lockstep writes, for a create or a patch (a patch leaves everything else as the user set it).
-    Raises UnexpressibleRecurrence for a rule Graph cannot say."""
+    A series' rule must be one Graph can say (`is_expressible`); ProviderError otherwise."""
     body: dict[str, Any] = {
         "subject": event.summary,
         "body": {"contentType": "text", "content": event.description},
@@ -94,6 +96,23 @@ def event_body(event: OutgoingEvent, *, creating: bool) -> dict[str, Any]:
     if event.rrule:
         recurrence = graph_recurrence(event.rrule, event.starts_at, event.time_zone)
         if recurrence is None:
-            raise UnexpressibleRecurrence(f"Microsoft Graph cannot repeat an event as {event.rrule!r} says")
+            raise ProviderError(f"Microsoft Graph cannot repeat an event as {event.rrule!r} says")
         body["recurrence"] = recurrence
     return body
+
+
+def differs(resource: dict[str, Any], event: OutgoingEvent, body: dict[str, Any]) -> bool:
+    """Whether an event Graph returned for a create is not what was sent (the create met a used transaction)."""
+    return (resource.get("subject") != event.summary
+            or sorted(resource.get("categories") or []) != sorted(body.get("categories") or [])
+            or (instant(resource.get("start")), instant(resource.get("end"))) != (event.starts_at, event.ends_at)
+            or (bool(event.rrule) and not covers(resource.get("recurrence"), body["recurrence"])))
+
+
+def covers(have: Any, want: Any) -> bool:
+    """Whether `have` says everything `want` says (Graph adds defaults of its own to a recurrence it echoes)."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(covers(have.get(key), value) for key, value in want.items())
+    if isinstance(want, list):
+        return isinstance(have, list) and sorted(map(str, have)) == sorted(map(str, want))
+    return bool(have == want)

@@ -139,15 +139,17 @@ class GraphSession:
             raise answer.error()
         return answer
 
-    async def collection(self, what: str, path: str, params: Params = ()) -> list[dict[str, Any]]:
-        """Every item of a paged collection, following @odata.nextLink to the last page."""
-        body = (await self.ok(what, "GET", path, params=params)).body or {}
+    async def collection(self, what: str, path: str, params: Params = (),
+                         headers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every item of a paged collection, following @odata.nextLink to the last page (each page asked for with
+        `headers`)."""
+        body = (await self.ok(what, "GET", path, params=params, headers=headers)).body or {}
         items: list[dict[str, Any]] = list(body.get("value", []))
         for _ in range(MAX_PAGES):
             link = body.get("@odata.nextLink")
             if not link:
                 return items
-            answer = await self.follow(what, str(link))
+            answer = await self.follow(what, str(link), headers=headers)
             if not answer.ok:
                 raise answer.error()
             body = answer.body or {}

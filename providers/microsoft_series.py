@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 from domain.recurrence import RecurrenceError, occurrence_starts
-from providers.base import OutgoingEvent
+from providers.base import OutgoingEvent, ProviderError
 from providers.microsoft_delta import instant
-from providers.microsoft_export import UnexpressibleRecurrence, wall_clock
+from providers.microsoft_export import wall_clock
 from providers.microsoft_http import GraphSession
 
 # Instances are listed by where they take place; the margin keeps one that DST or a hand move pushed a little past
@@ -41,7 +41,7 @@ def series_span(event: OutgoingEvent) -> tuple[datetime, datetime]:
     try:
         planned = occurrence_starts(str(event.rrule), event.starts_at, event.time_zone)
     except RecurrenceError as exc:
-        raise UnexpressibleRecurrence(f"the series cannot be expanded: {exc.reason}") from exc
+        raise ProviderError(f"the series cannot be expanded: {exc.reason}") from exc
     length = event.ends_at - event.starts_at
     starts = [planned[0], *(moved.starts_at for moved in event.moved)]
     ends = [planned[-1] + length, *(moved.ends_at for moved in event.moved)]

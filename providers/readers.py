@@ -6,7 +6,7 @@ Terms:
 - *own id*: the id Lockstep's mapping knows the event by. CalDAV lists a series as one object, so it is the
   object's id. Google lists each instance of a series apart (singleEvents), so an instance's own id is its series'
   (`recurringEventId`): the pull gathers the instances of one series into one own event. Graph likewise
-  (`seriesMasterId`).
+  (`seriesMasterId`, or the group id of the singles standing for a series Graph cannot repeat).
 - *reading zone*: the zone all-day dates and floating times are read in.
 """
 
@@ -22,6 +22,7 @@ from domain.intervals import Span
 from domain.own_events import OwnEvent, read_own_event
 from domain.zones import is_valid_zone
 from providers.base import RemoteEvent
+from providers.microsoft_singles import group_of
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,13 @@ def read_google(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_bu
 
 def read_microsoft(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_busy: bool) -> Reading:
     """Graph lists each occurrence of a series apart (calendarView delta), hydrated from its master by the client:
-    an occurrence's own id is its series' (`seriesMasterId`), as for Google."""
+    an occurrence's own id is its series' (`seriesMasterId`), as for Google. A single standing for an occurrence of a
+    series Graph cannot repeat is one occurrence of its group (providers/microsoft_singles.py): its own id is the
+    group's."""
     resource = parse_graph_event(remote.payload)
     own = read_own_graph_event(resource, window, policy.zone)
     if own is not None:
-        series = str(resource.get("seriesMasterId") or "")
+        series = str(resource.get("seriesMasterId") or group_of(resource) or "")
         return Reading(own=own, own_id=series or remote.event_id, instance=bool(series))
     return Reading(spans=graph_busy_spans(resource, window, policy) if import_busy else [])
 

@@ -11,12 +11,16 @@ import pytest
 from domain.busy import BusyPolicy, BusySpan, UnreadableCalendarData
 from domain.graph_events import (
     MARKER_PROPERTY_ID,
+    PLANNED_PROPERTY_ID,
+    UnreadableGraphEvent,
     event_zone,
     graph_busy_spans,
     graph_instant,
     is_private,
     marker_of,
+    marker_value,
     parse_event,
+    planned_start_of,
     read_own_graph_event,
 )
 from domain.intervals import Span
@@ -252,6 +256,53 @@ def test_an_unmoved_occurrence_is_keyed_by_its_start_and_kept_to_the_window() ->
         DENTIST_START: Span(DENTIST_START, DENTIST_END)})
     later = Span(DENTIST_END, DENTIST_END + timedelta(days=30))
     assert read_own_graph_event(payload, later, "UTC") == OwnEvent("series", 9, {})
+
+
+def single_of_a_group(planned: str, **fields: Any) -> str:
+    """One of the single events standing for the occurrences of series 9, planned at `planned`, now at 14:00."""
+    return event(singleValueExtendedProperties=[{"id": MARKER_PROPERTY_ID, "value": "series-9@lockstep"},
+                                                {"id": PLANNED_PROPERTY_ID, "value": planned}], **fields)
+
+
+def test_a_single_standing_for_an_occurrence_is_keyed_by_its_planned_start() -> None:
+    # given the single of an occurrence planned at 9:00 that was moved to 14:00
+    payload = single_of_a_group("2030-01-08T09:00:00Z")
+    planned = datetime(2030, 1, 8, 9, tzinfo=UTC)
+    # then it is that occurrence of the series, where it takes place now
+    assert read_own_graph_event(payload, WINDOW, "Europe/Berlin") == OwnEvent("series", 9, {
+        planned: Span(DENTIST_START, DENTIST_END)})
+    # and, like an occurrence, it is reported only when its planned start lies in the window
+    assert read_own_graph_event(payload, Span(DENTIST_START, DENTIST_END), "UTC") == OwnEvent("series", 9, {})
+    assert read_own_graph_event(payload, Span(planned, DENTIST_START), "UTC") == OwnEvent("series", 9, {
+        planned: Span(DENTIST_START, DENTIST_END)})
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2030-01-08T09:00:00Z", datetime(2030, 1, 8, 9, tzinfo=UTC)),
+    ("2030-01-08T10:00:00+01:00", datetime(2030, 1, 8, 9, tzinfo=UTC)),
+    ("2030-01-08T09:00:00", datetime(2030, 1, 8, 9, tzinfo=UTC)),
+])
+def test_the_planned_start_is_read_as_a_utc_instant(value: str, expected: datetime) -> None:
+    assert planned_start_of(parse_event(single_of_a_group(value))) == expected
+
+
+def test_the_planned_start_property_is_known_by_its_guid_in_any_case() -> None:
+    guid = "7b2f3c1e-5a4d-4e8b-9c61-0d2e3f4a5b6c"
+    shouted = PLANNED_PROPERTY_ID.replace(guid, guid.upper())
+    payload = event(singleValueExtendedProperties=[{"id": shouted, "value": "2030-01-08T09:00:00Z"}])
+    assert planned_start_of(parse_event(payload)) == datetime(2030, 1, 8, 9, tzinfo=UTC)
+    assert planned_start_of(parse_event(own("series-9@lockstep"))) is None
+
+
+def test_an_unreadable_planned_start_is_an_unreadable_event() -> None:
+    with pytest.raises(UnreadableGraphEvent):
+        read_own_graph_event(single_of_a_group("next Tuesday"), WINDOW, "UTC")
+
+
+def test_the_marker_text_is_given_only_when_it_is_a_marker() -> None:
+    assert marker_value(parse_event(single_of_a_group("2030-01-08T09:00:00Z"))) == "series-9@lockstep"
+    assert marker_value(parse_event(own("booking-05@lockstep"))) is None
+    assert marker_value(parse_event(event())) is None
 
 
 @pytest.mark.parametrize("fields", [

@@ -1,5 +1,6 @@
 """The OData pieces of a Graph request the fake honours: Prefer headers, paging ($top, $skip, odata.maxpagesize),
-$select, and the two extended-property forms of $filter and $expand Lockstep uses to find its own events.
+$select, and the two extended-property forms of $filter (an id, or an id and a value: `.../Any(ep: ep/id eq 'x' and
+ep/value eq 'y')`) and of $expand (one id, or several joined by `or`) Lockstep uses to find its own events.
 
 Terms:
 - *extended property id*: `"{type} {guid} Name {name}"` (or `... Id 0x8012`); type and GUID compare without case,
@@ -23,7 +24,9 @@ MAX_TOP = 1000
 _LITERAL = r"'((?:[^']|'')*)'"
 _FILTER = re.compile(rf"singleValueExtendedProperties/any\((\w+):\s*\1/id eq {_LITERAL}"
                      rf"(?:\s+and\s+\1/value eq {_LITERAL})?\)", re.IGNORECASE)
-_EXPAND = re.compile(rf"singleValueExtendedProperties\(\$filter=id eq {_LITERAL}\)", re.IGNORECASE)
+_ID_IS = rf"id eq {_LITERAL}"
+_EXPAND = re.compile(rf"singleValueExtendedProperties\(\$filter=\s*({_ID_IS}(?:\s+or\s+{_ID_IS})*)\s*\)",
+                     re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -127,15 +130,15 @@ def matches(extended: list[dict[str, str]], wanted: tuple[str, str | None]) -> b
 
 
 def expanded(request: web.Request, item: dict[str, Any], extended: list[dict[str, str]]) -> dict[str, Any]:
-    """The item with `singleValueExtendedProperties` when $expand asks for one it has."""
+    """The item with `singleValueExtendedProperties` when $expand asks for one it has (only those asked for)."""
     raw = request.query.get("$expand")
     if raw is None:
         return item
     match = _EXPAND.fullmatch(raw.strip())
     if match is None:
         raise GraphError(400, "BadRequest", f"Parsing OData Select and Expand failed: could not find '{raw}'.")
-    wanted = property_key(_literal(match.group(1)))
-    found = [dict(prop) for prop in extended if property_key(prop["id"]) == wanted]
+    wanted = {property_key(_literal(literal)) for literal in re.findall(_ID_IS, match.group(1), re.IGNORECASE)}
+    found = [dict(prop) for prop in extended if property_key(prop["id"]) in wanted]
     if found:
         return {**item, "singleValueExtendedProperties": found}
     return item

@@ -161,6 +161,29 @@ async def test_the_marker_is_found_by_filter_and_read_by_expand(ms: FakeMicrosof
                            "singleValueExtendedProperties": [{"id": MARKER, "value": "booking-41"}]}
 
 
+async def test_several_properties_are_read_by_one_expand_joined_by_or(ms: FakeMicrosoft,
+                                                                      graph: httpx.AsyncClient) -> None:
+    # given an event with three extended properties
+    planned = MARKER.replace("LockstepBookingId", "LockstepPlanned")
+    other = MARKER.replace("LockstepBookingId", "Other")
+    mine = (await graph.post(f"/me/calendars/{ms.default_calendar_id()}/events", json=event(
+        "Booking", singleValueExtendedProperties=[{"id": MARKER, "value": "series-4"},
+                                                  {"id": planned, "value": "2026-03-02T08:00:00Z"},
+                                                  {"id": other, "value": "x"}]))).json()
+    # when two of them are asked for in one $expand, the second with its GUID in capitals and around extra spaces
+    shouted = planned.replace("66f5a359-4659-4830-9070-00047ec6ac6e", "66F5A359-4659-4830-9070-00047EC6AC6E")
+    read = await graph.get(f"/me/events/{mine['id']}", params={
+        "$expand": f"singleValueExtendedProperties($filter=id eq '{MARKER}'  or  id eq '{shouted}')",
+        "$select": "subject"})
+    # then both come back, and only they
+    assert read.json()["singleValueExtendedProperties"] == [{"id": MARKER, "value": "series-4"},
+                                                            {"id": planned, "value": "2026-03-02T08:00:00Z"}]
+    # and an expand joined by anything but `or` of ids is refused as Graph refuses it
+    refused = await graph.get(f"/me/events/{mine['id']}", params={
+        "$expand": f"singleValueExtendedProperties($filter=id eq '{MARKER}' and id eq '{planned}')"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "BadRequest")
+
+
 async def test_instances_of_a_series_can_be_moved_and_cancelled(ms: FakeMicrosoft, graph: httpx.AsyncClient) -> None:
     series = ms.insert_by_hand(ms.default_calendar_id(), weekly_standup())
     instances = (await graph.get(f"/me/events/{series['id']}/instances", params=MARCH)).json()["value"]

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pytest
 from aiohttp import web
 
-from domain.graph_events import MARKER_PROPERTY_ID
+from domain.graph_events import MARKER_PROPERTY_ID, PLANNED_PROPERTY_ID
 from domain.intervals import Span
 from providers.base import CursorExpired
 from tests.fakes.microsoft import FakeMicrosoft
@@ -23,6 +23,8 @@ from tests.support.microsoft import START, Graph, booking, by_hand, connected, m
 
 WINDOW = Span(START - timedelta(days=30), START + timedelta(days=365))
 DELTA = r"/calendarView/delta$"
+# Lockstep's two properties, as its reads of its own events expand them
+EXPAND = f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}' or id eq '{PLANNED_PROPERTY_ID}')"
 
 
 @pytest.fixture
@@ -188,7 +190,7 @@ async def test_lockstep_s_own_events_carry_their_marker(graph: Graph) -> None:
     lookups = [entry for entry in graph.fake.log if marker_lookup(entry)]
     assert sorted(unquote(entry.path).rsplit("/", 1)[-1] for entry in lookups) == sorted([ours.event_id, theirs])
     assert {tuple(sorted(dict(entry.query).items())) for entry in lookups} == {(
-        ("$expand", f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')"), ("$select", "id"))}
+        ("$expand", EXPAND), ("$select", "id"))}
     assert not [entry for entry in graph.fake.log if entry.method == "GET" and entry.path.endswith("/events")]
 
 
@@ -206,7 +208,7 @@ async def test_many_changed_events_are_marked_by_one_listing_of_the_marked_ones(
     listings = [entry for entry in graph.fake.log if entry.method == "GET" and entry.path.endswith("/events")]
     assert dict(listings[0].query) == {
         "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{MARKER_PROPERTY_ID}')",
-        "$expand": f"singleValueExtendedProperties($filter=id eq '{MARKER_PROPERTY_ID}')", "$select": "id",
+        "$expand": EXPAND, "$select": "id",
         "$top": "1000"}
     assert [entry for entry in graph.fake.log if marker_lookup(entry)] == []
 

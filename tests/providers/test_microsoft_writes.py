@@ -13,7 +13,6 @@ import pytest
 
 from domain.graph_events import MARKER_PROPERTY_ID
 from providers.base import MovedOccurrence, NotFound, OutgoingEvent, PreconditionFailed
-from providers.microsoft import UnexpressibleRecurrence
 from providers.microsoft_export import category_for, transaction_id_for
 from tests.support.microsoft import (
     SCOPES_WITH_CATEGORIES,
@@ -226,9 +225,3 @@ async def test_a_series_across_a_dst_change_has_its_cancelled_and_moved_occurren
 async def test_a_series_created_as_planned_needs_no_look_at_its_instances(graph: Graph) -> None:
     await graph.provider.put_event(graph.calendar_id, series())
     assert not [entry for entry in graph.fake.log if entry.path.endswith("/instances")]
-
-
-async def test_a_rule_graph_cannot_say_is_refused_before_anything_is_written(graph: Graph) -> None:
-    with pytest.raises(UnexpressibleRecurrence):
-        await graph.provider.put_event(graph.calendar_id, series(rrule="FREQ=MONTHLY;BYMONTHDAY=1,15;COUNT=4"))
-    assert writes(graph) == []
