@@ -11,17 +11,12 @@ import html
 import re
 import shutil
 import subprocess
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -30,6 +25,15 @@ from models import CalendarConnection, WatchChannel
 from schema.ids import encode_id
 from services.credentials import new_key
 from tests.fakes.google import FakeGoogle
+from tests.support.end_to_end import (
+    BOOKING,
+    authorization_url,
+    berlin,
+    confirmed,
+    eventually,
+    free_starts,
+    landing_page,
+)
 from tests.support.google_discovery import log_problems
 from tests.support.google_service import google_env, sync_processes
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop
@@ -37,15 +41,6 @@ from tests.support.live import AVAILABILITY_CHANGED, new_channel, socket, wait_f
 from tests.support.server import free_port, live_server_on
 
 USER = "tech@example.com"
-BERLIN = ZoneInfo("Europe/Berlin")
-START = """mutation($input: StartCalendarConnectionInput!) { startCalendarConnection(input: $input) { __typename
-  ... on CalendarAuthorization { authorizationUrl } } }"""
-CONFIRM = """mutation($input: ConfirmCalendarConnectionInput!) { confirmCalendarConnection(input: $input) {
-  __typename ... on CalendarConnection { id accountLabel } } }"""
-SLOTS = """query($s: ID!, $from: DateTime!, $to: DateTime!) { availableSlots(serviceId: $s, from: $from, to: $to,
-  timeZone: "UTC") { ... on AvailableSlots { slots { start } } } }"""
-BOOKING = """query($id: ID!) { booking(id: $id) { ... on Booking { startsAt status } } }"""
-T = TypeVar("T")
 
 
 @dataclass
@@ -56,50 +51,6 @@ class Service:
     shop: Shop
     return_url: str
     landing_url: str
-
-
-class _Landing(BaseHTTPRequestHandler):
-    """The web app's landing page after connecting: it shows the address it was opened with."""
-
-    def do_GET(self) -> None:
-        body = f"<!doctype html><html><body><p id='landed'>{html.escape(self.path)}</p></body></html>".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def landing_page() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Landing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/landing"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], what: str, within: float = 15.0) -> T:
-    """The first truthy answer of `check`, asked every 20 ms; the deadline is generous, the polling fast."""
-    deadline = time.monotonic() + within
-    while True:
-        answer = await check()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened within {within} s: {what}")
-        await asyncio.sleep(0.02)
-
-
-def berlin(days: int, hour: int) -> datetime:
-    day = datetime.now(BERLIN).date() + timedelta(days=days)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN).astimezone(UTC)
 
 
 def timed(start: datetime, minutes: int = 60) -> dict[str, Any]:
@@ -126,32 +77,11 @@ async def service(db: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Serv
     assert problems == []
 
 
-async def authorization_url(service: Service, return_url: str | None = None) -> str:
-    data = await service.api(START, {"input": {"provider": "GOOGLE", "staffId": service.shop.staff_id,
-                                               "returnUrl": return_url or service.return_url}},
-                             service.shop.owner_token)
-    url: str = data["startCalendarConnection"]["authorizationUrl"]
-    return url
-
-
-async def confirmed(service: Service, code: str) -> dict[str, Any]:
-    """The technician's app, signed in as the one who started, confirms the grant the callback held."""
-    data = await service.api(CONFIRM, {"input": {"code": code}}, service.shop.owner_token)
-    result: dict[str, Any] = data["confirmCalendarConnection"]
-    return result
-
-
-async def free_starts(service: Service, start: datetime, end: datetime) -> list[datetime]:
-    data = await service.api(SLOTS, {"s": service.shop.service_id, "from": start.isoformat(),
-                                     "to": end.isoformat()})
-    return [datetime.fromisoformat(slot["start"]) for slot in data["availableSlots"]["slots"]]
-
-
 async def test_a_technician_connects_google_and_both_calendars_stay_in_lockstep(service: Service) -> None:
     google = service.google
     # when the technician opens the consent page with a real HTTP client and follows every redirect
     async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
-        landed = await browser.get(await authorization_url(service))
+        landed = await browser.get(await authorization_url(service, "GOOGLE"))
     # then Google sent them to Lockstep's callback, and Lockstep back to the app asking it to confirm
     assert [str(hop.url).split("?")[0] for hop in landed.history] == [
         google.authorize_url, f"{service.base}/oauth/google/callback"]
@@ -227,7 +157,7 @@ async def test_a_technician_connects_google_and_both_calendars_stay_in_lockstep(
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed on this machine")
 async def test_a_technician_connects_google_in_headless_chromium(service: Service) -> None:
     # when Chromium opens the consent page and follows the redirects (it prints the page it ends on)
-    consent_url = await authorization_url(service, service.landing_url)
+    consent_url = await authorization_url(service, "GOOGLE", service.landing_url)
     chromium = shutil.which("chromium")
     assert chromium is not None
     shown = await asyncio.to_thread(subprocess.run, [

@@ -16,11 +16,10 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -30,8 +29,17 @@ from models import BusyBlock, CalendarConnection, ConnectionHealth, WatchChannel
 from providers.microsoft_export import transaction_id_for
 from schema.ids import decode_id, encode_id
 from services.credentials import new_key
-from tests.app.test_google_end_to_end import eventually, landing_page
 from tests.fakes.microsoft import FakeMicrosoft
+from tests.support.end_to_end import (
+    BERLIN,
+    BOOKING,
+    authorization_url,
+    berlin,
+    confirmed,
+    eventually,
+    free_starts,
+    landing_page,
+)
 from tests.support.google_service import sync_processes
 from tests.support.graph_contract import check_graph_traffic
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop
@@ -40,14 +48,6 @@ from tests.support.microsoft_service import answer_consent, microsoft_env
 from tests.support.server import free_port, live_server_on
 
 USER = "tech@contoso.example"
-BERLIN = ZoneInfo("Europe/Berlin")
-START = """mutation($input: StartCalendarConnectionInput!) { startCalendarConnection(input: $input) { __typename
-  ... on CalendarAuthorization { authorizationUrl } } }"""
-CONFIRM = """mutation($input: ConfirmCalendarConnectionInput!) { confirmCalendarConnection(input: $input) {
-  __typename ... on CalendarConnection { id accountLabel } } }"""
-SLOTS = """query($s: ID!, $from: DateTime!, $to: DateTime!) { availableSlots(serviceId: $s, from: $from, to: $to,
-  timeZone: "UTC") { ... on AvailableSlots { slots { start } } } }"""
-BOOKING = """query($id: ID!) { booking(id: $id) { ... on Booking { startsAt status } } }"""
 _ACCEPT = re.compile(r'id="accept" href="([^"]+)"')
 
 
@@ -59,11 +59,6 @@ class Service:
     shop: Shop
     return_url: str
     landing_url: str
-
-
-def berlin(days: int, hour: int) -> datetime:
-    day = datetime.now(BERLIN).date() + timedelta(days=days)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN).astimezone(UTC)
 
 
 def timed(start: datetime, minutes: int = 60, subject: str = "Dentist") -> dict[str, Any]:
@@ -92,31 +87,10 @@ async def service(db: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Serv
     assert problems == [], "\n".join(problems)
 
 
-async def authorization_url(service: Service, return_url: str | None = None) -> str:
-    data = await service.api(START, {"input": {"provider": "MICROSOFT", "staffId": service.shop.staff_id,
-                                               "returnUrl": return_url or service.return_url}},
-                             service.shop.owner_token)
-    url: str = data["startCalendarConnection"]["authorizationUrl"]
-    return url
-
-
-async def confirmed(service: Service, code: str) -> dict[str, Any]:
-    """The technician's app, signed in as the one who started, confirms the grant the callback held."""
-    data = await service.api(CONFIRM, {"input": {"code": code}}, service.shop.owner_token)
-    result: dict[str, Any] = data["confirmCalendarConnection"]
-    return result
-
-
-async def free_starts(service: Service, start: datetime, end: datetime) -> list[datetime]:
-    data = await service.api(SLOTS, {"s": service.shop.service_id, "from": start.isoformat(),
-                                     "to": end.isoformat()})
-    return [datetime.fromisoformat(slot["start"]) for slot in data["availableSlots"]["slots"]]
-
-
 async def connect(service: Service) -> CalendarConnection:
     """The technician follows every redirect with a real HTTP client, accepting on Microsoft's consent page."""
     async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
-        landed = await answer_consent(browser, await authorization_url(service))
+        landed = await answer_consent(browser, await authorization_url(service, "MICROSOFT"))
     # then Microsoft sent them to Lockstep's callback, and Lockstep back to the app asking it to confirm
     assert [str(hop.url).split("?")[0] for hop in landed.history] == [
         service.microsoft.url + "/common/oauth2/v2.0/consent", f"{service.base}/oauth/microsoft/callback"]
@@ -222,7 +196,7 @@ async def test_a_technician_connects_outlook_and_both_calendars_stay_in_lockstep
 async def test_a_technician_connects_outlook_in_headless_chromium(service: Service) -> None:
     # given the consent page the technician signed in to (its Accept button is a link Chromium opens)
     async with httpx.AsyncClient() as http:
-        page = await http.get(await authorization_url(service, service.landing_url))
+        page = await http.get(await authorization_url(service, "MICROSOFT", service.landing_url))
     accept = _ACCEPT.search(page.text)
     assert accept is not None, page.text
     # when Chromium accepts and follows the redirects (it prints the page it ends on)

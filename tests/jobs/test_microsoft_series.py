@@ -6,7 +6,6 @@ cancelled occurrence becomes busy time at the right local hours on both sides of
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,25 +17,17 @@ from models import Booking, BusyBlock, CalendarConnection, ConflictPolicy
 from services.bookings import CANCEL_THIS, cancel_booking, reschedule_booking
 from services.sync_dispatch import dispatch_outbox
 from tests.fakes.microsoft import FakeMicrosoft
-from tests.support.graph_contract import conforming_microsoft
 from tests.support.microsoft import read_instances
-from tests.support.microsoft_jobs import given_microsoft_connection
-from tests.support.sync import ConnectedStaff, book
+from tests.support.microsoft_jobs import Connected, connected_to_a_fake
+from tests.support.sync import book
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-@dataclass
-class Connected:
-    microsoft: FakeMicrosoft
-    given: ConnectedStaff
-
-
 @pytest.fixture
 async def connected(database_url: str, db: str) -> AsyncIterator[Connected]:
-    async with conforming_microsoft() as microsoft:
-        connection = await given_microsoft_connection(microsoft, database_url, timedelta(hours=1))
-        yield Connected(microsoft, connection.given)
+    async with connected_to_a_fake(database_url) as made:
+        yield made
 
 
 def next_dst_change(after: date) -> date:

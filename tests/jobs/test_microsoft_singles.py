@@ -6,7 +6,6 @@ winning). Every Graph exchange is checked against the contract (conforming_micro
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,26 +19,18 @@ from models import Booking, BusyBlock, CalendarConnection, ConflictPolicy, Event
 from providers.microsoft_singles import GROUP_PREFIX
 from services.sync_dispatch import dispatch_outbox
 from tests.fakes.microsoft import FakeMicrosoft
-from tests.support.graph_contract import conforming_microsoft
 from tests.support.microsoft import read_event
-from tests.support.microsoft_jobs import given_microsoft_connection
-from tests.support.sync import ConnectedStaff, book
+from tests.support.microsoft_jobs import Connected, connected_to_a_fake
+from tests.support.sync import book
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RULE = "FREQ=MONTHLY;BYMONTHDAY=1,15;COUNT=4"
 
 
-@dataclass
-class Connected:
-    microsoft: FakeMicrosoft
-    given: ConnectedStaff
-
-
 @pytest.fixture
 async def connected(database_url: str, db: str) -> AsyncIterator[Connected]:
-    async with conforming_microsoft() as microsoft:
-        connection = await given_microsoft_connection(microsoft, database_url, timedelta(hours=1))
-        yield Connected(microsoft, connection.given)
+    async with connected_to_a_fake(database_url) as made:
+        yield made
 
 
 def berlin(day: date, hour: int) -> datetime:

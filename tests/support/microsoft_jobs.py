@@ -4,6 +4,8 @@ issued."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +16,7 @@ from providers.oauth import OAuthClient
 from providers.registry import MICROSOFT_OAUTH_SCOPES
 from services.credentials import CredentialVault, new_key
 from tests.fakes.microsoft import FakeMicrosoft
+from tests.support.graph_contract import conforming_microsoft
 from tests.support.sync import ConnectedStaff, given_connected_staff
 
 KEY = new_key()
@@ -57,3 +60,19 @@ async def given_microsoft_connection(microsoft: FakeMicrosoft, database_url: str
     await CalendarConnection.filter(id=given.connection.id).update(
         token_expires_at=datetime.now(UTC) + token_lifetime, account_label=ACCOUNT)
     return MicrosoftConnection(client, given, str(issued["refresh_token"]))
+
+
+@dataclass
+class Connected:
+    """A conforming fake and the staff member connected to its account (given_microsoft_connection)."""
+
+    microsoft: FakeMicrosoft
+    given: ConnectedStaff
+
+
+@asynccontextmanager
+async def connected_to_a_fake(database_url: str) -> AsyncIterator[Connected]:
+    """A fake Graph whose traffic must conform, with the staff member connected (access for an hour)."""
+    async with conforming_microsoft() as microsoft:
+        connection = await given_microsoft_connection(microsoft, database_url, timedelta(hours=1))
+        yield Connected(microsoft, connection.given)
