@@ -78,7 +78,9 @@ async def _follow(info: Info, topics: Awaitable[list[str]], kind: type[E],
 
 async def booking_changed(info: Info, business_id: strawberry.ID | None = None,
                           staff_id: strawberry.ID | None = None) -> AsyncGenerator[BookingChangedEvent, None]:
-    """Bookings of a business (or of one staff member) created, moved, cancelled or edited; owners and staff."""
+    """Bookings of a business (or of one staff member) created, moved, cancelled or edited, for owners and staff;
+    with neither argument, the viewer's own bookings as a customer."""
+    own = business_id is None and staff_id is None
 
     async def topics() -> list[str]:
         return await live_access.booking_topics(
@@ -87,9 +89,11 @@ async def booking_changed(info: Info, business_id: strawberry.ID | None = None,
 
     async def convert(event: live.BookingsChanged) -> BookingChanged:
         rows = await live_access.changed_bookings(event)
+        if own:
+            rows = live_access.customers_own(rows, viewer_of(info))
         return BookingChanged(kind=BookingChangeKind(event.kind), business_id=encode_id("Business", event.business_id),
-                              staff_ids=[encode_id("StaffMember", pk) for pk in event.staff_ids],
-                              bookings=[Booking.from_model(row, for_business=True) for row in rows])
+                              staff_ids=[] if own else [encode_id("StaffMember", pk) for pk in event.staff_ids],
+                              bookings=[Booking.from_model(row, for_business=not own) for row in rows])
 
     async for payload in _follow(info, topics(), live.BookingsChanged, convert):
         yield payload

@@ -202,10 +202,11 @@ async def publish_day_changed(staff_id: int, day: date, zone_name: str) -> None:
 
 @after_commit
 async def publish_bookings_changed(kind: str, business_id: int, staff_ids: Iterable[int],
-                                   booking_ids: Iterable[int]) -> None:
+                                   booking_ids: Iterable[int], customer_ids: Iterable[int] = ()) -> None:
     ids = tuple(sorted(set(booking_ids)))
     if ids:
-        await publish(BookingsChanged(kind, business_id, tuple(sorted(set(staff_ids))), ids))
+        await publish(BookingsChanged(kind, business_id, tuple(sorted(set(staff_ids))), ids,
+                                      tuple(sorted(set(customer_ids)))))
 
 
 class BookingRow(Protocol):
@@ -214,6 +215,7 @@ class BookingRow(Protocol):
     id: int
     business_id: int
     staff_id: int
+    customer_id: int | None
     buffered_start: datetime
     buffered_end: datetime
 
@@ -228,7 +230,8 @@ async def publish_booking_rows(kind: str, rows: Sequence[BookingRow], earlier: S
     spans: dict[int, list[Span]] = {}
     for row in [*earlier, *rows]:
         spans.setdefault(row.staff_id, []).append(Span(row.buffered_start, row.buffered_end))
-    await publish_bookings_changed(kind, rows[0].business_id, spans, [row.id for row in rows])
+    customers = [row.customer_id for row in rows if row.customer_id is not None]
+    await publish_bookings_changed(kind, rows[0].business_id, spans, [row.id for row in rows], customers)
     if time_changed:
         for staff_id, taken in spans.items():
             await publish_availability_changed(staff_id, taken)

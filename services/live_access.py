@@ -1,7 +1,8 @@
 """Who may subscribe to what, and what a delivered event shows them.
 
-The rules are those of the matching queries: bookings and their changes are the business's (owner and staff;
-customers are refused even for their own bookings, which they read with `bookings`); sync health is the calendar
+The rules are those of the matching queries: bookings and their changes are the business's (owner and staff), and
+each customer's own (subscribing with neither a business nor a staff member; they see their bookings as the
+`bookings` query shows a customer, and no one else's); sync health is the calendar
 manager's (the owner, or the staff member themself; a whole business's health is the owner's); availability is
 public, like `availableSlots`; notifications are the viewer's own. Each function returns the topics to listen on
 (services.live) or raises the same errors as the query.
@@ -35,6 +36,8 @@ async def _staff(staff_id: int, path: str) -> Staff:
 
 
 async def booking_topics(viewer: Viewer, business_id: int | None, staff_id: int | None) -> list[str]:
+    if business_id is None and staff_id is None:
+        return [topic("booking", "customer", require_signed_in(viewer))]  # the viewer's own, as a customer
     _exactly_one(("businessId", business_id), ("staffId", staff_id))
     require_signed_in(viewer)
     if staff_id is not None:
@@ -102,6 +105,12 @@ async def changed_bookings(event: live.BookingsChanged) -> Sequence[Booking]:
         if failed and _booking_reads.get(id(event)) is entry:
             del _booking_reads[id(event)]  # a failed read is not kept: the next subscriber tries again
         raise
+
+
+def customers_own(rows: Sequence[Booking], viewer: Viewer) -> list[Booking]:
+    """Of an event's bookings, those of the viewer as a customer."""
+    own = require_signed_in(viewer)
+    return [row for row in rows if row.customer_id == own]
 
 
 async def _read_bookings(event: live.BookingsChanged) -> Sequence[Booking]:

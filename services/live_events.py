@@ -33,16 +33,19 @@ def topic(kind: str, scope: str, pk: int) -> str:
 
 @dataclass(frozen=True)
 class BookingsChanged:
-    """Bookings were created, rescheduled, cancelled or updated (`kind`); `staff_ids` has the old and new staff."""
+    """Bookings were created, rescheduled, cancelled or updated (`kind`); `staff_ids` has the old and new staff,
+    `customer_ids` the customers' accounts the bookings belong to (each follows their own)."""
 
     kind: str
     business_id: int
     staff_ids: tuple[int, ...]
     booking_ids: tuple[int, ...]
+    customer_ids: tuple[int, ...] = ()
 
     def topics(self) -> tuple[str, ...]:
         return (topic("booking", "business", self.business_id),
-                *(topic("booking", "staff", staff_id) for staff_id in self.staff_ids))
+                *(topic("booking", "staff", staff_id) for staff_id in self.staff_ids),
+                *(topic("booking", "customer", customer_id) for customer_id in self.customer_ids))
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,8 @@ def encode(event: LiveEvent) -> str:
     body: dict[str, Any]
     if isinstance(event, BookingsChanged):
         body = {"type": "bookings", "kind": event.kind, "businessId": event.business_id,
-                "staffIds": list(event.staff_ids), "bookingIds": list(event.booking_ids)}
+                "staffIds": list(event.staff_ids), "bookingIds": list(event.booking_ids),
+                "customerIds": list(event.customer_ids)}
     elif isinstance(event, AvailabilityChanged):
         body = {"type": "availability", "staffId": event.staff_id, "serviceIds": list(event.service_ids),
                 "spans": [[span.start.isoformat(), span.end.isoformat()] for span in event.spans]}
@@ -126,7 +130,8 @@ def decode(raw: str | bytes) -> LiveEvent | None:
         if kind == "bookings":
             return BookingsChanged(str(body["kind"]), int(body["businessId"]),
                                    tuple(int(pk) for pk in body["staffIds"]),
-                                   tuple(int(pk) for pk in body["bookingIds"]))
+                                   tuple(int(pk) for pk in body["bookingIds"]),
+                                   tuple(int(pk) for pk in body.get("customerIds", ())))
         if kind == "availability":
             spans = tuple(Span(datetime.fromisoformat(start), datetime.fromisoformat(end))
                           for start, end in body["spans"])

@@ -233,3 +233,33 @@ async def test_a_connection_has_a_subscription_limit(server: str, http: GraphQLC
         assert str(refused) == "{'message': 'Subscription limit reached'}"
         for feed in (first, second, elsewhere):
             assert (await feed.next())["availabilityChanged"]["staffId"] == shop.staff_id
+
+
+RESCHEDULE = """mutation($input: RescheduleBookingInput!) { rescheduleBooking(input: $input) { __typename } }"""
+
+
+async def test_a_customer_follows_their_own_bookings_and_nobody_elses(server: str, http: GraphQLClient) -> None:
+    # given two customers following their own bookings (no business, no staff member), each with a booking
+    shop = await given_shop(http)
+    cleo = await sign_up(http, "cleo@example.com", name="Cleo Customer")
+    dan = await sign_up(http, "dan@example.com", name="Dan Customer")
+    booked = await http(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": AT_TEN.isoformat()}},
+                        cleo["accessToken"])
+    cleos = booked["createBooking"]["booking"]["id"]
+    async with socket(server, cleo["accessToken"]) as mine, socket(server, dan["accessToken"]) as his:
+        cleo_feed = mine.subscribe(BOOKING_CHANGED, {})
+        dan_feed = his.subscribe(BOOKING_CHANGED, {})
+        await wait_for_health(server, subscribers=2)
+        # when the business moves Cleo's booking an hour later, and books a walk-in for someone else
+        later = AT_TEN + timedelta(hours=1)
+        moved = await http(RESCHEDULE, {"input": {"id": cleos, "startsAt": later.isoformat()}}, shop.owner_token)
+        assert moved["rescheduleBooking"]["__typename"] == "BookingPayload", moved
+        await book(http, shop, hours_later=3)
+        # then Cleo hears of her booking's move, as a customer sees it (no staff list), and of nothing else
+        assert await cleo_feed.next() == {"bookingChanged": {
+            "__typename": "BookingChanged", "kind": "RESCHEDULED", "businessId": shop.business_id, "staffIds": [],
+            "bookings": [{"id": cleos, "status": "CONFIRMED", "startsAt": later.isoformat(),
+                          "customerName": "Cleo Customer"}]}}
+        assert await cleo_feed.nothing_within(0.3)
+        # and Dan hears nothing of either
+        assert await dan_feed.nothing_within(0.3)
