@@ -209,3 +209,19 @@ async def test_a_provider_this_server_does_not_configure_is_refused(db: str) -> 
     assert answer == {"__typename": "SignInProviderUnavailable",
                       "message": "Signing in with Google is not set up on this server"}
     assert await User.all().count() == 0
+
+
+async def test_failed_token_sign_ins_are_throttled_like_password_sign_ins(db: str) -> None:
+    async with deployment(free_failures=3) as at:
+        sam = at.facebook.add_user("Sam", "Lee", "sam@example.com")
+        # given four forged tokens from one address (three free failures, then the fourth makes it wait)
+        for _ in range(4):
+            assert (await at.with_token("FACEBOOK", "EAAforged"))["__typename"] == "AuthenticationFailed"
+        checks = sum(1 for request in at.facebook.log if request.path.endswith("/debug_token"))
+        # when a fifth attempt comes at once, even with a genuine token
+        answer = await at.with_token("FACEBOOK", at.facebook.token_for(sam))
+        checked_again = sum(1 for request in at.facebook.log if request.path.endswith("/debug_token")) - checks
+    # then it is refused before anything is asked of Facebook, and nothing is created
+    assert answer == {"__typename": "TooManyAttempts", "message": "Too many attempts; try again in 1 seconds"}
+    assert checked_again == 0
+    assert await User.all().count() == 0

@@ -48,14 +48,14 @@ PASSWORD_SIGN_IN = """mutation($email: String!, $password: String!) { signIn(inp
 
 
 def sign_in_settings(google: FakeGoogleSignIn, facebook: FakeFacebook, public_url: str = PUBLIC,
-                     return_urls: tuple[str, ...] = (RETURN_URL,)) -> Settings:
+                     return_urls: tuple[str, ...] = (RETURN_URL,), free_failures: int = 50) -> Settings:
     """The app's settings with both providers at the fakes (and a throttle that lets a test fail a few times)."""
     return dataclasses.replace(
         Settings.from_env(), public_url=public_url, sign_in_return_urls=return_urls,
         sign_in_google_client_ids=google.client_ids, sign_in_google_client_secret=google.client_secret,
         sign_in_google_discovery_url=google.discovery_url, sign_in_facebook_app_id=facebook.app_id,
         sign_in_facebook_app_secret=facebook.app_secret(), sign_in_facebook_dialog_url=facebook.dialog_url,
-        sign_in_facebook_graph_url=facebook.graph_url, throttle_free_failures=50)
+        sign_in_facebook_graph_url=facebook.graph_url, throttle_free_failures=free_failures)
 
 
 def sign_in_env(google: FakeGoogleSignIn, facebook: FakeFacebook, return_urls: tuple[str, ...]) -> dict[str, str]:
@@ -99,12 +99,14 @@ class Deployment:
 
 
 @asynccontextmanager
-async def deployment(min_refetch_seconds: float = 0.0, configured: bool = True) -> AsyncIterator[Deployment]:
-    """Both fakes and the app; `configured` False: a server with no sign-in provider set up."""
+async def deployment(min_refetch_seconds: float = 0.0, configured: bool = True, free_failures: int = 50
+                     ) -> AsyncIterator[Deployment]:
+    """Both fakes and the app; `configured` False: a server with no sign-in provider set up; `free_failures`: the
+    failures one client address may have before the throttle delays it."""
     google = FakeGoogleSignIn(redirect_uris=(f"{PUBLIC}/auth/google/callback",))
     facebook = FakeFacebook(redirect_uris=(f"{PUBLIC}/auth/facebook/callback",))
     async with google, facebook:
-        settings = sign_in_settings(google, facebook)
+        settings = sign_in_settings(google, facebook, free_failures=free_failures)
         app = create_app(settings, accounts=account_security(settings),
                          sign_in_gateways=gateways(settings, min_refetch_seconds) if configured else {})
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=PUBLIC) as http, \
