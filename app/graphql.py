@@ -50,6 +50,7 @@ from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
 from services.quotas import Quotas
+from services.sign_in import SignInGateway
 from services.slot_cache import SlotCache
 
 
@@ -175,7 +176,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
     def __init__(self, settings: Settings, account_probe: AccountProbe | None = None,
                  live: LiveFeed | None = None, oauth: Mapping[str, OAuthGateway] | None = None,
                  farewell: ProviderFarewell | None = None, accounts: AccountSecurity | None = None,
-                 connection_reader: ConnectionReader | None = None) -> None:
+                 connection_reader: ConnectionReader | None = None,
+                 sign_in: Mapping[str, SignInGateway] | None = None) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql" if settings.graphiql else None,
                          subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
                          max_subscriptions_per_connection=settings.ws_max_subscriptions,
@@ -190,6 +192,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.oauth = dict(oauth or {})
         self.allowed_return_urls = settings.oauth_return_urls
         self.farewell = farewell
+        self.sign_in = dict(sign_in or {})
+        self.sign_in_return_urls = settings.sign_in_return_urls
         self.connection_reader = connection_reader or LiveConnectionReader.from_settings(settings, self.vault)
         self.quotas = Quotas(businesses_per_owner=settings.max_businesses_per_owner,
                              staff_per_business=settings.max_staff_per_business,
@@ -229,7 +233,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
                        allowed_return_urls=self.allowed_return_urls, farewell=self.farewell,
                        connection_reader=self.connection_reader, quotas=self.quotas,
                        slot_limits=self.slot_limits, slot_budget=self.slot_limits.new_budget(),
-                       slot_cache=self.slot_cache)
+                       slot_cache=self.slot_cache, sign_in=self.sign_in,
+                       sign_in_return_urls=self.sign_in_return_urls)
 
     async def on_ws_connect(self, context: Context) -> Any:
         context.token_viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens,

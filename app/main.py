@@ -25,12 +25,15 @@ from app.oauth_routes import oauth_callbacks
 from app.publish_after_response import PublishAfterResponse
 from app.request_limits import RequestSizeLimit
 from app.settings import Settings
+from app.sign_in_providers import configured_sign_in
+from app.sign_in_routes import sign_in_callbacks
 from app.webhooks import WebhookInboxes, webhooks
 from services import live
 from services.auth import AccountSecurity
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.oauth_connections import OAuthGateway
+from services.sign_in import SignInGateway
 
 schema = build_schema()
 
@@ -61,10 +64,11 @@ def browser_origins(settings: Settings) -> Middleware:
 
 def create_app(settings: Settings | None = None, account_probe: AccountProbe | None = None,
                oauth_gateways: Mapping[str, OAuthGateway] | None = None,
-               accounts: AccountSecurity | None = None) -> Starlette:
+               accounts: AccountSecurity | None = None,
+               sign_in_gateways: Mapping[str, SignInGateway] | None = None) -> Starlette:
     """The app. `account_probe` replaces the CalDAV account check (tests pass a fake); `oauth_gateways` the OAuth
     providers configured by the settings; `accounts` the sign-in protection the settings describe (tests pass one
-    with their own clock)."""
+    with their own clock); `sign_in_gateways` the customer sign-in providers configured by the settings."""
     settings = settings or Settings.from_env()
     gateways = dict(oauth_gateways if oauth_gateways is not None else configured_gateways(settings))
     vault = CredentialVault(settings.secret_keys)
@@ -72,7 +76,9 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
     hub = None
     if settings.redis_url:
         hub = LiveHub(settings.redis_url, settings.live_channel, settings.live_queue_size)
-    graphql = LockstepGraphQL(settings, account_probe, hub, gateways, configured_farewell(settings, vault), accounts)
+    sign_in = dict(sign_in_gateways if sign_in_gateways is not None else configured_sign_in(settings))
+    graphql = LockstepGraphQL(settings, account_probe, hub, gateways, configured_farewell(settings, vault), accounts,
+                              sign_in=sign_in)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         # and its registered redirect URI keep pointing at /webhooks/google and /oauth/google/callback.
         Route("/oauth/{provider}/callback", oauth_callbacks(gateways, vault)),
         Route("/webhooks/{provider}", webhooks(webhook_inboxes), methods=["POST"]),
+        Route("/auth/{provider}/callback", sign_in_callbacks(sign_in, vault)),
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))

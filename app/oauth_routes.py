@@ -23,15 +23,15 @@ from services.oauth_confirmation import hold_granted_account
 from services.oauth_connections import OAuthGateway, OAuthGrantError, OAuthStateError, use_authorisation_state
 
 
-def _with_outcome(return_url: str, outcome: dict[str, str]) -> str:
+def with_outcome(return_url: str, outcome: dict[str, str]) -> str:
     parts = urlsplit(return_url)
     query = [*parse_qsl(parts.query, keep_blank_values=True), *outcome.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _error_page(message: str) -> HTMLResponse:
-    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>Calendar not connected</title></head>"
-            f"<body><h1>Calendar not connected</h1><p>{html.escape(message)}</p></body></html>")
+def error_page(message: str, title: str = "Calendar not connected") -> HTMLResponse:
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>")
     return HTMLResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
 
 
@@ -41,26 +41,26 @@ def oauth_callback(provider: str, gateways: Mapping[str, OAuthGateway], vault: C
     async def callback(request: Request) -> Response:
         gateway = gateways.get(provider)
         if gateway is None:
-            return _error_page("This server is not set up to connect these calendars.")
+            return error_page("This server is not set up to connect these calendars.")
         now = datetime.now(UTC)
         try:
             pending = await use_authorisation_state(request.query_params.get("state", ""), provider, vault, now)
         except OAuthStateError as error:
-            return _error_page(error.message)
+            return error_page(error.message)
         refused = request.query_params.get("error")
         if refused or not request.query_params.get("code"):
             # The user (or their organisation) said no at the provider, or the provider sent no code.
             outcome = {"error": "no_code"} if not refused else REGISTRY[provider].oauth_refusal(
                 refused, request.query_params.get("error_description", ""))
-            return RedirectResponse(_with_outcome(pending.return_url, {"calendarConnection": "failed", **outcome}),
+            return RedirectResponse(with_outcome(pending.return_url, {"calendarConnection": "failed", **outcome}),
                                     status_code=302)
         try:
             account = await gateway.grant(request.query_params["code"], pending.code_verifier, now)
         except OAuthGrantError as refused_grant:
-            return RedirectResponse(_with_outcome(pending.return_url, {
+            return RedirectResponse(with_outcome(pending.return_url, {
                 "calendarConnection": "failed", **refused_grant.outcome}), status_code=302)
         code = await hold_granted_account(pending, account, vault, now)
-        return RedirectResponse(_with_outcome(pending.return_url, {
+        return RedirectResponse(with_outcome(pending.return_url, {
             "calendarConnection": "confirm", "confirmationCode": code}), status_code=302)
 
     return callback

@@ -15,6 +15,12 @@ from pathlib import Path
 from domain.client_address import trusted_networks
 from providers.entry import ProviderApp
 from providers.registry import REGISTRY
+from providers.sign_in_facebook import (
+    API_VERSION as FACEBOOK_API_VERSION,
+    DIALOG_URL as FACEBOOK_DIALOG_URL,
+    GRAPH_URL as FACEBOOK_GRAPH_URL,
+)
+from providers.sign_in_google import DISCOVERY_URL as GOOGLE_DISCOVERY_URL
 
 
 def _int(name: str, default: int) -> int:
@@ -200,6 +206,17 @@ class Settings:
     min_slot_step_minutes: int = 5
     slot_cache_starts: int = 500_000
     document_cache_size: int = 256
+    # Customer sign-in with Google and Facebook (README: "Signing in with Google or Facebook"); a provider is off
+    # unless its id and secret are set.
+    sign_in_return_urls: tuple[str, ...] = ()
+    sign_in_google_client_ids: tuple[str, ...] = ()  # the web client first, then the Android and iOS ones
+    sign_in_google_client_secret: str = field(default="", repr=False)
+    sign_in_google_discovery_url: str = GOOGLE_DISCOVERY_URL
+    sign_in_facebook_app_id: str = ""
+    sign_in_facebook_app_secret: str = field(default="", repr=False)
+    sign_in_facebook_dialog_url: str = FACEBOOK_DIALOG_URL
+    sign_in_facebook_graph_url: str = FACEBOOK_GRAPH_URL
+    sign_in_facebook_api_version: str = FACEBOOK_API_VERSION
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -256,4 +273,14 @@ class Settings:
             min_slot_step_minutes=_int("LOCKSTEP_MIN_SLOT_STEP_MINUTES", 5),
             slot_cache_starts=_int("LOCKSTEP_SLOT_CACHE_STARTS", 500_000),
             document_cache_size=_int("LOCKSTEP_DOCUMENT_CACHE_SIZE", 256),
+            sign_in_return_urls=_list("LOCKSTEP_SIGNIN_RETURN_URLS"),
+            sign_in_google_client_ids=_list("LOCKSTEP_SIGNIN_GOOGLE_CLIENT_IDS"),
+            sign_in_google_client_secret=os.environ.get("LOCKSTEP_SIGNIN_GOOGLE_CLIENT_SECRET", ""),
+            sign_in_google_discovery_url=os.environ.get("LOCKSTEP_SIGNIN_GOOGLE_DISCOVERY_URL") or GOOGLE_DISCOVERY_URL,
+            sign_in_facebook_app_id=os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_APP_ID", ""),
+            sign_in_facebook_app_secret=os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_APP_SECRET", ""),
+            sign_in_facebook_dialog_url=os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_DIALOG_URL") or FACEBOOK_DIALOG_URL,
+            sign_in_facebook_graph_url=os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_GRAPH_URL") or FACEBOOK_GRAPH_URL,
+            sign_in_facebook_api_version=(os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_API_VERSION")
+                                          or FACEBOOK_API_VERSION),
         )

@@ -21,6 +21,7 @@ from models.calendars import (
     SyncFrequency,
 )
 from models.channels import WatchChannel
+from models.identities import SignInIdentity, SignInState
 from models.oauth import OAuthState
 from models.outbox import OutboxEntry
 from models.sync import (
@@ -53,6 +54,8 @@ __all__ = [
     "RefreshToken",
     "ScheduleOverride",
     "Service",
+    "SignInIdentity",
+    "SignInState",
     "Staff",
     "SyncConflict",
     "SyncDirection",

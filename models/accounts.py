@@ -19,9 +19,17 @@ class User(Model):
     password_hash = fields.CharField(max_length=255)
     role = fields.CharEnumField(UserRole, max_length=16)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When the owner of `email` was known to hold it (a confirmed address, or a provider authoritative for it);
+    # None until then. An account with an unverified address is never merged with a provider's identity.
+    email_verified_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "user_account"
+
+    @property
+    def has_password(self) -> bool:
+        """An account made by signing in with a provider has no password (an empty hash) until one is set."""
+        return bool(self.password_hash)
 
 
 class RefreshToken(Model):

@@ -17,6 +17,7 @@ from services.farewell import ProviderFarewell
 from services.live import LiveFeed
 from services.oauth_connections import OAuthGateway
 from services.quotas import DEFAULT_QUOTAS, Quotas
+from services.sign_in import SignInGateway
 from services.slot_cache import SlotCache
 
 
@@ -56,6 +57,9 @@ class Context:
     slot_limits: SlotLimits = field(default_factory=SlotLimits)
     slot_budget: SlotBudget = field(default_factory=lambda: SlotLimits().new_budget())
     slot_cache: SlotCache = field(default_factory=lambda: SlotCache(0))
+    # Customer sign-in providers this server is configured for (by provider name), and where browsers may return.
+    sign_in: Mapping[str, SignInGateway] = field(default_factory=dict)
+    sign_in_return_urls: tuple[str, ...] = ()
 
     def now(self) -> datetime:
         return datetime.now(UTC)

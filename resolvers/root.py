@@ -14,6 +14,7 @@ from resolvers import (
     oauth,
     previews,
     setup,
+    sign_in as provider_sign_in,
     sync,
 )
 from schema.types import BookingConnection, Business, User
@@ -34,6 +35,7 @@ class Query:
     sync_log = strawberry.field(resolver=sync.sync_log)
     conflicts = strawberry.field(resolver=conflicts.conflicts)
     notifications = strawberry.field(resolver=notifications.notifications)
+    sign_in_methods = strawberry.field(resolver=provider_sign_in.sign_in_methods)
 
 
 @strawberry.type
@@ -68,6 +70,12 @@ class Mutation:
     unlink_booking_event = strawberry.mutation(resolver=sync.unlink_booking_event)
     resolve_conflict = strawberry.mutation(resolver=conflicts.resolve_conflict)
     mark_notifications_read = strawberry.mutation(resolver=notifications.mark_notifications_read)
+    start_sign_in = strawberry.mutation(resolver=provider_sign_in.start_sign_in)
+    exchange_sign_in_code = strawberry.mutation(resolver=provider_sign_in.exchange_sign_in_code)
+    sign_in_with_provider_token = strawberry.mutation(resolver=provider_sign_in.sign_in_with_provider_token)
+    link_sign_in_provider = strawberry.mutation(resolver=provider_sign_in.link_sign_in_provider)
+    unlink_sign_in_provider = strawberry.mutation(resolver=provider_sign_in.unlink_sign_in_provider)
+    set_password = strawberry.mutation(resolver=provider_sign_in.set_password)
 
 
 @strawberry.type

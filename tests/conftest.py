@@ -38,7 +38,7 @@ _TABLES = [
     "oauthstate", "notification", "syncconflict", "synclogentry", "eventmapping",
     "watchchannel", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
-    "refreshtoken", "business", "user_account",
+    "refreshtoken", "signinstate", "signinidentity", "business", "user_account",
 ]
 
 
