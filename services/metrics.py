@@ -51,7 +51,8 @@ ERROR_TYPES = ("syntax", "validation", "variables", "refused", "unexpected")
 WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed", "dropped", "handshake")
 # The mutations sign-in throttling guards; anything else is counted as "other" (add a mutation here when it is
 # throttled too).
-THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptStaffInvite"})
+THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptStaffInvite", "signInWithProviderToken",
+                                  "linkSignInProvider", "unlinkSignInProvider", "setPassword"})
 
 JOB_OUTCOMES_KEY = "lockstep:metrics:sync-job-outcomes"
 SYNC_JOBS = ("push", "pull", "refresh", "watch")

@@ -48,7 +48,10 @@ _MAX_RACES = 50  # compare-and-set retries before an attempt is refused as if th
 
 # The GraphQL mutation that each throttled action answers, as /metrics names it.
 OPERATION_OF_ACTION = {"sign_in": "signIn", "sign_up": "signUp", "refresh_token": "refreshToken",
-                       "accept_staff_invite": "acceptStaffInvite"}
+                       "accept_staff_invite": "acceptStaffInvite",
+                       "sign_in_with_provider_token": "signInWithProviderToken",
+                       "link_sign_in_provider": "linkSignInProvider",
+                       "unlink_sign_in_provider": "unlinkSignInProvider", "set_password": "setPassword"}
 
 
 def count_throttled(action: str) -> None:

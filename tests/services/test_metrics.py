@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from redis import Redis
 
+from services import metrics
 from services.metrics import JOB_OUTCOMES_KEY, job_outcome_counts, record_job_outcome, record_job_outcomes
+from services.throttle import count_throttled
 from tests.support.server import free_port
 
 
@@ -30,3 +32,15 @@ def test_a_redis_that_does_not_answer_loses_the_count_but_raises_nothing(redis_u
     away = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
     record_job_outcome(away, "push", "done")
     assert Redis.from_url(redis_url).exists(JOB_OUTCOMES_KEY) == 0
+
+
+def test_refused_sign_in_provider_mutations_are_counted_by_their_own_names() -> None:
+    def counted(operation: str) -> float:
+        return metrics.REGISTRY.get_sample_value("lockstep_signin_throttled_total", {"operation": operation}) or 0.0
+
+    names = ["signInWithProviderToken", "linkSignInProvider", "unlinkSignInProvider", "setPassword", "other"]
+    before = {name: counted(name) for name in names}
+    for action in ("sign_in_with_provider_token", "link_sign_in_provider", "unlink_sign_in_provider",
+                   "set_password", "something_new"):
+        count_throttled(action)
+    assert {name: counted(name) - before[name] for name in names} == dict.fromkeys(names, 1.0)
