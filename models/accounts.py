@@ -22,6 +22,10 @@ class User(Model):
     # When the owner of `email` was known to hold it (a confirmed address, or a provider authoritative for it);
     # None until then. An account with an unverified address is never merged with a provider's identity.
     email_verified_at = fields.DatetimeField(null=True)
+    phone = fields.CharField(max_length=40, default="")
+    photo_url = fields.CharField(max_length=2000, default="")
+    # Set when a customer deleted their account: its personal data is erased and it signs in no more (services.profile).
+    deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "user_account"

@@ -13,6 +13,7 @@ from resolvers import (
     notifications,
     oauth,
     previews,
+    profile,
     setup,
     sign_in as provider_sign_in,
     sync,
@@ -44,6 +45,8 @@ class Mutation:
     sign_in = strawberry.mutation(resolver=auth.sign_in)
     refresh_token = strawberry.mutation(resolver=auth.refresh_token)
     sign_out = strawberry.mutation(resolver=auth.sign_out)
+    update_my_profile = strawberry.mutation(resolver=profile.update_my_profile)
+    delete_my_account = strawberry.mutation(resolver=profile.delete_my_account)
     accept_staff_invite = strawberry.mutation(resolver=auth.accept_staff_invite)
     create_business = strawberry.mutation(resolver=setup.create_business)
     create_staff = strawberry.mutation(resolver=setup.create_staff)

@@ -38,10 +38,13 @@ class User:
     email: str
     name: str
     role: Role
+    phone: str
+    photo_url: str | None
 
     @classmethod
     def from_model(cls, user: UserModel) -> User:
-        return cls(id=encode_id("User", user.id), email=user.email, name=user.name, role=Role(str(user.role)))
+        return cls(id=encode_id("User", user.id), email=user.email, name=user.name, role=Role(str(user.role)),
+                   phone=user.phone, photo_url=user.photo_url or None)
 
 
 @strawberry.type

@@ -121,11 +121,12 @@ NO_LONGER_EXISTS = "This account no longer exists"
 
 async def current_viewer(claimed: Viewer) -> Viewer:
     """The viewer as the database says now. A token names a user and the role they had when it was issued; the user
-    may since have been deleted (then nobody is signed in) or given another role (then the new one counts)."""
+    may since have been deleted, or a customer may have deleted their account (then nobody is signed in), or been
+    given another role (then the new one counts)."""
     if claimed.user_id is None:
         return claimed
     user = await User.get_or_none(id=claimed.user_id)
-    if user is None:
+    if user is None or user.deleted_at is not None:
         return Viewer(user_id=None, role=None, auth_problem=NO_LONGER_EXISTS)
     return Viewer(user_id=user.id, role=UserRole(user.role))
 

@@ -1,0 +1,90 @@
+"""A user's own profile, and a customer deleting their account (issue 13, privacy and deletion).
+
+Terms:
+- *profile*: what a user says about themself: name, phone, photo URL. The email address is changed by verifying the
+  new one, never here.
+- *deleting an account*: the customer's personal data is erased at once and for good: the account row keeps only its
+  id (so bookings keep their history) and is marked deleted, which signs it out everywhere (services.auth
+  current_viewer); its bookings stay as anonymous records for the business (name "Former customer", no email,
+  phone or notes); its sign-in identities, refresh tokens and notifications are deleted. Only customers delete
+  their own accounts: an owner or staff member's account holds a business's work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from tortoise.transactions import in_transaction
+
+from models import Booking, Notification, RefreshToken, SignInIdentity, User, UserRole
+from services.access import require_signed_in
+from services.auth import Viewer, normalise_email
+from services.errors import InvalidInputError, NotAuthorizedError
+from services.validation import text
+
+FORMER_CUSTOMER = "Former customer"
+DELETED_NAME = "Deleted account"
+MAX_PHOTO_URL = 2000
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """What to change; None leaves a field as it is, "" clears the phone or the photo."""
+
+    name: str | None = None
+    phone: str | None = None
+    photo_url: str | None = None
+
+
+def _photo_url(value: str) -> str:
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or len(value) > MAX_PHOTO_URL:
+        raise InvalidInputError(["input", "photoUrl"], f"Give an https:// address of at most {MAX_PHOTO_URL} "
+                                                       "characters")
+    return value
+
+
+def _phone(value: str) -> str:
+    cleaned = text(value, ["input", "phone"], max_length=40, required=False)
+    if cleaned and not all(character.isdigit() or character in " +-()./" for character in cleaned):
+        raise InvalidInputError(["input", "phone"], "Use digits, spaces and + - ( ) . / only")
+    return cleaned
+
+
+async def update_my_profile(viewer: Viewer, change: ProfileChange) -> User:
+    """Change the viewer's own profile; bad input is refused before anything changes."""
+    user_id = require_signed_in(viewer)
+    fields: dict[str, str] = {}
+    if change.name is not None:
+        fields["name"] = text(change.name, ["input", "name"])
+    if change.phone is not None:
+        fields["phone"] = _phone(change.phone)
+    if change.photo_url is not None:
+        fields["photo_url"] = _photo_url(change.photo_url.strip())
+    if fields:
+        await User.filter(id=user_id).update(**fields)
+    return await User.get(id=user_id)
+
+
+async def delete_my_account(viewer: Viewer, confirm_email: str, now: datetime) -> None:
+    """Erase the viewer's customer account, confirmed by typing its email address (see the module's terms)."""
+    user_id = require_signed_in(viewer)
+    user = await User.get(id=user_id)
+    if user.role != UserRole.CUSTOMER:
+        raise NotAuthorizedError("Only a customer account can be deleted by its owner; a business account is closed "
+                                 "by the business's owner")
+    if normalise_email(confirm_email, ["input", "email"]) != user.email:
+        raise InvalidInputError(["input", "email"], "Type the account's email address to confirm")
+    async with in_transaction() as db:
+        await Booking.filter(customer_id=user_id).using_db(db).update(
+            customer_id=None, customer_name=FORMER_CUSTOMER, customer_email="", customer_phone="", customer_notes="")
+        await SignInIdentity.filter(user_id=user_id).using_db(db).delete()
+        await RefreshToken.filter(user_id=user_id).using_db(db).delete()
+        await Notification.filter(user_id=user_id).using_db(db).delete()
+        await User.filter(id=user_id).using_db(db).update(
+            email=f"deleted-{user_id}@deleted.invalid", name=DELETED_NAME, password_hash="", phone="",
+            photo_url="", email_verified_at=None, deleted_at=now)
