@@ -21,6 +21,7 @@ from models.calendars import (
     SyncFrequency,
 )
 from models.channels import WatchChannel
+from models.mail import MailOutbox, MailPreference, MailState
 from models.oauth import OAuthState
 from models.outbox import OutboxEntry
 from models.sync import (
@@ -46,6 +47,9 @@ __all__ = [
     "EventMapping",
     "EventMappingState",
     "ExternalCalendar",
+    "MailOutbox",
+    "MailPreference",
+    "MailState",
     "Notification",
     "OAuthState",
     "OutboxEntry",
