@@ -10,6 +10,7 @@ from resolvers import (
     calendars,
     conflicts,
     live,
+    mail,
     notifications,
     oauth,
     previews,
@@ -34,6 +35,7 @@ class Query:
     sync_log = strawberry.field(resolver=sync.sync_log)
     conflicts = strawberry.field(resolver=conflicts.conflicts)
     notifications = strawberry.field(resolver=notifications.notifications)
+    mail_preferences = strawberry.field(resolver=mail.mail_preferences)
 
 
 @strawberry.type
@@ -68,6 +70,7 @@ class Mutation:
     unlink_booking_event = strawberry.mutation(resolver=sync.unlink_booking_event)
     resolve_conflict = strawberry.mutation(resolver=conflicts.resolve_conflict)
     mark_notifications_read = strawberry.mutation(resolver=notifications.mark_notifications_read)
+    set_mail_preferences = strawberry.mutation(resolver=mail.set_mail_preferences)
 
 
 @strawberry.type

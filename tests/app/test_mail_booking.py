@@ -1,0 +1,179 @@
+"""Booking mail through the real ASGI app and the real mail job, to a real SMTP server on loopback: the customer
+hears of a booking made, moved by the business, and cancelled, each in the business's name with a plain-text and an
+HTML part; a reminder goes out at its time and never after a cancel; a kind turned off is not sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from models import MailOutbox, MailState
+from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
+from tests.support.mail import MAIL_FROM, MailTimeline, mail_runtime, states
+from tests.support.smtp import SmtpTestServer, parts, running_smtp
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CUSTOMER = "cleo@example.com"
+RESCHEDULE = """mutation($input: RescheduleBookingInput!) { rescheduleBooking(input: $input) { __typename
+  ... on BookingPayload { booking { id startsAt } } } }"""
+CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { __typename
+  ... on BookingPayload { booking { id status } } } }"""
+SET_PREFERENCES = """mutation($input: SetMailPreferencesInput!) { setMailPreferences(input: $input) { __typename
+  ... on MailPreferences { preferences { kind enabled } } ... on ValidationError { message path } } }"""
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpTestServer]:
+    with running_smtp() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_jobs(db: str, redis_url: str, smtp: SmtpTestServer) -> Iterator[MailTimeline]:
+    with mail_runtime(db, redis_url, smtp.url):
+        yield MailTimeline(redis_url)
+
+
+def at_ten_in(days: int) -> datetime:
+    local = datetime.now(BERLIN).replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=days)
+    return local.astimezone(UTC)
+
+
+async def given_customer_booking(api: GraphQLClient, starts_at: datetime) -> tuple[Shop, str, str]:
+    shop = await given_shop(api)
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "staffId": shop.staff_id,
+                                                "startsAt": starts_at.isoformat()}}, customer)
+    assert made["createBooking"]["__typename"] == "BookingPayload", made
+    return shop, customer, made["createBooking"]["booking"]["id"]
+
+
+async def test_the_customer_is_told_of_a_booking_made_moved_by_the_business_and_cancelled(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a customer's booking in three days
+    start = at_ten_in(3)
+    shop, _, booking_id = await given_customer_booking(api, start)
+    # when the scheduler ticks and its mail job runs
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then one confirmation arrived, from the business's name at the deployment's address, in text and HTML
+    (confirmed,) = smtp.to(CUSTOMER)
+    sender = confirmed["From"].addresses[0]
+    assert (sender.display_name, sender.addr_spec) == ("Fix-It", MAIL_FROM)
+    assert confirmed["To"].addresses == (Address(addr_spec=CUSTOMER),)
+    local = start.astimezone(BERLIN)
+    assert confirmed["Subject"] == f"Your booking on {local:%A} {local.day} {local:%B %Y}, 10:00 is confirmed"
+    bodies = parts(confirmed)
+    assert sorted(bodies) == ["text/html", "text/plain"]
+    assert "Hello Cleo Customer," in bodies["text/plain"]
+    assert "Boiler check" in bodies["text/plain"] and "Sam Tech" in bodies["text/plain"]
+    assert "<td>Boiler check</td>" in bodies["text/html"]
+
+    # when the owner moves the booking an hour later
+    moved = await api(RESCHEDULE, {"input": {"id": booking_id, "startsAt": (start + timedelta(hours=1)).isoformat()}},
+                      shop.owner_token)
+    assert moved["rescheduleBooking"]["__typename"] == "BookingPayload", moved
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then the customer is told the new time, and the old one
+    rescheduled = smtp.to(CUSTOMER)[1]
+    assert rescheduled["Subject"].startswith("Your booking has moved to ")
+    assert rescheduled["Subject"].endswith(", 11:00")
+    assert "(it was " in parts(rescheduled)["text/plain"]
+
+    # when the owner cancels it
+    cancelled = await api(CANCEL, {"input": {"id": booking_id}}, shop.owner_token)
+    assert cancelled["cancelBooking"]["booking"]["status"] == "CANCELLED"
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then a cancellation arrives, and nothing else is owed: both reminders were dropped
+    assert smtp.to(CUSTOMER)[2]["Subject"].endswith(" is cancelled")
+    assert len(smtp.received) == 3
+    assert await states() == [("booking_confirmed", "sent"), ("booking_reminder", "dropped"),
+                              ("booking_rescheduled", "sent"), ("booking_reminder", "dropped"),
+                              ("booking_cancelled", "sent")]
+
+
+async def test_the_reminder_goes_out_its_lead_time_before_the_start_and_not_earlier(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a booking in three days, its confirmation sent
+    start = at_ten_in(3)
+    await given_customer_booking(api, start)
+    now = datetime.now(UTC)
+    assert await mail_jobs.tick(now) == ["sent"]
+    # when the clock reaches a minute before the reminder's time, nothing goes
+    assert await mail_jobs.tick(start - timedelta(hours=24, minutes=1)) == []
+    # when it reaches the reminder's time (24 hours before the start, the default), the reminder goes, once
+    assert await mail_jobs.tick(start - timedelta(hours=24)) == ["sent"]
+    assert await mail_jobs.tick(start - timedelta(hours=23)) == []
+    reminder = smtp.to(CUSTOMER)[1]
+    assert reminder["Subject"].startswith("Reminder: your booking on ")
+    assert sorted(parts(reminder)) == ["text/html", "text/plain"]
+
+
+async def test_no_reminder_after_a_cancel(api: GraphQLClient, mail_jobs: MailTimeline,
+                                          smtp: SmtpTestServer) -> None:
+    start = at_ten_in(3)
+    _, customer, booking_id = await given_customer_booking(api, start)
+    cancelled = await api(CANCEL, {"input": {"id": booking_id}}, customer)
+    assert cancelled["cancelBooking"]["booking"]["status"] == "CANCELLED"
+    # when the confirmation and cancellation go, and later the reminder's time comes
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent", "sent"]
+    assert await mail_jobs.tick(start - timedelta(hours=24)) == []
+    assert [message["Subject"].rsplit(" ", 2)[-2:] for message in smtp.to(CUSTOMER)] == [
+        ["is", "confirmed"], ["is", "cancelled"]]
+
+
+async def test_a_service_without_reminders_plans_none(api: GraphQLClient, mail_jobs: MailTimeline) -> None:
+    shop = await given_shop(api)
+    changed = await api("""mutation($input: UpdateServiceInput!) { updateService(input: $input) {
+        ... on Service { reminderHours } } }""", {"input": {"id": shop.service_id, "reminderHours": 0}},
+                        shop.owner_token)
+    assert changed["updateService"] == {"reminderHours": 0}
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at_ten_in(3).isoformat()}},
+              customer)
+    assert [row.kind for row in await MailOutbox.all()] == ["booking_confirmed"]
+
+
+async def test_a_kind_turned_off_is_not_sent(api: GraphQLClient, mail_jobs: MailTimeline,
+                                             smtp: SmtpTestServer) -> None:
+    # given a customer who turned confirmations and reminders off
+    shop = await given_shop(api)
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    chosen = await api(SET_PREFERENCES, {"input": {"preferences": [
+        {"kind": "BOOKING_CONFIRMED", "enabled": False}, {"kind": "BOOKING_REMINDER", "enabled": False}]}},
+                       customer)
+    kinds = {item["kind"]: item["enabled"] for item in chosen["setMailPreferences"]["preferences"]}
+    assert kinds == {"BOOKING_CONFIRMED": False, "BOOKING_RESCHEDULED": True, "BOOKING_CANCELLED": True,
+                     "BOOKING_REMINDER": False, "CONFLICT": True, "REAUTHORIZATION_REQUIRED": True,
+                     "SYNC_RECOVERED": True}
+    # when they book and then cancel
+    made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at_ten_in(3).isoformat()}},
+                     customer)
+    await api(CANCEL, {"input": {"id": made["createBooking"]["booking"]["id"]}}, customer)
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then only the cancellation was sent
+    assert [message["Subject"].endswith(" is cancelled") for message in smtp.to(CUSTOMER)] == [True]
+    # and the viewer reads the same choices back
+    read = await api("{ mailPreferences { __typename ... on MailPreferences { preferences { kind enabled } } } }",
+                     token=customer)
+    assert {item["kind"]: item["enabled"] for item in read["mailPreferences"]["preferences"]} == kinds
+
+
+async def test_a_mail_turned_off_after_it_was_queued_is_dropped(api: GraphQLClient, mail_jobs: MailTimeline,
+                                                                smtp: SmtpTestServer) -> None:
+    start = at_ten_in(3)
+    _, customer, _ = await given_customer_booking(api, start)
+    await api(SET_PREFERENCES, {"input": {"preferences": [{"kind": "BOOKING_REMINDER", "enabled": False}]}},
+              customer)
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    assert await mail_jobs.tick(start - timedelta(hours=24)) == ["skipped"]
+    assert await MailOutbox.filter(kind="booking_reminder").values_list("state", flat=True) == [MailState.DROPPED]
+    assert len(smtp.received) == 1
+
+
+async def test_preferences_need_a_signed_in_viewer(api: GraphQLClient) -> None:
+    body = await api.raw(SET_PREFERENCES, {"input": {"preferences": [{"kind": "CONFLICT", "enabled": False}]}})
+    assert body["data"]["setMailPreferences"]["__typename"] == "NotAuthorized"
