@@ -99,7 +99,10 @@ def _booking(kind: MailKind, data: dict[str, object]) -> RenderedMail:
     previous = when(data["previousStartsAt"], zone) if data.get("previousStartsAt") else ""
     subject_template, lead_template = _BOOKING[kind]
     occurrences = int(str(data.get("occurrences") or 1))
-    series = f"This is the first of {occurrences} appointments." if occurrences > 1 else ""
+    series = ""
+    if occurrences > 1:
+        series = (f"{occurrences} appointments of the series are cancelled, from this one on."
+                  if kind == MailKind.BOOKING_CANCELLED else f"This is the first of {occurrences} appointments.")
     values = {
         "customer": _text(data, "customer") or "there",
         "lead": Template(lead_template).substitute(previous=previous),

@@ -12,7 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
+from domain.invitations import Party
+from domain.mail_invitations import invitation_part
 from domain.mail_message import compose
 from domain.mail_templates import render_mail
 from jobs import runtime
@@ -45,8 +48,17 @@ async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], 
         log.warning("mail not sent: no mail server is configured", extra=_fields(mail_id, kind, outcome=outcome))
         return outcome
     server = smtp_server(settings.smtp_url, starttls=settings.smtp_starttls)
-    message = compose(render_mail(outgoing.kind, outgoing.data), sender_name=str(outgoing.data.get("business", "")),
-                      sender_address=settings.mail_from, recipient=outgoing.address, sent_at=clock())
+    business = str(outgoing.data.get("business", ""))
+    try:
+        invitation = invitation_part(outgoing.kind, outgoing.data, organizer=Party(business, settings.mail_from),
+                                     attendee=Party(str(outgoing.data.get("customer", "")), outgoing.address),
+                                     host=urlsplit(settings.public_url).hostname or "localhost", stamp=clock())
+    except ValueError:  # the same data would fail again: the mail goes without its invitation
+        log.exception("mail %s goes without its calendar invitation", mail_id)
+        invitation = None
+    message = compose(render_mail(outgoing.kind, outgoing.data), sender_name=business,
+                      sender_address=settings.mail_from, recipient=outgoing.address, sent_at=clock(),
+                      calendar=invitation)
     try:
         await send(server, message)
     except MailRefused as exc:

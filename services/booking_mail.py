@@ -3,8 +3,8 @@ starts. Called by services.bookings inside the change's transaction, whoever mad
 business, or the staff member's own calendar (a hand edit that moved or deleted the booking's event).
 
 The mail's data is the booking as the change left it, with what a calendar invitation needs to stay one event
-across changes: the booking (or its series) and its version, which only grows (jobs.mail makes the invitation's
-UID and SEQUENCE of them).
+across changes: the booking (or its series) and its `sequence`, which only grows (domain.mail_invitations makes the
+invitation's UID and SEQUENCE of them).
 """
 
 from __future__ import annotations
@@ -14,12 +14,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.mail import MailKind, reminder_time
-from models import Booking, BookingSeries, Business, Service, Staff
+from domain.recurrence import occurrence_starts
+from models import Booking, BookingSeries, BookingStatus, Business, Service, Staff
 from services.mail import drop_owed, queue_mail
 
 
 def _iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
+
+
+async def _series_facts(booking: Booking, series: BookingSeries, db: Any) -> dict[str, object]:
+    """What a series' invitation needs: its SEQUENCE (its occurrences' versions summed), this occurrence's planned
+    start, the planned starts of its cancelled occurrences, and whether any occurrence is still on."""
+    occurrences = await Booking.filter(series_id=series.id).using_db(db)
+    planned = occurrence_starts(series.rrule, (series.starts_at or booking.starts_at).astimezone(UTC),
+                                series.time_zone)
+
+    def planned_start(row: Booking) -> datetime:
+        index = row.occurrence_index or 0
+        return planned[index] if index < len(planned) else row.starts_at
+
+    return {"sequence": sum(row.version for row in occurrences),
+            "plannedStart": _iso(planned_start(booking)),
+            "exdates": sorted(_iso(planned_start(row)) for row in occurrences
+                              if row.status == BookingStatus.CANCELLED),
+            "seriesOpen": any(row.status == BookingStatus.CONFIRMED for row in occurrences)}
 
 
 async def _about(booking: Booking, db: Any) -> dict[str, object]:
@@ -28,14 +47,15 @@ async def _about(booking: Booking, db: Any) -> dict[str, object]:
     service = await Service.get(id=booking.service_id, using_db=db)
     staff = await Staff.get(id=booking.staff_id, using_db=db)
     series = None if booking.series_id is None else await BookingSeries.get(id=booking.series_id, using_db=db)
-    return {"business": business.name, "customer": booking.customer_name, "service": service.name,
-            "staff": staff.name, "staffEmail": staff.email, "zone": staff.time_zone,
-            "bookingId": booking.id, "version": booking.version, "status": str(booking.status),
-            "startsAt": _iso(booking.starts_at), "endsAt": _iso(booking.ends_at),
-            "seriesId": booking.series_id, "rrule": series.rrule if series else None,
-            "seriesStartsAt": _iso(series.starts_at) if series and series.starts_at else None,
-            "seriesZone": series.time_zone if series else None,
-            "customerNotes": booking.customer_notes}
+    about: dict[str, object] = {
+        "business": business.name, "customer": booking.customer_name, "service": service.name,
+        "staff": staff.name, "zone": staff.time_zone, "bookingId": booking.id, "sequence": booking.version,
+        "startsAt": _iso(booking.starts_at), "endsAt": _iso(booking.ends_at), "seriesId": booking.series_id}
+    if series is not None:
+        about.update({"rrule": series.rrule, "seriesZone": series.time_zone,
+                      "seriesStartsAt": _iso(series.starts_at or booking.starts_at),
+                      **await _series_facts(booking, series, db)})
+    return about
 
 
 def _recipient(booking: Booking) -> dict[str, Any]:
