@@ -41,8 +41,9 @@ async def _series_facts(booking: Booking, series: BookingSeries, db: Any) -> dic
             "seriesOpen": any(row.status == BookingStatus.CONFIRMED for row in occurrences)}
 
 
-async def _about(booking: Booking, db: Any) -> dict[str, object]:
-    """What every mail about the booking says: who, what, when, with whom, and which event it is."""
+async def _about(booking: Booking, db: Any, *, invitation: bool = True) -> dict[str, object]:
+    """What every mail about the booking says: who, what, when, with whom, and (with `invitation`) what its
+    calendar invitation needs to be the same event as before."""
     business = await Business.get(id=booking.business_id, using_db=db)
     service = await Service.get(id=booking.service_id, using_db=db)
     staff = await Staff.get(id=booking.staff_id, using_db=db)
@@ -51,7 +52,7 @@ async def _about(booking: Booking, db: Any) -> dict[str, object]:
         "business": business.name, "customer": booking.customer_name, "service": service.name,
         "staff": staff.name, "zone": staff.time_zone, "bookingId": booking.id, "sequence": booking.version,
         "startsAt": _iso(booking.starts_at), "endsAt": _iso(booking.ends_at), "seriesId": booking.series_id}
-    if series is not None:
+    if series is not None and invitation:
         about.update({"rrule": series.rrule, "seriesZone": series.time_zone,
                       "seriesStartsAt": _iso(series.starts_at or booking.starts_at),
                       **await _series_facts(booking, series, db)})
@@ -75,12 +76,17 @@ async def _plan_reminders(bookings: Sequence[Booking], now: datetime, db: Any) -
         return
     lead = await Service.filter(id=bookings[0].service_id).using_db(db).values_list("reminder_hours", flat=True)
     hours = int(str(lead[0])) if lead else 0
+    # A reminder carries no invitation: what every occurrence shares is read once (a series has up to 52).
+    shared: dict[str, object] | None = None
     for booking in bookings:
         due = reminder_time(booking.starts_at, hours, now)
-        if due is not None:
-            data = {**await _about(booking, db), "reminderHours": hours}
-            await queue_mail(MailKind.BOOKING_REMINDER, data, now, booking_id=booking.id, due_at=due, db=db,
-                             **_recipient(booking))
+        if due is None:
+            continue
+        shared = shared or await _about(booking, db, invitation=False)
+        data = {**shared, "bookingId": booking.id, "sequence": booking.version, "startsAt": _iso(booking.starts_at),
+                "endsAt": _iso(booking.ends_at), "customer": booking.customer_name, "reminderHours": hours}
+        await queue_mail(MailKind.BOOKING_REMINDER, data, now, booking_id=booking.id, due_at=due, db=db,
+                         **_recipient(booking))
 
 
 async def booking_made(rows: Sequence[Booking], now: datetime, db: Any) -> None:

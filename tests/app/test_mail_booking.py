@@ -236,6 +236,10 @@ async def test_a_series_is_one_event_and_a_cancelled_occurrence_becomes_an_exdat
     assert (series.starts_at, series.rrule, series.exdates, series.sequence) == (
         start, "FREQ=WEEKLY;COUNT=3", (), 3)
     assert "This is the first of 3 appointments." in parts(confirmed)["text/plain"]
+    # and a reminder for each occurrence, each at its own time
+    reminders = await MailOutbox.filter(kind="booking_reminder").order_by("id")
+    assert [row.next_attempt_at for row in reminders] == [
+        datetime.fromisoformat(item["startsAt"]).astimezone(UTC) - timedelta(hours=24) for item in occurrences]
     # when the second occurrence is cancelled
     await api(CANCEL, {"input": {"id": occurrences[1]["id"]}}, customer)
     assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
@@ -243,6 +247,8 @@ async def test_a_series_is_one_event_and_a_cancelled_occurrence_becomes_an_exdat
     changed = invitation_of(smtp.to(CUSTOMER)[1], "REQUEST")
     second_start = datetime.fromisoformat(occurrences[1]["startsAt"]).astimezone(UTC)
     assert (changed.uid, changed.sequence, changed.exdates) == (series.uid, 4, (second_start,))
+    assert [str(row.state) for row in await MailOutbox.filter(kind="booking_reminder").order_by("id")] == [
+        "pending", "dropped", "pending"]
     # when the rest is cancelled, the series is a CANCEL
     await api(CANCEL, {"input": {"id": occurrences[0]["id"], "scope": "THIS_AND_FOLLOWING"}}, customer)
     assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
