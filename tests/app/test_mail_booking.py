@@ -74,7 +74,7 @@ async def test_the_customer_is_told_of_a_booking_made_moved_by_the_business_and_
         api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
     # given a customer's booking in three days
     start = at_ten_in(3)
-    shop, _, booking_id = await given_customer_booking(api, start)
+    shop, customer, booking_id = await given_customer_booking(api, start)
     # when the scheduler ticks and its mail job runs
     assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
     # then one confirmation arrived, from the business's name at the deployment's address, in text and HTML
@@ -125,6 +125,9 @@ async def test_the_customer_is_told_of_a_booking_made_moved_by_the_business_and_
     assert await states() == [("booking_confirmed", "sent"), ("booking_reminder", "dropped"),
                               ("booking_rescheduled", "sent"), ("booking_reminder", "dropped"),
                               ("booking_cancelled", "sent")]
+    # and no mail holds a token of either account
+    for item in smtp.received:
+        assert customer not in item.raw.decode() and shop.owner_token not in item.raw.decode()
 
 
 async def test_the_reminder_goes_out_its_lead_time_before_the_start_and_not_earlier(
