@@ -67,7 +67,8 @@ def job_config(settings: Settings) -> JobConfig:
     return JobConfig(database_url=settings.database_url, redis_url=settings.redis_url,
                      secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                      caldav_timeout_seconds=settings.caldav_timeout_seconds,
-                     providers=provider_setups(settings), public_url=settings.public_url)
+                     providers=provider_setups(settings), public_url=settings.public_url,
+                     smtp_url=settings.smtp_url, smtp_starttls=settings.smtp_starttls, mail_from=settings.mail_from)
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
@@ -83,10 +84,12 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
 
 def serve(settings: Settings, with_seed: bool) -> None:
     """Migrate, then run the whole service: the API here, the sync scheduler and LOCKSTEP_WORKERS workers beside it,
-    and the bundled Redis when none is configured (child processes that stop with it, see app.bundled_redis)."""
+    the bundled Redis when none is configured (child processes that stop with it, see app.bundled_redis), and the
+    mail catcher when no mail server is configured (app.mail_catcher)."""
     import uvicorn
 
     from app.bundled_redis import BundledRedis, end_with_parent
+    from app.mail_catcher import MailCatcher
 
     asyncio.run(migrate(settings))
     if with_seed:
@@ -99,11 +102,17 @@ def serve(settings: Settings, with_seed: bool) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     redis = BundledRedis(settings.data_dir) if settings.redis_url is None else None
+    catcher: MailCatcher | None = None
     children: list[subprocess.Popen[bytes]] = []
     try:
         if redis is not None:
             os.environ["LOCKSTEP_REDIS_URL"] = redis.url  # for the API below and the children
             log.info("bundled Redis started", extra={"fields": {"pid": redis.process.pid}})
+        if not settings.smtp_url:
+            catcher = MailCatcher(settings.data_dir)
+            os.environ["LOCKSTEP_SMTP_URL"] = catcher.url  # for the workers
+            print(f"Lockstep mail: no LOCKSTEP_SMTP_URL set, so every mail is kept as an .eml file in {catcher.folder}",
+                  flush=True)
         children = [subprocess.Popen([sys.executable, "-m", "app", verb], preexec_fn=end_with_parent)
                     for verb in ["scheduler", *["worker"] * max(settings.workers, 1)]]
         print(f"Lockstep GraphQL API: http://{settings.host}:{settings.port}/graphql (GraphiQL in a browser)",
@@ -118,6 +127,8 @@ def serve(settings: Settings, with_seed: bool) -> None:
         try:
             _stop_children(children)
         finally:
+            if catcher is not None:
+                catcher.stop()
             if redis is not None:
                 redis.stop()
 

@@ -29,7 +29,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from app.live_hub import LiveHub
 from app.settings import Settings
-from jobs.scheduler import QUEUE_NAME, sync_queue
+from jobs.scheduler import MAIL_QUEUE_NAME, QUEUE_NAME, mail_queue, sync_queue
 from services import metrics
 from services.metrics_state import job_outcome_metric, read_sync_state, sync_state_metrics
 
@@ -48,9 +48,10 @@ class _Snapshot:
 
 
 def _queue_figures(redis: Redis) -> list[Metric]:
-    depth = GaugeMetricFamily("lockstep_job_queue_depth", "Sync jobs waiting in the queue for a worker",
+    depth = GaugeMetricFamily("lockstep_job_queue_depth", "Jobs waiting in a queue for a worker (sync, and mail)",
                               labels=["queue"])
     depth.add_metric([QUEUE_NAME], sync_queue(redis).count)
+    depth.add_metric([MAIL_QUEUE_NAME], mail_queue(redis).count)
     return [depth, job_outcome_metric(metrics.job_outcome_counts(redis))]
 
 

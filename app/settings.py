@@ -69,6 +69,27 @@ def _metrics_access() -> tuple[str, str]:
     return access, token
 
 
+def _smtp_url() -> str:
+    """LOCKSTEP_SMTP_URL, checked at start (the message never repeats the URL: it may hold a password)."""
+    from jobs.smtp import smtp_server
+
+    url = os.environ.get("LOCKSTEP_SMTP_URL", "").strip()
+    if url:
+        try:
+            smtp_server(url)
+        except ValueError as exc:
+            raise SystemExit(f"LOCKSTEP_SMTP_URL: {exc}") from None
+    return url
+
+
+def _mail_from() -> str:
+    address = (os.environ.get("LOCKSTEP_MAIL_FROM") or "bookings@localhost").strip()
+    local, at, domain = address.rpartition("@")
+    if not (local and at and domain) or any(character.isspace() or character in "<>\"," for character in address):
+        raise SystemExit(f"LOCKSTEP_MAIL_FROM must be a plain address such as bookings@example.com, got {address!r}")
+    return address
+
+
 def _proxies(name: str) -> tuple[str, ...]:
     entries = _list(name)
     try:
@@ -217,6 +238,10 @@ class Settings:
     sign_in_facebook_dialog_url: str = FACEBOOK_DIALOG_URL
     sign_in_facebook_graph_url: str = FACEBOOK_GRAPH_URL
     sign_in_facebook_api_version: str = FACEBOOK_API_VERSION
+    # Mail (docs/mail.md): where it is sent (empty: `serve` runs the mail catcher), and from which address.
+    smtp_url: str = field(default="", repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = "bookings@localhost"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -283,4 +308,7 @@ class Settings:
             sign_in_facebook_graph_url=os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_GRAPH_URL") or FACEBOOK_GRAPH_URL,
             sign_in_facebook_api_version=(os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_API_VERSION")
                                           or FACEBOOK_API_VERSION),
+            smtp_url=_smtp_url(),
+            smtp_starttls=_bool("LOCKSTEP_SMTP_STARTTLS", False),
+            mail_from=_mail_from(),
         )

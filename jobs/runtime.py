@@ -37,6 +37,10 @@ class JobConfig:
     # configured only when it is listed here with its client; one without OAuth (CalDAV) needs nothing.
     providers: Mapping[str, ProviderSetup] = field(default_factory=dict)
     public_url: str = ""  # where providers reach this deployment's webhooks; empty: no push channels are opened
+    # Where mail is sent (jobs.smtp: smtp:// or smtps://, may hold a password); empty: mail waits in the outbox.
+    smtp_url: str = field(default="", repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = "bookings@localhost"  # the address mail comes from; the display name is the business's
 
     def setup_of(self, entry: ProviderEntry) -> ProviderSetup | None:
         """The provider's configuration here, or None when its connections cannot sync on this deployment."""

@@ -1,10 +1,11 @@
 """The scheduler: one loop that turns due work in the database into jobs on the queue.
 
 Every tick it drains the outbox into pending mappings, claims pushes and pulls that are due (retries whose delay has
-passed, calendars whose poll interval has passed, "sync now"), access tokens to refresh and push channels to open or
-renew, and enqueues their IDs. Claims are leases, so if the queue cannot be reached (Redis down) the work is released
-and handed out on a later tick: booking never waits for this, and nothing is lost. Only one scheduler acts at a time
-(a short-lived Redis lock); others stand by.
+passed, calendars whose poll interval has passed, "sync now"), access tokens to refresh, push channels to open or
+renew and mail to send, and enqueues their IDs (mail on a queue of its own, so a backlog of mail never delays sync).
+Claims are leases, so if the queue cannot be reached (Redis down) the work is released and handed out on a later
+tick: booking never waits for this, and nothing is lost. Only one scheduler acts at a time (a short-lived Redis
+lock); others stand by.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.queue import EnqueueData
 
-from jobs import tasks
+from jobs import mail, tasks
 from models import CalendarConnection, EventMapping, ExternalCalendar
 from providers.registry import REGISTRY, pushing, refreshing
 from services import stage_stamps
+from services.mail_delivery import claim_due_mail, hand_back_mail
 from services.oauth_confirmation import erase_unconfirmed_grants
 from services.oauth_tokens import claim_due_refreshes
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
@@ -33,6 +35,7 @@ from services.watch_channels import claim_due_watches
 
 log = logging.getLogger("lockstep.scheduler")
 QUEUE_NAME = "lockstep-sync"
+MAIL_QUEUE_NAME = "lockstep-mail"
 LEADER_KEY = "lockstep:scheduler:leader"
 LEADER_SECONDS = 5
 GRANT_SWEEP_EVERY = timedelta(minutes=1)  # how often unconfirmed OAuth grants past their time are erased
@@ -53,6 +56,15 @@ def _seconds(duration: timedelta) -> int:
 
 def sync_queue(redis: Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=redis)
+
+
+def mail_queue(redis: Redis) -> Queue:
+    return Queue(MAIL_QUEUE_NAME, connection=redis)
+
+
+def _mail_jobs(mail_ids: list[int]) -> list[EnqueueData]:
+    return [Queue.prepare_data(mail.send_mail, (mail_id,), timeout=mail.MAIL_TIMEOUT_SECONDS, result_ttl=60,
+                               failure_ttl=86400) for mail_id in mail_ids]
 
 
 def enqueue_pull(queue: Queue, calendar_id: int) -> None:
@@ -86,6 +98,7 @@ class TickResult:
     pulls: int
     queue_down: bool = False
     watches: int = 0
+    mails: int = 0
     # Seconds each step took (dispatch, pushes, pulls, refreshes, watches, enqueue): for measuring, not comparing.
     steps: dict[str, float] = field(default_factory=dict, compare=False)
 
@@ -98,6 +111,7 @@ class Scheduler:
         are refreshed and channels opened only for those whose registry entry says so."""
         self.redis = redis
         self.queue = sync_queue(redis)
+        self.mail_queue = mail_queue(redis)
         self.identity = identity
         self.push_channels = push_channels
         configured = list(REGISTRY) if providers is None else list(providers)
@@ -139,11 +153,15 @@ class Scheduler:
         watches = (await claim_due_watches(now, self.pushing, pushing=self.pushing_anywhere)
                    if self.push_channels else [])
         lap("watches")
+        mails = await claim_due_mail(now)
+        lap("mails")
         try:
-            # One round trip for the whole tick (rq writes every job in one pipeline).
+            # One round trip for the whole tick (rq writes every job in one pipeline), and one for its mail.
             jobs = _jobs(refreshes, pulls, pushes, watches)
             if jobs:
                 self.queue.enqueue_many(jobs)
+            if mails:
+                self.mail_queue.enqueue_many(_mail_jobs(mails))
             lap("enqueue")
         except RedisError:
             # Hand everything of this tick back; it is due again at once, and enqueued once Redis answers.
@@ -151,8 +169,9 @@ class Scheduler:
             await ExternalCalendar.filter(id__in=pulls).update(next_pull_at=now)
             await CalendarConnection.filter(id__in=refreshes).update(refresh_claimed_until=None)
             await ExternalCalendar.filter(id__in=watches).update(watch_claimed_until=None)
+            await hand_back_mail(mails, now)
             return TickResult(0, 0, queue_down=True)
-        return TickResult(len(pushes), len(pulls), watches=len(watches), steps=steps)
+        return TickResult(len(pushes), len(pulls), watches=len(watches), mails=len(mails), steps=steps)
 
     async def run_forever(self, interval_seconds: float, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -1,4 +1,5 @@
-"""Starting the processes that do sync work: RQ workers (several may run) and the scheduler (one leads)."""
+"""Starting the processes that do sync work and send mail: RQ workers (several may run) and the scheduler (one
+leads)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from jobs import runtime
-from jobs.scheduler import Scheduler, sync_queue
+from jobs.scheduler import Scheduler, mail_queue, sync_queue
 from models.database import connected
 from services import stage_stamps
 
@@ -52,7 +53,8 @@ def run_worker(config: runtime.JobConfig, *, burst: bool = False) -> bool:
     freeze_start_up_heap()
     # A Redis that cannot be reached at all (not merely refusing) must not hold a try up longer than the wait.
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=RECONNECT_WAIT_LIMIT.total_seconds())
-    worker = SyncWorker([sync_queue(redis)], connection=redis)
+    # Sync first: RQ takes jobs from the queues in order, so mail waits while calendars have work.
+    worker = SyncWorker([sync_queue(redis), mail_queue(redis)], connection=redis)
     try:
         return worker.work(burst=burst, logging_level="WARNING")
     finally:

@@ -22,6 +22,7 @@ from models.calendars import (
 )
 from models.channels import WatchChannel
 from models.identities import SignInIdentity, SignInState
+from models.mail import MailOutbox, MailPreference, MailState
 from models.oauth import OAuthState
 from models.outbox import OutboxEntry
 from models.sync import (
@@ -47,6 +48,9 @@ __all__ = [
     "EventMapping",
     "EventMappingState",
     "ExternalCalendar",
+    "MailOutbox",
+    "MailPreference",
+    "MailState",
     "Notification",
     "OAuthState",
     "OutboxEntry",

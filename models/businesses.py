@@ -52,6 +52,8 @@ class Service(Model):
     minimum_notice_minutes = fields.IntField(default=0)
     booking_horizon_days = fields.IntField(default=60)
     colour = fields.CharField(max_length=7, default="#4f46e5")
+    # How long before a booking's start its customer is reminded by mail; 0: no reminder.
+    reminder_hours = fields.IntField(default=24)
     staff: fields.ManyToManyRelation[Staff] = fields.ManyToManyField(
         "models.Staff", related_name="services", through="service_staff"
     )

@@ -10,6 +10,7 @@ from resolvers import (
     calendars,
     conflicts,
     live,
+    mail,
     notifications,
     oauth,
     previews,
@@ -37,6 +38,7 @@ class Query:
     conflicts = strawberry.field(resolver=conflicts.conflicts)
     notifications = strawberry.field(resolver=notifications.notifications)
     sign_in_methods = strawberry.field(resolver=provider_sign_in.sign_in_methods)
+    mail_preferences = strawberry.field(resolver=mail.mail_preferences)
 
 
 @strawberry.type
@@ -79,6 +81,7 @@ class Mutation:
     link_sign_in_provider = strawberry.mutation(resolver=provider_sign_in.link_sign_in_provider)
     unlink_sign_in_provider = strawberry.mutation(resolver=provider_sign_in.unlink_sign_in_provider)
     set_password = strawberry.mutation(resolver=provider_sign_in.set_password)
+    set_mail_preferences = strawberry.mutation(resolver=mail.set_mail_preferences)
 
 
 @strawberry.type

@@ -67,7 +67,7 @@ def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quot
     """The service fields of either input; on update an omitted field is None and stays as it is."""
     values = {name: getattr(input, name) for name in (
         "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
-        "minimum_notice_minutes", "booking_horizon_days", "colour")}
+        "minimum_notice_minutes", "booking_horizon_days", "colour", "reminder_hours")}
     staff = None if input.staff_ids is None else list(input.staff_ids)
     return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas))
 

@@ -60,6 +60,8 @@ class CreateServiceInput:
     booking_horizon_days: int = 60
     colour: str = "#4f46e5"
     staff_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    reminder_hours: int = strawberry.field(default=24, description="Hours before a booking's start its customer is "
+                                                                   "reminded by mail; 0: no reminder")
 
 
 @strawberry.input
@@ -74,6 +76,7 @@ class UpdateServiceInput:
     booking_horizon_days: int | None = None
     colour: str | None = None
     staff_ids: list[strawberry.ID] | None = None
+    reminder_hours: int | None = None
 
 
 @strawberry.input

@@ -136,6 +136,8 @@ class Service:
     booking_horizon_days: int
     colour: str
     pk: strawberry.Private[int]
+    reminder_hours: int = strawberry.field(description="Hours before a booking's start its customer is reminded by "
+                                                       "mail; 0: no reminder")
 
     @classmethod
     def from_model(cls, service: ServiceModel) -> Service:
@@ -143,7 +145,8 @@ class Service:
                    buffer_before_minutes=service.buffer_before_minutes,
                    buffer_after_minutes=service.buffer_after_minutes, slot_step_minutes=service.slot_step_minutes,
                    minimum_notice_minutes=service.minimum_notice_minutes,
-                   booking_horizon_days=service.booking_horizon_days, colour=service.colour, pk=service.id)
+                   booking_horizon_days=service.booking_horizon_days, colour=service.colour, pk=service.id,
+                   reminder_hours=service.reminder_hours)
 
     @strawberry.field(description="The staff who perform this service.")
     async def staff(self, info: Info) -> list[StaffMember]:

@@ -2,9 +2,10 @@
 
 Every change runs in one transaction that first writes the staff member's `booking_lock` row (serialising all booking
 changes of that person: a row lock on PostgreSQL, the database write lock on SQLite), then re-checks availability
-from the database, then writes the booking rows and one outbox row per changed booking. On PostgreSQL an exclusion
-constraint backs this up. Nothing here talks to a calendar provider. Once a change has committed it is announced to
-live subscribers (services.live), best effort: a booking never waits for, or fails because of, Redis.
+from the database, then writes the booking rows, one outbox row per changed booking and the mail the change owes its
+customer (services.booking_mail). On PostgreSQL an exclusion constraint backs this up. Nothing here talks to a
+calendar provider or a mail server. Once a change has committed it is announced to live subscribers (services.live),
+best effort: a booking never waits for, or fails because of, Redis.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from services import live, validation
 from services.access import is_member, require_signed_in
 from services.auth import Viewer, normalise_email
 from services.availability import load_availability, qualified_staff, slot_rules
+from services.booking_mail import booking_made, booking_moved, bookings_cancelled
 from services.booking_queries import get_booking
 from services.booking_rules import occurrences, unbookable_starts
 from services.errors import (
@@ -151,6 +153,7 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
                         **party, **notes)
                     rows.append(booking)
                 await OutboxEntry.bulk_create([_outbox("booking.created", row) for row in rows], using_db=connection)
+                await booking_made(rows, now, connection)
             await live.publish_booking_rows("created", rows)
             return rows
         except SlotUnavailableError:
@@ -213,6 +216,7 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
                 raise SlotUnavailableError([start])  # changed by someone else meanwhile; the caller retries
             moved = await Booking.get(id=booking.id, using_db=connection)
             await _outbox("booking.rescheduled", moved).save(using_db=connection)
+            await booking_moved(booking, moved, now, connection)
     except IntegrityError as exc:
         raise SlotUnavailableError([start]) from exc
     await live.publish_booking_rows("rescheduled", [moved], earlier=[booking])
@@ -254,6 +258,7 @@ async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bo
                 status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)
         cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
         await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
+        await bookings_cancelled(cancelled, now, connection)
     await live.publish_booking_rows("cancelled", cancelled)
     return cancelled
 

@@ -65,6 +65,7 @@ class ServiceFields:
     booking_horizon_days: int | None = None
     colour: str | None = None
     staff_ids: list[int] | None = field(default=None)
+    reminder_hours: int | None = None  # 0: no reminder mail
 
 
 _LIMITS = {
@@ -74,6 +75,7 @@ _LIMITS = {
     "slot_step_minutes": ("slotStepMinutes", 1, 24 * 60),
     "minimum_notice_minutes": ("minimumNoticeMinutes", 0, 60 * 24 * 60),
     "booking_horizon_days": ("bookingHorizonDays", 1, 730),
+    "reminder_hours": ("reminderHours", 0, 24 * 30),
 }
 
 

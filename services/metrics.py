@@ -55,13 +55,15 @@ THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptSta
                                   "linkSignInProvider", "unlinkSignInProvider", "setPassword"})
 
 JOB_OUTCOMES_KEY = "lockstep:metrics:sync-job-outcomes"
-SYNC_JOBS = ("push", "pull", "refresh", "watch")
+SYNC_JOBS = ("push", "pull", "refresh", "watch", "mail")
 # What a sync job reports: done, nothing to do (skipped), calendar busy with another job, retried later, gave up
 # on the item (failed), credentials refused (reauthorize), a push that waits for a pull first (needs_pull), or a
 # scheduled pull its batch handed back unstarted when the batch's time was up (handed_back), or a refresh the
-# provider refused because of this server's own registration (app_rejected: the operator's to fix).
+# provider refused because of this server's own registration (app_rejected: the operator's to fix). A mail job
+# (jobs.mail) reports sent, retrying (the mail server could not take it now), failed (refused, or a day of trying)
+# or skipped (nothing to send).
 JOB_OUTCOMES = ("done", "skipped", "busy", "retry", "failed", "reauthorize", "needs_pull", "handed_back",
-                "app_rejected")
+                "app_rejected", "sent", "retrying")
 
 
 def _bounded(value: str, allowed: frozenset[str] | tuple[str, ...]) -> str:

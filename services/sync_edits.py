@@ -235,12 +235,13 @@ async def _handle_edit(mapping: EventMapping, connection: CalendarConnection, ed
     await log_action(connection.id, "import", kind.value, "ok", booking_id=booking_id, mapping_id=mapping.id,
                      detail=resolution.value, using_db=db)
     await _notify(booking.staff_id, kind.value, _MESSAGES[resolution],
-                  {"bookingId": booking_id, "resolution": resolution.value}, db)
+                  {"bookingId": booking_id, "resolution": resolution.value}, now, db)
 
 
-async def _notify(staff_id: int, kind: str, message: str, data: dict[str, object], db: BaseDBAsyncClient) -> None:
+async def _notify(staff_id: int, kind: str, message: str, data: dict[str, object], now: datetime,
+                  db: BaseDBAsyncClient) -> None:
     # Stored in the transaction, announced with its other live events once it has committed.
-    await live.publish_notifications_added(await notify_staff(staff_id, kind, message, data, using_db=db))
+    await live.publish_notifications_added(await notify_staff(staff_id, kind, message, data, using_db=db, now=now))
 
 
 async def _apply_resolution(resolution: SyncResolution, kind: ConflictKind, booking: Booking,
@@ -322,4 +323,4 @@ async def _settle_overlap(connection: CalendarConnection, policy: ConflictPolicy
     message = ("An event in the calendar overlaps a booking" if status == ConflictStatus.OPEN
                else _MESSAGES[resolution])
     await _notify(booking.staff_id, ConflictKind.BUSY_OVERLAP.value, message,
-                  {"bookingId": booking.id, "resolution": resolution.value}, db)
+                  {"bookingId": booking.id, "resolution": resolution.value}, now, db)

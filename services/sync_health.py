@@ -12,13 +12,15 @@ change of health, and every notification, is announced to live subscribers once 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from domain.intervals import Span
 from models import (
@@ -37,6 +39,7 @@ from models import (
 from models.claims import run_update
 from services import live
 from services.locks import lock_connection
+from services.notification_mail import mail_notification
 from services.sync_recovery import recovery_message, send_what_waited, undispatched_bookings
 from services.transactions import committed
 
@@ -53,18 +56,33 @@ async def log_action(connection_id: int | None, direction: str, action: str, out
                                      detail=detail[:500], error=error[:2000], using_db=using_db)
 
 
+@asynccontextmanager
+async def _within(db: Any) -> AsyncIterator[Any]:
+    """The caller's transaction, or one of this step's own."""
+    if db is not None:
+        yield db
+        return
+    async with in_transaction() as own:
+        yield own
+
+
 async def notify_staff(staff_id: int, kind: str, message: str, data: dict[str, object] | None = None, *,
-                       using_db: Any = None) -> list[int]:
-    """Store a notification for the staff member (when they have an account) and for the business owner; returns
-    the users notified. Without `using_db` the rows are committed and announced live at once; a caller passing its
-    transaction announces them (live.publish_notifications_added) after it commits."""
+                       using_db: Any = None, now: datetime | None = None) -> list[int]:
+    """Store a notification for the staff member (when they have an account) and for the business owner, with the
+    mail it owes those who need to act (services.notification_mail, due at `now`); returns the users notified.
+    Without `using_db` the rows are committed and announced live at once; a caller passing its transaction
+    announces them (live.publish_notifications_added) after it commits."""
     staff = await Staff.get(id=staff_id, using_db=using_db)
     owner_id = await Business.filter(id=staff.business_id).using_db(using_db).values_list("owner_id", flat=True)
     recipients: list[int] = sorted({int(str(user_id)) for user_id in [staff.user_id, *owner_id]
                                     if user_id is not None})
-    await Notification.bulk_create(
-        [Notification(user_id=user_id, kind=kind, message=message[:500], data={"staffId": staff_id, **(data or {})})
-         for user_id in recipients], using_db=using_db)
+    stored = {"staffId": staff_id, **(data or {})}
+    async with _within(using_db) as tx:
+        await Notification.bulk_create(
+            [Notification(user_id=user_id, kind=kind, message=message[:500], data=stored) for user_id in recipients],
+            using_db=tx)
+        await mail_notification(staff, int(str(owner_id[0])) if owner_id else 0, recipients, kind, message[:500],
+                                stored, now or datetime.now(UTC), tx)
     if using_db is None:
         await live.publish_notifications_added(recipients)
     return recipients
@@ -143,7 +161,7 @@ async def record_success(connection_id: int, now: datetime, *, delivered: int | 
             waited = sorted({*await send_what_waited(connection_id, now, tx), *([delivered] if delivered else [])})
             message = await recovery_message(connection.staff_id, waited, tx)
             notified = await notify_staff(connection.staff_id, "sync_recovered", message,
-                                          {"connectionId": connection_id, "bookingIds": waited}, using_db=tx)
+                                          {"connectionId": connection_id, "bookingIds": waited}, using_db=tx, now=now)
         if recovered or connection.health != before:
             await announce_health(connection, notified, db=tx)  # held until the transaction commits
 
@@ -165,7 +183,7 @@ async def record_failure(connection_id: int, error: str, now: datetime, *, crede
             connection.health = ConnectionHealth.REAUTHORIZATION_REQUIRED
             notified = await notify_staff(connection.staff_id, "reauthorization_required",
                                           "The calendar refused Lockstep's credentials: reconnect it",
-                                          {"connectionId": connection_id}, using_db=tx)
+                                          {"connectionId": connection_id}, using_db=tx, now=now)
         else:
             connection.health = ConnectionHealth.DEGRADED
         await connection.save(using_db=tx)

@@ -35,7 +35,7 @@ if BACKEND not in {"sqlite", "postgres"}:
     raise pytest.UsageError("LOCKSTEP_TEST_BACKEND must be sqlite or postgres")
 # Every table, children first, so a truncation never trips a foreign key.
 _TABLES = [
-    "oauthstate", "notification", "syncconflict", "synclogentry", "eventmapping",
+    "mailoutbox", "mailpreference", "oauthstate", "notification", "syncconflict", "synclogentry", "eventmapping",
     "watchchannel", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
     "refreshtoken", "signinstate", "signinidentity", "business", "user_account",

@@ -7,7 +7,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0015_refresh_lock')]
+    dependencies = [('models', '0016_mail_outbox')]
 
     initial = False
 

@@ -101,6 +101,7 @@ async def test_backlogs_queue_depth_and_job_outcomes_follow_the_work(http: httpx
     assert (value(queued, "lockstep_outbox_depth"), value(queued, "lockstep_outbox_oldest_seconds")) == (0, 0)
     assert value(queued, "lockstep_push_backlog", state="pending") == 2
     assert value(queued, "lockstep_job_queue_depth", queue="lockstep-sync") == 3
+    assert value(queued, "lockstep_job_queue_depth", queue="lockstep-mail") == 2  # the customers' confirmations
     # when a real worker process runs the queue
     env = {**os.environ, "LOCKSTEP_DATABASE_URL": db, "LOCKSTEP_REDIS_URL": redis_url,
            "LOCKSTEP_DATA_DIR": str(tmp_path), "LOCKSTEP_LIVE_CHANNEL": new_channel()}
@@ -112,8 +113,11 @@ async def test_backlogs_queue_depth_and_job_outcomes_follow_the_work(http: httpx
     # then the API process reports what the worker did, and the queue is empty
     jobs = {tuple(sorted(dict(labels).items())): count for (name, labels), count in done.items()
             if name == "lockstep_sync_jobs_total"}
-    assert jobs == {(("job", "pull"), ("outcome", "skipped")): 1, (("job", "push"), ("outcome", "skipped")): 2}
+    # (and the customers' confirmations, which wait for a mail server: none is configured here)
+    assert jobs == {(("job", "pull"), ("outcome", "skipped")): 1, (("job", "push"), ("outcome", "skipped")): 2,
+                    (("job", "mail"), ("outcome", "retrying")): 2}
     assert value(done, "lockstep_job_queue_depth", queue="lockstep-sync") == 0
+    assert value(done, "lockstep_job_queue_depth", queue="lockstep-mail") == 0
     assert value(done, "lockstep_scrape_source_up", source="redis") == 1
 
 

@@ -99,13 +99,14 @@ def test_a_fresh_data_folder_and_its_files_are_the_owners_alone(served: Served) 
     # then the folder is 0700 and every file in it 0600, while it runs
     running = modes(served.data_dir)
     assert {"lockstep.sqlite3", "lockstep.sqlite3-wal", "lockstep.sqlite3-shm", "jwt-secret"} <= set(running)
-    assert running == {name: 0o700 if name == "fresh-data" else 0o600 for name in running}
+    # (folders, the data folder and the mail catcher's, 0700)
+    assert running == {name: 0o700 if name in ("fresh-data", "mail") else 0o600 for name in running}
     # and after it stopped, with Redis's data saved
     served.process.send_signal(signal.SIGTERM)
     assert served.process.wait(timeout=60) == 128 + signal.SIGTERM
     stopped = modes(served.data_dir)
     assert "redis.rdb" in stopped
-    assert stopped == {name: 0o700 if name == "fresh-data" else 0o600 for name in stopped}
+    assert stopped == {name: 0o700 if name in ("fresh-data", "mail") else 0o600 for name in stopped}
 
 
 def test_stopping_the_service_stops_its_bundled_redis(served: Served) -> None:

@@ -32,8 +32,9 @@ async def migrated(config, target=None):
         await Tortoise.close_connections()
 
 async def lent_columns(url, head_url):
-    # The models are ahead of 0011 (later migrations add columns); the set-up creates its rows through them, so each
-    # column the head of the chain has and 0011 lacks is lent for the set-up and taken back before migrating on.
+    # The models are ahead of 0011 (later migrations add columns and tables); the set-up creates its rows through
+    # them, so each column and table the head of the chain has and 0011 lacks is lent for the set-up and taken back
+    # before migrating on (a table as (name, None, its CREATE statement, None)).
     await migrated(tortoise_config(head_url))
     path, head = url.removeprefix("sqlite://"), head_url.removeprefix("sqlite://")
     with sqlite3.connect(path) as old, sqlite3.connect(head) as new:
@@ -44,6 +45,9 @@ async def lent_columns(url, head_url):
             for _, name, kind, _, default, _ in new.execute(f'PRAGMA table_info("{table}")'):
                 if name not in have:
                     lent.append((table, name, kind, default))
+        for table, create in new.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"):
+            if table not in tables and not table.startswith("sqlite_"):
+                lent.append((table, None, create, None))
     return lent
 
 async def given_duplicates(config, lent):
@@ -52,7 +56,8 @@ async def given_duplicates(config, lent):
         db = connections.get("default")
         for table, name, kind, default in lent:
             fallback = f" DEFAULT {default}" if default is not None else ""
-            await db.execute_script(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {kind}{fallback}')
+            await db.execute_script(kind if name is None else
+                                    f'ALTER TABLE "{table}" ADD COLUMN "{name}" {kind}{fallback}')
         given = await given_connected_staff()
         now = datetime(2030, 1, 7, 6, tzinfo=UTC)
         bookings = [(await book(given, datetime(2030, 1, 8, hour, tzinfo=UTC), now))[0].id for hour in (9, 12, 15)]
@@ -70,7 +75,8 @@ async def given_duplicates(config, lent):
         await SyncLogEntry.create(connection_id=given.connection.id, mapping_id=ids["p-unwritten"],
                                   direction="export", action="push", outcome="ok")
         for table, name, _, _ in lent:
-            await db.execute_script(f'ALTER TABLE "{table}" DROP COLUMN "{name}"')
+            await db.execute_script(f'DROP TABLE "{table}"' if name is None else
+                                    f'ALTER TABLE "{table}" DROP COLUMN "{name}"')
         return ids
     finally:
         await Tortoise.close_connections()

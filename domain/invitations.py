@@ -1,0 +1,261 @@
+"""Invitations: a booking as the customer's own calendar should hold it, sent as an iTIP message (RFC 5546).
+
+An *invitation* is one booking, or one recurring series, written as one VEVENT inside a VCALENDAR whose METHOD says
+what the message asks of the customer's calendar: REQUEST (add this event, or replace the copy you hold) when a
+booking is confirmed or rescheduled, CANCEL (remove it) when it is cancelled. The calendar that receives it finds its
+copy by the event's *UID*, which never changes for a booking or series, and keeps the revision with the highest
+*SEQUENCE*: the booking's version, which grows with every change, so a reschedule replaces the old time and a late
+duplicate of an older mail changes nothing.
+
+Times are written in the staff member's zone (DTSTART;TZID=...) with a VTIMEZONE that spells out that zone's real
+UTC offsets over the years the event touches, each change at the local time it happened (RFC 5545 3.6.5), so a
+reader that ignores the zone's name and follows the VTIMEZONE alone still finds the same instants. A single time
+whose local reading happens twice (the hour repeated when clocks fall back) and that is the SECOND of the two is
+written in UTC: a local time with a TZID means the first (RFC 5545 3.3.5). A series keeps local time for its first
+start, which its RRULE repeats, the way ``domain.recurrence`` expands it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from domain.recurrence import bounded_rule, occurrence_starts
+from domain.text import printable
+from domain.zones import load_zone, local_wall, to_utc
+
+PRODID = "-//Lockstep//Invitations//EN"
+METHODS = ("REQUEST", "CANCEL")
+UID_KINDS = ("booking", "series")
+
+# Offsets change at most a few times a year; probing once a day finds every change (none is less than a day from the
+# next), and halving the day down to a second then places it exactly.
+_PROBE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Party:
+    """Someone named in an invitation: the business as organizer, the customer as attendee."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One booking (or recurring series) as the customer's calendar should hold it.
+
+    For a series, ``starts_at`` and ``ends_at`` are its first planned occurrence, which ``rrule`` repeats; cancelled
+    occurrences are ``exdates`` (each one of the planned starts ``domain.recurrence.occurrence_starts`` gives)."""
+
+    uid: str                 # stable per booking or series: invitation_uid(...)
+    sequence: int            # grows with each change of the booking (the caller passes the booking's version)
+    method: str              # "REQUEST" (confirm, reschedule) or "CANCEL"
+    summary: str             # the service's name (and the business's)
+    description: str         # service, staff member, the business's contact details
+    location: str            # the business's address ("" when none)
+    starts_at: datetime      # aware
+    ends_at: datetime
+    time_zone: str           # the staff member's IANA zone: DTSTART/DTEND written in it, with its VTIMEZONE
+    organizer: Party         # the business
+    attendee: Party          # the customer
+    stamp: datetime          # DTSTAMP (aware)
+    rrule: str | None = None            # a recurring series: its RRULE (as stored for bookings, domain/recurrence.py)
+    exdates: tuple[datetime, ...] = ()  # planned starts of cancelled occurrences of a series
+
+
+def invitation_uid(kind: str, target_id: int, host: str) -> str:
+    """The UID of the invitations for one booking ("booking") or one series ("series"), e.g.
+    "invitation-booking-42@book.example.com". The same arguments give the same UID for every mail about it; the
+    "invitation-" prefix keeps it apart from the UID of the event Lockstep writes into the staff member's own
+    calendar (``domain.sync.event_marker``), so neither calendar mistakes one for the other."""
+    if kind not in UID_KINDS:
+        raise ValueError(f"kind must be one of {UID_KINDS}, got {kind!r}")
+    if isinstance(target_id, bool) or not isinstance(target_id, int) or target_id < 0:
+        raise ValueError(f"target_id must be a whole number, got {target_id!r}")
+    name = host.strip().lower().rstrip(".")
+    if not name or any(c.isspace() or c in "@/:" for c in name) or _forbidden(name):
+        raise ValueError(f"host must be a bare host name such as 'book.example.com', got {host!r}")
+    return f"invitation-{kind}-{target_id}@{name}"
+
+
+def invitation_filename(invitation: Invitation) -> str:
+    """The attachment's file name: "invite.ics" for a REQUEST, "cancel.ics" for a CANCEL."""
+    _check_method(invitation.method)
+    return "cancel.ics" if invitation.method == "CANCEL" else "invite.ics"
+
+
+def invitation_ics(invitation: Invitation) -> bytes:
+    """The iTIP message for ``invitation``: UTF-8 iCalendar text, CRLF line ends, long lines folded.
+
+    Raises ValueError for a method other than REQUEST or CANCEL, a negative sequence, a naive time, an end not after
+    the start, an e-mail address that is not one, or an EXDATE that is not a planned start of the series;
+    UnknownTimeZone for a bad zone and RecurrenceError for a rule a booking cannot have."""
+    _check(invitation)
+    zone = load_zone(invitation.time_zone)
+    planned = _planned_starts(invitation)
+    event = icalendar.Event()
+    event.add("UID", invitation.uid)
+    event.add("SEQUENCE", invitation.sequence)
+    event.add("DTSTAMP", invitation.stamp.astimezone(UTC))
+    recurring = invitation.rrule is not None
+    event.add("DTSTART", invitation.starts_at.astimezone(zone) if recurring else _written(invitation.starts_at, zone))
+    event.add("DTEND", _written(invitation.ends_at, zone))
+    event.add("SUMMARY", _text(invitation.summary))
+    if invitation.description:
+        event.add("DESCRIPTION", _text(invitation.description))
+    if invitation.location:
+        event.add("LOCATION", _text(invitation.location))
+    event.add("ORGANIZER", _address(invitation.organizer))
+    attendee = _address(invitation.attendee)
+    # The booking is already confirmed: the customer's calendar shows it as theirs and is asked for no reply.
+    attendee.params.update({"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"})
+    event.add("ATTENDEE", attendee)
+    event.add("STATUS", "CANCELLED" if invitation.method == "CANCEL" else "CONFIRMED")
+    event.add("TRANSP", "OPAQUE")
+    if invitation.rrule is not None:
+        event.add("RRULE", icalendar.vRecur.from_ical(bounded_rule(invitation.rrule, planned)))
+        if invitation.exdates:
+            # In local time like the rule's own occurrences, which the reader matches them against.
+            event.add("EXDATE", [instant.astimezone(zone) for instant in sorted(invitation.exdates)])
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("METHOD", invitation.method)
+    # The VTIMEZONE covers the local calendar years from the first start to the last end.
+    last_end = planned[-1] + (invitation.ends_at - invitation.starts_at)
+    years = (local_wall(planned[0], zone).year, local_wall(last_end, zone).year)
+    calendar.add_component(_vtimezone(invitation.time_zone, *years))
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _forbidden(text: str) -> bool:
+    """Whether ``text`` holds a character no iCalendar value may (a control character other than tab and newline)."""
+    return printable(text) != text
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def _check(invitation: Invitation) -> None:
+    _check_method(invitation.method)
+    if isinstance(invitation.sequence, bool) or not isinstance(invitation.sequence, int) or invitation.sequence < 0:
+        raise ValueError(f"sequence must be a whole number of at least 0, got {invitation.sequence!r}")
+    for label, instant in (("starts_at", invitation.starts_at), ("ends_at", invitation.ends_at),
+                           ("stamp", invitation.stamp), *(("exdates", e) for e in invitation.exdates)):
+        if instant.tzinfo is None or instant.utcoffset() is None:
+            raise ValueError(f"{label} must be an aware datetime, got {instant!r}")
+    if invitation.ends_at <= invitation.starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    if not invitation.uid or _forbidden(invitation.uid) or any(c.isspace() for c in invitation.uid):
+        raise ValueError(f"uid must be one word without control characters, got {invitation.uid!r}")
+    for party in (invitation.organizer, invitation.attendee):
+        local, at, domain = party.email.rpartition("@")
+        if not at or not local or not domain or _forbidden(party.email) or any(c.isspace() for c in party.email):
+            raise ValueError(f"not an e-mail address: {party.email!r}")
+    if invitation.exdates and invitation.rrule is None:
+        raise ValueError("exdates belong to a series: give its rrule")
+
+
+def _planned_starts(invitation: Invitation) -> list[datetime]:
+    """The series' planned starts (just the start for a single booking); every EXDATE must be one of them."""
+    if invitation.rrule is None:
+        return [invitation.starts_at.astimezone(UTC)]
+    planned = occurrence_starts(invitation.rrule, invitation.starts_at, invitation.time_zone)
+    unknown = set(e.astimezone(UTC) for e in invitation.exdates) - set(planned)
+    if unknown:
+        raise ValueError(f"exdates that are not planned starts of the series: {sorted(unknown)}")
+    return planned
+
+
+def _written(instant: datetime, zone: ZoneInfo) -> datetime:
+    """``instant`` in local time, or in UTC when its local time with a TZID would read as another instant."""
+    local = instant.astimezone(zone)
+    return local if to_utc(local_wall(instant, zone), zone) == instant else instant.astimezone(UTC)
+
+
+def _text(value: str) -> str:
+    """A TEXT value: line ends made newlines (icalendar writes them as \\n), other control characters U+FFFD."""
+    return printable(value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _address(party: Party) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{party.email}")
+    if party.name:
+        address.params["CN"] = printable(" ".join(party.name.split()))
+    return address
+
+
+def _observance(instant: datetime, zone: ZoneInfo) -> tuple[timedelta, str, bool]:
+    local = instant.astimezone(zone)
+    offset, dst = local.utcoffset(), local.dst()
+    assert offset is not None  # a ZoneInfo always has an offset
+    # A zone whose summer is its standard time (Europe/Dublin's negative DST) is written with STANDARD parts only.
+    return offset, local.tzname() or "", dst is not None and dst > timedelta(0)
+
+
+def _offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+    """The UTC instants in (start, end] at which the zone's offset, abbreviation or DST flag changes."""
+    changes: list[datetime] = []
+    probe, state = start, _observance(start, zone)
+    while probe < end:
+        ahead = min(probe + _PROBE, end)
+        if _observance(ahead, zone) == state:
+            probe = ahead
+            continue
+        before, after = int(probe.timestamp()), int(ahead.timestamp())
+        while after - before > 1:
+            middle = (before + after) // 2
+            if _observance(datetime.fromtimestamp(middle, UTC), zone) == state:
+                before = middle
+            else:
+                after = middle
+        probe = datetime.fromtimestamp(after, UTC)
+        state = _observance(probe, zone)
+        changes.append(probe)
+    return changes
+
+
+_Part = tuple[datetime, timedelta, timedelta, str, bool]  # onset (local wall), offset from, offset to, name, DST
+
+
+@lru_cache(maxsize=256)
+def _zone_parts(name: str, first_year: int, last_year: int) -> tuple[_Part, ...]:
+    """The zone from 1 January of ``first_year`` to the end of ``last_year`` (local): the observance in force at the
+    start, then one part per change, whose onset is the local time just before the change (clock time in its
+    TZOFFSETFROM, RFC 5545 3.6.5). Whole years, so a zone with DST shows both of its observances."""
+    zone = load_zone(name)
+    start = to_utc(datetime(first_year, 1, 1), zone)
+    end = to_utc(datetime(last_year + 1, 1, 1), zone)
+    offset, abbreviation, daylight = _observance(start, zone)
+    parts: list[_Part] = [(_wall(start, offset), offset, offset, abbreviation, daylight)]
+    for change in _offset_changes(zone, start, end):
+        new_offset, abbreviation, daylight = _observance(change, zone)
+        parts.append((_wall(change, offset), offset, new_offset, abbreviation, daylight))
+        offset = new_offset
+    return tuple(parts)
+
+
+def _wall(instant: datetime, offset: timedelta) -> datetime:
+    return (instant.astimezone(UTC) + offset).replace(tzinfo=None)
+
+
+def _vtimezone(name: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    timezone = icalendar.Timezone()
+    timezone.add("TZID", name)
+    for onset, offset_from, offset_to, abbreviation, daylight in _zone_parts(name, first_year, last_year):
+        part = icalendar.TimezoneDaylight() if daylight else icalendar.TimezoneStandard()
+        part.add("DTSTART", onset)
+        part.add("TZOFFSETFROM", offset_from)
+        part.add("TZOFFSETTO", offset_to)
+        if abbreviation:
+            part.add("TZNAME", abbreviation)
+        timezone.add_component(part)
+    return timezone

@@ -1,0 +1,136 @@
+"""What each kind of mail says: a subject, a plain-text body and an HTML body, from the mail row's data.
+
+The data is what services.mail wrote when the change committed (names, and instants in ISO 8601 UTC). Times are
+shown in the staff member's zone (`zone`), where the appointment takes place. Every value put into HTML is escaped;
+the templates themselves are fixed text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from string import Template
+
+from domain.mail import MailKind
+from domain.zones import load_zone
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+def when(iso: object, zone_name: object) -> str:
+    """An instant as people read it, in the zone's wall time: "Tuesday 8 January 2030, 10:00"."""
+    zone = load_zone(str(zone_name))
+    local = datetime.fromisoformat(str(iso)).astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"
+
+
+_BOOKING = {
+    MailKind.BOOKING_CONFIRMED: ("Your booking on $date is confirmed",
+                                 "Your booking is confirmed."),
+    MailKind.BOOKING_RESCHEDULED: ("Your booking has moved to $date",
+                                   "Your booking has moved to a new time (it was $previous)."),
+    MailKind.BOOKING_CANCELLED: ("Your booking on $date is cancelled",
+                                 "Your booking has been cancelled."),
+    MailKind.BOOKING_REMINDER: ("Reminder: your booking on $date",
+                                "A reminder of your booking."),
+}
+_BOOKING_TEXT = Template("""Hello $customer,
+
+$lead
+
+What: $service
+When: $start to $end ($zone)
+With: $staff
+$series
+$business
+""")
+_BOOKING_HTML = Template("""<!DOCTYPE html>
+<html><body>
+<p>Hello $customer,</p>
+<p>$lead</p>
+<table>
+<tr><th align="left">What</th><td>$service</td></tr>
+<tr><th align="left">When</th><td>$start to $end ($zone)</td></tr>
+<tr><th align="left">With</th><td>$staff</td></tr>
+</table>
+<p>$series</p>
+<p>$business</p>
+</body></html>
+""")
+_NOTICE_SUBJECT = {
+    MailKind.CONFLICT: "A booking and a calendar disagree: choose which one stands",
+    MailKind.REAUTHORIZATION_REQUIRED: "A calendar needs to be reconnected",
+    MailKind.SYNC_RECOVERED: "Calendar sync is working again",
+}
+_NOTICE_TEXT = Template("""Hello $recipient,
+
+$message
+$lines
+$business
+""")
+_NOTICE_HTML = Template("""<!DOCTYPE html>
+<html><body>
+<p>Hello $recipient,</p>
+<p>$message</p>
+$lines
+<p>$business</p>
+</body></html>
+""")
+
+
+def _text(data: dict[str, object], key: str) -> str:
+    value = data.get(key)
+    return "" if value is None else str(value)
+
+
+def _escaped(values: dict[str, str]) -> dict[str, str]:
+    return {key: escape(value) for key, value in values.items()}
+
+
+def _booking(kind: MailKind, data: dict[str, object]) -> RenderedMail:
+    zone = _text(data, "zone")
+    date = when(data["startsAt"], zone)
+    previous = when(data["previousStartsAt"], zone) if data.get("previousStartsAt") else ""
+    subject_template, lead_template = _BOOKING[kind]
+    occurrences = int(str(data.get("occurrences") or 1))
+    series = ""
+    if occurrences > 1:
+        series = (f"{occurrences} appointments of the series are cancelled, from this one on."
+                  if kind == MailKind.BOOKING_CANCELLED else f"This is the first of {occurrences} appointments.")
+    values = {
+        "customer": _text(data, "customer") or "there",
+        "lead": Template(lead_template).substitute(previous=previous),
+        "service": _text(data, "service"),
+        "start": date,
+        "end": f"{datetime.fromisoformat(_text(data, 'endsAt')).astimezone(load_zone(zone)):%H:%M}",
+        "zone": zone,
+        "staff": _text(data, "staff"),
+        "series": series,
+        "business": _text(data, "business"),
+    }
+    return RenderedMail(Template(subject_template).substitute(date=date),
+                        _BOOKING_TEXT.substitute(values), _BOOKING_HTML.substitute(_escaped(values)))
+
+
+def _notice(kind: MailKind, data: dict[str, object]) -> RenderedMail:
+    raw_lines = data.get("lines")
+    lines = [str(line) for line in raw_lines] if isinstance(raw_lines, list) else []
+    values = {"recipient": _text(data, "recipient") or "there", "message": _text(data, "message"),
+              "business": _text(data, "business")}
+    text_lines = "".join(f"- {line}\n" for line in lines)
+    html_lines = ("<ul>\n" + "".join(f"<li>{escape(line)}</li>\n" for line in lines) + "</ul>") if lines else ""
+    return RenderedMail(_NOTICE_SUBJECT[kind], _NOTICE_TEXT.substitute(values, lines=text_lines),
+                        _NOTICE_HTML.substitute(_escaped(values), lines=html_lines))
+
+
+def render_mail(kind: MailKind, data: dict[str, object]) -> RenderedMail:
+    """The subject and both bodies of a mail of `kind` saying what `data` holds."""
+    if kind in _BOOKING:
+        return _booking(kind, data)
+    return _notice(kind, data)

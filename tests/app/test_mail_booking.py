@@ -1,0 +1,259 @@
+"""Booking mail through the real ASGI app and the real mail job, to a real SMTP server on loopback: the customer
+hears of a booking made, moved by the business, and cancelled, each in the business's name with a plain-text and an
+HTML part and the calendar invitation (one event whose SEQUENCE grows, a CANCEL at the end); a reminder goes out
+at its time and never after a cancel; a kind turned off is not sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from models import MailOutbox, MailState
+from schema.ids import decode_id
+from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
+from tests.support.invitations import ReadInvitation, read_invitation
+from tests.support.mail import MAIL_FROM, MailTimeline, mail_runtime, states
+from tests.support.smtp import SmtpTestServer, parts, running_smtp
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CUSTOMER = "cleo@example.com"
+RESCHEDULE = """mutation($input: RescheduleBookingInput!) { rescheduleBooking(input: $input) { __typename
+  ... on BookingPayload { booking { id startsAt } } } }"""
+CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { __typename
+  ... on BookingPayload { booking { id status } } } }"""
+SET_PREFERENCES = """mutation($input: SetMailPreferencesInput!) { setMailPreferences(input: $input) { __typename
+  ... on MailPreferences { preferences { kind enabled } } ... on ValidationError { message path } } }"""
+
+
+def invitation_of(message: EmailMessage, method: str) -> ReadInvitation:
+    """The message's invitation, as iMIP carries it: a text/calendar alternative with the iTIP method, and the same
+    object as an .ics attachment; read by two independent parsers (tests.support.invitations)."""
+    (calendar,) = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
+    assert calendar.get_param("method") == method
+    (attachment,) = [part for part in message.iter_attachments()]
+    assert attachment.get_filename() == ("cancel.ics" if method == "CANCEL" else "invite.ics")
+    data = calendar.get_payload(decode=True)
+    assert isinstance(data, bytes) and attachment.get_payload(decode=True) == data
+    read = read_invitation(data)
+    assert read.method == method
+    return read
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpTestServer]:
+    with running_smtp() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_jobs(db: str, redis_url: str, smtp: SmtpTestServer) -> Iterator[MailTimeline]:
+    with mail_runtime(db, redis_url, smtp.url):
+        yield MailTimeline(redis_url)
+
+
+def at_ten_in(days: int) -> datetime:
+    local = datetime.now(BERLIN).replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=days)
+    return local.astimezone(UTC)
+
+
+async def given_customer_booking(api: GraphQLClient, starts_at: datetime) -> tuple[Shop, str, str]:
+    shop = await given_shop(api)
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "staffId": shop.staff_id,
+                                                "startsAt": starts_at.isoformat()}}, customer)
+    assert made["createBooking"]["__typename"] == "BookingPayload", made
+    return shop, customer, made["createBooking"]["booking"]["id"]
+
+
+async def test_the_customer_is_told_of_a_booking_made_moved_by_the_business_and_cancelled(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a customer's booking in three days
+    start = at_ten_in(3)
+    shop, customer, booking_id = await given_customer_booking(api, start)
+    # when the scheduler ticks and its mail job runs
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then one confirmation arrived, from the business's name at the deployment's address, in text and HTML
+    (confirmed,) = smtp.to(CUSTOMER)
+    sender = confirmed["From"].addresses[0]
+    assert (sender.display_name, sender.addr_spec) == ("Fix-It", MAIL_FROM)
+    assert confirmed["To"].addresses == (Address(addr_spec=CUSTOMER),)
+    local = start.astimezone(BERLIN)
+    assert confirmed["Subject"] == f"Your booking on {local:%A} {local.day} {local:%B %Y}, 10:00 is confirmed"
+    bodies = parts(confirmed)
+    assert sorted(bodies) == ["text/calendar", "text/html", "text/plain"]
+    assert "Hello Cleo Customer," in bodies["text/plain"]
+    assert "Boiler check" in bodies["text/plain"] and "Sam Tech" in bodies["text/plain"]
+    assert "<td>Boiler check</td>" in bodies["text/html"]
+    # and it carries the invitation: the booking at its time in the staff member's zone, from the business
+    first = invitation_of(confirmed, "REQUEST")
+    assert first.uid == f"invitation-booking-{decode_pk(booking_id)}@lockstep.example"
+    assert (first.sequence, first.starts_at, first.ends_at) == (1, start, start + timedelta(hours=1))
+    assert (first.time_zone, first.status) == ("Europe/Berlin", "CONFIRMED")
+    assert (first.organizer_email, first.organizer_name) == (MAIL_FROM, "Fix-It")
+    assert (first.attendee_email, first.attendee_name) == (CUSTOMER, "Cleo Customer")
+    assert first.summary == "Boiler check at Fix-It"
+
+    # when the owner moves the booking an hour later
+    moved = await api(RESCHEDULE, {"input": {"id": booking_id, "startsAt": (start + timedelta(hours=1)).isoformat()}},
+                      shop.owner_token)
+    assert moved["rescheduleBooking"]["__typename"] == "BookingPayload", moved
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then the customer is told the new time, and the old one
+    rescheduled = smtp.to(CUSTOMER)[1]
+    assert rescheduled["Subject"].startswith("Your booking has moved to ")
+    assert rescheduled["Subject"].endswith(", 11:00")
+    assert "(it was " in parts(rescheduled)["text/plain"]
+    # with the same event at its new time, a higher SEQUENCE
+    second = invitation_of(rescheduled, "REQUEST")
+    assert (second.uid, second.sequence) == (first.uid, 2)
+    assert second.starts_at == start + timedelta(hours=1)
+
+    # when the owner cancels it
+    cancelled = await api(CANCEL, {"input": {"id": booking_id}}, shop.owner_token)
+    assert cancelled["cancelBooking"]["booking"]["status"] == "CANCELLED"
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then a cancellation arrives, and nothing else is owed: both reminders were dropped
+    assert smtp.to(CUSTOMER)[2]["Subject"].endswith(" is cancelled")
+    third = invitation_of(smtp.to(CUSTOMER)[2], "CANCEL")
+    assert (third.uid, third.sequence, third.status) == (first.uid, 3, "CANCELLED")
+    assert len(smtp.received) == 3
+    assert await states() == [("booking_confirmed", "sent"), ("booking_reminder", "dropped"),
+                              ("booking_rescheduled", "sent"), ("booking_reminder", "dropped"),
+                              ("booking_cancelled", "sent")]
+    # and no mail holds a token of either account
+    for item in smtp.received:
+        assert customer not in item.raw.decode() and shop.owner_token not in item.raw.decode()
+
+
+async def test_the_reminder_goes_out_its_lead_time_before_the_start_and_not_earlier(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a booking in three days, its confirmation sent
+    start = at_ten_in(3)
+    await given_customer_booking(api, start)
+    now = datetime.now(UTC)
+    assert await mail_jobs.tick(now) == ["sent"]
+    # when the clock reaches a minute before the reminder's time, nothing goes
+    assert await mail_jobs.tick(start - timedelta(hours=24, minutes=1)) == []
+    # when it reaches the reminder's time (24 hours before the start, the default), the reminder goes, once
+    assert await mail_jobs.tick(start - timedelta(hours=24)) == ["sent"]
+    assert await mail_jobs.tick(start - timedelta(hours=23)) == []
+    reminder = smtp.to(CUSTOMER)[1]
+    assert reminder["Subject"].startswith("Reminder: your booking on ")
+    assert sorted(parts(reminder)) == ["text/html", "text/plain"]  # a reminder changes nothing in the calendar
+    assert list(reminder.iter_attachments()) == []
+
+
+async def test_no_reminder_after_a_cancel(api: GraphQLClient, mail_jobs: MailTimeline,
+                                          smtp: SmtpTestServer) -> None:
+    start = at_ten_in(3)
+    _, customer, booking_id = await given_customer_booking(api, start)
+    cancelled = await api(CANCEL, {"input": {"id": booking_id}}, customer)
+    assert cancelled["cancelBooking"]["booking"]["status"] == "CANCELLED"
+    # when the confirmation and cancellation go, and later the reminder's time comes
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent", "sent"]
+    assert await mail_jobs.tick(start - timedelta(hours=24)) == []
+    assert [message["Subject"].rsplit(" ", 2)[-2:] for message in smtp.to(CUSTOMER)] == [
+        ["is", "confirmed"], ["is", "cancelled"]]
+
+
+async def test_a_service_without_reminders_plans_none(api: GraphQLClient, mail_jobs: MailTimeline) -> None:
+    shop = await given_shop(api)
+    changed = await api("""mutation($input: UpdateServiceInput!) { updateService(input: $input) {
+        ... on Service { reminderHours } } }""", {"input": {"id": shop.service_id, "reminderHours": 0}},
+                        shop.owner_token)
+    assert changed["updateService"] == {"reminderHours": 0}
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at_ten_in(3).isoformat()}},
+              customer)
+    assert [row.kind for row in await MailOutbox.all()] == ["booking_confirmed"]
+
+
+async def test_a_kind_turned_off_is_not_sent(api: GraphQLClient, mail_jobs: MailTimeline,
+                                             smtp: SmtpTestServer) -> None:
+    # given a customer who turned confirmations and reminders off
+    shop = await given_shop(api)
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    chosen = await api(SET_PREFERENCES, {"input": {"preferences": [
+        {"kind": "BOOKING_CONFIRMED", "enabled": False}, {"kind": "BOOKING_REMINDER", "enabled": False}]}},
+                       customer)
+    kinds = {item["kind"]: item["enabled"] for item in chosen["setMailPreferences"]["preferences"]}
+    assert kinds == {"BOOKING_CONFIRMED": False, "BOOKING_RESCHEDULED": True, "BOOKING_CANCELLED": True,
+                     "BOOKING_REMINDER": False, "CONFLICT": True, "REAUTHORIZATION_REQUIRED": True,
+                     "SYNC_RECOVERED": True}
+    # when they book and then cancel
+    made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at_ten_in(3).isoformat()}},
+                     customer)
+    await api(CANCEL, {"input": {"id": made["createBooking"]["booking"]["id"]}}, customer)
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then only the cancellation was sent
+    assert [message["Subject"].endswith(" is cancelled") for message in smtp.to(CUSTOMER)] == [True]
+    # and the viewer reads the same choices back
+    read = await api("{ mailPreferences { __typename ... on MailPreferences { preferences { kind enabled } } } }",
+                     token=customer)
+    assert {item["kind"]: item["enabled"] for item in read["mailPreferences"]["preferences"]} == kinds
+
+
+async def test_a_mail_turned_off_after_it_was_queued_is_dropped(api: GraphQLClient, mail_jobs: MailTimeline,
+                                                                smtp: SmtpTestServer) -> None:
+    start = at_ten_in(3)
+    _, customer, _ = await given_customer_booking(api, start)
+    await api(SET_PREFERENCES, {"input": {"preferences": [{"kind": "BOOKING_REMINDER", "enabled": False}]}},
+              customer)
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    assert await mail_jobs.tick(start - timedelta(hours=24)) == ["skipped"]
+    assert await MailOutbox.filter(kind="booking_reminder").values_list("state", flat=True) == [MailState.DROPPED]
+    assert len(smtp.received) == 1
+
+
+async def test_preferences_need_a_signed_in_viewer(api: GraphQLClient) -> None:
+    body = await api.raw(SET_PREFERENCES, {"input": {"preferences": [{"kind": "CONFLICT", "enabled": False}]}})
+    assert body["data"]["setMailPreferences"]["__typename"] == "NotAuthorized"
+
+
+def decode_pk(global_id: str) -> int:
+    decoded = decode_id(global_id)
+    assert decoded is not None and decoded.pk is not None
+    return decoded.pk
+
+
+async def test_a_series_is_one_event_and_a_cancelled_occurrence_becomes_an_exdate(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a customer who books a weekly series of three
+    shop = await given_shop(api)
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    start = at_ten_in(3)
+    made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": start.isoformat(),
+                                                "recurrence": "FREQ=WEEKLY;COUNT=3"}}, customer)
+    occurrences = made["createBooking"]["occurrences"]
+    assert len(occurrences) == 3
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then one confirmation, whose invitation is the whole series
+    (confirmed,) = smtp.to(CUSTOMER)
+    series = invitation_of(confirmed, "REQUEST")
+    assert series.uid.startswith("invitation-series-")
+    assert (series.starts_at, series.rrule, series.exdates, series.sequence) == (
+        start, "FREQ=WEEKLY;COUNT=3", (), 3)
+    assert "This is the first of 3 appointments." in parts(confirmed)["text/plain"]
+    # and a reminder for each occurrence, each at its own time
+    reminders = await MailOutbox.filter(kind="booking_reminder").order_by("id")
+    assert [row.next_attempt_at for row in reminders] == [
+        datetime.fromisoformat(item["startsAt"]).astimezone(UTC) - timedelta(hours=24) for item in occurrences]
+    # when the second occurrence is cancelled
+    await api(CANCEL, {"input": {"id": occurrences[1]["id"]}}, customer)
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then the series is sent again, that occurrence an EXDATE, with a higher SEQUENCE
+    changed = invitation_of(smtp.to(CUSTOMER)[1], "REQUEST")
+    second_start = datetime.fromisoformat(occurrences[1]["startsAt"]).astimezone(UTC)
+    assert (changed.uid, changed.sequence, changed.exdates) == (series.uid, 4, (second_start,))
+    assert [str(row.state) for row in await MailOutbox.filter(kind="booking_reminder").order_by("id")] == [
+        "pending", "dropped", "pending"]
+    # when the rest is cancelled, the series is a CANCEL
+    await api(CANCEL, {"input": {"id": occurrences[0]["id"], "scope": "THIS_AND_FOLLOWING"}}, customer)
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    ended = invitation_of(smtp.to(CUSTOMER)[2], "CANCEL")
+    assert (ended.uid, ended.sequence) == (series.uid, 6)
