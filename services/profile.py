@@ -6,7 +6,8 @@ Terms:
 - *deleting an account*: the customer's personal data is erased at once and for good: the account row keeps only its
   id (so bookings keep their history) and is marked deleted, which signs it out everywhere (services.auth
   current_viewer); its bookings stay as anonymous records for the business (name "Former customer", no email,
-  phone or notes); its sign-in identities, refresh tokens and notifications are deleted. Only customers delete
+  phone or notes); its sign-in identities, refresh tokens, notifications, mail preferences and every mail to it
+  (sent or owed) are deleted, so no more mail goes out to it. Only customers delete
   their own accounts: an owner or staff member's account holds a business's work.
 """
 
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models import Booking, Notification, RefreshToken, SignInIdentity, User, UserRole
+from models import Booking, MailOutbox, MailPreference, Notification, RefreshToken, SignInIdentity, User, UserRole
 from services.access import require_signed_in
 from services.auth import Viewer, normalise_email
 from services.errors import InvalidInputError, NotAuthorizedError
@@ -85,6 +87,9 @@ async def delete_my_account(viewer: Viewer, confirm_email: str, now: datetime) -
         await SignInIdentity.filter(user_id=user_id).using_db(db).delete()
         await RefreshToken.filter(user_id=user_id).using_db(db).delete()
         await Notification.filter(user_id=user_id).using_db(db).delete()
+        # Mail stops: nothing more is sent to them, and what was written to them (their name, their bookings) goes.
+        await MailOutbox.filter(Q(user_id=user_id) | Q(address=user.email)).using_db(db).delete()
+        await MailPreference.filter(user_id=user_id).using_db(db).delete()
         await User.filter(id=user_id).using_db(db).update(
             email=f"deleted-{user_id}@deleted.invalid", name=DELETED_NAME, password_hash="", phone="",
             photo_url="", email_verified_at=None, deleted_at=now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models import Booking, Notification, RefreshToken, User
+from models import Booking, MailOutbox, Notification, RefreshToken, User
 from services.profile import DELETED_NAME, FORMER_CUSTOMER
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop, sign_up
 
@@ -18,7 +18,7 @@ DELETE = """mutation($email: String!) { deleteMyAccount(input: {email: $email}) 
 VIEWER = "query { viewer { email } }"
 SIGN_IN = """mutation($email: String!) { signIn(input: {email: $email, password: "correct horse battery"}) {
   __typename } }"""
-TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+IN_THREE_DAYS = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
 
 
 async def rows() -> list[tuple[Any, ...]]:
@@ -53,11 +53,13 @@ async def test_a_customer_deletes_their_account_and_their_bookings_stay_anonymou
     shop = await given_shop(api)
     cleo = await sign_up(api, "cleo@example.com", name="Cleo Customer")
     dan = await sign_up(api, "dan@example.com", name="Dan Customer")
-    booked = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": TOMORROW.isoformat(),
+    booked = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": IN_THREE_DAYS.isoformat(),
                                                   "customerNotes": "Gate code 1234"}}, cleo["accessToken"])
     assert booked["createBooking"]["__typename"] == "BookingPayload", booked
     user = await User.get(email="cleo@example.com")
     await Notification.create(user=user, kind="booking_moved", message="Your booking moved")
+    owed = await MailOutbox.filter(user_id=user.id).values_list("kind", flat=True)
+    assert sorted(owed) == ["booking_confirmed", "booking_reminder"]  # her confirmation, and the reminder owed
     # when she deletes her account, confirming with her address
     data = await api(DELETE, {"email": "Cleo@Example.com"}, cleo["accessToken"])
     # then it is gone: no personal data, no tokens, no notifications; her booking stays, anonymous
@@ -68,6 +70,7 @@ async def test_a_customer_deletes_their_account_and_their_bookings_stay_anonymou
     assert erased.deleted_at is not None
     assert await RefreshToken.filter(user_id=user.id).count() == 0
     assert await Notification.filter(user_id=user.id).count() == 0
+    assert await MailOutbox.filter(user_id=user.id).count() == 0  # no mail goes out to her any more
     booking = await Booking.get()
     assert (booking.customer_id, booking.customer_name, booking.customer_email, booking.customer_notes,
             booking.status) == (None, FORMER_CUSTOMER, "", "", "confirmed")
