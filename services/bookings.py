@@ -38,6 +38,7 @@ from services.availability import load_availability, qualified_staff, slot_rules
 from services.booking_mail import booking_made, booking_moved, bookings_cancelled
 from services.booking_queries import get_booking
 from services.booking_rules import occurrences, unbookable_starts
+from services.customer_notices import CANCELLED, MOVED, tell_customers
 from services.errors import (
     InvalidInputError,
     NotAuthorizedError,
@@ -217,9 +218,11 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
             moved = await Booking.get(id=booking.id, using_db=connection)
             await _outbox("booking.rescheduled", moved).save(using_db=connection)
             await booking_moved(booking, moved, now, connection)
+            told = [] if customer_rules else await tell_customers(MOVED, [moved], connection)
     except IntegrityError as exc:
         raise SlotUnavailableError([start]) from exc
     await live.publish_booking_rows("rescheduled", [moved], earlier=[booking])
+    await live.publish_notifications_added(told)
     return moved
 
 
@@ -259,7 +262,9 @@ async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bo
         cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
         await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
         await bookings_cancelled(cancelled, now, connection)
+        told = [] if customer_rules else await tell_customers(CANCELLED, cancelled, connection)
     await live.publish_booking_rows("cancelled", cancelled)
+    await live.publish_notifications_added(told)
     return cancelled
 
 
