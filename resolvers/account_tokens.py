@@ -1,4 +1,5 @@
-"""Mailed account links: verifying the address, resetting a forgotten password (services.account_tokens)."""
+"""Mailed account links: verifying the address, resetting a forgotten password (services.account_tokens), and changing
+the address (services.email_change)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from resolvers.errors import typed_errors
 from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 from schema.account_tokens import (
     AccountTokenInput,
+    ConfirmEmailChangeResult,
+    RequestEmailChangeInput,
+    RequestEmailChangePayload,
+    RequestEmailChangeResult,
     RequestPasswordResetInput,
     RequestPasswordResetPayload,
     RequestPasswordResetResult,
@@ -19,7 +24,7 @@ from schema.account_tokens import (
     VerifyEmailResult,
 )
 from schema.types import User
-from services import account_tokens
+from services import account_tokens, email_change
 
 
 @permission(AllowAny())
@@ -53,3 +58,20 @@ async def reset_password(input: ResetPasswordInput, info: Info) -> ResetPassword
     await account_tokens.reset_password(input.token, input.new_password, info.context.accounts,
                                         info.context.client_address)
     return ResetPasswordPayload(password_reset=True)
+
+
+@permission(IsSignedIn())
+@typed_errors
+async def request_email_change(input: RequestEmailChangeInput, info: Info) -> RequestEmailChangeResult:
+    """Mail the new address a link that makes it the viewer's; nothing changes until it is opened."""
+    await email_change.request_email_change(viewer_of(info), input.new_email, input.password, info.context.accounts,
+                                            info.context.client_address)
+    return RequestEmailChangePayload(sent=True)
+
+
+@permission(AllowAny())
+@typed_errors
+async def confirm_email_change(input: AccountTokenInput, info: Info) -> ConfirmEmailChangeResult:
+    """Make the address a change link was sent to the account's (verified), if no other account has it."""
+    return User.from_model(await email_change.confirm_email_change(input.token, info.context.accounts,
+                                                                   info.context.client_address))

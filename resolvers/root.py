@@ -55,6 +55,8 @@ class Mutation:
     resend_verification = strawberry.mutation(resolver=account_tokens.resend_verification)
     request_password_reset = strawberry.mutation(resolver=account_tokens.request_password_reset)
     reset_password = strawberry.mutation(resolver=account_tokens.reset_password)
+    request_email_change = strawberry.mutation(resolver=account_tokens.request_email_change)
+    confirm_email_change = strawberry.mutation(resolver=account_tokens.confirm_email_change)
     create_business = strawberry.mutation(resolver=setup.create_business)
     create_staff = strawberry.mutation(resolver=setup.create_staff)
     create_service = strawberry.mutation(resolver=setup.create_service)

@@ -26,6 +26,19 @@ class ResetPasswordInput:
     new_password: str
 
 
+@strawberry.input(description="The address the viewer's account should have. An account with a password confirms "
+                              "with it; one that signs in only with a provider leaves it out.")
+class RequestEmailChangeInput:
+    new_email: str
+    password: str | None = None
+
+
+@strawberry.type(description="A link to confirm the new address is on its way there; until it is opened the account "
+                             "keeps its address.")
+class RequestEmailChangePayload:
+    sent: bool
+
+
 @strawberry.type(description="A verification link is on its way to the viewer's address.")
 class ResendVerificationPayload:
     sent: bool
@@ -49,3 +62,7 @@ RequestPasswordResetResult = Annotated[RequestPasswordResetPayload | ValidationE
                                        strawberry.union("RequestPasswordResetResult")]
 ResetPasswordResult = Annotated[ResetPasswordPayload | ValidationError | TooManyAttempts,
                                 strawberry.union("ResetPasswordResult")]
+RequestEmailChangeResult = Annotated[RequestEmailChangePayload | ValidationError | NotAuthorized | TooManyAttempts,
+                                     strawberry.union("RequestEmailChangeResult")]
+ConfirmEmailChangeResult = Annotated[User | ValidationError | TooManyAttempts,
+                                     strawberry.union("ConfirmEmailChangeResult")]

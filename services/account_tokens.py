@@ -1,4 +1,5 @@
-"""Mailed account tokens: verifying an account's address, and resetting a forgotten password.
+"""Mailed account tokens: verifying an account's address, and resetting a forgotten password (changing the address is
+services.email_change).
 
 Terms: an *account token* (models.AccountToken) is a random string mailed as a link to the web app's account page
 (`AccountSecurity.account_link_url` with `?token=`); only its SHA-256 is stored. It is *spent* by the one use that

@@ -54,7 +54,8 @@ OPERATION_OF_ACTION = {"sign_in": "signIn", "sign_up": "signUp", "refresh_token"
                        "unlink_sign_in_provider": "unlinkSignInProvider", "set_password": "setPassword",
                        "resend_verification": "resendVerification", "verify_email": "verifyEmail",
                        "request_password_reset": "requestPasswordReset", "reset_password": "resetPassword",
-                       "request_email_change": "requestEmailChange", "confirm_email_change": "confirmEmailChange"}
+                       "request_email_change": "requestEmailChange", "email_change_mail": "requestEmailChange",
+                       "confirm_email_change": "confirmEmailChange"}
 
 
 def count_throttled(action: str) -> None:

@@ -6,18 +6,17 @@ account has; every request that mails someone is throttled; no token reaches the
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 import pytest
 
 from models import AccountToken, AccountTokenPurpose, User
 from services.account_tokens import token_digest
+from tests.support.account_mail import INVALID, delivered, link_of, token_of
 from tests.support.graphql import GraphQLClient, api_with, sign_up
 from tests.support.mail import MailTimeline, mail_runtime, states
-from tests.support.smtp import SmtpTestServer, parts, running_smtp
+from tests.support.smtp import SmtpTestServer, running_smtp
 
 PAT = "pat@example.com"
 PASSWORD = "correct horse battery"
@@ -35,8 +34,6 @@ RESET = """mutation($input: ResetPasswordInput!) { resetPassword(input: $input) 
 SIGN_IN = """mutation($input: SignInInput!) { signIn(input: $input) { __typename } }"""
 REFRESH = """mutation($input: RefreshTokenInput!) { refreshToken(input: $input) { __typename } }"""
 VIEWER = "{ viewer { email emailVerified } }"
-INVALID = {"__typename": "ValidationError", "path": ["input", "token"],
-           "message": "This link is not valid any more: it was used already, has expired, or was never issued"}
 
 
 @pytest.fixture
@@ -49,23 +46,6 @@ def smtp() -> Iterator[SmtpTestServer]:
 def mail_jobs(db: str, redis_url: str, smtp: SmtpTestServer) -> Iterator[MailTimeline]:
     with mail_runtime(db, redis_url, smtp.url):
         yield MailTimeline(redis_url)
-
-
-def link_of(message: EmailMessage) -> str:
-    """The account link of a delivered message, the same in its text and HTML parts."""
-    bodies = parts(message)
-    (link,) = re.findall(r"^(http\S+\?token=\S+)$", bodies["text/plain"], re.MULTILINE)
-    assert f'<a href="{link}">{link}</a>' in bodies["text/html"]
-    return link
-
-
-def token_of(message: EmailMessage) -> str:
-    return link_of(message).split("?token=", 1)[1]
-
-
-async def delivered(mail_jobs: MailTimeline, smtp: SmtpTestServer, address: str) -> list[EmailMessage]:
-    await mail_jobs.tick(datetime.now(UTC))
-    return smtp.to(address)
 
 
 async def test_signing_up_mails_a_link_that_verifies_the_address_once(
