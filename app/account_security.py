@@ -38,4 +38,4 @@ def account_security(settings: Settings, clock: Callable[[], float] = time.time)
     tokens = TokenConfig(settings.jwt_secret, settings.access_token_seconds, settings.refresh_token_days)
     throttle = AttemptThrottle(throttle_policies(settings), settings.jwt_secret, settings.redis_url, clock)
     return AccountSecurity(tokens, PasswordHashing(settings.password_hash_workers), throttle,
-                           timedelta(seconds=settings.refresh_reuse_grace_seconds))
+                           timedelta(seconds=settings.refresh_reuse_grace_seconds), settings.account_link_url)

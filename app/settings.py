@@ -205,6 +205,8 @@ class Settings:
     max_ws_message_bytes: int = 1_000_000
     # Where browsers and providers reach this server (OAuth callbacks, webhooks), and where users may return to.
     public_url: str = "http://127.0.0.1:8000"
+    # The web app's page that takes `?token=` from account mail (verify an address, reset a password, a new address).
+    account_link_url: str = "http://127.0.0.1:8000/account"
     oauth_return_urls: tuple[str, ...] = ()
     # Lockstep's registration at each OAuth provider this deployment configures, by provider value.
     provider_apps: Mapping[str, ProviderApp] = field(default_factory=dict)
@@ -247,6 +249,7 @@ class Settings:
     def from_env(cls) -> Settings:
         data_dir = Path(os.environ.get("LOCKSTEP_DATA_DIR", "var")).resolve()
         metrics_access, metrics_token = _metrics_access()
+        public_url = (os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
         return cls(
             data_dir=data_dir,
             database_url=os.environ.get("LOCKSTEP_DATABASE_URL") or f"sqlite://{data_dir / 'lockstep.sqlite3'}",
@@ -278,7 +281,8 @@ class Settings:
             max_ranges_per_day=_int("LOCKSTEP_MAX_RANGES_PER_DAY", 8),
             max_body_bytes=_int("LOCKSTEP_MAX_BODY_BYTES", 1_000_000),
             max_ws_message_bytes=_int("LOCKSTEP_MAX_WS_MESSAGE_BYTES", 1_000_000),
-            public_url=(os.environ.get("LOCKSTEP_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            public_url=public_url,
+            account_link_url=os.environ.get("LOCKSTEP_ACCOUNT_LINK_URL") or f"{public_url}/account",
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
             provider_apps=_provider_apps(),
             log_level=_log_level(os.environ.get("LOCKSTEP_LOG_LEVEL") or "INFO"),

@@ -4,6 +4,8 @@ Terms:
 - *kind*: what a mail tells of (MailKind). Customers get the booking kinds; staff members and the business owner get
   the notification kinds that need a person (NOTIFICATION_MAIL says which notification becomes which kind, for whom).
 - *audience*: `staff` (the staff member whose calendar it is) or `owner` (the business owner).
+- *account mail*: a link to the web app's account page with a single-use token, to verify an address, reset a
+  password or confirm a new address (ACCOUNT_KINDS); everyone gets it, whatever their mail preferences say.
 - *reminder*: a mail to the customer a service's lead time before the booking starts; none when the lead time is 0
   or the reminder's time has already passed when the booking is made or moved.
 """
@@ -22,10 +24,15 @@ class MailKind(StrEnum):
     CONFLICT = "conflict"
     REAUTHORIZATION_REQUIRED = "reauthorization_required"
     SYNC_RECOVERED = "sync_recovered"
+    ACCOUNT_VERIFY = "account_verify"
+    PASSWORD_RESET = "password_reset"
+    EMAIL_CHANGE = "email_change"
 
 
 BOOKING_KINDS = frozenset({MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_RESCHEDULED, MailKind.BOOKING_CANCELLED,
                            MailKind.BOOKING_REMINDER})
+# Mail about the account itself: always sent (it cannot be turned off) and it holds a single-use link.
+ACCOUNT_KINDS = frozenset({MailKind.ACCOUNT_VERIFY, MailKind.PASSWORD_RESET, MailKind.EMAIL_CHANGE})
 # Booking kinds that carry a calendar invitation (a reminder changes nothing in the customer's calendar).
 INVITING_KINDS = frozenset({MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_RESCHEDULED, MailKind.BOOKING_CANCELLED})
 CONFLICT_NOTIFICATIONS = frozenset({"event_moved", "event_deleted", "busy_overlap"})

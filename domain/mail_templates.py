@@ -84,6 +84,37 @@ $lines
 """)
 
 
+_ACCOUNT = {
+    MailKind.ACCOUNT_VERIFY: ("Confirm your email address",
+                              "Please confirm that this is your email address by opening this link:",
+                              "The link works once, within 24 hours."),
+    MailKind.PASSWORD_RESET: ("Reset your password",
+                              "Someone asked to reset the password of your account. To choose a new one, "
+                              "open this link:",
+                              "The link works once, within an hour. If you did not ask for it, ignore this mail: "
+                              "your password stays as it is."),
+    MailKind.EMAIL_CHANGE: ("Confirm your new email address",
+                            "Please confirm that your account should use this email address from now on:",
+                            "The link works once, within 24 hours. Until then your account keeps its old address."),
+}
+_ACCOUNT_TEXT = Template("""Hello $recipient,
+
+$lead
+
+$link
+
+$note
+""")
+_ACCOUNT_HTML = Template("""<!DOCTYPE html>
+<html><body>
+<p>Hello $recipient,</p>
+<p>$lead</p>
+<p><a href="$link">$link</a></p>
+<p>$note</p>
+</body></html>
+""")
+
+
 def _text(data: dict[str, object], key: str) -> str:
     value = data.get(key)
     return "" if value is None else str(value)
@@ -129,8 +160,17 @@ def _notice(kind: MailKind, data: dict[str, object]) -> RenderedMail:
                         _NOTICE_HTML.substitute(_escaped(values), lines=html_lines))
 
 
+def _account(kind: MailKind, data: dict[str, object]) -> RenderedMail:
+    subject, lead, note = _ACCOUNT[kind]
+    values = {"recipient": _text(data, "recipient") or "there", "lead": lead, "link": _text(data, "link"),
+              "note": note}
+    return RenderedMail(subject, _ACCOUNT_TEXT.substitute(values), _ACCOUNT_HTML.substitute(_escaped(values)))
+
+
 def render_mail(kind: MailKind, data: dict[str, object]) -> RenderedMail:
     """The subject and both bodies of a mail of `kind` saying what `data` holds."""
+    if kind in _ACCOUNT:
+        return _account(kind, data)
     if kind in _BOOKING:
         return _booking(kind, data)
     return _notice(kind, data)

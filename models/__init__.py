@@ -1,5 +1,6 @@
 """Tortoise models, one module per aggregate; every model is re-exported here (Tortoise discovers them here)."""
 
+from models.account_tokens import AccountToken, AccountTokenPurpose
 from models.accounts import RefreshToken, User, UserRole
 from models.bookings import Booking, BookingSeries, BookingStatus
 from models.businesses import (
@@ -35,6 +36,8 @@ from models.sync import (
 )
 
 __all__ = [
+    "AccountToken",
+    "AccountTokenPurpose",
     "Booking",
     "BookingSeries",
     "BookingStatus",

@@ -10,7 +10,7 @@ from resolvers.permissions import AllowAny, IsSignedIn, permission, viewer_of
 from schema.inputs import AcceptStaffInviteInput, RefreshTokenInput, SignInInput, SignUpInput
 from schema.payloads import AuthPayload, AuthResult, SignOutPayload, SignOutResult
 from schema.types import User
-from services import auth
+from services import account_tokens, auth
 from services.auth import TokenPair
 
 
@@ -23,8 +23,9 @@ def _payload(pair: TokenPair) -> AuthPayload:
 @permission(AllowAny())
 @typed_errors
 async def sign_up(input: SignUpInput, info: Info) -> AuthResult:
-    pair = await auth.sign_up(input.email, input.password, input.name, UserRole(input.role.value),
-                              info.context.accounts, info.context.client_address)
+    pair = await account_tokens.sign_up_with_password(input.email, input.password, input.name,
+                                                      UserRole(input.role.value), info.context.accounts,
+                                                      info.context.client_address)
     return _payload(pair)
 
 

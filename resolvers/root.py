@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import (
+    account_tokens,
     auth,
     bookings,
     calendars,
@@ -50,6 +51,12 @@ class Mutation:
     update_my_profile = strawberry.mutation(resolver=profile.update_my_profile)
     delete_my_account = strawberry.mutation(resolver=profile.delete_my_account)
     accept_staff_invite = strawberry.mutation(resolver=auth.accept_staff_invite)
+    verify_email = strawberry.mutation(resolver=account_tokens.verify_email)
+    resend_verification = strawberry.mutation(resolver=account_tokens.resend_verification)
+    request_password_reset = strawberry.mutation(resolver=account_tokens.request_password_reset)
+    reset_password = strawberry.mutation(resolver=account_tokens.reset_password)
+    request_email_change = strawberry.mutation(resolver=account_tokens.request_email_change)
+    confirm_email_change = strawberry.mutation(resolver=account_tokens.confirm_email_change)
     create_business = strawberry.mutation(resolver=setup.create_business)
     create_staff = strawberry.mutation(resolver=setup.create_staff)
     create_service = strawberry.mutation(resolver=setup.create_service)

@@ -40,11 +40,14 @@ class User:
     role: Role
     phone: str
     photo_url: str | None
+    email_verified: bool = strawberry.field(description="Whether the owner of `email` has shown they hold it (a "
+                                                        "verification link, or a provider that vouches for it)")
 
     @classmethod
     def from_model(cls, user: UserModel) -> User:
         return cls(id=encode_id("User", user.id), email=user.email, name=user.name, role=Role(str(user.role)),
-                   phone=user.phone, photo_url=user.photo_url or None)
+                   phone=user.phone, photo_url=user.photo_url or None,
+                   email_verified=user.email_verified_at is not None)
 
 
 @strawberry.type

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -46,6 +48,8 @@ class AccountSecurity:
     passwords: PasswordHashing
     throttle: AttemptThrottle
     refresh_reuse_grace: timedelta = timedelta(seconds=5)
+    # The web app's page that account mail links to, with `?token=` (services.account_tokens).
+    account_link_url: str = "http://127.0.0.1:8000/account"
 
 
 @dataclass(frozen=True)
@@ -132,15 +136,20 @@ async def current_viewer(claimed: Viewer) -> Viewer:
 
 
 async def sign_up(email: str, password: str, name: str, role: UserRole, security: AccountSecurity,
-                  client: str) -> TokenPair:
+                  client: str, welcome: Callable[[User, Any], Awaitable[object]] | None = None) -> TokenPair:
+    """A new account with a password, signed in. `welcome(user, db)` runs in the transaction that creates it (the
+    mail that asks to verify the address is owed exactly when the account exists)."""
     async with security.throttle.attempt(Attempt("sign_up", client)):
         address = normalise_email(email, ["input", "email"])
         clean_name = text(name, ["input", "name"])
         password_hash = await check_new_password(security.passwords, password, address, clean_name,
                                                  ["input", "password"])
         try:
-            async with in_transaction():
-                user = await User.create(email=address, name=clean_name, password_hash=password_hash, role=role)
+            async with in_transaction() as db:
+                user = await User.create(email=address, name=clean_name, password_hash=password_hash, role=role,
+                                         using_db=db)
+                if welcome is not None:
+                    await welcome(user, db)
                 return await issue_tokens(user, security.tokens)
         except IntegrityError as exc:
             raise InvalidInputError(["input", "email"], "An account with this email already exists") from exc

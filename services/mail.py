@@ -14,13 +14,14 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from domain.mail import MailKind
+from domain.mail import ACCOUNT_KINDS, MailKind
 from models import MailOutbox, MailPreference, MailState
 from services.access import require_signed_in
 from services.auth import Viewer
 from services.errors import InvalidInputError
 
-_KINDS = frozenset(kind.value for kind in MailKind)
+# The kinds a user may turn off: every kind but account mail.
+_KINDS = frozenset(kind.value for kind in MailKind if kind not in ACCOUNT_KINDS)
 
 
 async def kind_is_off(user_id: int, kind: MailKind, db: Any = None) -> bool:
@@ -35,7 +36,7 @@ async def queue_mail(kind: MailKind, data: dict[str, object], now: datetime, *, 
     None when there is nobody to send it to, or the user turned the kind off."""
     if user_id is None and not address:
         return None
-    if user_id is not None and await kind_is_off(user_id, kind, db):
+    if user_id is not None and kind not in ACCOUNT_KINDS and await kind_is_off(user_id, kind, db):
         return None
     return await MailOutbox.create(kind=kind.value, user_id=user_id, address="" if user_id is not None else address,
                                    booking_id=booking_id, data=data, next_attempt_at=due_at or now, using_db=db)
@@ -50,10 +51,11 @@ async def drop_owed(booking_ids: Sequence[int], kind: MailKind, db: Any = None) 
 
 
 async def mail_preferences(viewer: Viewer) -> list[tuple[str, bool]]:
-    """Every kind of mail (its MailKind value), and whether the viewer gets it (on unless they turned it off)."""
+    """Every kind of mail one may turn off (its MailKind value; account mail is always sent), and whether the viewer
+    gets it (on unless they turned it off)."""
     user_id = require_signed_in(viewer)
     off = set(await MailPreference.filter(user_id=user_id, enabled=False).values_list("kind", flat=True))
-    return [(kind.value, kind.value not in off) for kind in MailKind]
+    return [(kind.value, kind.value not in off) for kind in MailKind if kind.value in _KINDS]
 
 
 async def set_mail_preferences(viewer: Viewer, choices: Sequence[tuple[str, bool]]) -> list[tuple[str, bool]]:

@@ -20,7 +20,17 @@ from urllib.parse import urlsplit
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models import Booking, MailOutbox, MailPreference, Notification, RefreshToken, SignInIdentity, User, UserRole
+from models import (
+    AccountToken,
+    Booking,
+    MailOutbox,
+    MailPreference,
+    Notification,
+    RefreshToken,
+    SignInIdentity,
+    User,
+    UserRole,
+)
 from services.access import require_signed_in
 from services.auth import Viewer, normalise_email
 from services.errors import InvalidInputError, NotAuthorizedError
@@ -86,6 +96,7 @@ async def delete_my_account(viewer: Viewer, confirm_email: str, now: datetime) -
             customer_id=None, customer_name=FORMER_CUSTOMER, customer_email="", customer_phone="", customer_notes="")
         await SignInIdentity.filter(user_id=user_id).using_db(db).delete()
         await RefreshToken.filter(user_id=user_id).using_db(db).delete()
+        await AccountToken.filter(user_id=user_id).using_db(db).delete()
         await Notification.filter(user_id=user_id).using_db(db).delete()
         # Mail stops: nothing more is sent to them, and what was written to them (their name, their bookings) goes.
         await MailOutbox.filter(Q(user_id=user_id) | Q(address=user.email)).using_db(db).delete()

@@ -51,7 +51,11 @@ OPERATION_OF_ACTION = {"sign_in": "signIn", "sign_up": "signUp", "refresh_token"
                        "accept_staff_invite": "acceptStaffInvite",
                        "sign_in_with_provider_token": "signInWithProviderToken",
                        "link_sign_in_provider": "linkSignInProvider",
-                       "unlink_sign_in_provider": "unlinkSignInProvider", "set_password": "setPassword"}
+                       "unlink_sign_in_provider": "unlinkSignInProvider", "set_password": "setPassword",
+                       "resend_verification": "resendVerification", "verify_email": "verifyEmail",
+                       "request_password_reset": "requestPasswordReset", "reset_password": "resetPassword",
+                       "request_email_change": "requestEmailChange", "email_change_mail": "requestEmailChange",
+                       "confirm_email_change": "confirmEmailChange"}
 
 
 def count_throttled(action: str) -> None:
@@ -230,6 +234,15 @@ class AttemptThrottle:
             await self._end(key, policy, succeeded=True)
         if attempt.account is not None:
             await self._remember(attempt)
+
+    async def spend(self, attempt: Attempt) -> None:
+        """Count an attempt that never fails (a request that sends mail answers the same whatever happens), so that
+        its rate is held back as failures are; TooManyAttemptsError when it comes too soon."""
+        for key, policy in self._subjects(attempt):
+            wait = await self._begin(key, policy)
+            if wait > 0:
+                count_throttled(attempt.action)
+                raise TooManyAttemptsError(wait)
 
     async def close(self) -> None:
         if self._redis is not None:

@@ -38,7 +38,7 @@ _TABLES = [
     "mailoutbox", "mailpreference", "oauthstate", "notification", "syncconflict", "synclogentry", "eventmapping",
     "watchchannel", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
-    "refreshtoken", "signinstate", "signinidentity", "business", "user_account",
+    "accounttoken", "refreshtoken", "signinstate", "signinidentity", "business", "user_account",
 ]
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.mail import MailKind
 from models import MailOutbox, MailState
 from schema.ids import decode_id
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
@@ -61,9 +62,17 @@ def at_ten_in(days: int) -> datetime:
     return local.astimezone(UTC)
 
 
+async def signed_up_customer(api: GraphQLClient) -> str:
+    """A customer's access token. The mail asking to verify the addresses of the accounts signed up so far is left
+    out: these tests read booking mail alone (tests/app/test_account_links.py reads account mail)."""
+    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    await MailOutbox.filter(kind=MailKind.ACCOUNT_VERIFY.value).delete()
+    return str(customer)
+
+
 async def given_customer_booking(api: GraphQLClient, starts_at: datetime) -> tuple[Shop, str, str]:
     shop = await given_shop(api)
-    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    customer = await signed_up_customer(api)
     made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "staffId": shop.staff_id,
                                                 "startsAt": starts_at.isoformat()}}, customer)
     assert made["createBooking"]["__typename"] == "BookingPayload", made
@@ -167,7 +176,7 @@ async def test_a_service_without_reminders_plans_none(api: GraphQLClient, mail_j
         ... on Service { reminderHours } } }""", {"input": {"id": shop.service_id, "reminderHours": 0}},
                         shop.owner_token)
     assert changed["updateService"] == {"reminderHours": 0}
-    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    customer = await signed_up_customer(api)
     await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at_ten_in(3).isoformat()}},
               customer)
     assert [row.kind for row in await MailOutbox.all()] == ["booking_confirmed"]
@@ -177,7 +186,7 @@ async def test_a_kind_turned_off_is_not_sent(api: GraphQLClient, mail_jobs: Mail
                                              smtp: SmtpTestServer) -> None:
     # given a customer who turned confirmations and reminders off
     shop = await given_shop(api)
-    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    customer = await signed_up_customer(api)
     chosen = await api(SET_PREFERENCES, {"input": {"preferences": [
         {"kind": "BOOKING_CONFIRMED", "enabled": False}, {"kind": "BOOKING_REMINDER", "enabled": False}]}},
                        customer)
@@ -225,7 +234,7 @@ async def test_a_series_is_one_event_and_a_cancelled_occurrence_becomes_an_exdat
         api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
     # given a customer who books a weekly series of three
     shop = await given_shop(api)
-    customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
+    customer = await signed_up_customer(api)
     start = at_ten_in(3)
     made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": start.isoformat(),
                                                 "recurrence": "FREQ=WEEKLY;COUNT=3"}}, customer)

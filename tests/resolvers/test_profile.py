@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models import Booking, MailOutbox, Notification, RefreshToken, User
+from models import AccountToken, Booking, MailOutbox, Notification, RefreshToken, User
 from services.profile import DELETED_NAME, FORMER_CUSTOMER
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, given_shop, sign_up
 
@@ -59,7 +59,8 @@ async def test_a_customer_deletes_their_account_and_their_bookings_stay_anonymou
     user = await User.get(email="cleo@example.com")
     await Notification.create(user=user, kind="booking_moved", message="Your booking moved")
     owed = await MailOutbox.filter(user_id=user.id).values_list("kind", flat=True)
-    assert sorted(owed) == ["booking_confirmed", "booking_reminder"]  # her confirmation, and the reminder owed
+    # the link to verify her address, her confirmation, and the reminder owed
+    assert sorted(owed) == ["account_verify", "booking_confirmed", "booking_reminder"]
     # when she deletes her account, confirming with her address
     data = await api(DELETE, {"email": "Cleo@Example.com"}, cleo["accessToken"])
     # then it is gone: no personal data, no tokens, no notifications; her booking stays, anonymous
@@ -69,6 +70,7 @@ async def test_a_customer_deletes_their_account_and_their_bookings_stay_anonymou
         f"deleted-{user.id}@deleted.invalid", DELETED_NAME, "", "")
     assert erased.deleted_at is not None
     assert await RefreshToken.filter(user_id=user.id).count() == 0
+    assert await AccountToken.filter(user_id=user.id).count() == 0
     assert await Notification.filter(user_id=user.id).count() == 0
     assert await MailOutbox.filter(user_id=user.id).count() == 0  # no mail goes out to her any more
     booking = await Booking.get()
