@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -25,6 +26,11 @@ class CalendarPart:
     filename: str
 
 
+# SMTP's line ends, and header lines up to RFC 5322's 998 characters: folding a long non-ASCII display name at 78 splits
+# it into encoded words that readers put back together with a space too many ("Müller & Söhne" becoming "Mül ler").
+_SMTP = policy.SMTP.clone(max_line_length=998)
+
+
 def _address(display: str, address: str) -> Address:
     user, _, domain = address.rpartition("@")
     return Address(display_name=display, username=user, domain=domain)
@@ -34,7 +40,7 @@ def compose(rendered: RenderedMail, *, sender_name: str, sender_address: str, re
             calendar: CalendarPart | None = None) -> EmailMessage:
     """The message to send. `recipient` is an address only (no display name: the name a customer gave is theirs to
     see in the greeting, not to put into headers)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_SMTP)
     message["Subject"] = rendered.subject
     message["From"] = _address(sender_name, sender_address)
     message["To"] = recipient

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.mail import MailKind
+from domain.mail import ACCOUNT_KINDS, MailKind
 from domain.retry import gives_up, retry_delay
 from models import Booking, BookingStatus, MailOutbox, MailState, User
 from models.claims import Claim, run_claim
@@ -74,12 +74,23 @@ async def mail_to_send(mail_id: int) -> OutgoingMail | None:
 async def mail_sent(mail_id: int, now: datetime) -> None:
     await MailOutbox.filter(id=mail_id, state=MailState.PENDING).update(
         state=MailState.SENT, sent_at=now, last_error="")
+    await _forget_link(mail_id)
 
 
 async def mail_refused(mail_id: int, error: str, now: datetime) -> None:
     """The mail server refused the recipient or the message: no later try would be accepted."""
     await MailOutbox.filter(id=mail_id, state=MailState.PENDING).update(
         state=MailState.FAILED, last_error=error[:500], next_attempt_at=now)
+    await _forget_link(mail_id)
+
+
+async def _forget_link(mail_id: int) -> None:
+    """An account mail's link holds its token in clear (the token table keeps only a digest): once the mail is sent
+    or given up on, the row keeps no copy of it."""
+    row = await MailOutbox.get_or_none(id=mail_id)
+    if row is not None and row.kind in ACCOUNT_KINDS and "link" in row.data:
+        await MailOutbox.filter(id=mail_id).update(data={key: value for key, value in row.data.items()
+                                                         if key != "link"})
 
 
 async def mail_not_delivered(mail_id: int, error: str, now: datetime) -> str:

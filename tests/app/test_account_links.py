@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import AccountToken, AccountTokenPurpose, User
+from models import AccountToken, AccountTokenPurpose, MailOutbox, User
 from services.account_tokens import token_digest
 from tests.support.account_mail import INVALID, delivered, link_of, token_of
 from tests.support.graphql import GraphQLClient, api_with, sign_up
@@ -65,6 +65,9 @@ async def test_signing_up_mails_a_link_that_verifies_the_address_once(
     assert (stored.purpose, stored.token_hash, stored.used_at) == (AccountTokenPurpose.VERIFY_EMAIL,
                                                                    token_digest(token), None)
     assert timedelta(hours=23, minutes=59) < stored.expires_at - stored.created_at <= timedelta(hours=24)
+    # and the sent mail's row keeps no copy of the link's token
+    (sent,) = await MailOutbox.all()
+    assert token not in str(sent.data) and "link" not in sent.data
     # when the link is opened
     verified = await api(VERIFY, {"input": {"token": token}})
     # then the address is verified

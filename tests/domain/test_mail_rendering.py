@@ -58,6 +58,17 @@ def test_the_business_name_is_the_senders_display_name(business: str) -> None:
     assert (sender.display_name, sender.addr_spec) == (business, "bookings@fixit.example")
 
 
+def test_a_long_non_ascii_business_name_comes_back_whole_from_the_header() -> None:
+    # folded at 78 characters, this name came back with a space inside one of its words
+    business = "ßßßßßßßß ßßßßßßßß ßßßßßßßß ßßßßßßßß Müller & Söhne Sanitär"
+    rendered = render_mail(MailKind.BOOKING_CONFIRMED, {**BOOKING, "business": business})
+    message = compose(rendered, sender_name=business, sender_address="bookings@fixit.example",
+                      recipient="cleo@example.com", sent_at=START)
+    parsed = cast(EmailMessage, message_from_bytes(message.as_bytes(), policy=policy.default))
+    assert parsed["From"].addresses[0].display_name == business
+    assert max(len(line) for line in message.as_bytes().split(b"\r\n")) <= 998
+
+
 def test_a_notification_mail_lists_its_lines() -> None:
     rendered = render_mail(MailKind.SYNC_RECOVERED, {"business": "Fix-It", "recipient": "Sam", "message": "Back",
                                                       "lines": ["a <b>", "c"]})
