@@ -22,6 +22,7 @@ from app.settings import Settings
 from domain.busy import BusyPolicy
 from domain.intervals import Span
 from jobs.pull_reading import account_addresses
+from jobs.runtime import setup_of
 from jobs.tokens import ConnectionTokens
 from models import CalendarConnection, Staff
 from providers.base import AuthFailed, CalendarProvider, ProviderError, RateLimited, RemoteEvent, Unavailable
@@ -65,14 +66,10 @@ class LiveConnectionReader:
         return f"LiveConnectionReader({sorted(self.setups)})"
 
     def _setup(self, entry: ProviderEntry) -> ProviderSetup:
-        """As jobs.runtime.JobConfig.setup_of: a provider with OAuth needs its client configured here."""
-        if not entry.available or entry.open_client is None:
-            raise entry.not_available()
-        setup = self.setups.get(entry.name)
-        if entry.oauth is None:
-            return setup or ProviderSetup()
-        if setup is None or setup.oauth is None:
-            raise entry.not_configured()
+        """The provider's configuration here (jobs.runtime.setup_of), or why it has none."""
+        setup = setup_of(self.setups, entry)
+        if setup is None:
+            raise entry.not_available() if not entry.available or entry.open_client is None else entry.not_configured()
         return setup
 
     async def __call__(self, connection: CalendarConnection, staff: Staff, sources: Sequence[PreviewSource],

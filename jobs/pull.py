@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -54,6 +54,7 @@ from services.sync_schedule import next_pull_at, poll_interval
 from services.transactions import committed
 
 DAYS_BACK = 30
+_PERIODS_FROM = date(2024, 1, 1)  # a Monday
 DAYS_AHEAD = 365
 
 
@@ -63,7 +64,8 @@ def import_window(now: datetime, roll_days: int = 1) -> Span:
     begins at UTC midnight), or for a provider whose registry entry rolls weekly (Graph, whose delta fixes its window
     at the first request: each move is a new full listing), on Mondays at UTC midnight."""
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    began = midnight - timedelta(days=midnight.weekday() if roll_days == 7 else 0)
+    # Periods counted from a Monday, so a weekly one begins on Mondays and a daily one every day.
+    began = midnight - timedelta(days=(midnight.date() - _PERIODS_FROM).days % roll_days)
     start = began - timedelta(days=DAYS_BACK)
     return Span(start, start + timedelta(days=DAYS_BACK + DAYS_AHEAD + roll_days - 1))
 

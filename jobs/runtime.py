@@ -26,6 +26,17 @@ from services.credentials import CredentialVault
 T = TypeVar("T")
 
 
+def setup_of(setups: Mapping[str, ProviderSetup], entry: ProviderEntry) -> ProviderSetup | None:
+    """The provider's configuration among a deployment's `setups`, or None when its connections cannot sync there:
+    not available on this server, or an OAuth provider whose client the deployment does not configure."""
+    if not entry.available or entry.open_client is None:
+        return None
+    setup = setups.get(entry.name)
+    if entry.oauth is None:
+        return setup or ProviderSetup()
+    return setup if setup is not None and setup.oauth is not None else None
+
+
 @dataclass(frozen=True)
 class JobConfig:
     database_url: str
@@ -44,12 +55,7 @@ class JobConfig:
 
     def setup_of(self, entry: ProviderEntry) -> ProviderSetup | None:
         """The provider's configuration here, or None when its connections cannot sync on this deployment."""
-        if not entry.available or entry.open_client is None:
-            return None
-        setup = self.providers.get(entry.name)
-        if entry.oauth is None:
-            return setup or ProviderSetup()
-        return setup if setup is not None and setup.oauth is not None else None
+        return setup_of(self.providers, entry)
 
     def configured(self) -> list[str]:
         """The provider values whose connections sync on this deployment."""

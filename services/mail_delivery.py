@@ -67,6 +67,7 @@ async def mail_to_send(mail_id: int) -> OutgoingMail | None:
             address = ""
     if not address:
         await MailOutbox.filter(id=mail_id, state=MailState.PENDING).update(state=MailState.DROPPED)
+        await _forget_link(mail_id)
         return None
     return OutgoingMail(row.id, kind, address, dict(row.data), row.attempts)
 
@@ -86,7 +87,7 @@ async def mail_refused(mail_id: int, error: str, now: datetime) -> None:
 
 async def _forget_link(mail_id: int) -> None:
     """An account mail's link holds its token in clear (the token table keeps only a digest): once the mail is sent
-    or given up on, the row keeps no copy of it."""
+    or given up on (refused, failed after a day, or dropped), the row keeps no copy of it."""
     row = await MailOutbox.get_or_none(id=mail_id)
     if row is not None and row.kind in ACCOUNT_KINDS and "link" in row.data:
         await MailOutbox.filter(id=mail_id).update(data={key: value for key, value in row.data.items()
@@ -102,6 +103,7 @@ async def mail_not_delivered(mail_id: int, error: str, now: datetime) -> str:
     attempt = row.attempts + 1
     if gives_up(attempt):
         await MailOutbox.filter(id=mail_id).update(state=MailState.FAILED, attempts=attempt, last_error=error[:500])
+        await _forget_link(mail_id)
         return "failed"
     await MailOutbox.filter(id=mail_id).update(attempts=attempt, last_error=error[:500],
                                                next_attempt_at=now + retry_delay(attempt))

@@ -49,10 +49,18 @@ SIGN_INS_THROTTLED = Counter(
 # (a service error such as "Sign in first"); or a resolver failed unexpectedly (masked for the client).
 ERROR_TYPES = ("syntax", "validation", "variables", "refused", "unexpected")
 WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed", "dropped", "handshake")
-# The mutations sign-in throttling guards; anything else is counted as "other" (add a mutation here when it is
-# throttled too).
-THROTTLED_OPERATIONS = frozenset({"signIn", "signUp", "refreshToken", "acceptStaffInvite", "signInWithProviderToken",
-                                  "linkSignInProvider", "unlinkSignInProvider", "setPassword"})
+# The throttle's actions (services.throttle) and the GraphQL operations they are counted as; any other counts as
+# "other" (add an action here when it is throttled too).
+OPERATION_OF_ACTION = {
+    "sign_in": "signIn", "sign_up": "signUp", "refresh_token": "refreshToken",
+    "accept_staff_invite": "acceptStaffInvite",
+    "sign_in_with_provider_token": "signInWithProviderToken", "exchange_sign_in_code": "exchangeSignInCode",
+    "link_sign_in_provider": "linkSignInProvider", "unlink_sign_in_provider": "unlinkSignInProvider",
+    "set_password": "setPassword", "verify_email": "verifyEmail", "resend_verification": "resendVerification",
+    "request_password_reset": "requestPasswordReset", "reset_password": "resetPassword",
+    "request_email_change": "requestEmailChange", "email_change_mail": "requestEmailChange",
+    "confirm_email_change": "confirmEmailChange"}
+THROTTLED_OPERATIONS = frozenset(OPERATION_OF_ACTION.values())
 
 JOB_OUTCOMES_KEY = "lockstep:metrics:sync-job-outcomes"
 SYNC_JOBS = ("push", "pull", "refresh", "watch", "mail")

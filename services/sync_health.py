@@ -12,15 +12,13 @@ change of health, and every notification, is announced to live subscribers once 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from domain.intervals import Span
 from models import (
@@ -56,16 +54,6 @@ async def log_action(connection_id: int | None, direction: str, action: str, out
                                      detail=detail[:500], error=error[:2000], using_db=using_db)
 
 
-@asynccontextmanager
-async def _within(db: Any) -> AsyncIterator[Any]:
-    """The caller's transaction, or one of this step's own."""
-    if db is not None:
-        yield db
-        return
-    async with in_transaction() as own:
-        yield own
-
-
 async def notify_staff(staff_id: int, kind: str, message: str, data: dict[str, object] | None = None, *,
                        using_db: Any = None, now: datetime | None = None) -> list[int]:
     """Store a notification for the staff member (when they have an account) and for the business owner, with the
@@ -77,7 +65,7 @@ async def notify_staff(staff_id: int, kind: str, message: str, data: dict[str, o
     recipients: list[int] = sorted({int(str(user_id)) for user_id in [staff.user_id, *owner_id]
                                     if user_id is not None})
     stored = {"staffId": staff_id, **(data or {})}
-    async with _within(using_db) as tx:
+    async with committed(using_db) as tx:
         await Notification.bulk_create(
             [Notification(user_id=user_id, kind=kind, message=message[:500], data=stored) for user_id in recipients],
             using_db=tx)

@@ -47,20 +47,11 @@ KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600  # how long an address that signed in to 
 _MAX_RACES = 50  # compare-and-set retries before an attempt is refused as if throttled
 
 # The GraphQL mutation that each throttled action answers, as /metrics names it.
-OPERATION_OF_ACTION = {"sign_in": "signIn", "sign_up": "signUp", "refresh_token": "refreshToken",
-                       "accept_staff_invite": "acceptStaffInvite",
-                       "sign_in_with_provider_token": "signInWithProviderToken",
-                       "link_sign_in_provider": "linkSignInProvider",
-                       "unlink_sign_in_provider": "unlinkSignInProvider", "set_password": "setPassword",
-                       "resend_verification": "resendVerification", "verify_email": "verifyEmail",
-                       "request_password_reset": "requestPasswordReset", "reset_password": "resetPassword",
-                       "request_email_change": "requestEmailChange", "email_change_mail": "requestEmailChange",
-                       "confirm_email_change": "confirmEmailChange"}
 
 
 def count_throttled(action: str) -> None:
     """Called once for every attempt the throttle refuses (`action`: sign_in, sign_up, refresh_token, ...)."""
-    metrics.record_throttled_sign_in(OPERATION_OF_ACTION.get(action, action))
+    metrics.record_throttled_sign_in(metrics.OPERATION_OF_ACTION.get(action, action))
 
 
 @dataclass(frozen=True)
