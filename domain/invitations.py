@@ -12,7 +12,9 @@ UTC offsets over the years the event touches, each change at the local time it h
 reader that ignores the zone's name and follows the VTIMEZONE alone still finds the same instants. A single time
 whose local reading happens twice (the hour repeated when clocks fall back) and that is the SECOND of the two is
 written in UTC: a local time with a TZID means the first (RFC 5545 3.3.5). A series keeps local time for its first
-start, which its RRULE repeats, the way ``domain.recurrence`` expands it.
+start, which its RRULE repeats, the way ``domain.recurrence`` expands it. An occurrence of a series that was moved away
+from its rule's time is a second VEVENT of the same UID whose RECURRENCE-ID is its planned start (RFC 5545 3.8.4.4):
+the calendar replaces just that instance of the series.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class Party:
 
 
 @dataclass(frozen=True)
+class MovedOccurrence:
+    """One occurrence of a series that takes place away from its rule's time: planned at ``planned_start`` (its
+    RECURRENCE-ID, one of the series' planned starts), now from ``starts_at`` to ``ends_at``."""
+
+    planned_start: datetime
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
 class Invitation:
     """One booking (or recurring series) as the customer's calendar should hold it.
 
@@ -66,6 +78,7 @@ class Invitation:
     stamp: datetime          # DTSTAMP (aware)
     rrule: str | None = None            # a recurring series: its RRULE (as stored for bookings, domain/recurrence.py)
     exdates: tuple[datetime, ...] = ()  # planned starts of cancelled occurrences of a series
+    moved: tuple[MovedOccurrence, ...] = ()  # occurrences of a series away from their planned start
 
 
 def invitation_uid(kind: str, target_id: int, host: str) -> str:
@@ -93,18 +106,49 @@ def invitation_ics(invitation: Invitation) -> bytes:
     """The iTIP message for ``invitation``: UTF-8 iCalendar text, CRLF line ends, long lines folded.
 
     Raises ValueError for a method other than REQUEST or CANCEL, a negative sequence, a naive time, an end not after
-    the start, an e-mail address that is not one, or an EXDATE that is not a planned start of the series;
+    the start, an e-mail address that is not one, or an EXDATE or moved occurrence that is not a planned start of the
+    series (each moved one distinct and not cancelled);
     UnknownTimeZone for a bad zone and RecurrenceError for a rule a booking cannot have."""
     _check(invitation)
     zone = load_zone(invitation.time_zone)
     planned = _planned_starts(invitation)
+    recurring = invitation.rrule is not None
+    event = _event(invitation, invitation.starts_at.astimezone(zone) if recurring else
+                   _written(invitation.starts_at, zone), _written(invitation.ends_at, zone))
+    if invitation.rrule is not None:
+        event.add("RRULE", icalendar.vRecur.from_ical(bounded_rule(invitation.rrule, planned)))
+        if invitation.exdates:
+            # In local time like the rule's own occurrences, which the reader matches them against.
+            event.add("EXDATE", [instant.astimezone(zone) for instant in sorted(invitation.exdates)])
+    instances = []
+    for moved in sorted(invitation.moved, key=lambda item: item.planned_start):
+        instance = _event(invitation, _written(moved.starts_at, zone), _written(moved.ends_at, zone))
+        instance.add("RECURRENCE-ID", moved.planned_start.astimezone(zone))
+        instances.append(instance)
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("METHOD", invitation.method)
+    # The VTIMEZONE covers the local calendar years from the first start to the last end.
+    last_end = max([planned[-1] + (invitation.ends_at - invitation.starts_at),
+                    *(moved.ends_at for moved in invitation.moved)])
+    first_start = min([planned[0], *(moved.starts_at for moved in invitation.moved)])
+    years = (local_wall(first_start, zone).year, local_wall(last_end, zone).year)
+    calendar.add_component(_vtimezone(invitation.time_zone, *years))
+    calendar.add_component(event)
+    for instance in instances:
+        calendar.add_component(instance)
+    return calendar.to_ical()
+
+
+def _event(invitation: Invitation, starts_at: datetime, ends_at: datetime) -> icalendar.Event:
+    """A VEVENT of the invitation from ``starts_at`` to ``ends_at`` (as written), with what every one shares."""
     event = icalendar.Event()
     event.add("UID", invitation.uid)
     event.add("SEQUENCE", invitation.sequence)
     event.add("DTSTAMP", invitation.stamp.astimezone(UTC))
-    recurring = invitation.rrule is not None
-    event.add("DTSTART", invitation.starts_at.astimezone(zone) if recurring else _written(invitation.starts_at, zone))
-    event.add("DTEND", _written(invitation.ends_at, zone))
+    event.add("DTSTART", starts_at)
+    event.add("DTEND", ends_at)
     event.add("SUMMARY", _text(invitation.summary))
     if invitation.description:
         event.add("DESCRIPTION", _text(invitation.description))
@@ -117,21 +161,7 @@ def invitation_ics(invitation: Invitation) -> bytes:
     event.add("ATTENDEE", attendee)
     event.add("STATUS", "CANCELLED" if invitation.method == "CANCEL" else "CONFIRMED")
     event.add("TRANSP", "OPAQUE")
-    if invitation.rrule is not None:
-        event.add("RRULE", icalendar.vRecur.from_ical(bounded_rule(invitation.rrule, planned)))
-        if invitation.exdates:
-            # In local time like the rule's own occurrences, which the reader matches them against.
-            event.add("EXDATE", [instant.astimezone(zone) for instant in sorted(invitation.exdates)])
-    calendar = icalendar.Calendar()
-    calendar.add("PRODID", PRODID)
-    calendar.add("VERSION", "2.0")
-    calendar.add("METHOD", invitation.method)
-    # The VTIMEZONE covers the local calendar years from the first start to the last end.
-    last_end = planned[-1] + (invitation.ends_at - invitation.starts_at)
-    years = (local_wall(planned[0], zone).year, local_wall(last_end, zone).year)
-    calendar.add_component(_vtimezone(invitation.time_zone, *years))
-    calendar.add_component(event)
-    return calendar.to_ical()
+    return event
 
 
 def _forbidden(text: str) -> bool:
@@ -148,8 +178,12 @@ def _check(invitation: Invitation) -> None:
     _check_method(invitation.method)
     if isinstance(invitation.sequence, bool) or not isinstance(invitation.sequence, int) or invitation.sequence < 0:
         raise ValueError(f"sequence must be a whole number of at least 0, got {invitation.sequence!r}")
+    moved_times = [(f"moved.{name}", value) for item in invitation.moved
+                   for name, value in (("planned_start", item.planned_start), ("starts_at", item.starts_at),
+                                       ("ends_at", item.ends_at))]
     for label, instant in (("starts_at", invitation.starts_at), ("ends_at", invitation.ends_at),
-                           ("stamp", invitation.stamp), *(("exdates", e) for e in invitation.exdates)):
+                           ("stamp", invitation.stamp), *(("exdates", e) for e in invitation.exdates),
+                           *moved_times):
         if instant.tzinfo is None or instant.utcoffset() is None:
             raise ValueError(f"{label} must be an aware datetime, got {instant!r}")
     if invitation.ends_at <= invitation.starts_at:
@@ -160,8 +194,10 @@ def _check(invitation: Invitation) -> None:
         local, at, domain = party.email.rpartition("@")
         if not at or not local or not domain or _forbidden(party.email) or any(c.isspace() for c in party.email):
             raise ValueError(f"not an e-mail address: {party.email!r}")
-    if invitation.exdates and invitation.rrule is None:
-        raise ValueError("exdates belong to a series: give its rrule")
+    if (invitation.exdates or invitation.moved) and invitation.rrule is None:
+        raise ValueError("exdates and moved occurrences belong to a series: give its rrule")
+    if any(item.ends_at <= item.starts_at for item in invitation.moved):
+        raise ValueError("a moved occurrence must end after it starts")
 
 
 def _planned_starts(invitation: Invitation) -> list[datetime]:
@@ -172,6 +208,10 @@ def _planned_starts(invitation: Invitation) -> list[datetime]:
     unknown = set(e.astimezone(UTC) for e in invitation.exdates) - set(planned)
     if unknown:
         raise ValueError(f"exdates that are not planned starts of the series: {sorted(unknown)}")
+    moved = [item.planned_start.astimezone(UTC) for item in invitation.moved]
+    cancelled = set(e.astimezone(UTC) for e in invitation.exdates)
+    if set(moved) - set(planned) or set(moved) & cancelled or len(set(moved)) != len(moved):
+        raise ValueError("each moved occurrence must be a distinct planned start of the series that is not cancelled")
     return planned
 
 

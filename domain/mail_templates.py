@@ -46,9 +46,9 @@ $lead
 
 What: $service
 When: $start to $end ($zone)
-With: $staff
+${where_text}With: $staff
 $series
-$business
+$business$phone_text
 """)
 _BOOKING_HTML = Template("""<!DOCTYPE html>
 <html><body>
@@ -57,10 +57,10 @@ _BOOKING_HTML = Template("""<!DOCTYPE html>
 <table>
 <tr><th align="left">What</th><td>$service</td></tr>
 <tr><th align="left">When</th><td>$start to $end ($zone)</td></tr>
-<tr><th align="left">With</th><td>$staff</td></tr>
+${where_html}<tr><th align="left">With</th><td>$staff</td></tr>
 </table>
 <p>$series</p>
-<p>$business</p>
+<p>$business$phone_html</p>
 </body></html>
 """)
 _NOTICE_SUBJECT = {
@@ -145,8 +145,16 @@ def _booking(kind: MailKind, data: dict[str, object]) -> RenderedMail:
         "series": series,
         "business": _text(data, "business"),
     }
+    location, phone = _text(data, "location"), _text(data, "businessPhone")
+    # The address and phone lines appear only when the business gave them.
+    text_extra = {"where_text": f"Where: {location}\n" if location else "",
+                  "phone_text": f"\nPhone: {phone}" if phone else ""}
+    where_row = f'<tr><th align="left">Where</th><td>{escape(location)}</td></tr>\n'
+    html_extra = {"where_html": where_row if location else "",
+                  "phone_html": f"<br>Phone: {escape(phone)}" if phone else ""}
     return RenderedMail(Template(subject_template).substitute(date=date),
-                        _BOOKING_TEXT.substitute(values), _BOOKING_HTML.substitute(_escaped(values)))
+                        _BOOKING_TEXT.substitute(values, **text_extra),
+                        _BOOKING_HTML.substitute(_escaped(values), **html_extra))
 
 
 def _notice(kind: MailKind, data: dict[str, object]) -> RenderedMail:

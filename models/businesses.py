@@ -10,6 +10,9 @@ class Business(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)
     time_zone = fields.CharField(max_length=64)
+    # Where customers come, and how they reach the business: written into every booking's invitation and mail.
+    address = fields.CharField(max_length=500, default="")
+    phone = fields.CharField(max_length=40, default="")
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="owned_businesses")
     owner_id: int
     created_at = fields.DatetimeField(auto_now_add=True)

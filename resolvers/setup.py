@@ -42,8 +42,8 @@ from services.schedules import ClockRange, WeekdayHours
 @permission(IS_OWNER)
 @typed_errors
 async def create_business(input: CreateBusinessInput, info: Info) -> BusinessResult:
-    return Business.from_model(await businesses.create_business(viewer_of(info), input.name, input.time_zone,
-                                                                info.context.quotas))
+    return Business.from_model(await businesses.create_business(
+        viewer_of(info), input.name, input.time_zone, info.context.quotas, address=input.address, phone=input.phone))
 
 
 @permission(IS_OWNER)

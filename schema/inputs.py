@@ -38,6 +38,9 @@ class AcceptStaffInviteInput:
 class CreateBusinessInput:
     name: str
     time_zone: str = strawberry.field(description="IANA name, e.g. Europe/Berlin")
+    address: str = strawberry.field(default="", description="Where customers come: the location of its bookings' "
+                                                            "invitations")
+    phone: str = strawberry.field(default="", description="How customers reach the business, in its mail")
 
 
 @strawberry.input

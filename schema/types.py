@@ -55,12 +55,14 @@ class Business:
     id: strawberry.ID
     name: str
     time_zone: str
+    address: str
+    phone: str
     pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, business: BusinessModel) -> Business:
         return cls(id=encode_id("Business", business.id), name=business.name, time_zone=business.time_zone,
-                   pk=business.id)
+                   address=business.address, phone=business.phone, pk=business.id)
 
     @strawberry.field
     async def services(self) -> list[Service]:

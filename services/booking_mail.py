@@ -25,7 +25,8 @@ def _iso(instant: datetime) -> str:
 
 async def _series_facts(booking: Booking, series: BookingSeries, db: Any) -> dict[str, object]:
     """What a series' invitation needs: its SEQUENCE (its occurrences' versions summed), this occurrence's planned
-    start, the planned starts of its cancelled occurrences, and whether any occurrence is still on."""
+    start, the planned starts of its cancelled occurrences, its confirmed occurrences away from their planned start
+    (each with its planned start and its times), and whether any occurrence is still on."""
     occurrences = await Booking.filter(series_id=series.id).using_db(db)
     planned = occurrence_starts(series.rrule, (series.starts_at or booking.starts_at).astimezone(UTC),
                                 series.time_zone)
@@ -38,6 +39,10 @@ async def _series_facts(booking: Booking, series: BookingSeries, db: Any) -> dic
             "plannedStart": _iso(planned_start(booking)),
             "exdates": sorted(_iso(planned_start(row)) for row in occurrences
                               if row.status == BookingStatus.CANCELLED),
+            "moved": [{"plannedStart": _iso(planned_start(row)), "startsAt": _iso(row.starts_at),
+                       "endsAt": _iso(row.ends_at)}
+                      for row in sorted(occurrences, key=lambda row: row.occurrence_index or 0)
+                      if row.status == BookingStatus.CONFIRMED and row.starts_at != planned_start(row)],
             "seriesOpen": any(row.status == BookingStatus.CONFIRMED for row in occurrences)}
 
 
@@ -49,7 +54,8 @@ async def _about(booking: Booking, db: Any, *, invitation: bool = True) -> dict[
     staff = await Staff.get(id=booking.staff_id, using_db=db)
     series = None if booking.series_id is None else await BookingSeries.get(id=booking.series_id, using_db=db)
     about: dict[str, object] = {
-        "business": business.name, "customer": booking.customer_name, "service": service.name,
+        "business": business.name, "location": business.address, "businessPhone": business.phone,
+        "customer": booking.customer_name, "service": service.name,
         "staff": staff.name, "zone": staff.time_zone, "bookingId": booking.id, "sequence": booking.version,
         "startsAt": _iso(booking.starts_at), "endsAt": _iso(booking.ends_at), "seriesId": booking.series_id}
     if series is not None and invitation:

@@ -17,18 +17,23 @@ from services.locks import lock_business, lock_owner
 from services.quotas import DEFAULT_QUOTAS, Quota, Quotas, check_quota
 
 
-async def create_business(viewer: Viewer, name: str, time_zone: str, quotas: Quotas = DEFAULT_QUOTAS) -> Business:
+async def create_business(viewer: Viewer, name: str, time_zone: str, quotas: Quotas = DEFAULT_QUOTAS, *,
+                          address: str = "", phone: str = "") -> Business:
+    """A new business of the viewer (an owner); its address and phone go into customers' invitations and mail."""
     user_id = require_signed_in(viewer)
     if viewer.role != UserRole.OWNER:
         raise NotAuthorizedError("Only business owner accounts may create a business")
     clean_name = validation.text(name, ["input", "name"])
     zone = validation.zone(time_zone, ["input", "timeZone"])
+    clean_address = validation.text(address, ["input", "address"], max_length=500, required=False)
+    clean_phone = validation.phone(phone, ["input", "phone"])
     async with in_transaction() as connection:
         # Count and insert under the owner's lock, so concurrent requests cannot both take the last place.
         await lock_owner(user_id, connection)
         owned = await Business.filter(owner_id=user_id).using_db(connection).count()
         check_quota(Quota.BUSINESSES_PER_OWNER, quotas, owned, "businesses per owner")
-        return await Business.create(using_db=connection, name=clean_name, time_zone=zone, owner_id=user_id)
+        return await Business.create(using_db=connection, name=clean_name, time_zone=zone, owner_id=user_id,
+                                         address=clean_address, phone=clean_phone)
 
 
 async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, time_zone: str,

@@ -31,6 +31,7 @@ from models import (
     User,
     UserRole,
 )
+from services import validation
 from services.access import require_signed_in
 from services.auth import Viewer, normalise_email
 from services.errors import InvalidInputError, NotAuthorizedError
@@ -60,13 +61,6 @@ def _photo_url(value: str) -> str:
     return value
 
 
-def _phone(value: str) -> str:
-    cleaned = text(value, ["input", "phone"], max_length=40, required=False)
-    if cleaned and not all(character.isdigit() or character in " +-()./" for character in cleaned):
-        raise InvalidInputError(["input", "phone"], "Use digits, spaces and + - ( ) . / only")
-    return cleaned
-
-
 async def update_my_profile(viewer: Viewer, change: ProfileChange) -> User:
     """Change the viewer's own profile; bad input is refused before anything changes."""
     user_id = require_signed_in(viewer)
@@ -74,7 +68,7 @@ async def update_my_profile(viewer: Viewer, change: ProfileChange) -> User:
     if change.name is not None:
         fields["name"] = text(change.name, ["input", "name"])
     if change.phone is not None:
-        fields["phone"] = _phone(change.phone)
+        fields["phone"] = validation.phone(change.phone, ["input", "phone"])
     if change.photo_url is not None:
         fields["photo_url"] = _photo_url(change.photo_url.strip())
     if fields:

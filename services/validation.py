@@ -45,6 +45,14 @@ def text(value: str, path: Path, *, max_length: int = 200, required: bool = True
     return cleaned
 
 
+def phone(value: str, path: Path) -> str:
+    """A phone number as people write it ("" for none): digits and the punctuation numbers are written with."""
+    cleaned = text(value, path, max_length=40, required=False)
+    if cleaned and not all(character.isdigit() or character in " +-()./" for character in cleaned):
+        raise InvalidInputError(path, "Use digits, spaces and + - ( ) . / only")
+    return cleaned
+
+
 def whole_number(value: int, path: Path, *, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         raise InvalidInputError(path, f"Must be between {minimum} and {maximum}")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.mail import MailKind
-from models import MailOutbox, MailState
+from models import Business, MailOutbox, MailState
 from schema.ids import decode_id
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
 from tests.support.invitations import ReadInvitation, read_invitation
@@ -266,3 +266,40 @@ async def test_a_series_is_one_event_and_a_cancelled_occurrence_becomes_an_exdat
     assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
     ended = invitation_of(smtp.to(CUSTOMER)[2], "CANCEL")
     assert (ended.uid, ended.sequence) == (series.uid, 6)
+
+
+async def test_a_moved_occurrence_is_sent_as_the_series_with_that_instance_and_the_business_address(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a business with an address and phone, and a customer who books a weekly series of three
+    shop = await given_shop(api)
+    await Business.filter(id=decode_pk(shop.business_id)).update(
+        address="Hauptstraße 1, 10827 Berlin", phone="+49 30 1234567")
+    customer = await signed_up_customer(api)
+    start = at_ten_in(3)
+    made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": start.isoformat(),
+                                                "recurrence": "FREQ=WEEKLY;COUNT=3"}}, customer)
+    occurrences = made["createBooking"]["occurrences"]
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    series = invitation_of(smtp.to(CUSTOMER)[0], "REQUEST")
+    assert series.location == "Hauptstraße 1, 10827 Berlin"
+    assert series.description is not None and "+49 30 1234567" in series.description
+    assert "Where: Hauptstraße 1, 10827 Berlin" in parts(smtp.to(CUSTOMER)[0])["text/plain"]
+    # when the business moves the third occurrence a day later
+    third = datetime.fromisoformat(occurrences[2]["startsAt"]).astimezone(UTC)
+    moved = await api(RESCHEDULE, {"input": {"id": occurrences[2]["id"],
+                                             "startsAt": (third + timedelta(days=1)).isoformat()}}, shop.owner_token)
+    assert moved["rescheduleBooking"]["__typename"] == "BookingPayload", moved
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    # then the reschedule carries the series again, with a higher SEQUENCE, its rule unchanged and the third
+    # occurrence an instance of its own at the new time
+    changed = invitation_of(smtp.to(CUSTOMER)[1], "REQUEST")
+    duration = series.ends_at - series.starts_at
+    assert (changed.uid, changed.sequence, changed.rrule, changed.exdates) == (
+        series.uid, 4, "FREQ=WEEKLY;COUNT=3", ())
+    assert (changed.starts_at, changed.ends_at) == (series.starts_at, series.ends_at)
+    assert changed.moved == ((third, third + timedelta(days=1), third + timedelta(days=1) + duration),)
+    # when that moved occurrence is cancelled, the series drops the instance and excludes its planned start
+    await api(CANCEL, {"input": {"id": occurrences[2]["id"]}}, customer)
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]
+    cancelled = invitation_of(smtp.to(CUSTOMER)[2], "REQUEST")
+    assert (cancelled.sequence, cancelled.exdates, cancelled.moved) == (5, (third,), ())

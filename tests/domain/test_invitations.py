@@ -9,7 +9,14 @@ import icalendar
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from domain.invitations import Invitation, Party, invitation_filename, invitation_ics, invitation_uid
+from domain.invitations import (
+    Invitation,
+    MovedOccurrence,
+    Party,
+    invitation_filename,
+    invitation_ics,
+    invitation_uid,
+)
 from domain.recurrence import occurrence_starts
 from domain.sync import parse_marker
 from domain.zones import load_zone, local_wall, to_utc
@@ -181,6 +188,25 @@ def test_a_series_carries_its_rrule_and_exdates_in_the_zone() -> None:
     assert (read.starts_at, read.ends_at) == (utc(2026, 3, 22, 8, 30), utc(2026, 3, 22, 9, 15))
 
 
+def test_a_moved_occurrence_is_an_instance_of_the_series_at_its_planned_start() -> None:
+    # given a weekly 09:30 Berlin series whose 29 March occurrence (CEST) moved to 14:00 on 30 March
+    moved = MovedOccurrence(utc(2026, 3, 29, 7, 30), utc(2026, 3, 30, 12), utc(2026, 3, 30, 12, 45))
+    invitation = confirmation(uid=invitation_uid("series", 7, "book.example.com"), sequence=4,
+                              starts_at=utc(2026, 3, 22, 8, 30), ends_at=utc(2026, 3, 22, 9, 15),
+                              rrule="FREQ=WEEKLY;COUNT=4", exdates=(utc(2026, 4, 5, 7, 30),), moved=(moved,))
+    # when it is written
+    data = invitation_ics(invitation)
+    # then the series is one event and the moved occurrence a second VEVENT of its UID, at its planned local time
+    written = lines(data)
+    assert sum(line == "BEGIN:VEVENT" for line in written) == 2
+    assert "RECURRENCE-ID;TZID=Europe/Berlin:20260329T093000" in written
+    assert "DTSTART;TZID=Europe/Berlin:20260330T140000" in written
+    read = read_invitation(data)
+    assert read.moved == ((utc(2026, 3, 29, 7, 30), utc(2026, 3, 30, 12), utc(2026, 3, 30, 12, 45)),)
+    assert read.exdates == (utc(2026, 4, 5, 7, 30),)
+    assert (read.uid, read.sequence) == ("invitation-series-7@book.example.com", 4)
+
+
 def test_a_count_series_across_new_year_covers_both_years() -> None:
     # given a monthly series in Sydney from December 2026 to February 2027
     data = invitation_ics(confirmation(time_zone="Australia/Sydney", starts_at=utc(2026, 12, 1, 23),
@@ -260,6 +286,16 @@ def test_invitation_uid_refuses_what_cannot_be_one(kind: str, target_id: int, ho
     {"exdates": (utc(2026, 6, 22, 8),)},
     {"rrule": "FREQ=WEEKLY;COUNT=3", "exdates": (utc(2026, 6, 16, 8),)},
     {"uid": "two words"},
+    {"moved": (MovedOccurrence(utc(2026, 6, 15, 8), utc(2026, 6, 15, 10), utc(2026, 6, 15, 11)),)},
+    {"rrule": "FREQ=WEEKLY;COUNT=3",
+     "moved": (MovedOccurrence(utc(2026, 6, 16, 8), utc(2026, 6, 16, 10), utc(2026, 6, 16, 11)),)},
+    {"rrule": "FREQ=WEEKLY;COUNT=3", "exdates": (utc(2026, 6, 22, 8),),
+     "moved": (MovedOccurrence(utc(2026, 6, 22, 8), utc(2026, 6, 22, 10), utc(2026, 6, 22, 11)),)},
+    {"rrule": "FREQ=WEEKLY;COUNT=3",
+     "moved": (MovedOccurrence(utc(2026, 6, 22, 8), utc(2026, 6, 22, 10), utc(2026, 6, 22, 10)),)},
+    {"rrule": "FREQ=WEEKLY;COUNT=3",
+     "moved": (MovedOccurrence(utc(2026, 6, 22, 8), utc(2026, 6, 22, 10), utc(2026, 6, 22, 11)),
+               MovedOccurrence(utc(2026, 6, 22, 8), utc(2026, 6, 23, 10), utc(2026, 6, 23, 11)))},
 ])
 def test_an_invitation_that_cannot_be_sent_is_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -300,19 +336,28 @@ def test_any_invitation_reads_back_as_the_same_instants_uid_and_sequence(
     zone=st.sampled_from(ZONES),
     rule=st.sampled_from(["FREQ=WEEKLY;COUNT=10", "FREQ=DAILY;INTERVAL=3;COUNT=20", "FREQ=MONTHLY;COUNT=14"]),
     cancelled=st.sets(st.integers(min_value=1, max_value=9), max_size=4),
+    moves=st.dictionaries(st.integers(min_value=1, max_value=9), st.integers(min_value=-3000, max_value=3000),
+                          max_size=3),
 )
-def test_any_series_reads_back_with_its_cancelled_occurrences(
-        start: datetime, zone: str, rule: str, cancelled: set[int]) -> None:
-    # given a series with some of its occurrences cancelled, whose first start is not the repeat of a local hour
+def test_any_series_reads_back_with_its_cancelled_and_moved_occurrences(
+        start: datetime, zone: str, rule: str, cancelled: set[int], moves: dict[int, int]) -> None:
+    # given a series with some occurrences cancelled and others moved by some minutes, whose first start is not the
+    # repeat of a local hour
     start = start.replace(second=0, microsecond=0)
     assume(to_utc(local_wall(start, load_zone(zone)), load_zone(zone)) == start)
     planned = occurrence_starts(rule, start, zone)
     exdates = tuple(planned[index] for index in sorted(cancelled))
+    moved = tuple(MovedOccurrence(planned[index], planned[index] + timedelta(minutes=minutes),
+                                  planned[index] + timedelta(minutes=minutes + 60))
+                  for index, minutes in sorted(moves.items()) if index not in cancelled and minutes)
     invitation = confirmation(uid=invitation_uid("series", 3, "book.example.com"), starts_at=start,
-                              ends_at=start + timedelta(hours=1), time_zone=zone, rrule=rule, exdates=exdates)
+                              ends_at=start + timedelta(hours=1), time_zone=zone, rrule=rule, exdates=exdates,
+                              moved=moved)
     # when it is written and read back
     read = read_invitation(invitation_ics(invitation))
-    # then it starts when the series does, and its EXDATEs are exactly the cancelled planned starts
+    # then it starts when the series does, its EXDATEs are exactly the cancelled planned starts, and each moved
+    # occurrence is its planned start with its new times
     assert (read.starts_at, read.ends_at) == (start, start + timedelta(hours=1))
     assert read.exdates == exdates
+    assert read.moved == tuple((item.planned_start, item.starts_at, item.ends_at) for item in moved)
     assert read.rrule == rule.split(";")[0] + ";" + ";".join(sorted(rule.split(";")[1:]))

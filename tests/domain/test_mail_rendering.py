@@ -11,7 +11,7 @@ from typing import cast
 
 from hypothesis import given, strategies as st
 
-from domain.invitations import Party
+from domain.invitations import Invitation, MovedOccurrence, Party
 from domain.mail import MailKind, mail_audience, notification_mail, reminder_time
 from domain.mail_invitations import booking_invitation
 from domain.mail_message import compose
@@ -96,15 +96,26 @@ def test_a_reminder_is_never_in_the_past_and_never_without_a_lead_time(hours: in
         assert hours <= 0 or START - timedelta(hours=hours) <= now
 
 
-def test_a_moved_occurrence_of_a_series_carries_no_invitation_and_a_reminder_none() -> None:
+def test_a_moved_occurrence_is_sent_as_the_series_with_that_instance_and_a_reminder_carries_none() -> None:
+    # given the second occurrence of a weekly series, planned a week after START, moved two hours later
+    planned = START + timedelta(days=7)
     series = {**BOOKING, "seriesId": 3, "rrule": "FREQ=WEEKLY;COUNT=3", "seriesZone": "Europe/Berlin",
-              "seriesStartsAt": START.isoformat(), "plannedStart": (START - timedelta(hours=1)).isoformat(),
-              "exdates": [], "seriesOpen": True}
-    def invitation(kind: MailKind, data: dict[str, object]) -> object:
+              "seriesStartsAt": START.isoformat(), "plannedStart": planned.isoformat(), "sequence": 5,
+              "startsAt": (planned + timedelta(hours=2)).isoformat(),
+              "endsAt": (planned + timedelta(hours=3)).isoformat(), "exdates": [], "seriesOpen": True,
+              "moved": [{"plannedStart": planned.isoformat(), "startsAt": (planned + timedelta(hours=2)).isoformat(),
+                         "endsAt": (planned + timedelta(hours=3)).isoformat()}]}
+    def invitation(kind: MailKind, data: dict[str, object]) -> Invitation | None:
         return booking_invitation(kind, data, organizer=ORGANIZER, attendee=ATTENDEE, host="lockstep.example",
                                   stamp=START)
 
-    assert invitation(MailKind.BOOKING_RESCHEDULED, series) is None
+    # when its reschedule mail's invitation is made
+    moved = invitation(MailKind.BOOKING_RESCHEDULED, series)
+    # then it is the series from its first start, with the moved occurrence as an instance of its own
+    assert moved is not None
+    assert (moved.uid, moved.method, moved.sequence) == ("invitation-series-3@lockstep.example", "REQUEST", 5)
+    assert (moved.starts_at, moved.ends_at, moved.rrule) == (START, START + timedelta(hours=1), "FREQ=WEEKLY;COUNT=3")
+    assert moved.moved == (MovedOccurrence(planned, planned + timedelta(hours=2), planned + timedelta(hours=3)),)
     assert invitation(MailKind.BOOKING_REMINDER, BOOKING) is None
     single = booking_invitation(MailKind.BOOKING_CANCELLED, BOOKING, organizer=ORGANIZER, attendee=ATTENDEE,
                                 host="lockstep.example", stamp=START)

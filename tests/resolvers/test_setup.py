@@ -31,6 +31,27 @@ async def test_an_invalid_zone_is_a_validation_error_that_writes_nothing(api: Gr
     assert await Business.all().count() == 0
 
 
+async def test_a_business_keeps_the_address_and_phone_its_customers_are_given(api: GraphQLClient) -> None:
+    # given an owner
+    owner = await sign_up(api, "o@example.com", "OWNER")
+    query = CREATE_BUSINESS.replace("... on Business { name timeZone }", "... on Business { name address phone }")
+    # when they create a business with an address and a phone number
+    data = await api(query, {"input": {"name": "Fix-It", "timeZone": "UTC", "address": " 1 Main St, Springfield ",
+                                       "phone": "+1 (555) 010-2030"}}, owner["accessToken"])
+    # then both are kept, trimmed
+    assert data["createBusiness"] == {"__typename": "Business", "name": "Fix-It", "address": "1 Main St, Springfield",
+                                      "phone": "+1 (555) 010-2030"}
+
+
+async def test_a_phone_that_is_not_one_is_refused_and_nothing_is_created(api: GraphQLClient) -> None:
+    owner = await sign_up(api, "o@example.com", "OWNER")
+    data = await api(CREATE_BUSINESS, {"input": {"name": "Fix-It", "timeZone": "UTC", "phone": "call me maybe"}},
+                     owner["accessToken"])
+    assert data["createBusiness"] == {"__typename": "ValidationError", "path": ["input", "phone"],
+                                      "message": "Use digits, spaces and + - ( ) . / only"}
+    assert await Business.all().count() == 0
+
+
 async def test_customers_and_anonymous_callers_cannot_create_a_business(api: GraphQLClient) -> None:
     customer = await sign_up(api, "c@example.com")
     as_customer = await api(CREATE_BUSINESS, {"input": {"name": "X", "timeZone": "UTC"}}, customer["accessToken"])

@@ -4,7 +4,8 @@
 and reads every local time a third way: through the VTIMEZONE's own STANDARD/DAYLIGHT parts by the letter of
 RFC 5545 3.6.5 (a part's onset is its DTSTART read in its TZOFFSETFROM), as a client that does not know the zone's
 name does. It checks the framing that mail clients rely on (CRLF line ends, lines folded at 75 octets, PRODID,
-VERSION 2.0, METHOD, one VTIMEZONE per TZID used, one VEVENT) and returns what all readers agree on.
+VERSION 2.0, METHOD, one VTIMEZONE per TZID used, one VEVENT without RECURRENCE-ID, and for a series one more per
+moved occurrence, with the same UID and SEQUENCE) and returns what all readers agree on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import icalendar
 from ical.calendar_stream import IcsCalendarStream
+from ical.types import RecurrenceId
 
 _MAX_LINE_OCTETS = 75
 
@@ -38,6 +40,8 @@ class ReadInvitation:
     summary: str
     description: str | None
     location: str | None
+    # A series' occurrences away from their rule's time: (RECURRENCE-ID, start, end), aware UTC, by RECURRENCE-ID.
+    moved: tuple[tuple[datetime, datetime, datetime], ...] = ()
 
 
 def read_invitation(data: bytes) -> ReadInvitation:
@@ -77,10 +81,16 @@ def _read_with_icalendar(data: bytes) -> ReadInvitation:
     calendar = icalendar.Calendar.from_ical(data)
     assert str(calendar["VERSION"]) == "2.0"
     assert str(calendar["PRODID"])
-    events = calendar.walk("VEVENT")
-    assert len(events) == 1, f"one VEVENT per invitation, got {len(events)}"
-    event = events[0]
+    masters = [event for event in calendar.walk("VEVENT") if "RECURRENCE-ID" not in event]
+    assert len(masters) == 1, f"one VEVENT without RECURRENCE-ID per invitation, got {len(masters)}"
+    event = masters[0]
     zones = {str(zone["TZID"]): zone for zone in calendar.walk("VTIMEZONE")}
+    instances = [item for item in calendar.walk("VEVENT") if "RECURRENCE-ID" in item]
+    assert not instances or "RRULE" in event, "a moved occurrence belongs to a series"
+    for instance in instances:
+        assert (str(instance["UID"]), str(instance["SEQUENCE"])) == (str(event["UID"]), str(event["SEQUENCE"]))
+    moved = tuple(sorted((_agreeing_instant(item["RECURRENCE-ID"], zones), _agreeing_instant(item["DTSTART"], zones),
+                          _agreeing_instant(item["DTEND"], zones)) for item in instances))
     assert len(zones) == len(calendar.walk("VTIMEZONE")), "one VTIMEZONE per TZID"
     time_zone = event["DTSTART"].params.get("TZID")
     used = {prop.params["TZID"] for prop in _time_properties(event) if "TZID" in prop.params}
@@ -110,6 +120,7 @@ def _read_with_icalendar(data: bytes) -> ReadInvitation:
         summary=str(event["SUMMARY"]),
         description=None if "DESCRIPTION" not in event else str(event["DESCRIPTION"]),
         location=None if "LOCATION" not in event else str(event["LOCATION"]),
+        moved=moved,
     )
 
 
@@ -150,8 +161,12 @@ def _read_through_vtimezone(value: datetime, tzid: str | None, zones: dict[str, 
 def _read_with_ical(data: bytes) -> ReadInvitation:
     calendar = IcsCalendarStream.calendar_from_ics(data.decode("utf-8"))
     assert calendar.version == "2.0"
-    assert len(calendar.events) == 1, f"one VEVENT per invitation, got {len(calendar.events)}"
-    event = calendar.events[0]
+    masters = [item for item in calendar.events if item.recurrence_id is None]
+    assert len(masters) == 1, f"one VEVENT without RECURRENCE-ID per invitation, got {len(masters)}"
+    event = masters[0]
+    moved = tuple(sorted((_recurrence_id(item.recurrence_id), _utc(item.dtstart), _utc(item.dtend))
+                         for item in calendar.events if item.recurrence_id is not None
+                         and isinstance(item.dtstart, datetime) and isinstance(item.dtend, datetime)))
     assert len(event.attendees) == 1, f"one ATTENDEE, got {event.attendees}"
     attendee, organizer = event.attendees[0], event.organizer
     assert organizer is not None and event.dtend is not None and event.status is not None
@@ -178,5 +193,13 @@ def _read_with_ical(data: bytes) -> ReadInvitation:
         summary=event.summary or "",
         description=event.description,
         location=event.location,
+        moved=moved,
     )
+
+
+def _recurrence_id(value: Any) -> datetime:
+    """A RECURRENCE-ID as ``ical`` keeps it: the written date-time as text, its zone beside it."""
+    written = RecurrenceId.to_value(str(value))
+    assert isinstance(written, datetime), f"a date-time RECURRENCE-ID, got {value!r}"
+    return _utc(written if written.tzinfo is not None else written.replace(tzinfo=value.tzinfo))
 
