@@ -1,6 +1,7 @@
 """Tortoise models, one module per aggregate; every model is re-exported here (Tortoise discovers them here)."""
 
 from models.account_tokens import AccountToken, AccountTokenPurpose
+from models.appointments import AppointmentDelivery, AppointmentType, ImportedAppointment
 from models.accounts import RefreshToken, User, UserRole
 from models.bookings import Booking, BookingSeries, BookingStatus
 from models.businesses import (
@@ -38,6 +39,9 @@ from models.sync import (
 __all__ = [
     "AccountToken",
     "AccountTokenPurpose",
+    "AppointmentDelivery",
+    "AppointmentType",
+    "ImportedAppointment",
     "Booking",
     "BookingSeries",
     "BookingStatus",

@@ -50,6 +50,10 @@ class Booking(Model):
     customer_email = fields.CharField(max_length=254, default="")
     customer_phone = fields.CharField(max_length=40, default="")
     walk_in = fields.BooleanField(default=False)
+    # Where the booking was made: "lockstep", or the appointment provider it came from ("calendly"), which then
+    # owns its time: it cannot be moved here, and cancelling it here cancels it there.
+    source = fields.CharField(max_length=16, default="lockstep")
+    cancel_reason = fields.CharField(max_length=500, default="")
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     buffered_start = fields.DatetimeField()

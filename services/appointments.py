@@ -1,0 +1,235 @@
+"""Applying a report of an appointment made at an appointment provider (Calendly): the time it takes in Lockstep.
+
+domain.appointments decides what the report does; this applies it in one transaction, under the staff member's lock
+(the lock every booking change takes first): the holder is created, moved or released, the known appointment
+stored, the step logged, and the live events (bookingChanged, availabilityChanged) published once it has committed.
+
+The holder is a booking when the appointment's event type is mapped to a service (`AppointmentType.service`),
+else a busy block. Its time was already given away at the provider, so only one rule of Lockstep's applies: it never
+overlaps another confirmed booking. An appointment that would becomes a busy block instead (its time stays taken),
+and the overlap goes through the connection's conflict policy like any busy event (services.sync_edits), which
+notifies the staff member and the owner: a customer's booking is never silently overwritten.
+
+A booking held for an appointment has an event mapping in the provider's calendar (the appointment's event URI,
+marked synced): cancelling the booking in Lockstep re-opens it, and the push cancels the appointment at the
+provider (jobs.push). A release the provider itself reported first unlinks that mapping, so nothing is sent back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+
+from domain.appointments import (
+    AppointmentStep,
+    KnownAppointment,
+    after_plan,
+    event_of_invitee,
+    plan_appointment,
+)
+from domain.calendly import Appointment
+from domain.intervals import Span
+from domain.sync import StoredBlock
+from models import (
+    AppointmentType,
+    Booking,
+    BookingStatus,
+    Business,
+    BusyBlock,
+    BusyBlockSource,
+    CalendarConnection,
+    ConnectionHealth,
+    EventMapping,
+    EventMappingState,
+    ExternalCalendar,
+    ImportedAppointment,
+    OutboxEntry,
+    Staff,
+)
+from services import live
+from services.bookings import cancel_bookings_for_calendar
+from services.locks import lock_staff
+from services.sync_edits import reconcile_busy_overlaps
+from services.sync_health import log_action
+from services.transactions import committed
+
+_LIVE = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
+MAX_NOTES = 4000
+
+
+def _known(row: ImportedAppointment | None) -> KnownAppointment | None:
+    if row is None:
+        return None
+    return KnownAppointment(row.event_uri, row.invitee_uri, row.starts_at, row.ends_at, row.active, row.successor,
+                            row.remote_updated_at)
+
+
+def _notes(report: Appointment) -> str:
+    """The invitee's answers, as the booking's customer notes."""
+    return "\n".join(f"{question}: {answer}" for question, answer in report.answers)[:MAX_NOTES]
+
+
+async def _booking_overlaps(staff_id: int, start: datetime, end: datetime, db: BaseDBAsyncClient,
+                            ignore: int | None = None) -> bool:
+    query = Booking.filter(staff_id=staff_id, status=BookingStatus.CONFIRMED, buffered_start__lt=end,
+                           buffered_end__gt=start)
+    if ignore is not None:
+        query = query.exclude(id=ignore)
+    return await query.using_db(db).exists()
+
+
+class _Apply:
+    """One report being applied inside one transaction."""
+
+    def __init__(self, calendar: ExternalCalendar, connection: CalendarConnection, staff: Staff,
+                 report: Appointment, now: datetime, db: BaseDBAsyncClient) -> None:
+        self.calendar, self.connection, self.staff = calendar, connection, staff
+        self.report, self.now, self.db = report, now, db
+
+    async def take_time(self) -> tuple[int | None, int | None]:
+        """A new holder for the report's time: (booking id, busy block id)."""
+        report = self.report
+        mapped = await AppointmentType.filter(connection_id=self.connection.id, type_uri=report.event_type_uri,
+                                              service_id__not_isnull=True).using_db(self.db).first()
+        if mapped is not None and not await _booking_overlaps(self.staff.id, report.starts_at, report.ends_at,
+                                                              self.db):
+            return await self._book(mapped.service_id or 0), None
+        return None, await self._block(overlapping=mapped is not None)
+
+    async def _book(self, service_id: int) -> int:
+        report = self.report
+        owner_id = (await Business.get(id=self.staff.business_id, using_db=self.db)).owner_id
+        booking = await Booking.create(
+            using_db=self.db, business_id=self.staff.business_id, staff_id=self.staff.id, service_id=service_id,
+            customer_name=report.invitee_name or "Calendly invitee", customer_email=report.invitee_email,
+            starts_at=report.starts_at, ends_at=report.ends_at, buffered_start=report.starts_at,
+            buffered_end=report.ends_at, customer_notes=_notes(report), created_by_id=owner_id,
+            source=self.connection.provider)
+        # The appointment is the booking's event in the provider's calendar, as written (nothing to push).
+        await EventMapping.create(using_db=self.db, booking_id=booking.id, external_calendar_id=self.calendar.id,
+                                  external_event_id=report.event_uri, version_written=booking.version,
+                                  state=EventMappingState.SYNCED)
+        await OutboxEntry.create(using_db=self.db, topic="booking.created", aggregate_id=booking.id,
+                                 available_at=self.now)
+        await live.publish_booking_rows("created", [booking])
+        return booking.id
+
+    async def _block(self, *, overlapping: bool) -> int:
+        report = self.report
+        block = await BusyBlock.create(
+            using_db=self.db, staff_id=self.staff.id, source=BusyBlockSource.EXTERNAL,
+            external_calendar_id=self.calendar.id, external_event_id=report.event_uri,
+            title=f"{report.event_name} with {report.invitee_name}"[:500] if report.invitee_name else report.event_name,
+            starts_at=report.starts_at, ends_at=report.ends_at)
+        span = Span(report.starts_at, report.ends_at)
+        await live.publish_availability_changed(self.staff.id, [span])
+        if overlapping:
+            stored = StoredBlock(report.event_uri, "", span, block.title, False)
+            await reconcile_busy_overlaps(self.connection, self.staff.id, (stored,), self.now, incremental=True,
+                                          db=self.db)
+        return block.id
+
+    async def release(self, row: ImportedAppointment) -> None:
+        """The holder of `row` gives its time back: the provider cancelled the appointment."""
+        if row.booking_id is not None:
+            await EventMapping.filter(booking_id=row.booking_id, external_calendar_id=self.calendar.id).using_db(
+                self.db).update(state=EventMappingState.UNLINKED)
+            await cancel_bookings_for_calendar([row.booking_id], self.now, db=self.db)
+        if row.busy_block_id is not None:
+            block = await BusyBlock.get_or_none(id=row.busy_block_id, using_db=self.db)
+            if block is not None:
+                await BusyBlock.filter(id=block.id).using_db(self.db).delete()
+                await live.publish_availability_changed(self.staff.id, [Span(block.starts_at, block.ends_at)])
+
+    async def move(self, row: ImportedAppointment) -> tuple[int | None, int | None]:
+        """`row`'s holder moves to the report's time and event (the new half of a reschedule pair)."""
+        report = self.report
+        if row.booking_id is not None:
+            booking = await Booking.get(id=row.booking_id, using_db=self.db)
+            if booking.status == BookingStatus.CONFIRMED and not await _booking_overlaps(
+                    self.staff.id, report.starts_at, report.ends_at, self.db, ignore=booking.id):
+                await Booking.filter(id=booking.id).using_db(self.db).update(
+                    starts_at=report.starts_at, ends_at=report.ends_at, buffered_start=report.starts_at,
+                    buffered_end=report.ends_at, version=F("version") + 1)
+                moved = await Booking.get(id=booking.id, using_db=self.db)
+                await EventMapping.filter(booking_id=booking.id, external_calendar_id=self.calendar.id).using_db(
+                    self.db).update(external_event_id=report.event_uri, version_written=moved.version,
+                                    state=EventMappingState.SYNCED)
+                await OutboxEntry.create(using_db=self.db, topic="booking.rescheduled", aggregate_id=booking.id,
+                                         available_at=self.now)
+                await live.publish_booking_rows("rescheduled", [moved], earlier=[booking])
+                return booking.id, None
+            # The new time overlaps another booking: the old one is released and the new time held by a block.
+            await self.release(row)
+            return None, await self._block(overlapping=True)
+        if row.busy_block_id is not None:
+            block = await BusyBlock.get_or_none(id=row.busy_block_id, using_db=self.db)
+            if block is not None:
+                await BusyBlock.filter(id=block.id).using_db(self.db).update(
+                    starts_at=report.starts_at, ends_at=report.ends_at, external_event_id=report.event_uri)
+                await live.publish_availability_changed(
+                    self.staff.id, [Span(block.starts_at, block.ends_at), Span(report.starts_at, report.ends_at)])
+                return None, block.id
+        return await self.take_time()
+
+
+async def _store(calendar_id: int, known: dict[str, KnownAppointment], holders: dict[str, tuple[int | None,
+                 int | None]], report: Appointment, db: BaseDBAsyncClient) -> None:
+    for event_uri, state in known.items():
+        values: dict[str, object] = {
+            "invitee_uri": state.invitee_uri, "starts_at": state.starts_at, "ends_at": state.ends_at,
+            "active": state.active, "successor": state.successor, "remote_updated_at": state.updated_at}
+        if event_uri == report.event_uri:
+            values.update(event_type_uri=report.event_type_uri, reschedule_url=report.reschedule_url[:1000],
+                          cancel_url=report.cancel_url[:1000])
+        if event_uri in holders:
+            values["booking_id"], values["busy_block_id"] = holders[event_uri]
+        elif not state.active:
+            values["booking_id"], values["busy_block_id"] = None, None
+        updated = await ImportedAppointment.filter(external_calendar_id=calendar_id, event_uri=event_uri).using_db(
+            db).update(**values)
+        if not updated:
+            await ImportedAppointment.create(using_db=db, external_calendar_id=calendar_id, event_uri=event_uri,
+                                             **values)
+
+
+async def apply_appointment(calendar_id: int, report: Appointment, now: datetime,
+                            staff_id: int | None = None) -> AppointmentStep:
+    """Apply one report of an appointment to the calendar that stands for the provider account; idempotent (the
+    same report twice, or an older one, changes nothing). `staff_id`: the staff member whose time it is, when the
+    caller picked them among an organisation's hosts; else the connection's. A calendar whose connection is not
+    syncing (disconnected, awaiting re-authorisation) or that imports nothing is left alone."""
+    calendar = await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection__staff")
+    if calendar is None or calendar.connection.health not in _LIVE or not calendar.import_busy:
+        return AppointmentStep.NOTHING
+    connection = calendar.connection
+    staff = connection.staff if staff_id is None else await Staff.get(id=staff_id)
+    async with committed() as db:
+        await lock_staff(staff.id, db)
+        own = await ImportedAppointment.get_or_none(external_calendar_id=calendar.id, event_uri=report.event_uri,
+                                                    using_db=db)
+        predecessor = None
+        if report.old_invitee:
+            predecessor = await ImportedAppointment.get_or_none(
+                external_calendar_id=calendar.id, event_uri=event_of_invitee(report.old_invitee), using_db=db)
+        plan = plan_appointment(report, _known(own), _known(predecessor))
+        work = _Apply(calendar, connection, staff, report, now, db)
+        holders: dict[str, tuple[int | None, int | None]] = {}
+        if plan.step in (AppointmentStep.CREATE, AppointmentStep.REVIVE):
+            holders[report.event_uri] = await work.take_time()
+        elif plan.step == AppointmentStep.MOVE:
+            assert predecessor is not None
+            holders[report.event_uri] = await work.move(predecessor)
+            holders[predecessor.event_uri] = (None, None)
+        elif plan.step == AppointmentStep.CANCEL:
+            assert own is not None
+            await work.release(own)
+        await _store(calendar.id, after_plan(report, plan, _known(own), _known(predecessor)), holders, report, db)
+        if plan.step != AppointmentStep.NOTHING:
+            booking_id = holders.get(report.event_uri, (None, None))[0] or (own.booking_id if own else None)
+            await log_action(connection.id, "import", f"appointment_{plan.step.value}", "ok",
+                             booking_id=booking_id, detail=f"{report.event_name} at {report.starts_at.isoformat()}",
+                             using_db=db)
+    return plan.step
