@@ -1,8 +1,8 @@
 """Tortoise models, one module per aggregate; every model is re-exported here (Tortoise discovers them here)."""
 
 from models.account_tokens import AccountToken, AccountTokenPurpose
-from models.appointments import AppointmentDelivery, AppointmentType, ImportedAppointment
 from models.accounts import RefreshToken, User, UserRole
+from models.appointments import AppointmentDelivery, AppointmentType, ImportedAppointment
 from models.bookings import Booking, BookingSeries, BookingStatus
 from models.businesses import (
     Business,
@@ -41,7 +41,6 @@ __all__ = [
     "AccountTokenPurpose",
     "AppointmentDelivery",
     "AppointmentType",
-    "ImportedAppointment",
     "Booking",
     "BookingSeries",
     "BookingStatus",
@@ -55,6 +54,7 @@ __all__ = [
     "EventMapping",
     "EventMappingState",
     "ExternalCalendar",
+    "ImportedAppointment",
     "MailOutbox",
     "MailPreference",
     "MailState",

@@ -113,7 +113,7 @@ async def reschedule_booking(input: RescheduleBookingInput, info: Info) -> Booki
 @typed_errors
 async def cancel_booking(input: CancelBookingInput, info: Info) -> BookingResult:
     rows = await bookings.cancel_booking(viewer_of(info), pk(input.id, "Booking", ["input", "id"]),
-                                         input.scope.value, info.context.now())
+                                         input.scope.value, info.context.now(), reason=input.reason)
     return await _convert(viewer_of(info), rows)
 
 

@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 from schema.enums import QuotaKind
 from schema.errors import (
     AuthenticationFailed,
+    MovedAtProviderOnly,
     NotAuthorized,
     NotFound,
     QuotaExceeded,
@@ -22,6 +23,7 @@ from schema.ids import decode_id
 from services.errors import (
     AuthenticationError,
     InvalidInputError,
+    MovedAtProviderOnlyError,
     NotAuthorizedError,
     NotFoundError,
     ServiceError,
@@ -55,6 +57,8 @@ def to_typed_error(error: ServiceError) -> Any:
                             max_days=error.max_days)
     if isinstance(error, AuthenticationError):
         return AuthenticationFailed(message=error.message)
+    if isinstance(error, MovedAtProviderOnlyError):
+        return MovedAtProviderOnly(message=error.message, reschedule_url=error.reschedule_url)
     if isinstance(error, QuotaExceededError):
         return QuotaExceeded(message=error.message, quota=QuotaKind(error.quota.value), limit=error.limit)
     if isinstance(error, NotAuthorizedError):

@@ -35,6 +35,12 @@ class SlotUnavailable(UserError):
     unavailable_starts: list[datetime]
 
 
+@strawberry.type(description="The booking came from an appointment provider that cannot be told a new time: it is "
+                             "rescheduled there, at `rescheduleUrl`, and Lockstep follows.")
+class MovedAtProviderOnly(UserError):
+    reschedule_url: str
+
+
 @strawberry.type(description="Email and password, or the refresh token, were not accepted.")
 class AuthenticationFailed(UserError):
     pass

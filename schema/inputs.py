@@ -160,6 +160,8 @@ class RescheduleBookingInput:
 class CancelBookingInput:
     id: strawberry.ID
     scope: CancelScope = CancelScope.THIS_OCCURRENCE
+    reason: str = strawberry.field(default="", description="Why, in a few words (told to an appointment provider "
+                                                           "the booking came from); at most 500 characters")
 
 
 @strawberry.input

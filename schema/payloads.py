@@ -9,6 +9,7 @@ import strawberry
 
 from schema.errors import (
     AuthenticationFailed,
+    MovedAtProviderOnly,
     NotAuthorized,
     NotFound,
     QuotaExceeded,
@@ -75,8 +76,8 @@ StaffMemberResult = Annotated[StaffMember | ValidationError | NotAuthorized | No
 ScheduleOverrideResult = Annotated[ScheduleOverride | ValidationError | NotAuthorized | NotFound,
                                    strawberry.union("ScheduleOverrideResult")]
 BusyBlockResult = Annotated[BusyBlock | ValidationError | NotAuthorized | NotFound, strawberry.union("BusyBlockResult")]
-BookingResult = Annotated[BookingPayload | ValidationError | NotAuthorized | NotFound | SlotUnavailable,
-                          strawberry.union("BookingResult")]
+BookingResult = Annotated[BookingPayload | ValidationError | NotAuthorized | NotFound | SlotUnavailable
+                          | MovedAtProviderOnly, strawberry.union("BookingResult")]
 BookingQueryResult = Annotated[Booking | ValidationError | NotAuthorized | NotFound,
                                strawberry.union("BookingQueryResult")]
 AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound | SlotQueryTooLarge | TooManySlots,

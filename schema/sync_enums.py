@@ -15,6 +15,13 @@ class CalendarProvider(Enum):
     CALENDLY = "calendly"
 
 
+@strawberry.enum(description="Where a booking was made: in Lockstep, or at an appointment provider that owns its time "
+                             "(moved there only; cancelling it here cancels it there)")
+class BookingSource(Enum):
+    LOCKSTEP = "lockstep"
+    CALENDLY = "calendly"
+
+
 @strawberry.enum(description="Which CalDAV server an account is on; iCloud and Fastmail need no server URL.")
 class CaldavServerType(Enum):
     ICLOUD = "icloud"

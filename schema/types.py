@@ -21,6 +21,7 @@ from models import (
 from schema.enums import BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
 from schema.permissions import IsBusinessMember
+from schema.sync_enums import BookingSource
 
 
 def _MEMBERS_ONLY() -> PermissionExtension:
@@ -182,6 +183,8 @@ class Booking:
     version: int
     created_at: datetime
     cancelled_at: datetime | None
+    source: BookingSource
+    cancel_reason: str
     staff_pk: strawberry.Private[int]
     service_pk: strawberry.Private[int]
 
@@ -195,7 +198,8 @@ class Booking:
             customer_notes=booking.customer_notes, merchant_notes=booking.merchant_notes if for_business else None,
             series_id=encode_id("BookingSeries", series_id) if series_id else None,
             occurrence_index=booking.occurrence_index, version=booking.version, created_at=booking.created_at,
-            cancelled_at=booking.cancelled_at, staff_pk=booking.staff_id,
+            cancelled_at=booking.cancelled_at, source=BookingSource(booking.source),
+            cancel_reason=booking.cancel_reason, staff_pk=booking.staff_id,
             service_pk=booking.service_id,
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 from domain.mail import MailKind, reminder_time
 from domain.recurrence import occurrence_starts
 from models import Booking, BookingSeries, BookingStatus, Business, Service, Staff
+from services.booking_queries import LOCKSTEP_SOURCE
 from services.mail import drop_owed, queue_mail
 
 
@@ -72,7 +73,15 @@ def _recipient(booking: Booking) -> dict[str, Any]:
     return {"address": booking.customer_email}
 
 
+def _ours(booking: Booking) -> bool:
+    """Whether Lockstep mails the booking's customer: not for a booking an appointment provider (Calendly) made,
+    whose invitee that provider mails itself."""
+    return booking.source == LOCKSTEP_SOURCE
+
+
 async def _queue(kind: MailKind, booking: Booking, now: datetime, db: Any, **extra: object) -> None:
+    if not _ours(booking):
+        return
     data = {**await _about(booking, db), **extra}
     await queue_mail(kind, data, now, booking_id=booking.id, db=db, **_recipient(booking))
 
@@ -85,7 +94,7 @@ async def _plan_reminders(bookings: Sequence[Booking], now: datetime, db: Any) -
     # A reminder carries no invitation: what every occurrence shares is read once (a series has up to 52).
     shared: dict[str, object] | None = None
     for booking in bookings:
-        due = reminder_time(booking.starts_at, hours, now)
+        due = reminder_time(booking.starts_at, hours, now) if _ours(booking) else None
         if due is None:
             continue
         shared = shared or await _about(booking, db, invitation=False)

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
-from models import Booking, BookingStatus, Business, Staff, UserRole
+from models import Booking, BookingStatus, Business, ImportedAppointment, Staff, UserRole
 from models.database import MAX_ROW_ID, ROW_ID_DIGITS
 from services import validation
 from services.access import can_see_booking, require_signed_in, staff_profile
 from services.auth import Viewer
-from services.errors import InvalidInputError, NotFoundError
+from services.errors import InvalidInputError, MovedAtProviderOnlyError, NotFoundError
 
 MAX_PAGE = 100
 
@@ -60,6 +60,19 @@ async def get_booking(viewer: Viewer, booking_id: int, path: list[str | int] | N
         # Same answer for "absent" and "not yours", so IDs cannot be probed.
         raise NotFoundError("Booking", path or ["id"])
     return booking
+
+
+LOCKSTEP_SOURCE = "lockstep"
+
+
+async def refuse_provider_owned(booking: Booking) -> None:
+    """A booking an appointment provider owns (its source is not Lockstep) is moved there, never here: raises
+    MovedAtProviderOnlyError with the invitee's reschedule link."""
+    if booking.source == LOCKSTEP_SOURCE:
+        return
+    links = await ImportedAppointment.filter(booking_id=booking.id).order_by("-id").values_list(
+        "reschedule_url", flat=True)
+    raise MovedAtProviderOnlyError(booking.source.capitalize(), str(links[0]) if links else "")
 
 
 async def _visible(viewer: Viewer) -> Q:

@@ -36,7 +36,7 @@ from services.access import is_member, require_signed_in
 from services.auth import Viewer, normalise_email
 from services.availability import load_availability, qualified_staff, slot_rules
 from services.booking_mail import booking_made, booking_moved, bookings_cancelled
-from services.booking_queries import get_booking
+from services.booking_queries import get_booking, refuse_provider_owned
 from services.booking_rules import occurrences, unbookable_starts
 from services.customer_notices import CANCELLED, MOVED, tell_customers
 from services.errors import (
@@ -179,6 +179,7 @@ async def reschedule_booking(
     booking = await get_booking(viewer, booking_id, ["input", "id"])
     if booking.status != BookingStatus.CONFIRMED:
         raise InvalidInputError(["input", "id"], "A cancelled booking cannot be rescheduled")
+    await refuse_provider_owned(booking)
     customer_rules = not await is_member(viewer, booking.business_id)
     if customer_rules:
         _customer_may_still_change(booking, now)
@@ -245,7 +246,7 @@ async def cancel_bookings_for_calendar(booking_ids: Sequence[int], now: datetime
 
 
 async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bool = False,
-                  db: BaseDBAsyncClient | None = None) -> list[Booking]:
+                  db: BaseDBAsyncClient | None = None, reason: str = "") -> list[Booking]:
     """Cancel the confirmed bookings of `query`, bump their versions and write their outbox rows. Under customer
     rules every one of them must still be ahead (checked inside the transaction, so nothing is cancelled otherwise)."""
     async with savepoint(db) as connection:
@@ -258,7 +259,7 @@ async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bo
             await lock_staff(staff_id, connection)
         for target in targets:
             await Booking.filter(id=target.id).using_db(connection).update(
-                status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1)
+                status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1, cancel_reason=reason)
         cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
         await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
         await bookings_cancelled(cancelled, now, connection)
@@ -272,8 +273,11 @@ CANCEL_THIS = "this"
 CANCEL_FOLLOWING = "following"
 
 
-async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datetime) -> list[Booking]:
-    """Cancel one booking, or this occurrence and every later one of its series. Cancelling twice changes nothing."""
+async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datetime, *,
+                         reason: str = "") -> list[Booking]:
+    """Cancel one booking, or this occurrence and every later one of its series. Cancelling twice changes nothing.
+    `reason` is kept on the booking (and told to the appointment provider a booking came from)."""
+    clean_reason = validation.text(reason, ["input", "reason"], max_length=500, required=False)
     booking = await get_booking(viewer, booking_id, ["input", "id"])
     if scope not in (CANCEL_THIS, CANCEL_FOLLOWING):
         raise InvalidInputError(["input", "scope"], "Unknown scope")
@@ -286,7 +290,7 @@ async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datet
         query = Booking.filter(series_id=booking.series_id, occurrence_index__gte=booking.occurrence_index)
     # Every occurrence the scope touches is checked, not only the one named: naming an earlier, already cancelled
     # occurrence must not reach one that has started.
-    cancelled = await _cancel(query, now, customer_rules=customer_rules)
+    cancelled = await _cancel(query, now, customer_rules=customer_rules, reason=clean_reason)
     return cancelled or [await Booking.get(id=booking.id)]
 
 

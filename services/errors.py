@@ -42,6 +42,16 @@ class SlotUnavailableError(ServiceError):
         self.starts = list(starts)
 
 
+class MovedAtProviderOnlyError(ServiceError):
+    """The booking came from an appointment provider (Calendly) whose API cannot move an appointment: the invitee
+    moves it there, at `reschedule_url`, and the change then reaches Lockstep by itself."""
+
+    def __init__(self, provider_label: str, reschedule_url: str) -> None:
+        super().__init__(f"This booking was made in {provider_label}, which cannot be told a new time; reschedule "
+                         f"it there (the invitee's reschedule link), and Lockstep follows")
+        self.reschedule_url = reschedule_url
+
+
 class AuthenticationError(ServiceError):
     pass
 

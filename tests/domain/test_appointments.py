@@ -3,7 +3,6 @@ reschedule pairs arriving in any order, twice, or with a half missing."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, strategies as st
