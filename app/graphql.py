@@ -28,6 +28,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app import graphiql
 from app.account_security import account_security
+from app.appointment_accounts import AppointmentAccounts
 from app.calendar_accounts import CaldavAccountProbe
 from app.connection_preview import LiveConnectionReader
 from app.document_cache import DocumentMemory, remembering
@@ -195,6 +196,7 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.sign_in = dict(sign_in or {})
         self.sign_in_return_urls = settings.sign_in_return_urls
         self.connection_reader = connection_reader or LiveConnectionReader.from_settings(settings, self.vault)
+        self.appointment_accounts = AppointmentAccounts(settings, self.vault)
         self.quotas = Quotas(businesses_per_owner=settings.max_businesses_per_owner,
                              staff_per_business=settings.max_staff_per_business,
                              services_per_business=settings.max_services_per_business,
@@ -232,6 +234,7 @@ class LockstepGraphQL(GraphQL[Context, None]):
                        request=request, response=response, live=self.live, oauth=self.oauth,
                        allowed_return_urls=self.allowed_return_urls, farewell=self.farewell,
                        connection_reader=self.connection_reader, quotas=self.quotas,
+                       appointment_accounts=self.appointment_accounts,
                        slot_limits=self.slot_limits, slot_budget=self.slot_limits.new_budget(),
                        slot_cache=self.slot_cache, sign_in=self.sign_in,
                        sign_in_return_urls=self.sign_in_return_urls)

@@ -81,13 +81,16 @@ def oauth_client(settings: Settings, entry: ProviderEntry) -> OAuthClient | None
 
 
 def provider_setups(settings: Settings) -> dict[str, ProviderSetup]:
-    """What the sync workers need of each configured OAuth provider: its client and its API's address."""
+    """What the sync workers need of each configured OAuth provider: its client and its API's address; and of a
+    provider whose connections may hold personal tokens instead (Calendly), its API's address even without one."""
     apps = settings.provider_apps
     setups: dict[str, ProviderSetup] = {}
     for entry in available():
         client = oauth_client(settings, entry)
         if client is not None:
             setups[entry.name] = ProviderSetup(oauth=client, api_url=apps[entry.name].api_url)
+        elif entry.personal_tokens:
+            setups[entry.name] = ProviderSetup(api_url=settings.api_urls.get(entry.name, ""))
     return setups
 
 

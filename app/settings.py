@@ -210,6 +210,10 @@ class Settings:
     oauth_return_urls: tuple[str, ...] = ()
     # Lockstep's registration at each OAuth provider this deployment configures, by provider value.
     provider_apps: Mapping[str, ProviderApp] = field(default_factory=dict)
+    # Each provider's API address where LOCKSTEP_<NAME>_API_URL sets one (a fake in tests), with or without OAuth.
+    api_urls: Mapping[str, str] = field(default_factory=dict)
+    # The signing key of Lockstep's Calendly OAuth app (Calendly signs its subscriptions' deliveries with it).
+    calendly_webhook_signing_key: str = field(default="", repr=False)
     log_level: str = "INFO"
     metrics_access: str = "off"  # one of METRICS_ACCESS
     metrics_token: str = field(default="", repr=False)
@@ -285,6 +289,9 @@ class Settings:
             account_link_url=os.environ.get("LOCKSTEP_ACCOUNT_LINK_URL") or f"{public_url}/account",
             oauth_return_urls=_list("LOCKSTEP_OAUTH_RETURN_URLS"),
             provider_apps=_provider_apps(),
+            api_urls={name: os.environ[f"LOCKSTEP_{name.upper()}_API_URL"].rstrip("/") for name in REGISTRY
+                      if os.environ.get(f"LOCKSTEP_{name.upper()}_API_URL")},
+            calendly_webhook_signing_key=os.environ.get("LOCKSTEP_CALENDLY_WEBHOOK_SIGNING_KEY", ""),
             log_level=_log_level(os.environ.get("LOCKSTEP_LOG_LEVEL") or "INFO"),
             metrics_access=metrics_access,
             metrics_token=metrics_token,

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from domain.retry import gives_up, retry_delay
-from domain.sync import PushAction, WrittenSnapshot, plan_push
+from domain.sync import BookingSnapshot, PushAction, WrittenSnapshot, plan_push
 from jobs.booking_events import booking_event
 from models import (
+    Booking,
     CalendarConnection,
     ConnectionHealth,
     EventMapping,
@@ -76,6 +77,8 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
         return PushOutcome("skipped")
     calendar = await mapping.external_calendar
     current = await booking_event(mapping.booking_id)
+    if not calendar.writable:
+        return await _cancel_at_provider(mapping, connection, calendar, current.snapshot, provider, now)
     snapshot = current.snapshot
     if current.staff_id != connection.staff_id or not calendar.is_destination:
         # Moved to someone else, or this calendar is no longer where bookings go: the event leaves it.
@@ -130,6 +133,34 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
                          mapping_id=mapping.id, using_db=db)
     await record_success(connection.id, now, delivered=mapping.booking_id)
     return PushOutcome("done", action)
+
+
+async def _cancel_at_provider(mapping: EventMapping, connection: CalendarConnection, calendar: ExternalCalendar,
+                              snapshot: BookingSnapshot, provider: CalendarProvider, now: datetime) -> PushOutcome:
+    """A calendar Lockstep never writes (an appointment provider's: import and cancel) holds a booking only as the
+    appointment it came from. While the booking stands nothing is sent; once it is cancelled in Lockstep the
+    appointment is cancelled there, with the booking's reason, once (an appointment already gone is what we
+    wanted)."""
+    if snapshot.confirmed or not mapping.external_event_id:
+        await EventMapping.filter(id=mapping.id, queued=mapping.queued).update(
+            state=EventMappingState.SYNCED, version_written=snapshot.version, attempts=0, next_attempt_at=None,
+            last_error="")
+        return PushOutcome("done", PushAction.NOTHING)
+    reason = (await Booking.filter(id=mapping.booking_id).values_list("cancel_reason", flat=True))[0]
+    try:
+        with suppress(NotFound):
+            await provider.delete_event(calendar.provider_calendar_id, mapping.external_event_id,
+                                        reason=str(reason))
+    except ProviderError as exc:
+        return await _failed(mapping, connection, PushAction.DELETE, exc, now)
+    async with in_transaction() as db:
+        await EventMapping.filter(id=mapping.id).using_db(db).update(
+            state=EventMappingState.SYNCED, version_written=snapshot.version, attempts=0, next_attempt_at=None,
+            last_error="", failed_by_outage=False)
+        await log_action(connection.id, "export", "cancel_appointment", "ok", booking_id=mapping.booking_id,
+                         mapping_id=mapping.id, using_db=db)
+    await record_success(connection.id, now, delivered=mapping.booking_id)
+    return PushOutcome("done", PushAction.DELETE)
 
 
 async def _overwrite(provider: CalendarProvider, calendar_id: str, event: OutgoingEvent,

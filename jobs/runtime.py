@@ -32,7 +32,7 @@ def setup_of(setups: Mapping[str, ProviderSetup], entry: ProviderEntry) -> Provi
     if not entry.available or entry.open_client is None:
         return None
     setup = setups.get(entry.name)
-    if entry.oauth is None:
+    if entry.oauth is None or entry.personal_tokens:
         return setup or ProviderSetup()
     return setup if setup is not None and setup.oauth is not None else None
 

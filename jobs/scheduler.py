@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +30,7 @@ from services import stage_stamps
 from services.mail_delivery import claim_due_mail, hand_back_mail
 from services.oauth_confirmation import erase_unconfirmed_grants
 from services.oauth_tokens import claim_due_refreshes
+from services.appointment_inbox import due_deliveries
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
 from services.watch_channels import claim_due_watches
 
@@ -73,11 +74,18 @@ def enqueue_pull(queue: Queue, calendar_id: int) -> None:
                   failure_ttl=86400)
 
 
+def enqueue_delivery(queue: Queue, delivery_id: int) -> None:
+    """Put a kept appointment delivery's job on the queue (the webhook, and the scheduler for one whose job was
+    lost)."""
+    queue.enqueue(tasks.deliver, delivery_id, job_timeout=60, result_ttl=60, failure_ttl=86400)
+
+
 def _batches(ids: list[int], size: int) -> list[list[int]]:
     return [ids[start:start + size] for start in range(0, len(ids), size)]
 
 
-def _jobs(refreshes: list[int], pulls: list[int], pushes: list[int], watches: list[int]) -> list[EnqueueData]:
+def _jobs(refreshes: list[int], pulls: list[int], pushes: list[int], watches: list[int],
+          deliveries: Sequence[int] = ()) -> list[EnqueueData]:
     """A tick's jobs, in the order they were enqueued one by one before: refreshes, pulls, pushes, watches. Due
     calendars go PULL_BATCH to a job (tasks.pull_many); a push notification's pull is a job of its own."""
     return [
@@ -89,6 +97,8 @@ def _jobs(refreshes: list[int], pulls: list[int], pushes: list[int], watches: li
                              failure_ttl=86400) for mapping_id in pushes),
         *(Queue.prepare_data(tasks.watch, (calendar_id,), timeout=_seconds(tasks.WATCH_TIMEOUT), result_ttl=60,
                              failure_ttl=86400) for calendar_id in watches),
+        *(Queue.prepare_data(tasks.deliver, (delivery_id,), timeout=60, result_ttl=60, failure_ttl=86400)
+          for delivery_id in deliveries),
     ]
 
 
@@ -155,9 +165,11 @@ class Scheduler:
         lap("watches")
         mails = await claim_due_mail(now)
         lap("mails")
+        deliveries = await due_deliveries(now)
+        lap("deliveries")
         try:
             # One round trip for the whole tick (rq writes every job in one pipeline), and one for its mail.
-            jobs = _jobs(refreshes, pulls, pushes, watches)
+            jobs = _jobs(refreshes, pulls, pushes, watches, deliveries)
             if jobs:
                 self.queue.enqueue_many(jobs)
             if mails:

@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from jobs import runtime
+from jobs.appointments import apply_delivery, backstop_appointments
 from jobs.pull import calendar_with_owner, calendars_with_owner, pull_calendar, pull_crashed, pull_refused
 from jobs.push import push_crashed, push_mapping, push_refused
 from jobs.tokens import refresh_access
@@ -117,6 +118,9 @@ async def _pull_loaded(calendar_id: int, calendar: ExternalCalendar | None, open
             # The account's own addresses say which ATTENDEE line is the staff member's (declined means free).
             addresses = tuple(runtime.credentials_of(connection).get("own_addresses", ()))
             async with open_provider(connection) as provider:
+                if entry_of(connection.provider).appointments is not None:
+                    address = webhook_address(runtime.config().public_url, connection.provider)
+                    return (await backstop_appointments(calendar, provider, address, now)).status
                 return (await pull_calendar(calendar_id, provider, now, own_addresses=addresses,
                                             loaded=calendar)).status
         except ProviderNotAvailable as exc:  # retried with backoff; the health says why
@@ -188,6 +192,20 @@ def pull_many(calendar_ids: list[int]) -> str:
     outcomes = runtime.run(run_pulls(calendar_ids))
     metrics.record_job_outcomes(runtime.redis(), "pull", outcomes)
     return ",".join(outcomes)
+
+
+async def run_delivery(delivery_id: int, *, clock: Callable[[], datetime] = _utc_now) -> str:
+    """The body of an appointment delivery's job, on the caller's event loop."""
+    try:
+        return await apply_delivery(delivery_id, clock())
+    except Exception:  # counted on the delivery; the scheduler hands it out again
+        log.exception("appointment delivery %s stopped on an unexpected error", delivery_id)
+        return "retry"
+
+
+def deliver(delivery_id: int) -> str:
+    """Apply one appointment provider's webhook delivery."""
+    return _counted("delivery", runtime.run(run_delivery(delivery_id)))
 
 
 def refresh(connection_id: int) -> str:

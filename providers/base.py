@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.calendly import Appointment, CalendlyEventType, CalendlyUser
 from domain.intervals import Span
 
 
@@ -131,8 +132,11 @@ class CalendarProvider(Protocol):
         only if it is still at `etag` when one is given."""
         ...
 
-    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
-        """Delete the event, only if it is still at `etag` when one is given. Raises NotFound if it is gone."""
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None,
+                           reason: str = "") -> None:
+        """Delete the event, only if it is still at `etag` when one is given. Raises NotFound if it is gone.
+        `reason`: why, for a provider that tells the other party (an appointment provider's cancellation); a
+        calendar ignores it."""
         ...
 
     async def watch(self, calendar_id: str, address: str, token: str) -> Subscription | None:
@@ -147,6 +151,45 @@ class CalendarProvider(Protocol):
 
     async def unwatch(self, subscription: Subscription) -> None:
         """Stop a push channel."""
+        ...
+
+
+@dataclass(frozen=True)
+class AppointmentListing:
+    """An appointment provider's appointments in a window (active and canceled), and the ones it listed that could
+    not be read (their known state stays as it is)."""
+
+    appointments: tuple[Appointment, ...]
+    unreadable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubscriptionRepair:
+    """What checking a webhook subscription found: `recreated` when it was disabled or gone and a new one now
+    stands in for it (`resource_id`), else it was live as it was."""
+
+    resource_id: str
+    recreated: bool
+    reason: str = ""
+
+
+class AppointmentSource(Protocol):
+    """The side of an appointment provider's client (Calendly) that calendars do not have: the account's
+    appointments, read by the backstop, and its webhook subscription, kept alive by it. Its CalendarProvider side
+    lists one calendar standing for the account, never writes events, and cancels an appointment as `delete_event`
+    (the event id is the appointment's event URI)."""
+
+    async def account(self) -> tuple[CalendlyUser, list[CalendlyEventType]]:
+        """Who the account is, and what can be booked with it (its event types)."""
+        ...
+
+    async def appointments(self, window: Span) -> AppointmentListing:
+        """Every appointment starting in `window`, active and canceled."""
+        ...
+
+    async def repair_subscription(self, subscription: Subscription, address: str) -> SubscriptionRepair:
+        """Check the subscription; one the provider disabled (after a day of failed deliveries) or deleted is
+        created again for `address`."""
         ...
 
 

@@ -299,7 +299,8 @@ class CaldavProvider(ClosedOnExit):
             return NotFound(f"{answer.what}: the event is gone")
         return PreconditionFailed(f"{answer.what}: the event changed since it was read")
 
-    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None,
+                           reason: str = "") -> None:
         url = absolute(collection(calendar_id), event_id)
         answer = await self._dav.request("DELETE", url, headers={"If-Match": etag} if etag else {})
         if answer.status == 412:

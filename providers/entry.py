@@ -18,16 +18,21 @@ Terms:
   subscription is created): answered with the text the provider asks to see echoed, and nothing else happens.
 - *farewell*: what is said to the provider when a connection is disconnected: stop its push channels, revoke the
   grant (each only when the provider has them).
+- *appointments*: for an import-and-cancel provider (Calendly), whose account holds appointments rather than a
+  calendar's events: how its webhook deliveries are verified (a signature over the raw body, with the keys the
+  caller gives: the connection's own and the app's) and read, and what makes two deliveries the same one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from domain.calendly import CalendlyDelivery
 from providers.base import CalendarProvider, RemoteCalendar, Unavailable
 from providers.oauth import OAuthClient
 from providers.readers import EventReader, ZoneRule
@@ -150,6 +155,22 @@ class PushDescription:
 
 
 @dataclass(frozen=True)
+class AppointmentDescription:
+    """How an appointment provider's webhook deliveries are checked and read (see the terms above). `verify`
+    takes the signature header's value, the raw body, the keys to try and the time now (Unix seconds), and never
+    raises; `read` raises domain.calendly.UnreadableDelivery for anything but a delivery Lockstep applies."""
+
+    signature_header: str
+    verify: Callable[[str, bytes, Sequence[str], float], bool]
+    read: Callable[[bytes], CalendlyDelivery]
+
+    @staticmethod
+    def delivery_key(delivery: CalendlyDelivery) -> str:
+        """The same for every copy of one delivery (a retry, a replay): its kind and its invitee."""
+        return hashlib.sha256(f"{delivery.kind} {delivery.appointment.invitee_uri}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
 class Farewell:
     stop_channels: bool = False
     revoke_grant: bool = False
@@ -171,6 +192,10 @@ class ProviderEntry:
     oauth: OAuthDescription | None = None
     push: PushDescription | None = None
     farewell: Farewell = Farewell()
+    appointments: AppointmentDescription | None = None  # an import-and-cancel provider's (Calendly)
+    # Its connections may hold a personal access token instead of OAuth tokens, so they sync without the
+    # deployment's OAuth app (Calendly).
+    personal_tokens: bool = False
     # How often the import window moves on: 1 (daily) or 7 (weekly: a provider whose incremental cursor is bound to
     # the window it began with, so every move costs a full listing).
     window_roll_days: int = 1

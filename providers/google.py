@@ -208,7 +208,8 @@ class GoogleProvider(ClosedOnExit):
             return NotFound("the event was deleted in the calendar")
         return PreconditionFailed("the event changed in the calendar since it was read")
 
-    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None,
+                           reason: str = "") -> None:
         answer = await self._http.call("events.delete", "DELETE", self._events(calendar_id, event_id),
                                        headers={"If-Match": etag} if etag else None)
         if answer.status == 412:

@@ -263,7 +263,8 @@ class MicrosoftProvider(ClosedOnExit):
                 raise answer.error()
             self._categories.add(name.casefold())
 
-    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None,
+                           reason: str = "") -> None:
         """As CalendarProvider.delete_event; a group id deletes every single of the group (no condition: a group has
         no version of its own)."""
         if is_group(event_id):

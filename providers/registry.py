@@ -13,8 +13,13 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from providers.base import AuthFailed, CalendarProvider, RemoteCalendar
+from domain.calendly import read_delivery, signature_valid
 from providers.caldav import CaldavCredentials, CaldavProvider
+from providers.calendly import PersonalAccessToken
+from providers.calendly_account import CalendlyAccount
+from providers.calendly_http import DEFAULT_API_URL as CALENDLY_API_URL
 from providers.entry import (
+    AppointmentDescription,
     Capabilities,
     ClientParts,
     Farewell,
@@ -24,6 +29,7 @@ from providers.entry import (
     ProviderEntry,
     PushDescription,
 )
+from providers.calendly import CalendlyClient
 from providers.google import DEFAULT_API_URL, GoogleProvider
 from providers.graph_notifications import graph_notifications, validation_answer
 from providers.microsoft import DEFAULT_API_URL as GRAPH_API_URL, MicrosoftProvider
@@ -135,11 +141,39 @@ MICROSOFT = ProviderEntry(
     push=PushDescription(read=graph_notifications, handshake=validation_answer, accepted_status=202),
     farewell=Farewell(stop_channels=True, revoke_grant=False), window_roll_days=7)
 
+@asynccontextmanager
+async def _calendly_client(parts: ClientParts) -> AsyncIterator[CalendarProvider]:
+    token = parts.credentials.get("personal_access_token")
+    tokens = PersonalAccessToken(str(token)) if token else parts.tokens
+    if tokens is None:
+        raise AuthFailed("a Calendly connection needs a personal access token or its OAuth tokens")
+    account = str(parts.credentials.get("user_uri") or parts.mailbox)
+    async with CalendlyClient(tokens, api_url=parts.api_url or CALENDLY_API_URL, timeout=parts.timeout,
+                              account=account) as client:
+        yield CalendlyAccount(client, parts.credentials)
+
+
+async def _calendly_account(client: CalendarProvider, calendars: list[RemoteCalendar]) -> str:
+    """The user's URI (the account calendar's id): the key the connection's deliveries and listings share."""
+    return calendars[0].calendar_id if calendars else ""
+
+
+# Calendly (docs/calendly.md): PKCE, single-use rotating refresh tokens (2 h access tokens), revocation; the
+# least scopes for reading appointments and event types, cancelling appointments and managing the webhook.
+CALENDLY_OAUTH = OAuthDescription(
+    scopes=("scheduled_events:write", "event_types:read", "webhooks:write"),
+    authorize_url="https://auth.calendly.com/oauth/authorize", token_url="https://auth.calendly.com/oauth/token",
+    revoke_url="https://auth.calendly.com/oauth/revoke", api_url=CALENDLY_API_URL, rotates_refresh_tokens=True,
+    account_label=_calendly_account)
+
 CALENDLY = ProviderEntry(
     name="calendly", label="Calendly",
     capabilities=Capabilities(push=True, incremental=False, writable=False),
-    open_client=None, read_event=nothing_readable, reading_zone=staff_zone_always,
-    unavailable="the Calendly client is not built yet")
+    open_client=_calendly_client, read_event=nothing_readable, reading_zone=staff_zone_always,
+    oauth=CALENDLY_OAUTH, farewell=Farewell(stop_channels=True, revoke_grant=True),
+    appointments=AppointmentDescription(signature_header="calendly-webhook-signature", verify=signature_valid,
+                                        read=read_delivery),
+    personal_tokens=True)
 
 REGISTRY: dict[str, ProviderEntry] = {entry.name: entry for entry in (GOOGLE, CALDAV, MICROSOFT, CALENDLY)}
 

@@ -11,6 +11,7 @@ from schema.loaders import Loaders
 from services.auth import ANONYMOUS, AccountSecurity, TokenConfig, Viewer
 from services.availability import SlotBudget, SlotLimits
 from services.connection_preview import ConnectionReader
+from services.appointment_connections import AppointmentGateway
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.farewell import ProviderFarewell
@@ -48,6 +49,8 @@ class Context:
     allowed_return_urls: tuple[str, ...] = ()
     # Said to the provider before a connection is disconnected (stop push channels, revoke access); None: nothing.
     farewell: ProviderFarewell | None = None
+    # Checks appointment providers' tokens and subscribes to their appointments; None: none can be connected here.
+    appointment_accounts: AppointmentGateway | None = None
     # Reads a connection's calendars live for its preview; None: no calendar can be read live here.
     connection_reader: ConnectionReader | None = None
     # What one self-service account may set up, and the list bounds that follow from it.

@@ -6,6 +6,7 @@ import strawberry
 
 from resolvers import (
     account_tokens,
+    appointment_accounts,
     auth,
     bookings,
     calendars,
@@ -34,6 +35,7 @@ class Query:
     booking = strawberry.field(resolver=bookings.booking)
     bookings: BookingConnection = strawberry.field(resolver=bookings.booking_list)
     calendar_connections = strawberry.field(resolver=calendars.calendar_connections)
+    calendly_event_types = strawberry.field(resolver=appointment_accounts.calendly_event_types)
     connection_preview = strawberry.field(resolver=previews.connection_preview)
     sync_log = strawberry.field(resolver=sync.sync_log)
     conflicts = strawberry.field(resolver=conflicts.conflicts)
@@ -71,6 +73,9 @@ class Mutation:
     cancel_booking = strawberry.mutation(resolver=bookings.cancel_booking)
     update_booking_notes = strawberry.mutation(resolver=bookings.update_booking_notes)
     connect_caldav = strawberry.mutation(resolver=calendars.connect_caldav)
+    connect_calendly = strawberry.mutation(resolver=appointment_accounts.connect_calendly)
+    set_calendly_signing_key = strawberry.mutation(resolver=appointment_accounts.set_calendly_signing_key)
+    map_calendly_event_type = strawberry.mutation(resolver=appointment_accounts.map_calendly_event_type)
     start_calendar_connection = strawberry.mutation(resolver=oauth.start_calendar_connection)
     confirm_calendar_connection = strawberry.mutation(resolver=oauth.confirm_calendar_connection)
     test_calendar_connection = strawberry.mutation(resolver=calendars.test_calendar_connection)

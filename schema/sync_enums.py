@@ -71,6 +71,8 @@ class ConnectionProblem(Enum):
     TLS_ERROR = "tls_error"
     TIMEOUT = "timeout"
     UNREACHABLE = "unreachable"
+    BAD_TOKEN = "bad_token"  # an access token the provider does not know (mistyped, or never issued)
+    REVOKED = "revoked"  # a token the provider no longer accepts
 
 
 @strawberry.enum(description="EVENT_MOVED / EVENT_DELETED: the booking's event was moved or deleted in the calendar; "

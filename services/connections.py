@@ -41,7 +41,8 @@ from services.sync_queries import managed_connection, managed_staff
 from services.sync_recovery import send_what_waited
 
 SERVER_TYPES = ("icloud", "fastmail", "nextcloud", "generic")
-CONNECTION_PROBLEMS = ("wrong_password", "wrong_url", "not_caldav", "tls_error", "timeout", "unreachable")
+CONNECTION_PROBLEMS = ("wrong_password", "wrong_url", "not_caldav", "tls_error", "timeout", "unreachable",
+                       "bad_token", "revoked")
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ SIGN_INS_THROTTLED = Counter(
 # and aliases, introspection when off); its variables did not fit their types; a resolver refused it on purpose
 # (a service error such as "Sign in first"); or a resolver failed unexpectedly (masked for the client).
 ERROR_TYPES = ("syntax", "validation", "variables", "refused", "unexpected")
-WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed", "dropped", "handshake")
+WEBHOOK_OUTCOMES = ("accepted", "ignored", "failed", "dropped", "handshake", "gone", "forged", "duplicate")
 # The throttle's actions (services.throttle) and the GraphQL operations they are counted as; any other counts as
 # "other" (add an action here when it is throttled too).
 OPERATION_OF_ACTION = {

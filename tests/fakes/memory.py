@@ -132,7 +132,8 @@ class MemoryProvider:
         del calendar.events[event_id]
         self._record(calendar, event_id, deleted=True)
 
-    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None) -> None:
+    async def delete_event(self, calendar_id: str, event_id: str, *, etag: str | None = None,
+                           reason: str = "") -> None:
         self._fail_if_asked()
         calendar = self._calendar(calendar_id)
         existing = calendar.events.get(event_id)
