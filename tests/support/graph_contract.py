@@ -30,72 +30,23 @@ from tests.fakes.microsoft import FakeMicrosoft, LoggedRequest
 from tests.fakes.microsoft_oauth import DEFAULT_SCOPE
 from tests.fakes.microsoft_openapi import document, schema_problems
 from tests.fakes.microsoft_subscriptions import Delivery
+from tests.support.openapi_contract import Operations, json_schema, query_problems as shared_query_problems
 
 API_PREFIX = "/v1.0"
 
 
 @cache
-def _operations() -> tuple[tuple[re.Pattern[str], str, str, Mapping[str, Any]], ...]:
-    found = []
-    for template, methods in document()["paths"].items():
-        for method, operation in methods.items():
-            for form in (template, *operation.get("x-ms-aliases", [])):
-                pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(form)))
-                found.append((pattern, method.upper(), template, operation))
-    return tuple(sorted(found, key=lambda entry: entry[2].count("{")))  # literal segments win
+def _graph() -> Operations:
+    return Operations(document(), API_PREFIX)
 
 
 def operation_for(method: str, path: str) -> tuple[str, Mapping[str, Any]] | None:
     """(path template, operation) of a decoded request path under /v1.0."""
-    relative = path.removeprefix(API_PREFIX)
-    for pattern, http_method, template, operation in _operations():
-        if http_method == method and pattern.fullmatch(relative):
-            return template, operation
-    return None
-
-
-def _parameters(operation: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    parameters = {}
-    for parameter in operation.get("parameters", []):
-        if "$ref" in parameter:
-            parameter = document()["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[-1]]
-        parameters[parameter["name"]] = parameter
-    return parameters
+    return _graph().find(method, path)
 
 
 def query_problems(where: str, operation: Mapping[str, Any], query: Iterable[tuple[str, str]]) -> list[str]:
-    declared = {name: spec for name, spec in _parameters(operation).items() if spec["in"] == "query"}
-    problems, seen = [], set()
-    for name, value in query:
-        spec = declared.get(name)
-        if spec is None:
-            problems.append(f"{where}: query parameter {name!r} is not declared")
-            continue
-        seen.add(name)
-        schema = spec.get("schema", {})
-        parsed: Any = value
-        if schema.get("type") == "array":
-            parsed = value.split(",")
-        elif schema.get("type") == "integer":
-            parsed = int(value) if re.fullmatch(r"-?\d+", value) else value
-        elif schema.get("type") == "boolean":
-            parsed = {"true": True, "false": False}.get(value, value)
-        problems += schema_problems(parsed, schema, f"{where} query {name}")
-    problems += [f"{where}: required query parameter {name!r} missing" for name, spec in declared.items()
-                 if spec.get("required") and name not in seen]
-    return problems
-
-
-def _json_schema(content: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    return ((content or {}).get("application/json") or {}).get("schema")
-
-
-def _response(operation: Mapping[str, Any], status: int) -> Mapping[str, Any] | None:
-    responses = operation.get("responses", {})
-    found = responses.get(str(status)) or responses.get("default")
-    if found and "$ref" in found:
-        found = document()["components"]["responses"][found["$ref"].rsplit("/", 1)[-1]]
-    return found
+    return shared_query_problems(where, _graph().query_parameters(operation), query, schema_problems)
 
 
 _WALL_CLOCK = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?")
@@ -144,18 +95,18 @@ def graph_problems(entry: LoggedRequest) -> list[str]:
     template, operation = found
     where = f"{entry.method} {template}"
     problems = query_problems(where, operation, entry.query)
-    request_schema = _json_schema(operation.get("requestBody", {}).get("content"))
+    request_schema = json_schema(operation.get("requestBody", {}).get("content"))
     if entry.body is not None:
         problems += (schema_problems(entry.body, request_schema, f"{where} request") if request_schema
                      else [f"{where}: sends a body the operation does not take"])
         problems += wall_clock_problems(entry.body, f"{where} request")
     elif operation.get("requestBody", {}).get("required"):
         problems.append(f"{where}: the operation needs a JSON body")
-    response = _response(operation, entry.status)
+    response = _graph().response(operation, entry.status)
     at = f"{where} answer ({entry.status})"
     if response is None:
         return [*problems, f"{at}: a status the operation does not list"]
-    schema = _json_schema(response.get("content"))
+    schema = json_schema(response.get("content"))
     if schema is None:
         return problems + ([f"{at}: has a body the operation does not return"] if entry.response is not None else [])
     if entry.response is None:
@@ -198,7 +149,7 @@ def delivery_problems(delivery: Delivery) -> list[str]:
                             f"(answered {delivery.status})")
         return problems
     name = "lifecycleNotification" if delivery.kind == "lifecycle" else "changeNotification"
-    schema = _json_schema(_callback(name)["requestBody"]["content"])
+    schema = json_schema(_callback(name)["requestBody"]["content"])
     assert schema is not None
     problems = schema_problems(delivery.body, schema, where)
     wanted = "lifecycleEvent" if delivery.kind == "lifecycle" else "changeType"
