@@ -65,6 +65,7 @@ ROUTES = [
     ("DELETE", "/webhook_subscriptions/{webhook_uuid}", "_subscription_delete", "webhooks:write"),
 ]
 SCOPES = {name: scope for _, _, name, scope in ROUTES}
+RATE = web.RequestKey("calendly_rate", dict[str, str])  # the rate-limit headers of the answer
 
 
 @dataclass
@@ -247,14 +248,14 @@ class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
                 used += 1
                 self._budgets[user.uuid] = (start, used)
             reset = max(1, math.ceil(self.rate_window - (clock - start)))
-        request["calendly.rate"] = {"X-RateLimit-Limit": str(self.rate_limit),
+        request[RATE] = {"X-RateLimit-Limit": str(self.rate_limit),
                                     "X-RateLimit-Remaining": str(max(0, self.rate_limit - used)),
                                     "X-RateLimit-Reset": str(reset)}
         if used > self.rate_limit:
             raise error(429)
 
     async def _api(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        request["calendly.rate"] = {}
+        request[RATE] = {}
         try:
             grant, user = self._authorised(request)
         except CalendlyError:
@@ -295,7 +296,7 @@ class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
                 raise
             response = error(404 if missing.status in (404, 405) else missing.status).response()
         if api:
-            for name, value in request.get("calendly.rate", {}).items():
+            for name, value in request.get(RATE, {}).items():
                 response.headers.setdefault(name, value)
             for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining"):
                 response.headers.setdefault(name, str(self.rate_limit))

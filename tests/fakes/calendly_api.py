@@ -20,7 +20,7 @@ from tests.fakes.calendly_errors import denied, error, invalid
 from tests.fakes.calendly_paging import moment_of, page, sort_of
 from tests.fakes.calendly_store import EventType, ScheduledEvent, Store, User, now
 
-USER = "calendly.user"
+USER = web.RequestKey("calendly_user", User)  # the caller, by their token
 REASON_LENGTH = 10_000
 
 

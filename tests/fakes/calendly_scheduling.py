@@ -72,15 +72,17 @@ class Scheduling:
     # -- what invitees and hosts do -----------------------------------------------------------------------------
 
     def book(self, event_type: EventType | str, start: datetime, invitee: dict[str, Any] | None = None,
-             hosts: Sequence[User | str] = (), location: str = "Side door") -> Booked:
+             hosts: Sequence[User | str] = (), location: str = "Side door", join: str | None = None) -> Booked:
         """A customer books `event_type` at `start`: a new scheduled event hosted by the event type's owner (and
-        `hosts`) with one invitee (`name`, `email`, `timezone`, `answers` as (question, answer) pairs)."""
+        `hosts`) with one invitee (`name`, `email`, `timezone`, `answers` as (question, answer) pairs). With
+        `join` (a scheduled event's URI) they join that event instead, as in a group event."""
         with self._lock:
             kind = self._event_type(event_type)
             details = {"name": "Cleo Customer", "email": "cleo@example.com", "timezone": "Europe/Berlin",
                        "answers": [], **(invitee or {})}
-            event = ScheduledEvent(new_uuid(), kind.uuid, kind.name, start, start + timedelta(minutes=kind.duration),
-                                   [kind.owner, *(self._user(host).uuid for host in hosts)], location)
+            event = self.store.events[self.store.find("scheduled_events", join) or ""] if join else ScheduledEvent(
+                new_uuid(), kind.uuid, kind.name, start, start + timedelta(minutes=kind.duration),
+                [kind.owner, *(self._user(host).uuid for host in hosts)], location)
             person = Invitee(new_uuid(), event.uuid, details["name"], details["email"], details["timezone"],
                              [(str(question), str(answer)) for question, answer in details["answers"]])
             self._add(event, person)

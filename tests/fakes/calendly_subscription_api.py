@@ -25,7 +25,7 @@ from tests.fakes.calendly_paging import page, sort_of
 from tests.fakes.calendly_store import WEBHOOK_EVENTS, Store, Subscription, User, new_uuid
 from tests.support.calendly_contract import PLAN_REFUSAL
 
-GRANT = "calendly.grant"
+GRANT = web.RequestKey("calendly_grant", Grant)
 
 
 def _is_web_address(value: Any) -> bool:

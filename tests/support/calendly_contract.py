@@ -12,8 +12,10 @@ Schemas are read as Calendly answers today: keys the 2023 spec does not name are
 fail its `required` lists), and formats are checked (date-time, email, and uri as an absolute http(s) URL). DRIFT
 adds what changed since: the 403 text for a plan without webhooks, 429 (rate limits) and 500 on every operation, and
 the `scheduled_event` a webhook's invitee embeds (an Event without `calendar_event`, its memberships carrying
-`user_email`). Explicit checks make what the subset cannot: listing scheduled events or event types names a user or
-an organization, a user-scoped webhook names its user, and min/max_start_time are UTC instants.
+`user_email`). An invitee.* delivery is checked as a WebhookPayload whose payload is an Invitee (the spec's
+`oneOf` would only say that no branch fits). Explicit checks make what the subset cannot: listing scheduled events
+or event types names a user or an organization, a user-scoped webhook names its user, min/max_start_time are UTC
+instants, and a page's links embed its tokens.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/sche
 _STRING = {"type": "string"}
 DRIFT: dict[str, Any] = {
     "schemas": {
-        "x.EmbeddedEvent": "an Event as a webhook invitee embeds it (below)",
+        "x.EmbeddedEvent": "an Event as a webhook invitee embeds it (made in _load)",
+        "x.InviteeDelivery": "a WebhookPayload of an invitee.* event: its payload an Invitee (made in _load)",
         "x.TokenResponse": {"type": "object", "required": [
             "token_type", "access_token", "refresh_token", "expires_in", "created_at", "scope", "owner",
             "organization"], "properties": {
@@ -65,7 +68,9 @@ def _load() -> dict[str, Any]:
     embedded["required"] = [name for name in embedded["required"] if name != "calendar_event"]
     embedded["properties"]["event_memberships"]["items"]["properties"].update(
         user_email={"type": "string", "format": "email"}, user_name=_STRING)
-    schemas.update({**DRIFT["schemas"], "x.EmbeddedEvent": embedded})
+    invitee_delivery = copy.deepcopy(schemas["WebhookPayload"])
+    invitee_delivery["properties"]["payload"] = {"$ref": "#/components/schemas/Invitee"}
+    schemas.update({**DRIFT["schemas"], "x.EmbeddedEvent": embedded, "x.InviteeDelivery": invitee_delivery})
     refused = loaded["paths"]["/webhook_subscriptions"]["post"]["responses"]["403"]
     refused["content"]["application/json"]["schema"]["properties"]["message"]["enum"].append(PLAN_REFUSAL)
     for methods in loaded["paths"].values():
@@ -270,9 +275,10 @@ def webhook_problems(body: bytes, headers: Mapping[str, str]) -> list[str]:
         envelope = json.loads(body)
     except ValueError:
         return [*problems, f"{where}: the body is not JSON"]
-    problems += schema_problems(envelope, _named("WebhookPayload"), where)
-    payload = envelope.get("payload") if isinstance(envelope, dict) else None
-    if isinstance(payload, dict) and str(envelope.get("event", "")).startswith("invitee."):
+    of_invitee = isinstance(envelope, dict) and str(envelope.get("event", "")).startswith("invitee.")
+    problems += schema_problems(envelope, _named("x.InviteeDelivery" if of_invitee else "WebhookPayload"), where)
+    payload = envelope.get("payload") if of_invitee else None
+    if isinstance(payload, dict):
         event = payload.get("scheduled_event")
         if event is None:
             problems.append(f"{where}.payload: scheduled_event missing")
