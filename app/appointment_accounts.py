@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
 from app.settings import Settings
+from models import CalendarConnection, ExternalCalendar
 from providers.base import AppointmentSource, AuthFailed, CalendarProvider, ProviderError, RateLimited, Unavailable
 from providers.entry import ClientParts
 from providers.registry import entry_of
@@ -16,7 +17,6 @@ from services.appointment_connections import AppointmentEventType, ProbedAppoint
 from services.connections import ConnectionCheckError
 from services.credentials import CredentialVault
 from services.watch_channels import record_channel
-from models import CalendarConnection, ExternalCalendar
 
 
 def _client(settings: Settings, provider: str, credentials: dict[str, Any]

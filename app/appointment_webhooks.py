@@ -31,7 +31,9 @@ from starlette.responses import Response
 
 from domain.calendly import UnreadableDelivery
 from jobs.scheduler import enqueue_delivery, sync_queue
+from app.settings import Settings
 from providers.entry import AppointmentDescription
+from providers.registry import available
 from services import metrics
 from services.appointment_inbox import channel_target, keep_delivery
 from services.credentials import CredentialsUnreadable, CredentialVault
@@ -92,3 +94,11 @@ def appointment_webhook(provider: str, description: AppointmentDescription, vaul
         return answer("accepted", 200)
 
     return delivery
+
+
+def appointment_webhooks(settings: Settings, vault: CredentialVault) -> dict[str, Callable[[Request],
+                                                                                     Awaitable[Response]]]:
+    """The webhook handler of every available appointment provider, by provider value."""
+    return {entry.name: appointment_webhook(entry.name, entry.appointments, vault,
+                                            (settings.calendly_webhook_signing_key,), settings.redis_url)
+            for entry in available() if entry.appointments is not None}

@@ -27,6 +27,7 @@ from app.request_limits import RequestSizeLimit
 from app.settings import Settings
 from app.sign_in_providers import configured_sign_in
 from app.sign_in_routes import sign_in_callbacks
+from app.appointment_webhooks import appointment_webhooks
 from app.webhooks import WebhookInboxes, webhooks
 from services import live
 from services.auth import AccountSecurity
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         # One route per edge for every provider (the registry says which have OAuth or push); Google's open channels
         # and its registered redirect URI keep pointing at /webhooks/google and /oauth/google/callback.
         Route("/oauth/{provider}/callback", oauth_callbacks(gateways, vault)),
-        Route("/webhooks/{provider}", webhooks(webhook_inboxes), methods=["POST"]),
+        Route("/webhooks/{provider}", webhooks(webhook_inboxes, appointment_webhooks(settings, vault)),
+              methods=["POST"]),
         Route("/auth/{provider}/callback", sign_in_callbacks(sign_in, vault)),
     ]
     if settings.graphiql:

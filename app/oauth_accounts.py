@@ -132,7 +132,8 @@ def configured_gateways(settings: Settings) -> dict[str, OAuthGateway]:
     """The OAuth providers the settings configure, with their real clients, by provider value."""
     gateways: dict[str, OAuthGateway] = {}
     for name, setup in provider_setups(settings).items():
-        assert setup.oauth is not None
+        if setup.oauth is None:  # a provider of personal tokens only, here (no OAuth app configured)
+            continue
         gateways[name] = OAuthAccountGateway(
             name, setup.oauth, account_reader(entry_of(name), setup.api_url, settings.caldav_timeout_seconds))
     return gateways

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from redis import Redis
@@ -133,11 +133,16 @@ def provider_webhook(entry: ProviderEntry, inbox: NotificationInbox) -> Callable
     return notification
 
 
-def webhooks(inboxes: WebhookInboxes) -> Callable[[Request], Awaitable[Response]]:
-    """The route handler of `POST /webhooks/{provider}`, by the provider the path names. A name the registry does
-    not know, or a provider that does not push or is not available on this server, is not found (nothing is read,
-    nothing changes)."""
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def webhooks(inboxes: WebhookInboxes, appointment_handlers: Mapping[str, Handler] | None = None) -> Handler:
+    """The route handler of `POST /webhooks/{provider}`, by the provider the path names: a calendar provider's
+    notifications, or an appointment provider's deliveries (`appointment_handlers`, app.appointment_webhooks). A
+    name the registry does not know, or a provider that does not push or is not available on this server, is not
+    found (nothing is read, nothing changes)."""
     handlers = {name: provider_webhook(entry_of(name), inbox) for name, inbox in inboxes.inboxes.items()}
+    handlers.update(appointment_handlers or {})
 
     async def notification(request: Request) -> Response:
         handler = handlers.get(str(request.path_params.get("provider", "")))

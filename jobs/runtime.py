@@ -145,6 +145,8 @@ async def open_provider(connection: CalendarConnection) -> AsyncIterator[Calenda
     if setup is None:
         raise entry.not_configured()
     secrets = credentials_of(connection)
+    if entry.oauth is not None and setup.oauth is None and not secrets.get(entry.personal_tokens or "-"):
+        raise entry.not_configured()  # OAuth tokens, and no OAuth client here to refresh them with
     tokens = None
     if setup.oauth is not None:
         tokens = ConnectionTokens(connection.id, setup.oauth, CredentialVault(settings.secret_keys), entry.label)

@@ -27,10 +27,10 @@ from jobs import mail, tasks
 from models import CalendarConnection, EventMapping, ExternalCalendar
 from providers.registry import REGISTRY, pushing, refreshing
 from services import stage_stamps
+from services.appointment_inbox import due_deliveries
 from services.mail_delivery import claim_due_mail, hand_back_mail
 from services.oauth_confirmation import erase_unconfirmed_grants
 from services.oauth_tokens import claim_due_refreshes
-from services.appointment_inbox import due_deliveries
 from services.sync_dispatch import claim_due_pulls, claim_due_pushes, dispatch_outbox
 from services.watch_channels import claim_due_watches
 

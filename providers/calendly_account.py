@@ -15,6 +15,7 @@ tokens (through `tokens`), and what connecting learnt (`user_uri`, `organization
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -122,10 +123,8 @@ class CalendlyAccount:
         if live:
             return SubscriptionRepair(live[0].uri, recreated=live[0].uri != subscription.resource_id)
         for disabled in ours:  # its URL cannot be used again while it exists
-            try:
+            with contextlib.suppress(NotFound):
                 await self._client.delete_webhook(disabled.uri)
-            except NotFound:
-                pass
         created = await self._subscribe(url)
         return SubscriptionRepair(created.uri, recreated=True, reason="disabled by Calendly" if ours else "gone")
 

@@ -193,9 +193,9 @@ class ProviderEntry:
     push: PushDescription | None = None
     farewell: Farewell = Farewell()
     appointments: AppointmentDescription | None = None  # an import-and-cancel provider's (Calendly)
-    # Its connections may hold a personal access token instead of OAuth tokens, so they sync without the
-    # deployment's OAuth app (Calendly).
-    personal_tokens: bool = False
+    # The credentials' field of a personal access token, which a connection may hold instead of OAuth tokens, so it
+    # syncs without the deployment's OAuth app (Calendly); "" for a provider without them.
+    personal_tokens: str = ""
     # How often the import window moves on: 1 (daily) or 7 (weekly: a provider whose incremental cursor is bound to
     # the window it began with, so every move costs a full listing).
     window_roll_days: int = 1

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from providers.base import AuthFailed, CalendarProvider, RemoteCalendar
 from domain.calendly import read_delivery, signature_valid
+from providers.base import AuthFailed, CalendarProvider, RemoteCalendar
 from providers.caldav import CaldavCredentials, CaldavProvider
-from providers.calendly import PersonalAccessToken
+from providers.calendly import CalendlyClient, PersonalAccessToken
 from providers.calendly_account import CalendlyAccount
 from providers.calendly_http import DEFAULT_API_URL as CALENDLY_API_URL
 from providers.entry import (
@@ -29,7 +29,6 @@ from providers.entry import (
     ProviderEntry,
     PushDescription,
 )
-from providers.calendly import CalendlyClient
 from providers.google import DEFAULT_API_URL, GoogleProvider
 from providers.graph_notifications import graph_notifications, validation_answer
 from providers.microsoft import DEFAULT_API_URL as GRAPH_API_URL, MicrosoftProvider
@@ -173,7 +172,7 @@ CALENDLY = ProviderEntry(
     oauth=CALENDLY_OAUTH, farewell=Farewell(stop_channels=True, revoke_grant=True),
     appointments=AppointmentDescription(signature_header="calendly-webhook-signature", verify=signature_valid,
                                         read=read_delivery),
-    personal_tokens=True)
+    personal_tokens="personal_access_token")
 
 REGISTRY: dict[str, ProviderEntry] = {entry.name: entry for entry in (GOOGLE, CALDAV, MICROSOFT, CALENDLY)}
 

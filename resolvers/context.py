@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schema.loaders import Loaders
+from services.appointment_connections import AppointmentGateway
 from services.auth import ANONYMOUS, AccountSecurity, TokenConfig, Viewer
 from services.availability import SlotBudget, SlotLimits
 from services.connection_preview import ConnectionReader
-from services.appointment_connections import AppointmentGateway
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
 from services.farewell import ProviderFarewell

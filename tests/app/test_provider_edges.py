@@ -86,7 +86,7 @@ async def test_the_google_webhook_url_is_the_generic_route(edges: Edges) -> None
     assert due is not None and due < edges.later
 
 
-@pytest.mark.parametrize("provider", ["myspace", "caldav", "calendly", "GOOGLE"])
+@pytest.mark.parametrize("provider", ["myspace", "caldav", "GOOGLE"])
 async def test_a_webhook_of_a_provider_that_cannot_push_here_is_not_found(edges: Edges, provider: str) -> None:
     # given what is stored, and what has been counted
     before, counted = await snapshot(), {name: deliveries(name) for name in ("google", provider)}
@@ -110,6 +110,17 @@ async def test_a_google_notification_on_the_microsoft_webhook_changes_nothing(ed
     assert await snapshot() == before
 
 
+async def test_a_notification_on_the_calendly_webhook_without_a_channel_is_gone_and_changes_nothing(
+        edges: Edges) -> None:
+    # given what is stored
+    before = await snapshot()
+    # when a Google-shaped notification arrives on Calendly's webhook, naming no channel of a connection
+    answer = await edges.http.post("/webhooks/calendly", headers=CHANGE)
+    # then it is Gone (Calendly deletes a subscription answered so), and nothing changed
+    assert answer.status_code == 410
+    assert await snapshot() == before
+
+
 async def test_a_callback_of_an_oauth_provider_this_deployment_does_not_configure_changes_nothing(
         edges: Edges) -> None:
     # given a connection started at Google, whose state is still unused; Microsoft is not configured here
@@ -123,7 +134,7 @@ async def test_a_callback_of_an_oauth_provider_this_deployment_does_not_configur
     assert (await OAuthState.get()).used_at is None
 
 
-@pytest.mark.parametrize("provider", ["myspace", "caldav", "calendly"])
+@pytest.mark.parametrize("provider", ["myspace", "caldav"])
 async def test_an_oauth_callback_of_a_provider_without_oauth_here_is_not_found(edges: Edges, provider: str) -> None:
     # given a connection started at Google, whose state is still unused
     state = await google_connection_started(edges)

@@ -9,7 +9,7 @@ import pytest
 
 from app.oauth_accounts import configured_gateways, provider_setups
 from app.settings import Settings
-from providers.entry import ProviderApp
+from providers.entry import ProviderApp, ProviderSetup
 
 
 @pytest.fixture(autouse=True)
@@ -29,8 +29,10 @@ def test_a_provider_with_its_client_is_configured_at_its_own_addresses(monkeypat
         "id-1", "secret-1", authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
         token_url="https://oauth2.googleapis.com/token", revoke_url="https://oauth2.googleapis.com/revoke",
         api_url="https://www.googleapis.com/calendar/v3")}
-    # and its OAuth client comes back to its own callback route
-    (setup,) = provider_setups(settings).values()
+    # and its OAuth client comes back to its own callback route (Calendly's personal tokens need no client)
+    setups = provider_setups(settings)
+    assert sorted(setups) == ["calendly", "google"] and setups["calendly"] == ProviderSetup(api_url="")
+    setup = setups["google"]
     assert setup.oauth is not None
     assert setup.oauth.redirect_uri == "https://lockstep.test/oauth/google/callback"
     assert list(configured_gateways(settings)) == ["google"]
@@ -48,14 +50,15 @@ def test_addresses_can_point_at_a_fake(monkeypatch: pytest.MonkeyPatch) -> None:
         "http://127.0.0.1:9/calendar/v3")
 
 
-def test_without_both_client_values_or_for_a_provider_not_available_nothing_is_configured(
+def test_without_both_client_values_no_oauth_is_configured_and_calendly_takes_personal_tokens(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCKSTEP_GOOGLE_CLIENT_ID", "id-1")
     monkeypatch.setenv("LOCKSTEP_CALENDLY_CLIENT_ID", "id-2")
-    monkeypatch.setenv("LOCKSTEP_CALENDLY_CLIENT_SECRET", "secret-2")
+    monkeypatch.setenv("LOCKSTEP_CALENDLY_API_URL", "http://127.0.0.1:9/calendly/")
     settings = Settings.from_env()
     assert settings.provider_apps == {}
-    assert (provider_setups(settings), configured_gateways(settings)) == ({}, {})
+    assert (provider_setups(settings), configured_gateways(settings)) == (
+        {"calendly": ProviderSetup(api_url="http://127.0.0.1:9/calendly")}, {})
 
 
 def test_microsoft_is_at_the_common_tenant_unless_one_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,7 +76,7 @@ def test_microsoft_is_at_the_common_tenant_unless_one_is_named(monkeypatch: pyte
     assert (app.authorize_url, app.token_url) == (
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
-    (setup,) = provider_setups(Settings.from_env()).values()
+    setup = provider_setups(Settings.from_env())["microsoft"]
     assert setup.oauth is not None
     assert (setup.oauth.redirect_uri, setup.oauth.scopes, setup.oauth.scopes_at_token_endpoint) == (
         "https://lockstep.test/oauth/microsoft/callback", ("offline_access", "Calendars.ReadWrite", "User.Read"),

@@ -29,7 +29,7 @@ from tests.support.sync import ConnectedStaff, book, given_connected_staff
 
 KEY = new_key()
 TEN_BERLIN = datetime(2030, 1, 8, 9, tzinfo=UTC)
-NOT_AVAILABLE = "Calendly connections are not available on this server: the Calendly client is not built yet"
+NOT_AVAILABLE = "Calendly connections are not configured on this server"
 NOT_CONFIGURED = "Google connections are not configured on this server"
 
 
@@ -98,10 +98,10 @@ async def test_the_scheduler_claims_refreshes_only_for_configured_providers_that
     await Scheduler(Redis.from_url(redis_url), "scheduler-a", providers=["caldav"]).tick()
     # then no refresh was claimed
     assert await CalendarConnection.exclude(refresh_claimed_until=None).count() == 0
-    # when one that configures Google and CalDAV ticks (Calendly is not available, whatever is configured)
+    # when one that configures Google and CalDAV ticks (not Calendly)
     Redis.from_url(redis_url).delete(LEADER_KEY)
     await Scheduler(Redis.from_url(redis_url), "scheduler-b",
-                    providers=["google", "caldav", "calendly"]).tick(datetime.now(UTC) + timedelta(seconds=1))
+                    providers=["google", "caldav"]).tick(datetime.now(UTC) + timedelta(seconds=1))
     # then only Google's is claimed
     assert await CalendarConnection.exclude(refresh_claimed_until=None).values_list("id", flat=True) == [
         google.connection.id]

@@ -40,11 +40,19 @@ def test_what_each_provider_can_do() -> None:
         "calendly": (True, False, False)}
 
 
-def test_google_caldav_and_microsoft_are_available_and_calendly_says_why() -> None:
-    assert [entry.name for entry in REGISTRY.values() if entry.available] == ["google", "caldav", "microsoft"]
-    error = CALENDLY.not_available()
-    assert isinstance(error, ProviderNotAvailable)
-    assert str(error) == "Calendly connections are not available on this server: the Calendly client is not built yet"
+def test_every_provider_is_available_and_calendly_imports_and_cancels_appointments() -> None:
+    assert [entry.name for entry in REGISTRY.values() if entry.available] == [
+        "google", "caldav", "microsoft", "calendly"]
+    oauth = CALENDLY.oauth
+    assert oauth is not None and CALENDLY.appointments is not None
+    assert (oauth.scopes, oauth.authorize_url, oauth.token_url, oauth.revoke_url) == (
+        ("scheduled_events:write", "event_types:read", "webhooks:write"),
+        "https://auth.calendly.com/oauth/authorize", "https://auth.calendly.com/oauth/token",
+        "https://auth.calendly.com/oauth/revoke")
+    assert (oauth.pkce, oauth.rotates_refresh_tokens, CALENDLY.personal_tokens) == (
+        True, True, "personal_access_token")
+    assert CALENDLY.farewell == Farewell(stop_channels=True, revoke_grant=True)
+    assert CALENDLY.appointments.signature_header == "calendly-webhook-signature"
 
 
 def test_microsofts_oauth_is_the_identity_platform_v2_with_the_least_scopes() -> None:
@@ -68,9 +76,9 @@ def test_an_admin_approval_wall_tells_the_user_how_to_get_past_it() -> None:
 
 
 def test_push_and_refresh_are_for_available_providers_that_have_them() -> None:
-    assert pushing() == {"google", "microsoft"}
+    assert pushing() == {"google", "microsoft", "calendly"}
     assert pushing(["caldav"]) == frozenset()
-    assert refreshing(["google", "caldav", "microsoft", "calendly"]) == {"google", "microsoft"}
+    assert refreshing(["google", "caldav", "microsoft", "calendly"]) == {"google", "microsoft", "calendly"}
     assert refreshing(["caldav"]) == frozenset()
 
 
