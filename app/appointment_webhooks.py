@@ -29,9 +29,9 @@ from rq import Queue
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.settings import Settings
 from domain.calendly import UnreadableDelivery
 from jobs.scheduler import enqueue_delivery, sync_queue
-from app.settings import Settings
 from providers.entry import AppointmentDescription
 from providers.registry import available
 from services import metrics

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from tortoise import connections
 
 from app import graphiql
+from app.appointment_webhooks import appointment_webhooks
 from app.db import connected
 from app.farewell import configured_farewell
 from app.graphql import LockstepGraphQL, build_schema
@@ -27,7 +28,6 @@ from app.request_limits import RequestSizeLimit
 from app.settings import Settings
 from app.sign_in_providers import configured_sign_in
 from app.sign_in_routes import sign_in_callbacks
-from app.appointment_webhooks import appointment_webhooks
 from app.webhooks import WebhookInboxes, webhooks
 from services import live
 from services.auth import AccountSecurity

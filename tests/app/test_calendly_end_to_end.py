@@ -9,13 +9,12 @@ conforms to Calendly's OpenAPI description.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import time
 
 import httpx
 import pytest
@@ -53,6 +52,7 @@ class Service:
     api: GraphQLClient
     shop: Shop
     event_type: EventType
+    return_url: str = ""  # no OAuth here: nothing to return to
 
 
 def calendly_env(calendly: FakeCalendly, public_url: str, redis_url: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from providers.entry import Farewell, Inbound, Notification, ProviderApp, ProviderNotAvailable
+from providers.entry import Farewell, Inbound, Notification, ProviderApp
 from providers.oauth import authorization_url
 from providers.readers import read_caldav, read_google
 from providers.registry import (
