@@ -13,7 +13,7 @@ from models import CalendarConnection, ExternalCalendar
 from providers.base import AppointmentSource, AuthFailed, CalendarProvider, ProviderError, RateLimited, Unavailable
 from providers.entry import ClientParts
 from providers.registry import entry_of
-from services.appointment_connections import AppointmentEventType, ProbedAppointmentAccount
+from services.appointment_connections import ProbedAppointmentAccount
 from services.connections import ConnectionCheckError
 from services.credentials import CredentialVault
 from services.watch_channels import record_channel
@@ -57,7 +57,7 @@ class AppointmentAccounts:
             raise _refused(exc, label) from exc
         return ProbedAppointmentAccount(
             provider, user.uri, user.organization, user.name, user.email, user.time_zone,
-            tuple(AppointmentEventType(each.uri, each.name, each.duration_minutes, each.active) for each in types))
+            tuple(types))
 
     async def subscribe(self, calendar_id: int) -> str:
         """Open the account calendar's webhook subscription; "" when it stands, else the provider's refusal."""

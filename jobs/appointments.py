@@ -24,6 +24,7 @@ from jobs.pull import PullOutcome, import_window, pull_refused
 from models import ExternalCalendar, SyncFrequency, WatchChannel
 from providers.base import AppointmentSource, CalendarProvider, ProviderError, Subscription
 from providers.registry import entry_of
+from services.appointment_connections import store_event_types
 from services.appointment_inbox import delivery, mark_applied, mark_failed
 from services.appointments import apply_appointment
 from services.sync_health import log_action, record_success
@@ -68,10 +69,13 @@ async def backstop_appointments(calendar: ExternalCalendar, provider: CalendarPr
     connection = calendar.connection
     window = import_window(now, entry_of(connection.provider).window_roll_days)
     try:
+        _, types = await source.account()
         listing = await source.appointments(window)
         repaired = await _repair_subscription(calendar, source, address, now)
     except ProviderError as exc:
         return await pull_refused(calendar.id, exc, now)
+    # An OAuth connection learns its event types here (and every connection the ones added since).
+    await store_event_types(connection.id, types)
     steps: dict[str, int] = {}
     for appointment in sorted(listing.appointments, key=lambda item: item.updated_at):
         step = await apply_appointment(calendar.id, appointment, now)

@@ -14,7 +14,7 @@ Terms:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -22,6 +22,7 @@ from typing import Protocol
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from domain.calendly import CalendlyEventType
 from models import AppointmentType, CalendarConnection, ExternalCalendar, Service, WatchChannel
 from services.auth import Viewer
 from services.connections import ProbedCalendar, save_connection
@@ -37,14 +38,6 @@ NEVER_EXPIRES = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class AppointmentEventType:
-    uri: str
-    name: str
-    duration_minutes: int
-    active: bool
-
-
-@dataclass(frozen=True)
 class ProbedAppointmentAccount:
     provider: str
     user_uri: str
@@ -52,7 +45,7 @@ class ProbedAppointmentAccount:
     name: str
     email: str
     time_zone: str
-    event_types: tuple[AppointmentEventType, ...]
+    event_types: tuple[CalendlyEventType, ...]
 
 
 AppointmentProbe = Callable[[str, str], Awaitable[ProbedAppointmentAccount]]  # (provider, token) -> account
@@ -88,8 +81,10 @@ def _token(value: str) -> str:
     return token
 
 
-async def _store_event_types(connection_id: int, types: tuple[AppointmentEventType, ...],
-                             db: BaseDBAsyncClient) -> None:
+async def store_event_types(connection_id: int, types: Sequence[CalendlyEventType],
+                            db: BaseDBAsyncClient | None = None) -> None:
+    """Keep the account's event types as the provider lists them now (new ones added, the others renamed or made
+    (in)active; their services stay as mapped)."""
     for event_type in types[:MAX_EVENT_TYPES]:
         values = {"name": event_type.name[:200], "duration_minutes": event_type.duration_minutes,
                   "active": event_type.active}
@@ -121,7 +116,7 @@ async def connect_personal_token(viewer: Viewer, staff_id: int, provider: str, t
         "provider": provider, "account_label": account.user_uri[:254], "credentials": sealed}, (calendar,), now)
     account_calendar = await ExternalCalendar.get(connection_id=connection.id, provider_calendar_id=account.user_uri)
     async with in_transaction() as db:
-        await _store_event_types(connection.id, account.event_types, db)
+        await store_event_types(connection.id, account.event_types, db)
         # A reconnection's old subscription is let go (signed with a key no longer kept); a new one replaces it.
         await WatchChannel.filter(external_calendar_id=account_calendar.id, stopped_at=None).using_db(db).update(
             stopped_at=now)
