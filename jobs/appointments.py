@@ -19,14 +19,15 @@ from typing import cast
 
 from tortoise.transactions import in_transaction
 
-from domain.calendly import UnreadableDelivery
+from domain.calendly import Appointment, UnreadableDelivery
 from jobs.pull import PullOutcome, import_window, pull_refused
+from jobs.runtime import credentials_of
 from models import ExternalCalendar, SyncFrequency, WatchChannel
 from providers.base import AppointmentSource, CalendarProvider, ProviderError, Subscription
 from providers.registry import entry_of
 from services.appointment_connections import store_event_types
 from services.appointment_inbox import delivery, mark_applied, mark_failed
-from services.appointments import apply_appointment
+from services.appointments import apply_appointment, host_staff
 from services.sync_health import log_action, record_success
 from services.sync_schedule import TIMING
 
@@ -48,13 +49,30 @@ async def apply_delivery(delivery_id: int, now: datetime) -> str:
         await mark_applied(row.id, now)
         return "ignored"
     try:
-        step = await apply_appointment(calendar.id, read.appointment, now)
+        step = await _apply(calendar, read.appointment, now)
     except Exception:
         # Handed out again by the scheduler (services.appointment_inbox), up to its attempts.
         await mark_failed(row.id)
         raise
     await mark_applied(row.id, now)
-    return step.value
+    return step
+
+
+ORGANIZATION_SCOPE = "organization"
+
+
+async def _apply(calendar: ExternalCalendar, appointment: Appointment, now: datetime) -> str:
+    """Apply one appointment to its staff member: the connection's, or for an organization-wide connection the one
+    its host is (services.appointments.host_staff). An appointment none of whose hosts is one of the business's
+    staff is not Lockstep's to hold ("no_host", logged)."""
+    staff_id = None
+    if credentials_of(calendar.connection).get("scope") == ORGANIZATION_SCOPE:
+        staff_id = await host_staff(calendar.connection_id, appointment.hosts)
+        if staff_id is None:
+            await log_action(calendar.connection_id, "import", "appointment", "skipped",
+                             detail=f"{appointment.event_name}: no host is one of the business's staff")
+            return "no_host"
+    return (await apply_appointment(calendar.id, appointment, now, staff_id)).value
 
 
 def _next_backstop(frequency: str, now: datetime) -> datetime:
@@ -78,8 +96,8 @@ async def backstop_appointments(calendar: ExternalCalendar, provider: CalendarPr
     await store_event_types(connection.id, types)
     steps: dict[str, int] = {}
     for appointment in sorted(listing.appointments, key=lambda item: item.updated_at):
-        step = await apply_appointment(calendar.id, appointment, now)
-        steps[step.value] = steps.get(step.value, 0) + 1
+        step = await _apply(calendar, appointment, now)
+        steps[step] = steps.get(step, 0) + 1
     applied = ", ".join(f"{count} {step}" for step, count in sorted(steps.items()) if step != "nothing")
     detail = f"{len(listing.appointments)} appointments listed" + (f": {applied}" if applied else ", none new")
     if listing.unreadable:

@@ -2,7 +2,7 @@
 
 from models.account_tokens import AccountToken, AccountTokenPurpose
 from models.accounts import RefreshToken, User, UserRole
-from models.appointments import AppointmentDelivery, AppointmentType, ImportedAppointment
+from models.appointments import AppointmentDelivery, AppointmentHost, AppointmentType, ImportedAppointment
 from models.bookings import Booking, BookingSeries, BookingStatus
 from models.businesses import (
     Business,
@@ -40,6 +40,7 @@ __all__ = [
     "AccountToken",
     "AccountTokenPurpose",
     "AppointmentDelivery",
+    "AppointmentHost",
     "AppointmentType",
     "Booking",
     "BookingSeries",

@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.bookings import Booking
-from models.businesses import Service
+from models.businesses import Service, Staff
 from models.calendars import BusyBlock, CalendarConnection, ExternalCalendar
 
 
@@ -30,6 +30,22 @@ class AppointmentType(Model):
 
     class Meta:
         unique_together = (("connection", "type_uri"),)
+
+
+class AppointmentHost(Model):
+    """An organization's Calendly user linked by hand to the staff member whose appointments they host (for an
+    organization-wide connection; without a link, a host is matched to the business's staff member by email)."""
+
+    id = fields.IntField(primary_key=True)
+    connection: fields.ForeignKeyRelation[CalendarConnection] = fields.ForeignKeyField(
+        "models.CalendarConnection", related_name="appointment_hosts")
+    connection_id: int
+    host_uri = fields.CharField(max_length=500)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="appointment_hosts")
+    staff_id: int
+
+    class Meta:
+        unique_together = (("connection", "host_uri"),)
 
 
 class ImportedAppointment(Model):

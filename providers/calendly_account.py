@@ -54,6 +54,8 @@ class CalendlyAccount:
         self._credentials = credentials
         self._user_uri = str(credentials.get("user_uri") or "")
         self._organization = str(credentials.get("organization_uri") or "")
+        # An organization-wide connection (an admin's token) reads and subscribes to every member's appointments.
+        self._organization_wide = credentials.get("scope") == "organization"
 
     async def _who(self) -> tuple[str, str]:
         """The user's and organization's URIs (asked of Calendly once when connecting did not store them)."""
@@ -70,9 +72,10 @@ class CalendlyAccount:
     # -- CalendarProvider ------------------------------------------------------------------------------------
 
     async def list_calendars(self) -> list[RemoteCalendar]:
-        user, _ = await self._who()
+        user, organization = await self._who()
         name = str(self._credentials.get("user_name") or "Calendly")
-        return [RemoteCalendar(calendar_id=user, name=f"Calendly: {name}", colour=CALENDLY_BLUE,
+        return [RemoteCalendar(calendar_id=organization if self._organization_wide else user,
+                               name=f"Calendly: {name}", colour=CALENDLY_BLUE,
                                time_zone=str(self._credentials.get("time_zone") or "UTC"), writable=False,
                                primary=True)]
 
@@ -110,14 +113,19 @@ class CalendlyAccount:
         return user, await self._client.event_types(user.uri)
 
     async def appointments(self, window: Span) -> AppointmentListing:
-        user, _ = await self._who()
-        listed = await self._client.appointments(user=user, min_start=window.start, max_start=window.end)
+        user, organization = await self._who()
+        if self._organization_wide:
+            listed = await self._client.appointments(organization=organization, min_start=window.start,
+                                                     max_start=window.end)
+        else:
+            listed = await self._client.appointments(user=user, min_start=window.start, max_start=window.end)
         return AppointmentListing(tuple(listed.appointments), tuple(listed.unreadable))
 
     async def repair_subscription(self, subscription: Subscription, address: str) -> SubscriptionRepair:
         user, organization = await self._who()
         url = channel_url(address, subscription.subscription_id)
-        listed = await self._client.webhooks(organization=organization, scope="user", user=user)
+        listed = await self._client.webhooks(organization=organization, scope=self._scope,
+                                             user=None if self._organization_wide else user)
         ours = [each for each in listed if each.uri == subscription.resource_id or each.callback_url == url]
         live = [each for each in ours if each.state == "active"]
         if live:
@@ -130,5 +138,10 @@ class CalendlyAccount:
 
     async def _subscribe(self, url: str) -> WebhookSubscription:
         user, organization = await self._who()
-        return await self._client.create_webhook(url=url, organization=organization, user=user, scope="user",
+        return await self._client.create_webhook(url=url, organization=organization,
+                                                 user=None if self._organization_wide else user, scope=self._scope,
                                                  signing_key=self._own_key())
+
+    @property
+    def _scope(self) -> str:
+        return "organization" if self._organization_wide else "user"

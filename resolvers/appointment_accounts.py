@@ -16,8 +16,11 @@ from schema.appointment_types import (
     CalendlyEventTypeList,
     CalendlyEventTypeResult,
     CalendlyEventTypesResult,
+    CalendlyHostLink,
+    CalendlyHostLinkResult,
     ConnectCalendlyInput,
     ConnectCalendlyResult,
+    LinkCalendlyHostInput,
     MapCalendlyEventTypeInput,
     SetCalendlySigningKeyInput,
 )
@@ -40,7 +43,7 @@ async def connect_calendly(input: ConnectCalendlyInput, info: Info) -> ConnectCa
     connected = await appointment_connections.connect_personal_token(
         viewer_of(info), pk(input.staff_id, "StaffMember", ["input", "staffId"]), CALENDLY,
         input.personal_access_token, gateway.probe, gateway.subscribe, info.context.vault,
-        gateway.webhook_address(CALENDLY), info.context.now())
+        gateway.webhook_address(CALENDLY), info.context.now(), organization_wide=input.organization_wide)
     types = await appointment_connections.event_types(viewer_of(info), connected.connection.id)
     return CalendlyConnected(connection=await connection_out(connected.connection, info.context.now()),
                              webhook_url=connected.webhook_url, webhook_refusal=connected.refusal,
@@ -74,3 +77,14 @@ async def calendly_event_types(connection_id: strawberry.ID, info: Info) -> Cale
     rows = await appointment_connections.event_types(
         viewer_of(info), pk(connection_id, "CalendarConnection", ["connectionId"]))
     return CalendlyEventTypeList(event_types=[CalendlyEventType.from_model(row) for row in rows])
+
+
+@permission(IS_BUSINESS_SIDE)
+@typed_errors
+async def link_calendly_host(input: LinkCalendlyHostInput, info: Info) -> CalendlyHostLinkResult:
+    """Have an organization-wide connection's appointments of one host take one staff member's time."""
+    staff_id = optional_pk(input.staff_id, "StaffMember", ["input", "staffId"])
+    await appointment_connections.link_host(
+        viewer_of(info), pk(input.connection_id, "CalendarConnection", ["input", "connectionId"]), input.host_uri,
+        staff_id)
+    return CalendlyHostLink(host_uri=input.host_uri.strip(), staff_id=input.staff_id if staff_id else None)

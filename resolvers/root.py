@@ -76,6 +76,7 @@ class Mutation:
     connect_calendly = strawberry.mutation(resolver=appointment_accounts.connect_calendly)
     set_calendly_signing_key = strawberry.mutation(resolver=appointment_accounts.set_calendly_signing_key)
     map_calendly_event_type = strawberry.mutation(resolver=appointment_accounts.map_calendly_event_type)
+    link_calendly_host = strawberry.mutation(resolver=appointment_accounts.link_calendly_host)
     start_calendar_connection = strawberry.mutation(resolver=oauth.start_calendar_connection)
     confirm_calendar_connection = strawberry.mutation(resolver=oauth.confirm_calendar_connection)
     test_calendar_connection = strawberry.mutation(resolver=calendars.test_calendar_connection)

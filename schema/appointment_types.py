@@ -48,6 +48,10 @@ class CalendlyEventTypeList:
 class ConnectCalendlyInput:
     staff_id: strawberry.ID
     personal_access_token: str = strawberry.field(description="From Calendly: Integrations, API and webhooks")
+    organization_wide: bool = strawberry.field(
+        default=False, description="An organization admin's token: the connection holds every member's "
+                                   "appointments, each for the staff member its host is (linkCalendlyHost, else by "
+                                   "email)")
 
 
 @strawberry.input
@@ -64,6 +68,21 @@ class MapCalendlyEventTypeInput:
                                                                                   "time, not bookings")
 
 
+@strawberry.input
+class LinkCalendlyHostInput:
+    connection_id: strawberry.ID
+    host_uri: str = strawberry.field(description="The host's Calendly user URI")
+    staff_id: strawberry.ID | None = strawberry.field(default=None, description="null: match the host by email")
+
+
+@strawberry.type(description="Appointments hosted by `hostUri` take `staffId`'s time (null: the host's email picks)")
+class CalendlyHostLink:
+    host_uri: str
+    staff_id: strawberry.ID | None
+
+
+CalendlyHostLinkResult = Annotated[CalendlyHostLink | ValidationError | NotAuthorized | NotFound,
+                                   strawberry.union("CalendlyHostLinkResult")]
 ConnectCalendlyResult = Annotated[CalendlyConnected | ValidationError | NotAuthorized | NotFound
                                   | ConnectionCheckFailed, strawberry.union("ConnectCalendlyResult")]
 CalendlyEventTypeResult = Annotated[CalendlyEventType | ValidationError | NotAuthorized | NotFound,

@@ -18,12 +18,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from domain.calendly import CalendlyEventType
-from models import AppointmentType, CalendarConnection, ExternalCalendar, Service, WatchChannel
+from models import (
+    AppointmentHost,
+    AppointmentType,
+    CalendarConnection,
+    ExternalCalendar,
+    Service,
+    Staff,
+    WatchChannel,
+)
 from services.auth import Viewer
 from services.connections import ProbedCalendar, save_connection
 from services.credentials import CredentialsUnreadable, CredentialVault
@@ -96,25 +105,30 @@ async def store_event_types(connection_id: int, types: Sequence[CalendlyEventTyp
 
 async def connect_personal_token(viewer: Viewer, staff_id: int, provider: str, token: str,
                                  probe: AppointmentProbe, subscribe: Subscriber, vault: CredentialVault,
-                                 webhook_address: str, now: datetime) -> ConnectedAppointments:
+                                 webhook_address: str, now: datetime, *, organization_wide: bool = False
+                                 ) -> ConnectedAppointments:
     """Connect the staff member's account with a personal access token (again, to replace the token): check it,
-    keep it sealed with a new signing key, store the event types, and subscribe to its appointments."""
+    keep it sealed with a new signing key, store the event types, and subscribe to its appointments.
+    `organization_wide`: an organization admin's token whose connection holds every member's appointments, each
+    for the staff member its host is (linked by hand, or by email)."""
     staff = await managed_staff(viewer, staff_id, ["input", "staffId"])
     clean = _token(token)
     account = await probe(provider, clean)
     key = secrets.token_urlsafe(32)
     sealed = vault.seal({"personal_access_token": clean, "signing_keys": [key], "user_uri": account.user_uri,
                          "organization_uri": account.organization_uri, "user_name": account.name,
-                         "time_zone": account.time_zone})
+                         "time_zone": account.time_zone, "scope": "organization" if organization_wide else "user"})
+    # The account calendar stands for the user's appointments, or the organization's.
+    account_uri = account.organization_uri if organization_wide else account.user_uri
 
     async def same_account(db: BaseDBAsyncClient) -> CalendarConnection | None:
         return await CalendarConnection.filter(staff_id=staff.id, provider=provider,
-                                               account_label=account.user_uri).using_db(db).order_by("id").first()
+                                               account_label=account_uri[:254]).using_db(db).order_by("id").first()
 
-    calendar = ProbedCalendar(account.user_uri, f"{account.name}", "#006bff", account.time_zone, False, True)
+    calendar = ProbedCalendar(account_uri, account.name, "#006bff", account.time_zone, False, True)
     connection = await save_connection(staff.id, same_account, {
-        "provider": provider, "account_label": account.user_uri[:254], "credentials": sealed}, (calendar,), now)
-    account_calendar = await ExternalCalendar.get(connection_id=connection.id, provider_calendar_id=account.user_uri)
+        "provider": provider, "account_label": account_uri[:254], "credentials": sealed}, (calendar,), now)
+    account_calendar = await ExternalCalendar.get(connection_id=connection.id, provider_calendar_id=account_uri)
     async with in_transaction() as db:
         await store_event_types(connection.id, account.event_types, db)
         # A reconnection's old subscription is let go (signed with a key no longer kept); a new one replaces it.
@@ -169,6 +183,26 @@ async def map_event_type(viewer: Viewer, connection_id: int, type_uri: str, serv
     await log_action(connection.id, "none", "map_event_type", "ok",
                      detail=f"{event_type.name}: {'a service' if service_id else 'busy time'}")
     return await AppointmentType.get(id=event_type.id)
+
+
+async def link_host(viewer: Viewer, connection_id: int, host_uri: str, staff_id: int | None) -> None:
+    """An organization-wide connection's appointments hosted by `host_uri` take `staff_id`'s time (None: the
+    link goes, and the host is matched by email again). The staff member must be of the connection's business."""
+    connection = await managed_connection(viewer, connection_id, ["input", "connectionId"])
+    uri = host_uri.strip()
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.netloc or len(uri) > 500 or any(
+            character.isspace() for character in uri):
+        raise InvalidInputError(["input", "hostUri"], "Give the host's Calendly user URI (https://...)")
+    if staff_id is None:
+        await AppointmentHost.filter(connection_id=connection.id, host_uri=uri).delete()
+        return
+    owner = await connection.staff
+    if not await Staff.filter(id=staff_id, business_id=owner.business_id).exists():
+        raise NotFoundError("StaffMember", ["input", "staffId"])
+    if not await AppointmentHost.filter(connection_id=connection.id, host_uri=uri).update(staff_id=staff_id):
+        await AppointmentHost.create(connection_id=connection.id, host_uri=uri, staff_id=staff_id)
+    await log_action(connection.id, "none", "link_host", "ok", detail="a host linked to a staff member")
 
 
 async def event_types(viewer: Viewer, connection_id: int) -> list[AppointmentType]:

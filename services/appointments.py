@@ -17,6 +17,7 @@ provider (jobs.push). A release the provider itself reported first unlinks that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -29,10 +30,11 @@ from domain.appointments import (
     event_of_invitee,
     plan_appointment,
 )
-from domain.calendly import Appointment
+from domain.calendly import Appointment, Host
 from domain.intervals import Span
 from domain.sync import StoredBlock
 from models import (
+    AppointmentHost,
     AppointmentType,
     Booking,
     BookingStatus,
@@ -131,6 +133,15 @@ class _Apply:
                                           db=self.db)
         return block.id
 
+    async def _holder_is_staffs(self, row: ImportedAppointment) -> bool:
+        if row.booking_id is not None:
+            owners = await Booking.filter(id=row.booking_id).using_db(self.db).values_list("staff_id", flat=True)
+        elif row.busy_block_id is not None:
+            owners = await BusyBlock.filter(id=row.busy_block_id).using_db(self.db).values_list("staff_id", flat=True)
+        else:
+            return True
+        return not owners or owners[0] == self.staff.id
+
     async def release(self, row: ImportedAppointment) -> None:
         """The holder of `row` gives its time back: the provider cancelled the appointment."""
         if row.booking_id is not None:
@@ -144,8 +155,12 @@ class _Apply:
                 await live.publish_availability_changed(self.staff.id, [Span(block.starts_at, block.ends_at)])
 
     async def move(self, row: ImportedAppointment) -> tuple[int | None, int | None]:
-        """`row`'s holder moves to the report's time and event (the new half of a reschedule pair)."""
+        """`row`'s holder moves to the report's time and event (the new half of a reschedule pair); to another
+        staff member's time when the new appointment has another host (a new holder there, the old one released)."""
         report = self.report
+        if not await self._holder_is_staffs(row):
+            await self.release(row)
+            return await self.take_time()
         if row.booking_id is not None:
             booking = await Booking.get(id=row.booking_id, using_db=self.db)
             if booking.status == BookingStatus.CONFIRMED and not await _booking_overlaps(
@@ -193,6 +208,24 @@ async def _store(calendar_id: int, known: dict[str, KnownAppointment], holders: 
         if not updated:
             await ImportedAppointment.create(using_db=db, external_calendar_id=calendar_id, event_uri=event_uri,
                                              **values)
+
+
+async def host_staff(connection_id: int, hosts: Sequence[Host]) -> int | None:
+    """The staff member whose time an organization's appointment takes: the first host linked by hand to one
+    (AppointmentHost), else the first whose email is a staff member's of the connection's business; None when no
+    host is one of the business's."""
+    uris = [host.user_uri for host in hosts]
+    linked = {row.host_uri: row.staff_id for row in await AppointmentHost.filter(connection_id=connection_id,
+                                                                                 host_uri__in=uris)}
+    for uri in uris:
+        if uri in linked:
+            return linked[uri]
+    business_id = (await CalendarConnection.get(id=connection_id).prefetch_related("staff")).staff.business_id
+    emails = [host.email.strip().lower() for host in hosts if host.email]
+    if not emails:
+        return None
+    staff = {row.email.lower(): row.id for row in await Staff.filter(business_id=business_id)}
+    return next((staff[email] for email in emails if email in staff), None)
 
 
 async def apply_appointment(calendar_id: int, report: Appointment, now: datetime,

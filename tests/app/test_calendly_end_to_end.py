@@ -241,3 +241,49 @@ async def test_a_forged_stale_or_replayed_delivery_changes_nothing(service: Serv
     assert [replayed.status_code, tampered.status_code, forged.status_code, stale.status_code] == [
         200, 401, 401, 401]
     assert await snapshot() == before
+
+
+async def test_an_organization_wide_connection_books_each_appointment_for_its_host(service: Service) -> None:
+    calendly = service.calendly
+    # given an organization whose admin is not one of the business's staff and whose member Sam is (by email)
+    sam = calendly.add_user("Sam Tech", "SAM@example.com")
+    sams_visit = calendly.add_event_type(sam, "Sam's visit", 60)
+    # when the admin's token is connected organization-wide on Sam's profile
+    data = await service.api(CONNECT, {"input": {"staffId": service.shop.staff_id, "organizationWide": True,
+                                                 "personalAccessToken": calendly.personal_token()}},
+                             service.shop.owner_token)
+    answer = data["connectCalendly"]
+    assert answer["__typename"] == "CalendlyConnected", answer
+    (subscription,) = calendly.store.subscriptions.values()
+    assert (subscription.scope, subscription.user) == ("organization", None)
+    # and an appointment of Sam's and one of the admin's are booked
+    ten, noon = berlin(3, 10), berlin(3, 12)
+    calendly.book(sams_visit, ten)
+    calendly.book(service.event_type, noon)
+    await calendly.deliveries_settled()
+
+    # then Sam's time is taken by his, and the admin's takes nobody's (no host of it is on the staff)
+    async def sams_block() -> list[BusyBlock]:
+        return await BusyBlock.all()
+
+    (block,) = await eventually(sams_block, "Sam's appointment as busy time")
+    assert block.starts_at == ten
+    async def skipped() -> bool:
+        return await SyncLogEntry.filter(action="appointment", outcome="skipped").exists()
+
+    await eventually(skipped, "the admin's appointment skipped")
+    # when the admin is linked to Sam by hand, their next appointment takes Sam's time too
+    linked = await service.api("""mutation($input: LinkCalendlyHostInput!) { linkCalendlyHost(input: $input) {
+        __typename ... on CalendlyHostLink { hostUri staffId } } }""", {"input": {
+        "connectionId": answer["connection"]["id"], "hostUri": calendly.user_uri,
+        "staffId": service.shop.staff_id}}, service.shop.owner_token)
+    assert linked["linkCalendlyHost"] == {"__typename": "CalendlyHostLink", "hostUri": calendly.user_uri,
+                                          "staffId": service.shop.staff_id}
+    later = berlin(3, 15)
+    calendly.book(service.event_type, later)
+
+    async def two_blocks() -> list[datetime]:
+        starts = sorted(block.starts_at for block in await BusyBlock.all())
+        return starts if len(starts) == 2 else []
+
+    assert await eventually(two_blocks, "the admin's appointment on Sam's time") == [ten, later]
