@@ -46,7 +46,7 @@ def test_every_provider_is_available_and_calendly_imports_and_cancels_appointmen
     oauth = CALENDLY.oauth
     assert oauth is not None and CALENDLY.appointments is not None
     assert (oauth.scopes, oauth.authorize_url, oauth.token_url, oauth.revoke_url) == (
-        ("scheduled_events:write", "event_types:read", "webhooks:write"),
+        ("users:read", "scheduled_events:write", "event_types:read", "webhooks:write"),
         "https://auth.calendly.com/oauth/authorize", "https://auth.calendly.com/oauth/token",
         "https://auth.calendly.com/oauth/revoke")
     assert (oauth.pkce, oauth.rotates_refresh_tokens, CALENDLY.personal_tokens) == (
