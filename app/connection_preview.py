@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from app.oauth_accounts import provider_setups
 from app.settings import Settings
@@ -25,7 +26,15 @@ from jobs.pull_reading import account_addresses
 from jobs.runtime import setup_of
 from jobs.tokens import ConnectionTokens
 from models import CalendarConnection, Staff
-from providers.base import AuthFailed, CalendarProvider, ProviderError, RateLimited, RemoteEvent, Unavailable
+from providers.base import (
+    AppointmentSource,
+    AuthFailed,
+    CalendarProvider,
+    ProviderError,
+    RateLimited,
+    RemoteEvent,
+    Unavailable,
+)
 from providers.entry import ClientParts, ProviderEntry, ProviderNotAvailable, ProviderSetup
 from providers.registry import entry_of
 from services.connection_preview import OwnBooking, PreviewFailed, PreviewSource, SeenEvent
@@ -102,6 +111,8 @@ class LiveConnectionReader:
 async def _read_calendar(client: CalendarProvider, entry: ProviderEntry, source: PreviewSource, staff: Staff,
                          policy: BusyPolicy, window: Span) -> list[SeenEvent]:
     calendar = source.calendar
+    if entry.appointments is not None:
+        return await _read_appointments(cast(AppointmentSource, client), source, window)
     changes = await client.fetch_changes(calendar.provider_calendar_id, None, window)
     zoned = dataclasses.replace(policy, zone=entry.reading_zone(calendar.time_zone, staff.time_zone))
     permissive = dataclasses.replace(zoned, tentative_blocks=True, all_day_blocks=True)
@@ -109,6 +120,16 @@ async def _read_calendar(client: CalendarProvider, entry: ProviderEntry, source:
     for remote in changes.changed:
         seen += _read_event(entry, remote, calendar.id, source.imports, zoned, permissive, window)
     return seen
+
+
+async def _read_appointments(account: AppointmentSource, source: PreviewSource, window: Span) -> list[SeenEvent]:
+    """An appointment provider's next appointments (the active ones): each takes its time while it is on."""
+    listing = await account.appointments(window)
+    return [SeenEvent(source.calendar.id, Span(item.starts_at, item.ends_at), False,
+                      f"{item.event_name} with {item.invitee_name}" if item.invitee_name else item.event_name,
+                      source.imports)
+            for item in listing.appointments if item.event_active and item.starts_at < window.end
+            and window.start < item.ends_at]
 
 
 def _read_event(entry: ProviderEntry, remote: RemoteEvent, calendar_id: int, imports: bool, policy: BusyPolicy,

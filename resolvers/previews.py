@@ -36,4 +36,4 @@ async def connection_preview(connection_id: strawberry.ID, info: Info) -> Connec
                              booking_id=None if event.booking_id is None else encode_id("Booking", event.booking_id),
                              calendar=ExternalCalendar.from_model(event.calendar))
                 for event in preview.events],
-        truncated=preview.truncated)
+        truncated=preview.truncated, warnings=preview.warnings)

@@ -38,3 +38,7 @@ class ConnectionPreview:
     calendars: list[ExternalCalendar]
     events: list[PreviewEvent]
     truncated: bool
+    warnings: list[str] = strawberry.field(description="What keeps the account from working as it should, for "
+                                                       "people (an appointment provider's: Lockstep's bookings "
+                                                       "written to no calendar it checks, its appointments not "
+                                                       "delivered)")

@@ -25,7 +25,16 @@ from typing import Protocol
 
 from domain.intervals import Span
 from domain.sync import MarkerKind
-from models import Booking, CalendarConnection, ConnectionHealth, ExternalCalendar, Service, Staff, SyncDirection
+from models import (
+    Booking,
+    CalendarConnection,
+    ConnectionHealth,
+    ExternalCalendar,
+    Service,
+    Staff,
+    SyncDirection,
+    WatchChannel,
+)
 from services.access import BUSY
 from services.auth import Viewer
 from services.errors import ServiceError
@@ -107,6 +116,34 @@ class ConnectionPreview:
     calendars: list[ExternalCalendar]
     events: list[PreviewEvent] = field(default_factory=list)
     truncated: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+NO_DESTINATION = ("Bookings made in Lockstep are written to none of this staff member's calendars, so the "
+                  "appointment provider, which checks the calendars connected to it, would still offer the times "
+                  "they take. Connect the Google or Outlook calendar it checks and make it the destination.")
+NOT_DELIVERED = ("The provider does not deliver this account's appointments to Lockstep (it refused the webhook "
+                 "subscription); they are read every 15 minutes instead. Subscribe by hand with the webhook URL and "
+                 "give its signing key, or allow webhooks for the token.")
+
+
+async def _warnings(connection: CalendarConnection, calendars: Sequence[ExternalCalendar], now: datetime
+                    ) -> list[str]:
+    """What keeps an appointment provider's account (whose calendars Lockstep never writes) from working as it
+    should: Lockstep's bookings written nowhere it could see them, or its appointments not delivered."""
+    if not calendars or any(calendar.writable for calendar in calendars):
+        return []
+    warnings = []
+    destination = await ExternalCalendar.filter(
+        is_destination=True, connection__staff_id=connection.staff_id,
+        connection__health__in=[ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED]).exists()
+    if not destination:
+        warnings.append(NO_DESTINATION)
+    delivered = await WatchChannel.filter(external_calendar_id__in=[calendar.id for calendar in calendars],
+                                          stopped_at=None, expires_at__gt=now).exclude(resource_id="").exists()
+    if not delivered:
+        warnings.append(NOT_DELIVERED)
+    return warnings
 
 
 async def previewed_sources(connection: CalendarConnection) -> list[PreviewSource]:
@@ -174,4 +211,5 @@ async def preview_connection(viewer: Viewer, connection_id: int, reader: Connect
             continue
         title = (event.title or BUSY) if mine else BUSY
         events.append(PreviewEvent(calendar, event.span, event.all_day, title, event.blocks, lockstep=False))
-    return ConnectionPreview(connection, window, list(calendars.values()), events, truncated=len(seen) > MAX_EVENTS)
+    return ConnectionPreview(connection, window, list(calendars.values()), events, truncated=len(seen) > MAX_EVENTS,
+                             warnings=await _warnings(connection, list(calendars.values()), now))

@@ -21,6 +21,7 @@ import pytest
 
 from models import Booking, BookingStatus, BusyBlock, EventMapping, ImportedAppointment, SyncLogEntry
 from schema.ids import decode_id
+from services.connection_preview import NO_DESTINATION
 from services.credentials import new_key
 from tests.fakes.calendly import FakeCalendly
 from tests.fakes.calendly_store import EventType
@@ -42,6 +43,8 @@ BOOKINGS = """query { bookings(first: 20) { edges { node { id startsAt endsAt st
 CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { __typename } }"""
 RESCHEDULE = """mutation($input: RescheduleBookingInput!) { rescheduleBooking(input: $input) { __typename
   ... on MovedAtProviderOnly { message rescheduleUrl } } }"""
+PREVIEW = """query($c: ID!) { connectionPreview(connectionId: $c) { __typename
+  ... on ConnectionPreview { warnings events { startsAt title blocks } } } }"""
 SYNC_NOW = """mutation($input: SyncNowInput!) { syncNow(input: $input) { __typename } }"""
 
 
@@ -132,6 +135,13 @@ async def test_calendly_appointments_become_bookings_that_move_cancel_and_heal(s
     assert datetime.fromisoformat(booking["startsAt"]) == ten
     day = (ten - timedelta(hours=2), ten + timedelta(hours=8))
     assert ten not in await free_starts(service, *day)
+    # and the connection's preview lists the appointment (its title the staff member's alone) and warns that no
+    # calendar Calendly could check holds Lockstep's bookings
+    preview = await service.api(PREVIEW, {"c": answer["connection"]["id"]}, service.shop.owner_token)
+    shown = preview["connectionPreview"]
+    assert [(event["startsAt"], event["title"], event["blocks"]) for event in shown["events"]] == [
+        (ten.isoformat(), "Busy", True)]
+    assert shown["warnings"] == [NO_DESTINATION]
 
     # when Lockstep is asked to move it, it refuses with the invitee's reschedule link
     refused = await service.api(RESCHEDULE, {"input": {"id": booking["id"],
