@@ -18,17 +18,32 @@ that names the field, never its value) and cuts text down to what a booking stor
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from domain.text import printable
+from domain.calendly_fields import (
+    URI_LENGTH,
+    UnreadableDelivery,
+    active_status,
+    field,
+    flag,
+    is_web_address,
+    moment,
+    object_field,
+    optional_text,
+    text,
+    uri,
+)
+from domain.calendly_signature import SIGNATURE_TOLERANCE, sign, signature_valid
+
+__all__ = ["ANSWERS_LENGTH", "DELIVERY_KINDS", "MAX_DELIVERY_BYTES", "SIGNATURE_TOLERANCE", "Appointment",
+           "CalendlyDelivery", "CalendlyEventType", "CalendlyUser", "Host", "UnreadableDelivery", "appointment_of",
+           "event_type_of", "read_delivery", "sign", "signature_valid", "user_of", "uuid_of"]
 
 MAX_DELIVERY_BYTES = 256 * 1024
 NAME_LENGTH = 200
@@ -36,17 +51,9 @@ EMAIL_LENGTH = 254
 ANSWERS_LENGTH = 4000  # questions and answers of one appointment together
 REASON_LENGTH = 1000
 ZONE_LENGTH = 64
-URI_LENGTH = 2048
-_TIME_LENGTH = 40
 DELIVERY_KINDS = ("invitee.created", "invitee.canceled")
-SIGNATURE_TOLERANCE = 180.0  # seconds either side of now, as Calendly's own example
-_SIGNATURE = re.compile(r"t=(\d{1,15}),v1=([a-f0-9]{1,512})", re.ASCII)
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
 _COLOUR = re.compile(r"#[0-9a-f]{6}", re.ASCII)
-
-
-class UnreadableDelivery(ValueError):
-    """Something Calendly sent (a webhook body or an API resource) cannot be read; the message is safe to log."""
 
 
 @dataclass(frozen=True)
@@ -117,86 +124,10 @@ class CalendlyDelivery:
     appointment: Appointment
 
 
-# -- reading fields -------------------------------------------------------------------------------------------------
-
-def _field(resource: Mapping[str, Any], name: str, where: str) -> Any:
-    if name not in resource:
-        raise UnreadableDelivery(f"{where}.{name} is missing")
-    return resource[name]
-
-
-def _object(resource: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
-    value = _field(resource, name, where)
-    if not isinstance(value, Mapping):
-        raise UnreadableDelivery(f"{where}.{name} is not an object")
-    return value
-
-
-def _text(resource: Mapping[str, Any], name: str, where: str, length: int, *, nullable: bool = False) -> str:
-    """A string field cut to `length` characters (forbidden characters replaced); "" for null when `nullable`."""
-    value = _field(resource, name, where)
-    if value is None and nullable:
-        return ""
-    if not isinstance(value, str):
-        raise UnreadableDelivery(f"{where}.{name} is not a string")
-    return printable(value[:length])
-
-
-def _optional_text(resource: Mapping[str, Any], name: str, where: str, length: int) -> str:
-    return _text(resource, name, where, length, nullable=True) if name in resource else ""
-
-
-def _uri(resource: Mapping[str, Any], name: str, where: str, *, nullable: bool = False) -> str:
-    """An absolute http(s) URI ("" for null when `nullable`); one too long to be Calendly's is refused, not cut."""
-    value = _field(resource, name, where)
-    if value is None and nullable:
-        return ""
-    if not isinstance(value, str) or len(value) > URI_LENGTH or not _is_web_address(value):
-        raise UnreadableDelivery(f"{where}.{name} is not an http(s) URI")
-    return value
-
-
-def _flag(resource: Mapping[str, Any], name: str, where: str) -> bool:
-    value = _field(resource, name, where)
-    if not isinstance(value, bool):
-        raise UnreadableDelivery(f"{where}.{name} is not a boolean")
-    return value
-
-
-def _status(resource: Mapping[str, Any], where: str) -> bool:
-    """Whether `status` is active (else canceled; anything else is refused)."""
-    value = _field(resource, "status", where)
-    if value not in ("active", "canceled"):
-        raise UnreadableDelivery(f"{where}.status is neither active nor canceled")
-    return bool(value == "active")
-
-
-def _moment(resource: Mapping[str, Any], name: str, where: str) -> datetime:
-    """An ISO 8601 instant with an offset ("2023-12-24T21:45:00.000000Z"), in UTC."""
-    value = _field(resource, name, where)
-    if not isinstance(value, str) or len(value) > _TIME_LENGTH:
-        raise UnreadableDelivery(f"{where}.{name} is not a time")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UnreadableDelivery(f"{where}.{name} is not a time") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise UnreadableDelivery(f"{where}.{name} has no offset")
-    return moment.astimezone(UTC)
-
-
-def _is_web_address(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def _answers(invitee: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """(question, answer) in position order, cut so that all of them together hold ANSWERS_LENGTH characters at
     most: each pair takes what is left, and pairs after the budget is spent are dropped."""
-    listed = _field(invitee, "questions_and_answers", "invitee")
+    listed = field(invitee, "questions_and_answers", "invitee")
     if not isinstance(listed, list):
         raise UnreadableDelivery("invitee.questions_and_answers is not a list")
     ordered: list[tuple[float, int, str, str]] = []
@@ -204,11 +135,11 @@ def _answers(invitee: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         where = f"invitee.questions_and_answers[{index}]"
         if not isinstance(item, Mapping):
             raise UnreadableDelivery(f"{where} is not an object")
-        position = _field(item, "position", where)
+        position = field(item, "position", where)
         if isinstance(position, bool) or not isinstance(position, int | float) or position != position:
             raise UnreadableDelivery(f"{where}.position is not a number")
-        ordered.append((float(position), index, _text(item, "question", where, ANSWERS_LENGTH),
-                        _text(item, "answer", where, ANSWERS_LENGTH)))
+        ordered.append((float(position), index, text(item, "question", where, ANSWERS_LENGTH),
+                        text(item, "answer", where, ANSWERS_LENGTH)))
     answers: list[tuple[str, str]] = []
     left = ANSWERS_LENGTH
     for _, _, question, answer in sorted(ordered):
@@ -222,7 +153,7 @@ def _answers(invitee: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def _hosts(event: Mapping[str, Any]) -> tuple[Host, ...]:
-    memberships = _field(event, "event_memberships", "scheduled_event")
+    memberships = field(event, "event_memberships", "scheduled_event")
     if not isinstance(memberships, list):
         raise UnreadableDelivery("scheduled_event.event_memberships is not a list")
     hosts = []
@@ -230,7 +161,7 @@ def _hosts(event: Mapping[str, Any]) -> tuple[Host, ...]:
         where = f"scheduled_event.event_memberships[{index}]"
         if not isinstance(membership, Mapping):
             raise UnreadableDelivery(f"{where} is not an object")
-        hosts.append(Host(_uri(membership, "user", where), _optional_text(membership, "user_email", where,
+        hosts.append(Host(uri(membership, "user", where), optional_text(membership, "user_email", where,
                                                                          EMAIL_LENGTH)))
     return tuple(hosts)
 
@@ -243,7 +174,7 @@ def _cancellation(invitee: Mapping[str, Any]) -> tuple[str, str]:
     if not isinstance(found, Mapping):
         raise UnreadableDelivery("invitee.cancellation is not an object")
     canceler = found.get("canceler_type")
-    return (_optional_text(found, "reason", "invitee.cancellation", REASON_LENGTH),
+    return (optional_text(found, "reason", "invitee.cancellation", REASON_LENGTH),
             canceler if canceler in ("host", "invitee") else "")
 
 
@@ -254,30 +185,30 @@ def appointment_of(event: Mapping[str, Any], invitee: Mapping[str, Any]) -> Appo
     delivery embeds them)."""
     if not isinstance(event, Mapping) or not isinstance(invitee, Mapping):
         raise UnreadableDelivery("the scheduled event or the invitee is not an object")
-    event_uri = _uri(event, "uri", "scheduled_event")
-    if _uri(invitee, "event", "invitee") != event_uri:
+    event_uri = uri(event, "uri", "scheduled_event")
+    if uri(invitee, "event", "invitee") != event_uri:
         raise UnreadableDelivery("the invitee belongs to another scheduled event")
-    starts_at = _moment(event, "start_time", "scheduled_event")
-    ends_at = _moment(event, "end_time", "scheduled_event")
+    starts_at = moment(event, "start_time", "scheduled_event")
+    ends_at = moment(event, "end_time", "scheduled_event")
     if ends_at <= starts_at:
         raise UnreadableDelivery("scheduled_event ends before it starts")
     reason, canceler = _cancellation(invitee)
     return Appointment(
-        event_uri=event_uri, invitee_uri=_uri(invitee, "uri", "invitee"),
-        event_type_uri=_uri(event, "event_type", "scheduled_event"),
-        event_name=_text(event, "name", "scheduled_event", NAME_LENGTH, nullable=True),
+        event_uri=event_uri, invitee_uri=uri(invitee, "uri", "invitee"),
+        event_type_uri=uri(event, "event_type", "scheduled_event"),
+        event_name=text(event, "name", "scheduled_event", NAME_LENGTH, nullable=True),
         starts_at=starts_at, ends_at=ends_at,
-        event_active=_status(event, "scheduled_event"), invitee_active=_status(invitee, "invitee"),
-        rescheduled=_flag(invitee, "rescheduled", "invitee"),
-        old_invitee=_uri(invitee, "old_invitee", "invitee", nullable=True),
-        new_invitee=_uri(invitee, "new_invitee", "invitee", nullable=True),
-        invitee_name=_text(invitee, "name", "invitee", NAME_LENGTH),
-        invitee_email=_text(invitee, "email", "invitee", EMAIL_LENGTH),
-        invitee_time_zone=_text(invitee, "timezone", "invitee", ZONE_LENGTH, nullable=True),
+        event_active=active_status(event, "scheduled_event"), invitee_active=active_status(invitee, "invitee"),
+        rescheduled=flag(invitee, "rescheduled", "invitee"),
+        old_invitee=uri(invitee, "old_invitee", "invitee", nullable=True),
+        new_invitee=uri(invitee, "new_invitee", "invitee", nullable=True),
+        invitee_name=text(invitee, "name", "invitee", NAME_LENGTH),
+        invitee_email=text(invitee, "email", "invitee", EMAIL_LENGTH),
+        invitee_time_zone=text(invitee, "timezone", "invitee", ZONE_LENGTH, nullable=True),
         answers=_answers(invitee), hosts=_hosts(event),
-        cancel_url=_uri(invitee, "cancel_url", "invitee"), reschedule_url=_uri(invitee, "reschedule_url", "invitee"),
+        cancel_url=uri(invitee, "cancel_url", "invitee"), reschedule_url=uri(invitee, "reschedule_url", "invitee"),
         cancel_reason=reason, canceler_type=canceler,
-        updated_at=_moment(invitee, "updated_at", "invitee"))
+        updated_at=moment(invitee, "updated_at", "invitee"))
 
 
 def read_delivery(body: bytes) -> CalendlyDelivery:
@@ -295,9 +226,9 @@ def read_delivery(body: bytes) -> CalendlyDelivery:
     kind = envelope.get("event")
     if kind not in DELIVERY_KINDS:
         raise UnreadableDelivery("not an invitee.created or invitee.canceled delivery")
-    invitee = _object(envelope, "payload", "delivery")
-    event = _object(invitee, "scheduled_event", "invitee")
-    return CalendlyDelivery(kind=str(kind), created_at=_moment(envelope, "created_at", "delivery"),
+    invitee = object_field(envelope, "payload", "delivery")
+    event = object_field(invitee, "scheduled_event", "invitee")
+    return CalendlyDelivery(kind=str(kind), created_at=moment(envelope, "created_at", "delivery"),
                             appointment=appointment_of(event, invitee))
 
 
@@ -305,15 +236,15 @@ def event_type_of(resource: Mapping[str, Any]) -> CalendlyEventType:
     """An EventType resource."""
     if not isinstance(resource, Mapping):
         raise UnreadableDelivery("the event type is not an object")
-    duration = _field(resource, "duration", "event_type")
+    duration = field(resource, "duration", "event_type")
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 < duration <= 60 * 24 * 31:
         raise UnreadableDelivery("event_type.duration is not a number of minutes")
     colour = resource.get("color")
     return CalendlyEventType(
-        uri=_uri(resource, "uri", "event_type"),
-        name=_text(resource, "name", "event_type", NAME_LENGTH, nullable=True),
-        duration_minutes=round(duration), active=_flag(resource, "active", "event_type"),
-        scheduling_url=_uri(resource, "scheduling_url", "event_type"),
+        uri=uri(resource, "uri", "event_type"),
+        name=text(resource, "name", "event_type", NAME_LENGTH, nullable=True),
+        duration_minutes=round(duration), active=flag(resource, "active", "event_type"),
+        scheduling_url=uri(resource, "scheduling_url", "event_type"),
         colour=colour.lower() if isinstance(colour, str) and _COLOUR.fullmatch(colour.lower()) else "")
 
 
@@ -322,48 +253,20 @@ def user_of(resource: Mapping[str, Any]) -> CalendlyUser:
     if not isinstance(resource, Mapping):
         raise UnreadableDelivery("the user is not an object")
     return CalendlyUser(
-        uri=_uri(resource, "uri", "user"), name=_text(resource, "name", "user", NAME_LENGTH),
-        email=_text(resource, "email", "user", EMAIL_LENGTH),
-        time_zone=_text(resource, "timezone", "user", ZONE_LENGTH),
-        organization=_uri(resource, "current_organization", "user"),
-        scheduling_url=_uri(resource, "scheduling_url", "user"))
+        uri=uri(resource, "uri", "user"), name=text(resource, "name", "user", NAME_LENGTH),
+        email=text(resource, "email", "user", EMAIL_LENGTH),
+        time_zone=text(resource, "timezone", "user", ZONE_LENGTH),
+        organization=uri(resource, "current_organization", "user"),
+        scheduling_url=uri(resource, "scheduling_url", "user"))
 
 
 def uuid_of(uri: str) -> str:
     """The last path segment of a resource URI ("https://api.calendly.com/scheduled_events/ABC" gives "ABC").
     ValueError unless `uri` is an absolute http(s) URL whose last segment is a plain identifier (letters, digits,
     "-" and "_"), so that what is put back into a request path can only name a resource."""
-    if not isinstance(uri, str) or len(uri) > URI_LENGTH or not _is_web_address(uri):
+    if not isinstance(uri, str) or len(uri) > URI_LENGTH or not is_web_address(uri):
         raise ValueError("not an http(s) resource URI")
     segment = urlsplit(uri).path.rsplit("/", 1)[-1]
     if not _SEGMENT.fullmatch(segment):
         raise ValueError("the URI does not end in a resource identifier")
     return segment
-
-
-# -- signatures -----------------------------------------------------------------------------------------------------
-
-def _digest(key: str, body: bytes, at: str) -> str:
-    return hmac.new(key.encode(), at.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def sign(key: str, body: bytes, at: int) -> str:
-    """The Calendly-Webhook-Signature header value of `body` sent at unix time `at` under `key`."""
-    return f"t={at},v1={_digest(key, body, str(at))}"
-
-
-def signature_valid(header: str, body: bytes, keys: Sequence[str], now: float,
-                    tolerance: float = SIGNATURE_TOLERANCE) -> bool:
-    """Whether `header` signs exactly `body` under one of `keys` (several while a key is being replaced) at a time
-    within `tolerance` seconds of `now`. Anything malformed is False, never an exception."""
-    if not isinstance(header, str) or not isinstance(body, bytes | bytearray):
-        return False
-    found = _SIGNATURE.fullmatch(header)
-    if found is None:
-        return False
-    at, given = found.groups()
-    if abs(now - int(at)) > tolerance:
-        return False
-    matches = [hmac.compare_digest(_digest(key, bytes(body), at), given) for key in keys
-               if isinstance(key, str) and key]
-    return any(matches)

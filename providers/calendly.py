@@ -8,8 +8,9 @@ The access token comes from an AccessTokens source (providers/tokens.py): an OAu
 (PersonalAccessToken), so its 401 is AuthFailed at once.
 
 Terms:
-- *import window*: the span of start times a listing covers (`min_start` inclusive, `max_start` exclusive). With no
-  `status` it lists active and canceled events alike, which is how a caller sees what was canceled since.
+- *import window*: the span of start times a listing covers, from `min_start` to before `max_start` (docs/calendly.md
+  says what Calendly leaves open at the edges). With no `status` it lists active and canceled events alike, which
+  is how a caller sees what was canceled since.
 - *already cancelled*: cancelling an event Calendly holds as canceled already raises AlreadyCancelled, a NotFound:
   a caller that takes NotFound on a cancel or delete as done (the event is not there to take time) does the same.
 """

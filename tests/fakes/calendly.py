@@ -17,7 +17,8 @@ What tests can do besides calling it over HTTP:
 - `set_budget(limit, window)` is each user's request budget (500 a minute); over it the API answers 429. Every API
   answer carries X-RateLimit-Limit, -Remaining and -Reset (seconds to the window's end);
 - `fail(method, path_pattern, status, times)` makes the next matching requests fail in Calendly's error shape
-  (a 429 with Remaining 0 and `reset`), `stall(...)` makes them answer only after `seconds` (a time-out);
+  (a 429 with Remaining 0 and `reset`), `stall(...)` makes them answer only after `seconds` (a time-out)
+  (tests/fakes/calendly_limits.py);
 - `log` holds every request and its answer; `violations` what broke the contract, and leaving the `async with`
   fails the test when there is any (`sending_bad_requests()` excuses the requests of a test that means them).
 """
@@ -25,19 +26,16 @@ What tests can do besides calling it over HTTP:
 from __future__ import annotations
 
 import asyncio
-import math
-import re
-import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import contextmanager
 from types import TracebackType
 
 from aiohttp import web
 
 from tests.fakes.calendly_api import USER, CalendlyApi
 from tests.fakes.calendly_errors import CalendlyError, error
-from tests.fakes.calendly_oauth import CalendlyOAuth, Grant, token_error
+from tests.fakes.calendly_limits import RATE, Fault, Limits
+from tests.fakes.calendly_oauth import CalendlyOAuth, Grant
 from tests.fakes.calendly_scheduling import Booked, Scheduling
 from tests.fakes.calendly_store import Store, User
 from tests.fakes.calendly_subscription_api import GRANT, SubscriptionApi
@@ -65,21 +63,9 @@ ROUTES = [
     ("DELETE", "/webhook_subscriptions/{webhook_uuid}", "_subscription_delete", "webhooks:write"),
 ]
 SCOPES = {name: scope for _, _, name, scope in ROUTES}
-RATE = web.RequestKey("calendly_rate", dict[str, str])  # the rate-limit headers of the answer
 
 
-@dataclass
-class Fault:
-    method: str
-    pattern: re.Pattern[str]
-    status: int  # 0: stall for `seconds`, then answer as usual
-    remaining: int
-    retry_after: str | None = None
-    reset: int = 60
-    seconds: float = 0.0
-
-
-class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
+class FakeCalendly(LoopbackServer, Limits, Scheduling, CalendlyApi, SubscriptionApi):
     thread_name = "fake-calendly"
 
     def __init__(self, *, client_id: str = "calendly-web-client", client_secret: str = "fake-calendly-secret",
@@ -166,25 +152,6 @@ class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
     def personal_token(self, user: User | None = None, scopes: tuple[str, ...] | None = None) -> str:
         return self.oauth.personal_token((user or self.user).uuid, scopes)
 
-    def set_budget(self, limit: int, window: float = 60.0) -> None:
-        """Each user's budget: `limit` API requests per `window` seconds (Calendly: 500 a minute, 50 on Free)."""
-        with self._lock:
-            self.rate_limit, self.rate_window = limit, window
-            self._budgets.clear()
-
-    def fail(self, method: str, path_pattern: str, status: int, times: int = 1, *, retry_after: str | None = None,
-             reset: int = 60) -> None:
-        """The next `times` requests of `method` whose path matches `path_pattern` (searched) get `status` in
-        Calendly's error shape (on the OAuth endpoints, the token endpoint's); a 429 says X-RateLimit-Remaining 0
-        and X-RateLimit-Reset `reset`, and Retry-After when given."""
-        with self._lock:
-            self.faults.append(Fault(method.upper(), re.compile(path_pattern), status, times, retry_after, reset))
-
-    def stall(self, method: str, path_pattern: str, seconds: float, times: int = 1) -> None:
-        """The next `times` matching requests are answered only after `seconds` (or when the fake stops)."""
-        with self._lock:
-            self.faults.append(Fault(method.upper(), re.compile(path_pattern), 0, times, seconds=seconds))
-
     @contextmanager
     def sending_bad_requests(self) -> Iterator[None]:
         """Requests made inside are not held to the contract (a test of the fake's 400s); answers still are."""
@@ -207,26 +174,6 @@ class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
-    def _fault_for(self, request: web.Request) -> Fault | None:
-        with self._lock:
-            for found in self.faults:
-                if found.method == request.method and found.pattern.search(request.path) and found.remaining > 0:
-                    found.remaining -= 1
-                    return found
-        return None
-
-    def _fault_answer(self, request: web.Request, fault: Fault) -> web.Response:
-        if request.path.startswith("/oauth/"):
-            return token_error(fault.status, "server_error" if fault.status >= 500 else "invalid_request",
-                               "The authorization server could not handle the request.")
-        headers = {}
-        if fault.status == 429:
-            headers = {"X-RateLimit-Limit": str(self.rate_limit), "X-RateLimit-Remaining": "0",
-                       "X-RateLimit-Reset": str(fault.reset)}
-            if fault.retry_after is not None:
-                headers["Retry-After"] = fault.retry_after
-        return error(fault.status, headers=headers).response()
-
     def _authorised(self, request: web.Request) -> tuple[Grant, User]:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         grant, expired = self.oauth.grant_for(token) if scheme == "Bearer" else (None, False)
@@ -236,23 +183,6 @@ class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
         if not grant.allows(SCOPES.get(handler_name, "")):
             raise error(403)
         return grant, self.store.users[grant.user]
-
-    def _spend(self, request: web.Request, user: User | None) -> None:
-        """Count the request against its user's budget; 429 over it. The headers go on the answer."""
-        with self._lock:
-            clock = time.monotonic()
-            start, used = self._budgets.get(user.uuid if user else "", (clock, 0))
-            if clock - start >= self.rate_window:
-                start, used = clock, 0
-            if user is not None:
-                used += 1
-                self._budgets[user.uuid] = (start, used)
-            reset = max(1, math.ceil(self.rate_window - (clock - start)))
-        request[RATE] = {"X-RateLimit-Limit": str(self.rate_limit),
-                                    "X-RateLimit-Remaining": str(max(0, self.rate_limit - used)),
-                                    "X-RateLimit-Reset": str(reset)}
-        if used > self.rate_limit:
-            raise error(429)
 
     async def _api(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         request[RATE] = {}
@@ -265,11 +195,6 @@ class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
         self._spend(request, user)
         with self._lock:
             return await handler(request)
-
-    async def _stall(self, seconds: float) -> None:
-        assert self._stopping is not None
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -296,11 +221,7 @@ class FakeCalendly(LoopbackServer, Scheduling, CalendlyApi, SubscriptionApi):
                 raise
             response = error(404 if missing.status in (404, 405) else missing.status).response()
         if api:
-            for name, value in request.get(RATE, {}).items():
-                response.headers.setdefault(name, value)
-            for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining"):
-                response.headers.setdefault(name, str(self.rate_limit))
-            response.headers.setdefault("X-RateLimit-Reset", str(math.ceil(self.rate_window)))
+            self._rate_headers(request, response)
         self._record(request, body, response)
         self._check(self.log[-1])
         return response

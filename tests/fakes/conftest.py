@@ -21,7 +21,7 @@ async def calendly() -> AsyncIterator[FakeCalendly]:
 
 
 @pytest.fixture
-async def api(calendly: FakeCalendly) -> AsyncIterator[httpx.AsyncClient]:
+async def rest(calendly: FakeCalendly) -> AsyncIterator[httpx.AsyncClient]:
     token = calendly.personal_token()
     async with httpx.AsyncClient(base_url=calendly.api_url, headers={"Authorization": f"Bearer {token}"}) as client:
         yield client

@@ -28,8 +28,8 @@ def subscription(calendly: FakeCalendly, url: str = "", **fields: Any) -> dict[s
     return {key: value for key, value in body.items() if value is not None}
 
 
-async def subscribe(api: httpx.AsyncClient, calendly: FakeCalendly, url: str, **fields: Any) -> dict[str, Any]:
-    answer = await api.post("/webhook_subscriptions", json=subscription(calendly, url, **fields))
+async def subscribe(rest: httpx.AsyncClient, calendly: FakeCalendly, url: str, **fields: Any) -> dict[str, Any]:
+    answer = await rest.post("/webhook_subscriptions", json=subscription(calendly, url, **fields))
     assert answer.status_code == 201, answer.text
     return dict(answer.json()["resource"])
 
@@ -45,24 +45,24 @@ def book(calendly: FakeCalendly, hours: int = 0) -> str:
 
 # -- subscriptions ------------------------------------------------------------------------------------------------
 
-async def test_a_subscription_is_created_once_per_url_and_user(calendly: FakeCalendly, api: httpx.AsyncClient,
+async def test_a_subscription_is_created_once_per_url_and_user(calendly: FakeCalendly, rest: httpx.AsyncClient,
                                                               receiver: Receiver) -> None:
-    created = await subscribe(api, calendly, receiver.hook_url)
+    created = await subscribe(rest, calendly, receiver.hook_url)
     assert {key: created[key] for key in ("callback_url", "state", "scope", "user", "organization", "creator",
                                           "retry_started_at", "events")} == {
         "callback_url": receiver.hook_url, "state": "active", "scope": "user", "user": calendly.user_uri,
         "organization": calendly.organization_uri, "creator": calendly.user_uri, "retry_started_at": None,
         "events": ["invitee.created", "invitee.canceled"]}
-    again = await api.post("/webhook_subscriptions", json=subscription(calendly, receiver.hook_url))
+    again = await rest.post("/webhook_subscriptions", json=subscription(calendly, receiver.hook_url))
     assert (again.status_code, again.json()) == (409, {"title": "Already Exists",
                                                        "message": "Hook with this url already exists"})
     assert [entry.uuid for entry in calendly.store.subscriptions.values()] == [created["uri"].rsplit("/", 1)[-1]]
 
 
-async def test_a_plan_without_webhooks_is_403_and_creates_nothing(calendly: FakeCalendly, api: httpx.AsyncClient,
+async def test_a_plan_without_webhooks_is_403_and_creates_nothing(calendly: FakeCalendly, rest: httpx.AsyncClient,
                                                                  receiver: Receiver) -> None:
     calendly.webhooks_refused = True
-    answer = await api.post("/webhook_subscriptions", json=subscription(calendly, receiver.hook_url))
+    answer = await rest.post("/webhook_subscriptions", json=subscription(calendly, receiver.hook_url))
     assert (answer.status_code, answer.json()) == (403, {"title": "Permission Denied",
                                                          "message": "Please upgrade to a paid Calendly account."})
     assert calendly.store.subscriptions == {}
@@ -71,38 +71,38 @@ async def test_a_plan_without_webhooks_is_403_and_creates_nothing(calendly: Fake
 @pytest.mark.parametrize(("change", "parameter"), [
     ({"url": "not a url"}, "url"), ({"events": ["invitee.updated"]}, "events"), ({"events": []}, "events"),
     ({"scope": "group"}, "scope"), ({"user": None}, "user"), ({"organization": None}, "organization")])
-async def test_a_bad_subscription_is_400_naming_the_parameter(calendly: FakeCalendly, api: httpx.AsyncClient,
+async def test_a_bad_subscription_is_400_naming_the_parameter(calendly: FakeCalendly, rest: httpx.AsyncClient,
                                                              receiver: Receiver, change: dict[str, Any],
                                                              parameter: str) -> None:
     body = subscription(calendly, **{"url": receiver.hook_url, **change})
     with calendly.sending_bad_requests():
-        answer = await api.post("/webhook_subscriptions", json=body)
+        answer = await rest.post("/webhook_subscriptions", json=body)
     assert (answer.status_code, [detail["parameter"] for detail in answer.json()["details"]]) == (400, [parameter])
     assert calendly.store.subscriptions == {}
 
 
 async def test_subscriptions_are_listed_by_page_and_scope_and_deleted(calendly: FakeCalendly,
-                                                                     api: httpx.AsyncClient) -> None:
-    users = [await subscribe(api, calendly, f"https://hooks.example.com/{index}") for index in range(3)]
-    whole = await subscribe(api, calendly, "https://hooks.example.com/0", scope="organization", user=None)
+                                                                     rest: httpx.AsyncClient) -> None:
+    users = [await subscribe(rest, calendly, f"https://hooks.example.com/{index}") for index in range(3)]
+    whole = await subscribe(rest, calendly, "https://hooks.example.com/0", scope="organization", user=None)
     listing = {"organization": calendly.organization_uri, "scope": "user", "user": calendly.user_uri, "count": "2"}
-    first = (await api.get("/webhook_subscriptions", params=listing)).json()
-    second = (await api.get(first["pagination"]["next_page"])).json()
+    first = (await rest.get("/webhook_subscriptions", params=listing)).json()
+    second = (await rest.get(first["pagination"]["next_page"])).json()
     assert [item["uri"] for item in first["collection"] + second["collection"]] == [item["uri"] for item in users]
-    organization = await api.get("/webhook_subscriptions", params={"organization": calendly.organization_uri,
+    organization = await rest.get("/webhook_subscriptions", params={"organization": calendly.organization_uri,
                                                                    "scope": "organization"})
     assert [item["uri"] for item in organization.json()["collection"]] == [whole["uri"]]
-    assert (await api.get(whole["uri"])).json()["resource"] == whole
-    assert (await api.delete(whole["uri"])).status_code == 204
-    assert [(await api.get(whole["uri"])).status_code, (await api.delete(whole["uri"])).status_code] == [404, 404]
+    assert (await rest.get(whole["uri"])).json()["resource"] == whole
+    assert (await rest.delete(whole["uri"])).status_code == 204
+    assert [(await rest.get(whole["uri"])).status_code, (await rest.delete(whole["uri"])).status_code] == [404, 404]
 
 
 # -- signing ------------------------------------------------------------------------------------------------------
 
 async def test_a_delivery_is_signed_with_the_key_given_over_the_exact_bytes(calendly: FakeCalendly,
-                                                                           api: httpx.AsyncClient,
+                                                                           rest: httpx.AsyncClient,
                                                                            receiver: Receiver) -> None:
-    created = await subscribe(api, calendly, receiver.hook_url, signing_key="our-own-key")
+    created = await subscribe(rest, calendly, receiver.hook_url, signing_key="our-own-key")
     invitee = book(calendly)
     await calendly.deliveries_settled()
     [received] = receiver.received
@@ -115,8 +115,8 @@ async def test_a_delivery_is_signed_with_the_key_given_over_the_exact_bytes(cale
 
 
 async def test_without_a_key_one_is_generated_and_an_oauth_app_signs_with_its_own(
-        calendly: FakeCalendly, api: httpx.AsyncClient, receiver: Receiver) -> None:
-    generated = await subscribe(api, calendly, receiver.hook_url)
+        calendly: FakeCalendly, rest: httpx.AsyncClient, receiver: Receiver) -> None:
+    generated = await subscribe(rest, calendly, receiver.hook_url)
     token = calendly.oauth.issue_tokens(calendly.user.uuid)["access_token"]
     async with httpx.AsyncClient(base_url=calendly.api_url, headers={"Authorization": f"Bearer {token}"}) as app:
         first = await subscribe(app, calendly, "https://hooks.example.com/a", signing_key="ignored")
@@ -133,15 +133,15 @@ async def test_without_a_key_one_is_generated_and_an_oauth_app_signs_with_its_ow
 # -- retries, disabling and 410 -----------------------------------------------------------------------------------
 
 async def test_failures_are_retried_and_then_the_subscription_is_disabled(calendly: FakeCalendly,
-                                                                         api: httpx.AsyncClient,
+                                                                         rest: httpx.AsyncClient,
                                                                          receiver: Receiver) -> None:
-    created = await subscribe(api, calendly, receiver.hook_url)
+    created = await subscribe(rest, calendly, receiver.hook_url)
     receiver.answers = [500, 503, 400, 404]
     book(calendly)
     await calendly.deliveries_settled()
     assert [(attempt.number, attempt.status) for attempt in calendly.webhooks.attempts] == [
         (1, 500), (2, 503), (3, 400), (4, 404)]
-    disabled = (await api.get(created["uri"])).json()["resource"]
+    disabled = (await rest.get(created["uri"])).json()["resource"]
     assert (disabled["state"], disabled["retry_started_at"] is not None) == ("disabled", True)
     book(calendly, hours=2)
     await calendly.deliveries_settled()
@@ -149,33 +149,33 @@ async def test_failures_are_retried_and_then_the_subscription_is_disabled(calend
 
 
 async def test_a_redirect_is_a_failure_and_a_later_success_clears_the_retry(calendly: FakeCalendly,
-                                                                           api: httpx.AsyncClient,
+                                                                           rest: httpx.AsyncClient,
                                                                            receiver: Receiver) -> None:
-    created = await subscribe(api, calendly, receiver.hook_url)
+    created = await subscribe(rest, calendly, receiver.hook_url)
     receiver.answers = [302, 200]
     book(calendly)
     await calendly.deliveries_settled()
     assert [attempt.status for attempt in calendly.webhooks.attempts] == [302, 200]
     assert [received.path for received in receiver.received] == ["/hook", "/hook"]  # the redirect not followed
-    recovered = (await api.get(created["uri"])).json()["resource"]
+    recovered = (await rest.get(created["uri"])).json()["resource"]
     assert (recovered["state"], recovered["retry_started_at"]) == ("active", None)
 
 
-async def test_a_410_deletes_the_subscription_at_once(calendly: FakeCalendly, api: httpx.AsyncClient,
+async def test_a_410_deletes_the_subscription_at_once(calendly: FakeCalendly, rest: httpx.AsyncClient,
                                                      receiver: Receiver) -> None:
-    created = await subscribe(api, calendly, receiver.hook_url)
+    created = await subscribe(rest, calendly, receiver.hook_url)
     receiver.answers = [410]
     book(calendly)
     await calendly.deliveries_settled()
     assert [attempt.status for attempt in calendly.webhooks.attempts] == [410]
-    assert (await api.get(created["uri"])).status_code == 404
+    assert (await rest.get(created["uri"])).status_code == 404
     book(calendly, hours=2)
     await calendly.deliveries_settled()
     assert len(receiver.received) == 1
 
 
-async def test_a_receiver_that_cannot_be_reached_is_retried(calendly: FakeCalendly, api: httpx.AsyncClient) -> None:
-    await subscribe(api, calendly, "http://127.0.0.1:9/unreachable")
+async def test_a_receiver_that_cannot_be_reached_is_retried(calendly: FakeCalendly, rest: httpx.AsyncClient) -> None:
+    await subscribe(rest, calendly, "http://127.0.0.1:9/unreachable")
     book(calendly)
     await calendly.deliveries_settled()
     assert [attempt.status for attempt in calendly.webhooks.attempts] == [0, 0, 0, 0]
@@ -184,9 +184,9 @@ async def test_a_receiver_that_cannot_be_reached_is_retried(calendly: FakeCalend
 # -- what is delivered ----------------------------------------------------------------------------------------------
 
 async def test_a_user_scoped_subscription_hears_only_of_events_its_user_hosts(calendly: FakeCalendly,
-                                                                             api: httpx.AsyncClient,
+                                                                             rest: httpx.AsyncClient,
                                                                              receiver: Receiver) -> None:
-    await subscribe(api, calendly, receiver.hook_url)
+    await subscribe(rest, calendly, receiver.hook_url)
     colleague = calendly.add_user("Ravi Repair", "ravi@example.com")
     calendly.book(calendly.add_event_type(colleague, "Gas check"), START)
     together = calendly.book(calendly.add_event_type(colleague, "Big job"), START, hosts=[calendly.user])
@@ -199,9 +199,9 @@ async def test_a_user_scoped_subscription_hears_only_of_events_its_user_hosts(ca
 
 @pytest.mark.parametrize("order", ["canceled_first", "created_first"])
 async def test_a_reschedule_delivers_both_halves_linked_in_the_order_asked(calendly: FakeCalendly,
-                                                                          api: httpx.AsyncClient,
+                                                                          rest: httpx.AsyncClient,
                                                                           receiver: Receiver, order: str) -> None:
-    await subscribe(api, calendly, receiver.hook_url)
+    await subscribe(rest, calendly, receiver.hook_url)
     old = book(calendly)
     await calendly.deliveries_settled()
     receiver.received.clear()
@@ -221,9 +221,9 @@ async def test_a_reschedule_delivers_both_halves_linked_in_the_order_asked(calen
 
 
 async def test_an_invitees_cancellation_is_delivered_with_their_reason(calendly: FakeCalendly,
-                                                                      api: httpx.AsyncClient,
+                                                                      rest: httpx.AsyncClient,
                                                                       receiver: Receiver) -> None:
-    await subscribe(api, calendly, receiver.hook_url)
+    await subscribe(rest, calendly, receiver.hook_url)
     invitee = book(calendly)
     calendly.cancel_by_invitee(invitee, "Found another plumber")
     await calendly.deliveries_settled()
@@ -235,9 +235,9 @@ async def test_an_invitees_cancellation_is_delivered_with_their_reason(calendly:
 
 # -- faults on demand -----------------------------------------------------------------------------------------------
 
-async def test_signature_faults_spoil_the_first_attempt_only(calendly: FakeCalendly, api: httpx.AsyncClient,
+async def test_signature_faults_spoil_the_first_attempt_only(calendly: FakeCalendly, rest: httpx.AsyncClient,
                                                             receiver: Receiver) -> None:
-    await subscribe(api, calendly, receiver.hook_url, signing_key="key")
+    await subscribe(rest, calendly, receiver.hook_url, signing_key="key")
     calendly.webhooks.inject("bad_signature")
     calendly.webhooks.inject("stale_timestamp")
     for hours in range(3):
@@ -250,9 +250,9 @@ async def test_signature_faults_spoil_the_first_attempt_only(calendly: FakeCalen
     assert signature_valid(signatures[1][0], signatures[1][1], ["key"], stale_at)  # right key, old time
 
 
-async def test_duplicate_lost_and_delayed_deliveries(calendly: FakeCalendly, api: httpx.AsyncClient,
+async def test_duplicate_lost_and_delayed_deliveries(calendly: FakeCalendly, rest: httpx.AsyncClient,
                                                     receiver: Receiver) -> None:
-    created = await subscribe(api, calendly, receiver.hook_url)
+    created = await subscribe(rest, calendly, receiver.hook_url)
     calendly.webhooks.inject("duplicate")
     first = book(calendly)
     calendly.webhooks.inject("lost")
