@@ -11,9 +11,11 @@ Tokens and the client secret never appear in an error message or a repr.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
@@ -39,6 +41,9 @@ class OAuthClient:
     # Whether the token endpoint is told the scopes again on a code exchange and a refresh (Microsoft's v2 endpoint
     # issues a token for the scopes asked there; Google's takes them from the grant).
     scopes_at_token_endpoint: bool = False
+    # Whether the client authenticates with HTTP Basic (RFC 6749 2.3.1) at the token and revocation endpoints, as
+    # Calendly asks of web clients, instead of putting its id and secret in the form.
+    basic_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,23 @@ def authorization_url(client: OAuthClient, state: str, code_verifier: str) -> st
                                  code_challenge_method="S256", **dict(client.extra)))
 
 
+def _authenticated(client: OAuthClient, form: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The form and headers of a request to the token or revocation endpoint, with the client's credentials where
+    the provider wants them."""
+    headers = {"Accept": "application/json"}
+    if not client.basic_auth:
+        return form, headers
+    # The id and secret are form-urlencoded before they are joined (RFC 6749 2.3.1).
+    pair = f"{quote(client.client_id, safe='')}:{quote(client.client_secret, safe='')}"
+    headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return {name: value for name, value in form.items() if name not in ("client_id", "client_secret")}, headers
+
+
 async def _token_request(client: OAuthClient, form: dict[str, str]) -> dict[str, Any]:
+    form, headers = _authenticated(client, form)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout_seconds)) as session, \
-                session.post(client.token_url, data=form, headers={"Accept": "application/json"}) as response:
+                session.post(client.token_url, data=form, headers=headers) as response:
             try:
                 answer = await response.json(content_type=None)
             except ValueError:
@@ -130,10 +148,11 @@ async def refresh_tokens(client: OAuthClient, refresh_token: str, now: datetime)
 
 async def revoke_token(client: OAuthClient, token: str) -> None:
     """Revoke the grant (revoking either token revokes all of it). A token already dead counts as revoked."""
+    form, headers = _authenticated(client, {"token": token})
     try:
         # In the form body, not the query string: URLs end up in access logs.
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout_seconds)) as session, \
-                session.post(client.revoke_url, data={"token": token}) as response:
+                session.post(client.revoke_url, data=form, headers=headers) as response:
             status = response.status
             try:
                 answer = await response.json(content_type=None)

@@ -164,7 +164,7 @@ CALENDLY_OAUTH = OAuthDescription(
     scopes=("users:read", "scheduled_events:write", "event_types:read", "webhooks:write"),
     authorize_url="https://auth.calendly.com/oauth/authorize", token_url="https://auth.calendly.com/oauth/token",
     revoke_url="https://auth.calendly.com/oauth/revoke", api_url=CALENDLY_API_URL, rotates_refresh_tokens=True,
-    account_label=_calendly_account)
+    basic_auth=True, account_label=_calendly_account)
 
 CALENDLY = ProviderEntry(
     name="calendly", label="Calendly",

@@ -50,6 +50,7 @@ async def service(db: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Serv
     base = f"http://127.0.0.1:{port}"
     return_url = f"{base}/health"
     calendly = FakeCalendly(redirect_uris=(f"{base}/oauth/calendly/callback",))
+    calendly.oauth.basic_auth_only = True  # as Calendly asks of a web client
     event_type = calendly.add_event_type(calendly.user, "Boiler check", 60)
     key = new_key()
     with calendly.running_in_thread():

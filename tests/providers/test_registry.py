@@ -49,8 +49,8 @@ def test_every_provider_is_available_and_calendly_imports_and_cancels_appointmen
         ("users:read", "scheduled_events:write", "event_types:read", "webhooks:write"),
         "https://auth.calendly.com/oauth/authorize", "https://auth.calendly.com/oauth/token",
         "https://auth.calendly.com/oauth/revoke")
-    assert (oauth.pkce, oauth.rotates_refresh_tokens, CALENDLY.personal_tokens) == (
-        True, True, "personal_access_token")
+    assert (oauth.pkce, oauth.rotates_refresh_tokens, oauth.basic_auth, CALENDLY.personal_tokens) == (
+        True, True, True, "personal_access_token")
     assert CALENDLY.farewell == Farewell(stop_channels=True, revoke_grant=True)
     assert CALENDLY.appointments.signature_header == "calendly-webhook-signature"
 
