@@ -47,7 +47,7 @@ async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], 
         outcome = await mail_not_delivered(mail_id, "no mail server is configured (LOCKSTEP_SMTP_URL)", clock())
         log.warning("mail not sent: no mail server is configured", extra=_fields(mail_id, kind, outcome=outcome))
         return outcome
-    server = smtp_server(settings.smtp_url, starttls=settings.smtp_starttls)
+    server = smtp_server(settings.smtp_url, starttls=settings.smtp_starttls, ca_file=settings.smtp_ca_file)
     business = str(outgoing.data.get("business", ""))
     try:
         invitation = invitation_part(outgoing.kind, outgoing.data, organizer=Party(business, settings.mail_from),

@@ -51,6 +51,7 @@ class JobConfig:
     # Where mail is sent (jobs.smtp: smtp:// or smtps://, may hold a password); empty: mail waits in the outbox.
     smtp_url: str = field(default="", repr=False)
     smtp_starttls: bool = False
+    smtp_ca_file: str = ""  # authorities trusted for the mail server's certificate besides the system's
     mail_from: str = "bookings@localhost"  # the address mail comes from; the display name is the business's
 
     def setup_of(self, entry: ProviderEntry) -> ProviderSetup | None:

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import icalendar
@@ -24,7 +25,7 @@ from services.sync_dispatch import dispatch_outbox
 from services.sync_health import record_failure, record_success
 from tests.fakes.memory import MemoryProvider
 from tests.support.mail import MailTimeline, mail_runtime, states
-from tests.support.smtp import PASSWORD, SmtpTestServer, parts, running_smtp
+from tests.support.smtp import PASSWORD, Security, SmtpTestServer, parts, running_smtp, self_signed_certificate
 from tests.support.sync import ConnectedStaff, book, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -143,6 +144,73 @@ async def test_nothing_secret_reaches_the_logs_the_stored_errors_or_the_mail(
         assert "lockstep:" not in text  # nor the URL's user:password part
     runtime_repr = repr(__import__("jobs.runtime", fromlist=["config"]).config())
     assert PASSWORD not in runtime_repr
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_mail_goes_encrypted_to_a_relay_whose_certificate_the_ca_file_trusts(
+        db: str, redis_url: str, tmp_path: Path, security: Security) -> None:
+    # given a private relay with its own certificate (STARTTLS required, or TLS from the first byte), and a booking
+    certificate = self_signed_certificate(tmp_path)
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    # when the mail job runs, trusting the relay's certificate through the CA file
+    with running_smtp(security, certificate) as relay, mail_runtime(
+            db, redis_url, relay.url, smtp_starttls=security == "starttls", smtp_ca_file=str(certificate.cert_file)):
+        assert await MailTimeline(redis_url).tick(NOW) == ["sent"]
+    # then the relay took the confirmation, signed in and encrypted
+    (received,) = relay.received
+    assert (received.sender, received.recipients, received.encrypted, received.signed_in) == (
+        "bookings@fixit.example", [CUSTOMER], True, True)
+    assert received.message["Subject"] == "Your booking on Tuesday 8 January 2030, 10:00 is confirmed"
+    assert await states() == [("booking_confirmed", "sent"), ("booking_reminder", "pending")]
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_a_relay_whose_certificate_is_not_trusted_gets_nothing_and_the_mail_is_retried(
+        db: str, redis_url: str, tmp_path: Path, security: Security) -> None:
+    # given a relay whose certificate neither the system nor the CA file (another authority's) trusts
+    certificate, other = self_signed_certificate(tmp_path, "relay"), self_signed_certificate(tmp_path, "other")
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    moment = NOW
+    with running_smtp(security, certificate) as relay:
+        for ca_file in ("", str(other.cert_file)):
+            # when the mail job tries
+            with mail_runtime(db, redis_url, relay.url, smtp_starttls=security == "starttls", smtp_ca_file=ca_file):
+                assert await MailTimeline(redis_url).tick(moment) == ["retrying"]
+            row = await MailOutbox.get(kind="booking_confirmed")
+            # then the attempt fails on the certificate, and waits for the next try
+            where = f"{'smtps' if security == 'tls' else 'smtp'}://127.0.0.1:{relay.port}"
+            assert row.last_error == f"the mail server at {where} is not trusted: self-signed certificate"
+            assert (row.state, row.next_attempt_at > moment) == (MailState.PENDING, True)
+            moment = row.next_attempt_at
+    # and nothing reached the relay: no message, in clear or otherwise
+    assert relay.received == []
+    assert (await MailOutbox.get(kind="booking_confirmed")).attempts == 2
+
+
+@pytest.mark.parametrize(("signs_in", "why"), [
+    (True, "does not offer what the settings ask (The SMTP AUTH extension is not supported by this server. Try "
+           "connecting via TLS (or STARTTLS).)"),
+    (False, "answered 530 Must issue a STARTTLS command first"),
+])
+async def test_a_relay_that_requires_starttls_gets_nothing_from_a_worker_not_set_to_use_it(
+        db: str, redis_url: str, tmp_path: Path, signs_in: bool, why: str) -> None:
+    # given a relay that refuses AUTH and MAIL before STARTTLS, and a worker without LOCKSTEP_SMTP_STARTTLS (with
+    # the relay's user and password, or without)
+    certificate = self_signed_certificate(tmp_path)
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    with running_smtp("starttls", certificate) as relay:
+        url = relay.url if signs_in else f"smtp://127.0.0.1:{relay.port}"
+        with mail_runtime(db, redis_url, url, smtp_ca_file=str(certificate.cert_file)):
+            # when the mail job tries
+            assert await MailTimeline(redis_url).tick(NOW) == ["retrying"]
+    # then neither the password nor the mail went in clear: the relay took nothing, and the mail waits
+    row = await MailOutbox.get(kind="booking_confirmed")
+    assert (row.state, row.attempts, row.last_error) == (
+        MailState.PENDING, 1, f"the mail server at smtp://127.0.0.1:{relay.port} {why}")
+    assert relay.received == []
 
 
 def memory() -> MemoryProvider:
