@@ -54,7 +54,21 @@ def mail_from() -> str:
     return address
 
 
+DEFAULT_FROM_NAME = "Lockstep"
+_MAX_FROM_NAME = 100
+
+
+def mail_from_name() -> str:
+    """LOCKSTEP_MAIL_FROM_NAME: the display name of mail not sent on behalf of one business (account mail), so it
+    does not come from a bare address. One line of printable text."""
+    name = " ".join((os.environ.get("LOCKSTEP_MAIL_FROM_NAME") or DEFAULT_FROM_NAME).split())
+    if not name or len(name) > _MAX_FROM_NAME or not name.isprintable():
+        raise SystemExit(f"LOCKSTEP_MAIL_FROM_NAME must be a name of 1 to {_MAX_FROM_NAME} printable characters")
+    return name
+
+
 def mail_job_settings(settings: Settings) -> dict[str, Any]:
     """The mail settings a worker's job configuration (jobs.runtime.JobConfig) takes."""
     return {"smtp_url": settings.smtp_url, "smtp_starttls": settings.smtp_starttls,
-            "smtp_ca_file": settings.smtp_ca_file, "mail_from": settings.mail_from}
+            "smtp_ca_file": settings.smtp_ca_file, "mail_from": settings.mail_from,
+            "mail_from_name": settings.mail_from_name}

@@ -220,11 +220,12 @@ class Settings:
     sign_in_facebook_dialog_url: str = FACEBOOK_DIALOG_URL
     sign_in_facebook_graph_url: str = FACEBOOK_GRAPH_URL
     sign_in_facebook_api_version: str = FACEBOOK_API_VERSION
-    # Mail (docs/mail.md): where it is sent (empty: `serve` runs the mail catcher), and from which address.
+    # Mail (docs/mail.md): where it is sent (empty: `serve` runs the mail catcher), how, and from whom.
     smtp_url: str = field(default="", repr=False)
     smtp_starttls: bool = False
     smtp_ca_file: str = ""  # authorities trusted for the mail server's certificate besides the system's
     mail_from: str = "bookings@localhost"
+    mail_from_name: str = "Lockstep"  # the display name of mail not sent for one business (account mail)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -297,4 +298,5 @@ class Settings:
             smtp_starttls=_bool("LOCKSTEP_SMTP_STARTTLS", False),
             smtp_ca_file=mail_settings.smtp_ca_file(),
             mail_from=mail_settings.mail_from(),
+            mail_from_name=mail_settings.mail_from_name(),
         )

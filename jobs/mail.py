@@ -56,7 +56,8 @@ async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], 
     except ValueError:  # the same data would fail again: the mail goes without its invitation
         log.exception("mail %s goes without its calendar invitation", mail_id)
         invitation = None
-    message = compose(render_mail(outgoing.kind, outgoing.data), sender_name=business,
+    # Booking and staff mail speaks for its business; account mail for the deployment (LOCKSTEP_MAIL_FROM_NAME).
+    message = compose(render_mail(outgoing.kind, outgoing.data), sender_name=business or settings.mail_from_name,
                       sender_address=settings.mail_from, recipient=outgoing.address, sent_at=clock(),
                       calendar=invitation)
     try:

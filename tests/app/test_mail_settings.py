@@ -13,7 +13,8 @@ from jobs.runtime import JobConfig
 from jobs.smtp import SmtpServer, smtp_server
 from tests.support.smtp import self_signed_certificate
 
-MAIL = ("LOCKSTEP_SMTP_URL", "LOCKSTEP_SMTP_STARTTLS", "LOCKSTEP_SMTP_CA_FILE", "LOCKSTEP_MAIL_FROM")
+MAIL = ("LOCKSTEP_SMTP_URL", "LOCKSTEP_SMTP_STARTTLS", "LOCKSTEP_SMTP_CA_FILE", "LOCKSTEP_MAIL_FROM",
+        "LOCKSTEP_MAIL_FROM_NAME")
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +26,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_unset_mail_goes_nowhere_from_a_local_address_trusting_the_system_alone() -> None:
     settings = Settings.from_env()
-    assert (settings.smtp_url, settings.smtp_starttls, settings.smtp_ca_file, settings.mail_from) == (
-        "", False, "", "bookings@localhost")
+    assert (settings.smtp_url, settings.smtp_starttls, settings.smtp_ca_file, settings.mail_from,
+            settings.mail_from_name) == ("", False, "", "bookings@localhost", "Lockstep")
 
 
 def test_the_settings_are_read_from_the_environment_and_reach_the_job_configuration(
@@ -37,6 +38,7 @@ def test_the_settings_are_read_from_the_environment_and_reach_the_job_configurat
     monkeypatch.setenv("LOCKSTEP_SMTP_STARTTLS", "true")
     monkeypatch.setenv("LOCKSTEP_SMTP_CA_FILE", str(certificate.cert_file))
     monkeypatch.setenv("LOCKSTEP_MAIL_FROM", " bookings@fixit.example ")
+    monkeypatch.setenv("LOCKSTEP_MAIL_FROM_NAME", "  Fix-It   Bookings ")
     # when the settings are read and a worker's configuration is made of them
     settings = Settings.from_env()
     config = JobConfig(database_url="sqlite://:memory:", redis_url="redis://127.0.0.1:1/0", secret_keys=("k",),
@@ -44,8 +46,9 @@ def test_the_settings_are_read_from_the_environment_and_reach_the_job_configurat
     # then each is as given, and the worker's server is the relay, upgraded, trusting that file
     assert (settings.smtp_url, settings.smtp_starttls, settings.smtp_ca_file, settings.mail_from) == (
         "smtp://lockstep:s%40cret@mail.example.com:587", True, str(certificate.cert_file), "bookings@fixit.example")
-    assert (config.smtp_url, config.smtp_starttls, config.smtp_ca_file, config.mail_from) == (
-        settings.smtp_url, True, str(certificate.cert_file), "bookings@fixit.example")
+    assert settings.mail_from_name == "Fix-It Bookings"
+    assert (config.smtp_url, config.smtp_starttls, config.smtp_ca_file, config.mail_from, config.mail_from_name) == (
+        settings.smtp_url, True, str(certificate.cert_file), "bookings@fixit.example", "Fix-It Bookings")
     server = smtp_server(config.smtp_url, starttls=config.smtp_starttls, ca_file=config.smtp_ca_file)
     assert server == SmtpServer("mail.example.com", 587, implicit_tls=False, starttls=True, username="lockstep",
                                 password="s@cret", ca_file=str(certificate.cert_file))
@@ -66,6 +69,8 @@ def test_a_ca_file_given_relative_to_the_working_folder_is_kept_as_its_full_path
     ("LOCKSTEP_SMTP_STARTTLS", "sometimes", "LOCKSTEP_SMTP_STARTTLS must be true or false"),
     ("LOCKSTEP_MAIL_FROM", "Fix-It <bookings@fixit.example>", "LOCKSTEP_MAIL_FROM must be a plain address"),
     ("LOCKSTEP_SMTP_CA_FILE", "/nonexistent/relay-ca.pem", "LOCKSTEP_SMTP_CA_FILE: /nonexistent/relay-ca.pem cannot"),
+    ("LOCKSTEP_MAIL_FROM_NAME", "F" * 101, "LOCKSTEP_MAIL_FROM_NAME must be a name of 1 to 100 printable"),
+    ("LOCKSTEP_MAIL_FROM_NAME", "Fix-It\x07", "LOCKSTEP_MAIL_FROM_NAME must be a name of 1 to 100 printable"),
 ])
 def test_a_setting_a_worker_would_fail_on_stops_the_start(
         monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str) -> None:
