@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +16,7 @@ from domain.mail import MailKind
 from models import Business, MailOutbox, MailState
 from schema.ids import decode_id
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
-from tests.support.invitations import ReadInvitation, read_invitation
+from tests.support.invitations import invitation_of
 from tests.support.mail import MAIL_FROM, MailTimeline, mail_runtime, states
 from tests.support.smtp import SmtpTestServer, parts, running_smtp
 
@@ -31,20 +30,6 @@ SET_PREFERENCES = """mutation($input: SetMailPreferencesInput!) { setMailPrefere
   ... on MailPreferences { preferences { kind enabled } } ... on ValidationError { message path } } }"""
 UPDATE_SERVICE = """mutation($input: UpdateServiceInput!) { updateService(input: $input) { __typename
   ... on Service { reminderHours } ... on NotAuthorized { message } } }"""
-
-
-def invitation_of(message: EmailMessage, method: str) -> ReadInvitation:
-    """The message's invitation, as iMIP carries it: a text/calendar alternative with the iTIP method, and the same
-    object as an .ics attachment; read by two independent parsers (tests.support.invitations)."""
-    (calendar,) = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
-    assert calendar.get_param("method") == method
-    (attachment,) = [part for part in message.iter_attachments()]
-    assert attachment.get_filename() == ("cancel.ics" if method == "CANCEL" else "invite.ics")
-    data = calendar.get_payload(decode=True)
-    assert isinstance(data, bytes) and attachment.get_payload(decode=True) == data
-    read = read_invitation(data)
-    assert read.method == method
-    return read
 
 
 @pytest.fixture

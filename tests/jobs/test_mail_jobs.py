@@ -24,6 +24,7 @@ from providers.base import RemoteCalendar
 from services.sync_dispatch import dispatch_outbox
 from services.sync_health import record_failure, record_success
 from tests.fakes.memory import MemoryProvider
+from tests.support.invitations import invitation_of
 from tests.support.mail import MailTimeline, mail_runtime, states
 from tests.support.smtp import PASSWORD, Security, SmtpTestServer, parts, running_smtp, self_signed_certificate
 from tests.support.sync import ConnectedStaff, book, given_connected_staff
@@ -244,28 +245,46 @@ async def test_a_hand_move_in_the_staff_members_calendar_tells_the_customer(
     # given a booking whose event is in the staff member's calendar, its confirmation sent
     given = await given_connected_staff()
     provider = memory()
-    _, event_id = await pushed(given, provider, TEN_BERLIN)
+    booking, event_id = await pushed(given, provider, TEN_BERLIN)
     assert await mail_jobs.tick(NOW) == ["sent"]
     # when the staff member drags the event four hours later and the calendar is pulled
     moved_by_hand(provider, event_id, TEN_BERLIN + timedelta(hours=4))
     await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))
     # then the customer is told of the new time (nobody else: the policy settled it, no one needs to act)
     assert await mail_jobs.tick(NOW + timedelta(minutes=1)) == ["sent"]
-    assert smtp.to(CUSTOMER)[1]["Subject"] == "Your booking has moved to Tuesday 8 January 2030, 14:00"
+    confirmed, moved = smtp.to(CUSTOMER)
+    assert moved["Subject"] == "Your booking has moved to Tuesday 8 January 2030, 14:00"
     assert len(smtp.received) == 2
+    # and its invitation is the same event as the confirmation's, at the new time, with a higher SEQUENCE
+    first, second = invitation_of(confirmed, "REQUEST"), invitation_of(moved, "REQUEST")
+    assert (first.uid, first.sequence, first.starts_at, first.ends_at) == (
+        f"invitation-booking-{booking.id}@lockstep.example", 1, TEN_BERLIN, TEN_BERLIN + timedelta(hours=1))
+    four_later = TEN_BERLIN + timedelta(hours=4)
+    assert (second.uid, second.sequence, second.starts_at, second.ends_at, second.status) == (
+        first.uid, 2, four_later, four_later + timedelta(hours=1), "CONFIRMED")
 
 
 async def test_a_hand_delete_that_cancels_the_booking_tells_the_customer(
         mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a booking whose event is in the staff member's calendar, with the policy "calendar wins"
     given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
     provider = memory()
-    _, event_id = await pushed(given, provider, TEN_BERLIN)
+    booking, event_id = await pushed(given, provider, TEN_BERLIN)
+    # when the staff member deletes the event and the calendar is pulled
     provider.delete_by_hand("work", event_id)
     await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))
+    # then the customer gets the confirmation and the cancellation
     assert await mail_jobs.tick(NOW + timedelta(minutes=1)) == ["sent", "sent"]
-    assert [message["Subject"] for message in smtp.to(CUSTOMER)] == [
+    confirmed, cancelled = smtp.to(CUSTOMER)
+    assert [message["Subject"] for message in (confirmed, cancelled)] == [
         "Your booking on Tuesday 8 January 2030, 10:00 is confirmed",
         "Your booking on Tuesday 8 January 2030, 10:00 is cancelled"]
+    # and the cancellation is a CANCEL of the same event, at its time, with a higher SEQUENCE
+    first, last = invitation_of(confirmed, "REQUEST"), invitation_of(cancelled, "CANCEL")
+    assert (first.uid, first.sequence, first.status) == (
+        f"invitation-booking-{booking.id}@lockstep.example", 1, "CONFIRMED")
+    assert (last.uid, last.sequence, last.status, last.starts_at, last.ends_at) == (
+        first.uid, 2, "CANCELLED", TEN_BERLIN, TEN_BERLIN + timedelta(hours=1))
 
 
 async def test_a_conflict_to_resolve_is_mailed_to_the_staff_member_and_the_owner(
