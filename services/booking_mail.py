@@ -100,23 +100,21 @@ async def _plan_reminders(bookings: Sequence[Booking], now: datetime, db: Any) -
                          **_recipient(booking))
 
 
-async def reminders_replanned(service_id: int, now: datetime, db: Any) -> int:
+async def reminders_replanned(service_id: int, now: datetime, db: Any) -> None:
     """The service's reminder lead time changed: the reminders owed for its confirmed bookings still ahead follow
     it, in the caller's transaction (the service update's). Each booking's unsent reminder is dropped and planned
     again at the new lead time (none when it is 0, or when that time has already passed); a booking whose reminder
-    for its current start was sent already gets no second one. Returns how many reminders are now owed."""
+    for its current start was sent already gets no second one."""
     ahead = await Booking.filter(service_id=service_id, status=BookingStatus.CONFIRMED,
                                  starts_at__gt=now).using_db(db).order_by("starts_at")
     if not ahead:
-        return 0
+        return
     await drop_owed([booking.id for booking in ahead], MailKind.BOOKING_REMINDER, db)
     sent = await MailOutbox.filter(booking_id__in=[booking.id for booking in ahead],
                                    kind=MailKind.BOOKING_REMINDER.value, state=MailState.SENT).using_db(db)
     reminded = {(row.booking_id, row.data.get("startsAt")) for row in sent}
     due = [booking for booking in ahead if (booking.id, _iso(booking.starts_at)) not in reminded]
     await _plan_reminders(due, now, db)
-    return await MailOutbox.filter(booking_id__in=[booking.id for booking in due],
-                                   kind=MailKind.BOOKING_REMINDER.value, state=MailState.PENDING).using_db(db).count()
 
 
 async def booking_made(rows: Sequence[Booking], now: datetime, db: Any) -> None:
