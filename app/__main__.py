@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.data_files import protect_data_files, restrict_umask
 from app.logs import configure_logging
+from app.mail_settings import mail_job_settings
 from app.settings import Settings
 from jobs.runtime import JobConfig
 from models.database import connected, is_postgres
@@ -68,7 +69,7 @@ def job_config(settings: Settings) -> JobConfig:
                      secret_keys=settings.secret_keys, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                      caldav_timeout_seconds=settings.caldav_timeout_seconds,
                      providers=provider_setups(settings), public_url=settings.public_url,
-                     smtp_url=settings.smtp_url, smtp_starttls=settings.smtp_starttls, mail_from=settings.mail_from)
+                     **mail_job_settings(settings))
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import mail_settings
 from domain.client_address import trusted_networks
 from providers.entry import ProviderApp
 from providers.registry import REGISTRY
@@ -67,27 +68,6 @@ def _metrics_access() -> tuple[str, str]:
     if access == "token" and len(token) < 32:
         raise SystemExit("LOCKSTEP_METRICS=token needs LOCKSTEP_METRICS_TOKEN of at least 32 characters")
     return access, token
-
-
-def _smtp_url() -> str:
-    """LOCKSTEP_SMTP_URL, checked at start (the message never repeats the URL: it may hold a password)."""
-    from jobs.smtp import smtp_server
-
-    url = os.environ.get("LOCKSTEP_SMTP_URL", "").strip()
-    if url:
-        try:
-            smtp_server(url)
-        except ValueError as exc:
-            raise SystemExit(f"LOCKSTEP_SMTP_URL: {exc}") from None
-    return url
-
-
-def _mail_from() -> str:
-    address = (os.environ.get("LOCKSTEP_MAIL_FROM") or "bookings@localhost").strip()
-    local, at, domain = address.rpartition("@")
-    if not (local and at and domain) or any(character.isspace() or character in "<>\"," for character in address):
-        raise SystemExit(f"LOCKSTEP_MAIL_FROM must be a plain address such as bookings@example.com, got {address!r}")
-    return address
 
 
 def _proxies(name: str) -> tuple[str, ...]:
@@ -244,10 +224,12 @@ class Settings:
     sign_in_facebook_dialog_url: str = FACEBOOK_DIALOG_URL
     sign_in_facebook_graph_url: str = FACEBOOK_GRAPH_URL
     sign_in_facebook_api_version: str = FACEBOOK_API_VERSION
-    # Mail (docs/mail.md): where it is sent (empty: `serve` runs the mail catcher), and from which address.
+    # Mail (docs/mail.md): where it is sent (empty: `serve` runs the mail catcher), how, and from whom.
     smtp_url: str = field(default="", repr=False)
     smtp_starttls: bool = False
+    smtp_ca_file: str = ""  # authorities trusted for the mail server's certificate besides the system's
     mail_from: str = "bookings@localhost"
+    mail_from_name: str = "Lockstep"  # the display name of mail not sent for one business (account mail)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -319,7 +301,9 @@ class Settings:
             sign_in_facebook_graph_url=os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_GRAPH_URL") or FACEBOOK_GRAPH_URL,
             sign_in_facebook_api_version=(os.environ.get("LOCKSTEP_SIGNIN_FACEBOOK_API_VERSION")
                                           or FACEBOOK_API_VERSION),
-            smtp_url=_smtp_url(),
+            smtp_url=mail_settings.smtp_url(),
             smtp_starttls=_bool("LOCKSTEP_SMTP_STARTTLS", False),
-            mail_from=_mail_from(),
+            smtp_ca_file=mail_settings.smtp_ca_file(),
+            mail_from=mail_settings.mail_from(),
+            mail_from_name=mail_settings.mail_from_name(),
         )

@@ -4,8 +4,9 @@ Terms:
 - *kind*: what a mail tells of (MailKind). Customers get the booking kinds; staff members and the business owner get
   the notification kinds that need a person (NOTIFICATION_MAIL says which notification becomes which kind, for whom).
 - *audience*: `staff` (the staff member whose calendar it is) or `owner` (the business owner).
-- *account mail*: a link to the web app's account page with a single-use token, to verify an address, reset a
-  password or confirm a new address (ACCOUNT_KINDS); everyone gets it, whatever their mail preferences say.
+- *account mail*: mail about the account itself (ACCOUNT_KINDS): a link to the web app's account page with a
+  single-use token, to verify an address, reset a password or confirm a new address, or the notice (without a link)
+  that someone asked to make the account's address theirs; everyone gets it, whatever their mail preferences say.
 - *reminder*: a mail to the customer a service's lead time before the booking starts; none when the lead time is 0
   or the reminder's time has already passed when the booking is made or moved.
 """
@@ -27,12 +28,14 @@ class MailKind(StrEnum):
     ACCOUNT_VERIFY = "account_verify"
     PASSWORD_RESET = "password_reset"
     EMAIL_CHANGE = "email_change"
+    EMAIL_IN_USE = "email_in_use"
 
 
 BOOKING_KINDS = frozenset({MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_RESCHEDULED, MailKind.BOOKING_CANCELLED,
                            MailKind.BOOKING_REMINDER})
-# Mail about the account itself: always sent (it cannot be turned off) and it holds a single-use link.
-ACCOUNT_KINDS = frozenset({MailKind.ACCOUNT_VERIFY, MailKind.PASSWORD_RESET, MailKind.EMAIL_CHANGE})
+# Mail about the account itself: always sent (it cannot be turned off); all but the notice hold a single-use link.
+ACCOUNT_KINDS = frozenset({MailKind.ACCOUNT_VERIFY, MailKind.PASSWORD_RESET, MailKind.EMAIL_CHANGE,
+                           MailKind.EMAIL_IN_USE})
 # Booking kinds that carry a calendar invitation (a reminder changes nothing in the customer's calendar).
 INVITING_KINDS = frozenset({MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_RESCHEDULED, MailKind.BOOKING_CANCELLED})
 CONFLICT_NOTIFICATIONS = frozenset({"event_moved", "event_deleted", "busy_overlap"})

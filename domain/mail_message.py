@@ -2,7 +2,8 @@
 the way iMIP (RFC 6047) carries it: a `text/calendar` alternative with the iTIP method, and the same object as an
 `.ics` attachment for mail programs that only offer attachments.
 
-The sender is the business: its name as the display name, the deployment's address (LOCKSTEP_MAIL_FROM).
+The sender is the business: its name as the display name, the deployment's address (LOCKSTEP_MAIL_FROM); mail not
+sent for one business (account mail) has the deployment's name (LOCKSTEP_MAIL_FROM_NAME) instead.
 """
 
 from __future__ import annotations

@@ -97,6 +97,27 @@ _ACCOUNT = {
                             "Please confirm that your account should use this email address from now on:",
                             "The link works once, within 24 hours. Until then your account keeps its old address."),
 }
+# Account mail without a link: what it says needs nothing done.
+_ACCOUNT_NOTICE = {
+    MailKind.EMAIL_IN_USE: ("Someone tried to use your email address",
+                            "Someone signed in to another account asked to make this email address theirs. Nothing "
+                            "has changed: the address stays with your account, and the other account was not told "
+                            "that it is yours.",
+                            "You need not do anything."),
+}
+_ACCOUNT_NOTICE_TEXT = Template("""Hello $recipient,
+
+$lead
+
+$note
+""")
+_ACCOUNT_NOTICE_HTML = Template("""<!DOCTYPE html>
+<html><body>
+<p>Hello $recipient,</p>
+<p>$lead</p>
+<p>$note</p>
+</body></html>
+""")
 _ACCOUNT_TEXT = Template("""Hello $recipient,
 
 $lead
@@ -169,6 +190,11 @@ def _notice(kind: MailKind, data: dict[str, object]) -> RenderedMail:
 
 
 def _account(kind: MailKind, data: dict[str, object]) -> RenderedMail:
+    if kind in _ACCOUNT_NOTICE:
+        subject, lead, note = _ACCOUNT_NOTICE[kind]
+        values = {"recipient": _text(data, "recipient") or "there", "lead": lead, "note": note}
+        return RenderedMail(subject, _ACCOUNT_NOTICE_TEXT.substitute(values),
+                            _ACCOUNT_NOTICE_HTML.substitute(_escaped(values)))
     subject, lead, note = _ACCOUNT[kind]
     values = {"recipient": _text(data, "recipient") or "there", "lead": lead, "link": _text(data, "link"),
               "note": note}
@@ -177,7 +203,7 @@ def _account(kind: MailKind, data: dict[str, object]) -> RenderedMail:
 
 def render_mail(kind: MailKind, data: dict[str, object]) -> RenderedMail:
     """The subject and both bodies of a mail of `kind` saying what `data` holds."""
-    if kind in _ACCOUNT:
+    if kind in _ACCOUNT or kind in _ACCOUNT_NOTICE:
         return _account(kind, data)
     if kind in _BOOKING:
         return _booking(kind, data)

@@ -47,7 +47,7 @@ async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], 
         outcome = await mail_not_delivered(mail_id, "no mail server is configured (LOCKSTEP_SMTP_URL)", clock())
         log.warning("mail not sent: no mail server is configured", extra=_fields(mail_id, kind, outcome=outcome))
         return outcome
-    server = smtp_server(settings.smtp_url, starttls=settings.smtp_starttls)
+    server = smtp_server(settings.smtp_url, starttls=settings.smtp_starttls, ca_file=settings.smtp_ca_file)
     business = str(outgoing.data.get("business", ""))
     try:
         invitation = invitation_part(outgoing.kind, outgoing.data, organizer=Party(business, settings.mail_from),
@@ -56,7 +56,8 @@ async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], 
     except ValueError:  # the same data would fail again: the mail goes without its invitation
         log.exception("mail %s goes without its calendar invitation", mail_id)
         invitation = None
-    message = compose(render_mail(outgoing.kind, outgoing.data), sender_name=business,
+    # Booking and staff mail speaks for its business; account mail for the deployment (LOCKSTEP_MAIL_FROM_NAME).
+    message = compose(render_mail(outgoing.kind, outgoing.data), sender_name=business or settings.mail_from_name,
                       sender_address=settings.mail_from, recipient=outgoing.address, sent_at=clock(),
                       calendar=invitation)
     try:

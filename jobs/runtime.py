@@ -51,7 +51,9 @@ class JobConfig:
     # Where mail is sent (jobs.smtp: smtp:// or smtps://, may hold a password); empty: mail waits in the outbox.
     smtp_url: str = field(default="", repr=False)
     smtp_starttls: bool = False
+    smtp_ca_file: str = ""  # authorities trusted for the mail server's certificate besides the system's
     mail_from: str = "bookings@localhost"  # the address mail comes from; the display name is the business's
+    mail_from_name: str = "Lockstep"  # the display name of mail not sent on behalf of one business (account mail)
 
     def setup_of(self, entry: ProviderEntry) -> ProviderSetup | None:
         """The provider's configuration here, or None when its connections cannot sync on this deployment."""

@@ -3,8 +3,12 @@ Google Sign-In SDK hands to its app, both checked against Google's published key
 
 Terms:
 - *client ids*: Lockstep's OAuth clients at Google. The first is the web client: every ID token must be for it
-  (`aud`), since the Android and iOS SDKs ask for a token for the server's web client; `azp` (the client that asked)
-  may be any of them.
+  (`aud`), since the Android and iOS SDKs ask for a token for the server's web client.
+- *presenter* (`azp`): the client that asked for the ID token. A phone's token must name one of our client ids: it
+  is the claim that says which of our apps asked (the audience is always the web client). The token the web flow's
+  code is traded for was asked for by the web client itself, with its secret, and Google documents `azp` as needed
+  only when the asking party is not the audience (as OpenID Connect Core 1.0 section 2 does), so there it may be
+  absent; when present it must be the web client.
 - *discovery*: Google's OpenID configuration (issuer, endpoints, key set address), read once and kept an hour.
 - *key set* (JWKS): Google's public signing keys, kept as long as its Cache-Control says. A token signed with a key
   not in it (`kid` unknown: Google rotated its keys) makes it read again, at most once per `min_refetch_seconds`,
@@ -125,8 +129,9 @@ class GoogleSignIn:
 
     async def verified_claims(self, id_token: str, nonce: str | None = None) -> dict[str, Any]:
         """The claims of a genuine ID token for Lockstep: signed RS256 by one of Google's keys, issued by Google,
-        for the web client (`aud`), asked by one of our clients (`azp`), not expired, and with `nonce` when one
-        was sent."""
+        for the web client (`aud`), not expired, and asked for by one of our clients (`azp`, see the module's
+        terms). Without `nonce` it is a phone's token, which must name its presenter; with it, the web flow's, which
+        must carry that nonce."""
         try:
             header = jws.extract_compact(id_token.encode()).protected
         except (JoseError, ValueError, UnicodeError):
@@ -146,10 +151,16 @@ class GoogleSignIn:
         except JoseError as exc:
             raise IdentityRejected(f"The Google ID token is not valid ({exc.description or exc.error})") from None
         claims = decoded.claims
-        if "azp" in claims and claims["azp"] not in self.app.client_ids:
-            raise IdentityRejected("The Google ID token was asked for by a client that is not Lockstep's")
-        if nonce is not None and claims.get("nonce") != nonce:
-            raise IdentityRejected("The Google ID token does not answer this sign-in (nonce)")
+        if nonce is None:
+            if "azp" not in claims:
+                raise IdentityRejected("The Google ID token does not say which client asked for it (azp)")
+            if claims["azp"] not in self.app.client_ids:
+                raise IdentityRejected("The Google ID token was asked for by a client that is not Lockstep's")
+        else:
+            if "azp" in claims and claims["azp"] != self.app.web_client_id:
+                raise IdentityRejected("The Google ID token was asked for by a client that is not Lockstep's")
+            if claims.get("nonce") != nonce:
+                raise IdentityRejected("The Google ID token does not answer this sign-in (nonce)")
         return claims
 
     async def verify_token(self, token: str) -> VerifiedIdentity:

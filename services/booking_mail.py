@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.mail import MailKind, reminder_time
 from domain.recurrence import occurrence_starts
-from models import Booking, BookingSeries, BookingStatus, Business, Service, Staff
+from models import Booking, BookingSeries, BookingStatus, Business, MailOutbox, MailState, Service, Staff
 from services.booking_queries import LOCKSTEP_SOURCE
 from services.mail import drop_owed, queue_mail
 
@@ -87,21 +87,43 @@ async def _queue(kind: MailKind, booking: Booking, now: datetime, db: Any, **ext
 
 
 async def _plan_reminders(bookings: Sequence[Booking], now: datetime, db: Any) -> None:
+    """Owe each of the bookings (all of one service) its reminder, at the service's lead time before its start."""
     if not bookings:
         return
     lead = await Service.filter(id=bookings[0].service_id).using_db(db).values_list("reminder_hours", flat=True)
     hours = int(str(lead[0])) if lead else 0
-    # A reminder carries no invitation: what every occurrence shares is read once (a series has up to 52).
-    shared: dict[str, object] | None = None
+    # A reminder carries no invitation: what the bookings of one staff member and series share is read once (a
+    # series has up to 52 occurrences, a service many bookings).
+    shared: dict[tuple[int, int | None], dict[str, object]] = {}
     for booking in bookings:
         due = reminder_time(booking.starts_at, hours, now) if _ours(booking) else None
         if due is None:
             continue
-        shared = shared or await _about(booking, db, invitation=False)
-        data = {**shared, "bookingId": booking.id, "sequence": booking.version, "startsAt": _iso(booking.starts_at),
+        key = (booking.staff_id, booking.series_id)
+        if key not in shared:
+            shared[key] = await _about(booking, db, invitation=False)
+        data = {**shared[key], "bookingId": booking.id, "sequence": booking.version,
+                "startsAt": _iso(booking.starts_at),
                 "endsAt": _iso(booking.ends_at), "customer": booking.customer_name, "reminderHours": hours}
         await queue_mail(MailKind.BOOKING_REMINDER, data, now, booking_id=booking.id, due_at=due, db=db,
                          **_recipient(booking))
+
+
+async def reminders_replanned(service_id: int, now: datetime, db: Any) -> None:
+    """The service's reminder lead time changed: the reminders owed for its confirmed bookings still ahead follow
+    it, in the caller's transaction (the service update's). Each booking's unsent reminder is dropped and planned
+    again at the new lead time (none when it is 0, or when that time has already passed); a booking whose reminder
+    for its current start was sent already gets no second one."""
+    ahead = await Booking.filter(service_id=service_id, status=BookingStatus.CONFIRMED,
+                                 starts_at__gt=now).using_db(db).order_by("starts_at")
+    if not ahead:
+        return
+    await drop_owed([booking.id for booking in ahead], MailKind.BOOKING_REMINDER, db)
+    sent = await MailOutbox.filter(booking_id__in=[booking.id for booking in ahead],
+                                   kind=MailKind.BOOKING_REMINDER.value, state=MailState.SENT).using_db(db)
+    reminded = {(row.booking_id, row.data.get("startsAt")) for row in sent}
+    due = [booking for booking in ahead if (booking.id, _iso(booking.starts_at)) not in reminded]
+    await _plan_reminders(due, now, db)
 
 
 async def booking_made(rows: Sequence[Booking], now: datetime, db: Any) -> None:

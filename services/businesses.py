@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -12,8 +13,9 @@ from models import Business, Service, Staff, UserRole
 from services import live, validation
 from services.access import require_owner, require_signed_in
 from services.auth import Viewer, invite_code, normalise_email
+from services.booking_mail import reminders_replanned
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
-from services.locks import lock_business, lock_owner
+from services.locks import hold_staff, lock_business, lock_owner
 from services.quotas import DEFAULT_QUOTAS, Quota, Quotas, check_quota
 
 
@@ -132,7 +134,9 @@ async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields
 
 
 async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
-                         min_step: int = MIN_SLOT_STEP_MINUTES) -> Service:
+                         min_step: int = MIN_SLOT_STEP_MINUTES, now: datetime | None = None) -> Service:
+    """Change a service. A new reminder lead time moves the reminders owed for its bookings ahead in the same
+    transaction (services.booking_mail.reminders_replanned)."""
     service = await Service.get_or_none(id=service_id)
     if service is None:
         raise NotFoundError("Service", ["input", "id"])
@@ -142,14 +146,24 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
     if fields.staff_ids is not None:
         staff = await _staff_of_business(service.business_id, fields.staff_ids)
     before = [member.id for member in await service.staff.all()]
-    async with in_transaction():
+    new_lead = "reminder_hours" in values and values["reminder_hours"] != service.reminder_hours
+    async with in_transaction() as db:
+        if new_lead:
+            # Under the staff members' locks (taken first, in order, as a booking takes its own): a booking made
+            # meanwhile plans its reminder after this commits, reading the new lead time, or before, and is planned
+            # again here.
+            for staff_id in sorted(await Staff.filter(business_id=service.business_id).using_db(db).values_list(
+                    "id", flat=True)):
+                await hold_staff(int(str(staff_id)), db)
         if values:
             service.update_from_dict(values)
-            await service.save()
+            await service.save(using_db=db)
         if staff is not None:
-            await service.staff.clear()
+            await service.staff.clear(using_db=db)
             if staff:
-                await service.staff.add(*staff)
+                await service.staff.add(*staff, using_db=db)
+        if new_lead:
+            await reminders_replanned(service.id, now or datetime.now(UTC), db)
     # Length, buffers, step, notice, horizon or who performs it: the service's slots may differ anywhere ahead.
     await live.publish_schedule_changed([*before, *(member.id for member in staff or [])], service_ids=[service.id])
     return service

@@ -5,6 +5,10 @@ has the token rules); it lives a day. Until its link is opened the account keeps
 new address the account's, verified, if no other account has taken it meanwhile (then nothing changes and the link
 stays unused). An account with a password confirms the request with it; one that signs in only with a provider has
 none to give.
+
+Asking for an address another account has gets the same answer as a free one, so a signed-in user cannot learn
+which addresses have accounts; no link is made, and that account is mailed a notice (no link, nothing to do) that
+someone tried. Either way the request counts against the same throttle.
 """
 
 from __future__ import annotations
@@ -40,10 +44,15 @@ async def request_email_change(viewer: Viewer, new_email: str, password: str | N
             raise InvalidInputError(["input", "password"], WRONG_PASSWORD)
         if address == user.email:
             raise InvalidInputError(["input", "newEmail"], SAME_ADDRESS)
-        if await User.filter(email=address).exists():
-            raise InvalidInputError(["input", "newEmail"], TAKEN)
         await security.throttle.spend(Attempt("email_change_mail", client, account=str(user_id)))
         now = datetime.now(UTC)
+        holder = await User.get_or_none(email=address)
+        if holder is not None:
+            # The same answer as for a free address (see the module's terms), and nothing that would let the asker
+            # take the address: only a notice to the account that has it (none to a deleted one: it has no mail).
+            if holder.deleted_at is None:
+                await queue_mail(MailKind.EMAIL_IN_USE, {"recipient": holder.name}, now, user_id=holder.id)
+            return
         async with in_transaction() as db:
             token = await issue_account_token(user.id, AccountTokenPurpose.CHANGE_EMAIL, now, db, new_email=address)
             await queue_mail(MailKind.EMAIL_CHANGE, {"recipient": user.name, "link": account_link(security, token)},

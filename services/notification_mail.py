@@ -5,6 +5,8 @@ the bookings made while it was down. Written in the notification's transaction (
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +27,20 @@ async def _recovered_lines(staff: Staff, booking_ids: list[int], db: Any) -> lis
     return [*lines, *([f"and {more} more"] if more > 0 else [])]
 
 
+def erase_line_names(lines: Iterable[str], names: Iterable[str], label: str) -> list[str]:
+    """A recovery mail's lines (`when: customer, service`) with each of `names` in the customer's place replaced
+    by `label` (a customer who deleted their account)."""
+    longest_first = sorted(names, key=len, reverse=True)
+    erased = []
+    for line in lines:
+        for name in longest_first:
+            # The time (when()) ends in HH:MM, so the first "HH:MM: " is where the customer's name begins.
+            line = re.sub(rf"^(.+? \d{{2}}:\d{{2}}): {re.escape(name)}, ", lambda found: f"{found[1]}: {label}, ",
+                          line, count=1)
+        erased.append(line)
+    return erased
+
+
 async def mail_notification(staff: Staff, owner_id: int, recipients: list[int], kind: str, message: str,
                             data: dict[str, object], now: datetime, db: Any) -> None:
     """Queue the mail a notification of `kind` owes each of its `recipients` who is in that kind's audience."""
@@ -43,4 +59,6 @@ async def mail_notification(staff: Staff, owner_id: int, recipients: list[int], 
         mail_data: dict[str, object] = {"business": business.name, "recipient": names.get(user_id, ""),
                                         "message": message, "lines": lines, "staff": staff.name,
                                         "zone": staff.time_zone}
+        if "bookingIds" in data:  # which bookings it names, so a customer's deletion finds their name here
+            mail_data["bookingIds"] = data["bookingIds"]
         await queue_mail(mail_kind, mail_data, now, user_id=user_id, db=db)

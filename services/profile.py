@@ -6,8 +6,9 @@ Terms:
 - *deleting an account*: the customer's personal data is erased at once and for good: the account row keeps only its
   id (so bookings keep their history) and is marked deleted, which signs it out everywhere (services.auth
   current_viewer); its bookings stay as anonymous records for the business (name "Former customer", no email,
-  phone or notes); its sign-in identities, refresh tokens, notifications, mail preferences and every mail to it
-  (sent or owed) are deleted, so no more mail goes out to it. Only customers delete
+  phone or notes), and so do the events written for them in staff members' calendars and the notices that named
+  them to staff (services.customer_erasure); its sign-in identities, refresh tokens, notifications, mail preferences
+  and every mail to it (sent or owed) are deleted, so no more mail goes out to it. Only customers delete
   their own accounts: an owner or staff member's account holds a business's work.
 """
 
@@ -22,7 +23,6 @@ from tortoise.transactions import in_transaction
 
 from models import (
     AccountToken,
-    Booking,
     MailOutbox,
     MailPreference,
     Notification,
@@ -31,9 +31,10 @@ from models import (
     User,
     UserRole,
 )
-from services import validation
+from services import live, validation
 from services.access import require_signed_in
 from services.auth import Viewer, normalise_email
+from services.customer_erasure import anonymise_bookings
 from services.errors import InvalidInputError, NotAuthorizedError
 from services.validation import text
 
@@ -86,8 +87,7 @@ async def delete_my_account(viewer: Viewer, confirm_email: str, now: datetime) -
     if normalise_email(confirm_email, ["input", "email"]) != user.email:
         raise InvalidInputError(["input", "email"], "Type the account's email address to confirm")
     async with in_transaction() as db:
-        await Booking.filter(customer_id=user_id).using_db(db).update(
-            customer_id=None, customer_name=FORMER_CUSTOMER, customer_email="", customer_phone="", customer_notes="")
+        erased = await anonymise_bookings(user_id, FORMER_CUSTOMER, now, db)
         await SignInIdentity.filter(user_id=user_id).using_db(db).delete()
         await RefreshToken.filter(user_id=user_id).using_db(db).delete()
         await AccountToken.filter(user_id=user_id).using_db(db).delete()
@@ -98,3 +98,6 @@ async def delete_my_account(viewer: Viewer, confirm_email: str, now: datetime) -
         await User.filter(id=user_id).using_db(db).update(
             email=f"deleted-{user_id}@deleted.invalid", name=DELETED_NAME, password_hash="", phone="",
             photo_url="", email_verified_at=None, deleted_at=now)
+    for business_id in sorted({booking.business_id for booking in erased}):
+        rows = [booking for booking in erased if booking.business_id == business_id]
+        await live.publish_booking_rows("updated", rows, time_changed=False)

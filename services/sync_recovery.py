@@ -10,6 +10,8 @@ Terms:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -28,6 +30,10 @@ from models import (
 )
 
 _LISTED = 10  # bookings named in a recovery notification; the rest are counted
+MESSAGE_LIMIT = 500  # a stored notification's message (models.Notification)
+# What follows a name in the listing: its start as recovery_message writes it, then the next entry, the count or
+# the end. Matching the whole entry (not the name alone) leaves a longer name that begins with it alone.
+_AFTER_NAME = r"(?= \S+ \d{2} \S+ \d{2}:\d{2}(?:, | and \d+ more$|$))"
 
 
 def _waiting() -> Q:
@@ -57,10 +63,24 @@ async def recovery_message(staff_id: int, booking_ids: list[int], db: Any) -> st
     zone = load_zone(staff.time_zone)
     bookings = await Booking.filter(id__in=booking_ids[:_LISTED]).using_db(db).order_by("starts_at")
     named = [f"{booking.customer_name} {booking.starts_at.astimezone(zone):%a %d %b %H:%M}" for booking in bookings]
-    more = len(booking_ids) - len(named)
-    listing = ", ".join(named) + (f" and {more} more" if more else "")
     count = f"{len(booking_ids)} booking{'s' if len(booking_ids) != 1 else ''}"
-    return f"Calendar sync is working again; {count} made while it was down are being written: {listing}"
+    # As many names as fit the stored message whole (a name is at most 200 characters, so one always does): a name
+    # cut off at the limit could not be found again to erase it (erase_listed_names).
+    for shown in range(len(named), 0, -1):
+        more = len(booking_ids) - shown
+        listing = ", ".join(named[:shown]) + (f" and {more} more" if more else "")
+        message = f"Calendar sync is working again; {count} made while it was down are being written: {listing}"
+        if len(message) <= MESSAGE_LIMIT:
+            return message
+    return f"Calendar sync is working again; {count} made while it was down are being written"
+
+
+def erase_listed_names(message: str, names: Iterable[str], label: str) -> str:
+    """A recovery message (recovery_message) with each of `names` that is listed in it replaced by `label` (a
+    customer who deleted their account), kept within MESSAGE_LIMIT."""
+    for name in sorted(names, key=len, reverse=True):
+        message = re.sub(rf"(?<=: |, ){re.escape(name)}{_AFTER_NAME}", lambda _: label, message)
+    return message[:MESSAGE_LIMIT]
 
 
 async def undispatched_bookings(connection: CalendarConnection) -> int:

@@ -15,7 +15,7 @@ from models import AccountToken, AccountTokenPurpose, MailOutbox, User
 from services.account_tokens import token_digest
 from tests.support.account_mail import INVALID, delivered, link_of, token_of
 from tests.support.graphql import GraphQLClient, api_with, sign_up
-from tests.support.mail import MailTimeline, mail_runtime, states
+from tests.support.mail import MAIL_FROM, MailTimeline, mail_runtime, states
 from tests.support.smtp import SmtpTestServer, running_smtp
 
 PAT = "pat@example.com"
@@ -75,6 +75,23 @@ async def test_signing_up_mails_a_link_that_verifies_the_address_once(
     assert (await api(VIEWER, token=account["accessToken"]))["viewer"] == {"email": PAT, "emailVerified": True}
     # and the link works once only
     assert (await api(VERIFY, {"input": {"token": token}}))["verifyEmail"] == INVALID
+
+
+async def test_account_mail_comes_from_the_deployments_name_not_a_bare_address(
+        api: GraphQLClient, db: str, redis_url: str, smtp: SmtpTestServer) -> None:
+    # given a customer who signed up (a verification mail owed) and asked to reset their password
+    await sign_up(api, PAT, name="Pat Doe")
+    with mail_runtime(db, redis_url, smtp.url):
+        # when the mail goes with the deployment's name left as it is
+        (verify,) = await delivered(MailTimeline(redis_url), smtp, PAT)
+    await api(REQUEST_RESET, {"input": {"email": PAT}})
+    with mail_runtime(db, redis_url, smtp.url, mail_from_name="Fix-It Bookings"):
+        # and when it goes with LOCKSTEP_MAIL_FROM_NAME set
+        reset = (await delivered(MailTimeline(redis_url), smtp, PAT))[1]
+    # then each comes from that name at the deployment's address, not from a bare address
+    assert [(message["Subject"], str(message["From"])) for message in (verify, reset)] == [
+        ("Confirm your email address", f"Lockstep <{MAIL_FROM}>"),
+        ("Reset your password", f"Fix-It Bookings <{MAIL_FROM}>")]
 
 
 async def test_an_expired_or_unknown_verification_link_changes_nothing(

@@ -14,9 +14,9 @@ from domain.mail import MailKind
 from models import AccountToken, AccountTokenPurpose, MailOutbox, User
 from services.account_tokens import token_digest
 from tests.support.account_mail import INVALID, delivered, token_of
-from tests.support.graphql import GraphQLClient, sign_up
-from tests.support.mail import MailTimeline, mail_runtime
-from tests.support.smtp import SmtpTestServer, running_smtp
+from tests.support.graphql import GraphQLClient, api_with, sign_up
+from tests.support.mail import MAIL_FROM, MailTimeline, mail_runtime
+from tests.support.smtp import SmtpTestServer, parts, running_smtp
 
 PAT = "pat@example.com"
 PASSWORD = "correct horse battery"
@@ -81,24 +81,72 @@ async def test_the_new_address_is_confirmed_by_a_link_mailed_to_it_before_it_cou
     assert token not in caplog.text
 
 
-async def test_a_wrong_password_or_an_address_in_use_sends_nothing(
+async def test_a_wrong_password_or_the_accounts_own_address_sends_nothing(
         api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
     access = await signed_up(api, mail_jobs, smtp)
-    await sign_up(api, "taken@example.com")
     await MailOutbox.filter(kind=MailKind.ACCOUNT_VERIFY.value).delete()
     wrong = await api(REQUEST, {"input": {"newEmail": NEW, "password": "not the password"}}, access)
     missing = await api(REQUEST, {"input": {"newEmail": NEW}}, access)
-    taken = await api(REQUEST, {"input": {"newEmail": "Taken@example.com", "password": PASSWORD}}, access)
     same = await api(REQUEST, {"input": {"newEmail": PAT, "password": PASSWORD}}, access)
     assert wrong["requestEmailChange"] == missing["requestEmailChange"] == {
         "__typename": "ValidationError", "message": "The password is wrong", "path": ["input", "password"]}
-    assert taken["requestEmailChange"] == {"__typename": "ValidationError", "path": ["input", "newEmail"],
-                                           "message": "An account with this email already exists"}
     assert same["requestEmailChange"] == {"__typename": "ValidationError", "path": ["input", "newEmail"],
                                           "message": "This is the account's address already"}
     assert await MailOutbox.all().count() == 0 and await AccountToken.filter(purpose="change_email").count() == 0
     assert (await api(REQUEST, {"input": {"newEmail": NEW, "password": PASSWORD}}))["requestEmailChange"] == {
         "__typename": "NotAuthorized", "message": "Sign in first"}
+
+
+async def accounts() -> list[tuple[str, str, bool, str]]:
+    return [(user.email, user.name, user.email_verified_at is not None, user.password_hash)
+            for user in await User.all().order_by("id")]
+
+
+async def test_an_address_another_account_has_gets_the_free_addresses_answer_and_no_link(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given Pat, and Tia whose account has the address Pat will ask for
+    access = await signed_up(api, mail_jobs, smtp)
+    await sign_up(api, "tia@example.com", name="Tia Taken")
+    assert len(await delivered(mail_jobs, smtp, "tia@example.com")) == 1
+    smtp.received.clear()
+    before = await accounts()
+    # when Pat asks for Tia's address, and for a free one
+    taken = await api.raw(REQUEST, {"input": {"newEmail": "Tia@Example.com", "password": PASSWORD}}, access)
+    free = await api.raw(REQUEST, {"input": {"newEmail": NEW, "password": PASSWORD}}, access)
+    # then both answers are the same, word for word
+    assert taken == free == {"data": {"requestEmailChange": {"__typename": "RequestEmailChangePayload",
+                                                             "sent": True}}}
+    # and only the free address has a change request, whose link went to it
+    assert await AccountToken.filter(purpose=AccountTokenPurpose.CHANGE_EMAIL).values_list(
+        "new_email", flat=True) == [NEW]
+    (link_mail,) = await delivered(mail_jobs, smtp, NEW)
+    assert (link_mail["Subject"], str(link_mail["From"])) == ("Confirm your new email address",
+                                                              f"Lockstep <{MAIL_FROM}>")
+    # and Tia is told someone tried, with no link, and Pat hears nothing more
+    (notice,) = smtp.to("tia@example.com")
+    assert notice["Subject"] == "Someone tried to use your email address"
+    assert parts(notice)["text/plain"] == (
+        "Hello Tia Taken,\n\nSomeone signed in to another account asked to make this email address theirs. Nothing "
+        "has changed: the address stays with your account, and the other account was not told that it is yours."
+        "\n\nYou need not do anything.\n")
+    assert "http" not in parts(notice)["text/html"] and "token" not in notice.as_string()
+    assert smtp.to(PAT) == []
+    # and no account changed
+    assert await accounts() == before
+
+
+async def test_asking_for_a_taken_address_counts_against_the_same_throttle(db: str) -> None:
+    # given a server that locks a client address out after three requests that mail (no growing delays, so the
+    # count alone decides, however long a request takes)
+    async with api_with(throttle_free_failures=100, throttle_lock_after=3) as (api, _):
+        access = (await sign_up(api, PAT))["accessToken"]
+        await sign_up(api, "tia@example.com")
+        # when Pat asks for the taken address twice and a free one, then for each again
+        answers = [(await api(REQUEST, {"input": {"newEmail": address, "password": PASSWORD}},
+                              access))["requestEmailChange"]["__typename"]
+                   for address in ["tia@example.com", "tia@example.com", NEW, "tia@example.com", NEW]]
+    # then all three counted alike, and both kinds are held back after them
+    assert answers == ["RequestEmailChangePayload"] * 3 + ["TooManyAttempts"] * 2
 
 
 async def test_an_address_taken_meanwhile_changes_nothing(

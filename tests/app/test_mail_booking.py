@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +16,7 @@ from domain.mail import MailKind
 from models import Business, MailOutbox, MailState
 from schema.ids import decode_id
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
-from tests.support.invitations import ReadInvitation, read_invitation
+from tests.support.invitations import invitation_of
 from tests.support.mail import MAIL_FROM, MailTimeline, mail_runtime, states
 from tests.support.smtp import SmtpTestServer, parts, running_smtp
 
@@ -29,20 +28,8 @@ CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input)
   ... on BookingPayload { booking { id status } } } }"""
 SET_PREFERENCES = """mutation($input: SetMailPreferencesInput!) { setMailPreferences(input: $input) { __typename
   ... on MailPreferences { preferences { kind enabled } } ... on ValidationError { message path } } }"""
-
-
-def invitation_of(message: EmailMessage, method: str) -> ReadInvitation:
-    """The message's invitation, as iMIP carries it: a text/calendar alternative with the iTIP method, and the same
-    object as an .ics attachment; read by two independent parsers (tests.support.invitations)."""
-    (calendar,) = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
-    assert calendar.get_param("method") == method
-    (attachment,) = [part for part in message.iter_attachments()]
-    assert attachment.get_filename() == ("cancel.ics" if method == "CANCEL" else "invite.ics")
-    data = calendar.get_payload(decode=True)
-    assert isinstance(data, bytes) and attachment.get_payload(decode=True) == data
-    read = read_invitation(data)
-    assert read.method == method
-    return read
+UPDATE_SERVICE = """mutation($input: UpdateServiceInput!) { updateService(input: $input) { __typename
+  ... on Service { reminderHours } ... on NotAuthorized { message } } }"""
 
 
 @pytest.fixture
@@ -168,6 +155,79 @@ async def test_no_reminder_after_a_cancel(api: GraphQLClient, mail_jobs: MailTim
     assert await mail_jobs.tick(start - timedelta(hours=24)) == []
     assert [message["Subject"].rsplit(" ", 2)[-2:] for message in smtp.to(CUSTOMER)] == [
         ["is", "confirmed"], ["is", "cancelled"]]
+
+
+async def lead_changed(api: GraphQLClient, shop: Shop, hours: int, token: str | None = None) -> dict[str, object]:
+    answer = await api(UPDATE_SERVICE, {"input": {"id": shop.service_id, "reminderHours": hours}},
+                       token or shop.owner_token)
+    result: dict[str, object] = answer["updateService"]
+    return result
+
+
+async def reminders() -> list[tuple[str, datetime]]:
+    """Every reminder row's state and send time, in the order they were written."""
+    return [(str(row.state), row.next_attempt_at)
+            for row in await MailOutbox.filter(kind=MailKind.BOOKING_REMINDER.value).order_by("id")]
+
+
+async def test_a_service_with_a_two_hour_lead_reminds_exactly_two_hours_before_the_start(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a service whose reminders go 2 hours ahead, and a customer's booking of it in three days
+    shop = await given_shop(api)
+    assert await lead_changed(api, shop, 2) == {"__typename": "Service", "reminderHours": 2}
+    customer = await signed_up_customer(api)
+    start = at_ten_in(3)
+    made = await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": start.isoformat()}},
+                     customer)
+    assert made["createBooking"]["__typename"] == "BookingPayload", made
+    # then its reminder is due exactly 2 hours before the start
+    assert await reminders() == [("pending", start - timedelta(hours=2))]
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent"]  # the confirmation
+    # when the clock reaches a second before that, nothing goes; at it, the reminder goes, once
+    assert await mail_jobs.tick(start - timedelta(hours=2, seconds=1)) == []
+    assert await mail_jobs.tick(start - timedelta(hours=2)) == ["sent"]
+    assert await mail_jobs.tick(start - timedelta(hours=1)) == []
+    assert smtp.to(CUSTOMER)[1]["Subject"].startswith("Reminder: your booking on ")
+    assert len(smtp.received) == 2
+
+
+async def test_a_new_lead_time_moves_the_reminders_already_planned_for_the_services_bookings(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given two bookings of a service with the default lead (24 hours), their reminders planned
+    shop, customer, _ = await given_customer_booking(api, first := at_ten_in(3))
+    second = at_ten_in(4)
+    await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": second.isoformat()}}, customer)
+    assert await reminders() == [("pending", first - timedelta(hours=24)), ("pending", second - timedelta(hours=24))]
+    # when a customer tries to change the lead, then it is refused and the reminders stay as they are
+    refused = await lead_changed(api, shop, 1, customer)
+    assert refused["__typename"] == "NotAuthorized"
+    assert await reminders() == [("pending", first - timedelta(hours=24)), ("pending", second - timedelta(hours=24))]
+    # when the owner makes it 2 hours
+    assert await lead_changed(api, shop, 2) == {"__typename": "Service", "reminderHours": 2}
+    # then the planned reminders are dropped and planned again, 2 hours before each start
+    assert await reminders() == [("dropped", first - timedelta(hours=24)), ("dropped", second - timedelta(hours=24)),
+                                 ("pending", first - timedelta(hours=2)), ("pending", second - timedelta(hours=2))]
+    assert await mail_jobs.tick(datetime.now(UTC)) == ["sent", "sent"]  # the confirmations
+    assert await mail_jobs.tick(first - timedelta(hours=24)) == []
+    assert await mail_jobs.tick(first - timedelta(hours=2)) == ["sent"]
+    # when the owner turns reminders off, the one still owed is dropped and none is planned
+    assert await lead_changed(api, shop, 0) == {"__typename": "Service", "reminderHours": 0}
+    assert [state for state, _ in await reminders()] == ["dropped", "dropped", "sent", "dropped"]
+    assert await mail_jobs.tick(second - timedelta(hours=2)) == []
+    assert [message["Subject"].startswith("Reminder: ") for message in smtp.to(CUSTOMER)] == [False, False, True]
+
+
+async def test_a_shorter_lead_sends_no_second_reminder_for_a_booking_already_reminded(
+        api: GraphQLClient, mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a booking whose reminder went out 24 hours ahead
+    shop, _, _ = await given_customer_booking(api, start := at_ten_in(3))
+    assert await mail_jobs.tick(start - timedelta(hours=24)) == ["sent", "sent"]
+    # when the owner shortens the lead to 2 hours
+    assert await lead_changed(api, shop, 2) == {"__typename": "Service", "reminderHours": 2}
+    # then no reminder is owed again
+    assert [(str(row.state), row.sent_at) for row in await MailOutbox.filter(kind="booking_reminder")] == [
+        ("sent", start - timedelta(hours=24))]
+    assert await mail_jobs.tick(start - timedelta(hours=2)) == []
 
 
 async def test_a_service_without_reminders_plans_none(api: GraphQLClient, mail_jobs: MailTimeline) -> None:

@@ -4,10 +4,13 @@ tokens. Tokens never travel in a URL nor reach the logs."""
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -85,6 +88,53 @@ async def test_signing_in_with_google_on_the_web(db: str, caplog: pytest.LogCapt
                exchanged["refreshToken"], at.google.client_secret]
     urls = [f"{request.path}?{request.query}" for request in google_log]
     assert [secret for secret in secrets if any(secret in text for text in [*urls, caplog.text])] == []
+
+
+def issued_claims(at: Deployment) -> dict[str, Any]:
+    """The claims of the ID token Google's token endpoint answered the (one) code exchange with, as issued."""
+    (token_call,) = [request for request in at.google.log if request.path == "/token"]
+    payload = token_call.response["id_token"].split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims
+
+
+@pytest.mark.parametrize(("claims", "issued"), [
+    ({"nonce": "the-nonce-of-another-sign-in"}, "the-nonce-of-another-sign-in"),  # replayed from another sign-in
+    ({"nonce": None}, None),  # no nonce at all
+    ({"azp": "android-client.apps.googleusercontent.com"}, "sent"),  # asked for by another of the project's clients
+])
+async def test_an_id_token_that_does_not_answer_this_sign_in_sends_the_browser_back_failed_and_creates_nothing(
+        db: str, claims: dict[str, Any], issued: str | None) -> None:
+    async with deployment() as at:
+        # given Google's token endpoint answering this sign-in's code with an ID token of the wrong nonce, or none,
+        # or asked for by a client other than the web one
+        at.google.add_account("pat@gmail.com")
+        at.google.token_claims.update(claims)
+        started = await start(at, "GOOGLE")
+        sent = parse_qs(urlsplit(started["authorizationUrl"]).query)["nonce"][0]
+        # when the customer continues at Google and the browser comes back
+        back = outcome(await at_provider(at, started["authorizationUrl"], "allow"))
+        # (the token Google answered with says what the test asked)
+        token = issued_claims(at)
+    assert token.get("nonce") == (sent if issued == "sent" else issued)
+    # then the browser is sent back with the failure, and no account, identity or code exists
+    assert back == {"signIn": "failed", "error": "not_verified"}
+    assert (await User.all().count(), await SignInIdentity.all().count()) == (0, 0)
+    assert await SignInState.filter(code_hash__not_isnull=True).count() == 0
+
+
+async def test_the_web_flows_id_token_may_leave_azp_out_since_the_web_client_asked_for_it(db: str) -> None:
+    async with deployment() as at:
+        # given a token endpoint whose ID token has no azp (Google documents it as needed only when the asking
+        # client is not the audience; here the web client is both)
+        at.google.add_account("pat@gmail.com")
+        at.google.token_claims["azp"] = None
+        back = outcome(await at_provider(at, (await start(at, "GOOGLE"))["authorizationUrl"], "allow"))
+        assert "azp" not in issued_claims(at)
+        exchanged = (await at.api(EXCHANGE, {"code": back["code"]}))["exchangeSignInCode"]
+    # then the sign-in goes through
+    assert (back["signIn"], exchanged["__typename"], exchanged["user"]["email"]) == (
+        "verified", "AuthPayload", "pat@gmail.com")
 
 
 async def test_signing_in_with_facebook_on_the_web(db: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -59,6 +59,7 @@ async def test_google_s_issuer_without_its_scheme_is_accepted(db: str) -> None:
     ({"aud": "android-client.apps.googleusercontent.com"}, "aud"),  # for a phone's client, not the web one
     ({"aud": "someone-elses-app.apps.googleusercontent.com"}, "aud"),
     ({"azp": "someone-elses-app.apps.googleusercontent.com"}, "asked for by a client"),
+    ({"without": ("azp",)}, "does not say which client asked for it (azp)"),  # a phone's token must name its app
     ({"iss": "https://accounts.google.com.evil.example"}, "iss"),
     ({"iss": "https://evil.example"}, "iss"),
     ({"expires_in": -3600}, "expired"),

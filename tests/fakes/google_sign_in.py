@@ -11,7 +11,9 @@ Terms:
 - *keys*: the signing keys the key set publishes; `rotate_keys()` starts signing with a new key and (unless told to
   keep it) stops publishing the old one, as Google does every few weeks.
 - *code*: single use, 10 minutes, bound to the redirect URI, the PKCE challenge (S256 required) and the nonce.
-`id_token(...)` mints the token a phone's Google Sign-In SDK would hand its app, with any claim changed for a test.
+`id_token(...)` mints the token a phone's Google Sign-In SDK would hand its app, with any claim changed (or left
+out) for a test; `token_claims` changes the ID tokens the token endpoint issues from then on, in the same way (a
+claim set to None is left out), so a test can have the web flow answered with a wrong nonce, or none.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class FakeGoogleSignIn(LoopbackServer):
         self._pending: dict[str, _Pending] = {}
         self.codes: dict[str, _Code] = {}
         self.access_tokens: dict[str, GoogleAccount] = {}
+        # Claims the token endpoint's ID tokens get instead of Google's (None: left out), for a faulty answer.
+        self.token_claims: dict[str, Any] = {}
         self._notifications = _NoNotifications()
 
     # -- helpers for tests --------------------------------------------------------------------------------------
@@ -134,13 +138,16 @@ class FakeGoogleSignIn(LoopbackServer):
 
     def id_token(self, account: GoogleAccount, *, aud: str | None = None, azp: str | None = None,
                  iss: str = ISSUER, expires_in: int = 3600, nonce: str | None = None, key: RSAKey | None = None,
-                 **claims: Any) -> str:
-        """The ID token Google issues to `azp` (a phone's client by default) for the web client (`aud`)."""
+                 without: tuple[str, ...] = (), **claims: Any) -> str:
+        """The ID token Google issues to `azp` (a phone's client by default) for the web client (`aud`), without
+        the claims named in `without`."""
         now = int(time.time())
         body = {**account.claims(), "iss": iss, "aud": aud or self.web_client_id,
                 "azp": azp or self.phone_client_ids[0], "iat": now, "exp": now + expires_in, **claims}
         if nonce is not None:
             body["nonce"] = nonce
+        for name in without:
+            body.pop(name, None)
         signer = key or self.signing_key
         return jwt.encode({"alg": "RS256", "kid": signer.kid, "typ": "JWT"}, body, signer)
 
@@ -257,7 +264,10 @@ class FakeGoogleSignIn(LoopbackServer):
             return _json_error(400, "invalid_grant", "Invalid code verifier.")
         access = "ya29." + secrets.token_urlsafe(32)
         self.access_tokens[access] = code.pending.account
-        id_token = self.id_token(code.pending.account, azp=self.web_client_id, nonce=code.pending.nonce)
+        changed = {name: value for name, value in self.token_claims.items() if value is not None}
+        nonce, azp = changed.pop("nonce", code.pending.nonce), changed.pop("azp", self.web_client_id)
+        id_token = self.id_token(code.pending.account, azp=azp, nonce=nonce, **changed,
+                                 without=tuple(name for name, value in self.token_claims.items() if value is None))
         return web.json_response({"access_token": access, "expires_in": 3599, "token_type": "Bearer",
                                   "scope": "openid https://www.googleapis.com/auth/userinfo.email "
                                            "https://www.googleapis.com/auth/userinfo.profile",

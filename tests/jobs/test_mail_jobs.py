@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import icalendar
@@ -23,8 +24,9 @@ from providers.base import RemoteCalendar
 from services.sync_dispatch import dispatch_outbox
 from services.sync_health import record_failure, record_success
 from tests.fakes.memory import MemoryProvider
+from tests.support.invitations import invitation_of
 from tests.support.mail import MailTimeline, mail_runtime, states
-from tests.support.smtp import PASSWORD, SmtpTestServer, parts, running_smtp
+from tests.support.smtp import PASSWORD, Security, SmtpTestServer, parts, running_smtp, self_signed_certificate
 from tests.support.sync import ConnectedStaff, book, given_connected_staff
 
 NOW = datetime(2030, 1, 7, 6, tzinfo=UTC)
@@ -145,6 +147,73 @@ async def test_nothing_secret_reaches_the_logs_the_stored_errors_or_the_mail(
     assert PASSWORD not in runtime_repr
 
 
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_mail_goes_encrypted_to_a_relay_whose_certificate_the_ca_file_trusts(
+        db: str, redis_url: str, tmp_path: Path, security: Security) -> None:
+    # given a private relay with its own certificate (STARTTLS required, or TLS from the first byte), and a booking
+    certificate = self_signed_certificate(tmp_path)
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    # when the mail job runs, trusting the relay's certificate through the CA file
+    with running_smtp(security, certificate) as relay, mail_runtime(
+            db, redis_url, relay.url, smtp_starttls=security == "starttls", smtp_ca_file=str(certificate.cert_file)):
+        assert await MailTimeline(redis_url).tick(NOW) == ["sent"]
+    # then the relay took the confirmation, signed in and encrypted
+    (received,) = relay.received
+    assert (received.sender, received.recipients, received.encrypted, received.signed_in) == (
+        "bookings@fixit.example", [CUSTOMER], True, True)
+    assert received.message["Subject"] == "Your booking on Tuesday 8 January 2030, 10:00 is confirmed"
+    assert await states() == [("booking_confirmed", "sent"), ("booking_reminder", "pending")]
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_a_relay_whose_certificate_is_not_trusted_gets_nothing_and_the_mail_is_retried(
+        db: str, redis_url: str, tmp_path: Path, security: Security) -> None:
+    # given a relay whose certificate neither the system nor the CA file (another authority's) trusts
+    certificate, other = self_signed_certificate(tmp_path, "relay"), self_signed_certificate(tmp_path, "other")
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    moment = NOW
+    with running_smtp(security, certificate) as relay:
+        for ca_file in ("", str(other.cert_file)):
+            # when the mail job tries
+            with mail_runtime(db, redis_url, relay.url, smtp_starttls=security == "starttls", smtp_ca_file=ca_file):
+                assert await MailTimeline(redis_url).tick(moment) == ["retrying"]
+            row = await MailOutbox.get(kind="booking_confirmed")
+            # then the attempt fails on the certificate, and waits for the next try
+            where = f"{'smtps' if security == 'tls' else 'smtp'}://127.0.0.1:{relay.port}"
+            assert row.last_error == f"the mail server at {where} is not trusted: self-signed certificate"
+            assert (row.state, row.next_attempt_at > moment) == (MailState.PENDING, True)
+            moment = row.next_attempt_at
+    # and nothing reached the relay: no message, in clear or otherwise
+    assert relay.received == []
+    assert (await MailOutbox.get(kind="booking_confirmed")).attempts == 2
+
+
+@pytest.mark.parametrize(("signs_in", "why"), [
+    (True, "does not offer what the settings ask (The SMTP AUTH extension is not supported by this server. Try "
+           "connecting via TLS (or STARTTLS).)"),
+    (False, "answered 530 Must issue a STARTTLS command first"),
+])
+async def test_a_relay_that_requires_starttls_gets_nothing_from_a_worker_not_set_to_use_it(
+        db: str, redis_url: str, tmp_path: Path, signs_in: bool, why: str) -> None:
+    # given a relay that refuses AUTH and MAIL before STARTTLS, and a worker without LOCKSTEP_SMTP_STARTTLS (with
+    # the relay's user and password, or without)
+    certificate = self_signed_certificate(tmp_path)
+    given = await given_connected_staff()
+    await book(given, TEN_BERLIN, NOW)
+    with running_smtp("starttls", certificate) as relay:
+        url = relay.url if signs_in else f"smtp://127.0.0.1:{relay.port}"
+        with mail_runtime(db, redis_url, url, smtp_ca_file=str(certificate.cert_file)):
+            # when the mail job tries
+            assert await MailTimeline(redis_url).tick(NOW) == ["retrying"]
+    # then neither the password nor the mail went in clear: the relay took nothing, and the mail waits
+    row = await MailOutbox.get(kind="booking_confirmed")
+    assert (row.state, row.attempts, row.last_error) == (
+        MailState.PENDING, 1, f"the mail server at smtp://127.0.0.1:{relay.port} {why}")
+    assert relay.received == []
+
+
 def memory() -> MemoryProvider:
     return MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
 
@@ -176,28 +245,46 @@ async def test_a_hand_move_in_the_staff_members_calendar_tells_the_customer(
     # given a booking whose event is in the staff member's calendar, its confirmation sent
     given = await given_connected_staff()
     provider = memory()
-    _, event_id = await pushed(given, provider, TEN_BERLIN)
+    booking, event_id = await pushed(given, provider, TEN_BERLIN)
     assert await mail_jobs.tick(NOW) == ["sent"]
     # when the staff member drags the event four hours later and the calendar is pulled
     moved_by_hand(provider, event_id, TEN_BERLIN + timedelta(hours=4))
     await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))
     # then the customer is told of the new time (nobody else: the policy settled it, no one needs to act)
     assert await mail_jobs.tick(NOW + timedelta(minutes=1)) == ["sent"]
-    assert smtp.to(CUSTOMER)[1]["Subject"] == "Your booking has moved to Tuesday 8 January 2030, 14:00"
+    confirmed, moved = smtp.to(CUSTOMER)
+    assert moved["Subject"] == "Your booking has moved to Tuesday 8 January 2030, 14:00"
     assert len(smtp.received) == 2
+    # and its invitation is the same event as the confirmation's, at the new time, with a higher SEQUENCE
+    first, second = invitation_of(confirmed, "REQUEST"), invitation_of(moved, "REQUEST")
+    assert (first.uid, first.sequence, first.starts_at, first.ends_at) == (
+        f"invitation-booking-{booking.id}@lockstep.example", 1, TEN_BERLIN, TEN_BERLIN + timedelta(hours=1))
+    four_later = TEN_BERLIN + timedelta(hours=4)
+    assert (second.uid, second.sequence, second.starts_at, second.ends_at, second.status) == (
+        first.uid, 2, four_later, four_later + timedelta(hours=1), "CONFIRMED")
 
 
 async def test_a_hand_delete_that_cancels_the_booking_tells_the_customer(
         mail_jobs: MailTimeline, smtp: SmtpTestServer) -> None:
+    # given a booking whose event is in the staff member's calendar, with the policy "calendar wins"
     given = await given_connected_staff(policy=ConflictPolicy.CALENDAR_WINS)
     provider = memory()
-    _, event_id = await pushed(given, provider, TEN_BERLIN)
+    booking, event_id = await pushed(given, provider, TEN_BERLIN)
+    # when the staff member deletes the event and the calendar is pulled
     provider.delete_by_hand("work", event_id)
     await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))
+    # then the customer gets the confirmation and the cancellation
     assert await mail_jobs.tick(NOW + timedelta(minutes=1)) == ["sent", "sent"]
-    assert [message["Subject"] for message in smtp.to(CUSTOMER)] == [
+    confirmed, cancelled = smtp.to(CUSTOMER)
+    assert [message["Subject"] for message in (confirmed, cancelled)] == [
         "Your booking on Tuesday 8 January 2030, 10:00 is confirmed",
         "Your booking on Tuesday 8 January 2030, 10:00 is cancelled"]
+    # and the cancellation is a CANCEL of the same event, at its time, with a higher SEQUENCE
+    first, last = invitation_of(confirmed, "REQUEST"), invitation_of(cancelled, "CANCEL")
+    assert (first.uid, first.sequence, first.status) == (
+        f"invitation-booking-{booking.id}@lockstep.example", 1, "CONFIRMED")
+    assert (last.uid, last.sequence, last.status, last.starts_at, last.ends_at) == (
+        first.uid, 2, "CANCELLED", TEN_BERLIN, TEN_BERLIN + timedelta(hours=1))
 
 
 async def test_a_conflict_to_resolve_is_mailed_to_the_staff_member_and_the_owner(

@@ -1,6 +1,7 @@
 """Reading an invitation the way three different calendars would, and insisting they agree.
 
-``read_invitation`` parses the ICS bytes of an invitation with icalendar and with the independent ``ical`` package,
+``invitation_of`` finds the invitation in a mail as iMIP carries it and reads it with ``read_invitation``, which
+parses the ICS bytes of an invitation with icalendar and with the independent ``ical`` package,
 and reads every local time a third way: through the VTIMEZONE's own STANDARD/DAYLIGHT parts by the letter of
 RFC 5545 3.6.5 (a part's onset is its DTSTART read in its TZOFFSETFROM), as a client that does not know the zone's
 name does. It checks the framing that mail clients rely on (CRLF line ends, lines folded at 75 octets, PRODID,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import icalendar
@@ -42,6 +44,20 @@ class ReadInvitation:
     location: str | None
     # A series' occurrences away from their rule's time: (RECURRENCE-ID, start, end), aware UTC, by RECURRENCE-ID.
     moved: tuple[tuple[datetime, datetime, datetime], ...] = ()
+
+
+def invitation_of(message: EmailMessage, method: str) -> ReadInvitation:
+    """The message's invitation, as iMIP carries it: a text/calendar alternative with the iTIP method, and the same
+    object as an .ics attachment; read by two independent parsers (read_invitation)."""
+    (calendar,) = [part for part in message.walk() if part.get_content_type() == "text/calendar"]
+    assert calendar.get_param("method") == method
+    (attachment,) = [part for part in message.iter_attachments()]
+    assert attachment.get_filename() == ("cancel.ics" if method == "CANCEL" else "invite.ics")
+    data = calendar.get_payload(decode=True)
+    assert isinstance(data, bytes) and attachment.get_payload(decode=True) == data
+    read = read_invitation(data)
+    assert read.method == method
+    return read
 
 
 def read_invitation(data: bytes) -> ReadInvitation:

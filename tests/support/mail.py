@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from redis import Redis
 
@@ -18,11 +19,12 @@ MAIL_FROM = "bookings@fixit.example"
 
 
 @contextmanager
-def mail_runtime(database_url: str, redis_url: str, smtp_url: str, *, public_url: str = "https://lockstep.example"
-                 ) -> Iterator[None]:
-    """The job runtime as a worker has it, sending to `smtp_url`."""
+def mail_runtime(database_url: str, redis_url: str, smtp_url: str, *, public_url: str = "https://lockstep.example",
+                 **mail: Any) -> Iterator[None]:
+    """The job runtime as a worker has it, sending to `smtp_url` (with more of JobConfig's mail settings, such as
+    `smtp_starttls` and `smtp_ca_file`, as given)."""
     runtime.configure(runtime.JobConfig(database_url=database_url, redis_url=redis_url, secret_keys=("unused",),
-                                        smtp_url=smtp_url, mail_from=MAIL_FROM, public_url=public_url))
+                                        smtp_url=smtp_url, mail_from=MAIL_FROM, public_url=public_url, **mail))
     try:
         yield
     finally:

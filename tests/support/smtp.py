@@ -1,23 +1,39 @@
 """A real SMTP server on the loopback interface (aiosmtpd), for the mail tests: it keeps every message it accepts,
 parsed with the standard library's email package, and can be stopped and started again on the same port (a mail
 server that is down, then back), or told to refuse recipients for good (550) or for now (451).
+
+It speaks plain SMTP, or secures the connection with a certificate (`self_signed_certificate`, made in the test
+with `cryptography`): STARTTLS, which it requires before anything but EHLO, NOOP, RSET and QUIT (AUTH and MAIL in
+clear get 530, as RFC 3207 says), or implicit TLS from the first byte. Each accepted message records whether its
+connection was encrypted.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, Literal, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 USERNAME = "lockstep"
 PASSWORD = "smtp-password-never-shown-4f1c"
+
+
+Security = Literal["none", "starttls", "tls"]
 
 
 @dataclass
@@ -26,6 +42,50 @@ class Received:
     recipients: list[str]
     raw: bytes
     message: EmailMessage
+    encrypted: bool = False  # the message came over TLS (implicit, or after STARTTLS)
+    signed_in: bool = False  # the client signed in (AUTH) before sending it
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A server certificate for 127.0.0.1 that is its own authority: `cert_file` is also the CA file that trusts it."""
+
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.cert_file), str(self.key_file))
+        return context
+
+
+def self_signed_certificate(folder: Path, name: str = "smtp") -> Certificate:
+    """A new key and a self-signed certificate for 127.0.0.1, valid for a day either side of now, written as PEM
+    files into `folder`. It is a CA certificate (basic constraints, key usage, key identifiers), so OpenSSL's strict
+    checks accept it as the trust anchor of a CA file."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Lockstep test {name}")])
+    now = datetime.now(UTC)
+    identifier = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=False,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(identifier, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(identifier), critical=False)
+        .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return Certificate(cert_file, key_file)
 
 
 @dataclass
@@ -40,10 +100,12 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = bytes(envelope.original_content or envelope.content)
         parsed = cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+        encrypted = server.transport.get_extra_info("ssl_object") is not None
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed, encrypted,
+                                      bool(session.authenticated)))
         return "250 Message accepted"
 
 
@@ -60,25 +122,41 @@ def _free_port() -> int:
 
 
 class SmtpTestServer:
-    """`url` reaches it with its user and password; `received` is every message accepted so far."""
+    """`url` reaches it with its user and password (`smtps://` for implicit TLS); `received` is every message
+    accepted so far. With `security` other than "none" it needs a `certificate`."""
 
-    def __init__(self) -> None:
+    def __init__(self, security: Security = "none", certificate: Certificate | None = None) -> None:
+        if (security == "none") != (certificate is None):
+            raise ValueError("a certificate goes with STARTTLS or TLS, and only with them")
         self.port = _free_port()
         self.handler = _Handler()
+        self.security = security
+        self.certificate = certificate
         self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
-        return f"smtp://{USERNAME}:{PASSWORD}@127.0.0.1:{self.port}"
+        return f"{'smtps' if self.security == 'tls' else 'smtp'}://{USERNAME}:{PASSWORD}@127.0.0.1:{self.port}"
 
     @property
     def received(self) -> list[Received]:
         return self.handler.received
 
     def start(self) -> None:
-        # Sign-in over a plain connection is allowed here: the server is on loopback and the test's alone.
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                      authenticator=_authenticate, auth_require_tls=False)
+        if self.certificate is None:
+            # Sign-in over a plain connection is allowed here: the server is on loopback and the test's alone.
+            self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                          authenticator=_authenticate, auth_require_tls=False)
+        elif self.security == "starttls":
+            self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                          authenticator=_authenticate, auth_required=True, auth_require_tls=True,
+                                          tls_context=self.certificate.server_context(), require_starttls=True)
+        else:
+            # aiosmtpd's auth_require_tls knows STARTTLS only; here every byte is encrypted from the start. (It warns
+            # against requiring AUTH without it, so AUTH is offered, and `Received.signed_in` tells it was used.)
+            self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                          authenticator=_authenticate, auth_require_tls=False,
+                                          ssl_context=self.certificate.server_context())
         self._controller.start()
 
     def stop(self) -> None:
@@ -91,8 +169,8 @@ class SmtpTestServer:
 
 
 @contextmanager
-def running_smtp() -> Iterator[SmtpTestServer]:
-    server = SmtpTestServer()
+def running_smtp(security: Security = "none", certificate: Certificate | None = None) -> Iterator[SmtpTestServer]:
+    server = SmtpTestServer(security, certificate)
     server.start()
     try:
         yield server
