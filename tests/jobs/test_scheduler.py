@@ -108,12 +108,12 @@ async def test_a_tick_with_nothing_due_sends_one_cheap_statement_per_claim(db: s
     with counted_statements() as statements:
         result = await scheduler.tick(NOW + timedelta(seconds=1))
     # then nothing is handed out, and it cost one look at the outbox, one claim statement per index range (pulls
-    # and push channels have two: never given a time, and due), one look for channels to set aside and one claim of
-    # due mail
+    # and push channels have two: never given a time, and due), one look for channels to set aside, one claim of
+    # due mail and one look for appointment deliveries whose job was lost
     assert (result.pushes, result.pulls, result.watches) == (0, 0, 0)
     assert queued(redis_url) == []
     assert [" ".join(statement.split()[:2]) for statement in statements] == [
         'SELECT 1', "UPDATE eventmapping", "UPDATE externalcalendar", "UPDATE externalcalendar",
         "UPDATE calendarconnection", "UPDATE externalcalendar", "UPDATE externalcalendar",
         # the set-aside: the unwatched of each range (a conditional UPDATE), then what is left
-        "UPDATE externalcalendar", "UPDATE externalcalendar", "SELECT id", "UPDATE mailoutbox"]
+        "UPDATE externalcalendar", "UPDATE externalcalendar", "SELECT id", "UPDATE mailoutbox", 'SELECT "id"']
