@@ -75,18 +75,24 @@ async def given_mapped(given: ConnectedStaff, type_uri: str = EVENT_TYPE) -> App
                                         duration_minutes=60, service=given.service)
 
 
-async def stored() -> list[Any]:
-    """Everything an appointment's report or delivery can change."""
-    return [
-        await Booking.all().order_by("id").values_list("id", "status", "starts_at", "ends_at", "version"),
-        await BusyBlock.all().order_by("id").values_list("id", "starts_at", "ends_at", "title"),
-        await EventMapping.all().order_by("id").values_list("id", "booking_id", "external_event_id", "state",
-                                                            "version_written"),
-        await ImportedAppointment.all().order_by("id").values_list("event_uri", "active", "successor", "booking_id",
-                                                                   "busy_block_id"),
-        await AppointmentDelivery.all().order_by("id").values_list("id", "key", "applied_at"),
-        await OutboxEntry.all().order_by("id").values_list("topic", "aggregate_id"),
-        await SyncLogEntry.all().order_by("id").values_list("action", "outcome"),
-        await SyncConflict.all().order_by("id").values_list("booking_id", "status"),
-        await Notification.all().order_by("id").values_list("user_id", "kind"),
-    ]
+async def stored() -> dict[str, Any]:
+    """Everything an appointment's report or delivery can change, by what it is."""
+    return {
+        "bookings": await Booking.all().order_by("id").values_list("id", "status", "starts_at", "ends_at",
+                                                                   "version"),
+        "busy_blocks": await BusyBlock.all().order_by("id").values_list("id", "starts_at", "ends_at", "title"),
+        "mappings": await EventMapping.all().order_by("id").values_list("id", "booking_id", "external_event_id",
+                                                                        "state", "version_written"),
+        "appointments": await ImportedAppointment.all().order_by("id").values_list(
+            "event_uri", "active", "successor", "booking_id", "busy_block_id"),
+        "deliveries": await AppointmentDelivery.all().order_by("id").values_list("id", "key", "applied_at"),
+        "outbox": await OutboxEntry.all().order_by("id").values_list("topic", "aggregate_id"),
+        "sync_log": await SyncLogEntry.all().order_by("id").values_list("action", "outcome"),
+        "conflicts": await SyncConflict.all().order_by("id").values_list("booking_id", "status"),
+        "notifications": await Notification.all().order_by("id").values_list("user_id", "kind"),
+    }
+
+
+def apart_from(state: dict[str, Any], *names: str) -> dict[str, Any]:
+    """`state` (of `stored`) without the parts `names`."""
+    return {name: rows for name, rows in state.items() if name not in names}
