@@ -39,6 +39,13 @@ TEN = datetime(2030, 1, 8, 9, tzinfo=UTC)
 BODY = delivery_body(start=TEN)
 
 
+# What a personal access token's connection keeps (its own signing key), and what an OAuth connection's does (none).
+PERSONAL: dict[str, object] = {"personal_access_token": "a-personal-token", "signing_keys": [OWN_KEY],
+                               "user_uri": USER_URI, "organization_uri": f"{API}/organizations/O1"}
+OAUTH: dict[str, object] = {"access_token": "an-access-token", "refresh_token": "a-refresh-token",
+                            "user_uri": USER_URI}
+
+
 def settings(redis_url: str | None, *, app_key: str = APP_KEY) -> Settings:
     return dataclasses.replace(Settings.from_env(), secret_keys=(KEY,), redis_url=redis_url,
                                calendly_webhook_signing_key=app_key)
@@ -54,9 +61,6 @@ async def given_subscribed(credentials: dict[str, object]) -> ConnectedStaff:
     return given
 
 
-PERSONAL: dict[str, object] = {"personal_access_token": "a-personal-token", "signing_keys": [OWN_KEY], "user_uri": USER_URI,
-            "organization_uri": f"{API}/organizations/O1"}
-OAUTH: dict[str, object] = {"access_token": "an-access-token", "refresh_token": "a-refresh-token", "user_uri": USER_URI}
 
 
 @dataclasses.dataclass
