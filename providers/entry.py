@@ -76,6 +76,7 @@ class OAuthDescription:
     pkce: bool = True
     rotates_refresh_tokens: bool = False
     scopes_at_token_endpoint: bool = False
+    revoke_with_client: bool = False  # the revocation endpoint authenticates the client too (Calendly)
     default_tenant: str = ""  # what fills `{tenant}` in the addresses unless the deployment names one
     # The account's name for people (its email address), read with a client of the new grant and its calendars.
     account_label: AccountLabel | None = None
@@ -87,7 +88,8 @@ class OAuthDescription:
         return OAuthClient(authorize_url=app.authorize_url, token_url=app.token_url, revoke_url=app.revoke_url,
                            client_id=app.client_id, client_secret=app.client_secret, redirect_uri=redirect_uri,
                            scopes=self.scopes, extra=self.extra,
-                           scopes_at_token_endpoint=self.scopes_at_token_endpoint)
+                           scopes_at_token_endpoint=self.scopes_at_token_endpoint,
+                           revoke_with_client=self.revoke_with_client)
 
     def refusal_outcome(self, error: str, description: str) -> dict[str, str]:
         return self.refusal(error, description) if self.refusal is not None else {"error": error}

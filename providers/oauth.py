@@ -39,6 +39,9 @@ class OAuthClient:
     # Whether the token endpoint is told the scopes again on a code exchange and a refresh (Microsoft's v2 endpoint
     # issues a token for the scopes asked there; Google's takes them from the grant).
     scopes_at_token_endpoint: bool = False
+    # Whether the revocation endpoint wants the client's own credentials beside the token (Calendly's; Google's
+    # takes the token alone).
+    revoke_with_client: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,12 +131,18 @@ async def refresh_tokens(client: OAuthClient, refresh_token: str, now: datetime)
     return _token_set(body, now, refresh_token)
 
 
+def _revocation(client: OAuthClient, token: str) -> dict[str, str]:
+    if not client.revoke_with_client:
+        return {"token": token}
+    return {"token": token, "client_id": client.client_id, "client_secret": client.client_secret}
+
+
 async def revoke_token(client: OAuthClient, token: str) -> None:
     """Revoke the grant (revoking either token revokes all of it). A token already dead counts as revoked."""
     try:
         # In the form body, not the query string: URLs end up in access logs.
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout_seconds)) as session, \
-                session.post(client.revoke_url, data={"token": token}) as response:
+                session.post(client.revoke_url, data=_revocation(client, token)) as response:
             status = response.status
             try:
                 answer = await response.json(content_type=None)

@@ -157,13 +157,14 @@ async def _calendly_account(client: CalendarProvider, calendars: list[RemoteCale
     return calendars[0].calendar_id if calendars else ""
 
 
-# Calendly (docs/calendly.md): PKCE, single-use rotating refresh tokens (2 h access tokens), revocation; the
-# least scopes for reading appointments and event types, cancelling appointments and managing the webhook.
+# Calendly (docs/calendly.md): PKCE, single-use rotating refresh tokens (2 h access tokens), revocation (with the
+# client's id and secret beside the token, as at its token endpoint); the least scopes for reading appointments and
+# event types, cancelling appointments and managing the webhook.
 CALENDLY_OAUTH = OAuthDescription(
     scopes=("scheduled_events:write", "event_types:read", "webhooks:write"),
     authorize_url="https://auth.calendly.com/oauth/authorize", token_url="https://auth.calendly.com/oauth/token",
     revoke_url="https://auth.calendly.com/oauth/revoke", api_url=CALENDLY_API_URL, rotates_refresh_tokens=True,
-    account_label=_calendly_account)
+    revoke_with_client=True, account_label=_calendly_account)
 
 CALENDLY = ProviderEntry(
     name="calendly", label="Calendly",
