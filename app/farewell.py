@@ -1,6 +1,9 @@
 """The farewell to a connection's provider when it is disconnected (services/farewell.py), as its registry entry
 says: its push channels are stopped with the connection's own access, then the grant is revoked at the provider's
-revocation endpoint where it has one (Microsoft has none). A provider with neither (CalDAV) is told nothing."""
+revocation endpoint where it has one (Microsoft has none). A provider with neither (CalDAV) is told nothing. A
+connection holding a personal access token instead of OAuth tokens (Calendly) has its channels stopped with that
+token, whether or not the deployment configures the provider's OAuth app, and nothing revoked: the token is its
+owner's, not a grant to Lockstep's app."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from providers.base import ProviderError
 from providers.entry import ClientParts, ProviderEntry, ProviderSetup
 from providers.oauth import OAuthClient, refresh_tokens, revoke_token
 from providers.registry import entry_for
+from providers.tokens import AccessTokens
 from services.credentials import CredentialsUnreadable, CredentialVault
 from services.sync_health import log_action
 
@@ -57,7 +61,7 @@ class ProviderFarewells:
     async def __call__(self, connection: CalendarConnection, now: datetime) -> None:
         entry = entry_for(connection.provider)
         setup = self.setups.get(str(connection.provider))
-        if entry is None or setup is None or setup.oauth is None:
+        if entry is None or setup is None:
             return  # nothing to say (CalDAV), or nothing this deployment can say
         if not (entry.farewell.stop_channels or entry.farewell.revoke_grant):
             return
@@ -67,6 +71,17 @@ class ProviderFarewells:
             await log_action(connection.id, "none", "revoke", "failed",
                              error="the stored credentials could not be read; access was not revoked")
             return
+        if entry.personal_tokens and stored.get(entry.personal_tokens):
+            # A personal access token (Calendly): its channels are stopped with it, with or without the
+            # deployment's OAuth app; it is no grant of that app, so there is nothing to revoke.
+            stopped = await self._stop_channels(entry, setup, connection, stored, None, now)
+            if stopped:
+                await log_action(connection.id, "import", "unwatch", "ok",
+                                 detail=f"push channels stopped: {stopped}; a personal access token has no grant "
+                                        f"to revoke: its owner deletes it in {entry.label}")
+            return
+        if setup.oauth is None:
+            return  # OAuth tokens of an app this deployment does not configure: it can neither use nor revoke them
         tokens = _LastTokens(setup.oauth, str(stored.get("access_token", "")), str(stored.get("refresh_token", "")))
         stopped = await self._stop_channels(entry, setup, connection, stored, tokens, now)
         if not entry.farewell.revoke_grant:
@@ -86,7 +101,7 @@ class ProviderFarewells:
                          detail=f"access revoked at {entry.label}; push channels stopped: {stopped}")
 
     async def _stop_channels(self, entry: ProviderEntry, setup: ProviderSetup, connection: CalendarConnection,
-                             stored: dict[str, Any], tokens: _LastTokens, now: datetime) -> int:
+                             stored: dict[str, Any], tokens: AccessTokens | None, now: datetime) -> int:
         if not entry.farewell.stop_channels or entry.open_client is None:
             return 0
         try:

@@ -21,7 +21,6 @@ from tortoise.transactions import in_transaction
 
 from domain.calendly import Appointment, UnreadableDelivery
 from jobs.pull import PullOutcome, import_window, pull_refused
-from jobs.runtime import credentials_of
 from models import ExternalCalendar, SyncFrequency, WatchChannel
 from providers.base import AppointmentSource, CalendarProvider, ProviderError, Subscription
 from providers.registry import entry_of
@@ -66,7 +65,7 @@ async def _apply(calendar: ExternalCalendar, appointment: Appointment, now: date
     its host is (services.appointments.host_staff). An appointment none of whose hosts is one of the business's
     staff is not Lockstep's to hold ("no_host", logged)."""
     staff_id = None
-    if credentials_of(calendar.connection).get("scope") == ORGANIZATION_SCOPE:
+    if calendar.connection.account_scope == ORGANIZATION_SCOPE:
         staff_id = await host_staff(calendar.connection_id, appointment.hosts)
         if staff_id is None:
             await log_action(calendar.connection_id, "import", "appointment", "skipped",

@@ -140,8 +140,8 @@ async def _cancel_at_provider(mapping: EventMapping, connection: CalendarConnect
     """A calendar Lockstep never writes (an appointment provider's: import and cancel) holds a booking only as the
     appointment it came from. While the booking stands nothing is sent; once it is cancelled in Lockstep the
     appointment is cancelled there, with the booking's reason, once (an appointment already gone is what we
-    wanted)."""
-    if snapshot.confirmed or not mapping.external_event_id:
+    wanted). Once that version is written, a push that runs again sends nothing."""
+    if snapshot.confirmed or not mapping.external_event_id or mapping.version_written >= snapshot.version:
         await EventMapping.filter(id=mapping.id, queued=mapping.queued).update(
             state=EventMappingState.SYNCED, version_written=snapshot.version, attempts=0, next_attempt_at=None,
             last_error="")

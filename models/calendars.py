@@ -51,6 +51,9 @@ class CalendarConnection(Model):
     provider = fields.CharEnumField(Provider, max_length=16)
     server_type = fields.CharField(max_length=16, default="")  # CalDAV: icloud, fastmail, nextcloud or generic
     account_label = fields.CharField(max_length=254, default="")
+    # An appointment provider's account connected organization-wide ("organization": every member's appointments,
+    # each for the staff member its host is); "" for a connection of one person's calendars.
+    account_scope = fields.CharField(max_length=16, default="")
     credentials = fields.TextField(default="")
     # OAuth providers: when the access token in `credentials` runs out (refreshed ahead of it), and the recent failed
     # refreshes (ISO instants) that were not the provider refusing the grant (3 within 24 h deactivate).

@@ -127,7 +127,8 @@ async def connect_personal_token(viewer: Viewer, staff_id: int, provider: str, t
 
     calendar = ProbedCalendar(account_uri, account.name, "#006bff", account.time_zone, False, True)
     connection = await save_connection(staff.id, same_account, {
-        "provider": provider, "account_label": account_uri[:254], "credentials": sealed}, (calendar,), now)
+        "provider": provider, "account_label": account_uri[:254], "credentials": sealed,
+        "account_scope": "organization" if organization_wide else ""}, (calendar,), now)
     account_calendar = await ExternalCalendar.get(connection_id=connection.id, provider_calendar_id=account_uri)
     async with in_transaction() as db:
         await store_event_types(connection.id, account.event_types, db)

@@ -6,9 +6,10 @@ stored, the step logged, and the live events (bookingChanged, availabilityChange
 
 The holder is a booking when the appointment's event type is mapped to a service (`AppointmentType.service`),
 else a busy block. Its time was already given away at the provider, so only one rule of Lockstep's applies: it never
-overlaps another confirmed booking. An appointment that would becomes a busy block instead (its time stays taken),
-and the overlap goes through the connection's conflict policy like any busy event (services.sync_edits), which
-notifies the staff member and the owner: a customer's booking is never silently overwritten.
+overlaps another confirmed booking. An appointment that would becomes a busy block instead (its time stays taken).
+Every block over a confirmed booking (that one, an unmapped appointment's, one moved by a reschedule) goes through the
+connection's conflict policy like any busy event (services.sync_edits), which notifies the staff member and the
+owner: a customer's booking is never silently overwritten.
 
 A booking held for an appointment has an event mapping in the provider's calendar (the appointment's event URI,
 marked synced): cancelling the booking in Lockstep re-opens it, and the push cancels the appointment at the
@@ -98,7 +99,7 @@ class _Apply:
         if mapped is not None and not await _booking_overlaps(self.staff.id, report.starts_at, report.ends_at,
                                                               self.db):
             return await self._book(mapped.service_id or 0), None
-        return None, await self._block(overlapping=mapped is not None)
+        return None, await self._block()
 
     async def _book(self, service_id: int) -> int:
         report = self.report
@@ -118,19 +119,15 @@ class _Apply:
         await live.publish_booking_rows("created", [booking])
         return booking.id
 
-    async def _block(self, *, overlapping: bool) -> int:
+    async def _block(self) -> int:
         report = self.report
         block = await BusyBlock.create(
             using_db=self.db, staff_id=self.staff.id, source=BusyBlockSource.EXTERNAL,
             external_calendar_id=self.calendar.id, external_event_id=report.event_uri,
             title=f"{report.event_name} with {report.invitee_name}"[:500] if report.invitee_name else report.event_name,
             starts_at=report.starts_at, ends_at=report.ends_at)
-        span = Span(report.starts_at, report.ends_at)
-        await live.publish_availability_changed(self.staff.id, [span])
-        if overlapping:
-            stored = StoredBlock(report.event_uri, "", span, block.title, False)
-            await reconcile_busy_overlaps(self.connection, self.staff.id, (stored,), self.now, incremental=True,
-                                          db=self.db)
+        await live.publish_availability_changed(self.staff.id, [Span(report.starts_at, report.ends_at)])
+        await self._settle_overlaps(block)
         return block.id
 
     async def _holder_is_staffs(self, row: ImportedAppointment) -> bool:
@@ -141,6 +138,14 @@ class _Apply:
         else:
             return True
         return not owners or owners[0] == self.staff.id
+
+    async def _settle_overlaps(self, block: BusyBlock) -> None:
+        """A block over a confirmed booking goes through the conflict policy, whether it holds an unmapped
+        appointment or a mapped one that could not be booked (the block's own query finds none when it is clear)."""
+        report = self.report
+        stored = StoredBlock(report.event_uri, "", Span(report.starts_at, report.ends_at), block.title, False)
+        await reconcile_busy_overlaps(self.connection, self.staff.id, (stored,), self.now, incremental=True,
+                                      db=self.db)
 
     async def release(self, row: ImportedAppointment) -> None:
         """The holder of `row` gives its time back: the provider cancelled the appointment."""
@@ -178,7 +183,7 @@ class _Apply:
                 return booking.id, None
             # The new time overlaps another booking: the old one is released and the new time held by a block.
             await self.release(row)
-            return None, await self._block(overlapping=True)
+            return None, await self._block()
         if row.busy_block_id is not None:
             block = await BusyBlock.get_or_none(id=row.busy_block_id, using_db=self.db)
             if block is not None:
@@ -186,6 +191,7 @@ class _Apply:
                     starts_at=report.starts_at, ends_at=report.ends_at, external_event_id=report.event_uri)
                 await live.publish_availability_changed(
                     self.staff.id, [Span(block.starts_at, block.ends_at), Span(report.starts_at, report.ends_at)])
+                await self._settle_overlaps(block)
                 return None, block.id
         return await self.take_time()
 
