@@ -98,7 +98,8 @@ async def backstop_appointments(calendar: ExternalCalendar, provider: CalendarPr
         step = await _apply(calendar, appointment, now)
         steps[step] = steps.get(step, 0) + 1
     applied = ", ".join(f"{count} {step}" for step, count in sorted(steps.items()) if step != "nothing")
-    detail = f"{len(listing.appointments)} appointments listed" + (f": {applied}" if applied else ", none new")
+    count = len(listing.appointments)
+    detail = f"{count} appointment{'' if count == 1 else 's'} listed" + (f": {applied}" if applied else ", none new")
     if listing.unreadable:
         detail += f"; {len(listing.unreadable)} could not be read and keep what was known of them"
     async with in_transaction() as db:

@@ -208,7 +208,7 @@ async def test_the_backstop_recreates_a_subscription_calendly_disabled_after_fai
                                                          None)
     assert await BusyBlock.all().count() == 1
     assert await SyncLogEntry.filter(action__in=["backstop", "resubscribe"]).values_list("action", "detail") == [
-        ("backstop", "1 appointments listed: 1 create"),
+        ("backstop", "1 appointment listed: 1 create"),
         ("resubscribe", "the webhook subscription was disabled by Calendly and has been created again")]
     # and what Calendly delivers next reaches the channel again
     account.receiver.answers = []
