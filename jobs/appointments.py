@@ -24,6 +24,7 @@ from jobs.pull import PullOutcome, import_window, pull_refused
 from models import ExternalCalendar, SyncFrequency, WatchChannel
 from providers.base import AppointmentSource, CalendarProvider, ProviderError, Subscription
 from providers.registry import entry_of
+from services import stage_stamps
 from services.appointment_inbox import delivery, mark_applied, mark_failed
 from services.appointments import apply_appointment
 from services.sync_health import log_action, record_success
@@ -34,6 +35,7 @@ BACKSTOP = timedelta(minutes=15)
 
 async def apply_delivery(delivery_id: int, now: datetime) -> str:
     """Apply one kept delivery: its step (domain.appointments.AppointmentStep), or skipped / ignored."""
+    stage_stamps.stamp("delivery.started", delivery_id)
     row = await delivery(delivery_id)
     if row is None or row.applied_at is not None:
         return "skipped"
@@ -46,6 +48,7 @@ async def apply_delivery(delivery_id: int, now: datetime) -> str:
     except UnreadableDelivery:
         await mark_applied(row.id, now)
         return "ignored"
+    stage_stamps.stamp("delivery.read", delivery_id)
     try:
         step = await apply_appointment(calendar.id, read.appointment, now)
     except Exception:
@@ -53,6 +56,7 @@ async def apply_delivery(delivery_id: int, now: datetime) -> str:
         await mark_failed(row.id)
         raise
     await mark_applied(row.id, now)
+    stage_stamps.stamp("delivery.applied", delivery_id)
     return step.value
 
 

@@ -48,7 +48,7 @@ from models import (
     OutboxEntry,
     Staff,
 )
-from services import live
+from services import live, stage_stamps
 from services.bookings import cancel_bookings_for_calendar
 from services.locks import lock_staff
 from services.sync_edits import reconcile_busy_overlaps
@@ -208,6 +208,7 @@ async def apply_appointment(calendar_id: int, report: Appointment, now: datetime
     staff = connection.staff if staff_id is None else await Staff.get(id=staff_id)
     async with committed() as db:
         await lock_staff(staff.id, db)
+        stage_stamps.stamp("appointment.locked", staff.id)
         own = await ImportedAppointment.get_or_none(external_calendar_id=calendar.id, event_uri=report.event_uri,
                                                     using_db=db)
         predecessor = None
@@ -232,4 +233,6 @@ async def apply_appointment(calendar_id: int, report: Appointment, now: datetime
             await log_action(connection.id, "import", f"appointment_{plan.step.value}", "ok",
                              booking_id=booking_id, detail=f"{report.event_name} at {report.starts_at.isoformat()}",
                              using_db=db)
+        stage_stamps.stamp("appointment.written", staff.id)
+    stage_stamps.stamp("appointment.committed", staff.id)  # and its live events published
     return plan.step
