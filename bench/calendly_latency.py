@@ -1,0 +1,391 @@
+"""Calendly latency: how long an appointment booked at Calendly takes to become a Lockstep booking that takes its
+slot, measured from the moment Calendly's webhook delivery leaves, through the whole service and the fake Calendly.
+
+Run from the repository root:  .venv/bin/python -m bench.calendly_latency  [--postgres] [--samples 200]
+                                    [--watch subscription|poll] [--poll-ms 2] [--pause-ms 100] [--warmup 5]
+                                    [--floor-rounds 200] [--slowest 5] [--stamps-out FILE] [--sqlite-synchronous NORMAL]
+
+Set-up: a fresh, migrated database (a SQLite file; with `--postgres` a database of its own on BENCH_POSTGRES_URL,
+by default the server on 127.0.0.1:5432, dropped afterwards); the fake Calendly (tests/fakes/calendly.py) served
+from a thread of this process; one uvicorn API whose public URL is its own loopback address, `python -m app
+scheduler` and one `python -m app worker` (child processes), with Redis (BENCH_REDIS_URL, else 127.0.0.1:6379
+database 12, else a redis-server of the run's own). A business is set up through GraphQL: a staff member working
+08:00-20:00 every day (Europe/Berlin) and a 60-minute service on a 60-minute step; the staff member connects the
+fake's account with a personal access token (`connectCalendly`, which creates the webhook subscription at the fake)
+and the account's 60-minute event type is mapped to the service (`mapCalendlyEventType`). Sampling starts once the
+scheduler has run the connection's first backstop listing, and after a check that every slot to be booked is free.
+
+Each sample waits a random 0..`--pause-ms`, then books the event type at the fake for the next free hour (the fake
+then POSTs the signed `invitee.created` delivery to `/webhooks/calendly`). Measured from the moment the fake began
+that POST (`Attempt.sent_at` in its delivery log):
+(a) the booking visible in `bookings` (filtered to the staff member and that hour), and
+(b) the slot gone from `availableSlots`,
+each asked over HTTP by a poller of its own (aiohttp, kept-alive connection) and stamped when the answer that shows
+it has been read; and besides them (c) `availabilityChanged` for that hour at a WebSocket subscriber on a thread of
+its own (bench/push_subscriber.py), and (d) the booking committed and announced (the worker's stamp).
+When the pollers ask (`--watch`): by default (`subscription`) each asks as soon as the subscriber has heard
+`availabilityChanged` for the hour, and again every `--poll-ms` until it sees the change (it sees it at once, since
+the event is published after the commit), so the API and the two cores are not loaded by polling while the delivery
+is on its way; this reads (a) and (b) at most one query late. With `poll` both ask every `--poll-ms` from the booking
+on, as the push benches do; on a small machine that load slows the path it measures (docs/performance.md).
+Where the time went: the stage stamps of every process (services.stage_stamps) lined up per sample
+(bench/latency_stages.py).
+
+Then the floor, measured bare in the same run as the push benches define it (bench/latency_floor.py), `--floor-rounds`
+times each: a webhook POST to the API (a delivery as the fake sends them, naming a channel no connection has:
+looked up and answered 410) and one database write. A Calendly delivery carries the appointment, so the path has no
+listing at the provider to add. The floor is the sum of their medians; a bare `bookings` and `availableSlots` query
+are timed beside it for comparison, outside the floor.
+Target: p99 of (a) and (b) at most 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import gc
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+
+from bench.common import SLOTS, bench_database, bench_redis, free_starts, summary, wait_until
+from bench.latency_floor import DATABASE_WRITE, FloorCall, database_write, floor_total, measure_floor, ratio_lines
+from bench.latency_stages import Sample, StagePath, breakdown, line_up, read_stamps
+from bench.push_subscriber import Subscriber
+from models.database import tortoise_config
+from services.credentials import new_key
+from services.stage_stamps import ENVIRONMENT_VARIABLE as STAMPS_VARIABLE
+from tests.fakes.calendly import FakeCalendly
+from tests.fakes.calendly_store import EventType
+from tests.fakes.calendly_webhooks import SIGNATURE_HEADER, Attempt
+from tests.support.google_service import sync_processes
+from tests.support.graphql import GraphQLClient, Shop, given_shop
+from tests.support.live import new_channel, wait_for_health, ws_url
+from tests.support.server import free_port, live_server_on
+
+CONNECT = """mutation($input: ConnectCalendlyInput!) { connectCalendly(input: $input) { __typename
+  ... on CalendlyConnected { webhookRefusal connection { id } eventTypes { uri } }
+  ... on ConnectionCheckFailed { problem message } } }"""
+MAP = """mutation($input: MapCalendlyEventTypeInput!) { mapCalendlyEventType(input: $input) { __typename } }"""
+BOOKINGS = """query($staff: ID!, $from: DateTime!, $to: DateTime!) {
+  bookings(filter: {staffId: $staff, from: $from, to: $to, status: CONFIRMED}, first: 5) {
+    edges { node { startsAt source } } } }"""
+UNKNOWN_CHANNEL = "floor-unknown-channel"
+HOURS = [{"weekday": day, "ranges": [{"start": "08:00", "end": "20:00"}]}
+         for day in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")]
+
+# In path order (sample.changed is the fake's POST beginning; "gone" is when (a) and (b) have both been seen).
+CALENDLY_PATH = StagePath((
+    ("delivery.received", "API: the route has the delivery's body"),
+    ("delivery.verified", "API: channel looked up, signature checked"),
+    ("delivery.kept", "API: the delivery kept in the inbox (one insert)"),
+    ("delivery.enqueued", "API: job on the queue (the 200 goes out next)"),
+    ("job.start", "worker: RQ dequeued it and starts it"),
+    ("delivery.started", "worker: the job function runs"),
+    ("delivery.read", "worker: the kept delivery and its calendar read"),
+    ("appointment.locked", "worker: the staff member's lock taken (transaction begun)"),
+    ("appointment.written", "worker: booking, mapping, outbox, appointment and log rows written"),
+    ("appointment.committed", "worker: committed, bookingChanged and availabilityChanged published"),
+    ("gone", "bench: the booking in `bookings` and the slot gone from `availableSlots`"),
+    ("delivery.applied", "worker: the delivery marked applied"),
+    ("job.end", "worker: RQ finished with the job"),
+), committed="appointment.committed", trailing=("delivery.applied", "job.end"))
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One sample: when the fake began the delivery's POST, when (a) and (b) were first seen (perf_counter)."""
+
+    sent: float
+    listed: float
+    gone: float
+    first_status: int  # what the API answered the first attempt
+
+
+def calendly_env(calendly: FakeCalendly, public_url: str, redis_url: str, stamps: Path) -> dict[str, str]:
+    """Settings shared by the API, the scheduler and the worker."""
+    return {"LOCKSTEP_PUBLIC_URL": public_url, "LOCKSTEP_REDIS_URL": redis_url,
+            "LOCKSTEP_LIVE_CHANNEL": new_channel(), "LOCKSTEP_SECRET_KEYS": new_key(),
+            "LOCKSTEP_CALENDLY_API_URL": calendly.api_url, STAMPS_VARIABLE: str(stamps)}
+
+
+async def connected_shop(api: GraphQLClient, calendly: FakeCalendly, days: int) -> Shop:
+    """The business, its staff member's Calendly connected with a personal access token, the account's one event
+    type mapped to the service."""
+    shop = await given_shop(api, hours=HOURS, duration=60, step=60, horizon=days)
+    data = await api(CONNECT, {"input": {"staffId": shop.staff_id, "personalAccessToken": calendly.personal_token()}},
+                     shop.owner_token)
+    answer = data["connectCalendly"]
+    if answer["__typename"] != "CalendlyConnected" or answer["webhookRefusal"]:
+        raise RuntimeError(f"connectCalendly answered {answer}")
+    (offered,) = answer["eventTypes"]
+    mapped = await api(MAP, {"input": {"connectionId": answer["connection"]["id"], "eventTypeUri": offered["uri"],
+                                       "serviceId": shop.service_id}}, shop.owner_token)
+    if mapped["mapCalendlyEventType"]["__typename"] != "CalendlyEventType":
+        raise RuntimeError(f"mapCalendlyEventType answered {mapped}")
+    return shop
+
+
+def backstop_listed(calendly: FakeCalendly) -> bool:
+    """Whether the service has listed the account's scheduled events (the connection's first backstop)."""
+    return any(entry.method == "GET" and entry.path == "/scheduled_events" for entry in list(calendly.log))
+
+
+def _body(query: str, variables: dict[str, Any]) -> bytes:
+    return json.dumps({"query": query, "variables": variables}).encode()
+
+
+class Heard:
+    """Wakes the bench's loop when the subscriber hears of the hour it waits for (called on the subscriber's
+    thread)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.waiting: dict[datetime, asyncio.Event] = {}
+
+    def expect(self, start: datetime) -> asyncio.Event:
+        event = self.waiting[start] = asyncio.Event()
+        return event
+
+    def __call__(self, start: datetime) -> None:
+        event = self.waiting.get(start)
+        if event is not None:
+            self.loop.call_soon_threadsafe(event.set)
+
+
+class Pollers:
+    """The two pollers of (a) and (b), each on a kept-alive connection of its own."""
+
+    def __init__(self, base: str, shop: Shop, poll: float) -> None:
+        self.url, self.shop, self.poll = f"{base}/graphql", shop, poll
+        self.owner = {"Content-Type": "application/json", "Authorization": f"Bearer {shop.owner_token}"}
+        self.anyone = {"Content-Type": "application/json"}
+        self.sessions = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) for _ in range(2)]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(session.close() for session in self.sessions))
+
+    async def _until(self, session: aiohttp.ClientSession, body: bytes, headers: dict[str, str],
+                     seen: Callable[[dict[str, Any]], bool]) -> float:
+        while True:
+            async with session.post(self.url, data=body, headers=headers) as answer:
+                data = json.loads(await answer.read())["data"]
+            at = time.perf_counter()
+            if seen(data):
+                return at
+            await asyncio.sleep(self.poll)
+
+    def bookings_call(self, start: datetime) -> bytes:
+        return _body(BOOKINGS, {"staff": self.shop.staff_id, "from": start.isoformat(),
+                                "to": (start + timedelta(hours=1)).isoformat()})
+
+    def slots_call(self, start: datetime) -> bytes:
+        return _body(SLOTS, {"s": self.shop.service_id, "from": start.isoformat(),
+                             "to": (start + timedelta(hours=1)).isoformat()})
+
+    async def listed_and_gone(self, start: datetime, heard: asyncio.Event | None) -> tuple[float, float]:
+        """When the booking at `start` is first seen in `bookings`, and its slot first seen gone; asked from the
+        moment `heard` is set when one is given (or after 10 s without it), else at once."""
+        def listed(data: dict[str, Any]) -> bool:
+            return any(datetime.fromisoformat(edge["node"]["startsAt"]) == start
+                       for edge in data["bookings"]["edges"])
+
+        def gone(data: dict[str, Any]) -> bool:
+            return not any(datetime.fromisoformat(slot["start"]) == start
+                           for slot in data["availableSlots"]["slots"])
+
+        if heard is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(heard.wait(), 10)
+        booking_seen, slot_gone = await asyncio.gather(
+            self._until(self.sessions[0], self.bookings_call(start), self.owner, listed),
+            self._until(self.sessions[1], self.slots_call(start), self.anyone, gone))
+        return booking_seen, slot_gone
+
+
+def _first_attempt(calendly: FakeCalendly, invitee_uri: str) -> Attempt | None:
+    return next((attempt for attempt in list(calendly.webhooks.attempts) if attempt.invitee == invitee_uri
+                 and attempt.event == "invitee.created" and attempt.number == 1), None)
+
+
+async def sample(calendly: FakeCalendly, event_type: EventType, pollers: Pollers, heard: Heard | None,
+                 start: datetime, n: int) -> Seen:
+    """Book the hour at `start` at the fake; when its delivery left, and when (a) and (b) were seen."""
+    trigger = heard.expect(start) if heard is not None else None
+    booked = calendly.book(event_type, start, {"name": f"Customer {n}", "email": f"customer{n}@example.org"})
+    listed, gone = await pollers.listed_and_gone(start, trigger)
+    await wait_until(lambda: _first_attempt(calendly, booked.invitee_uri) is not None, "the delivery's log entry", 10)
+    attempt = _first_attempt(calendly, booked.invitee_uri)
+    assert attempt is not None
+    return Seen(attempt.sent_at, listed, gone, attempt.status)
+
+
+async def all_free(http: httpx.AsyncClient, shop: Shop, starts: list[datetime]) -> None:
+    answer = (await http.post("/graphql", json={"query": SLOTS, "variables": {
+        "s": shop.service_id, "from": starts[0].isoformat(), "to": (starts[-1] + timedelta(hours=1)).isoformat()}}
+    )).json()
+    free = {datetime.fromisoformat(slot["start"]) for slot in answer["data"]["availableSlots"]["slots"]}
+    if not set(starts) <= free:
+        raise RuntimeError(f"{len(set(starts) - free)} of the hours to book are not free before the run")
+
+
+def floor_calls(base: str, pollers: Pollers, last: Attempt, start: datetime) -> list[tuple[str, FloorCall]]:
+    """The webhook POST of the floor, then the two queries timed beside it."""
+    webhook = FloorCall("POST", f"{base}/webhooks/calendly?channel={UNKNOWN_CHANNEL}",
+                        {"Content-Type": "application/json", SIGNATURE_HEADER: last.signature}, 410, body=last.body)
+    return [("webhook POST", webhook),
+            ("bookings query", FloorCall("POST", pollers.url, pollers.owner, 200, body=pollers.bookings_call(start))),
+            ("availableSlots query", FloorCall("POST", pollers.url, pollers.anyone, 200,
+                                               body=pollers.slots_call(start)))]
+
+
+async def run(args: argparse.Namespace, scratch: Path, redis_url: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    stamps_file = scratch / "stamps.log"
+    calendly = FakeCalendly()
+    event_type = calendly.add_event_type(calendly.user, "Boiler check", 60)
+    starts = free_starts(args.warmup + args.samples)
+    horizon = 2 + math.ceil(len(starts) / 12) + 2
+    async with bench_database(scratch, "calendly", args.postgres, args.sqlite_synchronous) as database_url:
+        await migrate(config=tortoise_config(database_url))
+        await Tortoise.close_connections()
+        with calendly.running_in_thread():
+            env = calendly_env(calendly, base, redis_url, stamps_file)
+            with live_server_on(port, database_url, scratch, 1, env), sync_processes(database_url, scratch, env):
+                async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                    shop = await connected_shop(GraphQLClient(http), calendly, horizon)
+                    await wait_until(lambda: backstop_listed(calendly), "the first backstop listing")
+                    await all_free(http, shop, starts)
+                heard = Heard() if args.watch == "subscription" else None
+                subscriber = Subscriber(ws_url(base), shop.staff_id, heard)
+                subscriber.start()
+                await wait_for_health(base, subscribers=1)
+                # This process serves the fake and the subscriber too: its start-up heap out of the collector's
+                # way, so that a full collection here does not pass for the service's latency.
+                gc.collect()
+                gc.freeze()
+                rng = random.Random(20261204)
+                pollers = Pollers(base, shop, args.poll_ms / 1000)
+                seen: list[Seen] = []
+                try:
+                    for n, start in enumerate(starts):
+                        await asyncio.sleep(rng.uniform(0, args.pause_ms / 1000))
+                        one = await sample(calendly, event_type, pollers, heard, start, n)
+                        if n >= args.warmup:
+                            seen.append(one)
+                    measured = starts[args.warmup:]
+                    await wait_until(lambda: set(measured) <= set(subscriber.heard), "every availabilityChanged", 10)
+                    subscriber.stop()
+                    await asyncio.sleep(1)  # the last job's trailing writes, before the floor is measured
+                    last = calendly.webhooks.attempts[-1]
+                    async with database_write(database_url, args.sqlite_synchronous) as write:
+                        bare = await measure_floor(floor_calls(base, pollers, last, starts[-1]), write,
+                                                   args.floor_rounds)
+                finally:
+                    await pollers.close()
+    told = [subscriber.heard[start] - one.sent for start, one in zip(measured, seen, strict=True)]
+    report(args, seen, told, subscriber.missed, bare, stamps_file)
+
+
+def worker_busy(samples: list[Sample], stamps: dict[str, list[float]]) -> str:
+    """How many deliveries were enqueued while the (one) worker was still in another job, such as the push the
+    previous booking's outbox row asked for, and how long they waited for it."""
+    starts, ends = stamps.get("job.start", []), stamps.get("job.end", [])
+    waits = []
+    for sample in samples:
+        enqueued = sample.stages.get("delivery.enqueued")
+        index = bisect.bisect_right(starts, enqueued) - 1 if enqueued is not None else -1
+        if enqueued is None or index < 0:
+            continue
+        end = bisect.bisect_left(ends, starts[index])
+        if end < len(ends) and ends[end] > enqueued:
+            waits.append(ends[end] - enqueued)
+    if not waits:
+        return "no delivery was enqueued while the worker was in another job"
+    return (f"deliveries enqueued while the worker was in another job: {len(waits)} of {len(samples)}, waiting for "
+            f"it p50 {statistics.median(waits) * 1000:.1f} ms, max {max(waits) * 1000:.1f} ms")
+
+
+def report(args: argparse.Namespace, seen: list[Seen], heard: list[float], missed: int,
+           bare: dict[str, list[float]], stamps_file: Path) -> None:
+    database = "PostgreSQL" if args.postgres else f"SQLite synchronous={args.sqlite_synchronous or 'FULL'}"
+    asked = (f"asked once availabilityChanged is heard, then every {args.poll_ms:g} ms" if args.watch == "subscription"
+             else f"polled every {args.poll_ms:g} ms")
+    print(f"Calendly delivery POST -> ... (one API, scheduler, one worker; {database}; {asked}; "
+          f"LOCKSTEP_SCHEDULER_INTERVAL_MS {os.environ.get('LOCKSTEP_SCHEDULER_INTERVAL_MS', '250')})")
+    listed = [one.listed - one.sent for one in seen]
+    gone = [one.gone - one.sent for one in seen]
+    print(summary("(a) booking visible in bookings", listed))
+    print(summary("(b) slot gone from availableSlots", gone))
+    print(summary("(c) availabilityChanged at a subscriber", heard))
+    if missed:
+        print(f"the subscriber was told of missed events {missed} times")
+    refused = [one.first_status for one in seen if one.first_status != 200]
+    if refused:
+        print(f"first attempts not answered 200: {len(refused)} ({sorted(set(refused))})")
+    stamps, spans = read_stamps(stamps_file)
+    samples = line_up([(one.sent, max(one.listed, one.gone)) for one in seen], stamps, spans, CALENDLY_PATH)
+    committed = [sample.stages[CALENDLY_PATH.committed] - sample.changed for sample in samples
+                 if CALENDLY_PATH.committed in sample.stages]
+    if committed:
+        print(summary("(d) booking committed and published (the worker's stamp)", committed))
+    in_floor = ["webhook POST", DATABASE_WRITE]
+    for name in in_floor:
+        print(summary(f"floor: {name}", bare[name]))
+    for name in (name for name in bare if name not in in_floor):
+        print(summary(f"for comparison, not in the floor: {name}", bare[name]))
+    total = floor_total(bare, in_floor)
+    print(f"floor (sum of the medians): {total:.1f} ms; target: p99 <= 100 ms")
+    for line in ratio_lines((("(a)", listed), ("(b)", gone), ("(d)", committed)), total):
+        print(line)
+    print(breakdown(samples, args.slowest, CALENDLY_PATH))
+    print(worker_busy(samples, stamps))
+    if args.stamps_out:
+        shutil.copyfile(stamps_file, args.stamps_out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--postgres", action="store_true",
+                        help="a database of its own on BENCH_POSTGRES_URL (default 127.0.0.1:5432) instead of SQLite")
+    parser.add_argument("--samples", type=int, default=200, help="appointments measured (default 200)")
+    parser.add_argument("--warmup", type=int, default=5, help="appointments made first and not measured (default 5)")
+    parser.add_argument("--watch", choices=("subscription", "poll"), default="subscription",
+                        help="ask bookings and availableSlots once availabilityChanged is heard (default), or poll "
+                             "them from the booking on")
+    parser.add_argument("--poll-ms", type=float, default=2,
+                        help="bookings and availableSlots are each asked again this often (default 2)")
+    parser.add_argument("--pause-ms", type=float, default=100,
+                        help="longest random pause before each appointment (default 100)")
+    parser.add_argument("--floor-rounds", type=int, default=200, help="times each floor operation is measured")
+    parser.add_argument("--slowest", type=int, default=5, help="slowest samples whose stages are printed")
+    parser.add_argument("--sqlite-synchronous", choices=("NORMAL", "FULL"),
+                        help="SQLite's synchronous pragma for every process (default: SQLite's own, FULL)")
+    parser.add_argument("--stamps-out", type=Path, help="keep the processes' raw stage stamps in this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        with bench_redis(scratch, 12) as redis_url:
+            asyncio.run(run(args, scratch, redis_url))
+
+
+if __name__ == "__main__":
+    main()
