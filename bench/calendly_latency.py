@@ -26,10 +26,12 @@ its own (bench/push_subscriber.py), and (d) the booking committed and announced 
 When the pollers ask (`--watch`): by default (`subscription`) each asks as soon as the subscriber has heard
 `availabilityChanged` for the hour, and again every `--poll-ms` until it sees the change (it sees it at once, since
 the event is published after the commit), so the API and the two cores are not loaded by polling while the delivery
-is on its way; this reads (a) and (b) at most one query late. With `poll` both ask every `--poll-ms` from the booking
-on, as the push benches do; on a small machine that load slows the path it measures (docs/performance.md).
-Where the time went: the stage stamps of every process (services.stage_stamps) lined up per sample
-(bench/latency_stages.py).
+is on its way; (a) and (b) then include the event's way to the subscriber and one query, where polling would include
+up to a poll interval and one query. With `poll` both ask every `--poll-ms` from the booking on, as the push benches
+do; on a small machine that load slows the path it measures (docs/performance.md). One appointment's booking and
+watching is bench/calendly_sampling.py. Where the time went: the stage stamps of every process
+(services.stage_stamps) lined up per sample (bench/latency_stages.py), and how often a delivery found the one worker
+still in another job.
 
 Then the floor, measured bare in the same run as the push benches define it (bench/latency_floor.py), `--floor-rounds`
 times each: a webhook POST to the API (a delivery as the fake sends them, naming a channel no connection has:
@@ -44,37 +46,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import contextlib
 import gc
-import json
 import math
 import os
 import random
 import shutil
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import httpx
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from bench.calendly_sampling import Heard, Pollers, Seen, book_and_watch, floor_calls
 from bench.common import SLOTS, bench_database, bench_redis, free_starts, summary, wait_until
-from bench.latency_floor import DATABASE_WRITE, FloorCall, database_write, floor_total, measure_floor, ratio_lines
+from bench.latency_floor import DATABASE_WRITE, database_write, floor_total, measure_floor, ratio_lines
 from bench.latency_stages import Sample, StagePath, breakdown, line_up, read_stamps
 from bench.push_subscriber import Subscriber
 from models.database import tortoise_config
 from services.credentials import new_key
 from services.stage_stamps import ENVIRONMENT_VARIABLE as STAMPS_VARIABLE
 from tests.fakes.calendly import FakeCalendly
-from tests.fakes.calendly_store import EventType
-from tests.fakes.calendly_webhooks import SIGNATURE_HEADER, Attempt
 from tests.support.google_service import sync_processes
 from tests.support.graphql import GraphQLClient, Shop, given_shop
 from tests.support.live import new_channel, wait_for_health, ws_url
@@ -84,10 +78,6 @@ CONNECT = """mutation($input: ConnectCalendlyInput!) { connectCalendly(input: $i
   ... on CalendlyConnected { webhookRefusal connection { id } eventTypes { uri } }
   ... on ConnectionCheckFailed { problem message } } }"""
 MAP = """mutation($input: MapCalendlyEventTypeInput!) { mapCalendlyEventType(input: $input) { __typename } }"""
-BOOKINGS = """query($staff: ID!, $from: DateTime!, $to: DateTime!) {
-  bookings(filter: {staffId: $staff, from: $from, to: $to, status: CONFIRMED}, first: 5) {
-    edges { node { startsAt source } } } }"""
-UNKNOWN_CHANNEL = "floor-unknown-channel"
 HOURS = [{"weekday": day, "ranges": [{"start": "08:00", "end": "20:00"}]}
          for day in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")]
 
@@ -107,16 +97,6 @@ CALENDLY_PATH = StagePath((
     ("delivery.applied", "worker: the delivery marked applied"),
     ("job.end", "worker: RQ finished with the job"),
 ), committed="appointment.committed", trailing=("delivery.applied", "job.end"))
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One sample: when the fake began the delivery's POST, when (a) and (b) were first seen (perf_counter)."""
-
-    sent: float
-    listed: float
-    gone: float
-    first_status: int  # what the API answered the first attempt
 
 
 def calendly_env(calendly: FakeCalendly, public_url: str, redis_url: str, stamps: Path) -> dict[str, str]:
@@ -148,95 +128,6 @@ def backstop_listed(calendly: FakeCalendly) -> bool:
     return any(entry.method == "GET" and entry.path == "/scheduled_events" for entry in list(calendly.log))
 
 
-def _body(query: str, variables: dict[str, Any]) -> bytes:
-    return json.dumps({"query": query, "variables": variables}).encode()
-
-
-class Heard:
-    """Wakes the bench's loop when the subscriber hears of the hour it waits for (called on the subscriber's
-    thread)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.waiting: dict[datetime, asyncio.Event] = {}
-
-    def expect(self, start: datetime) -> asyncio.Event:
-        event = self.waiting[start] = asyncio.Event()
-        return event
-
-    def __call__(self, start: datetime) -> None:
-        event = self.waiting.get(start)
-        if event is not None:
-            self.loop.call_soon_threadsafe(event.set)
-
-
-class Pollers:
-    """The two pollers of (a) and (b), each on a kept-alive connection of its own."""
-
-    def __init__(self, base: str, shop: Shop, poll: float) -> None:
-        self.url, self.shop, self.poll = f"{base}/graphql", shop, poll
-        self.owner = {"Content-Type": "application/json", "Authorization": f"Bearer {shop.owner_token}"}
-        self.anyone = {"Content-Type": "application/json"}
-        self.sessions = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) for _ in range(2)]
-
-    async def close(self) -> None:
-        await asyncio.gather(*(session.close() for session in self.sessions))
-
-    async def _until(self, session: aiohttp.ClientSession, body: bytes, headers: dict[str, str],
-                     seen: Callable[[dict[str, Any]], bool]) -> float:
-        while True:
-            async with session.post(self.url, data=body, headers=headers) as answer:
-                data = json.loads(await answer.read())["data"]
-            at = time.perf_counter()
-            if seen(data):
-                return at
-            await asyncio.sleep(self.poll)
-
-    def bookings_call(self, start: datetime) -> bytes:
-        return _body(BOOKINGS, {"staff": self.shop.staff_id, "from": start.isoformat(),
-                                "to": (start + timedelta(hours=1)).isoformat()})
-
-    def slots_call(self, start: datetime) -> bytes:
-        return _body(SLOTS, {"s": self.shop.service_id, "from": start.isoformat(),
-                             "to": (start + timedelta(hours=1)).isoformat()})
-
-    async def listed_and_gone(self, start: datetime, heard: asyncio.Event | None) -> tuple[float, float]:
-        """When the booking at `start` is first seen in `bookings`, and its slot first seen gone; asked from the
-        moment `heard` is set when one is given (or after 10 s without it), else at once."""
-        def listed(data: dict[str, Any]) -> bool:
-            return any(datetime.fromisoformat(edge["node"]["startsAt"]) == start
-                       for edge in data["bookings"]["edges"])
-
-        def gone(data: dict[str, Any]) -> bool:
-            return not any(datetime.fromisoformat(slot["start"]) == start
-                           for slot in data["availableSlots"]["slots"])
-
-        if heard is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(heard.wait(), 10)
-        booking_seen, slot_gone = await asyncio.gather(
-            self._until(self.sessions[0], self.bookings_call(start), self.owner, listed),
-            self._until(self.sessions[1], self.slots_call(start), self.anyone, gone))
-        return booking_seen, slot_gone
-
-
-def _first_attempt(calendly: FakeCalendly, invitee_uri: str) -> Attempt | None:
-    return next((attempt for attempt in list(calendly.webhooks.attempts) if attempt.invitee == invitee_uri
-                 and attempt.event == "invitee.created" and attempt.number == 1), None)
-
-
-async def sample(calendly: FakeCalendly, event_type: EventType, pollers: Pollers, heard: Heard | None,
-                 start: datetime, n: int) -> Seen:
-    """Book the hour at `start` at the fake; when its delivery left, and when (a) and (b) were seen."""
-    trigger = heard.expect(start) if heard is not None else None
-    booked = calendly.book(event_type, start, {"name": f"Customer {n}", "email": f"customer{n}@example.org"})
-    listed, gone = await pollers.listed_and_gone(start, trigger)
-    await wait_until(lambda: _first_attempt(calendly, booked.invitee_uri) is not None, "the delivery's log entry", 10)
-    attempt = _first_attempt(calendly, booked.invitee_uri)
-    assert attempt is not None
-    return Seen(attempt.sent_at, listed, gone, attempt.status)
-
-
 async def all_free(http: httpx.AsyncClient, shop: Shop, starts: list[datetime]) -> None:
     answer = (await http.post("/graphql", json={"query": SLOTS, "variables": {
         "s": shop.service_id, "from": starts[0].isoformat(), "to": (starts[-1] + timedelta(hours=1)).isoformat()}}
@@ -244,16 +135,6 @@ async def all_free(http: httpx.AsyncClient, shop: Shop, starts: list[datetime]) 
     free = {datetime.fromisoformat(slot["start"]) for slot in answer["data"]["availableSlots"]["slots"]}
     if not set(starts) <= free:
         raise RuntimeError(f"{len(set(starts) - free)} of the hours to book are not free before the run")
-
-
-def floor_calls(base: str, pollers: Pollers, last: Attempt, start: datetime) -> list[tuple[str, FloorCall]]:
-    """The webhook POST of the floor, then the two queries timed beside it."""
-    webhook = FloorCall("POST", f"{base}/webhooks/calendly?channel={UNKNOWN_CHANNEL}",
-                        {"Content-Type": "application/json", SIGNATURE_HEADER: last.signature}, 410, body=last.body)
-    return [("webhook POST", webhook),
-            ("bookings query", FloorCall("POST", pollers.url, pollers.owner, 200, body=pollers.bookings_call(start))),
-            ("availableSlots query", FloorCall("POST", pollers.url, pollers.anyone, 200,
-                                               body=pollers.slots_call(start)))]
 
 
 async def run(args: argparse.Namespace, scratch: Path, redis_url: str) -> None:
@@ -288,7 +169,7 @@ async def run(args: argparse.Namespace, scratch: Path, redis_url: str) -> None:
                 try:
                     for n, start in enumerate(starts):
                         await asyncio.sleep(rng.uniform(0, args.pause_ms / 1000))
-                        one = await sample(calendly, event_type, pollers, heard, start, n)
+                        one = await book_and_watch(calendly, event_type, pollers, heard, start, n)
                         if n >= args.warmup:
                             seen.append(one)
                     measured = starts[args.warmup:]
