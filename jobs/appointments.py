@@ -26,7 +26,7 @@ from providers.base import AppointmentSource, CalendarProvider, ProviderError, S
 from providers.registry import entry_of
 from services import stage_stamps
 from services.appointment_inbox import delivery, mark_applied, mark_failed
-from services.appointments import apply_appointment
+from services.appointments import apply_appointment, apply_appointment_to, calendar_to_apply
 from services.sync_health import log_action, record_success
 from services.sync_schedule import TIMING
 
@@ -39,9 +39,9 @@ async def apply_delivery(delivery_id: int, now: datetime) -> str:
     row = await delivery(delivery_id)
     if row is None or row.applied_at is not None:
         return "skipped"
-    calendar = await ExternalCalendar.get(id=row.external_calendar_id).select_related("connection")
-    description = entry_of(calendar.connection.provider).appointments
-    if description is None:
+    calendar = await calendar_to_apply(row.external_calendar_id)
+    description = entry_of(calendar.connection.provider).appointments if calendar is not None else None
+    if calendar is None or description is None:
         return "skipped"
     try:
         read = description.read(row.body.encode())
@@ -50,7 +50,7 @@ async def apply_delivery(delivery_id: int, now: datetime) -> str:
         return "ignored"
     stage_stamps.stamp("delivery.read", delivery_id)
     try:
-        step = await apply_appointment(calendar.id, read.appointment, now)
+        step = await apply_appointment_to(calendar, read.appointment, now)
     except Exception:
         # Handed out again by the scheduler (services.appointment_inbox), up to its attempts.
         await mark_failed(row.id)
