@@ -30,8 +30,8 @@ is on its way; (a) and (b) then include the event's way to the subscriber and on
 up to a poll interval and one query. With `poll` both ask every `--poll-ms` from the booking on, as the push benches
 do; on a small machine that load slows the path it measures (docs/performance.md). One appointment's booking and
 watching is bench/calendly_sampling.py. Where the time went: the stage stamps of every process
-(services.stage_stamps) lined up per sample (bench/latency_stages.py), and how often a delivery found the one worker
-still in another job.
+(services.stage_stamps) lined up per sample (bench/latency_stages.py), and the job queue's part: the API's enqueue
+call, the worker's pickup, and how often a delivery found the one worker still in another job.
 
 Then the floor, measured bare in the same run as the push benches define it (bench/latency_floor.py), `--floor-rounds`
 times each: a webhook POST to the API (a delivery as the fake sends them, naming a channel no connection has:
@@ -61,7 +61,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
 from bench.calendly_sampling import Heard, Pollers, Seen, book_and_watch, floor_calls
-from bench.common import SLOTS, bench_database, bench_redis, free_starts, summary, wait_until
+from bench.common import SLOTS, bench_database, bench_redis, free_starts, percentile, summary, wait_until
 from bench.latency_floor import DATABASE_WRITE, database_write, floor_total, measure_floor, ratio_lines
 from bench.latency_stages import Sample, StagePath, breakdown, line_up, read_stamps
 from bench.push_subscriber import Subscriber
@@ -85,10 +85,8 @@ HOURS = [{"weekday": day, "ranges": [{"start": "08:00", "end": "20:00"}]}
 CALENDLY_PATH = StagePath((
     ("delivery.received", "API: the route has the delivery's body"),
     ("delivery.verified", "API: channel looked up, signature checked"),
-    ("delivery.kept", "API: the delivery kept in the inbox (one insert)"),
-    ("delivery.enqueued", "API: job on the queue (the 200 goes out next)"),
-    ("job.start", "worker: RQ dequeued it and starts it"),
-    ("delivery.started", "worker: the job function runs"),
+    ("delivery.kept", "API: the delivery kept in the inbox (one insert); the job's enqueue begins"),
+    ("delivery.started", "worker: the job function runs (enqueue, jobs ahead of it, RQ's start; see below)"),
     ("delivery.read", "worker: the kept delivery and its calendar read"),
     ("appointment.locked", "worker: the staff member's lock taken (transaction begun)"),
     ("appointment.written", "worker: booking, mapping, outbox, appointment and log rows written"),
@@ -186,23 +184,55 @@ async def run(args: argparse.Namespace, scratch: Path, redis_url: str) -> None:
     report(args, seen, told, subscriber.missed, bare, stamps_file)
 
 
-def worker_busy(samples: list[Sample], stamps: dict[str, list[float]]) -> str:
-    """How many deliveries were enqueued while the (one) worker was still in another job, such as the push the
-    previous booking's outbox row asked for, and how long they waited for it."""
+def _first_after(times: list[float], moment: float) -> float | None:
+    index = bisect.bisect_left(times, moment)
+    return times[index] if index < len(times) else None
+
+
+def _figures(name: str, values: list[float]) -> str:
+    ms = [value * 1000 for value in values]
+    return (f"  {name}: p50 {statistics.median(ms):.2f}, p95 {percentile(ms, 0.95):.2f}, p99 {percentile(ms, 0.99):.2f}"
+            f", max {max(ms):.2f} ({len(ms)} samples)")
+
+
+def queue_findings(samples: list[Sample], stamps: dict[str, list[float]]) -> list[str]:
+    """The job queue's part of each sample, from the kept delivery to its job function running (ms): the API's
+    enqueue call (a thread and RQ's enqueue; `delivery.enqueued` may come after the worker has started the job), the
+    time the one worker spent in other jobs meanwhile (the push the previous booking's outbox row asked for, a
+    backstop; running when the delivery came, or queued ahead of it), the rest until RQ started the delivery's own
+    job (the dequeue), and RQ's start of the job until the function runs."""
     starts, ends = stamps.get("job.start", []), stamps.get("job.end", [])
-    waits = []
+    calls, others, dequeue, overhead = [], [], [], []
     for sample in samples:
-        enqueued = sample.stages.get("delivery.enqueued")
-        index = bisect.bisect_right(starts, enqueued) - 1 if enqueued is not None else -1
-        if enqueued is None or index < 0:
+        kept, running = sample.stages.get("delivery.kept"), sample.stages.get("delivery.started")
+        if kept is None or running is None:
             continue
-        end = bisect.bisect_left(ends, starts[index])
-        if end < len(ends) and ends[end] > enqueued:
-            waits.append(ends[end] - enqueued)
-    if not waits:
-        return "no delivery was enqueued while the worker was in another job"
-    return (f"deliveries enqueued while the worker was in another job: {len(waits)} of {len(samples)}, waiting for "
-            f"it p50 {statistics.median(waits) * 1000:.1f} ms, max {max(waits) * 1000:.1f} ms")
+        enqueued = _first_after(stamps.get("delivery.enqueued", []), kept)
+        if enqueued is not None and enqueued < running + 1:
+            calls.append(enqueued - kept)
+        own = bisect.bisect_right(starts, running) - 1  # the delivery's own job began last before its function
+        if own < 0 or starts[own] < kept - 1:
+            continue
+        busy = 0.0
+        for index in range(bisect.bisect_right(starts, kept) - 1, own):  # the jobs before it that overlap the wait
+            end = _first_after(ends, starts[index]) if index >= 0 else None
+            if end is not None:
+                busy += max(0.0, min(end, starts[own]) - max(starts[index], kept))
+        if busy > 0:
+            others.append(busy)
+        dequeue.append(starts[own] - kept - busy)
+        overhead.append(running - starts[own])
+    lines = ["the job queue, from the kept delivery to its job function (ms):"]
+    for name, values in (("the API's enqueue call (kept -> enqueued)", calls),
+                         ("kept -> the delivery's job started, less the time in other jobs", dequeue),
+                         ("RQ's start of the job -> the job function runs", overhead)):
+        if values:
+            lines.append(_figures(name, values))
+    lines.append(f"  deliveries that found the one worker in other jobs (running, or queued ahead): {len(others)} of "
+                 f"{len(samples)}")
+    if others:
+        lines.append(_figures("the time they waited for those jobs", others))
+    return lines
 
 
 def report(args: argparse.Namespace, seen: list[Seen], heard: list[float], missed: int,
@@ -238,7 +268,8 @@ def report(args: argparse.Namespace, seen: list[Seen], heard: list[float], misse
     for line in ratio_lines((("(a)", listed), ("(b)", gone), ("(d)", committed)), total):
         print(line)
     print(breakdown(samples, args.slowest, CALENDLY_PATH))
-    print(worker_busy(samples, stamps))
+    for line in queue_findings(samples, stamps):
+        print(line)
     if args.stamps_out:
         shutil.copyfile(stamps_file, args.stamps_out)
 
