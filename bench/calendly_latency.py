@@ -203,6 +203,8 @@ def queue_findings(samples: list[Sample], stamps: dict[str, list[float]]) -> lis
     job (the dequeue), and RQ's start of the job until the function runs."""
     starts, ends = stamps.get("job.start", []), stamps.get("job.end", [])
     calls, others, dequeue, overhead = [], [], [], []
+    behind: list[float] = []  # the samples' delays (both seen), by whether they waited for other jobs
+    free: list[float] = []
     for sample in samples:
         kept, running = sample.stages.get("delivery.kept"), sample.stages.get("delivery.started")
         if kept is None or running is None:
@@ -218,6 +220,7 @@ def queue_findings(samples: list[Sample], stamps: dict[str, list[float]]) -> lis
             end = _first_after(ends, starts[index]) if index >= 0 else None
             if end is not None:
                 busy += max(0.0, min(end, starts[own]) - max(starts[index], kept))
+        (behind if busy > 0 else free).append(sample.delay)
         if busy > 0:
             others.append(busy)
         dequeue.append(starts[own] - kept - busy)
@@ -232,6 +235,10 @@ def queue_findings(samples: list[Sample], stamps: dict[str, list[float]]) -> lis
                  f"{len(samples)}")
     if others:
         lines.append(_figures("the time they waited for those jobs", others))
+    for name, delays in (("samples that waited for other jobs, both seen", behind),
+                         ("samples that found the worker free, both seen", free)):
+        if delays:
+            lines.append(_figures(name, delays))
     return lines
 
 
