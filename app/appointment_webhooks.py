@@ -34,7 +34,7 @@ from domain.calendly import UnreadableDelivery
 from jobs.scheduler import enqueue_delivery, sync_queue
 from providers.entry import AppointmentDescription
 from providers.registry import available
-from services import metrics
+from services import metrics, stage_stamps
 from services.appointment_inbox import channel_target, keep_delivery
 from services.credentials import CredentialsUnreadable, CredentialVault
 
@@ -71,6 +71,7 @@ def appointment_webhook(provider: str, description: AppointmentDescription, vaul
 
     async def delivery(request: Request) -> Response:
         body = await request.body()
+        stage_stamps.stamp("delivery.received")
         target = await channel_target(request.query_params.get("channel", ""))
         if target is None or not target.connected:
             return answer("gone", 410)
@@ -78,6 +79,7 @@ def appointment_webhook(provider: str, description: AppointmentDescription, vaul
         header = request.headers.get(description.signature_header, "")
         if not keys or not description.verify(header, body, keys, time.time()):
             return answer("forged", 401)
+        stage_stamps.stamp("delivery.verified", target.calendar_id)
         try:
             read = description.read(body)
         except UnreadableDelivery:
@@ -85,12 +87,15 @@ def appointment_webhook(provider: str, description: AppointmentDescription, vaul
         kept = await keep_delivery(target.calendar_id, description.delivery_key(read), body, datetime.now(UTC))
         if kept is None:
             return answer("duplicate", 200)
+        stage_stamps.stamp("delivery.kept", kept)
         if queue is not None:
             try:
                 # redis-py blocks; a thread keeps a slow Redis from stalling the process's other requests.
                 await asyncio.to_thread(enqueue_delivery, queue, kept)
             except RedisError:
                 log.warning("job queue unreachable; delivery %s left for the scheduler", kept)
+            else:
+                stage_stamps.stamp("delivery.enqueued", kept)
         return answer("accepted", 200)
 
     return delivery

@@ -38,7 +38,8 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from bench.push_latency import FloorCall, PushedFake, main
+from bench.latency_floor import FloorCall
+from bench.push_latency import PushedFake, main
 from models import Provider
 from tests.fakes.google import FakeGoogle, LoggedRequest
 from tests.support.google_service import google_env

@@ -1,8 +1,12 @@
-"""Where a push-latency sample spent its time: the stage stamps (services.stage_stamps) of the API and the worker,
-and the fake Google's own times, lined up per sample.
+"""Where a latency sample spent its time: the stage stamps (services.stage_stamps) of the API and the worker, and
+the fake's own times, lined up per sample.
 
 Samples are taken one at a time, so every stamp between one change and the next belongs to the first; of each stage
 the first stamp at or after the change counts.
+
+Terms: a *path* (StagePath) is the stages one kind of change goes through, in order, with where each is stamped;
+"gone" is the bench's own (the change seen), and the *trailing* stages come after it, measured from the commit.
+PUSH_PATH is a calendar's push notification and its pull (bench/push_latency.py); other benches give theirs.
 """
 
 from __future__ import annotations
@@ -14,6 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import percentile
+
+
+@dataclass(frozen=True)
+class StagePath:
+    """The stages of one kind of change (see the module's terms). `early`: how long before a sample's own moment of
+    change a stamp may still be its own (a fake's stamp taken on another thread)."""
+
+    stages: tuple[tuple[str, str], ...]  # (stage, where it is stamped), in path order
+    committed: str = "blocks.committed"
+    trailing: tuple[str, ...] = ("pull.done", "job.end")
+    early: float = 0.0
+
 
 # In path order: (stage, where it is stamped). "change" is the insert at the fake, "gone" the slot seen gone.
 STAGES = (
@@ -33,6 +49,8 @@ STAGES = (
     ("pull.done", "worker: the pull's remaining writes done"),
     ("job.end", "worker: RQ finished with the job"),
 )
+# The fake's notification can leave (on its own thread) a moment before the bench's clock reading after the insert.
+PUSH_PATH = StagePath(STAGES, early=0.005)
 
 
 @dataclass
@@ -82,27 +100,23 @@ def _first_after(times: list[float], start: float) -> float | None:
     return times[index] if index < len(times) else None
 
 
-# The fake's notification can leave (on its own thread) a moment before the bench's clock reading after the insert.
-_EARLY = 0.005
-
-
 def line_up(changes: list[tuple[float, float]], stamps: dict[str, list[float]],
-            spans: dict[str, list[Interval]]) -> list[Sample]:
+            spans: dict[str, list[Interval]], path: StagePath = PUSH_PATH) -> list[Sample]:
     """`changes`: (changed, gone) per sample, in order; the stamps (the fake's included) by stage. Each stage is the
     first stamp after the stage before it (the change, at first), so a late stamp of one sample's pull is never
     taken for the next one's."""
     samples = []
     for index, (changed, gone) in enumerate(changes):
-        end = changes[index + 1][0] - _EARLY if index + 1 < len(changes) else float("inf")
+        end = changes[index + 1][0] - path.early if index + 1 < len(changes) else float("inf")
         stages: dict[str, float] = {}
-        previous = changed - _EARLY
-        for stage, _ in STAGES:
+        previous = changed - path.early
+        for stage, _ in path.stages:
             if stage == "gone":
                 continue
             at = _first_after(stamps.get(stage, []), previous)
             # Stages up to the commit belong to this sample only before the next change; the trailing ones may
             # come after it.
-            if at is None or (stage not in ("pull.done", "job.end") and at >= end):
+            if at is None or (stage not in path.trailing and at >= end):
                 continue
             stages[stage] = at
             previous = at
@@ -112,15 +126,15 @@ def line_up(changes: list[tuple[float, float]], stamps: dict[str, list[float]],
     return samples
 
 
-def _steps(sample: Sample) -> dict[str, float]:
+def _steps(sample: Sample, path: StagePath) -> dict[str, float]:
     """Milliseconds from the previous stage that was stamped (the change, at first) to each stage."""
     steps, previous = {}, sample.changed
-    for stage, _ in STAGES:
+    for stage, _ in path.stages:
         at = sample.stages.get(stage)
         if at is None:
             continue
-        if stage in ("pull.done", "job.end"):  # after the slot is gone: measured from the commit instead
-            base = sample.stages.get("blocks.committed", previous)
+        if stage in path.trailing:  # after the change is seen: measured from the commit instead
+            base = sample.stages.get(path.committed, previous)
             steps[stage] = (at - base) * 1000
             continue
         steps[stage] = (at - previous) * 1000
@@ -128,12 +142,12 @@ def _steps(sample: Sample) -> dict[str, float]:
     return steps
 
 
-def breakdown(samples: list[Sample], slowest: int) -> str:
+def breakdown(samples: list[Sample], slowest: int, path: StagePath = PUSH_PATH) -> str:
     """Per stage, the p50/p99 of its step; then each of the `slowest` samples' steps."""
-    all_steps = [_steps(sample) for sample in samples]
-    lines = ["stage breakdown (ms from the stage before; pull.done and job.end from the commit):",
+    all_steps = [_steps(sample, path) for sample in samples]
+    lines = [f"stage breakdown (ms from the stage before; {' and '.join(path.trailing)} from the commit):",
              f"  {'stage':<20} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}  where"]
-    for stage, where in STAGES:
+    for stage, where in path.stages:
         values = [steps[stage] for steps in all_steps if stage in steps]
         if values:
             lines.append(f"  {stage:<20} {statistics.median(values):7.2f} {percentile(values, 0.95):7.2f} "
@@ -150,7 +164,7 @@ def breakdown(samples: list[Sample], slowest: int) -> str:
                  "collections; each stage's step, ms):")
     for n in ordered:
         steps = all_steps[n]
-        detail = ", ".join(f"{stage} {steps[stage]:.1f}" for stage, _ in STAGES if stage in steps)
+        detail = ", ".join(f"{stage} {steps[stage]:.1f}" for stage, _ in path.stages if stage in steps)
         lines.append(f"  {samples[n].delay * 1000:7.1f} (tick {samples[n].ticking * 1000:.0f}, "
                      f"gc {samples[n].collecting * 1000:.0f}): {detail}")
     return "\n".join(lines)

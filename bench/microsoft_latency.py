@@ -40,8 +40,9 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 from bench.common import percentile
+from bench.latency_floor import FloorCall
 from bench.latency_stages import Sample
-from bench.push_latency import FloorCall, PushedFake, main
+from bench.push_latency import PushedFake, main
 from models import Provider
 from providers.registry import MICROSOFT_OAUTH_SCOPES
 from tests.fakes.microsoft import FakeMicrosoft, LoggedRequest

@@ -20,26 +20,22 @@ import gc
 import os
 import random
 import shutil
-import sqlite3
-import statistics
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import httpx
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
-from bench.common import bench_redis, percentile
+from bench.common import SLOTS, ZONE, bench_database, bench_redis, free_starts, summary, wait_until
+from bench.latency_floor import DATABASE_WRITE, FloorCall, database_write, floor_total, measure_floor, ratio_lines
 from bench.latency_stages import Sample, breakdown, line_up, read_stamps
 from bench.push_subscriber import Subscriber
-from domain.zones import load_zone, to_utc
 from models import CalendarConnection, Provider
 from models.database import tortoise_config
 from schema.ids import encode_id
@@ -50,23 +46,7 @@ from tests.support.live import new_channel, wait_for_health, ws_url
 from tests.support.server import free_port, live_server_on
 from tests.support.sync import given_connected_staff
 
-ZONE = "Europe/Berlin"
 KEY = new_key()
-SLOTS = """query($s: ID!, $from: DateTime!, $to: DateTime!) {
-  availableSlots(serviceId: $s, from: $from, to: $to, timeZone: "UTC") {
-    ... on AvailableSlots { slots { start } } } }"""
-
-
-@dataclass(frozen=True)
-class FloorCall:
-    """One request of the floor as it is sent bare; `expected` is the status that says it was served as meant."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str]
-    expected: int
-    params: Sequence[tuple[str, str]] | None = None
-    body: bytes = b""
 
 
 class PushedFake(ABC):
@@ -124,20 +104,6 @@ class PushedFake(ABC):
         return []
 
 
-def free_starts(count: int) -> list[datetime]:
-    """Distinct hour starts inside 08:00-20:00 Berlin from the day after tomorrow on, one event per slot."""
-    zone = load_zone(ZONE)
-    first = datetime.now(UTC).astimezone(zone).date() + timedelta(days=2)
-    return [to_utc(datetime.combine(first + timedelta(days=n // 12), datetime.min.time()).replace(hour=8 + n % 12),
-                   zone) for n in range(count)]
-
-
-def summary(name: str, delays: list[float]) -> str:
-    ms = [delay * 1000 for delay in delays]
-    return (f"{name}: {len(ms)} samples, p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, "
-            f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms")
-
-
 async def connected_staff(database_url: str, fake: PushedFake) -> tuple[str, str]:
     """The staff member and service (global IDs), with the fake's account connected as OAuth would leave it."""
     await migrate(config=tortoise_config(database_url))
@@ -150,14 +116,6 @@ async def connected_staff(database_url: str, fake: PushedFake) -> tuple[str, str
         token_expires_at=datetime.now(UTC) + lasts, account_label=fake.account)
     await Tortoise.close_connections()
     return encode_id("StaffMember", given.staff.id), encode_id("Service", given.service.id)
-
-
-async def wait_until(check: Callable[[], bool], what: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def sample(http: httpx.AsyncClient, fake: PushedFake, service_id: str, start: datetime,
@@ -174,38 +132,12 @@ async def sample(http: httpx.AsyncClient, fake: PushedFake, service_id: str, sta
         await asyncio.sleep(poll)
 
 
-async def _sent(session: aiohttp.ClientSession, call: FloorCall) -> None:
-    async with session.request(call.method, call.url, params=call.params, headers=dict(call.headers),
-                               data=call.body) as answer:
-        await answer.read()
-        if answer.status != call.expected:
-            raise RuntimeError(f"the floor's {call.method} answered {answer.status}, not {call.expected}")
-
-
-async def floor(fake: PushedFake, base: str, database: Path, rounds: int, synchronous: str | None
+async def floor(fake: PushedFake, base: str, database_url: str, rounds: int, synchronous: str | None
                 ) -> dict[str, list[float]]:
     """The three operations of the path that cannot be avoided, each bare, `rounds` times (seconds)."""
-    webhook, listing = fake.webhook_call(base), fake.listing_call()
-    timings: dict[str, list[float]] = {"webhook POST": [], fake.listing_name: [], "database write": []}
-    rng = random.Random(7)
-    db = sqlite3.connect(database, isolation_level=None)
-    db.execute("PRAGMA busy_timeout=10000")
-    db.execute(f"PRAGMA synchronous={synchronous or 'FULL'}")  # as the service's own connections commit
-    db.execute("CREATE TABLE bench_floor (n INTEGER)")
-    async with aiohttp.ClientSession() as session:
-        for _ in range(rounds):
-            await asyncio.sleep(rng.uniform(0, 0.02))
-            began = time.perf_counter()
-            await _sent(session, webhook)
-            timings["webhook POST"].append(time.perf_counter() - began)
-            began = time.perf_counter()
-            await _sent(session, listing)
-            timings[fake.listing_name].append(time.perf_counter() - began)
-            began = time.perf_counter()
-            db.execute("INSERT INTO bench_floor (n) VALUES (1)")
-            timings["database write"].append(time.perf_counter() - began)
-    db.close()
-    return timings
+    async with database_write(database_url, synchronous) as write:
+        return await measure_floor([("webhook POST", fake.webhook_call(base)),
+                                    (fake.listing_name, fake.listing_call())], write, rounds)
 
 
 async def run(make_fake: Callable[[str], PushedFake], args: argparse.Namespace, scratch: Path,
@@ -213,40 +145,37 @@ async def run(make_fake: Callable[[str], PushedFake], args: argparse.Namespace, 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     fake = make_fake(base)
-    database = scratch / f"{fake.provider.value}.sqlite3"
-    database_url = f"sqlite://{database}"
-    if args.sqlite_synchronous:  # a pragma given in the URL is set on every connection of every process
-        database_url += f"?synchronous={args.sqlite_synchronous}"
     stamps_file = scratch / "stamps.log"
-    with fake.serving():
-        staff_id, service_id = await connected_staff(database_url, fake)
-        env = {**fake.settings(base, redis_url, new_channel(), KEY), STAMPS_VARIABLE: str(stamps_file)}
-        with live_server_on(port, database_url, scratch, 1, env), sync_processes(database_url, scratch, env):
-            await wait_until(fake.ready, "the push channel")
-            subscriber = Subscriber(ws_url(base), staff_id)
-            subscriber.start()
-            await wait_for_health(base, subscribers=1)
-            # This process serves the fake and the subscriber too: its start-up heap out of the collector's way, so
-            # that a full collection here does not pass for the service's latency.
-            gc.collect()
-            gc.freeze()
-            rng = random.Random(20261201)
-            slot_gone: list[float] = []
-            inserted_at: dict[datetime, float] = {}
-            changes: list[tuple[float, float]] = []
-            starts = free_starts(args.warmup + args.samples)
-            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-                for n, start in enumerate(starts):
-                    await asyncio.sleep(rng.uniform(0, args.pause_ms / 1000))
-                    delay, inserted = await sample(http, fake, service_id, start, args.poll_ms / 1000)
-                    if n >= args.warmup:
-                        slot_gone.append(delay)
-                        inserted_at[start] = inserted
-                        changes.append((inserted, inserted + delay))
-            await wait_until(lambda: set(inserted_at) <= set(subscriber.heard), "every availabilityChanged", 10)
-            subscriber.stop()
-            await asyncio.sleep(1)  # the last pull's trailing writes, before the floor is measured
-            bare = await floor(fake, base, database, args.floor_rounds, args.sqlite_synchronous)
+    async with bench_database(scratch, fake.provider.value, False, args.sqlite_synchronous) as database_url:
+        with fake.serving():
+            staff_id, service_id = await connected_staff(database_url, fake)
+            env = {**fake.settings(base, redis_url, new_channel(), KEY), STAMPS_VARIABLE: str(stamps_file)}
+            with live_server_on(port, database_url, scratch, 1, env), sync_processes(database_url, scratch, env):
+                await wait_until(fake.ready, "the push channel")
+                subscriber = Subscriber(ws_url(base), staff_id)
+                subscriber.start()
+                await wait_for_health(base, subscribers=1)
+                # This process serves the fake and the subscriber too: its start-up heap out of the collector's
+                # way, so that a full collection here does not pass for the service's latency.
+                gc.collect()
+                gc.freeze()
+                rng = random.Random(20261201)
+                slot_gone: list[float] = []
+                inserted_at: dict[datetime, float] = {}
+                changes: list[tuple[float, float]] = []
+                starts = free_starts(args.warmup + args.samples)
+                async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                    for n, start in enumerate(starts):
+                        await asyncio.sleep(rng.uniform(0, args.pause_ms / 1000))
+                        delay, inserted = await sample(http, fake, service_id, start, args.poll_ms / 1000)
+                        if n >= args.warmup:
+                            slot_gone.append(delay)
+                            inserted_at[start] = inserted
+                            changes.append((inserted, inserted + delay))
+                await wait_until(lambda: set(inserted_at) <= set(subscriber.heard), "every availabilityChanged", 10)
+                subscriber.stop()
+                await asyncio.sleep(1)  # the last pull's trailing writes, before the floor is measured
+                bare = await floor(fake, base, database_url, args.floor_rounds, args.sqlite_synchronous)
     heard = [subscriber.heard[start] - inserted for start, inserted in inserted_at.items()]
     print(f"event inserted at the fake {fake.label} -> ... (one API, scheduler, one worker; SQLite "
           f"synchronous={args.sqlite_synchronous or 'FULL'}; "
@@ -264,13 +193,11 @@ async def run(make_fake: Callable[[str], PushedFake], args: argparse.Namespace, 
         print(summary("(c) busy block committed in the database (the worker's stamp)", committed))
     for name, delays in bare.items():
         print(summary(f"floor: {name}", delays))
-    total = sum(statistics.median(delays) for delays in bare.values()) * 1000
+    total = floor_total(bare, ["webhook POST", fake.listing_name, DATABASE_WRITE])
     print(f"floor (sum of the medians): {total:.1f} ms; targets: p99 <= 100 ms and <= 5 times the floor "
           f"({5 * total:.1f} ms)")
-    for name, delays in (("(a)", slot_gone), ("(c)", committed)):
-        if delays:
-            p99 = percentile(delays, 0.99) * 1000
-            print(f"{name} p99 {p99:.1f} ms is {p99 / total:.1f} times the floor")
+    for line in ratio_lines((("(a)", slot_gone), ("(c)", committed)), total):
+        print(line)
     print(fake.wording(breakdown(samples, args.slowest)))
     for line in fake.findings(samples, stamps):
         print(line)

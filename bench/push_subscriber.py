@@ -8,6 +8,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from websockets.asyncio.client import connect
@@ -19,10 +20,11 @@ AVAILABILITY = """subscription($staffId: ID) { availabilityChanged(staffId: $sta
 
 class Subscriber:
     """One graphql-transport-ws client on its own thread and loop; `heard[start]` is when the first
-    availabilityChanged whose spans begin at `start` came off the socket (perf_counter)."""
+    availabilityChanged whose spans begin at `start` came off the socket (perf_counter). `on_heard`, when given, is
+    called with each such `start` on the subscriber's thread, once it is in `heard`."""
 
-    def __init__(self, url: str, staff_id: str) -> None:
-        self.url, self.staff_id = url, staff_id
+    def __init__(self, url: str, staff_id: str, on_heard: Callable[[datetime], None] | None = None) -> None:
+        self.url, self.staff_id, self.on_heard = url, staff_id, on_heard
         self.heard: dict[datetime, float] = {}
         self.missed = 0
         self.ready = threading.Event()
@@ -54,7 +56,11 @@ class Subscriber:
             if payload.get("__typename") == "MissedEvents":
                 self.missed += 1
             for span in payload.get("spans", []):
-                self.heard.setdefault(datetime.fromisoformat(span["start"]), stamp)
+                start = datetime.fromisoformat(span["start"])
+                if start not in self.heard:
+                    self.heard[start] = stamp
+                    if self.on_heard is not None:
+                        self.on_heard(start)
 
     def start(self) -> None:
         self._thread.start()

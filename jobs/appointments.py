@@ -24,9 +24,10 @@ from jobs.pull import PullOutcome, import_window, pull_refused
 from models import ExternalCalendar, SyncFrequency, WatchChannel
 from providers.base import AppointmentSource, CalendarProvider, ProviderError, Subscription
 from providers.registry import entry_of
+from services import stage_stamps
 from services.appointment_connections import store_event_types
 from services.appointment_inbox import delivery, mark_applied, mark_failed
-from services.appointments import apply_appointment, host_staff
+from services.appointments import apply_appointment_to, calendar_to_apply, host_staff
 from services.sync_health import log_action, record_success
 from services.sync_schedule import TIMING
 
@@ -35,18 +36,20 @@ BACKSTOP = timedelta(minutes=15)
 
 async def apply_delivery(delivery_id: int, now: datetime) -> str:
     """Apply one kept delivery: its step (domain.appointments.AppointmentStep), or skipped / ignored."""
+    stage_stamps.stamp("delivery.started", delivery_id)
     row = await delivery(delivery_id)
     if row is None or row.applied_at is not None:
         return "skipped"
-    calendar = await ExternalCalendar.get(id=row.external_calendar_id).select_related("connection")
-    description = entry_of(calendar.connection.provider).appointments
-    if description is None:
+    calendar = await calendar_to_apply(row.external_calendar_id)
+    description = entry_of(calendar.connection.provider).appointments if calendar is not None else None
+    if calendar is None or description is None:
         return "skipped"
     try:
         read = description.read(row.body.encode())
     except UnreadableDelivery:
         await mark_applied(row.id, now)
         return "ignored"
+    stage_stamps.stamp("delivery.read", delivery_id)
     try:
         step = await _apply(calendar, read.appointment, now)
     except Exception:
@@ -54,6 +57,7 @@ async def apply_delivery(delivery_id: int, now: datetime) -> str:
         await mark_failed(row.id)
         raise
     await mark_applied(row.id, now)
+    stage_stamps.stamp("delivery.applied", delivery_id)
     return step
 
 
@@ -71,7 +75,7 @@ async def _apply(calendar: ExternalCalendar, appointment: Appointment, now: date
             await log_action(calendar.connection_id, "import", "appointment", "skipped",
                              detail=f"{appointment.event_name}: no host is one of the business's staff")
             return "no_host"
-    return (await apply_appointment(calendar.id, appointment, now, staff_id)).value
+    return (await apply_appointment_to(calendar, appointment, now, staff_id)).value
 
 
 def _next_backstop(frequency: str, now: datetime) -> datetime:

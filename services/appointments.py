@@ -51,7 +51,7 @@ from models import (
     OutboxEntry,
     Staff,
 )
-from services import live
+from services import live, stage_stamps
 from services.bookings import cancel_bookings_for_calendar
 from services.locks import lock_staff
 from services.sync_edits import reconcile_busy_overlaps
@@ -197,7 +197,9 @@ class _Apply:
 
 
 async def _store(calendar_id: int, known: dict[str, KnownAppointment], holders: dict[str, tuple[int | None,
-                 int | None]], report: Appointment, db: BaseDBAsyncClient) -> None:
+                 int | None]], report: Appointment, stored: set[str], db: BaseDBAsyncClient) -> None:
+    """Write what is now known of each appointment; `stored`: the event URIs that have a row, as read in this
+    transaction under the staff member's lock (the others are inserted without an update that would find nothing)."""
     for event_uri, state in known.items():
         values: dict[str, object] = {
             "invitee_uri": state.invitee_uri, "starts_at": state.starts_at, "ends_at": state.ends_at,
@@ -209,8 +211,8 @@ async def _store(calendar_id: int, known: dict[str, KnownAppointment], holders: 
             values["booking_id"], values["busy_block_id"] = holders[event_uri]
         elif not state.active:
             values["booking_id"], values["busy_block_id"] = None, None
-        updated = await ImportedAppointment.filter(external_calendar_id=calendar_id, event_uri=event_uri).using_db(
-            db).update(**values)
+        updated = event_uri in stored and await ImportedAppointment.filter(
+            external_calendar_id=calendar_id, event_uri=event_uri).using_db(db).update(**values)
         if not updated:
             await ImportedAppointment.create(using_db=db, external_calendar_id=calendar_id, event_uri=event_uri,
                                              **values)
@@ -240,13 +242,28 @@ async def apply_appointment(calendar_id: int, report: Appointment, now: datetime
     same report twice, or an older one, changes nothing). `staff_id`: the staff member whose time it is, when the
     caller picked them among an organisation's hosts; else the connection's. A calendar whose connection is not
     syncing (disconnected, awaiting re-authorisation) or that imports nothing is left alone."""
-    calendar = await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection__staff")
-    if calendar is None or calendar.connection.health not in _LIVE or not calendar.import_busy:
+    calendar = await calendar_to_apply(calendar_id)
+    if calendar is None:
+        return AppointmentStep.NOTHING
+    return await apply_appointment_to(calendar, report, now, staff_id)
+
+
+async def calendar_to_apply(calendar_id: int) -> ExternalCalendar | None:
+    """The calendar with its connection and the connection's staff member, as apply_appointment_to takes it."""
+    return await ExternalCalendar.get_or_none(id=calendar_id).select_related("connection__staff")
+
+
+async def apply_appointment_to(calendar: ExternalCalendar, report: Appointment, now: datetime,
+                               staff_id: int | None = None) -> AppointmentStep:
+    """apply_appointment, for a calendar its caller has read already (calendar_to_apply), so that a delivery's job
+    reads it once."""
+    if calendar.connection.health not in _LIVE or not calendar.import_busy:
         return AppointmentStep.NOTHING
     connection = calendar.connection
     staff = connection.staff if staff_id is None else await Staff.get(id=staff_id)
     async with committed() as db:
         await lock_staff(staff.id, db)
+        stage_stamps.stamp("appointment.locked", staff.id)
         own = await ImportedAppointment.get_or_none(external_calendar_id=calendar.id, event_uri=report.event_uri,
                                                     using_db=db)
         predecessor = None
@@ -265,10 +282,14 @@ async def apply_appointment(calendar_id: int, report: Appointment, now: datetime
         elif plan.step == AppointmentStep.CANCEL:
             assert own is not None
             await work.release(own)
-        await _store(calendar.id, after_plan(report, plan, _known(own), _known(predecessor)), holders, report, db)
+        stored = {row.event_uri for row in (own, predecessor) if row is not None}
+        await _store(calendar.id, after_plan(report, plan, _known(own), _known(predecessor)), holders, report,
+                     stored, db)
         if plan.step != AppointmentStep.NOTHING:
             booking_id = holders.get(report.event_uri, (None, None))[0] or (own.booking_id if own else None)
             await log_action(connection.id, "import", f"appointment_{plan.step.value}", "ok",
                              booking_id=booking_id, detail=f"{report.event_name} at {report.starts_at.isoformat()}",
                              using_db=db)
+        stage_stamps.stamp("appointment.written", staff.id)
+    stage_stamps.stamp("appointment.committed", staff.id)  # and its live events published
     return plan.step

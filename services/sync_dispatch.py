@@ -110,9 +110,19 @@ async def _owe_pushes(booking_ids: list[int], now: datetime, db: BaseDBAsyncClie
     if missing:
         await EventMapping.bulk_create([EventMapping(booking_id=anchor, external_calendar_id=calendar_id)
                                         for anchor, calendar_id in missing], ignore_conflicts=True, using_db=db)
-    owed = sorted(cast(list[int], await EventMapping.filter(
-        booking_id__in=sorted(staff_of), state__in=_REOPEN).using_db(db).values_list("id", flat=True)))
-    await EventMapping.filter(id__in=owed).using_db(db).update(
+    rows = cast(list[tuple[int, int, str, int, bool]], await EventMapping.filter(
+        booking_id__in=sorted(staff_of), state__in=_REOPEN).using_db(db).values_list(
+        "id", "booking_id", "state", "version_written", "external_calendar__writable"))
+    # In a calendar Lockstep never writes (an appointment provider's), a mapping that already holds its booking's
+    # version has nothing to do: the booking's own creation would otherwise cost a push job that sends nothing. (A
+    # written calendar's push may still owe a write at the same version: the follow-up of a hand edit.)
+    versions = dict(cast(list[tuple[int, int]], await Booking.filter(
+        id__in=sorted({row[1] for row in rows if not row[4]}), series_id=None).using_db(db).values_list(
+        "id", "version"))) if any(not row[4] for row in rows) else {}
+    owed = sorted(mapping_id for mapping_id, booking_id, state, written, writable in rows
+                  if writable or not (state == EventMappingState.SYNCED and versions.get(booking_id) == written))
+    # Only the states read: a mapping unlinked meanwhile (a provider cancelled the appointment itself) stays so.
+    await EventMapping.filter(id__in=owed, state__in=_REOPEN).using_db(db).update(
         state=EventMappingState.PENDING, attempts=0, next_attempt_at=now, queued=F("queued") + 1,
         failed_by_outage=False)
     return owed

@@ -14,7 +14,8 @@
 Faults on demand (`inject`): `bad_signature` (the first attempt signed with another key), `stale_timestamp` (the
 first attempt signed ten minutes ago), `delay` (leaves `seconds` late, so a later delivery can overtake it),
 `duplicate` (sent twice), `lost` (never sent; kept in `lost`). `attempts` logs every POST and what it was answered
-(0: no answer in time).
+(0: no answer in time), with the moment the POST began (`sent_at`, perf_counter(), taken once the attempt is signed
+and checked), from which a benchmark measures how long the receiver takes to act on a delivery.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Attempt:
     number: int  # 1 for the first attempt
     status: int  # 0: no answer (refused, or none in time)
     fault: str = ""
+    sent_at: float = 0.0  # perf_counter() as the POST began
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class Webhooks(Outbox[_Delivery]):
         if self.check is not None:
             self.check(item.body, headers)
         status = 0
+        sent_at = time.perf_counter()
         try:
             async with self._session.post(subscription.callback_url, data=item.body, headers=headers,
                                           allow_redirects=False,
@@ -173,7 +176,7 @@ class Webhooks(Outbox[_Delivery]):
         except (aiohttp.ClientError, TimeoutError):
             pass
         self.attempts.append(Attempt(subscription.uuid, item.event, item.invitee, subscription.callback_url,
-                                     item.body, headers[SIGNATURE_HEADER], number, status, item.fault))
+                                     item.body, headers[SIGNATURE_HEADER], number, status, item.fault, sent_at))
         self._settle(item, number, status)
 
     def _settle(self, item: _Delivery, number: int, status: int) -> None:
