@@ -65,7 +65,8 @@ class Account:
     channel: WatchChannel
 
     async def calendar(self) -> ExternalCalendar:
-        return await ExternalCalendar.get(id=self.given.calendar.id).select_related("connection__staff")  # as the pull job loads it
+        # loaded as the pull job loads it
+        return await ExternalCalendar.get(id=self.given.calendar.id).select_related("connection__staff")
 
     async def backstop(self, now: datetime | None = None) -> str:
         outcome = await backstop_appointments(await self.calendar(), self.adapter, self.receiver.hook_url,
