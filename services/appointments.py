@@ -58,7 +58,9 @@ from services.sync_edits import reconcile_busy_overlaps
 from services.sync_health import log_action
 from services.transactions import committed
 
-_LIVE = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED)
+# A connection awaiting re-authorisation still takes its deliveries: they carry the appointment itself, and its
+# time is taken whether or not Lockstep can call the provider back (only disconnecting ends them).
+_LIVE = (ConnectionHealth.ACTIVE, ConnectionHealth.DEGRADED, ConnectionHealth.REAUTHORIZATION_REQUIRED)
 MAX_NOTES = 4000
 
 

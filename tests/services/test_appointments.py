@@ -268,6 +268,19 @@ async def test_a_report_for_a_calendar_that_does_not_sync_changes_nothing(db: st
     assert await stored() == before
 
 
+async def test_a_connection_awaiting_reauthorisation_still_takes_its_appointments_time(db: str) -> None:
+    # given a mapped event type on a connection whose token Calendly stopped accepting
+    given = await given_calendly_staff()
+    await given_mapped(given)
+    await CalendarConnection.filter(id=given.connection.id).update(
+        health=ConnectionHealth.REAUTHORIZATION_REQUIRED)
+    # when an appointment is delivered
+    (step,) = await applied(given, BOOKED)
+    # then its time is taken all the same: the delivery carries the appointment, no call to Calendly is needed
+    assert step == AppointmentStep.CREATE
+    assert await Booking.filter(status="confirmed").count() == 1
+
+
 async def test_a_report_older_than_the_cancellation_does_not_book_again(db: str) -> None:
     # given a mapped appointment booked, then cancelled
     given = await given_calendly_staff()
