@@ -12,10 +12,10 @@ from tests.fakes.test_calendly_fake_webhooks import book, subscribe
 from tests.support.calendly import Receiver
 
 
-async def test_each_attempt_is_stamped_when_its_post_began(calendly: FakeCalendly, api: httpx.AsyncClient,
+async def test_each_attempt_is_stamped_when_its_post_began(calendly: FakeCalendly, rest: httpx.AsyncClient,
                                                            receiver: Receiver) -> None:
     # given a receiver that fails the first POST and takes the second
-    await subscribe(api, calendly, receiver.hook_url)
+    await subscribe(rest, calendly, receiver.hook_url)
     receiver.answers = [500, 200]
     # when an appointment is booked and its delivery settles
     before = time.perf_counter()
