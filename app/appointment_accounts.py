@@ -12,7 +12,7 @@ from app.settings import Settings
 from models import CalendarConnection, ExternalCalendar
 from providers.base import AppointmentSource, AuthFailed, CalendarProvider, ProviderError, RateLimited, Unavailable
 from providers.entry import ClientParts
-from providers.registry import entry_of
+from providers.registry import available, entry_of
 from services.appointment_connections import ProbedAppointmentAccount
 from services.connections import ConnectionCheckError
 from services.credentials import CredentialVault
@@ -44,6 +44,9 @@ class AppointmentAccounts:
     def __init__(self, settings: Settings, vault: CredentialVault) -> None:
         self.settings = settings
         self.vault = vault
+        # The registry's appointment provider whose accounts connect with a personal access token ("" for none).
+        self.provider = next((entry.name for entry in available() if entry.appointments is not None
+                              and entry.personal_tokens), "")
 
     def webhook_address(self, provider: str) -> str:
         return f"{self.settings.public_url}/webhooks/{provider}"

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from domain.calendly import Appointment, UnreadableDelivery
 from jobs.pull import PullOutcome, import_window, pull_refused
-from models import ExternalCalendar, SyncFrequency, WatchChannel
+from models import ORGANIZATION_WIDE, ExternalCalendar, SyncFrequency, WatchChannel
 from providers.base import AppointmentSource, CalendarProvider, ProviderError, Subscription
 from providers.registry import entry_of
 from services import stage_stamps
@@ -61,15 +61,12 @@ async def apply_delivery(delivery_id: int, now: datetime) -> str:
     return step
 
 
-ORGANIZATION_SCOPE = "organization"
-
-
 async def _apply(calendar: ExternalCalendar, appointment: Appointment, now: datetime) -> str:
     """Apply one appointment to its staff member: the connection's, or for an organization-wide connection the one
     its host is (services.appointments.host_staff). An appointment none of whose hosts is one of the business's
     staff is not Lockstep's to hold ("no_host", logged)."""
     staff_id = None
-    if calendar.connection.account_scope == ORGANIZATION_SCOPE:
+    if calendar.connection.account_scope == ORGANIZATION_WIDE:
         staff_id = await host_staff(calendar.connection_id, appointment.hosts)
         if staff_id is None:
             await log_action(calendar.connection_id, "import", "appointment", "skipped",

@@ -12,6 +12,7 @@ from models.businesses import (
     WorkingHoursRange,
 )
 from models.calendars import (
+    ORGANIZATION_WIDE,
     BusyBlock,
     BusyBlockSource,
     CalendarConnection,
@@ -37,6 +38,7 @@ from models.sync import (
 )
 
 __all__ = [
+    "ORGANIZATION_WIDE",
     "AccountToken",
     "AccountTokenPurpose",
     "AppointmentDelivery",

@@ -42,6 +42,9 @@ class ConnectionHealth(StrEnum):
     DISCONNECTED = "disconnected"
 
 
+ORGANIZATION_WIDE = "organization"  # CalendarConnection.account_scope of an organization-wide account
+
+
 class CalendarConnection(Model):
     """One staff member's link to one provider account. `credentials` is ciphertext, never plain."""
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from models import Provider
 from resolvers.calendars import connection_checks, connection_out
 from resolvers.errors import optional_pk, pk, typed_errors
 from resolvers.permissions import IS_BUSINESS_SIDE, permission, viewer_of
@@ -26,9 +25,16 @@ from schema.appointment_types import (
 )
 from schema.sync_payloads import CalendarConnectionResult
 from services import appointment_connections
+from services.appointment_connections import AppointmentGateway
 from services.connections import ConnectionCheckError
 
-CALENDLY = Provider.CALENDLY.value
+
+def _gateway(info: Info) -> AppointmentGateway:
+    """The deployment's appointment accounts; connecting one is refused where none can be."""
+    gateway = info.context.appointment_accounts
+    if gateway is None or not gateway.provider:
+        raise ConnectionCheckError("unreachable", "Calendly accounts cannot be connected on this server")
+    return gateway
 
 
 @permission(IS_BUSINESS_SIDE)
@@ -37,13 +43,11 @@ CALENDLY = Provider.CALENDLY.value
 async def connect_calendly(input: ConnectCalendlyInput, info: Info) -> ConnectCalendlyResult:
     """Connect a staff member's Calendly account with a personal access token: the token is checked, the event
     types read, and Calendly asked to deliver the account's appointments to Lockstep."""
-    gateway = info.context.appointment_accounts
-    if gateway is None:
-        raise ConnectionCheckError("unreachable", "Calendly accounts cannot be connected on this server")
+    gateway = _gateway(info)
     connected = await appointment_connections.connect_personal_token(
-        viewer_of(info), pk(input.staff_id, "StaffMember", ["input", "staffId"]), CALENDLY,
+        viewer_of(info), pk(input.staff_id, "StaffMember", ["input", "staffId"]), gateway.provider,
         input.personal_access_token, gateway.probe, gateway.subscribe, info.context.vault,
-        gateway.webhook_address(CALENDLY), info.context.now(), organization_wide=input.organization_wide)
+        gateway.webhook_address(gateway.provider), info.context.now(), organization_wide=input.organization_wide)
     types = await appointment_connections.event_types(viewer_of(info), connected.connection.id)
     return CalendlyConnected(connection=await connection_out(connected.connection, info.context.now()),
                              webhook_url=connected.webhook_url, webhook_refusal=connected.refusal,
@@ -56,7 +60,7 @@ async def set_calendly_signing_key(input: SetCalendlySigningKeyInput, info: Info
     """Keep the signing key of a webhook subscription made by hand in Calendly (sealed; never shown again)."""
     row = await appointment_connections.set_signing_key(
         viewer_of(info), pk(input.connection_id, "CalendarConnection", ["input", "connectionId"]), input.signing_key,
-        info.context.vault, CALENDLY)
+        info.context.vault, info.context.appointment_accounts.provider if info.context.appointment_accounts else "")
     return await connection_out(row, info.context.now())
 
 

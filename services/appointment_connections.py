@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 
 from domain.calendly import CalendlyEventType
 from models import (
+    ORGANIZATION_WIDE,
     AppointmentHost,
     AppointmentType,
     CalendarConnection,
@@ -62,7 +63,11 @@ Subscriber = Callable[[int], Awaitable[str]]  # calendar id -> "" when subscribe
 
 
 class AppointmentGateway(Protocol):
-    """The probe and the subscriber (see the terms above), and the provider's webhook address (without a channel)."""
+    """The probe and the subscriber (see the terms above), and the provider's webhook address (without a channel).
+    `provider` is the appointment provider whose accounts are connected with a personal access token (the
+    registry's, as the app found it)."""
+
+    provider: str
 
     def webhook_address(self, provider: str) -> str:
         ...
@@ -117,7 +122,7 @@ async def connect_personal_token(viewer: Viewer, staff_id: int, provider: str, t
     key = secrets.token_urlsafe(32)
     sealed = vault.seal({"personal_access_token": clean, "signing_keys": [key], "user_uri": account.user_uri,
                          "organization_uri": account.organization_uri, "user_name": account.name,
-                         "time_zone": account.time_zone, "scope": "organization" if organization_wide else "user"})
+                         "time_zone": account.time_zone, "scope": ORGANIZATION_WIDE if organization_wide else "user"})
     # The account calendar stands for the user's appointments, or the organization's.
     account_uri = account.organization_uri if organization_wide else account.user_uri
 
@@ -128,7 +133,7 @@ async def connect_personal_token(viewer: Viewer, staff_id: int, provider: str, t
     calendar = ProbedCalendar(account_uri, account.name, "#006bff", account.time_zone, False, True)
     connection = await save_connection(staff.id, same_account, {
         "provider": provider, "account_label": account_uri[:254], "credentials": sealed,
-        "account_scope": "organization" if organization_wide else ""}, (calendar,), now)
+        "account_scope": ORGANIZATION_WIDE if organization_wide else ""}, (calendar,), now)
     account_calendar = await ExternalCalendar.get(connection_id=connection.id, provider_calendar_id=account_uri)
     async with in_transaction() as db:
         await store_event_types(connection.id, account.event_types, db)
