@@ -26,10 +26,10 @@ from services.credentials import new_key
 from tests.fakes.calendly import FakeCalendly
 from tests.fakes.calendly_store import EventType
 from tests.fakes.calendly_webhooks import signature
+from tests.support.calendly import calendly_env
 from tests.support.end_to_end import berlin, eventually, free_starts
 from tests.support.google_service import sync_processes
 from tests.support.graphql import GraphQLClient, Shop, given_shop
-from tests.support.live import new_channel
 from tests.support.server import free_port, live_server_on
 
 CONNECT = """mutation($input: ConnectCalendlyInput!) { connectCalendly(input: $input) { __typename
@@ -58,13 +58,6 @@ class Service:
     return_url: str = ""  # no OAuth here: nothing to return to
 
 
-def calendly_env(calendly: FakeCalendly, public_url: str, redis_url: str) -> dict[str, str]:
-    """Settings shared by the API, the scheduler and the worker."""
-    return {"LOCKSTEP_PUBLIC_URL": public_url, "LOCKSTEP_REDIS_URL": redis_url,
-            "LOCKSTEP_LIVE_CHANNEL": new_channel(), "LOCKSTEP_SECRET_KEYS": new_key(),
-            "LOCKSTEP_CALENDLY_API_URL": calendly.api_url}
-
-
 @pytest.fixture
 async def service(db: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Service]:
     port = free_port()
@@ -73,7 +66,7 @@ async def service(db: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Serv
     calendly.webhooks.retry_delays = (0.05, 0.1, 0.2)
     event_type = calendly.add_event_type(calendly.user, "Boiler check", 60)
     with calendly.running_in_thread():
-        env = calendly_env(calendly, base, redis_url)
+        env = calendly_env(calendly, base, redis_url, new_key())
         with live_server_on(port, db, tmp_path, 1, env), sync_processes(db, tmp_path, env):
             async with httpx.AsyncClient(base_url=base, timeout=10) as http:
                 api = GraphQLClient(http)

@@ -21,10 +21,10 @@ from schema.ids import encode_id
 from services.credentials import CredentialVault, new_key
 from tests.fakes.calendly import FakeCalendly
 from tests.fakes.calendly_store import EventType
+from tests.support.calendly import calendly_env
 from tests.support.end_to_end import authorization_url, berlin, confirmed, eventually
 from tests.support.google_service import sync_processes
 from tests.support.graphql import GraphQLClient, Shop, given_shop
-from tests.support.live import new_channel
 from tests.support.server import free_port, live_server_on
 
 EVENT_TYPES = """query($c: ID!) { calendlyEventTypes(connectionId: $c) { __typename
@@ -54,14 +54,7 @@ async def service(db: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Serv
     event_type = calendly.add_event_type(calendly.user, "Boiler check", 60)
     key = new_key()
     with calendly.running_in_thread():
-        env = {"LOCKSTEP_PUBLIC_URL": base, "LOCKSTEP_REDIS_URL": redis_url, "LOCKSTEP_LIVE_CHANNEL": new_channel(),
-               "LOCKSTEP_SECRET_KEYS": key, "LOCKSTEP_OAUTH_RETURN_URLS": return_url,
-               "LOCKSTEP_CALENDLY_CLIENT_ID": calendly.client_id,
-               "LOCKSTEP_CALENDLY_CLIENT_SECRET": calendly.client_secret,
-               "LOCKSTEP_CALENDLY_AUTHORIZE_URL": calendly.authorize_url,
-               "LOCKSTEP_CALENDLY_TOKEN_URL": calendly.token_url, "LOCKSTEP_CALENDLY_REVOKE_URL": calendly.revoke_url,
-               "LOCKSTEP_CALENDLY_API_URL": calendly.api_url,
-               "LOCKSTEP_CALENDLY_WEBHOOK_SIGNING_KEY": calendly.oauth.app_signing_key}
+        env = calendly_env(calendly, base, redis_url, key, oauth_return_url=return_url)
         with live_server_on(port, db, tmp_path, 1, env), sync_processes(db, tmp_path, env):
             async with httpx.AsyncClient(base_url=base, timeout=10) as http:
                 api = GraphQLClient(http)

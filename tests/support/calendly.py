@@ -19,6 +19,7 @@ from providers.oauth import OAuthClient
 from providers.tokens import AccessTokens
 from tests.fakes.calendly import FakeCalendly
 from tests.fakes.calendly_store import User
+from tests.support.live import new_channel
 from tests.support.tokens import RefreshingTokens
 
 REDIRECT_URI = "http://127.0.0.1/auth/calendly/callback"
@@ -81,3 +82,20 @@ class Receiver:
     async def __aexit__(self, *_: object) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
+
+
+def calendly_env(calendly: FakeCalendly, public_url: str, redis_url: str, secret_key: str, *,
+                 oauth_return_url: str = "") -> dict[str, str]:
+    """Settings shared by an API, a scheduler and a worker against the fake: its API's address, and with
+    `oauth_return_url` Lockstep's OAuth app there (its addresses, and the app's webhook signing key)."""
+    env = {"LOCKSTEP_PUBLIC_URL": public_url, "LOCKSTEP_REDIS_URL": redis_url, "LOCKSTEP_LIVE_CHANNEL": new_channel(),
+           "LOCKSTEP_SECRET_KEYS": secret_key, "LOCKSTEP_CALENDLY_API_URL": calendly.api_url}
+    if oauth_return_url:
+        env.update({"LOCKSTEP_OAUTH_RETURN_URLS": oauth_return_url,
+                    "LOCKSTEP_CALENDLY_CLIENT_ID": calendly.client_id,
+                    "LOCKSTEP_CALENDLY_CLIENT_SECRET": calendly.client_secret,
+                    "LOCKSTEP_CALENDLY_AUTHORIZE_URL": calendly.authorize_url,
+                    "LOCKSTEP_CALENDLY_TOKEN_URL": calendly.token_url,
+                    "LOCKSTEP_CALENDLY_REVOKE_URL": calendly.revoke_url,
+                    "LOCKSTEP_CALENDLY_WEBHOOK_SIGNING_KEY": calendly.oauth.app_signing_key})
+    return env
