@@ -49,6 +49,8 @@ class BusySpan:
     occurrence_key: str
     title: str
     all_day: bool
+    # Blocks only because the policy lets tentative events block: the journal shows it as tentative.
+    tentative: bool = False
 
 
 def _own_partstat(component: Any, own: frozenset[str]) -> str | None:
@@ -60,15 +62,18 @@ def _own_partstat(component: Any, own: frozenset[str]) -> str | None:
     return None
 
 
+def _tentative(component: Any, own: frozenset[str]) -> bool:
+    status = str(component.get("STATUS", "CONFIRMED")).upper()
+    return status == "TENTATIVE" or _own_partstat(component, own) in _TENTATIVE_PARTSTATS
+
+
 def _blocks(component: Any, policy: BusyPolicy, all_day: bool) -> bool:
     status = str(component.get("STATUS", "CONFIRMED")).upper()
     if status == "CANCELLED" or str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
         return False
-    partstat = _own_partstat(component, policy.own_addresses)
-    if partstat == "DECLINED":
+    if _own_partstat(component, policy.own_addresses) == "DECLINED":
         return False
-    tentative = status == "TENTATIVE" or partstat in _TENTATIVE_PARTSTATS
-    if tentative and not policy.tentative_blocks:
+    if _tentative(component, policy.own_addresses) and not policy.tentative_blocks:
         return False
     return policy.all_day_blocks or not all_day
 
@@ -122,6 +127,7 @@ def caldav_busy_spans(ical_text: str | Any, window: Span, policy: BusyPolicy) ->
         recurrence_id = occurrence.get("RECURRENCE-ID")
         key_source = recurrence_id.dt if recurrence_id is not None else occurrence["DTSTART"].dt
         key = key_source.isoformat() if isinstance(key_source, date) else str(key_source)
-        spans.append(BusySpan(span, key, printable(str(occurrence.get("SUMMARY", ""))), all_day))
+        spans.append(BusySpan(span, key, printable(str(occurrence.get("SUMMARY", ""))), all_day,
+                              _tentative(occurrence, policy.own_addresses)))
     spans.sort(key=lambda busy: (busy.span.start, busy.occurrence_key))
     return spans

@@ -99,11 +99,13 @@ def _blocks(resource: dict[str, Any], policy: BusyPolicy) -> bool:
         return False
     if resource.get("eventType") in _FREE_TYPES:
         return False
-    response = own_response(resource, policy.own_addresses)
-    if response == "declined":
+    if own_response(resource, policy.own_addresses) == "declined":
         return False
-    tentative = status == "tentative" or response in _TENTATIVE_RESPONSES
-    return policy.tentative_blocks or not tentative
+    return policy.tentative_blocks or not _tentative(resource, policy.own_addresses)
+
+
+def _tentative(resource: dict[str, Any], own: frozenset[str]) -> bool:
+    return resource.get("status") == "tentative" or own_response(resource, own) in _TENTATIVE_RESPONSES
 
 
 def google_busy_spans(payload: str | dict[str, Any], window: Span, policy: BusyPolicy) -> list[BusySpan]:
@@ -124,7 +126,8 @@ def google_busy_spans(payload: str | dict[str, Any], window: Span, policy: BusyP
     if end <= start or not (start < window.end and window.start < end):
         return []
     key = _key(resource.get("originalStartTime") or resource["start"], zone)
-    return [BusySpan(Span(start, end), key, printable(str(resource.get("summary", ""))), all_day)]
+    return [BusySpan(Span(start, end), key, printable(str(resource.get("summary", ""))), all_day,
+                     _tentative(resource, policy.own_addresses))]
 
 
 def read_own_google_event(payload: str | dict[str, Any], window: Span, zone: str) -> OwnEvent | None:

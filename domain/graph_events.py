@@ -204,11 +204,13 @@ def _blocks(resource: dict[str, Any], policy: BusyPolicy) -> bool:
     show_as = resource.get("showAs", "unknown")
     if resource.get("isCancelled") is True or show_as in _FREE_SHOW_AS:
         return False
-    responses = _own_responses(resource, policy.own_addresses)
-    if "declined" in responses:
+    if "declined" in _own_responses(resource, policy.own_addresses):
         return False
-    tentative = show_as == "tentative" or "tentativelyAccepted" in responses
-    return policy.tentative_blocks or not tentative
+    return policy.tentative_blocks or not _tentative(resource, policy.own_addresses)
+
+
+def _tentative(resource: dict[str, Any], own: frozenset[str]) -> bool:
+    return resource.get("showAs") == "tentative" or "tentativelyAccepted" in _own_responses(resource, own)
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -265,7 +267,8 @@ def graph_busy_spans(payload: str | dict[str, Any], window: Span, policy: BusyPo
         return []
     key = _key(resource, start, all_day_date, policy.zone)
     title = printable(str(resource.get("subject") or ""))
-    return [BusySpan(Span(start, end), key, title, all_day_date is not None)]
+    return [BusySpan(Span(start, end), key, title, all_day_date is not None,
+                     _tentative(resource, policy.own_addresses))]
 
 
 def read_own_graph_event(payload: str | dict[str, Any], window: Span, zone: str) -> OwnEvent | None:

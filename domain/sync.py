@@ -37,6 +37,7 @@ class StoredBlock:
     span: Span
     title: str
     all_day: bool
+    tentative: bool = False
 
     @property
     def key(self) -> BlockKey:
@@ -62,7 +63,8 @@ class ImportPlan:
 
 def _blocks_of(event: ImportedEvent) -> dict[BlockKey, StoredBlock]:
     return {(event.event_id, busy.occurrence_key): StoredBlock(event.event_id, busy.occurrence_key, busy.span,
-                                                               busy.title, busy.all_day) for busy in event.spans}
+                                                               busy.title, busy.all_day, busy.tentative)
+            for busy in event.spans}
 
 
 def plan_import(stored: Iterable[StoredBlock], changed: Sequence[ImportedEvent], deleted: Iterable[str], *,

@@ -18,7 +18,7 @@ from services.sync_edits import OwnSeen
 
 def _kept(stored: list[StoredBlock], event_id: str) -> list[BusySpan]:
     """The busy spans an event blocked before this pull."""
-    return [BusySpan(block.span, block.occurrence_key, block.title, block.all_day)
+    return [BusySpan(block.span, block.occurrence_key, block.title, block.all_day, block.tentative)
             for block in stored if block.event_id == event_id]
 
 

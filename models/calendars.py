@@ -153,6 +153,8 @@ class BusyBlock(Model):
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     all_day = fields.BooleanField(default=False)
+    # An imported tentative event (it blocks because its connection lets tentative events block).
+    tentative = fields.BooleanField(default=False)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="busy_blocks_created", null=True
     )

@@ -70,8 +70,12 @@ def test_tentative_blocks_only_when_the_policy_says_so() -> None:
                   "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:sam@example.com"):
         text = ics(*event(*base, extra))
         assert starts(text) == [], extra
-        assert len(starts(text, BusyPolicy(zone="UTC", own_addresses=BERLIN.own_addresses,
-                                           tentative_blocks=True))) == 1, extra
+        blocking = BusyPolicy(zone="UTC", own_addresses=BERLIN.own_addresses, tentative_blocks=True)
+        assert len(starts(text, blocking)) == 1, extra
+        # and its block says it is tentative; an accepted one's does not
+        assert [busy.tentative for busy in caldav_busy_spans(text, WINDOW, blocking)] == [True], extra
+    accepted = ics(*event(*base, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:sam@example.com"))
+    assert [busy.tentative for busy in caldav_busy_spans(accepted, WINDOW, BERLIN)] == [False]
 
 
 def test_floating_times_are_read_in_the_staff_zone() -> None:

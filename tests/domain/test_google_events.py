@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -60,7 +61,7 @@ def test_free_events_block_nothing(fields: dict[str, Any]) -> None:
 def test_tentative_blocks_only_when_the_policy_says_so(fields: dict[str, Any]) -> None:
     assert google_busy_spans(event(**fields), WINDOW, POLICY) == []
     blocking = BusyPolicy(zone="Europe/Berlin", tentative_blocks=True)
-    assert google_busy_spans(event(**fields), WINDOW, blocking) == [DENTIST]
+    assert google_busy_spans(event(**fields), WINDOW, blocking) == [replace(DENTIST, tentative=True)]
 
 
 def test_a_near_miss_marker_is_someone_elses_event() -> None:

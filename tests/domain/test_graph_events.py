@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,7 +123,7 @@ def test_free_events_block_nothing(fields: dict[str, Any]) -> None:
 def test_tentative_blocks_only_when_the_policy_says_so(fields: dict[str, Any]) -> None:
     assert graph_busy_spans(event(**fields), WINDOW, POLICY) == []
     blocking = BusyPolicy(zone="Europe/Berlin", own_addresses=POLICY.own_addresses, tentative_blocks=True)
-    assert graph_busy_spans(event(**fields), WINDOW, blocking) == [DENTIST]
+    assert graph_busy_spans(event(**fields), WINDOW, blocking) == [replace(DENTIST, tentative=True)]
 
 
 @pytest.mark.parametrize("property_id", [

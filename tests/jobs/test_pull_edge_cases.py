@@ -151,3 +151,23 @@ async def test_a_hand_move_followed_by_lockstep_is_not_written_back(db: str) -> 
     assert (outcome.status, outcome.action) == ("done", "nothing")
     assert provider.calendars["work"].events[mapping.external_event_id].etag == etag
     assert (await EventMapping.get(id=mapping.id)).state == EventMappingState.SYNCED
+
+
+async def test_a_tentative_event_that_blocks_is_stored_as_tentative_and_follows_its_event(db: str) -> None:
+    # given a connection whose tentative events block, a tentative event and a confirmed one
+    given = await given_connected_staff()
+    await CalendarConnection.filter(id=given.connection.id).update(tentative_blocks=True)
+    provider = MemoryProvider([RemoteCalendar("work", "Work", "", "Europe/Berlin", writable=True, primary=True)])
+    provider.write_by_hand("work", "maybe.ics", personal_event("maybe", TEN_BERLIN, extra="STATUS:TENTATIVE\r\n"))
+    provider.write_by_hand("work", "gym.ics", personal_event("gym", TEN_BERLIN + timedelta(hours=3)))
+    # when the calendar is pulled
+    await pull_calendar(given.calendar.id, provider, NOW)
+    # then both block their time, and only the tentative one says so
+    assert await BusyBlock.all().order_by("starts_at").values_list("external_event_id", "tentative") == [
+        ("maybe.ics", True), ("gym.ics", False)]
+    # when the event is confirmed, and pulled again
+    provider.write_by_hand("work", "maybe.ics", personal_event("maybe", TEN_BERLIN))
+    await pull_calendar(given.calendar.id, provider, NOW + timedelta(minutes=1))
+    # then its block is no longer tentative
+    assert await BusyBlock.all().order_by("starts_at").values_list("external_event_id", "tentative") == [
+        ("maybe.ics", False), ("gym.ics", False)]
