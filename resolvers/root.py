@@ -11,6 +11,7 @@ from resolvers import (
     bookings,
     calendars,
     conflicts,
+    journal,
     live,
     mail,
     notifications,
@@ -32,6 +33,8 @@ class Query:
     service = strawberry.field(resolver=setup.service)
     available_slots = strawberry.field(resolver=bookings.available_slots)
     staff_schedule = strawberry.field(resolver=bookings.staff_schedule)
+    calendar_events = strawberry.field(resolver=journal.calendar_events)
+    slot_explanation = strawberry.field(resolver=journal.slot_explanation_of)
     booking = strawberry.field(resolver=bookings.booking)
     bookings: BookingConnection = strawberry.field(resolver=bookings.booking_list)
     calendar_connections = strawberry.field(resolver=calendars.calendar_connections)
