@@ -154,6 +154,8 @@ def _moving_appointments() -> QuerySet[ImportedAppointment]:
     return ImportedAppointment.filter(active=True).exclude(successor="")
 
 
+# The two status queries below say in SQL what domain.journal's booking_status and block_status say of one row (the
+# API tests check that each status filter lists exactly the entries of that status).
 def _booking_statuses(wanted: Collection[EventStatus], now: datetime) -> Q:
     moving = Subquery(_moving_appointments().filter(booking_id__isnull=False).values("booking_id"))
     running = Q(status=BookingStatus.CONFIRMED, ends_at__gt=now)
