@@ -217,7 +217,8 @@ def why_unbookable(
         range_start = wall_at(local_date, rng.start_minute)
         if not range_start <= wall < wall_at(local_date, rng.end_minute):
             continue
-        if not (span.start <= start < span.end and in_working_time(staff, buffered)):
+        # Most buffered spans lie within their own range; only the rest need the stretches around them.
+        if not (span.start <= start < span.end and (span.contains(buffered) or in_working_time(staff, buffered))):
             return Unbookable.OUTSIDE_WORKING_HOURS
         if customer_rules and (wall - range_start) % rules.step:
             return Unbookable.OFF_STEP

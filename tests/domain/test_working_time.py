@@ -6,7 +6,7 @@ Unless a test says otherwise: a 60-minute service on a 30-minute grid, no buffer
 """
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -186,6 +186,15 @@ def test_havana_fall_back_repeats_sunday_0000() -> None:
     slots = free_slots(member, RULES, Span(utc(2026, 10, 31), utc(2026, 11, 2)), LONG_AGO)
     # then every half hour from 22:00 -04 (02:00Z) to 02:00 -05 (07:00Z) is offered: Sunday 00:00 and 00:30 twice
     assert starts(slots) == half_hours(utc(2026, 11, 1, 2), utc(2026, 11, 1, 7))
+
+
+def test_asuncion_2023_spring_forward_at_midnight() -> None:
+    # given Saturday 22:00-24:00 and Sunday 00:00-03:00 on 30 September - 1 October 2023, when Asuncion's clock
+    # went from Saturday 24:00 (-04) to Sunday 01:00 (-03) (it has kept -03 all year since late 2024)
+    member = evening_and_morning("America/Asuncion", evening=("22:00", "24:00"), morning=("00:00", "03:00"))
+    slots = free_slots(member, RULES, Span(utc(2023, 9, 30), utc(2023, 10, 2)), datetime(2023, 1, 1, tzinfo=UTC))
+    # then four real hours, 02:00Z to 06:00Z, with no Sunday 00:00 or 00:30 among the starts
+    assert starts(slots) == half_hours(utc(2023, 10, 1, 2), utc(2023, 10, 1, 5))
 
 
 def test_lord_howe_half_hour_spring_forward_in_a_night_shift() -> None:
