@@ -287,29 +287,3 @@ def test_starts_of_a_wider_range_cut_to_the_bookable_range_are_the_slots(
     wider = free_starts_between(member, rules, lowest - wider_before * MINUTE, limit + wider_after * MINUTE)
     assert [s for s in wider if lowest <= s < limit] == expected
 
-
-def split_at_midnight(weekly: dict[int, tuple[WorkingRange, ...]]) -> dict[int, tuple[WorkingRange, ...]]:
-    """The same week with every overnight range written as two: until 24:00, and from 00:00 the next day."""
-    split: dict[int, list[WorkingRange]] = {day: [] for day in range(7)}
-    for day, ranges in weekly.items():
-        for rng in ranges:
-            if rng.end_minute > 1440:
-                split[day].append(WorkingRange(rng.start_minute, 1440))
-                split[(day + 1) % 7].append(WorkingRange(0, rng.end_minute - 1440))
-            else:
-                split[day].append(rng)
-    return {day: tuple(ranges) for day, ranges in split.items()}
-
-
-@PROPERTY
-@given(queries())
-def test_an_overnight_range_gives_the_slots_of_its_two_halves(query: Query) -> None:
-    # given weekly hours with overnight ranges, and the same hours with each one split at midnight
-    member, rules, window, now = query
-    whole = replace(member, overrides={})
-    halves = replace(whole, weekly=split_at_midnight(dict(whole.weekly)))
-    # then both offer the same slots, and agree on every one of them
-    slots = free_slots(whole, rules, window, now)
-    assert free_slots(halves, rules, window, now) == slots
-    for slot in slots:
-        assert why_unbookable(halves, rules, slot.start, now, customer_rules=True) is None
