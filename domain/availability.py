@@ -1,69 +1,53 @@
 """Which service start times a staff member (or a team) can be booked at.
 
-Terms used throughout:
+Terms used throughout (working hours, day ranges and stretches of working time: see domain/working_time.py):
 
-* *working range*: local wall-clock minutes of one local date during which a
-  staff member works; 1440 is the midnight that ends the day.
-* *candidate start*: a local wall time ``range start + k * step`` (``k >= 0``,
+* *candidate start*: a local wall time ``day range start + k * step`` (``k >= 0``,
   before the range end), read as every real instant the local clock shows it
   (none in a spring-forward gap, two in a fall-back repeat). Generating the grid
-  in wall-clock time keeps "9:00, 9:30, ..." the same local times all year.
+  in wall-clock time keeps "9:00, 9:30, ..." the same local times all year; each
+  local date counts from its own day ranges, so the count starts again at midnight.
 * *buffered span*: ``[start - buffer_before, start + duration + buffer_after)``,
   the time a booking takes out of the calendar.
-* *slot*: a candidate start whose buffered span lies inside its working range's
-  UTC span and overlaps no busy span, that respects minimum notice and the
-  booking horizon, and is not in the past.
+* *slot*: a candidate start that lies in its day range's UTC span, whose buffered
+  span lies inside working time (one stretch, which may run across midnight) and
+  overlaps no busy span, that respects minimum notice and the booking horizon,
+  and is not in the past.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
-from functools import lru_cache
-from operator import attrgetter
 
 from domain.intervals import BusyIndex, Span, as_utc
-from domain.zones import load_zone, local_wall, to_utc, wall_instants
+from domain.working_time import (
+    ONE_DAY,
+    ONE_MINUTE,
+    StaffAvailability,
+    WorkingRange,
+    day_ranges,
+    grid,
+    in_working_time,
+    local_dates_reaching,
+    stretch_of,
+    stretches,
+    wall_at,
+    working_spans,
+)
+from domain.zones import load_zone, local_wall
 
-MINUTES_PER_DAY = 1440
-ONE_DAY = timedelta(days=1)
-ONE_MINUTE = timedelta(minutes=1)
+# What callers of the slot engine import from here along with it.
+__all__ = [
+    "STAFF_PAST_GRACE", "Slot", "SlotRules", "StaffAvailability", "Unbookable", "WorkingRange", "available_slots",
+    "bookable_range", "day_ranges", "free_slots", "free_starts_between", "merged_slots", "why_unbookable",
+    "working_spans",
+]
 # A staff member entering a walk-in that started a moment ago is still fine.
 STAFF_PAST_GRACE = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class WorkingRange:
-    """Local wall-clock minutes since midnight, start_minute < end_minute, 0 <= start,
-    end <= 1440 (1440 = midnight at the end of the day)."""
-
-    start_minute: int
-    end_minute: int
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.start_minute < self.end_minute <= MINUTES_PER_DAY:
-            raise ValueError(f"working range needs 0 <= start < end <= 1440: {self.start_minute}..{self.end_minute}")
-
-
-@dataclass(frozen=True)
-class StaffAvailability:
-    """One staff member's working hours (local to ``zone``) and busy time (UTC).
-
-    ``weekly`` maps weekday 0=Monday..6=Sunday to ranges; ``overrides`` maps a
-    local date to ranges replacing that weekday's hours (() = closed all day).
-    ``busy`` holds UTC spans already taken: other bookings' BUFFERED spans and
-    busy blocks. Ranges of one day should not overlap; touching ranges are
-    merged into one (overlapping ones are merged too rather than rejected).
-    """
-
-    staff_id: int
-    zone: str
-    weekly: Mapping[int, tuple[WorkingRange, ...]]
-    overrides: Mapping[date, tuple[WorkingRange, ...]]
-    busy: tuple[Span, ...]
 
 
 @dataclass(frozen=True)
@@ -111,97 +95,6 @@ class Unbookable(Enum):
     IN_PAST = "in_past"
 
 
-def day_ranges(staff: StaffAvailability, local_date: date) -> tuple[WorkingRange, ...]:
-    """The working ranges of ``local_date``: its override if present, else its weekday's
-    hours; sorted, with touching (or overlapping) ranges merged."""
-    if local_date in staff.overrides:
-        ranges = staff.overrides[local_date]
-    else:
-        ranges = staff.weekly.get(local_date.weekday(), ())
-    return _merge_ranges(tuple(ranges))
-
-
-_BOUNDS = attrgetter("start_minute", "end_minute")
-
-
-@lru_cache(maxsize=1024)
-def _merge_ranges(ranges: tuple[WorkingRange, ...]) -> tuple[WorkingRange, ...]:
-    merged: list[WorkingRange] = []
-    for rng in sorted(ranges, key=_BOUNDS):
-        if merged and rng.start_minute <= merged[-1].end_minute:
-            last = merged[-1]
-            merged[-1] = WorkingRange(last.start_minute, max(last.end_minute, rng.end_minute))
-        else:
-            merged.append(rng)
-    return tuple(merged)
-
-
-def _wall(local_date: date, minute: int) -> datetime:
-    # Minute 1440 lands on 00:00 of the next date, as WorkingRange promises.
-    return datetime(local_date.year, local_date.month, local_date.day) + minute * ONE_MINUTE
-
-
-@lru_cache(maxsize=4096)
-def _utc_ranges(
-    zone_name: str, local_date: date, ranges: tuple[WorkingRange, ...]
-) -> tuple[tuple[WorkingRange, Span], ...]:
-    zone = load_zone(zone_name)
-    out: list[tuple[WorkingRange, Span]] = []
-    for rng in ranges:
-        start = to_utc(_wall(local_date, rng.start_minute), zone)
-        end = to_utc(_wall(local_date, rng.end_minute), zone)
-        # A range lying wholly in a spring-forward gap (or running from inside it
-        # to just past it) reads as an empty or reversed UTC span: no real time.
-        if start < end:
-            out.append((rng, Span(start, end)))
-    return tuple(out)
-
-
-def working_spans(staff: StaffAvailability, local_date: date) -> list[tuple[WorkingRange, Span]]:
-    """Each working range of that local date (override if present else weekday hours), touching
-    ranges merged first, with its UTC span: both ends converted with to_utc (RFC 5545 reading);
-    end_minute 1440 means 00:00 of the next local date.
-
-    A merged range whose UTC span would be empty or reversed (it lies in a
-    spring-forward gap) has no real working time and is left out.
-    """
-    return list(_utc_ranges(staff.zone, local_date, day_ranges(staff, local_date)))
-
-
-@lru_cache(maxsize=4096)
-def _grid(
-    zone_name: str, local_date: date, start_minute: int, end_minute: int, step_minutes: int
-) -> tuple[datetime, ...]:
-    """Sorted UTC instants of the candidate starts of one merged working range.
-
-    Same result as calling wall_instants on every grid wall time, but cheaper: a
-    cached grid is reused by every staff member sharing zone, hours and step, and
-    computing one costs two offset look-ups per wall time in the common case.
-    """
-    zone = load_zone(zone_name)
-    year, month, day = local_date.year, local_date.month, local_date.day
-    step = timedelta(minutes=step_minutes)
-    wall = _wall(local_date, start_minute)
-    # The same clock fields labelled UTC: subtracting the UTC offset from it
-    # yields the instant directly, with no per-candidate replace().
-    labelled = wall.replace(tzinfo=UTC)
-    instants: list[datetime] = []
-    for minute in range(start_minute, end_minute, step_minutes):
-        # ZoneInfo reads the offset from the clock fields and fold; the two
-        # readings differ only in a gap or a fold, which wall_instants sorts out.
-        offset = zone.utcoffset(wall)
-        later = zone.utcoffset(datetime(year, month, day, minute // 60, minute % 60, fold=1))
-        if offset is not None and offset == later:
-            instants.append(labelled - offset)
-        else:
-            instants.extend(wall_instants(wall, zone))
-        wall += step
-        labelled += step
-    # A fall-back repeat interleaves first and second readings; sort them.
-    instants.sort()
-    return tuple(instants)
-
-
 def bookable_range(rules: SlotRules, window: Span, now: datetime) -> tuple[datetime, datetime] | None:
     """``(lowest, limit)``: slot starts ``s`` of ``window`` with ``lowest <= s < limit`` respect minimum notice and
     the horizon at ``now``; None when no start can."""
@@ -230,26 +123,29 @@ def free_starts_between(staff: StaffAvailability, rules: SlotRules, lowest: date
     # a year of bookings then costs one linear filter instead of a full index build.
     near_lo, near_hi = lowest - lead, limit + tail
     busy = BusyIndex([b for b in staff.busy if b.start < near_hi and near_lo < b.end])
-    zone = load_zone(staff.zone)
+    # Working time around every buffered span that can start in [lowest, limit): one stretch may hold day ranges of
+    # several dates (an evening and the next morning).
+    day, last_day = local_dates_reaching(staff.zone, lowest, limit)
+    near_first, near_last = local_dates_reaching(staff.zone, near_lo, near_hi)
+    working = stretches(staff, min(day, near_first), max(last_day, near_last))
     step_minutes = rules.step // ONE_MINUTE
-    # A start's local date is the date whose grid produced it. Local dates move
-    # forward with UTC under every current rule (a fall-back "at midnight" goes
-    # from 24:00 to 23:00 of the same date), but a fall-back from just after
-    # midnight would revisit the previous date: one date of slack costs little.
-    day = local_wall(lowest, zone).date() - ONE_DAY
-    last_day = local_wall(limit, zone).date() + ONE_DAY
     starts: list[datetime] = []
     while day <= last_day:
-        for rng, span in _utc_ranges(staff.zone, day, day_ranges(staff, day)):
-            first = max(lowest, span.start + lead)
-            last = span.end - tail  # the buffered span must end inside the range
-            if first > last or first >= limit:
+        for rng, span in working_spans(staff, day):
+            stretch = stretch_of(working, span)
+            if stretch is None:  # every span of these dates is part of `working`; kept for the type checker
                 continue
-            grid = _grid(staff.zone, day, rng.start_minute, rng.end_minute, step_minutes)
-            i = bisect_left(grid, first)
-            j = min(bisect_right(grid, last), bisect_left(grid, limit))
+            # The start lies in its own range; its buffered span lies in the stretch holding that range.
+            first = max(lowest, span.start, stretch.start + lead)
+            last = stretch.end - tail
+            stop = min(limit, span.end)
+            if first > last or first >= stop:
+                continue
+            candidates = grid(staff.zone, day, rng.start_minute, rng.end_minute, step_minutes)
+            i = bisect_left(candidates, first)
+            j = min(bisect_right(candidates, last), bisect_left(candidates, stop))
             if i < j:
-                starts.extend(busy.free_starts(grid[i:j], lead, tail))
+                starts.extend(busy.free_starts(candidates[i:j], lead, tail))
         day += ONE_DAY
     starts.sort()
     return starts
@@ -294,12 +190,13 @@ def why_unbookable(
     customer_rules=True: exactly the free_slots rules (so a start is bookable iff
     free_slots over a window containing it returns it). customer_rules=False
     (staff/owner booking, e.g. walk-ins): step grid, minimum notice and horizon
-    are not enforced, but the buffered span must still fit working hours and be
-    free, and start must not be more than 5 minutes before now (IN_PAST).
+    are not enforced, but the start must still fit working hours and be free, and
+    it must not be more than 5 minutes before now (IN_PAST).
 
-    "Fits working hours" means: the buffered span lies inside the UTC span of the
-    working range (of the start's local date) that contains the start's local
-    wall time. Reasons are checked in this order: IN_PAST, TOO_SOON,
+    "Fits working hours" means: the start's local wall time lies in a day range of
+    its local date, the start instant lies in that range's UTC span, and the
+    buffered span lies inside working time (one stretch, which may run across
+    midnight). Reasons are checked in this order: IN_PAST, TOO_SOON,
     BEYOND_HORIZON, OUTSIDE_WORKING_HOURS, OFF_STEP, TAKEN.
     """
     start, now = as_utc(start), as_utc(now)
@@ -313,19 +210,18 @@ def why_unbookable(
     elif start < now - STAFF_PAST_GRACE:
         return Unbookable.IN_PAST
 
-    zone = load_zone(staff.zone)
-    wall = local_wall(start, zone)
+    wall = local_wall(start, load_zone(staff.zone))
     local_date = wall.date()
-    buffered_start = start - rules.buffer_before
-    buffered_end = start + rules.duration + rules.buffer_after
+    buffered = Span(start - rules.buffer_before, start + rules.duration + rules.buffer_after)
     for rng, span in working_spans(staff, local_date):
-        range_start = _wall(local_date, rng.start_minute)
-        if not range_start <= wall < _wall(local_date, rng.end_minute):
+        range_start = wall_at(local_date, rng.start_minute)
+        if not range_start <= wall < wall_at(local_date, rng.end_minute):
             continue
-        if not (span.start <= buffered_start and buffered_end <= span.end):
+        # Most buffered spans lie within their own range; only the rest need the stretches around them.
+        if not (span.start <= start < span.end and (span.contains(buffered) or in_working_time(staff, buffered))):
             return Unbookable.OUTSIDE_WORKING_HOURS
         if customer_rules and (wall - range_start) % rules.step:
             return Unbookable.OFF_STEP
-        taken = any(b.start < buffered_end and buffered_start < b.end for b in staff.busy)
+        taken = any(b.overlaps(buffered) for b in staff.busy)
         return Unbookable.TAKEN if taken else None
     return Unbookable.OUTSIDE_WORKING_HOURS

@@ -64,7 +64,8 @@ class Service(Model):
 
 
 class WorkingHoursRange(Model):
-    """One weekly range of working time, in minutes since local midnight of the staff member's zone."""
+    """One weekly range of working time, in minutes since local midnight of the staff member's zone. An end past 1440
+    runs into the next weekday (22:00-06:00 is 1320..1800)."""
 
     id = fields.IntField(primary_key=True)
     staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="working_hours")
@@ -77,8 +78,8 @@ class WorkingHoursRange(Model):
 
 
 class ScheduleOverride(Model):
-    """A dated exception to the weekly hours: `ranges` (list of [start_minute, end_minute]) replaces that day's
-    hours; an empty list means closed all day."""
+    """A dated exception to the weekly hours: `ranges` (list of [start_minute, end_minute]) replaces the ranges that
+    start on that day; an empty list means closed all day. An end past 1440 runs into the next day."""
 
     id = fields.IntField(primary_key=True)
     staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="overrides")

@@ -85,7 +85,8 @@ class UpdateServiceInput:
 @strawberry.input
 class TimeRangeInput:
     start: str = strawberry.field(description="HH:MM in the staff member's zone")
-    end: str = strawberry.field(description="HH:MM; 24:00 for the end of the day")
+    end: str = strawberry.field(description="HH:MM; 24:00 for the end of the day; an end before the start runs into "
+                                            "the next day (22:00 to 06:00)")
 
 
 @strawberry.input

@@ -33,6 +33,12 @@ def clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+def time_range(start_minute: int, end_minute: int) -> TimeRange:
+    """A stored range as a person writes it: an end past 1440 (the next day's) shows as that day's clock time."""
+    end = end_minute - 1440 if end_minute > 1440 else end_minute
+    return TimeRange(start=clock(start_minute), end=clock(end))
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
@@ -77,7 +83,8 @@ class Business:
 @strawberry.type
 class TimeRange:
     start: str = strawberry.field(description="Local wall-clock time, HH:MM")
-    end: str = strawberry.field(description="Local wall-clock time, HH:MM; 24:00 is the end of the day")
+    end: str = strawberry.field(description="Local wall-clock time, HH:MM; 24:00 is the end of the day, and an end "
+                                            "before the start is the next day's (22:00 to 06:00)")
 
 
 @strawberry.type
@@ -96,7 +103,7 @@ class ScheduleOverride:
 
     @classmethod
     def from_model(cls, row: ScheduleOverrideModel) -> ScheduleOverride:
-        ranges = [TimeRange(start=clock(start), end=clock(end)) for start, end in row.ranges]
+        ranges = [time_range(start, end) for start, end in row.ranges]
         return cls(id=encode_id("ScheduleOverride", row.id), date=row.date, closed=not ranges, ranges=ranges,
                    note=row.note)
 
@@ -120,7 +127,7 @@ class StaffMember:
         rows = await WorkingHoursRange.filter(staff_id=self.pk).order_by("weekday", "start_minute")
         days: dict[int, list[TimeRange]] = {}
         for row in rows:
-            days.setdefault(row.weekday, []).append(TimeRange(start=clock(row.start_minute), end=clock(row.end_minute)))
+            days.setdefault(row.weekday, []).append(time_range(row.start_minute, row.end_minute))
         return [WeekdayHours(weekday=Weekday(day), ranges=ranges) for day, ranges in days.items()]
 
     @strawberry.field(description="Dated exceptions to the hours; empty unless the viewer is of the business.",

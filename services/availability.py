@@ -43,6 +43,7 @@ from services.slot_cache import SlotCache, computed_range
 MAX_WINDOW = timedelta(days=62)
 # Busy time this far outside a window can still touch a slot inside it (service up to 24 h plus buffers).
 _MARGIN = timedelta(days=2)
+_OVERRIDE_SLACK = timedelta(days=2)
 
 
 _RULE_FIELDS = ("duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
@@ -136,8 +137,10 @@ async def load_availability(
     low, high = around.start - _MARGIN, around.end + _MARGIN
     hours = await WorkingHoursRange.filter(staff_id__in=ids).using_db(connection).values_list(
         "staff_id", "weekday", "start_minute", "end_minute")
+    # Local dates run up to a day either side of UTC ones, and a date's hours need the previous date's (its night
+    # range runs on into it): a few dates more than the instants need cost little.
     overrides = await ScheduleOverride.filter(
-        staff_id__in=ids, date__gte=low.date(), date__lte=high.date()
+        staff_id__in=ids, date__gte=low.date() - _OVERRIDE_SLACK, date__lte=high.date() + _OVERRIDE_SLACK
     ).using_db(connection).values_list("staff_id", "date", "ranges")
     bookings = await Booking.filter(
         staff_id__in=ids, status=BookingStatus.CONFIRMED, buffered_end__gt=low, buffered_start__lt=high

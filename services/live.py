@@ -191,12 +191,14 @@ async def publish_schedule_changed(staff_ids: Iterable[int], *, service_ids: Ite
 
 
 @after_commit
-async def publish_day_changed(staff_id: int, day: date, zone_name: str) -> None:
+async def publish_day_changed(staff_id: int, day: date, zone_name: str, *, through_minute: int = 1440) -> None:
     """One local date's hours changed: only that day's slots (the date in the staff member's zone, as a UTC span of
-    23 or 25 hours on DST days) may differ."""
+    23 or 25 hours on DST days) may differ, and, when a night range that starts on it was added or removed, the next
+    morning's until `through_minute` (minutes after the date's midnight, past 1440)."""
     zone = load_zone(zone_name)
     midnight = datetime(day.year, day.month, day.day)
-    start, end = to_utc(midnight, zone), to_utc(midnight + timedelta(days=1), zone)
+    start = to_utc(midnight, zone)
+    end = to_utc(midnight + timedelta(minutes=max(through_minute, 1440)), zone)
     await publish_availability_changed(staff_id, [Span(start, end)])
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from domain.intervals import Span
@@ -29,10 +30,15 @@ _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 @dataclass(frozen=True)
 class ClockRange:
-    """A range as typed by a person: "09:00" to "17:30"; "24:00" is the end of the day."""
+    """A range as typed by a person: "09:00" to "17:30"; "24:00" is the end of the day, and an end before the start
+    runs into the next day ("22:00" to "06:00")."""
 
     start: str
     end: str
+
+
+MINUTES_PER_DAY = 1440
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _minute(value: str, path: list[str | int]) -> int:
@@ -42,22 +48,37 @@ def _minute(value: str, path: list[str | int]) -> int:
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
-def parse_ranges(ranges: list[ClockRange], path: list[str | int]) -> list[tuple[int, int]]:
-    """Minutes since midnight for each range, rejecting empty, reversed and overlapping ranges (touching is fine)."""
-    parsed: list[tuple[int, int, int]] = []
+@dataclass(frozen=True)
+class _Parsed:
+    start: int
+    end: int  # past 1440 for a range that runs into the next day
+    index: int  # its position in the input
+
+
+def _parse(ranges: list[ClockRange], path: list[str | int]) -> list[_Parsed]:
+    parsed: list[_Parsed] = []
     for index, clock in enumerate(ranges):
         start = _minute(clock.start, [*path, index, "start"])
         end = _minute(clock.end, [*path, index, "end"])
-        if start == 1440:
+        if start == MINUTES_PER_DAY:
             raise InvalidInputError([*path, index, "start"], "A range cannot start at 24:00")
-        if end <= start:
-            raise InvalidInputError([*path, index, "end"], "The end must be after the start")
-        parsed.append((start, end, index))
-    parsed.sort()
-    for (_, previous_end, _), (start, _, index) in itertools.pairwise(parsed):
-        if start < previous_end:
-            raise InvalidInputError([*path, index], "This range overlaps another range of the same day")
-    return [(start, end) for start, end, _ in parsed]
+        if end == start:
+            raise InvalidInputError([*path, index, "end"],
+                                    "The end must differ from the start (00:00 to 24:00 is the whole day)")
+        # An end before the start is the next day's: 22:00-06:00 works through the night.
+        parsed.append(_Parsed(start, end + MINUTES_PER_DAY if end < start else end, index))
+    parsed.sort(key=lambda item: (item.start, item.end))
+    for previous, current in itertools.pairwise(parsed):
+        if current.start < previous.end:
+            raise InvalidInputError([*path, current.index], "This range overlaps another range of the same day")
+    return parsed
+
+
+def parse_ranges(ranges: list[ClockRange], path: list[str | int]) -> list[tuple[int, int]]:
+    """Minutes since midnight for each range, sorted, rejecting equal ends and overlapping ranges (touching is
+    fine). A range whose end comes before its start runs into the next day: 22:00-06:00 is (1320, 1800), 22:00-00:00
+    the same as 22:00-24:00."""
+    return [(item.start, item.end) for item in _parse(ranges, path)]
 
 
 async def staff_for(staff_id: int, path: list[str | int]) -> Staff:
@@ -74,17 +95,18 @@ class WeekdayHours:
 
 
 async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHours]) -> Staff:
-    """Replace the staff member's weekly hours. A weekday not listed has no working hours."""
+    """Replace the staff member's weekly hours. A weekday not listed has no working hours; a night range runs into the
+    next weekday (Sunday's into Monday's), and must not overlap that day's ranges."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
-    rows: list[WorkingHoursRange] = []
-    seen: set[int] = set()
+    days: dict[int, tuple[int, list[_Parsed]]] = {}
     for index, day in enumerate(week):
-        if day.weekday in seen:
+        if day.weekday in days:
             raise InvalidInputError(["input", "days", index, "weekday"], "Each weekday may appear once")
-        seen.add(day.weekday)
-        for start, end in parse_ranges(day.ranges, ["input", "days", index, "ranges"]):
-            rows.append(WorkingHoursRange(staff_id=staff.id, weekday=day.weekday, start_minute=start, end_minute=end))
+        days[day.weekday] = (index, _parse(day.ranges, ["input", "days", index, "ranges"]))
+    _refuse_nights_overlapping_mornings(days)
+    rows = [WorkingHoursRange(staff_id=staff.id, weekday=weekday, start_minute=item.start, end_minute=item.end)
+            for weekday, (_, parsed) in days.items() for item in parsed]
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
         await WorkingHoursRange.filter(staff_id=staff.id).using_db(connection).delete()
@@ -92,6 +114,17 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
             await WorkingHoursRange.bulk_create(rows, using_db=connection)
     await live.publish_schedule_changed([staff.id])
     return staff
+
+
+def _refuse_nights_overlapping_mornings(days: dict[int, tuple[int, list[_Parsed]]]) -> None:
+    """A weekday's night range runs into the next weekday: it may touch that day's first range, not overlap it."""
+    for weekday, (_, parsed) in days.items():
+        night_end = max((item.end - MINUTES_PER_DAY for item in parsed), default=0)
+        index, next_day = days.get((weekday + 1) % 7, (0, []))
+        for item in next_day:
+            if item.start < night_end:
+                raise InvalidInputError(["input", "days", index, "ranges", item.index],
+                                        f"This range overlaps the night range that runs on from {_WEEKDAYS[weekday]}")
 
 
 async def add_schedule_override(
@@ -105,12 +138,26 @@ async def add_schedule_override(
     clean_note = validation.text(note, ["input", "note"], required=False)
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
+        replaced_end = await _latest_end(staff.id, day, connection)
         await ScheduleOverride.filter(staff_id=staff.id, date=day).using_db(connection).delete()
         override = await ScheduleOverride.create(
             using_db=connection, staff_id=staff.id, date=day, ranges=[list(pair) for pair in parsed], note=clean_note
         )
-    await live.publish_day_changed(staff.id, day, staff.time_zone)
+    through = max([replaced_end, *(end for _, end in parsed)])
+    await live.publish_day_changed(staff.id, day, staff.time_zone, through_minute=through)
     return override
+
+
+async def _latest_end(staff_id: int, day: date, connection: BaseDBAsyncClient) -> int:
+    """How far the ranges that start on `day` reach, in minutes after its midnight (at least 1440): an override's
+    or, without one, its weekday's. A night range reaches into the next morning."""
+    override = await ScheduleOverride.filter(staff_id=staff_id, date=day).using_db(connection).first()
+    if override is not None:
+        ends = [end for _, end in override.ranges]
+    else:
+        rows = await WorkingHoursRange.filter(staff_id=staff_id, weekday=day.weekday()).using_db(connection)
+        ends = [row.end_minute for row in rows]
+    return max([MINUTES_PER_DAY, *ends])
 
 
 async def remove_schedule_override(viewer: Viewer, override_id: int) -> ScheduleOverride:
@@ -122,7 +169,9 @@ async def remove_schedule_override(viewer: Viewer, override_id: int) -> Schedule
     async with in_transaction() as connection:
         await lock_staff(override.staff.id, connection)
         await override.delete(using_db=connection)
-    await live.publish_day_changed(override.staff.id, override.date, override.staff.time_zone)
+        weekday_end = await _latest_end(override.staff.id, override.date, connection)
+    through = max([weekday_end, *(end for _, end in override.ranges)])
+    await live.publish_day_changed(override.staff.id, override.date, override.staff.time_zone, through_minute=through)
     return override
 
 

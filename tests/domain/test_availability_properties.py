@@ -2,7 +2,10 @@
 
 Windows are placed both at random in 2026 and right around each zone's DST
 transitions, where the grid, the RFC 5545 reading of range ends and the date
-arithmetic are most likely to go wrong.
+arithmetic are most likely to go wrong. Hours include overnight ranges and
+evenings that touch the next morning at midnight; several zones change their
+clocks at midnight (America/Santiago, America/Havana, Asia/Beirut, Africa/Cairo),
+so some nights have no 00:00 and some have two.
 """
 
 from collections.abc import Sequence
@@ -26,7 +29,7 @@ from domain.availability import (
     why_unbookable,
     working_spans,
 )
-from domain.intervals import Span
+from domain.intervals import Span, merge_spans
 from domain.zones import local_wall
 from tests.domain import oracle
 
@@ -34,9 +37,11 @@ ZONES = [
     "UTC", "America/New_York", "Europe/London", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata",
     "Pacific/Chatham", "America/Sao_Paulo", "Pacific/Apia", "America/Santiago", "Africa/Cairo",
     "Asia/Beirut", "America/St_Johns", "Asia/Kathmandu", "Pacific/Auckland", "Africa/Casablanca",
+    "America/Havana",
 ]
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
+ONE_DAY = timedelta(days=1)
 Query = tuple[StaffAvailability, SlotRules, Span, datetime]
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -65,15 +70,28 @@ def minutes(lo: int, hi: int) -> st.SearchStrategy[timedelta]:
 
 
 @st.composite
+def overnight_range(draw: st.DrawFn) -> WorkingRange:
+    """A start (mostly in the evening) running past midnight, on the 5-minute lattice, shorter than a day."""
+    start = draw(st.one_of(st.integers(216, 287), st.integers(1, 287))) * 5
+    return WorkingRange(start, draw(st.integers(289, start // 5 + 288)) * 5)
+
+
+@st.composite
 def day_hours(draw: st.DrawFn) -> tuple[WorkingRange, ...]:
-    """Non-overlapping ranges on 5-minute boundaries, some touching, sometimes whole days."""
-    kind = draw(st.sampled_from(["cuts", "cuts", "cuts", "full", "full", "office", "night", "night", "none"]))
+    """Non-overlapping ranges on 5-minute boundaries, some touching, sometimes whole days; some run overnight or
+    end (or start) at midnight, so that consecutive dates touch."""
+    kind = draw(st.sampled_from(["cuts", "cuts", "cuts", "full", "full", "office", "night", "night", "none",
+                                 "overnight", "overnight", "evening", "morning"]))
     if kind == "full":
         return (WorkingRange(0, 1440),)
     if kind == "office":
         return (WorkingRange(540, 1020),)
     if kind == "night":  # covers the hours in which clocks usually change
         return (WorkingRange(0, 300), WorkingRange(1320, 1440))
+    if kind == "evening":
+        return (WorkingRange(draw(st.integers(216, 287)) * 5, 1440),)
+    if kind == "morning":
+        return (WorkingRange(0, draw(st.integers(1, 72)) * 5),)
     if kind == "none":
         return ()
     points = sorted(draw(st.sets(st.integers(0, 288), min_size=2, max_size=6)))
@@ -81,6 +99,11 @@ def day_hours(draw: st.DrawFn) -> tuple[WorkingRange, ...]:
     for a, b in pairwise(points):
         if draw(st.booleans()):
             ranges.append(WorkingRange(a * 5, b * 5))
+    if kind == "overnight":
+        # The night shift goes last and starts where the day's other ranges end (or later).
+        night = draw(overnight_range())
+        ranges = [r for r in ranges if r.end_minute <= night.start_minute]
+        ranges.append(night)
     return tuple(ranges)
 
 
@@ -168,7 +191,10 @@ def test_slots_are_free_within_hours_and_rules(query: Query) -> None:
         assert slot.duration == rules.duration
         assert not any(need.overlaps(b) for b in member.busy)
         local_date = local_wall(slot.start, zone).date()
-        assert any(span.contains(need) for _, span in working_spans(member, local_date))
+        # the start lies in a range of its own date, and the buffered span in working time, maybe past midnight
+        assert any(span.start <= slot.start < span.end for _, span in working_spans(member, local_date))
+        nearby = [span for day in range(-2, 3) for _, span in working_spans(member, local_date + day * ONE_DAY)]
+        assert any(stretch.contains(need) for stretch in merge_spans(nearby))
         assert window.start <= slot.start < window.end
         assert now + rules.minimum_notice <= slot.start < now + rules.horizon
 
@@ -260,3 +286,4 @@ def test_starts_of_a_wider_range_cut_to_the_bookable_range_are_the_slots(
     lowest, limit = bounds
     wider = free_starts_between(member, rules, lowest - wider_before * MINUTE, limit + wider_after * MINUTE)
     assert [s for s in wider if lowest <= s < limit] == expected
+

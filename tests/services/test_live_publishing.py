@@ -60,6 +60,29 @@ async def test_a_date_override_announces_that_local_date_only(db: str, heard: Pu
     assert await next_event(heard) == live.AvailabilityChanged(given.staff.id, (day,))
 
 
+async def test_a_night_override_announces_the_next_morning_too(db: str, heard: PubSub) -> None:
+    # given a staff member in Berlin; when Saturday 15 June 2030 gets a night 22:00-02:00
+    given = await given_connected_staff()
+    override = await add_schedule_override(given.owner, given.staff.id, date(2030, 6, 15),
+                                           [ClockRange("22:00", "02:00")], "night call")
+    # then that date is announced through 02:00 on Sunday (CEST), and again when the override is removed
+    night = Span(datetime(2030, 6, 14, 22, tzinfo=UTC), datetime(2030, 6, 16, 0, tzinfo=UTC))
+    assert await next_event(heard) == live.AvailabilityChanged(given.staff.id, (night,))
+    await remove_schedule_override(given.owner, override.id)
+    assert await next_event(heard) == live.AvailabilityChanged(given.staff.id, (night,))
+
+
+async def test_closing_a_date_whose_weekly_night_runs_on_announces_the_next_morning(db: str, heard: PubSub) -> None:
+    # given Saturdays 20:00-03:00 every week; when Saturday 15 June 2030 is closed
+    given = await given_connected_staff()
+    await set_working_hours(given.owner, given.staff.id, [WeekdayHours(5, [ClockRange("20:00", "03:00")])])
+    await next_event(heard)
+    await add_schedule_override(given.owner, given.staff.id, date(2030, 6, 15), [], "closed")
+    # then the night it took away is announced too, through 03:00 on Sunday
+    night = Span(datetime(2030, 6, 14, 22, tzinfo=UTC), datetime(2030, 6, 16, 1, tzinfo=UTC))
+    assert await next_event(heard) == live.AvailabilityChanged(given.staff.id, (night,))
+
+
 async def test_a_changed_service_announces_its_slots_for_its_staff(db: str, heard: PubSub) -> None:
     given = await given_connected_staff()
     await update_service(given.owner, given.service.id, ServiceFields(duration_minutes=90))
