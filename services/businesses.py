@@ -168,8 +168,8 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
                 await hold_staff(int(str(staff_id)), db)
         if staff is not None or priorities is not None:
             # Two changes of one service's staff and priorities, one after the other (after the staff locks, as
-            # every lock).
-            await Service.filter(id=service.id).using_db(db).select_for_update().first()
+            # every lock). NO KEY: a booking of the service (its foreign key) need not wait for this.
+            await Service.filter(id=service.id).using_db(db).select_for_update(no_key=True).first()
         if values:
             service.update_from_dict(values)
             await service.save(using_db=db)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from models import Booking, BookingStatus, Service, StaffPriority
-from tests.support.graphql import CREATE_BOOKING, GraphQLClient, sign_up
+from tests.support.graphql import CREATE_BOOKING, GraphQLClient, api_with, sign_up
 
 # Round the clock, every day, in UTC: every 15-minute start of the first 75 hours of DAY is bookable.
 DAY = datetime.combine((datetime.now(UTC) + timedelta(days=10)).date(), datetime.min.time(), tzinfo=UTC)
@@ -147,6 +147,21 @@ async def test_bad_priorities_are_typed_errors_and_change_nothing(api: GraphQLCl
                                    staffPriorities=[{"staffId": tech1, "priority": 1}])
     assert refused["path"] == ["input", "staffPriorities", "0", "staffId"]
     assert await Service.all().count() == 1
+
+
+async def test_no_more_priorities_than_a_business_may_have_staff(db: str) -> None:
+    async with api_with(max_staff_per_business=3) as (api, _app):
+        # given a service of a business that may have three staff
+        team = await given_team(api)
+        created = await create_service(api, team)
+        # when an update lists four priorities
+        entry = {"staffId": team.staff_ids[0], "priority": 1}
+        data = await api(UPDATE_SERVICE, {"input": {"id": created["id"], "staffPriorities": [entry] * 4}},
+                         team.owner_token)
+    # then the list is refused as a whole, and nothing was stored
+    assert data["updateService"] == {"__typename": "ValidationError", "path": ["input", "staffPriorities"],
+                                     "message": "Give at most 3 staff priorities"}
+    assert await stored_priorities() == []
 
 
 @pytest.mark.parametrize("policy", ["ROUND_ROBIN", "BALANCED"])
