@@ -51,16 +51,18 @@ async def assign_staff(service: Service, candidates: Sequence[Staff], starts_of:
     taken = {schedule.staff_id: unbookable_starts(schedule, service, starts_of[schedule.staff_id], now,
                                                   customer_rules) for schedule in loaded}
     free = [member.id for member in candidates if not taken[member.id]]
-    if not free:
+    if len(candidates) == 1:  # named, or a pool of one: their lock is taken already, and nothing is weighed
+        chosen = free[0] if free else None
+    else:
+        first = starts_of[candidates[0].id][0]  # the booking's first start: the same instant in every zone
+        policy = AssignmentPolicy(service.assignment_policy)
+        weighed = await _free_candidates(service.id, free, figures_needed(policy), first, connection)
+        chosen = choose_staff(policy, [weighed.get(member.id, Candidate(member.id, free=False))
+                                       for member in candidates])
+        if chosen is not None:
+            await lock_staff(chosen, connection)
+    if chosen is None:
         raise SlotUnavailableError(min(taken.values(), key=len))
-    if len(candidates) == 1:
-        return Assignment(candidates[0], starts_of[candidates[0].id])
-    first = starts_of[free[0]][0]  # the booking's first start: the same instant in every zone
-    policy = AssignmentPolicy(service.assignment_policy)
-    weighed = await _free_candidates(service.id, free, figures_needed(policy), first, connection)
-    chosen = choose_staff(policy, [weighed.get(member.id, Candidate(member.id, free=False)) for member in candidates])
-    assert chosen is not None  # someone is free
-    await lock_staff(chosen, connection)
     (staff,) = [member for member in candidates if member.id == chosen]
     return Assignment(staff, starts_of[chosen])
 
@@ -68,6 +70,8 @@ async def assign_staff(service: Service, candidates: Sequence[Staff], starts_of:
 async def _free_candidates(service_id: int, staff_ids: list[int], needed: frozenset[str], first: datetime,
                            connection: BaseDBAsyncClient) -> dict[int, Candidate]:
     """The free candidates with the figures the policy weighs, read under their held locks."""
+    if not staff_ids:
+        return {}
     found = {staff_id: Candidate(staff_id, free=True) for staff_id in staff_ids}
     confirmed = Booking.filter(service_id=service_id, status=BookingStatus.CONFIRMED).using_db(connection)
     if "last_assignment" in needed:
