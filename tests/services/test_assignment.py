@@ -11,8 +11,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.assignment import AssignmentPolicy
-from models import Booking, BookingSeries, BookingStatus, Business, OutboxEntry, Service, Staff, StaffPriority, User
-from models.businesses import WorkingHoursRange
+from models import (
+    Booking,
+    BookingSeries,
+    BookingStatus,
+    Business,
+    OutboxEntry,
+    Service,
+    Staff,
+    StaffPriority,
+    User,
+    WorkingHoursRange,
+)
 from services.auth import Viewer
 from services.bookings import CANCEL_THIS, BookingRequest, cancel_booking, create_booking
 from services.errors import SlotUnavailableError
