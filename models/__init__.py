@@ -9,6 +9,7 @@ from models.businesses import (
     ScheduleOverride,
     Service,
     Staff,
+    StaffPriority,
     WorkingHoursRange,
 )
 from models.calendars import (
@@ -71,6 +72,7 @@ __all__ = [
     "SignInIdentity",
     "SignInState",
     "Staff",
+    "StaffPriority",
     "SyncConflict",
     "SyncDirection",
     "SyncFrequency",

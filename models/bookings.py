@@ -75,6 +75,9 @@ class Booking(Model):
     cancelled_at = fields.DatetimeField(null=True)
 
     class Meta:
-        # A series' occurrences, first one first (the dispatcher finds a series' anchor by it).
+        # A series' occurrences, first one first (the dispatcher finds a series' anchor by it). A staff member's
+        # bookings of one service by start (their load in a week) and newest first (their last assignment), for
+        # choosing who gets a booking that names nobody (services.assignment).
         indexes = (("staff_id", "status", "buffered_start"), ("business_id", "starts_at"),
-                   ("series_id", "occurrence_index"))
+                   ("series_id", "occurrence_index"), ("service_id", "staff_id", "status", "starts_at"),
+                   ("service_id", "staff_id", "status", "id"))

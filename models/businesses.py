@@ -3,6 +3,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
+from domain.assignment import AssignmentPolicy
 from models.accounts import User
 
 
@@ -57,10 +58,30 @@ class Service(Model):
     colour = fields.CharField(max_length=7, default="#4f46e5")
     # How long before a booking's start its customer is reminded by mail; 0: no reminder.
     reminder_hours = fields.IntField(default=24)
+    # Who gets a booking that names no staff member (domain.assignment).
+    assignment_policy = fields.CharEnumField(AssignmentPolicy, max_length=16,
+                                             default=AssignmentPolicy.FIRST_AVAILABLE)
     staff: fields.ManyToManyRelation[Staff] = fields.ManyToManyField(
         "models.Staff", related_name="services", through="service_staff"
     )
     created_at = fields.DatetimeField(auto_now_add=True)
+
+
+class StaffPriority(Model):
+    """How strongly a service prefers one of the staff performing it, for its PRIORITY assignment policy: higher is
+    preferred. A staff member performing the service without a row has priority 0; the row goes when they stop
+    performing it."""
+
+    id = fields.IntField(primary_key=True)
+    service: fields.ForeignKeyRelation[Service] = fields.ForeignKeyField("models.Service",
+                                                                         related_name="staff_priorities")
+    service_id: int
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField("models.Staff", related_name="priorities")
+    staff_id: int
+    priority = fields.SmallIntField(default=0)
+
+    class Meta:
+        unique_together = (("service", "staff"),)
 
 
 class WorkingHoursRange(Model):

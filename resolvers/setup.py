@@ -19,6 +19,7 @@ from schema.inputs import (
     RemoveBlockedTimeInput,
     RemoveScheduleOverrideInput,
     SetWorkingHoursInput,
+    StaffPriorityInput,
     UpdateServiceInput,
 )
 from schema.payloads import (
@@ -37,6 +38,7 @@ from services.businesses import ServiceFields
 from services.errors import NotFoundError
 from services.quotas import DAYS_PER_WEEK, Quotas, at_most
 from services.schedules import ClockRange, WeekdayHours
+from services.staff_priorities import PriorityOf
 
 
 @permission(IS_OWNER)
@@ -69,7 +71,17 @@ def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quot
         "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
         "minimum_notice_minutes", "booking_horizon_days", "colour", "reminder_hours")}
     staff = None if input.staff_ids is None else list(input.staff_ids)
-    return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas))
+    policy = None if input.assignment_policy is None else input.assignment_policy.value
+    return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas), assignment_policy=policy,
+                         staff_priorities=_priorities(input.staff_priorities, quotas))
+
+
+def _priorities(entries: Sequence[StaffPriorityInput] | None, quotas: Quotas) -> list[PriorityOf] | None:
+    if entries is None:
+        return None
+    at_most(entries, quotas.staff_per_business, ["input", "staffPriorities"], "staff priorities")
+    return [PriorityOf(pk(entry.staff_id, "StaffMember", ["input", "staffPriorities", index, "staffId"]),
+                       entry.priority) for index, entry in enumerate(entries)]
 
 
 @permission(IS_OWNER)

@@ -34,6 +34,19 @@ class CancelScope(Enum):
     THIS_AND_FOLLOWING = "following"
 
 
+@strawberry.enum(description="Who gets a booking that names no staff member, among the staff performing the "
+                             "service who are free at its time: FIRST_AVAILABLE the first of them as listed; "
+                             "ROUND_ROBIN the one assigned a booking of this service least recently; BALANCED the "
+                             "one with the fewest bookings of this service in the seven days centred on the "
+                             "booking's start; PRIORITY the one of highest priority (staffPriorities), ties broken "
+                             "as BALANCED. See docs/assignment.md.")
+class AssignmentPolicy(Enum):
+    FIRST_AVAILABLE = "first_available"
+    ROUND_ROBIN = "round_robin"
+    BALANCED = "balanced"
+    PRIORITY = "priority"
+
+
 @strawberry.enum
 class Weekday(Enum):
     MONDAY = 0

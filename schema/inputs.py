@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from schema.enums import BookingStatus, CancelScope, SignUpRole, Weekday
+from schema.enums import AssignmentPolicy, BookingStatus, CancelScope, SignUpRole, Weekday
 
 
 @strawberry.input
@@ -51,6 +51,12 @@ class CreateStaffInput:
     time_zone: str
 
 
+@strawberry.input(description="The priority a service gives one of the staff performing it.")
+class StaffPriorityInput:
+    staff_id: strawberry.ID
+    priority: int = strawberry.field(description="0 to 100; higher is preferred")
+
+
 @strawberry.input
 class CreateServiceInput:
     business_id: strawberry.ID
@@ -65,6 +71,10 @@ class CreateServiceInput:
     staff_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     reminder_hours: int = strawberry.field(default=24, description="Hours before a booking's start its customer is "
                                                                    "reminded by mail; 0: no reminder")
+    assignment_policy: AssignmentPolicy = strawberry.field(
+        default=AssignmentPolicy.FIRST_AVAILABLE, description="Who gets a booking that names no staff member")
+    staff_priorities: list[StaffPriorityInput] = strawberry.field(
+        default_factory=list, description="For the PRIORITY policy; each must be one of staffIds; unnamed staff have 0")
 
 
 @strawberry.input
@@ -80,6 +90,10 @@ class UpdateServiceInput:
     colour: str | None = None
     staff_ids: list[strawberry.ID] | None = None
     reminder_hours: int | None = None
+    assignment_policy: AssignmentPolicy | None = None
+    staff_priorities: list[StaffPriorityInput] | None = strawberry.field(
+        default=None, description="Replaces every priority; each must perform the service (after this change); "
+                                  "unnamed staff have 0")
 
 
 @strawberry.input

@@ -18,7 +18,7 @@ from models import (
     User as UserModel,
     WorkingHoursRange,
 )
-from schema.enums import BookingStatus, Role, ScheduleEntryKind, Weekday
+from schema.enums import AssignmentPolicy, BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
 from schema.permissions import IsBusinessMember
 from schema.sync_enums import BookingSource
@@ -137,6 +137,12 @@ class StaffMember:
         return [ScheduleOverride.from_model(row) for row in rows]
 
 
+@strawberry.type(description="The priority a service gives one of the staff performing it: higher is preferred.")
+class StaffPriority:
+    staff: StaffMember
+    priority: int
+
+
 @strawberry.type
 class Service:
     id: strawberry.ID
@@ -151,6 +157,9 @@ class Service:
     pk: strawberry.Private[int]
     reminder_hours: int = strawberry.field(description="Hours before a booking's start its customer is reminded by "
                                                        "mail; 0: no reminder")
+    assignment_policy: AssignmentPolicy = strawberry.field(description="Who gets a booking that names no staff "
+                                                                       "member")
+    business_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, service: ServiceModel) -> Service:
@@ -159,11 +168,23 @@ class Service:
                    buffer_after_minutes=service.buffer_after_minutes, slot_step_minutes=service.slot_step_minutes,
                    minimum_notice_minutes=service.minimum_notice_minutes,
                    booking_horizon_days=service.booking_horizon_days, colour=service.colour, pk=service.id,
-                   reminder_hours=service.reminder_hours)
+                   reminder_hours=service.reminder_hours,
+                   assignment_policy=AssignmentPolicy(str(service.assignment_policy)),
+                   business_pk=service.business_id)
 
     @strawberry.field(description="The staff who perform this service.")
     async def staff(self, info: Info) -> list[StaffMember]:
         return [StaffMember.from_model(row) for row in await info.context.loaders.staff_of_service.load(self.pk)]
+
+    @strawberry.field(description="The priority of each staff member performing this service (0 unless set), for "
+                                  "the PRIORITY policy; empty unless the viewer is of the business.",
+                      extensions=[_MEMBERS_ONLY()])
+    async def staff_priorities(self, info: Info) -> list[StaffPriority]:
+        loaders = info.context.loaders
+        staff = await loaders.staff_of_service.load(self.pk)
+        priorities = await loaders.priorities_of_service.load(self.pk)
+        return [StaffPriority(staff=StaffMember.from_model(member), priority=priorities.get(member.id, 0))
+                for member in staff]
 
 
 @strawberry.type(description="A bookable time. Times are given in the time zone the query asked for.")

@@ -5,7 +5,8 @@ changes of that person: a row lock on PostgreSQL, the database write lock on SQL
 from the database, then writes the booking rows, one outbox row per changed booking and the mail the change owes its
 customer (services.booking_mail). On PostgreSQL an exclusion constraint backs this up. Nothing here talks to a
 calendar provider or a mail server. Once a change has committed it is announced to live subscribers (services.live),
-best effort: a booking never waits for, or fails because of, Redis.
+best effort: a booking never waits for, or fails because of, Redis. A new booking that names no staff member goes
+to the one its service's assignment policy picks, chosen under the candidates' locks (services.assignment).
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from models import (
 )
 from services import live, validation
 from services.access import is_member, require_signed_in
+from services.assignment import assign_staff
 from services.auth import Viewer, normalise_email
 from services.availability import load_availability, qualified_staff, slot_rules
 from services.booking_mail import booking_made, booking_moved, bookings_cancelled
 from services.booking_queries import get_booking, refuse_provider_owned
-from services.booking_rules import occurrences, unbookable_starts
+from services.booking_rules import occurrences
 from services.customer_notices import CANCELLED, MOVED, tell_customers
 from services.errors import (
     InvalidInputError,
@@ -127,43 +129,34 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
                                        ["input", "staffId"], indexed=False)
     if not candidates:
         raise SlotUnavailableError([first])
+    # Every candidate's starts, before the transaction: a bad rule is refused without taking a lock.
+    starts_of = {staff.id: occurrences(request.recurrence, first, staff.time_zone) for staff in candidates}
     rules = slot_rules(service)
-    for staff in candidates:
-        starts = occurrences(request.recurrence, first, staff.time_zone)
-        try:
-            async with in_transaction() as connection:
-                await lock_staff(staff.id, connection)
-                around = Span(starts[0] - rules.buffer_before, starts[-1] + rules.duration + rules.buffer_after)
-                (availability,) = await load_availability([staff], around, connection=connection)
-                taken = unbookable_starts(availability, service, starts, now, customer_rules)
-                if taken:
-                    raise SlotUnavailableError(taken)
-                series = None
-                if request.recurrence is not None:
-                    series = await BookingSeries.create(business_id=service.business_id, rrule=request.recurrence,
-                                                        time_zone=staff.time_zone, starts_at=starts[0],
-                                                        using_db=connection)
-                rows = []
-                for index, start in enumerate(starts):
-                    booking = await Booking.create(
-                        using_db=connection, business_id=service.business_id, staff_id=staff.id, service_id=service.id,
-                        starts_at=start, ends_at=start + rules.duration,
-                        buffered_start=start - rules.buffer_before,
-                        buffered_end=start + rules.duration + rules.buffer_after,
-                        series=series, occurrence_index=index if series else None, created_by_id=viewer.user_id,
-                        **party, **notes)
-                    rows.append(booking)
-                await OutboxEntry.bulk_create([_outbox("booking.created", row) for row in rows], using_db=connection)
-                await booking_made(rows, now, connection)
-            await live.publish_booking_rows("created", rows)
-            return rows
-        except SlotUnavailableError:
-            if staff is candidates[-1]:
-                raise
-        except IntegrityError as exc:  # the exclusion constraint caught a race the lock should have prevented
-            if staff is candidates[-1]:
-                raise SlotUnavailableError(starts) from exc
-    raise SlotUnavailableError([first])  # unreachable: the loop returns or raises on its last candidate
+    try:
+        async with in_transaction() as connection:
+            assigned = await assign_staff(service, candidates, starts_of, now, customer_rules, connection)
+            staff, starts = assigned.staff, assigned.starts
+            series = None
+            if request.recurrence is not None:
+                series = await BookingSeries.create(business_id=service.business_id, rrule=request.recurrence,
+                                                    time_zone=staff.time_zone, starts_at=starts[0],
+                                                    using_db=connection)
+            rows = []
+            for index, start in enumerate(starts):
+                booking = await Booking.create(
+                    using_db=connection, business_id=service.business_id, staff_id=staff.id, service_id=service.id,
+                    starts_at=start, ends_at=start + rules.duration,
+                    buffered_start=start - rules.buffer_before,
+                    buffered_end=start + rules.duration + rules.buffer_after,
+                    series=series, occurrence_index=index if series else None, created_by_id=viewer.user_id,
+                    **party, **notes)
+                rows.append(booking)
+            await OutboxEntry.bulk_create([_outbox("booking.created", row) for row in rows], using_db=connection)
+            await booking_made(rows, now, connection)
+    except IntegrityError as exc:  # the exclusion constraint caught a race the staff locks should have prevented
+        raise SlotUnavailableError([first]) from exc
+    await live.publish_booking_rows("created", rows)
+    return rows
 
 
 def _customer_may_still_change(booking: Booking, now: datetime) -> None:

@@ -10,13 +10,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import Business, Service, Staff, UserRole
-from services import live, validation
+from services import live, staff_priorities, validation
 from services.access import require_owner, require_signed_in
 from services.auth import Viewer, invite_code, normalise_email
 from services.booking_mail import reminders_replanned
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
 from services.locks import hold_staff, lock_business, lock_owner
 from services.quotas import DEFAULT_QUOTAS, Quota, Quotas, check_quota
+from services.staff_priorities import PriorityOf
 
 
 async def create_business(viewer: Viewer, name: str, time_zone: str, quotas: Quotas = DEFAULT_QUOTAS, *,
@@ -73,6 +74,8 @@ class ServiceFields:
     colour: str | None = None
     staff_ids: list[int] | None = field(default=None)
     reminder_hours: int | None = None  # 0: no reminder mail
+    assignment_policy: str | None = None  # an AssignmentPolicy value: who gets a booking that names no staff member
+    staff_priorities: list[PriorityOf] | None = None  # replaces them all; staff not named have priority 0
 
 
 _LIMITS = {
@@ -103,6 +106,8 @@ def _validated(fields: ServiceFields, min_step: int) -> dict[str, Any]:
             values[attr] = validation.whole_number(value, ["input", input_name], minimum=low, maximum=high)
     if fields.colour is not None:
         values["colour"] = validation.colour(fields.colour, ["input", "colour"])
+    if fields.assignment_policy is not None:
+        values["assignment_policy"] = staff_priorities.policy(fields.assignment_policy)
     return values
 
 
@@ -123,6 +128,7 @@ async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields
         raise InvalidInputError(["input"], "name and durationMinutes are required")
     values = _validated(fields, min_step)
     staff = await _staff_of_business(business_id, fields.staff_ids or [])
+    priorities = staff_priorities.checked_priorities(fields.staff_priorities or [], {member.id for member in staff})
     async with in_transaction() as connection:
         await lock_business(business_id, connection)
         existing = await Service.filter(business_id=business_id).using_db(connection).count()
@@ -130,6 +136,7 @@ async def create_service(viewer: Viewer, business_id: int, fields: ServiceFields
         service = await Service.create(using_db=connection, business_id=business_id, **values)
         if staff:
             await service.staff.add(*staff, using_db=connection)
+        await staff_priorities.replace_priorities(service.id, priorities, connection)
     return service
 
 
@@ -146,6 +153,10 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
     if fields.staff_ids is not None:
         staff = await _staff_of_business(service.business_id, fields.staff_ids)
     before = [member.id for member in await service.staff.all()]
+    performing = before if staff is None else [member.id for member in staff]
+    priorities = None
+    if fields.staff_priorities is not None:
+        priorities = staff_priorities.checked_priorities(fields.staff_priorities, performing)
     new_lead = "reminder_hours" in values and values["reminder_hours"] != service.reminder_hours
     async with in_transaction() as db:
         if new_lead:
@@ -155,6 +166,10 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
             for staff_id in sorted(await Staff.filter(business_id=service.business_id).using_db(db).values_list(
                     "id", flat=True)):
                 await hold_staff(int(str(staff_id)), db)
+        if staff is not None or priorities is not None:
+            # Two changes of one service's staff and priorities, one after the other (after the staff locks, as
+            # every lock). NO KEY: a booking of the service (its foreign key) need not wait for this.
+            await Service.filter(id=service.id).using_db(db).select_for_update(no_key=True).first()
         if values:
             service.update_from_dict(values)
             await service.save(using_db=db)
@@ -162,6 +177,9 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
             await service.staff.clear(using_db=db)
             if staff:
                 await service.staff.add(*staff, using_db=db)
+            await staff_priorities.forget_former_staff(service.id, performing, db)
+        if priorities is not None:
+            await staff_priorities.replace_priorities(service.id, priorities, db)
         if new_lead:
             await reminders_replanned(service.id, now or datetime.now(UTC), db)
     # Length, buffers, step, notice, horizon or who performs it: the service's slots may differ anywhere ahead.

@@ -9,6 +9,8 @@ from its start (models.sqlite_engine), so these row locks add nothing there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
@@ -32,6 +34,17 @@ async def hold_staff(staff_id: int, connection: BaseDBAsyncClient) -> None:
     lock_staff's row update, and not with inserts of rows that refer to the staff member.)"""
     if connection.capabilities.support_for_update:  # SQLite: the write transaction holds the whole database
         await Staff.filter(id=staff_id).using_db(connection).select_for_update(no_key=True).first()
+
+
+async def hold_staff_pool(staff_ids: Sequence[int], connection: BaseDBAsyncClient) -> None:
+    """hold_staff for each of `staff_ids`, in one statement and in id order (the order every transaction takes staff
+    locks in): a booking that may go to any of them holds them all while it reads their schedules and bookings and
+    chooses one (services.assignment), so two such bookings of one pool run one after the other."""
+    if connection.capabilities.support_for_update:
+        # PostgreSQL locks the rows as the sorted result returns them: in id order.
+        # (Rows, not values: a values query would drop the FOR NO KEY UPDATE.)
+        await Staff.filter(id__in=list(staff_ids)).order_by("id").using_db(connection).select_for_update(
+            no_key=True).only("id")
 
 
 async def lock_connection(connection_id: int, connection: BaseDBAsyncClient) -> CalendarConnection:
