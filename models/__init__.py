@@ -11,6 +11,7 @@ from models.businesses import (
     Staff,
     WorkingHoursRange,
 )
+from models.calendar_feeds import CalendarFeed, FeedKind
 from models.calendars import (
     ORGANIZATION_WIDE,
     BusyBlock,
@@ -51,12 +52,14 @@ __all__ = [
     "BusyBlock",
     "BusyBlockSource",
     "CalendarConnection",
+    "CalendarFeed",
     "ConflictPolicy",
     "ConflictStatus",
     "ConnectionHealth",
     "EventMapping",
     "EventMappingState",
     "ExternalCalendar",
+    "FeedKind",
     "ImportedAppointment",
     "MailOutbox",
     "MailPreference",
