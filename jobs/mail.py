@@ -39,13 +39,13 @@ def _fields(mail_id: int, kind: str, **more: object) -> dict[str, object]:
     return {"fields": {"mail": mail_id, "kind": kind, **more}}
 
 
-async def _with_feed_link(outgoing: OutgoingMail, settings: runtime.JobConfig, now: datetime) -> dict[str, object]:
+async def _with_feed_link(outgoing: OutgoingMail, settings: runtime.JobConfig) -> dict[str, object]:
     """The mail's data, and for a customer's booking confirmation the address of their calendar feed (made now if
     they have none; docs/feeds.md). The address is added as the mail is made, never kept in the mail's row."""
     if outgoing.kind != MailKind.BOOKING_CONFIRMED or outgoing.user_id is None or not settings.public_url:
         return outgoing.data
     try:
-        token = await customer_feed_token(outgoing.user_id, CredentialVault(settings.secret_keys), now)
+        token = await customer_feed_token(outgoing.user_id, CredentialVault(settings.secret_keys))
     except Exception:  # the confirmation matters more than the link: it goes without
         log.exception("mail %s goes without its calendar feed link", outgoing.id)
         return outgoing.data
@@ -75,7 +75,7 @@ async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], 
         log.exception("mail %s goes without its calendar invitation", mail_id)
         invitation = None
     # Booking and staff mail speaks for its business; account mail for the deployment (LOCKSTEP_MAIL_FROM_NAME).
-    said = render_mail(outgoing.kind, await _with_feed_link(outgoing, settings, clock()))
+    said = render_mail(outgoing.kind, await _with_feed_link(outgoing, settings))
     message = compose(said, sender_name=business or settings.mail_from_name,
                       sender_address=settings.mail_from, recipient=outgoing.address, sent_at=clock(),
                       calendar=invitation)

@@ -90,18 +90,23 @@ async def _subject(viewer: Viewer, staff_id: int | None, business_id: int | None
     return FeedSubject(FeedKind.CUSTOMER, user_id, None)
 
 
-async def _replace(subject: FeedSubject, maker_id: int, vault: CredentialVault, now: datetime,
-                   db: Any) -> tuple[CalendarFeed, str]:
-    """The maker's new feed of the subject, in the transaction `db`, their previous active one revoked."""
-    key = _active_key(subject, maker_id)
-    await CalendarFeed.filter(active_key=key).using_db(db).update(active_key=None, revoked_at=now)
+async def _insert(subject: FeedSubject, maker_id: int, vault: CredentialVault, db: Any) -> tuple[CalendarFeed, str]:
+    """A new active feed of the maker's, in the transaction `db`; IntegrityError while they hold another one."""
     token = secrets.token_urlsafe(32)
     sealed = vault.seal({"token": token}) if subject.kind == FeedKind.CUSTOMER else ""
     feed = await CalendarFeed.create(kind=subject.kind, subject_id=subject.subject_id,
                                      business_id=subject.business_id, created_by_id=maker_id,
-                                     token_digest=token_digest(token), sealed_token=sealed, active_key=key,
-                                     using_db=db)
+                                     token_digest=token_digest(token), sealed_token=sealed,
+                                     active_key=_active_key(subject, maker_id), using_db=db)
     return feed, token
+
+
+async def _replace(subject: FeedSubject, maker_id: int, vault: CredentialVault, now: datetime,
+                   db: Any) -> tuple[CalendarFeed, str]:
+    """The maker's new feed of the subject, in the transaction `db`, their previous active one revoked."""
+    await CalendarFeed.filter(active_key=_active_key(subject, maker_id)).using_db(db).update(active_key=None,
+                                                                                            revoked_at=now)
+    return await _insert(subject, maker_id, vault, db)
 
 
 async def create_feed(viewer: Viewer, staff_id: int | None, business_id: int | None, vault: CredentialVault,
@@ -188,7 +193,7 @@ async def feed_of_token(token: str) -> CalendarFeed | None:
     return feed if await _maker_still_may(feed) else None
 
 
-async def customer_feed_token(user_id: int, vault: CredentialVault, now: datetime) -> str | None:
+async def customer_feed_token(user_id: int, vault: CredentialVault) -> str | None:
     """The token of the customer's own active feed, made now when they have none (a booking mail links to it), or
     None when the account is not a customer's, is deleted, or its feed's sealed token cannot be read with the
     configured keys (the mail then goes without the link)."""
@@ -205,7 +210,7 @@ async def customer_feed_token(user_id: int, vault: CredentialVault, now: datetim
                 return None
         try:
             async with in_transaction() as db:
-                _feed, token = await _replace(subject, user_id, vault, now, db)
+                _feed, token = await _insert(subject, user_id, vault, db)
                 return token
         except IntegrityError:
             continue  # another mail of theirs made it at the same moment: read that one
