@@ -67,7 +67,7 @@ class Context:
     # Where calendar feeds are served (their addresses, and the host of their bookings' UIDs), and the most booking
     # rows one feed or export is made from.
     feeds: FeedAddress = field(default_factory=lambda: FeedAddress("http://127.0.0.1:8000"))
-    max_feed_bookings: int = 2000
+    max_feed_bookings: int = 1000
 
     def now(self) -> datetime:
         return datetime.now(UTC)
