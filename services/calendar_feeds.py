@@ -112,7 +112,8 @@ async def _replace(subject: FeedSubject, maker_id: int, vault: CredentialVault, 
 async def create_feed(viewer: Viewer, staff_id: int | None, business_id: int | None, vault: CredentialVault,
                       now: datetime) -> tuple[CalendarFeed, str]:
     """A new feed of the subject named (a staff member, a business, or neither: the customer's own) and its token,
-    which is not kept: the caller shows its address once. The viewer's previous feed of the subject is revoked."""
+    kept only as its digest (and sealed, for a customer's feed): the caller shows its address once. The viewer's
+    previous feed of the subject is revoked."""
     subject = await _subject(viewer, staff_id, business_id)
     maker_id = require_signed_in(viewer)
 
