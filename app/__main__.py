@@ -47,12 +47,15 @@ async def seed(settings: Settings) -> None:
 
 
 async def rotate_secrets(settings: Settings) -> None:
+    from services.calendar_feeds import reseal_feed_tokens
     from services.credentials import CredentialVault, rotate_stored_credentials
 
     vault = CredentialVault(settings.secret_keys)
     async with connected(settings.database_url, settings.sqlite_busy_timeout_ms):
         count = await rotate_stored_credentials(vault)
-    print(f"re-encrypted {count} stored credentials under the first key of LOCKSTEP_SECRET_KEYS")
+        feeds = await reseal_feed_tokens(vault)
+    print(f"re-encrypted {count} stored credentials and {feeds} customer feed tokens under the first key of "
+          "LOCKSTEP_SECRET_KEYS")
 
 
 def job_config(settings: Settings) -> JobConfig:

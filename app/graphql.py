@@ -43,6 +43,7 @@ from resolvers.text_input import RefuseControlCharacters
 from schema.loaders import Loaders
 from services.auth import ANONYMOUS, AccountSecurity, current_viewer, viewer_from_access_token
 from services.availability import SlotLimits
+from services.calendar_feeds import FeedAddress
 from services.connection_preview import ConnectionReader
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
@@ -195,6 +196,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
         self.farewell = farewell
         self.sign_in = dict(sign_in or {})
         self.sign_in_return_urls = settings.sign_in_return_urls
+        self.feeds = FeedAddress(settings.public_url)
+        self.max_feed_bookings = settings.max_feed_bookings
         self.connection_reader = connection_reader or LiveConnectionReader.from_settings(settings, self.vault)
         self.appointment_accounts = AppointmentAccounts(settings, self.vault)
         self.quotas = Quotas(businesses_per_owner=settings.max_businesses_per_owner,
@@ -237,7 +240,8 @@ class LockstepGraphQL(GraphQL[Context, None]):
                        appointment_accounts=self.appointment_accounts,
                        slot_limits=self.slot_limits, slot_budget=self.slot_limits.new_budget(),
                        slot_cache=self.slot_cache, sign_in=self.sign_in,
-                       sign_in_return_urls=self.sign_in_return_urls)
+                       sign_in_return_urls=self.sign_in_return_urls, feeds=self.feeds,
+                       max_feed_bookings=self.max_feed_bookings)
 
     async def on_ws_connect(self, context: Context) -> Any:
         context.token_viewer = viewer_from_connection_params(context.connection_params or {}, self.tokens,

@@ -36,6 +36,8 @@ _GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _QUIET = {"tortoise": logging.INFO, "aiosqlite": logging.INFO, "asyncpg": logging.INFO}
 
 
+# A calendar feed's address holds its token in the path (/feeds/{token}.ics): uvicorn's access lines name it.
+_FEED_PATH = re.compile(r"(/feeds/)[^/\s?\"']+(\.ics)")
 # "name": "a value with spaces" and name:"value" (a GraphQL literal): the whole quoted value.
 _QUOTED_SECRET = re.compile(rf"""(?i)(\b(?:{_SECRET_NAMES})\b["']?\s*[:=]\s*)(["'])(.*?)\2""")
 
@@ -44,6 +46,7 @@ def masked(text: str) -> str:
     """`text` with anything that looks like a credential replaced by [masked]. Percent-encoding is read first, so
     a secret in a query string (a GraphQL document sent by GET) is found as well."""
     text = unquote(text) if "%" in text else text
+    text = _FEED_PATH.sub(r"\1[masked]\2", text)
     text = _QUOTED_SECRET.sub(r"\1\2[masked]\2", _BEARER.sub(r"\1 [masked]", text))
     return _NAMED_SECRET.sub(lambda found: found.group(0) if found.group(2).startswith("[masked")
                              else found.group(1) + "[masked]", text)

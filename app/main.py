@@ -17,6 +17,7 @@ from app import graphiql
 from app.appointment_webhooks import appointment_webhooks
 from app.db import connected
 from app.farewell import configured_farewell
+from app.feed_routes import calendar_feeds
 from app.graphql import LockstepGraphQL, build_schema
 from app.live_hub import LiveHub
 from app.logs import RequestIds
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, account_probe: AccountProbe | N
         Route("/webhooks/{provider}", webhooks(webhook_inboxes, appointment_webhooks(settings, vault)),
               methods=["POST"]),
         Route("/auth/{provider}/callback", sign_in_callbacks(sign_in, vault)),
+        Route("/feeds/{token}.ics", calendar_feeds(graphql.feeds, settings.max_feed_bookings), methods=["GET"]),
     ]
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, graphiql.assets()))

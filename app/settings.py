@@ -213,6 +213,8 @@ class Settings:
     min_slot_step_minutes: int = 5
     slot_cache_starts: int = 500_000
     document_cache_size: int = 256
+    # Bounded work of calendar feeds and exports (docs/feeds.md): the booking rows one answer is made from.
+    max_feed_bookings: int = 1000
     # Customer sign-in with Google and Facebook (README: "Signing in with Google or Facebook"); a provider is off
     # unless its id and secret are set.
     sign_in_return_urls: tuple[str, ...] = ()
@@ -291,6 +293,7 @@ class Settings:
             min_slot_step_minutes=_int("LOCKSTEP_MIN_SLOT_STEP_MINUTES", 5),
             slot_cache_starts=_int("LOCKSTEP_SLOT_CACHE_STARTS", 500_000),
             document_cache_size=_int("LOCKSTEP_DOCUMENT_CACHE_SIZE", 256),
+            max_feed_bookings=_int("LOCKSTEP_MAX_FEED_BOOKINGS", 1000),
             sign_in_return_urls=_list("LOCKSTEP_SIGNIN_RETURN_URLS"),
             sign_in_google_client_ids=_list("LOCKSTEP_SIGNIN_GOOGLE_CLIENT_IDS"),
             sign_in_google_client_secret=os.environ.get("LOCKSTEP_SIGNIN_GOOGLE_CLIENT_SECRET", ""),

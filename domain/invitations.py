@@ -20,12 +20,12 @@ the calendar replaces just that instance of the series.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import icalendar
 
+from domain.ical_timezones import vtimezone
 from domain.recurrence import bounded_rule, occurrence_starts
 from domain.text import printable
 from domain.zones import load_zone, local_wall, to_utc
@@ -33,10 +33,6 @@ from domain.zones import load_zone, local_wall, to_utc
 PRODID = "-//Lockstep//Invitations//EN"
 METHODS = ("REQUEST", "CANCEL")
 UID_KINDS = ("booking", "series")
-
-# Offsets change at most a few times a year; probing once a day finds every change (none is less than a day from the
-# next), and halving the day down to a second then places it exactly.
-_PROBE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -50,11 +46,15 @@ class Party:
 @dataclass(frozen=True)
 class MovedOccurrence:
     """One occurrence of a series that takes place away from its rule's time: planned at ``planned_start`` (its
-    RECURRENCE-ID, one of the series' planned starts), now from ``starts_at`` to ``ends_at``."""
+    RECURRENCE-ID, one of the series' planned starts), now from ``starts_at`` to ``ends_at``. It may also be one
+    whose text differs from the series' (in a calendar feed, an occurrence with another staff member): ``summary``
+    and ``description``, when given, replace the series' own in its instance."""
 
     planned_start: datetime
     starts_at: datetime
     ends_at: datetime
+    summary: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ class Invitation:
     starts_at: datetime      # aware
     ends_at: datetime
     time_zone: str           # the staff member's IANA zone: DTSTART/DTEND written in it, with its VTIMEZONE
-    organizer: Party         # the business
-    attendee: Party          # the customer
+    organizer: Party | None  # the business (None in a calendar feed, which is no scheduling message)
+    attendee: Party | None   # the customer (None in a calendar feed)
     stamp: datetime          # DTSTAMP (aware)
     rrule: str | None = None            # a recurring series: its RRULE (as stored for bookings, domain/recurrence.py)
     exdates: tuple[datetime, ...] = ()  # planned starts of cancelled occurrences of a series
@@ -102,8 +102,10 @@ def invitation_filename(invitation: Invitation) -> str:
     return "cancel.ics" if invitation.method == "CANCEL" else "invite.ics"
 
 
-def invitation_ics(invitation: Invitation) -> bytes:
-    """The iTIP message for ``invitation``: UTF-8 iCalendar text, CRLF line ends, long lines folded.
+def invitation_events(invitation: Invitation) -> list[icalendar.Event]:
+    """The VEVENTs of ``invitation``: the booking (or the series, with its RRULE and EXDATEs), then one instance per
+    moved occurrence of a series, each with its RECURRENCE-ID. Their times carry the TZID of ``invitation.time_zone``,
+    whose VTIMEZONE (domain.ical_timezones.vtimezone) over ``invitation_years`` the enclosing calendar must hold.
 
     Raises ValueError for a method other than REQUEST or CANCEL, a negative sequence, a naive time, an end not after
     the start, an e-mail address that is not one, or an EXDATE or moved occurrence that is not a planned start of the
@@ -120,45 +122,66 @@ def invitation_ics(invitation: Invitation) -> bytes:
         if invitation.exdates:
             # In local time like the rule's own occurrences, which the reader matches them against.
             event.add("EXDATE", [instant.astimezone(zone) for instant in sorted(invitation.exdates)])
-    instances = []
+    events = [event]
     for moved in sorted(invitation.moved, key=lambda item: item.planned_start):
-        instance = _event(invitation, _written(moved.starts_at, zone), _written(moved.ends_at, zone))
+        instance = _event(invitation, _written(moved.starts_at, zone), _written(moved.ends_at, zone),
+                          summary=moved.summary, description=moved.description)
         instance.add("RECURRENCE-ID", moved.planned_start.astimezone(zone))
-        instances.append(instance)
+        events.append(instance)
+    return events
+
+
+def invitation_years(invitation: Invitation) -> tuple[int, int]:
+    """The local calendar years (in the invitation's zone) from its first start to its last end: what its VTIMEZONE
+    must cover. Raises as ``invitation_events`` does."""
+    _check(invitation)
+    zone = load_zone(invitation.time_zone)
+    planned = _planned_starts(invitation)
+    last_end = max([planned[-1] + (invitation.ends_at - invitation.starts_at),
+                    *(moved.ends_at for moved in invitation.moved)])
+    first_start = min([planned[0], *(moved.starts_at for moved in invitation.moved)])
+    return local_wall(first_start, zone).year, local_wall(last_end, zone).year
+
+
+def invitation_ics(invitation: Invitation) -> bytes:
+    """The iTIP message for ``invitation``: UTF-8 iCalendar text, CRLF line ends, long lines folded. Raises as
+    ``invitation_events`` does, and ValueError for an invitation without its organizer and attendee."""
+    if invitation.organizer is None or invitation.attendee is None:
+        raise ValueError("an iTIP message names its organizer and its attendee")
+    events = invitation_events(invitation)
     calendar = icalendar.Calendar()
     calendar.add("PRODID", PRODID)
     calendar.add("VERSION", "2.0")
     calendar.add("METHOD", invitation.method)
-    # The VTIMEZONE covers the local calendar years from the first start to the last end.
-    last_end = max([planned[-1] + (invitation.ends_at - invitation.starts_at),
-                    *(moved.ends_at for moved in invitation.moved)])
-    first_start = min([planned[0], *(moved.starts_at for moved in invitation.moved)])
-    years = (local_wall(first_start, zone).year, local_wall(last_end, zone).year)
-    calendar.add_component(_vtimezone(invitation.time_zone, *years))
-    calendar.add_component(event)
-    for instance in instances:
-        calendar.add_component(instance)
+    calendar.add_component(vtimezone(invitation.time_zone, *invitation_years(invitation)))
+    for event in events:
+        calendar.add_component(event)
     return calendar.to_ical()
 
 
-def _event(invitation: Invitation, starts_at: datetime, ends_at: datetime) -> icalendar.Event:
-    """A VEVENT of the invitation from ``starts_at`` to ``ends_at`` (as written), with what every one shares."""
+def _event(invitation: Invitation, starts_at: datetime, ends_at: datetime, *, summary: str | None = None,
+           description: str | None = None) -> icalendar.Event:
+    """A VEVENT of the invitation from ``starts_at`` to ``ends_at`` (as written), with what every one shares; an
+    instance of a series may say its own ``summary`` and ``description``."""
     event = icalendar.Event()
     event.add("UID", invitation.uid)
     event.add("SEQUENCE", invitation.sequence)
     event.add("DTSTAMP", invitation.stamp.astimezone(UTC))
     event.add("DTSTART", starts_at)
     event.add("DTEND", ends_at)
-    event.add("SUMMARY", _text(invitation.summary))
-    if invitation.description:
-        event.add("DESCRIPTION", _text(invitation.description))
+    event.add("SUMMARY", _text(invitation.summary if summary is None else summary))
+    described = invitation.description if description is None else description
+    if described:
+        event.add("DESCRIPTION", _text(described))
     if invitation.location:
         event.add("LOCATION", _text(invitation.location))
-    event.add("ORGANIZER", _address(invitation.organizer))
-    attendee = _address(invitation.attendee)
-    # The booking is already confirmed: the customer's calendar shows it as theirs and is asked for no reply.
-    attendee.params.update({"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"})
-    event.add("ATTENDEE", attendee)
+    if invitation.organizer is not None:
+        event.add("ORGANIZER", _address(invitation.organizer))
+    if invitation.attendee is not None:
+        attendee = _address(invitation.attendee)
+        # The booking is already confirmed: the customer's calendar shows it as theirs and is asked for no reply.
+        attendee.params.update({"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"})
+        event.add("ATTENDEE", attendee)
     event.add("STATUS", "CANCELLED" if invitation.method == "CANCEL" else "CONFIRMED")
     event.add("TRANSP", "OPAQUE")
     return event
@@ -191,6 +214,8 @@ def _check(invitation: Invitation) -> None:
     if not invitation.uid or _forbidden(invitation.uid) or any(c.isspace() for c in invitation.uid):
         raise ValueError(f"uid must be one word without control characters, got {invitation.uid!r}")
     for party in (invitation.organizer, invitation.attendee):
+        if party is None:
+            continue
         local, at, domain = party.email.rpartition("@")
         if not at or not local or not domain or _forbidden(party.email) or any(c.isspace() for c in party.email):
             raise ValueError(f"not an e-mail address: {party.email!r}")
@@ -231,71 +256,3 @@ def _address(party: Party) -> icalendar.vCalAddress:
     if party.name:
         address.params["CN"] = printable(" ".join(party.name.split()))
     return address
-
-
-def _observance(instant: datetime, zone: ZoneInfo) -> tuple[timedelta, str, bool]:
-    local = instant.astimezone(zone)
-    offset, dst = local.utcoffset(), local.dst()
-    assert offset is not None  # a ZoneInfo always has an offset
-    # A zone whose summer is its standard time (Europe/Dublin's negative DST) is written with STANDARD parts only.
-    return offset, local.tzname() or "", dst is not None and dst > timedelta(0)
-
-
-def _offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
-    """The UTC instants in (start, end] at which the zone's offset, abbreviation or DST flag changes."""
-    changes: list[datetime] = []
-    probe, state = start, _observance(start, zone)
-    while probe < end:
-        ahead = min(probe + _PROBE, end)
-        if _observance(ahead, zone) == state:
-            probe = ahead
-            continue
-        before, after = int(probe.timestamp()), int(ahead.timestamp())
-        while after - before > 1:
-            middle = (before + after) // 2
-            if _observance(datetime.fromtimestamp(middle, UTC), zone) == state:
-                before = middle
-            else:
-                after = middle
-        probe = datetime.fromtimestamp(after, UTC)
-        state = _observance(probe, zone)
-        changes.append(probe)
-    return changes
-
-
-_Part = tuple[datetime, timedelta, timedelta, str, bool]  # onset (local wall), offset from, offset to, name, DST
-
-
-@lru_cache(maxsize=256)
-def _zone_parts(name: str, first_year: int, last_year: int) -> tuple[_Part, ...]:
-    """The zone from 1 January of ``first_year`` to the end of ``last_year`` (local): the observance in force at the
-    start, then one part per change, whose onset is the local time just before the change (clock time in its
-    TZOFFSETFROM, RFC 5545 3.6.5). Whole years, so a zone with DST shows both of its observances."""
-    zone = load_zone(name)
-    start = to_utc(datetime(first_year, 1, 1), zone)
-    end = to_utc(datetime(last_year + 1, 1, 1), zone)
-    offset, abbreviation, daylight = _observance(start, zone)
-    parts: list[_Part] = [(_wall(start, offset), offset, offset, abbreviation, daylight)]
-    for change in _offset_changes(zone, start, end):
-        new_offset, abbreviation, daylight = _observance(change, zone)
-        parts.append((_wall(change, offset), offset, new_offset, abbreviation, daylight))
-        offset = new_offset
-    return tuple(parts)
-
-
-def _wall(instant: datetime, offset: timedelta) -> datetime:
-    return (instant.astimezone(UTC) + offset).replace(tzinfo=None)
-
-
-def _vtimezone(name: str, first_year: int, last_year: int) -> icalendar.Timezone:
-    timezone = icalendar.Timezone()
-    timezone.add("TZID", name)
-    for onset, offset_from, offset_to, abbreviation, daylight in _zone_parts(name, first_year, last_year):
-        part = icalendar.TimezoneDaylight() if daylight else icalendar.TimezoneStandard()
-        part.add("DTSTART", onset)
-        part.add("TZOFFSETFROM", offset_from)
-        part.add("TZOFFSETTO", offset_to)
-        if abbreviation:
-            part.add("TZNAME", abbreviation)
-        timezone.add_component(part)
-    return timezone

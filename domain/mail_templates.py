@@ -48,7 +48,7 @@ What: $service
 When: $start to $end ($zone)
 ${where_text}With: $staff
 $series
-$business$phone_text
+${feed_text}$business$phone_text
 """)
 _BOOKING_HTML = Template("""<!DOCTYPE html>
 <html><body>
@@ -60,9 +60,12 @@ _BOOKING_HTML = Template("""<!DOCTYPE html>
 ${where_html}<tr><th align="left">With</th><td>$staff</td></tr>
 </table>
 <p>$series</p>
-<p>$business$phone_html</p>
+${feed_html}<p>$business$phone_html</p>
 </body></html>
 """)
+# The customer's calendar feed (`feedLink`, added when the mail is sent: docs/feeds.md).
+_FEED_LEAD = ("All your bookings in your calendar app: subscribe to this address (keep it to yourself, anyone who has "
+              "it can read your bookings):")
 _NOTICE_SUBJECT = {
     MailKind.CONFLICT: "A booking and a calendar disagree: choose which one stands",
     MailKind.REAUTHORIZATION_REQUIRED: "A calendar needs to be reconnected",
@@ -167,12 +170,15 @@ def _booking(kind: MailKind, data: dict[str, object]) -> RenderedMail:
         "business": _text(data, "business"),
     }
     location, phone = _text(data, "location"), _text(data, "businessPhone")
-    # The address and phone lines appear only when the business gave them.
+    # The address and phone lines appear only when the business gave them; the feed's only in a mail that has one.
+    feed = _text(data, "feedLink")
     text_extra = {"where_text": f"Where: {location}\n" if location else "",
-                  "phone_text": f"\nPhone: {phone}" if phone else ""}
+                  "phone_text": f"\nPhone: {phone}" if phone else "",
+                  "feed_text": f"{_FEED_LEAD}\n{feed}\n\n" if feed else ""}
     where_row = f'<tr><th align="left">Where</th><td>{escape(location)}</td></tr>\n'
     html_extra = {"where_html": where_row if location else "",
-                  "phone_html": f"<br>Phone: {escape(phone)}" if phone else ""}
+                  "phone_html": f"<br>Phone: {escape(phone)}" if phone else "",
+                  "feed_html": f'<p>{_FEED_LEAD}<br><a href="{escape(feed)}">{escape(feed)}</a></p>\n' if feed else ""}
     return RenderedMail(Template(subject_template).substitute(date=date),
                         _BOOKING_TEXT.substitute(values, **text_extra),
                         _BOOKING_HTML.substitute(_escaped(values), **html_extra))

@@ -15,13 +15,16 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from domain.invitations import Party
+from domain.mail import MailKind
 from domain.mail_invitations import invitation_part
 from domain.mail_message import compose
 from domain.mail_templates import render_mail
 from jobs import runtime
 from jobs.smtp import MailNotDelivered, MailRefused, SmtpServer, deliver, smtp_server
 from services import metrics
-from services.mail_delivery import mail_not_delivered, mail_refused, mail_sent, mail_to_send
+from services.calendar_feeds import FeedAddress, customer_feed_token
+from services.credentials import CredentialVault
+from services.mail_delivery import OutgoingMail, mail_not_delivered, mail_refused, mail_sent, mail_to_send
 
 log = logging.getLogger("lockstep.mail")
 MAIL_TIMEOUT_SECONDS = 90
@@ -34,6 +37,21 @@ def _utc_now() -> datetime:
 
 def _fields(mail_id: int, kind: str, **more: object) -> dict[str, object]:
     return {"fields": {"mail": mail_id, "kind": kind, **more}}
+
+
+async def _with_feed_link(outgoing: OutgoingMail, settings: runtime.JobConfig) -> dict[str, object]:
+    """The mail's data, and for a customer's booking confirmation the address of their calendar feed (made now if
+    they have none; docs/feeds.md). The address is added as the mail is made, never kept in the mail's row."""
+    if outgoing.kind != MailKind.BOOKING_CONFIRMED or outgoing.user_id is None or not settings.public_url:
+        return outgoing.data
+    try:
+        token = await customer_feed_token(outgoing.user_id, CredentialVault(settings.secret_keys))
+    except Exception:  # the confirmation matters more than the link: it goes without
+        log.exception("mail %s goes without its calendar feed link", outgoing.id)
+        return outgoing.data
+    if token is None:
+        return outgoing.data
+    return {**outgoing.data, "feedLink": FeedAddress(settings.public_url).url(token)}
 
 
 async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], datetime] = _utc_now) -> str:
@@ -57,7 +75,8 @@ async def run_mail(mail_id: int, *, send: Sender = deliver, clock: Callable[[], 
         log.exception("mail %s goes without its calendar invitation", mail_id)
         invitation = None
     # Booking and staff mail speaks for its business; account mail for the deployment (LOCKSTEP_MAIL_FROM_NAME).
-    message = compose(render_mail(outgoing.kind, outgoing.data), sender_name=business or settings.mail_from_name,
+    said = render_mail(outgoing.kind, await _with_feed_link(outgoing, settings))
+    message = compose(said, sender_name=business or settings.mail_from_name,
                       sender_address=settings.mail_from, recipient=outgoing.address, sent_at=clock(),
                       calendar=invitation)
     try:

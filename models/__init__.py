@@ -12,6 +12,7 @@ from models.businesses import (
     StaffPriority,
     WorkingHoursRange,
 )
+from models.calendar_feeds import CalendarFeed, FeedKind
 from models.calendars import (
     ORGANIZATION_WIDE,
     BusyBlock,
@@ -52,12 +53,14 @@ __all__ = [
     "BusyBlock",
     "BusyBlockSource",
     "CalendarConnection",
+    "CalendarFeed",
     "ConflictPolicy",
     "ConflictStatus",
     "ConnectionHealth",
     "EventMapping",
     "EventMappingState",
     "ExternalCalendar",
+    "FeedKind",
     "ImportedAppointment",
     "MailOutbox",
     "MailPreference",

@@ -11,6 +11,7 @@ from schema.loaders import Loaders
 from services.appointment_connections import AppointmentGateway
 from services.auth import ANONYMOUS, AccountSecurity, TokenConfig, Viewer
 from services.availability import SlotBudget, SlotLimits
+from services.calendar_feeds import FeedAddress
 from services.connection_preview import ConnectionReader
 from services.connections import AccountProbe
 from services.credentials import CredentialVault
@@ -63,6 +64,10 @@ class Context:
     # Customer sign-in providers this server is configured for (by provider name), and where browsers may return.
     sign_in: Mapping[str, SignInGateway] = field(default_factory=dict)
     sign_in_return_urls: tuple[str, ...] = ()
+    # Where calendar feeds are served (their addresses, and the host of their bookings' UIDs), and the most booking
+    # rows one feed or export is made from.
+    feeds: FeedAddress = field(default_factory=lambda: FeedAddress("http://127.0.0.1:8000"))
+    max_feed_bookings: int = 1000
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -9,6 +9,7 @@ from resolvers import (
     appointment_accounts,
     auth,
     bookings,
+    calendar_feeds as feeds,
     calendars,
     conflicts,
     journal,
@@ -45,6 +46,8 @@ class Query:
     notifications = strawberry.field(resolver=notifications.notifications)
     sign_in_methods = strawberry.field(resolver=provider_sign_in.sign_in_methods)
     mail_preferences = strawberry.field(resolver=mail.mail_preferences)
+    calendar_feeds = strawberry.field(resolver=feeds.calendar_feed_list)
+    export_bookings = strawberry.field(resolver=feeds.export_bookings)
 
 
 @strawberry.type
@@ -98,6 +101,8 @@ class Mutation:
     unlink_sign_in_provider = strawberry.mutation(resolver=provider_sign_in.unlink_sign_in_provider)
     set_password = strawberry.mutation(resolver=provider_sign_in.set_password)
     set_mail_preferences = strawberry.mutation(resolver=mail.set_mail_preferences)
+    create_calendar_feed = strawberry.mutation(resolver=feeds.create_calendar_feed)
+    revoke_calendar_feed = strawberry.mutation(resolver=feeds.revoke_calendar_feed)
 
 
 @strawberry.type

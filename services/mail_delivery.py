@@ -44,6 +44,7 @@ class OutgoingMail:
     address: str
     data: dict[str, object]
     attempts: int
+    user_id: int | None = None  # the recipient's account, when the mail goes to one
 
 
 async def mail_to_send(mail_id: int) -> OutgoingMail | None:
@@ -69,7 +70,7 @@ async def mail_to_send(mail_id: int) -> OutgoingMail | None:
         await MailOutbox.filter(id=mail_id, state=MailState.PENDING).update(state=MailState.DROPPED)
         await _forget_link(mail_id)
         return None
-    return OutgoingMail(row.id, kind, address, dict(row.data), row.attempts)
+    return OutgoingMail(row.id, kind, address, dict(row.data), row.attempts, row.user_id)
 
 
 async def mail_sent(mail_id: int, now: datetime) -> None:

@@ -7,8 +7,8 @@ Terms:
   id (so bookings keep their history) and is marked deleted, which signs it out everywhere (services.auth
   current_viewer); its bookings stay as anonymous records for the business (name "Former customer", no email,
   phone or notes), and so do the events written for them in staff members' calendars and the notices that named
-  them to staff (services.customer_erasure); its sign-in identities, refresh tokens, notifications, mail preferences
-  and every mail to it (sent or owed) are deleted, so no more mail goes out to it. Only customers delete
+  them to staff (services.customer_erasure); its sign-in identities, refresh tokens, notifications, mail preferences,
+  calendar feeds and every mail to it (sent or owed) are deleted, so no more mail goes out to it. Only customers delete
   their own accounts: an owner or staff member's account holds a business's work.
 """
 
@@ -34,6 +34,7 @@ from models import (
 from services import live, validation
 from services.access import require_signed_in
 from services.auth import Viewer, normalise_email
+from services.calendar_feeds import forget_customer_feeds
 from services.customer_erasure import anonymise_bookings
 from services.errors import InvalidInputError, NotAuthorizedError
 from services.validation import text
@@ -95,6 +96,7 @@ async def delete_my_account(viewer: Viewer, confirm_email: str, now: datetime) -
         # Mail stops: nothing more is sent to them, and what was written to them (their name, their bookings) goes.
         await MailOutbox.filter(Q(user_id=user_id) | Q(address=user.email)).using_db(db).delete()
         await MailPreference.filter(user_id=user_id).using_db(db).delete()
+        await forget_customer_feeds(user_id, db)
         await User.filter(id=user_id).using_db(db).update(
             email=f"deleted-{user_id}@deleted.invalid", name=DELETED_NAME, password_hash="", phone="",
             photo_url="", email_verified_at=None, deleted_at=now)

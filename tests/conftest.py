@@ -36,7 +36,7 @@ if BACKEND not in {"sqlite", "postgres"}:
 # Every table, children first, so a truncation never trips a foreign key.
 _TABLES = [
     "mailoutbox", "mailpreference", "oauthstate", "notification", "syncconflict", "synclogentry", "eventmapping",
-    "watchchannel", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
+    "calendarfeed", "watchchannel", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
     "accounttoken", "refreshtoken", "signinstate", "signinidentity", "business", "user_account",
 ]

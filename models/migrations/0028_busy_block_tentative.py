@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0025_staff_assignment')]
+    dependencies = [('models', '0026_calendar_feeds')]
 
     initial = False
 

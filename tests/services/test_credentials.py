@@ -77,7 +77,8 @@ async def test_rotate_secrets_command_rewrites_the_database(db: str, tmp_path: P
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = (stream.decode() for stream in await process.communicate())
     assert process.returncode == 0, err
-    assert out == "re-encrypted 1 stored credentials under the first key of LOCKSTEP_SECRET_KEYS\n"
+    assert out == ("re-encrypted 1 stored credentials and 0 customer feed tokens under the first key of "
+                   "LOCKSTEP_SECRET_KEYS\n")
     assert new not in out + err and old not in out + err
     stored = (await CalendarConnection.get(id=connection.id)).credentials
     assert CredentialVault([new]).unseal(stored) == SECRET

@@ -3,6 +3,7 @@ and the test runs the jobs it finds there (the body a worker runs) at that momen
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,10 +21,12 @@ MAIL_FROM = "bookings@fixit.example"
 
 @contextmanager
 def mail_runtime(database_url: str, redis_url: str, smtp_url: str, *, public_url: str = "https://lockstep.example",
-                 **mail: Any) -> Iterator[None]:
+                 secret_keys: tuple[str, ...] | None = None, **mail: Any) -> Iterator[None]:
     """The job runtime as a worker has it, sending to `smtp_url` (with more of JobConfig's mail settings, such as
-    `smtp_starttls` and `smtp_ca_file`, as given)."""
-    runtime.configure(runtime.JobConfig(database_url=database_url, redis_url=redis_url, secret_keys=("unused",),
+    `smtp_starttls` and `smtp_ca_file`, as given), with the credential keys `secret_keys` (the app's, from the
+    environment, when not given: customers' feed tokens are sealed with them)."""
+    secret_keys = secret_keys or tuple(os.environ["LOCKSTEP_SECRET_KEYS"].split(","))
+    runtime.configure(runtime.JobConfig(database_url=database_url, redis_url=redis_url, secret_keys=secret_keys,
                                         smtp_url=smtp_url, mail_from=MAIL_FROM, public_url=public_url, **mail))
     try:
         yield
