@@ -200,7 +200,7 @@ class Settings:
     # Sign-in protection (docs/security.md).
     password_hash_workers: int = 2
     trusted_proxies: tuple[str, ...] = ()
-    refresh_reuse_grace_seconds: int = 5
+    refresh_reuse_grace_seconds: int = 10
     throttle_free_failures: int = 3
     throttle_lock_after: int = 10
     throttle_lock_seconds: int = 900
@@ -281,7 +281,7 @@ class Settings:
             metrics_token=metrics_token,
             password_hash_workers=_int("LOCKSTEP_PASSWORD_HASH_WORKERS", 2),
             trusted_proxies=_proxies("LOCKSTEP_TRUSTED_PROXIES"),
-            refresh_reuse_grace_seconds=_int("LOCKSTEP_REFRESH_REUSE_GRACE_SECONDS", 5),
+            refresh_reuse_grace_seconds=_int("LOCKSTEP_REFRESH_REUSE_GRACE_SECONDS", 10),
             throttle_free_failures=_int("LOCKSTEP_THROTTLE_FREE_FAILURES", 3),
             throttle_lock_after=_int("LOCKSTEP_THROTTLE_LOCK_AFTER", 10),
             throttle_lock_seconds=_int("LOCKSTEP_THROTTLE_LOCK_SECONDS", 900),

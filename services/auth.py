@@ -47,7 +47,7 @@ class AccountSecurity:
     tokens: TokenConfig
     passwords: PasswordHashing
     throttle: AttemptThrottle
-    refresh_reuse_grace: timedelta = timedelta(seconds=5)
+    refresh_reuse_grace: timedelta = timedelta(seconds=10)
     # The web app's page that account mail links to, with `?token=` (services.account_tokens).
     account_link_url: str = "http://127.0.0.1:8000/account"
 
