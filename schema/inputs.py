@@ -7,6 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from schema.enums import BookingStatus, CancelScope, SignUpRole, Weekday
+from schema.money import MoneyInput
 
 
 @strawberry.input
@@ -65,6 +66,9 @@ class CreateServiceInput:
     staff_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     reminder_hours: int = strawberry.field(default=24, description="Hours before a booking's start its customer is "
                                                                    "reminded by mail; 0: no reminder")
+    price: MoneyInput | None = strawberry.field(default=None, description="Omit to show no price")
+    description: str = strawberry.field(default="", description="At most 2000 characters")
+    image_url: str = strawberry.field(default="", description="An https:// address of a picture of it")
 
 
 @strawberry.input
@@ -80,6 +84,10 @@ class UpdateServiceInput:
     colour: str | None = None
     staff_ids: list[strawberry.ID] | None = None
     reminder_hours: int | None = None
+    price: MoneyInput | None = strawberry.field(default=strawberry.UNSET, description="Left out: stays as it is; "
+                                                                                         "null: no price any more")
+    description: str | None = strawberry.field(default=None, description="\"\" clears it")
+    image_url: str | None = strawberry.field(default=None, description="\"\" clears it")
 
 
 @strawberry.input
