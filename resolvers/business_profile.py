@@ -24,7 +24,7 @@ async def update_business(input: UpdateBusinessInput, info: Info) -> UpdateBusin
 
 @permission(AllowAny())
 @typed_errors
-async def business_by_slug(slug: str) -> BusinessBySlugResult:
+async def business_by_slug(slug: str, info: Info) -> BusinessBySlugResult:
     """Public: the business with this slug, as `business(id)` shows it (name, zone, contact, logo, the services it
     offers and the staff who take bookings), for a customer app that knows its link but not its ID."""
     return Business.from_model(await business_profile.business_by_slug(slug))

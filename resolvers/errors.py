@@ -84,7 +84,7 @@ def _management_error(error: ServiceError) -> Any:
     if isinstance(error, ServiceArchivedError):
         return ServiceArchived(message=error.message, path=[str(part) for part in error.path])
     if isinstance(error, SlugTakenError):
-        return SlugTaken(message=error.message, path=[str(part) for part in error.path], slug=error.slug)
+        return SlugTaken(message=error.message, path=[str(part) for part in error.path], taken_slug=error.slug)
     if isinstance(error, StaffAlreadyJoinedError):
         return StaffAlreadyJoined(message=error.message)
     if isinstance(error, BookingsRefusedError):

@@ -110,7 +110,7 @@ class ServiceArchived(UserError):
 @strawberry.type(description="Another business already has this public slug; nothing changed. Choose another.")
 class SlugTaken(UserError):
     path: list[str]
-    slug: str
+    taken_slug: str
 
 
 @strawberry.type(description="The staff member has already joined: they sign in with their own account, and there "
