@@ -40,6 +40,10 @@ _BOOKING = {
     MailKind.BOOKING_REMINDER: ("Reminder: your booking on $date",
                                 "A reminder of your booking."),
 }
+# A booking given to another staff member at the same time (its data names `previousStaff`): a rescheduled mail
+# that says so, rather than "moved to a new time".
+_REASSIGNED = ("Your booking on $date is now with $staff",
+               "Your booking is now with $staff instead of $previous_staff; its time is unchanged.")
 _BOOKING_TEXT = Template("""Hello $customer,
 
 $lead
@@ -152,15 +156,20 @@ def _booking(kind: MailKind, data: dict[str, object]) -> RenderedMail:
     zone = _text(data, "zone")
     date = when(data["startsAt"], zone)
     previous = when(data["previousStartsAt"], zone) if data.get("previousStartsAt") else ""
-    subject_template, lead_template = _BOOKING[kind]
+    reassigned = kind == MailKind.BOOKING_RESCHEDULED and bool(data.get("previousStaff"))
+    subject_template, lead_template = _REASSIGNED if reassigned else _BOOKING[kind]
     occurrences = int(str(data.get("occurrences") or 1))
     series = ""
-    if occurrences > 1:
-        series = (f"{occurrences} appointments of the series are cancelled, from this one on."
-                  if kind == MailKind.BOOKING_CANCELLED else f"This is the first of {occurrences} appointments.")
+    if occurrences > 1 and kind == MailKind.BOOKING_CANCELLED:
+        series = f"{occurrences} appointments of the series are cancelled, from this one on."
+    elif occurrences > 1 and reassigned:
+        series = f"This and the {occurrences - 1} after it are all with {_text(data, 'staff')} now."
+    elif occurrences > 1:
+        series = f"This is the first of {occurrences} appointments."
     values = {
         "customer": _text(data, "customer") or "there",
-        "lead": Template(lead_template).substitute(previous=previous),
+        "lead": Template(lead_template).substitute(previous=previous, staff=_text(data, "staff"),
+                                                   previous_staff=_text(data, "previousStaff")),
         "service": _text(data, "service"),
         "start": date,
         "end": f"{datetime.fromisoformat(_text(data, 'endsAt')).astimezone(load_zone(zone)):%H:%M}",
@@ -179,7 +188,7 @@ def _booking(kind: MailKind, data: dict[str, object]) -> RenderedMail:
     html_extra = {"where_html": where_row if location else "",
                   "phone_html": f"<br>Phone: {escape(phone)}" if phone else "",
                   "feed_html": f'<p>{_FEED_LEAD}<br><a href="{escape(feed)}">{escape(feed)}</a></p>\n' if feed else ""}
-    return RenderedMail(Template(subject_template).substitute(date=date),
+    return RenderedMail(Template(subject_template).substitute(date=date, staff=_text(data, "staff")),
                         _BOOKING_TEXT.substitute(values, **text_extra),
                         _BOOKING_HTML.substitute(_escaped(values), **html_extra))
 

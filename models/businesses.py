@@ -14,6 +14,9 @@ class Business(Model):
     # Where customers come, and how they reach the business: written into every booking's invitation and mail.
     address = fields.CharField(max_length=500, default="")
     phone = fields.CharField(max_length=40, default="")
+    # The public name a customer app finds the business by (domain.slugs); None until the owner picks one.
+    slug = fields.CharField(max_length=63, null=True, unique=True)
+    logo_url = fields.CharField(max_length=2000, default="")
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="owned_businesses")
     owner_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -36,6 +39,10 @@ class Staff(Model):
     name = fields.CharField(max_length=200)
     email = fields.CharField(max_length=254)
     time_zone = fields.CharField(max_length=64)
+    photo_url = fields.CharField(max_length=2000, default="")
+    # An inactive staff member takes no new bookings (services.staff_management); their existing ones stay theirs
+    # until reassigned or cancelled.
+    active = fields.BooleanField(default=True)
     invite_code_hash = fields.CharField(max_length=64, null=True, unique=True)
     booking_lock = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -61,6 +68,13 @@ class Service(Model):
     # Who gets a booking that names no staff member (domain.assignment).
     assignment_policy = fields.CharEnumField(AssignmentPolicy, max_length=16,
                                              default=AssignmentPolicy.FIRST_AVAILABLE)
+    # The price in the currency's minor units (domain.currencies), None when the service shows no price.
+    price_minor = fields.IntField(null=True)
+    currency = fields.CharField(max_length=3, default="")
+    description = fields.TextField(default="")
+    image_url = fields.CharField(max_length=2000, default="")
+    # An archived service is no longer offered (no slots, no new bookings); its bookings stay as they are.
+    archived_at = fields.DatetimeField(null=True)
     staff: fields.ManyToManyRelation[Staff] = fields.ManyToManyField(
         "models.Staff", related_name="services", through="service_staff"
     )

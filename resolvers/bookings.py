@@ -78,7 +78,9 @@ async def staff_schedule(staff_id: strawberry.ID, from_: From, to: datetime, inf
         for entry in entries])
 
 
-async def _convert(viewer: Viewer, rows: list[BookingModel]) -> BookingPayload:
+async def booking_payload(viewer: Viewer, rows: list[BookingModel]) -> BookingPayload:
+    """The payload of a mutation that changed `rows` (the first is the booking named); merchant notes for the
+    business only."""
     for_business = await is_member(viewer, rows[0].business_id)
     converted = [Booking.from_model(row, for_business=for_business) for row in rows]
     return BookingPayload(booking=converted[0], occurrences=converted)
@@ -97,7 +99,7 @@ async def create_booking(input: CreateBookingInput, info: Info) -> BookingResult
         walk_in=input.walk_in, customer_notes=input.customer_notes, merchant_notes=input.merchant_notes,
         recurrence=input.recurrence)
     rows = await bookings.create_booking(viewer_of(info), request, info.context.now())
-    return await _convert(viewer_of(info), rows)
+    return await booking_payload(viewer_of(info), rows)
 
 
 @permission(IsSignedIn())
@@ -106,7 +108,7 @@ async def reschedule_booking(input: RescheduleBookingInput, info: Info) -> Booki
     moved = await bookings.reschedule_booking(
         viewer_of(info), pk(input.id, "Booking", ["input", "id"]), input.starts_at,
         optional_pk(input.staff_id, "StaffMember", ["input", "staffId"]), info.context.now())
-    return await _convert(viewer_of(info), [moved])
+    return await booking_payload(viewer_of(info), [moved])
 
 
 @permission(IsSignedIn())
@@ -114,7 +116,7 @@ async def reschedule_booking(input: RescheduleBookingInput, info: Info) -> Booki
 async def cancel_booking(input: CancelBookingInput, info: Info) -> BookingResult:
     rows = await bookings.cancel_booking(viewer_of(info), pk(input.id, "Booking", ["input", "id"]),
                                          input.scope.value, info.context.now(), reason=input.reason)
-    return await _convert(viewer_of(info), rows)
+    return await booking_payload(viewer_of(info), rows)
 
 
 @permission(IsSignedIn())
@@ -122,7 +124,7 @@ async def cancel_booking(input: CancelBookingInput, info: Info) -> BookingResult
 async def update_booking_notes(input: UpdateBookingNotesInput, info: Info) -> BookingResult:
     row = await bookings.update_booking_notes(viewer_of(info), pk(input.id, "Booking", ["input", "id"]),
                                               input.customer_notes, input.merchant_notes)
-    return await _convert(viewer_of(info), [row])
+    return await booking_payload(viewer_of(info), [row])
 
 
 @permission(IsSignedIn())

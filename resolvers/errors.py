@@ -9,26 +9,38 @@ from typing import Any, ParamSpec, TypeVar
 from schema.enums import QuotaKind
 from schema.errors import (
     AuthenticationFailed,
+    BookingRefusal,
+    BookingRefusalReason,
+    BookingsRefused,
     MovedAtProviderOnly,
     NotAuthorized,
     NotFound,
     QuotaExceeded,
+    ServiceArchived,
     SlotQueryTooLarge,
     SlotUnavailable,
+    SlugTaken,
+    StaffAlreadyJoined,
+    StaffInactive,
     TooManyAttempts,
     TooManySlots,
     ValidationError,
 )
-from schema.ids import decode_id
+from schema.ids import decode_id, encode_id
 from services.errors import (
     AuthenticationError,
+    BookingsRefusedError,
     InvalidInputError,
     MovedAtProviderOnlyError,
     NotAuthorizedError,
     NotFoundError,
+    ServiceArchivedError,
     ServiceError,
     SlotQueryTooLargeError,
     SlotUnavailableError,
+    SlugTakenError,
+    StaffAlreadyJoinedError,
+    StaffInactiveError,
     TooManyAttemptsError,
     TooManySlotsError,
 )
@@ -63,6 +75,23 @@ def to_typed_error(error: ServiceError) -> Any:
         return QuotaExceeded(message=error.message, quota=QuotaKind(error.quota.value), limit=error.limit)
     if isinstance(error, NotAuthorizedError):
         return NotAuthorized(message=error.message)
+    return _management_error(error)
+
+
+def _management_error(error: ServiceError) -> Any:
+    if isinstance(error, StaffInactiveError):
+        return StaffInactive(message=error.message, path=[str(part) for part in error.path])
+    if isinstance(error, ServiceArchivedError):
+        return ServiceArchived(message=error.message, path=[str(part) for part in error.path])
+    if isinstance(error, SlugTakenError):
+        return SlugTaken(message=error.message, path=[str(part) for part in error.path], taken_slug=error.slug)
+    if isinstance(error, StaffAlreadyJoinedError):
+        return StaffAlreadyJoined(message=error.message)
+    if isinstance(error, BookingsRefusedError):
+        return BookingsRefused(message=error.message, refusals=[
+            BookingRefusal(id=encode_id("Booking", refusal.booking_id), path=[str(part) for part in refusal.path],
+                           reason=BookingRefusalReason(refusal.reason), message=refusal.message)
+            for refusal in error.refusals])
     raise error
 
 

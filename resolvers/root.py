@@ -8,7 +8,9 @@ from resolvers import (
     account_tokens,
     appointment_accounts,
     auth,
+    booking_management,
     bookings,
+    business_profile,
     calendar_feeds as feeds,
     calendars,
     conflicts,
@@ -21,6 +23,7 @@ from resolvers import (
     profile,
     setup,
     sign_in as provider_sign_in,
+    staff_management,
     sync,
 )
 from schema.types import BookingConnection, Business, User
@@ -30,6 +33,7 @@ from schema.types import BookingConnection, Business, User
 class Query:
     viewer: User | None = strawberry.field(resolver=auth.viewer)
     business = strawberry.field(resolver=setup.business)
+    business_by_slug = strawberry.field(resolver=business_profile.business_by_slug)
     my_businesses: list[Business] = strawberry.field(resolver=setup.my_businesses)
     service = strawberry.field(resolver=setup.service)
     available_slots = strawberry.field(resolver=bookings.available_slots)
@@ -66,9 +70,14 @@ class Mutation:
     request_email_change = strawberry.mutation(resolver=account_tokens.request_email_change)
     confirm_email_change = strawberry.mutation(resolver=account_tokens.confirm_email_change)
     create_business = strawberry.mutation(resolver=setup.create_business)
+    update_business = strawberry.mutation(resolver=business_profile.update_business)
     create_staff = strawberry.mutation(resolver=setup.create_staff)
+    update_staff = strawberry.mutation(resolver=staff_management.update_staff)
+    deactivate_staff = strawberry.mutation(resolver=staff_management.deactivate_staff)
+    resend_staff_invite = strawberry.mutation(resolver=staff_management.resend_staff_invite)
     create_service = strawberry.mutation(resolver=setup.create_service)
     update_service = strawberry.mutation(resolver=setup.update_service)
+    archive_service = strawberry.mutation(resolver=setup.archive_service)
     set_working_hours = strawberry.mutation(resolver=setup.set_working_hours)
     add_schedule_override = strawberry.mutation(resolver=setup.add_schedule_override)
     remove_schedule_override = strawberry.mutation(resolver=setup.remove_schedule_override)
@@ -77,6 +86,8 @@ class Mutation:
     create_booking = strawberry.mutation(resolver=bookings.create_booking)
     reschedule_booking = strawberry.mutation(resolver=bookings.reschedule_booking)
     cancel_booking = strawberry.mutation(resolver=bookings.cancel_booking)
+    cancel_bookings = strawberry.mutation(resolver=booking_management.cancel_bookings)
+    reassign_booking = strawberry.mutation(resolver=booking_management.reassign_booking)
     update_booking_notes = strawberry.mutation(resolver=bookings.update_booking_notes)
     connect_caldav = strawberry.mutation(resolver=calendars.connect_caldav)
     connect_calendly = strawberry.mutation(resolver=appointment_accounts.connect_calendly)

@@ -22,6 +22,7 @@ from schema.inputs import (
     StaffPriorityInput,
     UpdateServiceInput,
 )
+from schema.management import ArchiveServiceInput
 from schema.payloads import (
     BusinessResult,
     BusyBlockResult,
@@ -34,7 +35,7 @@ from schema.payloads import (
 from schema.types import Business, BusyBlock, ScheduleOverride, Service, StaffMember
 from services import businesses, schedules
 from services.access import block_title
-from services.businesses import ServiceFields
+from services.businesses import Price, ServiceFields
 from services.errors import NotFoundError
 from services.quotas import DAYS_PER_WEEK, Quotas, at_most
 from services.schedules import ClockRange, WeekdayHours
@@ -66,14 +67,18 @@ def _staff_pks(ids: Sequence[str] | None, quotas: Quotas) -> list[int] | None:
 
 
 def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quotas) -> ServiceFields:
-    """The service fields of either input; on update an omitted field is None and stays as it is."""
+    """The service fields of either input; on update an omitted field is None and stays as it is (the price: left
+    out stays, null removes it)."""
     values = {name: getattr(input, name) for name in (
         "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
-        "minimum_notice_minutes", "booking_horizon_days", "colour", "reminder_hours")}
+        "minimum_notice_minutes", "booking_horizon_days", "colour", "reminder_hours", "description", "image_url")}
     staff = None if input.staff_ids is None else list(input.staff_ids)
     policy = None if input.assignment_policy is None else input.assignment_policy.value
+    given = input.price is not strawberry.UNSET
+    price = Price(input.price.amount_minor, input.price.currency) if given and input.price is not None else None
     return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas), assignment_policy=policy,
-                         staff_priorities=_priorities(input.staff_priorities, quotas))
+                         staff_priorities=_priorities(input.staff_priorities, quotas), price=price,
+                         clear_price=given and input.price is None)
 
 
 def _priorities(entries: Sequence[StaffPriorityInput] | None, quotas: Quotas) -> list[PriorityOf] | None:
@@ -101,6 +106,15 @@ async def update_service(input: UpdateServiceInput, info: Info) -> ServiceResult
     service_id = pk(input.id, "Service", ["input", "id"])
     return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields,
                                                                  info.context.slot_limits.min_step_minutes))
+
+
+@permission(IS_OWNER)
+@typed_errors
+async def archive_service(input: ArchiveServiceInput, info: Info) -> ServiceResult:
+    """Archive a service (no slots, no new bookings; its bookings stay), or offer it again with archived: false."""
+    service_id = pk(input.id, "Service", ["input", "id"])
+    return Service.from_model(await businesses.archive_service(viewer_of(info), service_id, input.archived,
+                                                               info.context.now()))
 
 
 def _ranges(ranges: list, path: list[str | int], quotas: Quotas) -> list[ClockRange]:  # type: ignore[type-arg]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 
@@ -93,3 +94,46 @@ class TooManySlots(UserError):
     max_slots: int
     max_days: int = strawberry.field(description="Days whose slots would fit, judged from this answer's slots per "
                                                  "day (0: fewer staff are needed)")
+
+
+@strawberry.type(description="The staff member named (at `path`) was deactivated and takes no bookings; choose "
+                             "another, or leave the staff out to book anyone free.")
+class StaffInactive(UserError):
+    path: list[str]
+
+
+@strawberry.type(description="The service (at `path`) was archived: it is no longer offered.")
+class ServiceArchived(UserError):
+    path: list[str]
+
+
+@strawberry.type(description="Another business already has this public slug; nothing changed. Choose another.")
+class SlugTaken(UserError):
+    path: list[str]
+    taken_slug: str
+
+
+@strawberry.type(description="The staff member has already joined: they sign in with their own account, and there "
+                             "is no invitation to send.")
+class StaffAlreadyJoined(UserError):
+    pass
+
+
+@strawberry.enum(description="Why one booking of a bulk change was refused.")
+class BookingRefusalReason(Enum):
+    NOT_FOUND = "not_found"
+    NOT_AUTHORIZED = "not_authorized"
+
+
+@strawberry.type(description="One booking a bulk change could not change.")
+class BookingRefusal:
+    id: strawberry.ID = strawberry.field(description="The ID as it was given")
+    path: list[str] = strawberry.field(description="Where it was given, e.g. [\"input\", \"ids\", \"3\"]")
+    reason: BookingRefusalReason
+    message: str
+
+
+@strawberry.type(description="A bulk change was refused as a whole, and nothing changed: `refusals` names every "
+                             "booking that could not be changed. Leave those out and send it again.")
+class BookingsRefused(UserError):
+    refusals: list[BookingRefusal]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from schema.enums import AssignmentPolicy, BookingStatus, CancelScope, SignUpRole, Weekday
+from schema.money import MoneyInput
 
 
 @strawberry.input
@@ -75,6 +76,9 @@ class CreateServiceInput:
         default=AssignmentPolicy.FIRST_AVAILABLE, description="Who gets a booking that names no staff member")
     staff_priorities: list[StaffPriorityInput] = strawberry.field(
         default_factory=list, description="For the PRIORITY policy; each must be one of staffIds; unnamed staff have 0")
+    price: MoneyInput | None = strawberry.field(default=None, description="Omit to show no price")
+    description: str = strawberry.field(default="", description="At most 2000 characters")
+    image_url: str = strawberry.field(default="", description="An https:// address of a picture of it")
 
 
 @strawberry.input
@@ -94,6 +98,10 @@ class UpdateServiceInput:
     staff_priorities: list[StaffPriorityInput] | None = strawberry.field(
         default=None, description="Replaces every priority; each must perform the service (after this change); "
                                   "unnamed staff have 0")
+    price: MoneyInput | None = strawberry.field(default=strawberry.UNSET, description="Left out: stays as it is; "
+                                                                                         "null: no price any more")
+    description: str | None = strawberry.field(default=None, description="\"\" clears it")
+    image_url: str | None = strawberry.field(default=None, description="\"\" clears it")
 
 
 @strawberry.input

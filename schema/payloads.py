@@ -13,8 +13,10 @@ from schema.errors import (
     NotAuthorized,
     NotFound,
     QuotaExceeded,
+    ServiceArchived,
     SlotQueryTooLarge,
     SlotUnavailable,
+    StaffInactive,
     TooManyAttempts,
     TooManySlots,
     ValidationError,
@@ -60,8 +62,6 @@ class StaffSchedule:
     entries: list[ScheduleEntry]
 
 
-
-
 AuthResult = Annotated[AuthPayload | ValidationError | AuthenticationFailed | TooManyAttempts,
                        strawberry.union("AuthResult")]
 SignOutResult = Annotated[SignOutPayload | ValidationError, strawberry.union("SignOutResult")]
@@ -77,10 +77,10 @@ ScheduleOverrideResult = Annotated[ScheduleOverride | ValidationError | NotAutho
                                    strawberry.union("ScheduleOverrideResult")]
 BusyBlockResult = Annotated[BusyBlock | ValidationError | NotAuthorized | NotFound, strawberry.union("BusyBlockResult")]
 BookingResult = Annotated[BookingPayload | ValidationError | NotAuthorized | NotFound | SlotUnavailable
-                          | MovedAtProviderOnly, strawberry.union("BookingResult")]
+                          | MovedAtProviderOnly | StaffInactive | ServiceArchived, strawberry.union("BookingResult")]
 BookingQueryResult = Annotated[Booking | ValidationError | NotAuthorized | NotFound,
                                strawberry.union("BookingQueryResult")]
-AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound | SlotQueryTooLarge | TooManySlots,
-                                 strawberry.union("AvailableSlotsResult")]
+AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound | SlotQueryTooLarge | TooManySlots
+                                 | ServiceArchived, strawberry.union("AvailableSlotsResult")]
 StaffScheduleResult = Annotated[StaffSchedule | ValidationError | NotAuthorized | NotFound,
                                 strawberry.union("StaffScheduleResult")]

@@ -16,10 +16,15 @@ class IsBusinessMember(BasePermission):
     message = "Only the business's owner and staff may see this"
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        user_id = info.context.viewer.user_id
-        if user_id is None:
-            return False
-        business_id = source.business_pk
-        if await Business.exists(id=business_id, owner_id=user_id):
-            return True
-        return await Staff.exists(business_id=business_id, user_id=user_id)
+        return await is_business_member(info, source.business_pk)
+
+
+async def is_business_member(info: Info, business_id: int) -> bool:
+    """Whether the viewer owns or works for the business: members see what the public does not (archived services,
+    inactive staff, working hours)."""
+    user_id = info.context.viewer.user_id
+    if user_id is None:
+        return False
+    if await Business.exists(id=business_id, owner_id=user_id):
+        return True
+    return await Staff.exists(business_id=business_id, user_id=user_id)

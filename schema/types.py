@@ -20,7 +20,8 @@ from models import (
 )
 from schema.enums import AssignmentPolicy, BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
-from schema.permissions import IsBusinessMember
+from schema.money import Money
+from schema.permissions import IsBusinessMember, is_business_member
 from schema.sync_enums import BookingSource
 
 
@@ -64,20 +65,29 @@ class Business:
     time_zone: str
     address: str
     phone: str
+    slug: str | None = strawberry.field(description="The public name a customer app finds it by (businessBySlug)")
+    logo_url: str | None
     pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, business: BusinessModel) -> Business:
         return cls(id=encode_id("Business", business.id), name=business.name, time_zone=business.time_zone,
-                   address=business.address, phone=business.phone, pk=business.id)
+                   address=business.address, phone=business.phone, slug=business.slug,
+                   logo_url=business.logo_url or None, pk=business.id)
 
-    @strawberry.field
-    async def services(self) -> list[Service]:
-        return [Service.from_model(row) for row in await ServiceModel.filter(business_id=self.pk).order_by("id")]
+    @strawberry.field(description="Its services; archived ones only for the business's owner and staff.")
+    async def services(self, info: Info) -> list[Service]:
+        rows = ServiceModel.filter(business_id=self.pk)
+        if not await is_business_member(info, self.pk):
+            rows = rows.filter(archived_at=None)
+        return [Service.from_model(row) for row in await rows.order_by("id")]
 
-    @strawberry.field
-    async def staff(self) -> list[StaffMember]:
-        return [StaffMember.from_model(row) for row in await StaffModel.filter(business_id=self.pk).order_by("id")]
+    @strawberry.field(description="Its staff; inactive ones only for the business's owner and staff.")
+    async def staff(self, info: Info) -> list[StaffMember]:
+        rows = StaffModel.filter(business_id=self.pk)
+        if not await is_business_member(info, self.pk):
+            rows = rows.filter(active=True)
+        return [StaffMember.from_model(row) for row in await rows.order_by("id")]
 
 
 @strawberry.type
@@ -113,12 +123,15 @@ class StaffMember:
     id: strawberry.ID
     name: str
     time_zone: str
+    photo_url: str | None
+    active: bool = strawberry.field(description="Whether they take bookings (deactivateStaff)")
     pk: strawberry.Private[int]
     business_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, staff: StaffModel) -> StaffMember:
-        return cls(id=encode_id("StaffMember", staff.id), name=staff.name, time_zone=staff.time_zone, pk=staff.id,
+        return cls(id=encode_id("StaffMember", staff.id), name=staff.name, time_zone=staff.time_zone,
+                   photo_url=staff.photo_url or None, active=staff.active, pk=staff.id,
                    business_pk=staff.business_id)
 
     @strawberry.field(description="Weekly hours in the staff member's own zone; empty unless the viewer is of the "
@@ -160,6 +173,10 @@ class Service:
     assignment_policy: AssignmentPolicy = strawberry.field(description="Who gets a booking that names no staff "
                                                                        "member")
     business_pk: strawberry.Private[int]
+    price: Money | None = strawberry.field(description="null when the service shows no price")
+    description: str
+    image_url: str | None
+    archived: bool = strawberry.field(description="No longer offered: no slots, no new bookings (archiveService)")
 
     @classmethod
     def from_model(cls, service: ServiceModel) -> Service:
@@ -170,11 +187,18 @@ class Service:
                    booking_horizon_days=service.booking_horizon_days, colour=service.colour, pk=service.id,
                    reminder_hours=service.reminder_hours,
                    assignment_policy=AssignmentPolicy(str(service.assignment_policy)),
-                   business_pk=service.business_id)
+                   business_pk=service.business_id, price=Money.of(service.price_minor, service.currency),
+                   description=service.description, image_url=service.image_url or None,
+                   archived=service.archived_at is not None)
 
-    @strawberry.field(description="The staff who perform this service.")
+    @strawberry.field(description="The staff who perform this service; inactive ones only for the business's owner "
+                                  "and staff.")
     async def staff(self, info: Info) -> list[StaffMember]:
-        return [StaffMember.from_model(row) for row in await info.context.loaders.staff_of_service.load(self.pk)]
+        rows = await info.context.loaders.staff_of_service.load(self.pk)
+        # The membership check only when it matters: most services have no inactive staff.
+        if any(not row.active for row in rows) and not await is_business_member(info, rows[0].business_id):
+            rows = [row for row in rows if row.active]
+        return [StaffMember.from_model(row) for row in rows]
 
     @strawberry.field(description="The priority of each staff member performing this service (0 unless set), for "
                                   "the PRIORITY policy; empty unless the viewer is of the business.",

@@ -22,8 +22,8 @@ from domain.assignment import AssignmentPolicy, Candidate, balance_window, choos
 from domain.intervals import Span
 from models import Booking, BookingStatus, Service, Staff, StaffPriority
 from services.availability import load_availability, slot_rules
-from services.booking_rules import unbookable_starts
-from services.errors import SlotUnavailableError
+from services.booking_rules import refuse_withdrawn, unbookable_starts
+from services.errors import ServiceArchivedError, SlotUnavailableError
 from services.locks import hold_staff_pool, lock_staff
 
 
@@ -36,14 +36,24 @@ class Assignment:
 
 
 async def assign_staff(service: Service, candidates: Sequence[Staff], starts_of: Mapping[int, list[datetime]],
-                       now: datetime, customer_rules: bool, connection: BaseDBAsyncClient) -> Assignment:
+                       now: datetime, customer_rules: bool, connection: BaseDBAsyncClient, *, named: bool
+                       ) -> Assignment:
     """The candidate (in id order) who gets the booking, with their staff lock taken in `connection`'s
     transaction; SlotUnavailableError when none of them is free (naming the starts taken for the candidate who
-    came closest: the fewest taken, the first of those)."""
-    if len(candidates) == 1:
+    came closest: the fewest taken, the first of those).
+
+    `named`: the booking names its staff member (the one candidate), who must still be active; otherwise candidates
+    deactivated since they were listed are passed over. Either way the service must still be offered. Both are read
+    under the locks, which archiving and deactivating take too."""
+    pooled = len(candidates) > 1
+    if not pooled:
         await lock_staff(candidates[0].id, connection)
     else:
         await hold_staff_pool([member.id for member in candidates], connection)
+    if named:
+        await refuse_withdrawn(service.id, candidates[0].id, ["input", "staffId"], connection)
+    else:
+        candidates = await _still_offered(service, candidates, starts_of, connection)
     rules = slot_rules(service)
     around = Span(min(starts[0] for starts in starts_of.values()) - rules.buffer_before,
                   max(starts[-1] for starts in starts_of.values()) + rules.duration + rules.buffer_after)
@@ -51,7 +61,7 @@ async def assign_staff(service: Service, candidates: Sequence[Staff], starts_of:
     taken = {schedule.staff_id: unbookable_starts(schedule, service, starts_of[schedule.staff_id], now,
                                                   customer_rules) for schedule in loaded}
     free = [member.id for member in candidates if not taken[member.id]]
-    if len(candidates) == 1:  # named, or a pool of one: their lock is taken already, and nothing is weighed
+    if not pooled:  # named, or a pool of one: their lock is taken already, and nothing is weighed
         chosen = free[0] if free else None
     else:
         first = starts_of[candidates[0].id][0]  # the booking's first start: the same instant in every zone
@@ -65,6 +75,20 @@ async def assign_staff(service: Service, candidates: Sequence[Staff], starts_of:
         raise SlotUnavailableError(min(taken.values(), key=len))
     (staff,) = [member for member in candidates if member.id == chosen]
     return Assignment(staff, starts_of[chosen])
+
+
+async def _still_offered(service: Service, candidates: Sequence[Staff], starts_of: Mapping[int, list[datetime]],
+                         connection: BaseDBAsyncClient) -> Sequence[Staff]:
+    """The pool's candidates who are still active, under their held locks; ServiceArchivedError when the service
+    was archived meanwhile, SlotUnavailableError when nobody is left."""
+    if await Service.filter(id=service.id, archived_at__not_isnull=True).using_db(connection).exists():
+        raise ServiceArchivedError(["input", "serviceId"])
+    active = set(await Staff.filter(id__in=[member.id for member in candidates], active=True).using_db(
+        connection).values_list("id", flat=True))
+    left = [member for member in candidates if member.id in active]
+    if not left:
+        raise SlotUnavailableError(starts_of[candidates[0].id])
+    return left
 
 
 async def _free_candidates(service_id: int, staff_ids: list[int], needed: frozenset[str], first: datetime,

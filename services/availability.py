@@ -37,7 +37,13 @@ from models import (
 from services import validation
 from services.access import block_title, require_member
 from services.auth import Viewer
-from services.errors import InvalidInputError, NotFoundError, SlotQueryTooLargeError, TooManySlotsError
+from services.errors import (
+    InvalidInputError,
+    NotFoundError,
+    ServiceArchivedError,
+    SlotQueryTooLargeError,
+    TooManySlotsError,
+)
 from services.slot_cache import SlotCache, computed_range
 
 MAX_WINDOW = timedelta(days=62)
@@ -78,11 +84,12 @@ class ScheduleOwner(Protocol):
 @dataclass(frozen=True)
 class Performer:
     """A staff member performing a service, as far as a slot query needs one: id, schedule version
-    (`booking_lock`, see services/slot_cache.py) and zone."""
+    (`booking_lock`, see services/slot_cache.py), zone, and whether they take bookings."""
 
     id: int
     booking_lock: int
     time_zone: str
+    active: bool = True
 
 
 _PERFORMERS_SQL: dict[str, str] = {}
@@ -90,33 +97,38 @@ _PERFORMERS_SQL: dict[str, str] = {}
 
 async def _rules_and_performers(service_id: int) -> tuple[SlotRules, list[Performer]]:
     """The service's slot rules and the staff performing it (by id), in one query: a slot query answered from the
-    cache reads nothing else."""
+    cache reads nothing else. An archived service is ServiceArchivedError: it is no longer offered."""
     db = Service._meta.db
     dialect = db.capabilities.dialect
     sql = _PERFORMERS_SQL.get(dialect)
     if sql is None:
         # Built once per dialect: building the statement costs more than running it on a cached answer's path.
         sql = _PERFORMERS_SQL[dialect] = Service.filter(id=0).values(
-            *_RULE_FIELDS, "staff__id", "staff__booking_lock", "staff__time_zone").sql()
+            *_RULE_FIELDS, "archived_at", "staff__id", "staff__booking_lock", "staff__time_zone",
+            "staff__active").sql()
     rows = await db.execute_query_dict(sql, [service_id])
     if not rows:
         raise NotFoundError("Service", ["serviceId"])
-    performers = sorted((Performer(row["staff__id"], row["staff__booking_lock"], row["staff__time_zone"])
+    if rows[0]["archived_at"] is not None:
+        raise ServiceArchivedError(["serviceId"])
+    performers = sorted((Performer(row["staff__id"], row["staff__booking_lock"], row["staff__time_zone"],
+                                   bool(row["staff__active"]))
                          for row in rows if row["staff__id"] is not None), key=attrgetter("id"))
     return _rules(rows[0]), performers
 
 
 def _chosen(performers: list[Performer], staff_ids: Sequence[int] | None) -> list[Performer]:
-    """`performers`, narrowed to `staff_ids` (in their order) when given; each must perform the service."""
+    """`performers`, narrowed to `staff_ids` (in their order) when given; each must perform the service. Inactive
+    staff are left out either way: they offer no slots."""
     if staff_ids is None:
-        return performers
+        return [member for member in performers if member.active]
     by_id = {member.id: member for member in performers}
     chosen = []
     for index, staff_id in enumerate(staff_ids):
         if staff_id not in by_id:
             raise NotFoundError("Staff performing this service", ["staffIds", index])
         chosen.append(by_id[staff_id])
-    return chosen
+    return [member for member in chosen if member.active]
 
 
 def window(starts: datetime, ends: datetime, path: tuple[str, str] = ("from", "to")) -> Span:
@@ -170,23 +182,6 @@ async def load_availability(
         )
         for member in staff
     ]
-
-
-async def qualified_staff(service: Service, staff_ids: Sequence[int] | None, path: list[str | int],
-                          *, indexed: bool = True) -> list[Staff]:
-    """The staff who perform the service, narrowed to `staff_ids` when given (each must perform it).
-
-    `path` names the input field; `indexed` says it is a list, so an error names the offending position."""
-    if staff_ids is None:
-        return list(await service.staff.all().order_by("id"))
-    performing = await service.staff.filter(id__in=list(staff_ids))
-    by_id = {member.id: member for member in performing}
-    chosen = []
-    for index, staff_id in enumerate(staff_ids):
-        if staff_id not in by_id:
-            raise NotFoundError("Staff performing this service", [*path, index] if indexed else path)
-        chosen.append(by_id[staff_id])
-    return chosen
 
 
 @dataclass(frozen=True)

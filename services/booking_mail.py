@@ -154,3 +154,17 @@ async def bookings_cancelled(cancelled: Sequence[Booking], now: datetime, db: An
             told.add(booking.series_id)
         await _queue(MailKind.BOOKING_CANCELLED, booking, now, db, occurrences=max(len(together), 1),
                      cancelledIds=[row.id for row in together] or [booking.id])
+
+
+async def booking_reassigned(moved: Sequence[Booking], previous_staff: str, now: datetime, db: Any) -> None:
+    """Bookings given to another staff member at the same times (a booking, or every occurrence of a series): the
+    customer hears once (for a series, of its next occurrence, with how many are ahead), and the reminders of the
+    occurrences ahead are planned again, naming the new staff member."""
+    ahead = [row for row in moved if row.status == BookingStatus.CONFIRMED and row.starts_at > now]
+    if not ahead:
+        return
+    first = min(ahead, key=lambda row: row.starts_at)
+    await _queue(MailKind.BOOKING_RESCHEDULED, first, now, db, previousStartsAt=_iso(first.starts_at),
+                 previousStaff=previous_staff, occurrences=len(ahead))
+    await drop_owed([row.id for row in ahead], MailKind.BOOKING_REMINDER, db)
+    await _plan_reminders(ahead, now, db)

@@ -29,36 +29,28 @@ from models import (
     BookingStatus,
     OutboxEntry,
     Service,
-    User,
-    UserRole,
+    Staff,
 )
 from services import live, validation
-from services.access import is_member, require_signed_in
+from services.access import is_member
 from services.assignment import assign_staff
-from services.auth import Viewer, normalise_email
-from services.availability import load_availability, qualified_staff, slot_rules
+from services.auth import Viewer
+from services.availability import load_availability, slot_rules
 from services.booking_mail import booking_made, booking_moved, bookings_cancelled
+from services.booking_party import CustomerDetails, booking_party
 from services.booking_queries import get_booking, refuse_provider_owned
-from services.booking_rules import occurrences
+from services.booking_rules import occurrences, qualified_staff
 from services.customer_notices import CANCELLED, MOVED, tell_customers
 from services.errors import (
     InvalidInputError,
     NotAuthorizedError,
     NotFoundError,
+    ServiceArchivedError,
     SlotUnavailableError,
+    StaffInactiveError,
 )
 from services.locks import lock_staff
 from services.transactions import savepoint
-
-
-@dataclass(frozen=True)
-class CustomerDetails:
-    """Who the booking is for when staff book it: an existing customer account, or a name with contact details."""
-
-    user_id: int | None = None
-    name: str = ""
-    email: str = ""
-    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,43 +65,11 @@ class BookingRequest:
     recurrence: str | None = None
 
 
-def _outbox(topic: str, booking: Booking) -> OutboxEntry:
+def outbox_row(topic: str, booking: Booking) -> OutboxEntry:
+    """The outbox row a change of `booking` owes (written in the change's transaction; services.sync_dispatch)."""
     return OutboxEntry(topic=topic, aggregate_id=booking.id,
                        payload={"booking_id": booking.id, "version": booking.version,
                                 "series_id": booking.series_id})
-
-
-async def _booking_party(viewer: Viewer, service: Service, request: BookingRequest) -> tuple[bool, dict[str, object]]:
-    """Whether customer rules apply, and the customer fields of the new rows."""
-    user_id = require_signed_in(viewer)
-    if await is_member(viewer, service.business_id):
-        details = request.customer
-        if request.walk_in:
-            name = (details.name if details else "").strip() or "Walk-in"
-            return False, {"customer_id": None, "customer_name": validation.text(name, ["input", "customer", "name"]),
-                           "walk_in": True}
-        if details is None:
-            raise InvalidInputError(["input", "customer"], "Name the customer, or mark the booking as a walk-in")
-        if details.user_id is not None:
-            customer = await User.get_or_none(id=details.user_id, role=UserRole.CUSTOMER)
-            # Only customers this business already knows: otherwise any owner could read any account's details.
-            known = customer is not None and await Booking.exists(business_id=service.business_id,
-                                                                  customer_id=customer.id)
-            if customer is None or not known:
-                raise NotFoundError("Customer", ["input", "customer", "userId"])
-            return False, {"customer_id": customer.id, "customer_name": customer.name,
-                           "customer_email": customer.email}
-        email = normalise_email(details.email, ["input", "customer", "email"]) if details.email.strip() else ""
-        name = validation.text(details.name, ["input", "customer", "name"])
-        return False, {"customer_id": None, "customer_name": name, "customer_email": email,
-                       "customer_phone": validation.text(details.phone, ["input", "customer", "phone"],
-                                                         max_length=40, required=False)}
-    if viewer.role != UserRole.CUSTOMER:
-        raise NotAuthorizedError("Only customers and this business's staff may book here")
-    if request.customer is not None or request.walk_in or request.merchant_notes:
-        raise NotAuthorizedError("Customers book for themselves, without merchant notes")
-    me = await User.get(id=user_id)
-    return True, {"customer_id": me.id, "customer_name": me.name, "customer_email": me.email}
 
 
 async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime) -> list[Booking]:
@@ -118,7 +78,10 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
     service = await Service.get_or_none(id=request.service_id)
     if service is None:
         raise NotFoundError("Service", ["input", "serviceId"])
-    customer_rules, party = await _booking_party(viewer, service, request)
+    if service.archived_at is not None:
+        raise ServiceArchivedError(["input", "serviceId"])
+    customer_rules, party = await booking_party(viewer, service, request.customer, request.walk_in,
+                                                request.merchant_notes)
     notes = {
         "customer_notes": validation.text(request.customer_notes, ["input", "customerNotes"], max_length=2000,
                                           required=False),
@@ -134,7 +97,8 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
     rules = slot_rules(service)
     try:
         async with in_transaction() as connection:
-            assigned = await assign_staff(service, candidates, starts_of, now, customer_rules, connection)
+            assigned = await assign_staff(service, candidates, starts_of, now, customer_rules, connection,
+                                           named=request.staff_id is not None)
             staff, starts = assigned.staff, assigned.starts
             series = None
             if request.recurrence is not None:
@@ -151,7 +115,7 @@ async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime)
                     series=series, occurrence_index=index if series else None, created_by_id=viewer.user_id,
                     **party, **notes)
                 rows.append(booking)
-            await OutboxEntry.bulk_create([_outbox("booking.created", row) for row in rows], using_db=connection)
+            await OutboxEntry.bulk_create([outbox_row("booking.created", row) for row in rows], using_db=connection)
             await booking_made(rows, now, connection)
     except IntegrityError as exc:  # the exclusion constraint caught a race the staff locks should have prevented
         raise SlotUnavailableError([first]) from exc
@@ -198,6 +162,8 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
             # (cached slot answers would otherwise keep its freed time taken). Locked in order, like every lock.
             for staff_to_lock in sorted({booking.staff_id, staff.id}):
                 await lock_staff(staff_to_lock, connection)
+            if not await Staff.filter(id=staff.id, active=True).using_db(connection).exists():
+                raise StaffInactiveError(["input", "staffId"])  # deactivated meanwhile (services.staff_management)
             around = Span(start - before, start + length + after)
             (availability,) = await load_availability([staff], around, ignore_booking_ids=[booking.id],
                                                       connection=connection)
@@ -210,7 +176,7 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
             if changed != 1:
                 raise SlotUnavailableError([start])  # changed by someone else meanwhile; the caller retries
             moved = await Booking.get(id=booking.id, using_db=connection)
-            await _outbox("booking.rescheduled", moved).save(using_db=connection)
+            await outbox_row("booking.rescheduled", moved).save(using_db=connection)
             await booking_moved(booking, moved, now, connection)
             told = [] if customer_rules else await tell_customers(MOVED, [moved], connection)
     except IntegrityError as exc:
@@ -228,17 +194,20 @@ async def move_booking_for_calendar(booking_id: int, start: datetime, now: datet
     booking = await Booking.get(id=booking_id, using_db=db).prefetch_related("service")
     if booking.status != BookingStatus.CONFIRMED:
         raise SlotUnavailableError([start])
-    return await _move(booking, booking.staff_id, start.astimezone(UTC), now, customer_rules=False, db=db)
+    try:
+        return await _move(booking, booking.staff_id, start.astimezone(UTC), now, customer_rules=False, db=db)
+    except StaffInactiveError as exc:  # a deactivated staff member is given no new time, from anywhere
+        raise SlotUnavailableError([start]) from exc
 
 
 async def cancel_bookings_for_calendar(booking_ids: Sequence[int], now: datetime, *,
                                        db: BaseDBAsyncClient | None = None) -> list[Booking]:
     """Cancel bookings because the calendar side won a conflict (the event was deleted there). With `db`, inside
     the caller's transaction (services.transactions.committed)."""
-    return await _cancel(Booking.filter(id__in=list(booking_ids)), now, db=db)
+    return await cancel_confirmed(Booking.filter(id__in=list(booking_ids)), now, db=db)
 
 
-async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bool = False,
+async def cancel_confirmed(query: QuerySet[Booking], now: datetime, *, customer_rules: bool = False,
                   db: BaseDBAsyncClient | None = None, reason: str = "") -> list[Booking]:
     """Cancel the confirmed bookings of `query`, bump their versions and write their outbox rows. Under customer
     rules every one of them must still be ahead (checked inside the transaction, so nothing is cancelled otherwise)."""
@@ -254,7 +223,7 @@ async def _cancel(query: QuerySet[Booking], now: datetime, *, customer_rules: bo
             await Booking.filter(id=target.id).using_db(connection).update(
                 status=BookingStatus.CANCELLED, cancelled_at=now, version=F("version") + 1, cancel_reason=reason)
         cancelled = await Booking.filter(id__in=[t.id for t in targets]).using_db(connection).order_by("starts_at")
-        await OutboxEntry.bulk_create([_outbox("booking.cancelled", row) for row in cancelled], using_db=connection)
+        await OutboxEntry.bulk_create([outbox_row("booking.cancelled", row) for row in cancelled], using_db=connection)
         await bookings_cancelled(cancelled, now, connection)
         told = [] if customer_rules else await tell_customers(CANCELLED, cancelled, connection)
     await live.publish_booking_rows("cancelled", cancelled)
@@ -283,7 +252,7 @@ async def cancel_booking(viewer: Viewer, booking_id: int, scope: str, now: datet
         query = Booking.filter(series_id=booking.series_id, occurrence_index__gte=booking.occurrence_index)
     # Every occurrence the scope touches is checked, not only the one named: naming an earlier, already cancelled
     # occurrence must not reach one that has started.
-    cancelled = await _cancel(query, now, customer_rules=customer_rules, reason=clean_reason)
+    cancelled = await cancel_confirmed(query, now, customer_rules=customer_rules, reason=clean_reason)
     return cancelled or [await Booking.get(id=booking.id)]
 
 
@@ -306,7 +275,7 @@ async def update_booking_notes(
     async with in_transaction() as connection:
         await Booking.filter(id=booking.id).using_db(connection).update(version=F("version") + 1, **values)
         updated = await Booking.get(id=booking.id, using_db=connection)
-        await _outbox("booking.updated", updated).save(using_db=connection)
+        await outbox_row("booking.updated", updated).save(using_db=connection)
     await live.publish_booking_rows("updated", [updated], time_changed=False)
     return updated
 

@@ -60,6 +60,14 @@ async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, 
     return staff, code
 
 
+@dataclass(frozen=True)
+class Price:
+    """A price as given: a whole number of the currency's minor units (domain.currencies) and its ISO 4217 code."""
+
+    amount_minor: int
+    currency: str
+
+
 @dataclass
 class ServiceFields:
     """The editable fields of a service; None leaves a field as it is (on update)."""
@@ -76,6 +84,16 @@ class ServiceFields:
     reminder_hours: int | None = None  # 0: no reminder mail
     assignment_policy: str | None = None  # an AssignmentPolicy value: who gets a booking that names no staff member
     staff_priorities: list[PriorityOf] | None = None  # replaces them all; staff not named have priority 0
+    price: Price | None = None
+    clear_price: bool = False  # on update: the service shows no price any more
+    description: str | None = None  # "" clears it
+    image_url: str | None = None  # "" clears it
+
+
+# The highest price a service may have, in minor units: ten million in a currency of two decimals, and well inside
+# the 32-bit column whatever the currency.
+MAX_PRICE_MINOR = 1_000_000_000
+MAX_DESCRIPTION = 2000
 
 
 _LIMITS = {
@@ -108,6 +126,17 @@ def _validated(fields: ServiceFields, min_step: int) -> dict[str, Any]:
         values["colour"] = validation.colour(fields.colour, ["input", "colour"])
     if fields.assignment_policy is not None:
         values["assignment_policy"] = staff_priorities.policy(fields.assignment_policy)
+    if fields.price is not None:
+        values["price_minor"] = validation.whole_number(fields.price.amount_minor, ["input", "price", "amountMinor"],
+                                                        minimum=0, maximum=MAX_PRICE_MINOR)
+        values["currency"] = validation.currency(fields.price.currency, ["input", "price", "currency"])
+    elif fields.clear_price:
+        values["price_minor"], values["currency"] = None, ""
+    if fields.description is not None:
+        values["description"] = validation.text(fields.description, ["input", "description"],
+                                                max_length=MAX_DESCRIPTION, required=False)
+    if fields.image_url is not None:
+        values["image_url"] = validation.https_url(fields.image_url, ["input", "imageUrl"])
     return values
 
 
@@ -185,3 +214,25 @@ async def update_service(viewer: Viewer, service_id: int, fields: ServiceFields,
     # Length, buffers, step, notice, horizon or who performs it: the service's slots may differ anywhere ahead.
     await live.publish_schedule_changed([*before, *(member.id for member in staff or [])], service_ids=[service.id])
     return service
+
+
+async def archive_service(viewer: Viewer, service_id: int, archived: bool, now: datetime) -> Service:
+    """Archive a service (no longer offered: no slots, no new bookings; its bookings stay as they are), or with
+    `archived` False offer it again. Archiving twice keeps the first time it was archived."""
+    service = await Service.get_or_none(id=service_id)
+    if service is None:
+        raise NotFoundError("Service", ["input", "id"])
+    await require_owner(viewer, service.business_id)
+    performers = sorted(int(str(staff_id)) for staff_id in await service.staff.all().values_list("id", flat=True))
+    async with in_transaction() as db:
+        # Under the performers' locks, as a booking takes them: a booking made meanwhile either committed first
+        # (and is one of the bookings that stay) or reads the service archived inside its own transaction.
+        for staff_id in performers:
+            await hold_staff(staff_id, db)
+        if archived:
+            await Service.filter(id=service.id, archived_at=None).using_db(db).update(archived_at=now)
+        else:
+            await Service.filter(id=service.id).using_db(db).update(archived_at=None)
+        changed = await Service.get(id=service.id, using_db=db)
+    await live.publish_schedule_changed(performers, service_ids=[service.id])
+    return changed

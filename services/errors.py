@@ -6,6 +6,7 @@ Field paths name the GraphQL input fields (camelCase), so a front end can show a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -93,3 +94,58 @@ class TooManySlotsError(ServiceError):
         super().__init__(f"This query has {slot_count:,} slots; one answer holds at most {max_slots:,}. "
                          f"Ask for {advice}.")
         self.slot_count, self.max_slots, self.max_days = slot_count, max_slots, max_days
+
+
+class StaffInactiveError(ServiceError):
+    """The staff member named was deactivated: they take no new bookings (or new times) until reactivated."""
+
+    def __init__(self, path: Sequence[str | int]) -> None:
+        super().__init__("This staff member is not taking bookings")
+        self.path = list(path)
+
+
+class ServiceArchivedError(ServiceError):
+    """The service was archived: it is no longer offered, so it has no slots and takes no new bookings."""
+
+    def __init__(self, path: Sequence[str | int]) -> None:
+        super().__init__("This service is no longer offered")
+        self.path = list(path)
+
+
+class SlugTakenError(ServiceError):
+    """Another business already has the public slug asked for."""
+
+    def __init__(self, slug: str, path: Sequence[str | int]) -> None:
+        super().__init__(f"Another business already uses {slug!r}; choose another")
+        self.slug = slug
+        self.path = list(path)
+
+
+class StaffAlreadyJoinedError(ServiceError):
+    """The staff member already accepted their invitation: they sign in with their own account, and no code is
+    needed any more."""
+
+    def __init__(self) -> None:
+        super().__init__("This staff member has already joined; they sign in with their own account")
+
+
+@dataclass(frozen=True)
+class BookingRefusal:
+    """Why one booking of a bulk request cannot be changed: `reason` is "not_found" (absent, or not the viewer's)
+    or "not_authorized" (the viewer may see it, but not change it now); `path` names the input item."""
+
+    booking_id: int
+    path: list[str | int]
+    reason: str
+    message: str
+
+
+class BookingsRefusedError(ServiceError):
+    """A bulk change was refused as a whole: nothing changed. `refusals` names every booking that could not be
+    changed."""
+
+    def __init__(self, refusals: Sequence[BookingRefusal]) -> None:
+        count = len(refusals)
+        super().__init__(f"{count} of the bookings cannot be changed, so none was" if count != 1
+                         else "1 of the bookings cannot be changed, so none was")
+        self.refusals = list(refusals)

@@ -59,7 +59,7 @@ OPERATION_OF_ACTION = {
     "set_password": "setPassword", "verify_email": "verifyEmail", "resend_verification": "resendVerification",
     "request_password_reset": "requestPasswordReset", "reset_password": "resetPassword",
     "request_email_change": "requestEmailChange", "email_change_mail": "requestEmailChange",
-    "confirm_email_change": "confirmEmailChange"}
+    "confirm_email_change": "confirmEmailChange", "resend_staff_invite": "resendStaffInvite"}
 THROTTLED_OPERATIONS = frozenset(OPERATION_OF_ACTION.values())
 
 JOB_OUTCOMES_KEY = "lockstep:metrics:sync-job-outcomes"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -41,7 +40,7 @@ from services.validation import text
 
 FORMER_CUSTOMER = "Former customer"
 DELETED_NAME = "Deleted account"
-MAX_PHOTO_URL = 2000
+MAX_PHOTO_URL = validation.MAX_URL_LENGTH
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,6 @@ class ProfileChange:
     photo_url: str | None = None
 
 
-def _photo_url(value: str) -> str:
-    if not value:
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.netloc or len(value) > MAX_PHOTO_URL:
-        raise InvalidInputError(["input", "photoUrl"], f"Give an https:// address of at most {MAX_PHOTO_URL} "
-                                                       "characters")
-    return value
-
-
 async def update_my_profile(viewer: Viewer, change: ProfileChange) -> User:
     """Change the viewer's own profile; bad input is refused before anything changes."""
     user_id = require_signed_in(viewer)
@@ -72,7 +61,7 @@ async def update_my_profile(viewer: Viewer, change: ProfileChange) -> User:
     if change.phone is not None:
         fields["phone"] = validation.phone(change.phone, ["input", "phone"])
     if change.photo_url is not None:
-        fields["photo_url"] = _photo_url(change.photo_url.strip())
+        fields["photo_url"] = validation.https_url(change.photo_url, ["input", "photoUrl"], max_length=MAX_PHOTO_URL)
     if fields:
         await User.filter(id=user_id).update(**fields)
     return await User.get(id=user_id)

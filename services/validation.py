@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from domain.currencies import is_currency
+from domain.slugs import slug_problem
 from domain.text import describe, forbidden_character
 from domain.zones import is_valid_zone, load_zone
 from services.errors import InvalidInputError
@@ -15,6 +18,7 @@ Path = Sequence[str | int]
 EARLIEST_YEAR = 1970
 LATEST_YEAR = 2999
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_URL_LENGTH = 2000
 
 
 def zone_info(value: str, path: Path) -> ZoneInfo:
@@ -80,4 +84,33 @@ def calendar_date(value: date, path: Path) -> date:
     overflow that arithmetic."""
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise InvalidInputError(path, f"Use a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def https_url(value: str, path: Path, *, max_length: int = MAX_URL_LENGTH) -> str:
+    """An https:// address of a picture (a photo, a logo), or "" for none. Plain http would let a network on the
+    way swap the picture a customer sees; other schemes (javascript:, data:) are no pictures at all."""
+    cleaned = value.strip()
+    if not cleaned:
+        return ""
+    parts = urlsplit(cleaned)
+    if (parts.scheme != "https" or not parts.netloc or len(cleaned) > max_length
+            or forbidden_character(cleaned) is not None or any(character.isspace() for character in cleaned)):
+        raise InvalidInputError(path, f"Give an https:// address of at most {max_length} characters")
+    return cleaned
+
+
+def slug(value: str, path: Path) -> str:
+    """A business's public slug as given (see domain.slugs); it is not rewritten, so what is stored is what was
+    typed."""
+    problem = slug_problem(value)
+    if problem is not None:
+        raise InvalidInputError(path, problem)
+    return value
+
+
+def currency(value: str, path: Path) -> str:
+    """An ISO 4217 currency code in capitals ("EUR")."""
+    if not is_currency(value):
+        raise InvalidInputError(path, f"{value!r} is not an ISO 4217 currency code (for example EUR or USD)")
     return value

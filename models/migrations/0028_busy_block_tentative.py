@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0026_calendar_feeds')]
+    dependencies = [('models', '0027_business_management')]
 
     initial = False
 

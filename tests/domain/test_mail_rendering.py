@@ -121,3 +121,17 @@ def test_a_moved_occurrence_is_sent_as_the_series_with_that_instance_and_a_remin
                                 host="lockstep.example", stamp=START)
     assert single is not None
     assert (single.uid, single.method, single.sequence) == ("invitation-booking-7@lockstep.example", "CANCEL", 2)
+
+
+def test_a_booking_given_to_another_staff_member_says_so_and_keeps_its_time() -> None:
+    # given the mail of a booking reassigned from Sam to Kim at the same time
+    data = {**BOOKING, "staff": "Kim Tech", "previousStaff": "Sam Tech", "previousStartsAt": START.isoformat()}
+    # when it is rendered, then it names both and says the time stands
+    rendered = render_mail(MailKind.BOOKING_RESCHEDULED, data)
+    assert rendered.subject == "Your booking on Tuesday 8 January 2030, 10:00 is now with Kim Tech"
+    assert rendered.text == ("Hello Cleo,\n\nYour booking is now with Kim Tech instead of Sam Tech; its time is "
+                             "unchanged.\n\nWhat: Boiler check\nWhen: Tuesday 8 January 2030, 10:00 to 11:00 "
+                             "(Europe/Berlin)\nWith: Kim Tech\n\nFix-It\n")
+    # and for a series, how many appointments moved with it
+    series = render_mail(MailKind.BOOKING_RESCHEDULED, {**data, "occurrences": 4})
+    assert "This and the 3 after it are all with Kim Tech now." in series.text
