@@ -33,6 +33,7 @@ from models.sync import (
     EventMapping,
     EventMappingState,
     Notification,
+    RetiredEvent,
     SyncConflict,
     SyncLogEntry,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "OutboxEntry",
     "Provider",
     "RefreshToken",
+    "RetiredEvent",
     "ScheduleOverride",
     "Service",
     "SignInIdentity",
