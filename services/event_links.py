@@ -14,9 +14,20 @@ from datetime import UTC, datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
+from domain.conflicts import ConflictKind
 from domain.duplicates import ItemKind, ItemRef
 from domain.merging import Adoption, Refusal, adoption_refusal
-from models import Booking, BookingStatus, BusyBlock, EventMapping, EventMappingState, ExternalCalendar, RetiredEvent
+from models import (
+    Booking,
+    BookingStatus,
+    BusyBlock,
+    ConflictStatus,
+    EventMapping,
+    EventMappingState,
+    ExternalCalendar,
+    RetiredEvent,
+    SyncConflict,
+)
 from services import live
 from services.access import is_member, require_schedule_manager, require_signed_in
 from services.auth import Viewer
@@ -89,7 +100,7 @@ async def link_event_to_booking(viewer: Viewer, block_id: int, booking_id: int, 
         if refused is not None:
             raise EventLinkRefusedError(refused, ["input", "busyBlockId"])
         assert calendar is not None
-        return await adopt_event(block, booking, calendar, now, db)
+        return await adopt_event(block, booking, calendar, viewer.user_id, now, db)
 
 
 async def _calendar_of(block: BusyBlock, db: BaseDBAsyncClient) -> ExternalCalendar | None:
@@ -98,12 +109,12 @@ async def _calendar_of(block: BusyBlock, db: BaseDBAsyncClient) -> ExternalCalen
     return await ExternalCalendar.get(id=block.external_calendar_id, using_db=db).select_related("connection")
 
 
-async def adopt_event(block: BusyBlock, booking: Booking, calendar: ExternalCalendar, now: datetime,
+async def adopt_event(block: BusyBlock, booking: Booking, calendar: ExternalCalendar, by: int | None, now: datetime,
                       db: BaseDBAsyncClient) -> EventMapping:
     """The block's event becomes the (single) booking's event in the calendar: the mapping takes its id, with no
     etag (blocks keep none: the first push writes unconditionally) and version 0, so the next push writes the
     booking and Lockstep's marker onto it. The booking's earlier event there is retired (that push deletes it), and
-    the event's blocks go now, so the time counts once: as the booking."""
+    the event's blocks go now, so the time counts once: as the booking. `by`: the user who asked."""
     mapping, _ = await EventMapping.get_or_create(booking_id=booking.id, external_calendar_id=calendar.id,
                                                   using_db=db)
     mapping = await EventMapping.filter(id=mapping.id).using_db(db).select_for_update().get()
@@ -120,22 +131,24 @@ async def adopt_event(block: BusyBlock, booking: Booking, calendar: ExternalCale
         external_event_id=block.external_event_id, etag="", version_written=0, written=written, next_attempt_at=now,
         queued=F("queued") + 1, **_REOPENED)
     await _remove_blocks_of(block, db)
+    await settle_overlaps(booking.id, block.external_event_id, by, now, db)
     await log_action(calendar.connection_id, "none", "adopt_event", "ok", booking_id=booking.id,
                      mapping_id=mapping.id, using_db=db,
                      detail="an imported event is now the booking's; the next push writes the booking onto it")
     return await EventMapping.get(id=mapping.id, using_db=db)
 
 
-async def delete_imported_copy(block: BusyBlock, anchor: int, calendar_id: int, connection_id: int, now: datetime,
-                               db: BaseDBAsyncClient) -> None:
-    """An imported copy of the booking `anchor`: retired on the booking's mapping in its calendar (made for the
-    purpose when there is none), so the next push deletes it; its blocks go now."""
+async def delete_imported_copy(block: BusyBlock, booking_id: int, anchor: int, calendar_id: int, connection_id: int,
+                               by: int | None, now: datetime, db: BaseDBAsyncClient) -> None:
+    """An imported copy of the booking (whose events hang on `anchor`): retired on the booking's mapping in its
+    calendar (made for the purpose when there is none), so the next push deletes it; its blocks go now."""
     mapping, _ = await EventMapping.get_or_create(booking_id=anchor, external_calendar_id=calendar_id, using_db=db,
                                                   defaults={"state": EventMappingState.SYNCED})
     await _retire(mapping, calendar_id, block.external_event_id, db)
     await EventMapping.filter(id=mapping.id).using_db(db).update(next_attempt_at=now, queued=F("queued") + 1,
                                                                  **_REOPENED)
     await _remove_blocks_of(block, db)
+    await settle_overlaps(booking_id, block.external_event_id, by, now, db)
     await log_action(connection_id, "none", "delete_duplicate", "ok", booking_id=anchor, mapping_id=mapping.id,
                      detail="an imported copy of the booking; the next push deletes it", using_db=db)
 
@@ -151,16 +164,29 @@ async def delete_written_event(mapping: EventMapping, connection_id: int, now: d
                      using_db=db)
 
 
-async def drop_block(block: BusyBlock, duplicate_of: ItemRef, connection_id: int, db: BaseDBAsyncClient) -> None:
+async def drop_block(block: BusyBlock, duplicate_of: ItemRef, connection_id: int, by: int | None, now: datetime,
+                     db: BaseDBAsyncClient) -> None:
     """Keep the block as the calendar holds it, no longer shown while `duplicate_of` takes exactly its span."""
     by_block = duplicate_of.kind == ItemKind.BUSY_BLOCK
     await BusyBlock.filter(id=block.id).using_db(db).update(
         duplicate_of_block_id=duplicate_of.pk if by_block else None,
         duplicate_of_booking_id=None if by_block else duplicate_of.pk)
+    if not by_block:
+        await settle_overlaps(duplicate_of.pk, block.external_event_id, by, now, db)
     await log_action(connection_id, "none", "drop_duplicate", "ok",
                      booking_id=None if by_block else duplicate_of.pk, using_db=db,
                      detail="a copy of another imported event; it stays in its calendar" if by_block
                      else "a copy of the booking Lockstep may not delete; it stays in its calendar")
+
+
+async def settle_overlaps(booking_id: int, event_id: str, settled_by: int | None, now: datetime,
+                          db: BaseDBAsyncClient) -> None:
+    """The booking's open busy-overlap conflicts with the event: explained, since the event is the booking's own (or
+    a copy of it) after all. Settled without a resolution of the conflict policy's: nothing else changes."""
+    await SyncConflict.filter(booking_id=booking_id, external_event_id=event_id, status=ConflictStatus.OPEN,
+                              kind=ConflictKind.BUSY_OVERLAP.value).using_db(db).update(
+        status=ConflictStatus.SETTLED, settled_at=now, settled_by_id=settled_by,
+        detail="the event is the booking's, or a copy of it")
 
 
 async def _retire(mapping: EventMapping, calendar_id: int, event_id: str, db: BaseDBAsyncClient) -> None:

@@ -62,7 +62,7 @@ async def merge_duplicates(viewer: Viewer, keep: ItemRef, remove: Sequence[ItemR
             path: list[str | int] = ["input", "keep"] if refused.index is None else ["input", "remove", refused.index]
             raise EventLinkRefusedError(refused.reason, path) from None
         for step in steps:
-            await _apply(step, found, group.booking_id, now, db)
+            await _apply(step, found, group.booking_id, viewer.user_id, now, db)
     return MergeOutcome(keep, steps)
 
 
@@ -111,17 +111,18 @@ def _facts(found: StaffDuplicates, booking_id: int | None, staff_id: int) -> Mer
         open_conflicts=frozenset(found.conflicted.get(anchor, ())), unlinked=frozenset(found.unlinked.get(anchor, ())))
 
 
-async def _apply(step: MergeStep, found: StaffDuplicates, booking_id: int | None, now: datetime,
+async def _apply(step: MergeStep, found: StaffDuplicates, booking_id: int | None, by: int | None, now: datetime,
                  db: BaseDBAsyncClient) -> None:
     connection_id = found.calendars[step.calendar_id].connection_id
     anchor = found.anchors.get(booking_id or 0, booking_id or 0)
     if step.kind == StepKind.ADOPT_EVENT:
-        await adopt_event(found.blocks[step.item.pk], found.bookings[anchor], found.calendars[step.calendar_id], now,
-                          db)
+        await adopt_event(found.blocks[step.item.pk], found.bookings[anchor], found.calendars[step.calendar_id], by,
+                          now, db)
     elif step.kind == StepKind.DELETE_WRITTEN_EVENT:
         await delete_written_event(found.mappings[step.item.pk], connection_id, now, db)
     elif step.kind == StepKind.DELETE_IMPORTED_EVENT:
-        await delete_imported_copy(found.blocks[step.item.pk], anchor, step.calendar_id, connection_id, now, db)
+        await delete_imported_copy(found.blocks[step.item.pk], booking_id or 0, anchor, step.calendar_id,
+                                   connection_id, by, now, db)
     else:
         assert step.duplicate_of is not None
-        await drop_block(found.blocks[step.item.pk], step.duplicate_of, connection_id, db)
+        await drop_block(found.blocks[step.item.pk], step.duplicate_of, connection_id, by, now, db)
