@@ -155,10 +155,10 @@ def test_groups_hold_distinct_items_that_take_the_same_time_whatever_the_input_o
     for group in groups:
         assert len(group.items) >= 2 and group.suggested_keep in group.items
         assert len({spans[item] for item in group.items}) == 1  # nothing that does not take the same time
-    reordered = [list(part) for part in (bookings, events, blocks)]
+    reordered = (list(bookings), list(events), list(blocks))
     for part in reordered:
         shuffle.shuffle(part)  # type: ignore[attr-defined]
-    assert find_duplicates(*reordered, frozenset({1})) == groups  # type: ignore[arg-type]
+    assert find_duplicates(reordered[0], reordered[1], reordered[2], frozenset({1})) == groups
 
 
 @settings(max_examples=300, deadline=None)
