@@ -21,6 +21,7 @@ from models import (
     Booking,
     BookingStatus,
     BusyBlock,
+    BusyBlockSource,
     ConflictStatus,
     EventMapping,
     EventMappingState,
@@ -104,7 +105,7 @@ async def link_event_to_booking(viewer: Viewer, block_id: int, booking_id: int, 
 
 
 async def _calendar_of(block: BusyBlock, db: BaseDBAsyncClient) -> ExternalCalendar | None:
-    if block.external_calendar_id is None or block.source != "external":
+    if block.external_calendar_id is None or block.source != BusyBlockSource.EXTERNAL:
         return None
     return await ExternalCalendar.get(id=block.external_calendar_id, using_db=db).select_related("connection")
 
