@@ -16,7 +16,7 @@ The plan is a pure function of its inputs; applying it and planning again from t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -32,12 +32,15 @@ BlockKey = tuple[str, str]  # (event id, occurrence key)
 
 @dataclass(frozen=True)
 class StoredBlock:
+    """`recurring`: whether its event repeats (None: not known, for a block stored before this was recorded)."""
+
     event_id: str
     occurrence_key: str
     span: Span
     title: str
     all_day: bool
     tentative: bool = False
+    recurring: bool | None = False
 
     @property
     def key(self) -> BlockKey:
@@ -48,6 +51,7 @@ class StoredBlock:
 class ImportedEvent:
     event_id: str
     spans: tuple[BusySpan, ...]
+    recurring: bool | None = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ class ImportPlan:
 
 def _blocks_of(event: ImportedEvent) -> dict[BlockKey, StoredBlock]:
     return {(event.event_id, busy.occurrence_key): StoredBlock(event.event_id, busy.occurrence_key, busy.span,
-                                                               busy.title, busy.all_day, busy.tentative)
+                                                               busy.title, busy.all_day, busy.tentative,
+                                                               recurring=event.recurring)
             for busy in event.spans}
 
 
@@ -84,6 +89,16 @@ def plan_import(stored: Iterable[StoredBlock], changed: Sequence[ImportedEvent],
     deletes = tuple(sorted(key for key in current
                            if (key[0] in touched and key not in wanted) or key[0] in gone))
     return ImportPlan(upserts, deletes)
+
+
+def without_events(plan: ImportPlan, event_ids: Collection[str], stored: Iterable[BlockKey]) -> ImportPlan:
+    """The plan with the events `event_ids` kept out of busy time: events that are a booking's (taken over as its
+    event, or on their way out as its duplicates) never become blocks, and any `stored` block of theirs goes."""
+    if not event_ids:
+        return plan
+    upserts = tuple(block for block in plan.upserts if block.event_id not in event_ids)
+    deletes = tuple(sorted(set(plan.deletes) | {key for key in stored if key[0] in event_ids}))
+    return ImportPlan(upserts, deletes, plan.suspicious)
 
 
 def apply_plan(stored: Iterable[StoredBlock], plan: ImportPlan) -> list[StoredBlock]:

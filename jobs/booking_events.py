@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from domain.recurrence import bounded_rule, occurrence_starts
 from domain.sync import BookingSnapshot, event_marker, series_marker
+from domain.titles import booking_event_title
 from models import Booking, BookingSeries, BookingStatus, Service, Staff
 from providers.base import MovedOccurrence, OutgoingEvent
 from services.sync_edits import WrittenOccurrences
@@ -50,7 +51,7 @@ def _description(service: Service, booking: Booking) -> str:
 
 
 def _summary(service: Service, booking: Booking) -> str:
-    return f"{service.name} – {'Walk-in' if booking.walk_in else booking.customer_name}"
+    return booking_event_title(service.name, booking.customer_name, booking.walk_in)
 
 
 async def booking_event(anchor_id: int) -> BookingEvent:

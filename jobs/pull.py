@@ -25,9 +25,9 @@ from tortoise.expressions import Q
 from domain.busy import BusyPolicy
 from domain.intervals import Span
 from domain.retry import retry_delay
-from domain.sync import ImportPlan, plan_import
+from domain.sync import ImportPlan, plan_import, without_events
 from jobs.event_reading import reader_for, reading_zone
-from jobs.pull_blocks import apply_blocks, changed_spans, stored_blocks
+from jobs.pull_blocks import apply_blocks, changed_spans, pull_detail, stored_blocks
 from jobs.pull_reading import account_addresses, read_changes, unreadable_after
 from models import (
     CalendarConnection,
@@ -46,6 +46,7 @@ from providers.base import (
     Unavailable,
 )
 from providers.registry import entry_of
+from services.event_claims import events_of_bookings
 from services.live import publish_availability_changed
 from services.locks import hold_staff, lock_connection, lock_staff
 from services.sync_edits import reconcile_busy_overlaps, reconcile_own_events
@@ -283,11 +284,6 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
                        empty_listings_before=calendar.empty_listings)
     if plan.suspicious:
         return await _held_back(calendar, connection, plan, now, planned, after_step)
-    detail = f"{len(plan.upserts)} busy blocks added or changed, {len(plan.deletes)} removed"
-    if expired:
-        detail += "; the sync cursor had expired, so the window was listed again in full"
-    if unreadable:
-        detail += f"; {len(unreadable)} events could not be read and keep their last known blocks"
     steps = _Steps(PULL_STEPS, after_step)
     async with committed() as db:
         # Locks in the one order (services.locks): the staff member, then the connection. The staff member's lock
@@ -298,6 +294,9 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
         fresh = await ExternalCalendar.get(id=calendar.id, using_db=db)
         if _changed_while_listing(calendar, connection, fresh, current):
             return PullOutcome("skipped")
+        # Read under the staff member's lock, which taking an event over as a booking's also holds.
+        plan = without_events(plan, await events_of_bookings(calendar.id, {b.event_id for b in plan.upserts}, db),
+                              stored)
         if plan.deletes or plan.upserts:
             # Imported busy time changes the schedule like any other change, so the schedule gets a new version
             # (cached slot answers of the old one are no longer used); the lock is already this transaction's.
@@ -322,7 +321,8 @@ async def pull_calendar(calendar_id: int, provider: CalendarProvider, now: datet
             next_pull_at=_sooner(calendar, planned, fresh.next_pull_at), empty_listings=0,
             unreadable_event_ids=unreadable_after(list(fresh.unreadable_event_ids or []), changes, unreadable))
         await steps.done("cursor")
-        await log_action(connection.id, "import", "pull", "ok", detail=detail, using_db=db)
+        await log_action(connection.id, "import", "pull", "ok", detail=pull_detail(plan, expired, unreadable),
+                         using_db=db)
         await steps.done("sync_log")
         await record_success(connection.id, now, db=db, unreadable_may_change=True)
         await steps.done("health")

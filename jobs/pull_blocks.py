@@ -17,10 +17,11 @@ _BATCH = 500
 async def stored_blocks(calendar_id: int) -> dict[BlockKey, tuple[int, StoredBlock]]:
     """The calendar's blocks by key, with their row IDs."""
     rows = await BusyBlock.filter(external_calendar_id=calendar_id).values_list(
-        "id", "external_event_id", "occurrence_key", "starts_at", "ends_at", "title", "all_day", "tentative")
+        "id", "external_event_id", "occurrence_key", "starts_at", "ends_at", "title", "all_day", "tentative",
+        "recurring")
     return {(event_id, key): (row_id, StoredBlock(event_id, key, Span(start.astimezone(UTC), end.astimezone(UTC)),
-                                                  title, all_day, tentative))
-            for row_id, event_id, key, start, end, title, all_day, tentative in rows}
+                                                  title, all_day, tentative, recurring))
+            for row_id, event_id, key, start, end, title, all_day, tentative, recurring in rows}
 
 
 async def apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
@@ -33,7 +34,7 @@ async def apply_blocks(calendar: ExternalCalendar, plan: ImportPlan,
     new = []
     for block in plan.upserts:
         values = {"starts_at": block.span.start, "ends_at": block.span.end, "title": block.title[:500],
-                  "all_day": block.all_day, "tentative": block.tentative}
+                  "all_day": block.all_day, "tentative": block.tentative, "recurring": block.recurring}
         if block.key in stored:
             await BusyBlock.filter(id=stored[block.key][0]).using_db(db).update(**values)
         else:
@@ -47,3 +48,13 @@ def changed_spans(plan: ImportPlan, stored: dict[BlockKey, tuple[int, StoredBloc
     """Where free time may have changed: the new blocks and the old place of changed or removed ones."""
     before = [stored[key][1].span for key in (*plan.deletes, *(block.key for block in plan.upserts)) if key in stored]
     return [*before, *(block.span for block in plan.upserts)]
+
+
+def pull_detail(plan: ImportPlan, expired: bool, unreadable: list[str]) -> str:
+    """What a pull that changed something did, for its sync log entry."""
+    detail = f"{len(plan.upserts)} busy blocks added or changed, {len(plan.deletes)} removed"
+    if expired:
+        detail += "; the sync cursor had expired, so the window was listed again in full"
+    if unreadable:
+        detail += f"; {len(unreadable)} events could not be read and keep their last known blocks"
+    return detail

@@ -22,6 +22,11 @@ def _kept(stored: list[StoredBlock], event_id: str) -> list[BusySpan]:
             for block in stored if block.event_id == event_id]
 
 
+def _recurring(stored: list[StoredBlock], event_id: str) -> bool | None:
+    """Whether an event repeats, as its stored blocks say (an event kept as it was keeps that too)."""
+    return next((block.recurring for block in stored if block.event_id == event_id), False)
+
+
 def unreadable_after(before: list[str], changes: Changes, unreadable: list[str]) -> list[str]:
     """The calendar's events that cannot be read after this pull: a complete listing says it all; an incremental
     one only about the events it lists (one that changed or went may have become readable)."""
@@ -47,7 +52,7 @@ def read_changes(changes: Changes, window: Span, policy: BusyPolicy, import_busy
     own: dict[str, OwnSeen] = {}
     unreadable = list(changes.unreadable)
     for event_id in changes.unreadable:  # the server could not give it: it keeps whatever it blocked before
-        imported.append(ImportedEvent(event_id, tuple(_kept(stored, event_id))))
+        imported.append(ImportedEvent(event_id, tuple(_kept(stored, event_id)), _recurring(stored, event_id)))
     for remote in changes.changed:
         try:
             reading = reader(remote, window, policy, import_busy)
@@ -58,9 +63,10 @@ def read_changes(changes: Changes, window: Span, policy: BusyPolicy, import_busy
                 imported.append(ImportedEvent(remote.event_id, ()))
                 continue
             spans = reading.spans
+            recurring: bool | None = reading.recurring
         except Exception:  # any event that breaks the reader (bad data, no DTSTART, a library error)
             # An event we cannot read keeps whatever it blocked before: never drop busy time on a parse error.
             unreadable.append(remote.event_id)
-            spans = _kept(stored, remote.event_id)
-        imported.append(ImportedEvent(remote.event_id, tuple(spans)))
+            spans, recurring = _kept(stored, remote.event_id), _recurring(stored, remote.event_id)
+        imported.append(ImportedEvent(remote.event_id, tuple(spans), recurring))
     return imported, own, unreadable

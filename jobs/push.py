@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from domain.retry import gives_up, retry_delay
 from domain.sync import BookingSnapshot, PushAction, WrittenSnapshot, plan_push
 from jobs.booking_events import booking_event
+from jobs.push_retired import delete_retired, retire_written
 from models import (
     Booking,
     CalendarConnection,
@@ -79,6 +80,9 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
     current = await booking_event(mapping.booking_id)
     if not calendar.writable:
         return await _cancel_at_provider(mapping, connection, calendar, current.snapshot, provider, now)
+    stopped = await delete_retired(mapping, connection.id, calendar.provider_calendar_id, provider)
+    if stopped is not None:
+        return await _failed(mapping, connection, PushAction.DELETE, stopped, now)
     snapshot = current.snapshot
     if current.staff_id != connection.staff_id or not calendar.is_destination:
         # Moved to someone else, or this calendar is no longer where bookings go: the event leaves it.
@@ -127,8 +131,9 @@ async def push_mapping(mapping_id: int, provider: CalendarProvider, now: datetim
         # otherwise it stays pending and the next push writes the newer state.
         settled = await EventMapping.filter(id=mapping.id, queued=mapping.queued).using_db(
             db).update(state=EventMappingState.SYNCED, next_attempt_at=None, **values)
-        if not settled:
-            await EventMapping.filter(id=mapping.id).using_db(db).update(**values)
+        if not settled and not await EventMapping.filter(
+                id=mapping.id, external_event_id=mapping.external_event_id).using_db(db).update(**values):
+            await retire_written(mapping.id, calendar.id, event_id, db)
         await log_action(connection.id, "export", action.value, "ok", booking_id=mapping.booking_id,
                          mapping_id=mapping.id, using_db=db)
     await record_success(connection.id, now, delivered=mapping.booking_id)

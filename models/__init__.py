@@ -35,6 +35,7 @@ from models.sync import (
     EventMapping,
     EventMappingState,
     Notification,
+    RetiredEvent,
     SyncConflict,
     SyncLogEntry,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "OutboxEntry",
     "Provider",
     "RefreshToken",
+    "RetiredEvent",
     "ScheduleOverride",
     "Service",
     "SignInIdentity",

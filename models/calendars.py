@@ -11,6 +11,7 @@ from tortoise.models import Model
 
 from domain.conflicts import ConflictPolicy
 from models.accounts import User
+from models.bookings import Booking
 from models.businesses import Staff
 
 
@@ -155,6 +156,18 @@ class BusyBlock(Model):
     all_day = fields.BooleanField(default=False)
     # An imported tentative event (it blocks because its connection lets tentative events block).
     tentative = fields.BooleanField(default=False)
+    # Whether the imported event repeats (one row per occurrence then): such an event is never taken over as a
+    # booking's nor deleted as a duplicate, which would change every occurrence. None: not known (imported before
+    # Lockstep recorded it; the next listing of the event says).
+    recurring = fields.BooleanField(null=True)
+    # A duplicate the staff member dropped (services.merging): it stays stored as the calendar holds it, but is not
+    # shown while what it duplicates (another block, or a booking) still holds exactly its span.
+    duplicate_of_block: fields.ForeignKeyNullableRelation["BusyBlock"] = fields.ForeignKeyField(
+        "models.BusyBlock", related_name="dropped_duplicates", null=True, on_delete=fields.SET_NULL)
+    duplicate_of_block_id: int | None
+    duplicate_of_booking: fields.ForeignKeyNullableRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="dropped_duplicates", null=True, on_delete=fields.SET_NULL)
+    duplicate_of_booking_id: int | None
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="busy_blocks_created", null=True
     )

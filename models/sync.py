@@ -53,8 +53,28 @@ class EventMapping(Model):
 
     class Meta:
         unique_together = (("booking", "external_calendar"),)
-        # The scheduler's claim of pending pushes is a range over this index (state first, then when due).
-        indexes = (("state", "next_attempt_at"),)
+        # The scheduler's claim of pending pushes is a range over the first index (state first, then when due); a
+        # pull looks up the events it listed by the second.
+        indexes = (("state", "next_attempt_at"), ("external_calendar_id", "external_event_id"))
+
+
+class RetiredEvent(Model):
+    """An event in a calendar that the next push of `mapping` deletes: the booking's earlier event there once another
+    event was taken over as its event (services.event_links), or an imported copy of the booking merged away
+    (services.merging). Until then a pull never imports it as busy time."""
+
+    id = fields.IntField(primary_key=True)
+    mapping: fields.ForeignKeyRelation[EventMapping] = fields.ForeignKeyField(
+        "models.EventMapping", related_name="retired_events", on_delete=fields.CASCADE)
+    mapping_id: int
+    external_calendar: fields.ForeignKeyRelation[ExternalCalendar] = fields.ForeignKeyField(
+        "models.ExternalCalendar", related_name="retired_events", on_delete=fields.CASCADE)
+    external_calendar_id: int
+    external_event_id = fields.CharField(max_length=500)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        unique_together = (("external_calendar", "external_event_id"),)
 
 
 class SyncLogEntry(Model):

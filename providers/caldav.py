@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import suppress
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -61,6 +62,7 @@ from providers.caldav_xml import (
     COLLECTION,
     CTAG,
     GETETAG,
+    NO_UID_CONFLICT,
     RESOURCETYPE,
     SYNC_TOKEN,
     calendar_multiget,
@@ -271,6 +273,11 @@ class CaldavProvider(ClosedOnExit):
             answer = await self._put(url, body, {"If-Match": etag} if etag else {})
             if answer.status == 412:
                 raise await self._refusal(url, answer)
+            if answer.status in (403, 409) and NO_UID_CONFLICT in preconditions(answer.body):
+                # The object holds another UID: an event someone else wrote, taken over as a booking's. Servers may
+                # refuse to change an object's UID in place (Radicale does, RFC 4791 no-uid-conflict), so Lockstep's
+                # own object takes its place.
+                return await self._replace(url, calendar_id, event, etag)
         if answer.status not in (200, 201, 204):
             raise answer.error()
         if answer.status == 201 and answer.headers.get("Location"):
@@ -279,6 +286,12 @@ class CaldavProvider(ClosedOnExit):
         # Only a strong entity-tag can ever match in If-Match (RFC 9110 section 13.1.1): a weak one (GMX), a
         # percent-encoded one (Bedework) or none at all is read again from the stored object.
         return Written(url, etag if _STRONG_ETAG.fullmatch(etag) else await self._etag(url))
+
+    async def _replace(self, url: str, calendar_id: str, event: OutgoingEvent, etag: str | None) -> Written:
+        """Delete the object at `url` (still at `etag` when one is given) and create the event as Lockstep's own."""
+        with suppress(NotFound):
+            await self.delete_event(calendar_id, url, etag=etag)
+        return await self.put_event(calendar_id, event)
 
     async def _put(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         return await self._dav.request("PUT", url, body=body, content_type=ICALENDAR, headers=headers)

@@ -52,6 +52,7 @@ COMPONENTS = tag(CALDAV, "supported-calendar-component-set")
 CALENDAR_TIMEZONE = tag(CALDAV, "calendar-timezone")
 COLOUR = tag(APPLE, "calendar-color")
 VALID_SYNC_TOKEN = tag(DAV, "valid-sync-token")
+NO_UID_CONFLICT = tag(CALDAV, "no-uid-conflict")
 
 # The properties of a calendar collection that list_calendars and discovery read.
 CALENDAR_PROPS = (RESOURCETYPE, DISPLAYNAME, COMPONENTS, COLOUR, CALENDAR_TIMEZONE, PRIVILEGES)

@@ -8,6 +8,8 @@ Terms:
   (`recurringEventId`): the pull gathers the instances of one series into one own event. Graph likewise
   (`seriesMasterId`, or the group id of the singles standing for a series Graph cannot repeat).
 - *reading zone*: the zone all-day dates and floating times are read in.
+- *recurring*: the event repeats (a CalDAV object with a rule, extra dates or overridden occurrences; an instance of
+  a Google or Graph series). Such an event is never taken over as a booking's nor deleted as a duplicate.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Reading:
     own_id: str = ""
     spans: list[BusySpan] = field(default_factory=list)
     instance: bool = False  # one instance of a series listed apart (its etag is the instance's, not the event's)
+    recurring: bool = False
 
 
 EventReader = Callable[[RemoteEvent, Span, BusyPolicy, bool], Reading]
@@ -38,12 +41,17 @@ EventReader = Callable[[RemoteEvent, Span, BusyPolicy, bool], Reading]
 ZoneRule = Callable[[str, str], str]
 
 
+_CALDAV_RECURRENCE = ("RRULE", "RDATE", "RECURRENCE-ID")
+_GRAPH_INSTANCES = ("occurrence", "exception", "seriesMaster")
+
+
 def read_caldav(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_busy: bool) -> Reading:
     calendar = parse_calendar(remote.payload)  # parsed once for both questions (parsing is the costly part)
     own = read_own_event(calendar, window, policy.zone)
     if own is not None:
         return Reading(own=own, own_id=remote.event_id)
-    return Reading(spans=caldav_busy_spans(calendar, window, policy) if import_busy else [])
+    recurring = any(name in event for event in calendar.walk("VEVENT") for name in _CALDAV_RECURRENCE)
+    return Reading(spans=caldav_busy_spans(calendar, window, policy) if import_busy else [], recurring=recurring)
 
 
 def read_google(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_busy: bool) -> Reading:
@@ -52,7 +60,8 @@ def read_google(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_bu
     if own is not None:
         series = str(resource.get("recurringEventId") or "")
         return Reading(own=own, own_id=series or remote.event_id, instance=bool(series))
-    return Reading(spans=google_busy_spans(resource, window, policy) if import_busy else [])
+    recurring = bool(resource.get("recurringEventId") or resource.get("recurrence"))
+    return Reading(spans=google_busy_spans(resource, window, policy) if import_busy else [], recurring=recurring)
 
 
 def read_microsoft(remote: RemoteEvent, window: Span, policy: BusyPolicy, import_busy: bool) -> Reading:
@@ -65,7 +74,9 @@ def read_microsoft(remote: RemoteEvent, window: Span, policy: BusyPolicy, import
     if own is not None:
         series = str(resource.get("seriesMasterId") or group_of(resource) or "")
         return Reading(own=own, own_id=series or remote.event_id, instance=bool(series))
-    return Reading(spans=graph_busy_spans(resource, window, policy) if import_busy else [])
+    recurring = bool(resource.get("seriesMasterId") or resource.get("type") in _GRAPH_INSTANCES
+                     or group_of(resource))
+    return Reading(spans=graph_busy_spans(resource, window, policy) if import_busy else [], recurring=recurring)
 
 
 def calendar_zone_first(calendar_zone: str, staff_zone: str) -> str:

@@ -14,6 +14,7 @@ from resolvers import (
     calendar_feeds as feeds,
     calendars,
     conflicts,
+    duplicates,
     journal,
     live,
     mail,
@@ -47,6 +48,7 @@ class Query:
     connection_preview = strawberry.field(resolver=previews.connection_preview)
     sync_log = strawberry.field(resolver=sync.sync_log)
     conflicts = strawberry.field(resolver=conflicts.conflicts)
+    duplicate_candidates = strawberry.field(resolver=duplicates.duplicate_candidates)
     notifications = strawberry.field(resolver=notifications.notifications)
     sign_in_methods = strawberry.field(resolver=provider_sign_in.sign_in_methods)
     mail_preferences = strawberry.field(resolver=mail.mail_preferences)
@@ -103,6 +105,8 @@ class Mutation:
     sync_now = strawberry.mutation(resolver=sync.sync_now)
     retry_sync = strawberry.mutation(resolver=sync.retry_sync)
     unlink_booking_event = strawberry.mutation(resolver=sync.unlink_booking_event)
+    link_event_to_booking = strawberry.mutation(resolver=duplicates.link_event_to_booking)
+    merge_duplicates = strawberry.mutation(resolver=duplicates.merge_duplicates)
     resolve_conflict = strawberry.mutation(resolver=conflicts.resolve_conflict)
     mark_notifications_read = strawberry.mutation(resolver=notifications.mark_notifications_read)
     start_sign_in = strawberry.mutation(resolver=provider_sign_in.start_sign_in)

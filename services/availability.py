@@ -37,6 +37,7 @@ from models import (
 from services import validation
 from services.access import block_title, require_member
 from services.auth import Viewer
+from services.duplicate_facts import without_settled_duplicates
 from services.errors import (
     InvalidInputError,
     NotFoundError,
@@ -293,7 +294,8 @@ async def staff_schedule(viewer: Viewer, staff_id: int, starts: datetime, ends: 
     bookings = await Booking.filter(
         staff_id=staff.id, status=BookingStatus.CONFIRMED, ends_at__gt=span.start, starts_at__lt=span.end
     ).select_related("service")
-    blocks = await BusyBlock.filter(staff_id=staff.id, ends_at__gt=span.start, starts_at__lt=span.end)
+    blocks = without_settled_duplicates(
+        await BusyBlock.filter(staff_id=staff.id, ends_at__gt=span.start, starts_at__lt=span.end), bookings)
     entries = [
         ScheduleEntry("booking", b.starts_at, b.ends_at, f"{b.service.name} – {b.customer_name}", b, None)
         for b in bookings

@@ -35,8 +35,9 @@ if BACKEND not in {"sqlite", "postgres"}:
     raise pytest.UsageError("LOCKSTEP_TEST_BACKEND must be sqlite or postgres")
 # Every table, children first, so a truncation never trips a foreign key.
 _TABLES = [
-    "mailoutbox", "mailpreference", "oauthstate", "notification", "syncconflict", "synclogentry", "eventmapping",
-    "calendarfeed", "watchchannel", "busyblock", "externalcalendar", "calendarconnection", "outboxentry",
+    "mailoutbox", "mailpreference", "oauthstate", "notification", "syncconflict", "synclogentry", "retiredevent",
+    "eventmapping", "calendarfeed", "watchchannel", "busyblock", "externalcalendar", "calendarconnection",
+    "outboxentry",
     "booking", "bookingseries", "service_staff", "service", "workinghoursrange", "scheduleoverride", "staff",
     "accounttoken", "refreshtoken", "signinstate", "signinidentity", "business", "user_account",
 ]

@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0023_connection_scope')]
+    dependencies = [('models', '0024_duplicate_events')]
 
     initial = False
 
