@@ -37,6 +37,7 @@ from services.access import block_title, require_owner, require_signed_in
 from services.auth import Viewer
 from services.availability import window
 from services.booking_queries import LOCKSTEP_SOURCE
+from services.duplicate_facts import settled_duplicates
 from services.errors import InvalidInputError, NotFoundError
 from services.journal_sync import SyncState, sync_states
 from services.sync_queries import managed_staff
@@ -212,7 +213,7 @@ async def _blocks(staff_ids: list[int], span: Span, where: JournalFilter, positi
                   limit: int) -> list[BusyBlock]:
     query = BusyBlock.filter(staff_id__in=staff_ids, ends_at__gt=span.start, starts_at__lt=span.end).filter(
         _block_sources(where)).filter(_block_statuses(where.statuses)).filter(
-        _after(position, _RANK[EventKind.BUSY_BLOCK]))
+        _after(position, _RANK[EventKind.BUSY_BLOCK])).exclude(id__in=await settled_duplicates(staff_ids, span))
     return list(await query.order_by("starts_at", "id").limit(limit).select_related("external_calendar__connection"))
 
 

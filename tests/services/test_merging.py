@@ -30,6 +30,7 @@ from services.availability import staff_schedule
 from services.bookings import CANCEL_THIS, cancel_booking
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
 from services.event_links import EventLinkRefusedError
+from services.journal import journal, journal_filter
 from services.merging import merge_duplicates
 from tests.support.duplicates import (
     LATER,
@@ -58,6 +59,13 @@ async def calendars(db: str) -> Calendars:
 
 async def mapping_of(booking_id: int, calendar: ExternalCalendar) -> EventMapping:
     return await EventMapping.get(booking_id=booking_id, external_calendar_id=calendar.id)
+
+
+async def journal_refs(calendars: Calendars) -> list[tuple[str, int]]:
+    staff = [calendars.given.staff]
+    page = await journal(calendars.given.owner, staff, TEN - timedelta(hours=2), TEN + timedelta(hours=6),
+                         journal_filter(None, None, None, include_cancelled=False), 50, None, LATER)
+    return [(entry.kind.value, entry.ref) for entry in page.entries]
 
 
 async def schedule_titles(calendars: Calendars) -> list[str]:
@@ -152,6 +160,7 @@ async def test_the_same_personal_event_in_two_calendars_is_shown_once_and_stays_
     assert await push_due(calendars) == []
     assert list(events_in(calendars, "work")) == [work] and list(events_in(calendars, "home")) == [home]
     assert await schedule_titles(calendars) == ["busy:Busy"]
+    assert await journal_refs(calendars) == [("busy_block", kept.id)]
     assert (await BusyBlock.get(id=dropped.id)).duplicate_of_block_id == kept.id
     before = await snapshot()
     await pull_all(calendars, LATER_STILL)
@@ -160,6 +169,8 @@ async def test_the_same_personal_event_in_two_calendars_is_shown_once_and_stays_
     by_hand(calendars, "work", "dentist", at_noon + timedelta(hours=1), "Dentist")
     await pull_all(calendars, LATER_STILL + timedelta(minutes=1))
     assert await schedule_titles(calendars) == ["busy:Busy", "busy:Busy"]
+    shown = await journal_refs(calendars)
+    assert len(shown) == 2 and ("busy_block", dropped.id) in shown
 
 
 async def test_a_copy_lockstep_may_not_delete_is_dropped_while_the_booking_keeps_its_time(
