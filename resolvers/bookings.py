@@ -33,7 +33,7 @@ from schema.types import Booking, BookingConnection, BookingEdge, BusyBlock, Pag
 from services import availability, booking_queries, bookings, validation
 from services.access import is_member
 from services.auth import Viewer
-from services.bookings import BookingRequest, CustomerDetails
+from services.booking_party import BookingRequest, CustomerDetails
 from services.errors import NotAuthorizedError
 from services.quotas import at_most
 
@@ -87,13 +87,17 @@ async def _convert(viewer: Viewer, rows: list[BookingModel]) -> BookingPayload:
 @permission(IsSignedIn())
 @typed_errors
 async def create_booking(input: CreateBookingInput, info: Info) -> BookingResult:
+    ids = validation.FieldChecks()  # every malformed ID at once; the service then checks every other field
+    service_id = ids.check(pk, input.service_id, "Service", ["input", "serviceId"])
+    staff_id = ids.check(optional_pk, input.staff_id, "StaffMember", ["input", "staffId"])
     customer = None
     if input.customer is not None:
-        customer = CustomerDetails(user_id=optional_pk(input.customer.user_id, "User", ["input", "customer", "userId"]),
-                                   name=input.customer.name, email=input.customer.email, phone=input.customer.phone)
+        customer = CustomerDetails(
+            user_id=ids.check(optional_pk, input.customer.user_id, "User", ["input", "customer", "userId"]),
+            name=input.customer.name, email=input.customer.email, phone=input.customer.phone)
+    ids.done()
     request = BookingRequest(
-        service_id=pk(input.service_id, "Service", ["input", "serviceId"]), starts_at=input.starts_at,
-        staff_id=optional_pk(input.staff_id, "StaffMember", ["input", "staffId"]), customer=customer,
+        service_id=service_id, starts_at=input.starts_at, staff_id=staff_id, customer=customer,
         walk_in=input.walk_in, customer_notes=input.customer_notes, merchant_notes=input.merchant_notes,
         recurrence=input.recurrence)
     rows = await bookings.create_booking(viewer_of(info), request, info.context.now())

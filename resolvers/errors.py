@@ -40,7 +40,7 @@ R = TypeVar("R")
 
 def to_typed_error(error: ServiceError) -> Any:
     if isinstance(error, InvalidInputError):
-        return ValidationError(message=error.message, path=[str(part) for part in error.path])
+        return ValidationError.of([(problem.path, problem.message) for problem in error.problems])
     if isinstance(error, NotFoundError):
         return NotFound(message=error.message, path=[str(part) for part in error.path])
     if isinstance(error, SlotUnavailableError):

@@ -37,6 +37,7 @@ from services.businesses import ServiceFields
 from services.errors import NotFoundError
 from services.quotas import DAYS_PER_WEEK, Quotas, at_most
 from services.schedules import ClockRange, WeekdayHours
+from services.validation import FieldChecks
 
 
 @permission(IS_OWNER)
@@ -55,28 +56,31 @@ async def create_staff(input: CreateStaffInput, info: Info) -> CreateStaffResult
     return CreateStaffPayload(staff=StaffMember.from_model(staff), invite_code=code)
 
 
-def _staff_pks(ids: Sequence[str] | None, quotas: Quotas) -> list[int] | None:
+def _staff_pks(ids: Sequence[str] | None, quotas: Quotas, checks: FieldChecks) -> list[int] | None:
     if ids is None:
         return None
     # A service cannot have more staff than its business may have.
     at_most(ids, quotas.staff_per_business, ["input", "staffIds"], "staff per service")
-    return [pk(value, "StaffMember", ["input", "staffIds", index]) for index, value in enumerate(ids)]
+    return [checks.check(pk, value, "StaffMember", ["input", "staffIds", index]) for index, value in enumerate(ids)]
 
 
-def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quotas) -> ServiceFields:
+def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quotas, checks: FieldChecks
+                    ) -> ServiceFields:
     """The service fields of either input; on update an omitted field is None and stays as it is."""
     values = {name: getattr(input, name) for name in (
         "name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "slot_step_minutes",
         "minimum_notice_minutes", "booking_horizon_days", "colour", "reminder_hours")}
     staff = None if input.staff_ids is None else list(input.staff_ids)
-    return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas))
+    return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas, checks))
 
 
 @permission(IS_OWNER)
 @typed_errors
 async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult:
-    fields = _service_fields(input, info.context.quotas)
-    business_id = pk(input.business_id, "Business", ["input", "businessId"])
+    ids = FieldChecks()  # every malformed ID at once; the service then checks every other field
+    business_id = ids.check(pk, input.business_id, "Business", ["input", "businessId"])
+    fields = _service_fields(input, info.context.quotas, ids)
+    ids.done()
     return Service.from_model(await businesses.create_service(viewer_of(info), business_id, fields,
                                                               info.context.quotas,
                                                               info.context.slot_limits.min_step_minutes))
@@ -85,8 +89,10 @@ async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult
 @permission(IS_OWNER)
 @typed_errors
 async def update_service(input: UpdateServiceInput, info: Info) -> ServiceResult:
-    fields = _service_fields(input, info.context.quotas)
-    service_id = pk(input.id, "Service", ["input", "id"])
+    ids = FieldChecks()
+    service_id = ids.check(pk, input.id, "Service", ["input", "id"])
+    fields = _service_fields(input, info.context.quotas, ids)
+    ids.done()
     return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields,
                                                                  info.context.slot_limits.min_step_minutes))
 

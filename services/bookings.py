@@ -11,7 +11,7 @@ best effort: a booking never waits for, or fails because of, Redis.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -28,14 +28,13 @@ from models import (
     BookingStatus,
     OutboxEntry,
     Service,
-    User,
-    UserRole,
 )
 from services import live, validation
-from services.access import is_member, require_signed_in
-from services.auth import Viewer, normalise_email
+from services.access import is_member
+from services.auth import Viewer
 from services.availability import load_availability, qualified_staff, slot_rules
 from services.booking_mail import booking_made, booking_moved, bookings_cancelled
+from services.booking_party import BookingRequest, booking_party
 from services.booking_queries import get_booking, refuse_provider_owned
 from services.booking_rules import occurrences, unbookable_starts
 from services.customer_notices import CANCELLED, MOVED, tell_customers
@@ -49,82 +48,34 @@ from services.locks import lock_staff
 from services.transactions import savepoint
 
 
-@dataclass(frozen=True)
-class CustomerDetails:
-    """Who the booking is for when staff book it: an existing customer account, or a name with contact details."""
-
-    user_id: int | None = None
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class BookingRequest:
-    service_id: int
-    starts_at: datetime
-    staff_id: int | None = None  # None: any staff member who performs the service and is free
-    customer: CustomerDetails | None = None
-    walk_in: bool = False
-    customer_notes: str = ""
-    merchant_notes: str = ""
-    recurrence: str | None = None
-
-
 def _outbox(topic: str, booking: Booking) -> OutboxEntry:
     return OutboxEntry(topic=topic, aggregate_id=booking.id,
                        payload={"booking_id": booking.id, "version": booking.version,
                                 "series_id": booking.series_id})
 
 
-async def _booking_party(viewer: Viewer, service: Service, request: BookingRequest) -> tuple[bool, dict[str, object]]:
-    """Whether customer rules apply, and the customer fields of the new rows."""
-    user_id = require_signed_in(viewer)
-    if await is_member(viewer, service.business_id):
-        details = request.customer
-        if request.walk_in:
-            name = (details.name if details else "").strip() or "Walk-in"
-            return False, {"customer_id": None, "customer_name": validation.text(name, ["input", "customer", "name"]),
-                           "walk_in": True}
-        if details is None:
-            raise InvalidInputError(["input", "customer"], "Name the customer, or mark the booking as a walk-in")
-        if details.user_id is not None:
-            customer = await User.get_or_none(id=details.user_id, role=UserRole.CUSTOMER)
-            # Only customers this business already knows: otherwise any owner could read any account's details.
-            known = customer is not None and await Booking.exists(business_id=service.business_id,
-                                                                  customer_id=customer.id)
-            if customer is None or not known:
-                raise NotFoundError("Customer", ["input", "customer", "userId"])
-            return False, {"customer_id": customer.id, "customer_name": customer.name,
-                           "customer_email": customer.email}
-        email = normalise_email(details.email, ["input", "customer", "email"]) if details.email.strip() else ""
-        name = validation.text(details.name, ["input", "customer", "name"])
-        return False, {"customer_id": None, "customer_name": name, "customer_email": email,
-                       "customer_phone": validation.text(details.phone, ["input", "customer", "phone"],
-                                                         max_length=40, required=False)}
-    if viewer.role != UserRole.CUSTOMER:
-        raise NotAuthorizedError("Only customers and this business's staff may book here")
-    if request.customer is not None or request.walk_in or request.merchant_notes:
-        raise NotAuthorizedError("Customers book for themselves, without merchant notes")
-    me = await User.get(id=user_id)
-    return True, {"customer_id": me.id, "customer_name": me.name, "customer_email": me.email}
-
-
 async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime) -> list[Booking]:
-    """Book one time, or every occurrence of a recurring rule all or nothing. Returns the rows, first one first."""
-    first = validation.instant(request.starts_at, ["input", "startsAt"]).astimezone(UTC)
+    """Book one time, or every occurrence of a recurring rule all or nothing. Returns the rows, first one first.
+    Every invalid field of the request is reported at once."""
     service = await Service.get_or_none(id=request.service_id)
     if service is None:
         raise NotFoundError("Service", ["input", "serviceId"])
-    customer_rules, party = await _booking_party(viewer, service, request)
+    checks = validation.FieldChecks()
+    start = checks.check(validation.instant, request.starts_at, ["input", "startsAt"])
+    customer_rules, party = await booking_party(viewer, service, request, checks)
     notes = {
-        "customer_notes": validation.text(request.customer_notes, ["input", "customerNotes"], max_length=2000,
-                                          required=False),
-        "merchant_notes": validation.text(request.merchant_notes, ["input", "merchantNotes"], max_length=2000,
-                                          required=False),
+        "customer_notes": checks.check(validation.text, request.customer_notes, ["input", "customerNotes"],
+                                       max_length=2000, required=False),
+        "merchant_notes": checks.check(validation.text, request.merchant_notes, ["input", "merchantNotes"],
+                                       max_length=2000, required=False),
     }
     candidates = await qualified_staff(service, None if request.staff_id is None else [request.staff_id],
                                        ["input", "staffId"], indexed=False)
+    if start is not None and candidates:
+        # The rule is read in each candidate's zone below; it is checked here with the first one's.
+        checks.check(occurrences, request.recurrence, start.astimezone(UTC), candidates[0].time_zone)
+    checks.done()
+    first = start.astimezone(UTC)
     if not candidates:
         raise SlotUnavailableError([first])
     rules = slot_rules(service)

@@ -20,7 +20,7 @@ from models import (
 from services import live, validation
 from services.access import manages_schedule, require_schedule_manager
 from services.auth import Viewer
-from services.errors import InvalidInputError, NotFoundError
+from services.errors import FieldProblem, InvalidInputError, NotFoundError
 from services.locks import lock_staff
 
 MAX_BLOCK = timedelta(days=366)
@@ -42,21 +42,32 @@ def _minute(value: str, path: list[str | int]) -> int:
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
+def _range(clock: ClockRange, path: list[str | int]) -> tuple[int, int]:
+    checks = validation.FieldChecks()
+    start = checks.check(_minute, clock.start, [*path, "start"])
+    end = checks.check(_minute, clock.end, [*path, "end"])
+    checks.done()
+    if start == 1440:
+        raise InvalidInputError([*path, "start"], "A range cannot start at 24:00")
+    if end <= start:
+        raise InvalidInputError([*path, "end"], "The end must be after the start")
+    return start, end
+
+
 def parse_ranges(ranges: list[ClockRange], path: list[str | int]) -> list[tuple[int, int]]:
-    """Minutes since midnight for each range, rejecting empty, reversed and overlapping ranges (touching is fine)."""
+    """Minutes since midnight for each range, rejecting empty, reversed and overlapping ranges (touching is fine).
+    Every invalid range is reported; overlaps are looked for once every range is valid."""
+    checks = validation.FieldChecks()
     parsed: list[tuple[int, int, int]] = []
     for index, clock in enumerate(ranges):
-        start = _minute(clock.start, [*path, index, "start"])
-        end = _minute(clock.end, [*path, index, "end"])
-        if start == 1440:
-            raise InvalidInputError([*path, index, "start"], "A range cannot start at 24:00")
-        if end <= start:
-            raise InvalidInputError([*path, index, "end"], "The end must be after the start")
-        parsed.append((start, end, index))
+        with checks.field():
+            parsed.append((*_range(clock, [*path, index]), index))
+    checks.done()
     parsed.sort()
     for (_, previous_end, _), (start, _, index) in itertools.pairwise(parsed):
         if start < previous_end:
-            raise InvalidInputError([*path, index], "This range overlaps another range of the same day")
+            checks.problems.append(FieldProblem((*path, index), "This range overlaps another range of the same day"))
+    checks.done()
     return [(start, end) for start, end, _ in parsed]
 
 
@@ -79,12 +90,15 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
     await require_schedule_manager(viewer, staff)
     rows: list[WorkingHoursRange] = []
     seen: set[int] = set()
+    checks = validation.FieldChecks()
     for index, day in enumerate(week):
         if day.weekday in seen:
-            raise InvalidInputError(["input", "days", index, "weekday"], "Each weekday may appear once")
+            checks.problems.append(FieldProblem(("input", "days", index, "weekday"), "Each weekday may appear once"))
         seen.add(day.weekday)
-        for start, end in parse_ranges(day.ranges, ["input", "days", index, "ranges"]):
-            rows.append(WorkingHoursRange(staff_id=staff.id, weekday=day.weekday, start_minute=start, end_minute=end))
+        with checks.field():
+            rows.extend(WorkingHoursRange(staff_id=staff.id, weekday=day.weekday, start_minute=start, end_minute=end)
+                        for start, end in parse_ranges(day.ranges, ["input", "days", index, "ranges"]))
+    checks.done()
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
         await WorkingHoursRange.filter(staff_id=staff.id).using_db(connection).delete()
@@ -100,9 +114,11 @@ async def add_schedule_override(
     """Set the hours of one local date: no ranges means closed. A second override of the same date replaces it."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
-    validation.calendar_date(day, ["input", "date"])
-    parsed = parse_ranges(ranges, ["input", "ranges"])
-    clean_note = validation.text(note, ["input", "note"], required=False)
+    checks = validation.FieldChecks()
+    checks.check(validation.calendar_date, day, ["input", "date"])
+    parsed = checks.check(parse_ranges, ranges, ["input", "ranges"])
+    clean_note = checks.check(validation.text, note, ["input", "note"], required=False)
+    checks.done()
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
         await ScheduleOverride.filter(staff_id=staff.id, date=day).using_db(connection).delete()
@@ -131,13 +147,16 @@ async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at
     block with its staff loaded."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
-    start = validation.instant(starts_at, ["input", "startsAt"]).astimezone(UTC)
-    end = validation.instant(ends_at, ["input", "endsAt"]).astimezone(UTC)
+    checks = validation.FieldChecks()
+    start = checks.check(validation.instant, starts_at, ["input", "startsAt"])
+    end = checks.check(validation.instant, ends_at, ["input", "endsAt"])
+    clean_title = checks.check(validation.text, title, ["input", "title"], required=False)
+    checks.done()
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         raise InvalidInputError(["input", "endsAt"], "The end must be after the start")
     if end - start > MAX_BLOCK:
         raise InvalidInputError(["input", "endsAt"], "Block at most 366 days at once")
-    clean_title = validation.text(title, ["input", "title"], required=False)
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
         block = await BusyBlock.create(using_db=connection, staff=staff, source=BusyBlockSource.MANUAL,
