@@ -21,19 +21,20 @@ from resolvers import (
     sign_in as provider_sign_in,
     sync,
 )
-from schema.types import BookingConnection, Business, User
+from schema.payloads import BookingsResult, MyBusinessesResult
+from schema.types import User
 
 
 @strawberry.type
 class Query:
     viewer: User | None = strawberry.field(resolver=auth.viewer)
     business = strawberry.field(resolver=setup.business)
-    my_businesses: list[Business] = strawberry.field(resolver=setup.my_businesses)
+    my_businesses: MyBusinessesResult = strawberry.field(resolver=setup.my_businesses)
     service = strawberry.field(resolver=setup.service)
     available_slots = strawberry.field(resolver=bookings.available_slots)
     staff_schedule = strawberry.field(resolver=bookings.staff_schedule)
     booking = strawberry.field(resolver=bookings.booking)
-    bookings: BookingConnection = strawberry.field(resolver=bookings.booking_list)
+    bookings: BookingsResult = strawberry.field(resolver=bookings.booking_list)
     calendar_connections = strawberry.field(resolver=calendars.calendar_connections)
     calendly_event_types = strawberry.field(resolver=appointment_accounts.calendly_event_types)
     connection_preview = strawberry.field(resolver=previews.connection_preview)

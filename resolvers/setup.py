@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from models import Business as BusinessModel, Service as ServiceModel, Staff as StaffModel
 from resolvers.errors import pk, typed_errors
-from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, permission, viewer_of
+from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, IsSignedIn, permission, viewer_of
 from schema.inputs import (
     AddScheduleOverrideInput,
     BlockTimeInput,
@@ -26,11 +26,12 @@ from schema.payloads import (
     BusyBlockResult,
     CreateStaffPayload,
     CreateStaffResult,
+    MyBusinessesResult,
     ScheduleOverrideResult,
     ServiceResult,
     StaffMemberResult,
 )
-from schema.types import Business, BusyBlock, ScheduleOverride, Service, StaffMember
+from schema.types import Business, BusinessList, BusyBlock, ScheduleOverride, Service, StaffMember
 from services import businesses, schedules
 from services.access import block_title
 from services.businesses import ServiceFields
@@ -158,15 +159,15 @@ async def business(id: strawberry.ID, info: Info) -> BusinessResult:
     return Business.from_model(found)
 
 
-async def my_businesses(info: Info) -> list[Business]:
+@permission(IsSignedIn())
+@typed_errors
+async def my_businesses(info: Info) -> MyBusinessesResult:
     """The businesses the viewer owns or works for."""
     viewer = viewer_of(info)
-    if viewer.user_id is None:
-        return []
     owned = await BusinessModel.filter(owner_id=viewer.user_id).order_by("id")
     staff_of = await StaffModel.filter(user_id=viewer.user_id).values_list("business_id", flat=True)
     worked = await BusinessModel.filter(id__in=list(staff_of)).order_by("id")
-    return [Business.from_model(row) for row in [*owned, *worked]]
+    return BusinessList(businesses=[Business.from_model(row) for row in [*owned, *worked]])
 
 
 @permission(AllowAny())

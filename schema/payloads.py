@@ -19,7 +19,19 @@ from schema.errors import (
     TooManySlots,
     ValidationError,
 )
-from schema.types import Booking, Business, BusyBlock, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
+from schema.types import (
+    Booking,
+    BookingConnection,
+    Business,
+    BusinessList,
+    BusyBlock,
+    ScheduleEntry,
+    ScheduleOverride,
+    Service,
+    Slot,
+    StaffMember,
+    User,
+)
 
 
 @strawberry.type
@@ -60,8 +72,6 @@ class StaffSchedule:
     entries: list[ScheduleEntry]
 
 
-
-
 AuthResult = Annotated[AuthPayload | ValidationError | AuthenticationFailed | TooManyAttempts,
                        strawberry.union("AuthResult")]
 SignOutResult = Annotated[SignOutPayload | ValidationError, strawberry.union("SignOutResult")]
@@ -80,6 +90,9 @@ BookingResult = Annotated[BookingPayload | ValidationError | NotAuthorized | Not
                           | MovedAtProviderOnly, strawberry.union("BookingResult")]
 BookingQueryResult = Annotated[Booking | ValidationError | NotAuthorized | NotFound,
                                strawberry.union("BookingQueryResult")]
+BookingsResult = Annotated[BookingConnection | ValidationError | NotAuthorized | NotFound,
+                           strawberry.union("BookingsResult")]
+MyBusinessesResult = Annotated[BusinessList | NotAuthorized, strawberry.union("MyBusinessesResult")]
 AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound | SlotQueryTooLarge | TooManySlots,
                                  strawberry.union("AvailableSlotsResult")]
 StaffScheduleResult = Annotated[StaffSchedule | ValidationError | NotAuthorized | NotFound,

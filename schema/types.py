@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 import strawberry
 from strawberry.permission import PermissionExtension
@@ -22,6 +22,7 @@ from schema.enums import BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
 from schema.permissions import IsBusinessMember
 from schema.sync_enums import BookingSource
+from schema.zones import in_zone
 
 
 def _MEMBERS_ONLY() -> PermissionExtension:
@@ -189,16 +190,21 @@ class Booking:
     service_pk: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, booking: BookingModel, *, for_business: bool) -> Booking:
+    def from_model(cls, booking: BookingModel, *, for_business: bool, zone: tzinfo | None = None) -> Booking:
+        """`zone`: the zone every date-time is given in (the query's `timeZone`); None: as stored."""
         series_id = booking.series_id
+        cancelled_at = booking.cancelled_at
         return cls(
             id=encode_id("Booking", booking.id), status=BookingStatus(str(booking.status)),
-            starts_at=booking.starts_at, ends_at=booking.ends_at, customer_name=booking.customer_name,
+            starts_at=in_zone(booking.starts_at, zone), ends_at=in_zone(booking.ends_at, zone),
+            customer_name=booking.customer_name,
             customer_email=booking.customer_email, customer_phone=booking.customer_phone, walk_in=booking.walk_in,
             customer_notes=booking.customer_notes, merchant_notes=booking.merchant_notes if for_business else None,
             series_id=encode_id("BookingSeries", series_id) if series_id else None,
-            occurrence_index=booking.occurrence_index, version=booking.version, created_at=booking.created_at,
-            cancelled_at=booking.cancelled_at, source=BookingSource(booking.source),
+            occurrence_index=booking.occurrence_index, version=booking.version,
+            created_at=in_zone(booking.created_at, zone),
+            cancelled_at=None if cancelled_at is None else in_zone(cancelled_at, zone),
+            source=BookingSource(booking.source),
             cancel_reason=booking.cancel_reason, staff_pk=booking.staff_id,
             service_pk=booking.service_id,
         )
@@ -222,9 +228,9 @@ class BusyBlock:
     manual: bool
 
     @classmethod
-    def from_model(cls, block: BusyBlockModel, title: str) -> BusyBlock:
-        return cls(id=encode_id("BusyBlock", block.id), title=title, starts_at=block.starts_at, ends_at=block.ends_at,
-                   all_day=block.all_day, manual=block.source == "manual")
+    def from_model(cls, block: BusyBlockModel, title: str, zone: tzinfo | None = None) -> BusyBlock:
+        return cls(id=encode_id("BusyBlock", block.id), title=title, starts_at=in_zone(block.starts_at, zone),
+                   ends_at=in_zone(block.ends_at, zone), all_day=block.all_day, manual=block.source == "manual")
 
 
 @strawberry.type
@@ -253,3 +259,8 @@ class BookingEdge:
 class BookingConnection:
     edges: list[BookingEdge]
     page_info: PageInfo
+
+
+@strawberry.type(description="The businesses the viewer owns or works for, oldest first.")
+class BusinessList:
+    businesses: list[Business]

@@ -26,6 +26,11 @@ def zone_info(value: str, path: Path) -> ZoneInfo:
     return load_zone(zone(value, path))
 
 
+def answer_zone(value: str | None, path: Path) -> ZoneInfo | None:
+    """The zone a query's optional `timeZone` asks its date-times in; None when it asks for none."""
+    return None if value is None else zone_info(value, path)
+
+
 def zone(value: str, path: Path) -> str:
     if not is_valid_zone(value):
         raise InvalidInputError(path, f"{value!r} is not an IANA time zone name (for example Europe/Berlin)")
