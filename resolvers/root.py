@@ -13,6 +13,7 @@ from resolvers import (
     conflicts,
     live,
     mail,
+    nodes,
     notifications,
     oauth,
     previews,
@@ -43,6 +44,8 @@ class Query:
     notifications = strawberry.field(resolver=notifications.notifications)
     sign_in_methods = strawberry.field(resolver=provider_sign_in.sign_in_methods)
     mail_preferences = strawberry.field(resolver=mail.mail_preferences)
+    node = strawberry.field(resolver=nodes.node)
+    nodes = strawberry.field(resolver=nodes.nodes)
 
 
 @strawberry.type

@@ -14,6 +14,7 @@ from typing import Any
 from graphql import GraphQLNonNull, GraphQLUnionType
 from strawberry.extensions import SchemaExtension
 
+from resolvers.errors import BadUserInput
 from schema.errors import ValidationError
 from services.errors import InvalidInputError
 from services.validation import FieldChecks, plain_text
@@ -59,5 +60,5 @@ class RefuseControlCharacters(SchemaExtension):
             if refusal is not None:
                 if _answers_validation_errors(info):
                     return ValidationError.of([(problem.path, problem.message) for problem in refusal.problems])
-                raise refusal
+                raise BadUserInput.of_error(refusal)
         return _next(root, info, *args, **kwargs)

@@ -20,6 +20,7 @@ from models import (
 )
 from schema.enums import BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
+from schema.node import Node
 from schema.permissions import IsBusinessMember
 from schema.sync_enums import BookingSource
 from schema.zones import in_zone
@@ -35,7 +36,7 @@ def clock(minute: int) -> str:
 
 
 @strawberry.type
-class User:
+class User(Node):
     id: strawberry.ID
     email: str
     name: str
@@ -53,7 +54,7 @@ class User:
 
 
 @strawberry.type
-class Business:
+class Business(Node):
     id: strawberry.ID
     name: str
     time_zone: str
@@ -88,7 +89,7 @@ class WeekdayHours:
 
 
 @strawberry.type
-class ScheduleOverride:
+class ScheduleOverride(Node):
     id: strawberry.ID
     date: date
     closed: bool
@@ -103,7 +104,7 @@ class ScheduleOverride:
 
 
 @strawberry.type(description="A person who can be booked.")
-class StaffMember:
+class StaffMember(Node):
     id: strawberry.ID
     name: str
     time_zone: str
@@ -132,7 +133,7 @@ class StaffMember:
 
 
 @strawberry.type
-class Service:
+class Service(Node):
     id: strawberry.ID
     name: str
     duration_minutes: int
@@ -168,7 +169,7 @@ class Slot:
 
 
 @strawberry.type
-class Booking:
+class Booking(Node):
     id: strawberry.ID
     status: BookingStatus
     starts_at: datetime
@@ -219,7 +220,7 @@ class Booking:
 
 
 @strawberry.type(description="Time taken by something other than a booking: an imported event or blocked time.")
-class BusyBlock:
+class BusyBlock(Node):
     id: strawberry.ID
     title: str = strawberry.field(description="The real title only for the staff member; others see \"Busy\"")
     starts_at: datetime

@@ -100,7 +100,7 @@ async def test_errors_are_counted_by_type(http: httpx.AsyncClient) -> None:
     await api.raw("{ viewr { name } }")
     await api.raw("query($f: BookingFilter) { bookings(filter: $f) { __typename } }",
                   {"f": {"status": "CONFIRMD"}})
-    await api.raw("{ bookings { pageInfo { hasNextPage } } }")
+    await api.raw('{ node(id: "not-an-id") { id } }')
     connection = connections.get("default")
     await connection.execute_script("ALTER TABLE busyblock RENAME TO busyblock_away")
     try:
