@@ -158,8 +158,7 @@ async def booking_list(info: Info, filter: BookingFilter | None = None, first: i
         staff_id=checks.check(optional_pk, where.staff_id, "StaffMember", ["filter", "staffId"]),
         starts_from=where.from_, starts_before=where.to,
         status=BookingStatusModel(where.status.value) if where.status else None)
-    checks.done()
-    page = await booking_queries.list_bookings(viewer, criteria, first, after)
+    page = await booking_queries.list_bookings(viewer, criteria, first, after, checks)
     member = {row.business_id: await is_member(viewer, row.business_id) for row in page.bookings}
     edges = [BookingEdge(cursor=cursor, node=Booking.from_model(row, for_business=member[row.business_id],
                                                                 zone=zone))

@@ -23,9 +23,9 @@ class FieldError:
     message: str
 
 
-@strawberry.type(description="The input is invalid. `fields` lists every invalid field, in input order; `message` "
-                             "and `path` are the first one's (`path` names it, e.g. [\"input\", \"days\", \"0\", "
-                             "\"end\"]).")
+@strawberry.type(description="The input is invalid. `fields` lists every invalid field, in the order they were "
+                             "checked; `message` and `path` are the first one's (`path` names it, e.g. [\"input\", "
+                             "\"days\", \"0\", \"end\"]).")
 class ValidationError(UserError):
     path: list[str]
     fields: list[FieldError]

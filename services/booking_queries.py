@@ -92,9 +92,11 @@ def _page_size(first: int) -> int:
     return first
 
 
-async def list_bookings(viewer: Viewer, where: BookingFilter, first: int, after: str | None) -> BookingPage:
-    """A page of the bookings the viewer may see (every invalid argument is reported at once)."""
-    checks = validation.FieldChecks()
+async def list_bookings(viewer: Viewer, where: BookingFilter, first: int, after: str | None,
+                        checks: validation.FieldChecks | None = None) -> BookingPage:
+    """A page of the bookings the viewer may see. Every invalid argument is reported at once, with those the caller
+    found already in `checks` (IDs it could not decode: `where` holds None for them)."""
+    checks = validation.FieldChecks() if checks is None else checks
     checks.check(_page_size, first)
     starts_from = None if where.starts_from is None else checks.check(validation.instant, where.starts_from,
                                                                       ["filter", "from"])

@@ -1,5 +1,5 @@
-"""Validation reports every invalid field of an input at once, in input order: `fields` lists each one's path and
-message, `message` and `path` repeat the first's, and nothing is written."""
+"""Validation reports every invalid field of an input at once, in the order checked (the input's, as a rule):
+`fields` lists each one's path and message, `message` and `path` repeat the first's, and nothing is written."""
 
 from __future__ import annotations
 

@@ -65,6 +65,18 @@ async def test_every_invalid_argument_of_bookings_is_reported_at_once(api: Graph
                    {"path": ["after"], "message": "This cursor is not valid"}]}
 
 
+async def test_wrong_ids_and_bad_arguments_of_bookings_are_reported_together(api: GraphQLClient) -> None:
+    # given an owner
+    shop = await given_shop(api)
+    # when bookings is filtered by a business given a service's ID, with `first` out of range and a broken cursor
+    answer = await api(BOOKINGS, {"first": 0, "after": "x", "filter": {"businessId": shop.service_id}},
+                       shop.owner_token)
+    # then the three are named in one answer
+    assert [(field["path"], field["message"]) for field in answer["bookings"]["fields"]] == [
+        (["filter", "businessId"], "Not a Business ID"), (["first"], "Ask for between 1 and 100 bookings"),
+        (["after"], "This cursor is not valid")]
+
+
 async def test_ids_of_the_wrong_type_and_unknown_staff_are_typed(api: GraphQLClient) -> None:
     # given an owner
     shop = await given_shop(api)
