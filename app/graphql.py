@@ -32,7 +32,7 @@ from app.appointment_accounts import AppointmentAccounts
 from app.calendar_accounts import CaldavAccountProbe
 from app.connection_preview import LiveConnectionReader
 from app.document_cache import DocumentMemory, remembering
-from app.flat_lists import FlatListExecutionContext
+from app.input_errors import ClearLiteralErrors, ClearVariableErrorsExecution
 from app.live_socket import KeepAliveHandler, viewer_from_connection_params
 from app.request_metrics import RequestMetrics
 from app.settings import Settings
@@ -41,6 +41,7 @@ from resolvers.context import Context
 from resolvers.root import Mutation, Query, Subscription
 from resolvers.text_input import RefuseControlCharacters
 from schema.loaders import Loaders
+from schema.scalars import SCALARS, ScalarInputError
 from services.auth import ANONYMOUS, AccountSecurity, current_viewer, viewer_from_access_token
 from services.availability import SlotLimits
 from services.calendar_feeds import FeedAddress
@@ -80,7 +81,7 @@ class LockstepSchema(strawberry.Schema):
         operation's name, a hash of its text and the error are logged instead, never the text or its variables."""
         for error in errors:
             original = error.original_error
-            if isinstance(original, ServiceError):
+            if isinstance(original, ServiceError | ScalarInputError):
                 continue
             # Without an original exception the request itself was wrong (syntax, validation): the client's mistake.
             level = logging.ERROR if original is not None else logging.WARNING
@@ -123,7 +124,7 @@ class HideSuggestions(SchemaExtension):
         yield
 
 
-class ExecutionWithoutSuggestions(FlatListExecutionContext):
+class ExecutionWithoutSuggestions(ClearVariableErrorsExecution):
     """Execution whose variable errors carry no hints either (a misspelled enum value in `variables`)."""
 
     @classmethod
@@ -158,13 +159,14 @@ def build_schema(settings: Settings | None = None) -> LockstepSchema:
         FreshLoaders,
         CurrentViewer,
         RefuseControlCharacters,
+        ClearLiteralErrors,
     ]
-    execution: type[StrawberryGraphQLCoreExecutionContext] = FlatListExecutionContext
+    execution: type[StrawberryGraphQLCoreExecutionContext] = ClearVariableErrorsExecution
     if settings is not None and not settings.introspection:
         extensions += [DisableIntrospection, HideSuggestions]
         execution = ExecutionWithoutSuggestions
     schema = LockstepSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
-                            execution_context_class=execution)
+                            execution_context_class=execution, scalar_overrides=SCALARS)
     schema.documents = documents
     return schema
 

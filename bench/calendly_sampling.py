@@ -28,7 +28,7 @@ from tests.support.graphql import Shop
 
 BOOKINGS = """query($staff: ID!, $from: DateTime!, $to: DateTime!) {
   bookings(filter: {staffId: $staff, from: $from, to: $to, status: CONFIRMED}, first: 5) {
-    edges { node { startsAt source } } } }"""
+    ... on BookingConnection { edges { node { startsAt source } } } } }"""
 UNKNOWN_CHANNEL = "floor-unknown-channel"
 
 
@@ -100,7 +100,7 @@ class Pollers:
 
         def listed(data: dict[str, Any]) -> bool:
             return any(datetime.fromisoformat(edge["node"]["startsAt"]) == start
-                       for edge in data["bookings"]["edges"])
+                       for edge in data["bookings"].get("edges", ()))
 
         def gone(data: dict[str, Any]) -> bool:
             return not any(datetime.fromisoformat(slot["start"]) == start

@@ -26,18 +26,21 @@ from schema.payloads import (
     BookingPayload,
     BookingQueryResult,
     BookingResult,
+    BookingsResult,
     StaffSchedule,
     StaffScheduleResult,
 )
 from schema.types import Booking, BookingConnection, BookingEdge, BusyBlock, PageInfo, ScheduleEntry, Slot, StaffMember
+from schema.zones import in_zone
 from services import availability, booking_queries, bookings, validation
 from services.access import is_member
 from services.auth import Viewer
-from services.bookings import BookingRequest, CustomerDetails
-from services.errors import NotAuthorizedError
+from services.booking_party import BookingRequest, CustomerDetails
 from services.quotas import at_most
 
 From = Annotated[datetime, strawberry.argument(name="from")]
+TimeZone = Annotated[str | None, strawberry.argument(
+    description="IANA zone to give every date-time in (e.g. Europe/Berlin); without it they are given in UTC")]
 
 
 @permission(AllowAny())
@@ -58,23 +61,27 @@ async def available_slots(
                                              cache=context.slot_cache)
     # Each staff member's ID is encoded once, however many slots list them.
     ids = {staff_id: encode_id("StaffMember", staff_id) for staff_id in set().union(*(s.staff_ids for s in found))}
-    slots = [Slot(start=slot.start.astimezone(zone), end=slot.end.astimezone(zone),
+    slots = [Slot(start=in_zone(slot.start, zone), end=in_zone(slot.end, zone),
                   staff_ids=[ids[staff_id] for staff_id in slot.staff_ids]) for slot in found]
     return AvailableSlots(time_zone=time_zone, slots=slots)
 
 
 @permission(IsSignedIn())
 @typed_errors
-async def staff_schedule(staff_id: strawberry.ID, from_: From, to: datetime, info: Info) -> StaffScheduleResult:
+async def staff_schedule(staff_id: strawberry.ID, from_: From, to: datetime, info: Info,
+                         time_zone: TimeZone = None) -> StaffScheduleResult:
     """Bookings and busy blocks of one staff member, for staff and owners of the business."""
+    zone = validation.answer_zone(time_zone, ["timeZone"])
     staff_pk = pk(staff_id, "StaffMember", ["staffId"])
     entries = await availability.staff_schedule(viewer_of(info), staff_pk, from_, to)
     staff = await StaffModel.get(id=staff_pk)
     return StaffSchedule(staff=StaffMember.from_model(staff), entries=[
-        ScheduleEntry(kind=ScheduleEntryKind(entry.kind), starts_at=entry.starts_at, ends_at=entry.ends_at,
-                      title=entry.title,
-                      booking=Booking.from_model(entry.booking, for_business=True) if entry.booking else None,
-                      busy_block=BusyBlock.from_model(entry.busy_block, entry.title) if entry.busy_block else None)
+        ScheduleEntry(kind=ScheduleEntryKind(entry.kind), starts_at=in_zone(entry.starts_at, zone),
+                      ends_at=in_zone(entry.ends_at, zone), title=entry.title,
+                      booking=Booking.from_model(entry.booking, for_business=True, zone=zone) if entry.booking
+                      else None,
+                      busy_block=BusyBlock.from_model(entry.busy_block, entry.title, zone) if entry.busy_block
+                      else None)
         for entry in entries])
 
 
@@ -89,13 +96,17 @@ async def booking_payload(viewer: Viewer, rows: list[BookingModel]) -> BookingPa
 @permission(IsSignedIn())
 @typed_errors
 async def create_booking(input: CreateBookingInput, info: Info) -> BookingResult:
+    ids = validation.FieldChecks()  # every malformed ID at once; the service then checks every other field
+    service_id = ids.check(pk, input.service_id, "Service", ["input", "serviceId"])
+    staff_id = ids.check(optional_pk, input.staff_id, "StaffMember", ["input", "staffId"])
     customer = None
     if input.customer is not None:
-        customer = CustomerDetails(user_id=optional_pk(input.customer.user_id, "User", ["input", "customer", "userId"]),
-                                   name=input.customer.name, email=input.customer.email, phone=input.customer.phone)
+        customer = CustomerDetails(
+            user_id=ids.check(optional_pk, input.customer.user_id, "User", ["input", "customer", "userId"]),
+            name=input.customer.name, email=input.customer.email, phone=input.customer.phone)
+    ids.done()
     request = BookingRequest(
-        service_id=pk(input.service_id, "Service", ["input", "serviceId"]), starts_at=input.starts_at,
-        staff_id=optional_pk(input.staff_id, "StaffMember", ["input", "staffId"]), customer=customer,
+        service_id=service_id, starts_at=input.starts_at, staff_id=staff_id, customer=customer,
         walk_in=input.walk_in, customer_notes=input.customer_notes, merchant_notes=input.merchant_notes,
         recurrence=input.recurrence)
     rows = await bookings.create_booking(viewer_of(info), request, info.context.now())
@@ -129,26 +140,30 @@ async def update_booking_notes(input: UpdateBookingNotesInput, info: Info) -> Bo
 
 @permission(IsSignedIn())
 @typed_errors
-async def booking(id: strawberry.ID, info: Info) -> BookingQueryResult:
+async def booking(id: strawberry.ID, info: Info, time_zone: TimeZone = None) -> BookingQueryResult:
+    zone = validation.answer_zone(time_zone, ["timeZone"])
     row = await booking_queries.get_booking(viewer_of(info), pk(id, "Booking", ["id"]))
-    return Booking.from_model(row, for_business=await is_member(viewer_of(info), row.business_id))
+    return Booking.from_model(row, for_business=await is_member(viewer_of(info), row.business_id), zone=zone)
 
 
+@permission(IsSignedIn())
+@typed_errors
 async def booking_list(info: Info, filter: BookingFilter | None = None, first: int = 20,
-                       after: str | None = None) -> BookingConnection:
+                       after: str | None = None, time_zone: TimeZone = None) -> BookingsResult:
     """The bookings the viewer may see, oldest start first: a customer's own, or their business's."""
     viewer = viewer_of(info)
-    if not IsSignedIn().allows(viewer):
-        raise NotAuthorizedError(IsSignedIn().denial(viewer))
+    checks = validation.FieldChecks()
+    zone = checks.check(validation.answer_zone, time_zone, ["timeZone"])
     where = filter or BookingFilter()
     criteria = booking_queries.BookingFilter(
-        business_id=optional_pk(where.business_id, "Business", ["filter", "businessId"]),
-        staff_id=optional_pk(where.staff_id, "StaffMember", ["filter", "staffId"]),
+        business_id=checks.check(optional_pk, where.business_id, "Business", ["filter", "businessId"]),
+        staff_id=checks.check(optional_pk, where.staff_id, "StaffMember", ["filter", "staffId"]),
         starts_from=where.from_, starts_before=where.to,
         status=BookingStatusModel(where.status.value) if where.status else None)
-    page = await booking_queries.list_bookings(viewer, criteria, first, after)
+    page = await booking_queries.list_bookings(viewer, criteria, first, after, checks)
     member = {row.business_id: await is_member(viewer, row.business_id) for row in page.bookings}
-    edges = [BookingEdge(cursor=cursor, node=Booking.from_model(row, for_business=member[row.business_id]))
+    edges = [BookingEdge(cursor=cursor, node=Booking.from_model(row, for_business=member[row.business_id],
+                                                                zone=zone))
              for row, cursor in zip(page.bookings, page.cursors, strict=True)]
     return BookingConnection(edges=edges, page_info=PageInfo(has_next_page=page.has_next_page,
                                                              end_cursor=page.cursors[-1] if page.cursors else None))

@@ -52,7 +52,7 @@ R = TypeVar("R")
 
 def to_typed_error(error: ServiceError) -> Any:
     if isinstance(error, InvalidInputError):
-        return ValidationError(message=error.message, path=[str(part) for part in error.path])
+        return ValidationError.of([(problem.path, problem.message) for problem in error.problems])
     if isinstance(error, NotFoundError):
         return NotFound(message=error.message, path=[str(part) for part in error.path])
     if isinstance(error, SlotUnavailableError):
@@ -93,6 +93,21 @@ def _management_error(error: ServiceError) -> Any:
                            reason=BookingRefusalReason(refusal.reason), message=refusal.message)
             for refusal in error.refusals])
     raise error
+
+
+class BadUserInput(InvalidInputError):
+    """Invalid arguments of a field whose answer cannot carry a ValidationError (`node`, `nodes`): a GraphQL error
+    whose extensions say BAD_USER_INPUT, the first invalid argument's path, and every invalid field's."""
+
+    @classmethod
+    def of_error(cls, error: InvalidInputError) -> BadUserInput:
+        return cls(error.path, error.message, more=error.problems[1:])
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": "BAD_USER_INPUT", "argumentPath": [str(part) for part in self.path],
+                "fields": [{"path": [str(part) for part in problem.path], "message": problem.message}
+                           for problem in self.problems]}
 
 
 def typed_errors(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

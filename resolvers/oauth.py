@@ -22,8 +22,8 @@ async def start_calendar_connection(input: StartCalendarConnectionInput, info: I
     that this server configures) from a phone or the web: open the returned URL."""
     gateway = info.context.oauth.get(input.provider.value)
     if gateway is None:
-        return ValidationError(message=f"{input.provider.name.title()} calendars cannot be connected by OAuth on this "
-                                       "server", path=["input", "provider"])
+        return ValidationError.of([(["input", "provider"], f"{input.provider.name.title()} calendars cannot be "
+                                                           "connected by OAuth on this server")])
     start = await oauth_connections.start_calendar_connection(
         viewer_of(info), pk(input.staff_id, "StaffMember", ["input", "staffId"]), input.return_url, gateway,
         info.context.allowed_return_urls, info.context.vault, info.context.now())

@@ -18,6 +18,7 @@ from resolvers import (
     journal,
     live,
     mail,
+    nodes,
     notifications,
     oauth,
     previews,
@@ -27,7 +28,8 @@ from resolvers import (
     staff_management,
     sync,
 )
-from schema.types import BookingConnection, Business, User
+from schema.payloads import BookingsResult, MyBusinessesResult
+from schema.types import User
 
 
 @strawberry.type
@@ -35,14 +37,14 @@ class Query:
     viewer: User | None = strawberry.field(resolver=auth.viewer)
     business = strawberry.field(resolver=setup.business)
     business_by_slug = strawberry.field(resolver=business_profile.business_by_slug)
-    my_businesses: list[Business] = strawberry.field(resolver=setup.my_businesses)
+    my_businesses: MyBusinessesResult = strawberry.field(resolver=setup.my_businesses)
     service = strawberry.field(resolver=setup.service)
     available_slots = strawberry.field(resolver=bookings.available_slots)
     staff_schedule = strawberry.field(resolver=bookings.staff_schedule)
     calendar_events = strawberry.field(resolver=journal.calendar_events)
     slot_explanation = strawberry.field(resolver=journal.slot_explanation_of)
     booking = strawberry.field(resolver=bookings.booking)
-    bookings: BookingConnection = strawberry.field(resolver=bookings.booking_list)
+    bookings: BookingsResult = strawberry.field(resolver=bookings.booking_list)
     calendar_connections = strawberry.field(resolver=calendars.calendar_connections)
     calendly_event_types = strawberry.field(resolver=appointment_accounts.calendly_event_types)
     connection_preview = strawberry.field(resolver=previews.connection_preview)
@@ -54,6 +56,8 @@ class Query:
     mail_preferences = strawberry.field(resolver=mail.mail_preferences)
     calendar_feeds = strawberry.field(resolver=feeds.calendar_feed_list)
     export_bookings = strawberry.field(resolver=feeds.export_bookings)
+    node = strawberry.field(resolver=nodes.node)
+    nodes = strawberry.field(resolver=nodes.nodes)
 
 
 @strawberry.type

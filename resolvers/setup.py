@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from models import Business as BusinessModel, Service as ServiceModel, Staff as StaffModel
 from resolvers.errors import pk, typed_errors
-from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, permission, viewer_of
+from resolvers.permissions import IS_BUSINESS_SIDE, IS_OWNER, AllowAny, IsSignedIn, permission, viewer_of
 from schema.inputs import (
     AddScheduleOverrideInput,
     BlockTimeInput,
@@ -28,11 +28,12 @@ from schema.payloads import (
     BusyBlockResult,
     CreateStaffPayload,
     CreateStaffResult,
+    MyBusinessesResult,
     ScheduleOverrideResult,
     ServiceResult,
     StaffMemberResult,
 )
-from schema.types import Business, BusyBlock, ScheduleOverride, Service, StaffMember
+from schema.types import Business, BusinessList, BusyBlock, ScheduleOverride, Service, StaffMember
 from services import businesses, schedules
 from services.access import block_title
 from services.businesses import Price, ServiceFields
@@ -40,6 +41,7 @@ from services.errors import NotFoundError
 from services.quotas import DAYS_PER_WEEK, Quotas, at_most
 from services.schedules import ClockRange, WeekdayHours
 from services.staff_priorities import PriorityOf
+from services.validation import FieldChecks
 
 
 @permission(IS_OWNER)
@@ -58,15 +60,16 @@ async def create_staff(input: CreateStaffInput, info: Info) -> CreateStaffResult
     return CreateStaffPayload(staff=StaffMember.from_model(staff), invite_code=code)
 
 
-def _staff_pks(ids: Sequence[str] | None, quotas: Quotas) -> list[int] | None:
+def _staff_pks(ids: Sequence[str] | None, quotas: Quotas, checks: FieldChecks) -> list[int] | None:
     if ids is None:
         return None
     # A service cannot have more staff than its business may have.
     at_most(ids, quotas.staff_per_business, ["input", "staffIds"], "staff per service")
-    return [pk(value, "StaffMember", ["input", "staffIds", index]) for index, value in enumerate(ids)]
+    return [checks.check(pk, value, "StaffMember", ["input", "staffIds", index]) for index, value in enumerate(ids)]
 
 
-def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quotas) -> ServiceFields:
+def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quotas, checks: FieldChecks
+                    ) -> ServiceFields:
     """The service fields of either input; on update an omitted field is None and stays as it is (the price: left
     out stays, null removes it)."""
     values = {name: getattr(input, name) for name in (
@@ -76,24 +79,27 @@ def _service_fields(input: CreateServiceInput | UpdateServiceInput, quotas: Quot
     policy = None if input.assignment_policy is None else input.assignment_policy.value
     given = input.price is not strawberry.UNSET
     price = Price(input.price.amount_minor, input.price.currency) if given and input.price is not None else None
-    return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas), assignment_policy=policy,
-                         staff_priorities=_priorities(input.staff_priorities, quotas), price=price,
+    return ServiceFields(**values, staff_ids=_staff_pks(staff, quotas, checks), assignment_policy=policy,
+                         staff_priorities=_priorities(input.staff_priorities, quotas, checks), price=price,
                          clear_price=given and input.price is None)
 
 
-def _priorities(entries: Sequence[StaffPriorityInput] | None, quotas: Quotas) -> list[PriorityOf] | None:
+def _priorities(entries: Sequence[StaffPriorityInput] | None, quotas: Quotas, checks: FieldChecks
+                ) -> list[PriorityOf] | None:
     if entries is None:
         return None
     at_most(entries, quotas.staff_per_business, ["input", "staffPriorities"], "staff priorities")
-    return [PriorityOf(pk(entry.staff_id, "StaffMember", ["input", "staffPriorities", index, "staffId"]),
+    return [PriorityOf(checks.check(pk, entry.staff_id, "StaffMember", ["input", "staffPriorities", index, "staffId"]),
                        entry.priority) for index, entry in enumerate(entries)]
 
 
 @permission(IS_OWNER)
 @typed_errors
 async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult:
-    fields = _service_fields(input, info.context.quotas)
-    business_id = pk(input.business_id, "Business", ["input", "businessId"])
+    ids = FieldChecks()  # every malformed ID at once; the service then checks every other field
+    business_id = ids.check(pk, input.business_id, "Business", ["input", "businessId"])
+    fields = _service_fields(input, info.context.quotas, ids)
+    ids.done()
     return Service.from_model(await businesses.create_service(viewer_of(info), business_id, fields,
                                                               info.context.quotas,
                                                               info.context.slot_limits.min_step_minutes))
@@ -102,8 +108,10 @@ async def create_service(input: CreateServiceInput, info: Info) -> ServiceResult
 @permission(IS_OWNER)
 @typed_errors
 async def update_service(input: UpdateServiceInput, info: Info) -> ServiceResult:
-    fields = _service_fields(input, info.context.quotas)
-    service_id = pk(input.id, "Service", ["input", "id"])
+    ids = FieldChecks()
+    service_id = ids.check(pk, input.id, "Service", ["input", "id"])
+    fields = _service_fields(input, info.context.quotas, ids)
+    ids.done()
     return Service.from_model(await businesses.update_service(viewer_of(info), service_id, fields,
                                                                  info.context.slot_limits.min_step_minutes))
 
@@ -178,15 +186,15 @@ async def business(id: strawberry.ID, info: Info) -> BusinessResult:
     return Business.from_model(found)
 
 
-async def my_businesses(info: Info) -> list[Business]:
+@permission(IsSignedIn())
+@typed_errors
+async def my_businesses(info: Info) -> MyBusinessesResult:
     """The businesses the viewer owns or works for."""
     viewer = viewer_of(info)
-    if viewer.user_id is None:
-        return []
     owned = await BusinessModel.filter(owner_id=viewer.user_id).order_by("id")
     staff_of = await StaffModel.filter(user_id=viewer.user_id).values_list("business_id", flat=True)
     worked = await BusinessModel.filter(id__in=list(staff_of)).order_by("id")
-    return [Business.from_model(row) for row in [*owned, *worked]]
+    return BusinessList(businesses=[Business.from_model(row) for row in [*owned, *worked]])
 
 
 @permission(AllowAny())

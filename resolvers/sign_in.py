@@ -109,7 +109,7 @@ async def sign_in_with_provider_token(input: SignInWithProviderTokenInput, info:
 async def link_sign_in_provider(input: LinkSignInProviderInput, info: Info) -> SignInMethodsResult:
     """Link a provider's account to the viewer's, by a phone's token or the web flow's link code."""
     if (input.token is None) == (input.code is None):
-        return ValidationError(message="Give either a token or a code", path=["input"])
+        return ValidationError.of([(["input"], "Give either a token or a code")])
     context = info.context
     if input.token is not None:
         found = await sign_in_links.link_with_token(viewer_of(info), _gateway(info, input.provider), input.token,

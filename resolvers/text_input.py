@@ -1,9 +1,9 @@
 """One check of every string a client sends, before any resolver runs: arguments and input fields at any depth.
 
 A string with a forbidden character (services.validation.plain_text) is refused with the field's typed
-ValidationError, naming the path of the offending value (["input", "note"], ["staffIds", 2]); a field whose result
-has no ValidationError member (a list such as `bookings`) answers with an error instead. Either way the resolver
-never runs, so nothing is written.
+ValidationError, naming the path of every offending value (["input", "note"], ["staffIds", 2]); a field whose result
+has no ValidationError member (`node`, `nodes`) answers with an error instead. Either way the resolver never runs,
+so nothing is written.
 """
 
 from __future__ import annotations
@@ -14,33 +14,38 @@ from typing import Any
 from graphql import GraphQLNonNull, GraphQLUnionType
 from strawberry.extensions import SchemaExtension
 
+from resolvers.errors import BadUserInput
 from schema.errors import ValidationError
 from services.errors import InvalidInputError
-from services.validation import plain_text
+from services.validation import FieldChecks, plain_text
 
 Path = list[str | int]
 
 
 def refused_text(value: Any, path: Path) -> InvalidInputError | None:
-    """The refusal of the first string inside `value` (a GraphQL argument: scalars, lists and input objects) that
-    holds a forbidden character, or None."""
+    """The refusal of every string inside `value` (GraphQL arguments: scalars, lists and input objects) that holds a
+    forbidden character, in input order, or None."""
+    checks = FieldChecks()
+    _check_strings(value, path, checks)
+    try:
+        checks.done()
+    except InvalidInputError as refusal:
+        return refusal
+    return None
+
+
+def _check_strings(value: Any, path: Path, checks: FieldChecks) -> None:
     if isinstance(value, str):
-        try:
-            plain_text(value, path)
-        except InvalidInputError as error:
-            return error
-        return None
+        checks.check(plain_text, value, path)
+        return
     if isinstance(value, Mapping):
         items: Any = value.items()
     elif isinstance(value, list | tuple):
         items = enumerate(value)
     else:
-        return None
+        return
     for key, item in items:
-        refusal = refused_text(item, [*path, key])
-        if refusal is not None:
-            return refusal
-    return None
+        _check_strings(item, [*path, key], checks)
 
 
 def _answers_validation_errors(info: Any) -> bool:
@@ -54,6 +59,6 @@ class RefuseControlCharacters(SchemaExtension):
             refusal = refused_text(kwargs, [])
             if refusal is not None:
                 if _answers_validation_errors(info):
-                    return ValidationError(message=refusal.message, path=[str(part) for part in refusal.path])
-                raise refusal
+                    return ValidationError.of([(problem.path, problem.message) for problem in refusal.problems])
+                raise BadUserInput.of_error(refusal)
         return _next(root, info, *args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 
@@ -16,9 +17,25 @@ class UserError:
     message: str
 
 
-@strawberry.type(description="An input field is invalid; `path` names it, e.g. [\"input\", \"days\", \"0\", \"end\"].")
+@strawberry.type(description="One invalid input field: `path` names it, e.g. [\"input\", \"days\", \"0\", \"end\"], "
+                             "and `message` says what to change.")
+class FieldError:
+    path: list[str]
+    message: str
+
+
+@strawberry.type(description="The input is invalid. `fields` lists every invalid field, in the order they were "
+                             "checked; `message` and `path` are the first one's (`path` names it, e.g. [\"input\", "
+                             "\"days\", \"0\", \"end\"]).")
 class ValidationError(UserError):
     path: list[str]
+    fields: list[FieldError]
+
+    @classmethod
+    def of(cls, problems: Sequence[tuple[Sequence[str | int], str]]) -> ValidationError:
+        """The error of these (path, message) problems, the first one first."""
+        fields = [FieldError(path=[str(part) for part in path], message=message) for path, message in problems]
+        return cls(message=fields[0].message, path=fields[0].path, fields=fields)
 
 
 @strawberry.type(description="The viewer may not do this (or is not signed in, or the access token expired).")

@@ -21,7 +21,19 @@ from schema.errors import (
     TooManySlots,
     ValidationError,
 )
-from schema.types import Booking, Business, BusyBlock, ScheduleEntry, ScheduleOverride, Service, Slot, StaffMember, User
+from schema.types import (
+    Booking,
+    BookingConnection,
+    Business,
+    BusinessList,
+    BusyBlock,
+    ScheduleEntry,
+    ScheduleOverride,
+    Service,
+    Slot,
+    StaffMember,
+    User,
+)
 
 
 @strawberry.type
@@ -80,6 +92,9 @@ BookingResult = Annotated[BookingPayload | ValidationError | NotAuthorized | Not
                           | MovedAtProviderOnly | StaffInactive | ServiceArchived, strawberry.union("BookingResult")]
 BookingQueryResult = Annotated[Booking | ValidationError | NotAuthorized | NotFound,
                                strawberry.union("BookingQueryResult")]
+BookingsResult = Annotated[BookingConnection | ValidationError | NotAuthorized | NotFound,
+                           strawberry.union("BookingsResult")]
+MyBusinessesResult = Annotated[BusinessList | NotAuthorized, strawberry.union("MyBusinessesResult")]
 AvailableSlotsResult = Annotated[AvailableSlots | ValidationError | NotFound | SlotQueryTooLarge | TooManySlots
                                  | ServiceArchived, strawberry.union("AvailableSlotsResult")]
 StaffScheduleResult = Annotated[StaffSchedule | ValidationError | NotAuthorized | NotFound,

@@ -20,6 +20,7 @@ from models import (
     SyncLogEntry as SyncLogEntryModel,
 )
 from schema.ids import encode_id
+from schema.node import Node
 from schema.sync_enums import (
     CaldavServerType,
     CalendarProvider,
@@ -50,7 +51,7 @@ class SyncHealth:
 
 
 @strawberry.type(description="One calendar inside a connection.")
-class ExternalCalendar:
+class ExternalCalendar(Node):
     id: strawberry.ID
     name: str
     colour: str
@@ -68,7 +69,7 @@ class ExternalCalendar:
 
 
 @strawberry.type(description="A staff member's link to one calendar account. Its credentials are never shown.")
-class CalendarConnection:
+class CalendarConnection(Node):
     id: strawberry.ID
     provider: CalendarProvider
     server_type: CaldavServerType | None
@@ -109,7 +110,7 @@ class DiscoveredCalendar:
 
 
 @strawberry.type(description="One sync action. `error` is a message safe to show; it never holds a secret.")
-class SyncLogEntry:
+class SyncLogEntry(Node):
     id: strawberry.ID
     direction: str = strawberry.field(description="export, import or none")
     action: str
@@ -142,7 +143,7 @@ class SyncLogConnection:
 
 
 @strawberry.type(description="A booking's event in one calendar (for a recurring series, the series' event).")
-class SyncItem:
+class SyncItem(Node):
     id: strawberry.ID
     state: SyncItemState
     booking_id: strawberry.ID
@@ -157,7 +158,7 @@ class SyncItem:
 
 @strawberry.type(description="A booking and the staff member's calendar disagree. `proposedStartsAt`/`EndsAt` is "
                              "where the calendar has the booking's event now (for a moved event).")
-class SyncConflict:
+class SyncConflict(Node):
     id: strawberry.ID
     kind: SyncConflictKind
     status: ConflictStatus
@@ -179,7 +180,7 @@ class SyncConflict:
 
 
 @strawberry.type
-class Notification:
+class Notification(Node):
     id: strawberry.ID
     kind: str
     message: str

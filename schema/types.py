@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 import strawberry
 from strawberry.permission import PermissionExtension
@@ -21,8 +21,10 @@ from models import (
 from schema.enums import AssignmentPolicy, BookingStatus, Role, ScheduleEntryKind, Weekday
 from schema.ids import encode_id
 from schema.money import Money
+from schema.node import Node
 from schema.permissions import IsBusinessMember, is_business_member
 from schema.sync_enums import BookingSource
+from schema.zones import in_zone
 
 
 def _MEMBERS_ONLY() -> PermissionExtension:
@@ -41,7 +43,7 @@ def time_range(start_minute: int, end_minute: int) -> TimeRange:
 
 
 @strawberry.type
-class User:
+class User(Node):
     id: strawberry.ID
     email: str
     name: str
@@ -59,7 +61,7 @@ class User:
 
 
 @strawberry.type
-class Business:
+class Business(Node):
     id: strawberry.ID
     name: str
     time_zone: str
@@ -104,7 +106,7 @@ class WeekdayHours:
 
 
 @strawberry.type
-class ScheduleOverride:
+class ScheduleOverride(Node):
     id: strawberry.ID
     date: date
     closed: bool
@@ -119,7 +121,7 @@ class ScheduleOverride:
 
 
 @strawberry.type(description="A person who can be booked.")
-class StaffMember:
+class StaffMember(Node):
     id: strawberry.ID
     name: str
     time_zone: str
@@ -157,7 +159,7 @@ class StaffPriority:
 
 
 @strawberry.type
-class Service:
+class Service(Node):
     id: strawberry.ID
     name: str
     duration_minutes: int
@@ -219,7 +221,7 @@ class Slot:
 
 
 @strawberry.type
-class Booking:
+class Booking(Node):
     id: strawberry.ID
     status: BookingStatus
     starts_at: datetime
@@ -241,16 +243,21 @@ class Booking:
     service_pk: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, booking: BookingModel, *, for_business: bool) -> Booking:
+    def from_model(cls, booking: BookingModel, *, for_business: bool, zone: tzinfo | None = None) -> Booking:
+        """`zone`: the zone every date-time is given in (the query's `timeZone`); None: as stored."""
         series_id = booking.series_id
+        cancelled_at = booking.cancelled_at
         return cls(
             id=encode_id("Booking", booking.id), status=BookingStatus(str(booking.status)),
-            starts_at=booking.starts_at, ends_at=booking.ends_at, customer_name=booking.customer_name,
+            starts_at=in_zone(booking.starts_at, zone), ends_at=in_zone(booking.ends_at, zone),
+            customer_name=booking.customer_name,
             customer_email=booking.customer_email, customer_phone=booking.customer_phone, walk_in=booking.walk_in,
             customer_notes=booking.customer_notes, merchant_notes=booking.merchant_notes if for_business else None,
             series_id=encode_id("BookingSeries", series_id) if series_id else None,
-            occurrence_index=booking.occurrence_index, version=booking.version, created_at=booking.created_at,
-            cancelled_at=booking.cancelled_at, source=BookingSource(booking.source),
+            occurrence_index=booking.occurrence_index, version=booking.version,
+            created_at=in_zone(booking.created_at, zone),
+            cancelled_at=None if cancelled_at is None else in_zone(cancelled_at, zone),
+            source=BookingSource(booking.source),
             cancel_reason=booking.cancel_reason, staff_pk=booking.staff_id,
             service_pk=booking.service_id,
         )
@@ -265,7 +272,7 @@ class Booking:
 
 
 @strawberry.type(description="Time taken by something other than a booking: an imported event or blocked time.")
-class BusyBlock:
+class BusyBlock(Node):
     id: strawberry.ID
     title: str = strawberry.field(description="The real title only for the staff member; others see \"Busy\"")
     starts_at: datetime
@@ -274,9 +281,9 @@ class BusyBlock:
     manual: bool
 
     @classmethod
-    def from_model(cls, block: BusyBlockModel, title: str) -> BusyBlock:
-        return cls(id=encode_id("BusyBlock", block.id), title=title, starts_at=block.starts_at, ends_at=block.ends_at,
-                   all_day=block.all_day, manual=block.source == "manual")
+    def from_model(cls, block: BusyBlockModel, title: str, zone: tzinfo | None = None) -> BusyBlock:
+        return cls(id=encode_id("BusyBlock", block.id), title=title, starts_at=in_zone(block.starts_at, zone),
+                   ends_at=in_zone(block.ends_at, zone), all_day=block.all_day, manual=block.source == "manual")
 
 
 @strawberry.type
@@ -305,3 +312,8 @@ class BookingEdge:
 class BookingConnection:
     edges: list[BookingEdge]
     page_info: PageInfo
+
+
+@strawberry.type(description="The businesses the viewer owns or works for, oldest first.")
+class BusinessList:
+    businesses: list[Business]

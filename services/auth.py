@@ -28,9 +28,9 @@ from tortoise.transactions import in_transaction
 
 from models import RefreshToken, Staff, User, UserRole
 from services.errors import AuthenticationError, InvalidInputError
-from services.passwords import PasswordHashing, check_new_password
+from services.passwords import PasswordHashing, check_new_password, refuse_weak_password
 from services.throttle import Attempt, AttemptThrottle
-from services.validation import text
+from services.validation import FieldChecks, text
 
 
 @dataclass(frozen=True)
@@ -140,10 +140,15 @@ async def sign_up(email: str, password: str, name: str, role: UserRole, security
     """A new account with a password, signed in. `welcome(user, db)` runs in the transaction that creates it (the
     mail that asks to verify the address is owed exactly when the account exists)."""
     async with security.throttle.attempt(Attempt("sign_up", client)):
-        address = normalise_email(email, ["input", "email"])
-        clean_name = text(name, ["input", "name"])
-        password_hash = await check_new_password(security.passwords, password, address, clean_name,
-                                                 ["input", "password"])
+        checks = FieldChecks()
+        address = checks.check(normalise_email, email, ["input", "email"])
+        clean_name = checks.check(text, name, ["input", "name"])
+        with checks.field():
+            # Judged against what was typed when the address or name is itself refused.
+            await refuse_weak_password(security.passwords, password, address or email, clean_name or name,
+                                       ["input", "password"])
+        checks.done()
+        password_hash = await security.passwords.hash(password)
         try:
             async with in_transaction() as db:
                 user = await User.create(email=address, name=clean_name, password_hash=password_hash, role=role,

@@ -1,8 +1,9 @@
-"""Who a new booking is for: a customer booking for themself, or staff booking for a named customer or a walk-in."""
+"""Who a booking is for: the request's customer details, checked, and whether customer rules apply."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from models import Booking, Service, User, UserRole
 from services import validation
@@ -21,35 +22,48 @@ class CustomerDetails:
     phone: str = ""
 
 
-async def booking_party(viewer: Viewer, service: Service, customer: CustomerDetails | None, walk_in: bool,
-                        merchant_notes: str) -> tuple[bool, dict[str, object]]:
-    """Whether customer rules apply to a new booking of `service`, and the customer fields of its rows: staff book
-    for a named customer (`customer`) or a walk-in; a customer books for themself."""
+@dataclass(frozen=True)
+class BookingRequest:
+    service_id: int
+    starts_at: datetime
+    staff_id: int | None = None  # None: any staff member who performs the service and is free
+    customer: CustomerDetails | None = None
+    walk_in: bool = False
+    customer_notes: str = ""
+    merchant_notes: str = ""
+    recurrence: str | None = None
+
+
+async def booking_party(viewer: Viewer, service: Service, request: BookingRequest,
+                        checks: validation.FieldChecks) -> tuple[bool, dict[str, object]]:
+    """Whether customer rules apply, and the customer fields of the new rows (their refusals go to `checks`)."""
     user_id = require_signed_in(viewer)
     if await is_member(viewer, service.business_id):
-        if walk_in:
-            name = (customer.name if customer else "").strip() or "Walk-in"
-            return False, {"customer_id": None, "customer_name": validation.text(name, ["input", "customer", "name"]),
-                           "walk_in": True}
-        if customer is None:
+        details = request.customer
+        if request.walk_in:
+            name = (details.name if details else "").strip() or "Walk-in"
+            return False, {"customer_id": None, "walk_in": True,
+                           "customer_name": checks.check(validation.text, name, ["input", "customer", "name"])}
+        if details is None:
             raise InvalidInputError(["input", "customer"], "Name the customer, or mark the booking as a walk-in")
-        if customer.user_id is not None:
-            account = await User.get_or_none(id=customer.user_id, role=UserRole.CUSTOMER)
+        if details.user_id is not None:
+            customer = await User.get_or_none(id=details.user_id, role=UserRole.CUSTOMER)
             # Only customers this business already knows: otherwise any owner could read any account's details.
-            known = account is not None and await Booking.exists(business_id=service.business_id,
-                                                                 customer_id=account.id)
-            if account is None or not known:
+            known = customer is not None and await Booking.exists(business_id=service.business_id,
+                                                                  customer_id=customer.id)
+            if customer is None or not known:
                 raise NotFoundError("Customer", ["input", "customer", "userId"])
-            return False, {"customer_id": account.id, "customer_name": account.name,
-                           "customer_email": account.email}
-        email = normalise_email(customer.email, ["input", "customer", "email"]) if customer.email.strip() else ""
-        name = validation.text(customer.name, ["input", "customer", "name"])
+            return False, {"customer_id": customer.id, "customer_name": customer.name,
+                           "customer_email": customer.email}
+        name = checks.check(validation.text, details.name, ["input", "customer", "name"])
+        email = checks.check(normalise_email, details.email, ["input", "customer", "email"]) if details.email.strip() \
+            else ""
         return False, {"customer_id": None, "customer_name": name, "customer_email": email,
-                       "customer_phone": validation.text(customer.phone, ["input", "customer", "phone"],
-                                                         max_length=40, required=False)}
+                       "customer_phone": checks.check(validation.text, details.phone, ["input", "customer", "phone"],
+                                                      max_length=40, required=False)}
     if viewer.role != UserRole.CUSTOMER:
         raise NotAuthorizedError("Only customers and this business's staff may book here")
-    if customer is not None or walk_in or merchant_notes:
+    if request.customer is not None or request.walk_in or request.merchant_notes:
         raise NotAuthorizedError("Customers book for themselves, without merchant notes")
     me = await User.get(id=user_id)
     return True, {"customer_id": me.id, "customer_name": me.name, "customer_email": me.email}

@@ -86,25 +86,40 @@ async def _visible(viewer: Viewer) -> Q:
     return Q(customer_id=user_id)
 
 
-async def list_bookings(viewer: Viewer, where: BookingFilter, first: int, after: str | None) -> BookingPage:
+def _page_size(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise InvalidInputError(["first"], f"Ask for between 1 and {MAX_PAGE} bookings")
+    return first
+
+
+async def list_bookings(viewer: Viewer, where: BookingFilter, first: int, after: str | None,
+                        checks: validation.FieldChecks | None = None) -> BookingPage:
+    """A page of the bookings the viewer may see. Every invalid argument is reported at once, with those the caller
+    found already in `checks` (IDs it could not decode: `where` holds None for them)."""
+    checks = validation.FieldChecks() if checks is None else checks
+    checks.check(_page_size, first)
+    starts_from = None if where.starts_from is None else checks.check(validation.instant, where.starts_from,
+                                                                      ["filter", "from"])
+    starts_before = None if where.starts_before is None else checks.check(validation.instant, where.starts_before,
+                                                                          ["filter", "to"])
+    position = checks.check(decode_cursor, after) if after else None
+    checks.done()
     query = Booking.filter(await _visible(viewer))
+    if starts_from is not None:
+        query = query.filter(starts_at__gte=starts_from.astimezone(UTC))
+    if starts_before is not None:
+        query = query.filter(starts_at__lt=starts_before.astimezone(UTC))
+    if position is not None:
+        when, ident = position
+        query = query.filter(Q(starts_at__gt=when) | Q(starts_at=when, id__gt=ident))
     if where.business_id is not None:
         query = query.filter(business_id=where.business_id)
     if where.staff_id is not None:
         if not await Staff.exists(id=where.staff_id):
             raise NotFoundError("Staff", ["filter", "staffId"])
         query = query.filter(staff_id=where.staff_id)
-    if where.starts_from is not None:
-        query = query.filter(starts_at__gte=validation.instant(where.starts_from, ["filter", "from"]).astimezone(UTC))
-    if where.starts_before is not None:
-        query = query.filter(starts_at__lt=validation.instant(where.starts_before, ["filter", "to"]).astimezone(UTC))
     if where.status is not None:
         query = query.filter(status=where.status)
-    if after:
-        when, ident = decode_cursor(after)
-        query = query.filter(Q(starts_at__gt=when) | Q(starts_at=when, id__gt=ident))
     rows = await query.order_by("starts_at", "id").limit(first + 1).select_related("service", "staff")
     page = rows[:first]
     return BookingPage(page, [encode_cursor(row) for row in page], len(rows) > first)

@@ -12,7 +12,7 @@ to the one its service's assignment policy picks, chosen under the candidates' l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -37,7 +37,7 @@ from services.assignment import assign_staff
 from services.auth import Viewer
 from services.availability import load_availability, slot_rules
 from services.booking_mail import booking_made, booking_moved, bookings_cancelled
-from services.booking_party import CustomerDetails, booking_party
+from services.booking_party import BookingRequest, booking_party
 from services.booking_queries import get_booking, refuse_provider_owned
 from services.booking_rules import occurrences, qualified_staff
 from services.customer_notices import CANCELLED, MOVED, tell_customers
@@ -53,18 +53,6 @@ from services.locks import lock_staff
 from services.transactions import savepoint
 
 
-@dataclass(frozen=True)
-class BookingRequest:
-    service_id: int
-    starts_at: datetime
-    staff_id: int | None = None  # None: any staff member who performs the service and is free
-    customer: CustomerDetails | None = None
-    walk_in: bool = False
-    customer_notes: str = ""
-    merchant_notes: str = ""
-    recurrence: str | None = None
-
-
 def outbox_row(topic: str, booking: Booking) -> OutboxEntry:
     """The outbox row a change of `booking` owes (written in the change's transaction; services.sync_dispatch)."""
     return OutboxEntry(topic=topic, aggregate_id=booking.id,
@@ -73,23 +61,29 @@ def outbox_row(topic: str, booking: Booking) -> OutboxEntry:
 
 
 async def create_booking(viewer: Viewer, request: BookingRequest, now: datetime) -> list[Booking]:
-    """Book one time, or every occurrence of a recurring rule all or nothing. Returns the rows, first one first."""
-    first = validation.instant(request.starts_at, ["input", "startsAt"]).astimezone(UTC)
+    """Book one time, or every occurrence of a recurring rule all or nothing. Returns the rows, first one first.
+    Every invalid field of the request is reported at once."""
     service = await Service.get_or_none(id=request.service_id)
     if service is None:
         raise NotFoundError("Service", ["input", "serviceId"])
     if service.archived_at is not None:
         raise ServiceArchivedError(["input", "serviceId"])
-    customer_rules, party = await booking_party(viewer, service, request.customer, request.walk_in,
-                                                request.merchant_notes)
+    checks = validation.FieldChecks()
+    start = checks.check(validation.instant, request.starts_at, ["input", "startsAt"])
+    customer_rules, party = await booking_party(viewer, service, request, checks)
     notes = {
-        "customer_notes": validation.text(request.customer_notes, ["input", "customerNotes"], max_length=2000,
-                                          required=False),
-        "merchant_notes": validation.text(request.merchant_notes, ["input", "merchantNotes"], max_length=2000,
-                                          required=False),
+        "customer_notes": checks.check(validation.text, request.customer_notes, ["input", "customerNotes"],
+                                       max_length=2000, required=False),
+        "merchant_notes": checks.check(validation.text, request.merchant_notes, ["input", "merchantNotes"],
+                                       max_length=2000, required=False),
     }
     candidates = await qualified_staff(service, None if request.staff_id is None else [request.staff_id],
                                        ["input", "staffId"], indexed=False)
+    if start is not None and candidates:
+        # The rule is read in each candidate's zone below; it is checked here with the first one's.
+        checks.check(occurrences, request.recurrence, start.astimezone(UTC), candidates[0].time_zone)
+    checks.done()
+    first = start.astimezone(UTC)
     if not candidates:
         raise SlotUnavailableError([first])
     # Every candidate's starts, before the transaction: a bad rule is refused without taking a lock.

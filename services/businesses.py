@@ -26,10 +26,12 @@ async def create_business(viewer: Viewer, name: str, time_zone: str, quotas: Quo
     user_id = require_signed_in(viewer)
     if viewer.role != UserRole.OWNER:
         raise NotAuthorizedError("Only business owner accounts may create a business")
-    clean_name = validation.text(name, ["input", "name"])
-    zone = validation.zone(time_zone, ["input", "timeZone"])
-    clean_address = validation.text(address, ["input", "address"], max_length=500, required=False)
-    clean_phone = validation.phone(phone, ["input", "phone"])
+    checks = validation.FieldChecks()
+    clean_name = checks.check(validation.text, name, ["input", "name"])
+    zone = checks.check(validation.zone, time_zone, ["input", "timeZone"])
+    clean_address = checks.check(validation.text, address, ["input", "address"], max_length=500, required=False)
+    clean_phone = checks.check(validation.phone, phone, ["input", "phone"])
+    checks.done()
     async with in_transaction() as connection:
         # Count and insert under the owner's lock, so concurrent requests cannot both take the last place.
         await lock_owner(user_id, connection)
@@ -44,9 +46,11 @@ async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, 
     """A new staff member and the one-time code with which they create their sign-in."""
     # Ownership first: a business that does not exist and one that is not yours get the same answer.
     await require_owner(viewer, business_id)
-    clean_name = validation.text(name, ["input", "name"])
-    address = normalise_email(email, ["input", "email"])
-    zone = validation.zone(time_zone, ["input", "timeZone"])
+    checks = validation.FieldChecks()
+    clean_name = checks.check(validation.text, name, ["input", "name"])
+    address = checks.check(normalise_email, email, ["input", "email"])
+    zone = checks.check(validation.zone, time_zone, ["input", "timeZone"])
+    checks.done()
     code, digest = invite_code()
     try:
         async with in_transaction() as connection:
@@ -113,30 +117,34 @@ MIN_SLOT_STEP_MINUTES = 5
 
 
 def _validated(fields: ServiceFields, min_step: int) -> dict[str, Any]:
+    """The fields given, checked all together (every invalid one is reported at once)."""
+    checks = validation.FieldChecks()
     values: dict[str, Any] = {}
     if fields.name is not None:
-        values["name"] = validation.text(fields.name, ["input", "name"])
+        values["name"] = checks.check(validation.text, fields.name, ["input", "name"])
     for attr, (input_name, low, high) in _LIMITS.items():
         value = getattr(fields, attr)
         if attr == "slot_step_minutes":
             low = min_step
         if value is not None:
-            values[attr] = validation.whole_number(value, ["input", input_name], minimum=low, maximum=high)
+            values[attr] = checks.check(validation.whole_number, value, ["input", input_name], minimum=low,
+                                        maximum=high)
     if fields.colour is not None:
-        values["colour"] = validation.colour(fields.colour, ["input", "colour"])
+        values["colour"] = checks.check(validation.colour, fields.colour, ["input", "colour"])
     if fields.assignment_policy is not None:
-        values["assignment_policy"] = staff_priorities.policy(fields.assignment_policy)
+        values["assignment_policy"] = checks.check(staff_priorities.policy, fields.assignment_policy)
     if fields.price is not None:
-        values["price_minor"] = validation.whole_number(fields.price.amount_minor, ["input", "price", "amountMinor"],
-                                                        minimum=0, maximum=MAX_PRICE_MINOR)
-        values["currency"] = validation.currency(fields.price.currency, ["input", "price", "currency"])
+        values["price_minor"] = checks.check(validation.whole_number, fields.price.amount_minor,
+                                             ["input", "price", "amountMinor"], minimum=0, maximum=MAX_PRICE_MINOR)
+        values["currency"] = checks.check(validation.currency, fields.price.currency, ["input", "price", "currency"])
     elif fields.clear_price:
         values["price_minor"], values["currency"] = None, ""
     if fields.description is not None:
-        values["description"] = validation.text(fields.description, ["input", "description"],
-                                                max_length=MAX_DESCRIPTION, required=False)
+        values["description"] = checks.check(validation.text, fields.description, ["input", "description"],
+                                             max_length=MAX_DESCRIPTION, required=False)
     if fields.image_url is not None:
-        values["image_url"] = validation.https_url(fields.image_url, ["input", "imageUrl"])
+        values["image_url"] = checks.check(validation.https_url, fields.image_url, ["input", "imageUrl"])
+    checks.done()
     return values
 
 

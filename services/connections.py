@@ -33,7 +33,7 @@ from models import (
 from services import validation
 from services.auth import Viewer
 from services.credentials import CredentialsUnreadable, CredentialVault
-from services.errors import InvalidInputError, NotFoundError, ServiceError
+from services.errors import FieldProblem, InvalidInputError, NotFoundError, ServiceError
 from services.locks import lock_staff
 from services.sync_dispatch import anchor_id, owe_upcoming_bookings
 from services.sync_health import announce_health, log_action
@@ -93,19 +93,29 @@ def require_connected(connection: CalendarConnection, path: Sequence[str | int])
 
 def _account_fields(server_type: str, server_url: str | None, username: str, password: str
                     ) -> tuple[str, str | None, str]:
+    checks = validation.FieldChecks()
     if server_type not in SERVER_TYPES:
-        raise InvalidInputError(["input", "providerType"], "Unknown CalDAV server type")
-    clean_user = validation.text(username, ["input", "username"], max_length=254)
-    if not password.strip():
-        raise InvalidInputError(["input", "password"], "Must not be empty")
-    if len(password) > 1000:
-        raise InvalidInputError(["input", "password"], "Use at most 1000 characters")
+        checks.problems.append(FieldProblem(("input", "providerType"), "Unknown CalDAV server type"))
+    clean_user = checks.check(validation.text, username, ["input", "username"], max_length=254)
+    checks.check(_password, password)
     url = (server_url or "").strip() or None
+    checks.check(_server_url, url)
+    checks.done()
+    return server_type, url, clean_user
+
+
+def _server_url(url: str | None) -> None:
     if url is not None:
         parts = urlsplit(url)
         if len(url) > 2000 or parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInputError(["input", "serverUrl"], "Give the server's http:// or https:// address")
-    return server_type, url, clean_user
+
+
+def _password(password: str) -> None:
+    if not password.strip():
+        raise InvalidInputError(["input", "password"], "Must not be empty")
+    if len(password) > 1000:
+        raise InvalidInputError(["input", "password"], "Use at most 1000 characters")
 
 
 async def test_calendar_connection(viewer: Viewer, staff_id: int, server_type: str, server_url: str | None,

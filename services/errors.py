@@ -29,10 +29,27 @@ class NotFoundError(ServiceError):
         self.path = list(path)
 
 
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid input field: its path (e.g. ("input", "days", 0, "end")) and what to change."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
 class InvalidInputError(ServiceError):
-    def __init__(self, path: Sequence[str | int], message: str) -> None:
+    """The input is invalid. `problems` lists every invalid field found, in the order they were checked; `path` and
+    `message` are the first's."""
+
+    def __init__(self, path: Sequence[str | int], message: str, *, more: Sequence[FieldProblem] = ()) -> None:
         super().__init__(message)
         self.path = list(path)
+        self.problems = [FieldProblem(tuple(path), message), *more]
+
+    @classmethod
+    def of(cls, problems: Sequence[FieldProblem]) -> InvalidInputError:
+        first, *rest = problems
+        return cls(first.path, first.message, more=rest)
 
 
 class SlotUnavailableError(ServiceError):

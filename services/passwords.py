@@ -116,10 +116,16 @@ def weakness(password: str, email: str, name: str) -> str | None:
     return f"{reason.rstrip('.')}. {hints}".strip()
 
 
-async def check_new_password(passwords: PasswordHashing, password: str, email: str, name: str,
-                             path: list[str | int]) -> str:
-    """The hash of a new password that is strong enough; a weak one is an InvalidInputError saying why."""
+async def refuse_weak_password(passwords: PasswordHashing, password: str, email: str, name: str,
+                               path: list[str | int]) -> None:
+    """A weak new password is an InvalidInputError saying why."""
     reason = await passwords.weakness(password, email, name)
     if reason is not None:
         raise InvalidInputError(path, reason)
+
+
+async def check_new_password(passwords: PasswordHashing, password: str, email: str, name: str,
+                             path: list[str | int]) -> str:
+    """The hash of a new password that is strong enough; a weak one is an InvalidInputError saying why."""
+    await refuse_weak_password(passwords, password, email, name, path)
     return await passwords.hash(password)

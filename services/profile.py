@@ -55,13 +55,16 @@ class ProfileChange:
 async def update_my_profile(viewer: Viewer, change: ProfileChange) -> User:
     """Change the viewer's own profile; bad input is refused before anything changes."""
     user_id = require_signed_in(viewer)
+    checks = validation.FieldChecks()
     fields: dict[str, str] = {}
     if change.name is not None:
-        fields["name"] = text(change.name, ["input", "name"])
+        fields["name"] = checks.check(text, change.name, ["input", "name"])
     if change.phone is not None:
-        fields["phone"] = validation.phone(change.phone, ["input", "phone"])
+        fields["phone"] = checks.check(validation.phone, change.phone, ["input", "phone"])
     if change.photo_url is not None:
-        fields["photo_url"] = validation.https_url(change.photo_url, ["input", "photoUrl"], max_length=MAX_PHOTO_URL)
+        fields["photo_url"] = checks.check(validation.https_url, change.photo_url, ["input", "photoUrl"],
+                                           max_length=MAX_PHOTO_URL)
+    checks.done()
     if fields:
         await User.filter(id=user_id).update(**fields)
     return await User.get(id=user_id)

@@ -17,6 +17,8 @@ from services.validation import Path
 DAYS_PER_WEEK = 7
 # markNotificationsRead: one screen of notifications (the notifications query answers at most 100 too).
 MAX_NOTIFICATIONS_PER_REQUEST = 100
+# nodes(ids): a screen's worth of objects to refetch, as many as a page of any list holds.
+MAX_NODES_PER_REQUEST = 100
 
 
 class Quota(Enum):

@@ -21,7 +21,7 @@ from models import (
 from services import live, validation
 from services.access import manages_schedule, require_schedule_manager
 from services.auth import Viewer
-from services.errors import InvalidInputError, NotFoundError
+from services.errors import FieldProblem, InvalidInputError, NotFoundError
 from services.locks import lock_staff
 
 MAX_BLOCK = timedelta(days=366)
@@ -55,29 +55,40 @@ class _Parsed:
     index: int  # its position in the input
 
 
+def _range(clock: ClockRange, path: list[str | int]) -> tuple[int, int]:
+    checks = validation.FieldChecks()
+    start = checks.check(_minute, clock.start, [*path, "start"])
+    end = checks.check(_minute, clock.end, [*path, "end"])
+    checks.done()
+    if start == MINUTES_PER_DAY:
+        raise InvalidInputError([*path, "start"], "A range cannot start at 24:00")
+    if end == start:
+        raise InvalidInputError([*path, "end"], "The end must differ from the start (00:00 to 24:00 is the whole day)")
+    # An end before the start is the next day's: 22:00-06:00 works through the night.
+    return start, end + MINUTES_PER_DAY if end < start else end
+
+
 def _parse(ranges: list[ClockRange], path: list[str | int]) -> list[_Parsed]:
+    """Every invalid range is reported; overlaps are looked for once every range is valid."""
+    checks = validation.FieldChecks()
     parsed: list[_Parsed] = []
     for index, clock in enumerate(ranges):
-        start = _minute(clock.start, [*path, index, "start"])
-        end = _minute(clock.end, [*path, index, "end"])
-        if start == MINUTES_PER_DAY:
-            raise InvalidInputError([*path, index, "start"], "A range cannot start at 24:00")
-        if end == start:
-            raise InvalidInputError([*path, index, "end"],
-                                    "The end must differ from the start (00:00 to 24:00 is the whole day)")
-        # An end before the start is the next day's: 22:00-06:00 works through the night.
-        parsed.append(_Parsed(start, end + MINUTES_PER_DAY if end < start else end, index))
+        with checks.field():
+            parsed.append(_Parsed(*_range(clock, [*path, index]), index))
+    checks.done()
     parsed.sort(key=lambda item: (item.start, item.end))
     for previous, current in itertools.pairwise(parsed):
         if current.start < previous.end:
-            raise InvalidInputError([*path, current.index], "This range overlaps another range of the same day")
+            checks.problems.append(FieldProblem((*path, current.index),
+                                                "This range overlaps another range of the same day"))
+    checks.done()
     return parsed
 
 
 def parse_ranges(ranges: list[ClockRange], path: list[str | int]) -> list[tuple[int, int]]:
     """Minutes since midnight for each range, sorted, rejecting equal ends and overlapping ranges (touching is
-    fine). A range whose end comes before its start runs into the next day: 22:00-06:00 is (1320, 1800), 22:00-00:00
-    the same as 22:00-24:00."""
+    fine), every invalid range at once. A range whose end comes before its start runs into the next day:
+    22:00-06:00 is (1320, 1800), 22:00-00:00 the same as 22:00-24:00."""
     return [(item.start, item.end) for item in _parse(ranges, path)]
 
 
@@ -100,10 +111,13 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
     days: dict[int, tuple[int, list[_Parsed]]] = {}
+    checks = validation.FieldChecks()
     for index, day in enumerate(week):
         if day.weekday in days:
-            raise InvalidInputError(["input", "days", index, "weekday"], "Each weekday may appear once")
-        days[day.weekday] = (index, _parse(day.ranges, ["input", "days", index, "ranges"]))
+            checks.problems.append(FieldProblem(("input", "days", index, "weekday"), "Each weekday may appear once"))
+        with checks.field():
+            days.setdefault(day.weekday, (index, _parse(day.ranges, ["input", "days", index, "ranges"])))
+    checks.done()
     _refuse_nights_overlapping_mornings(days)
     rows = [WorkingHoursRange(staff_id=staff.id, weekday=weekday, start_minute=item.start, end_minute=item.end)
             for weekday, (_, parsed) in days.items() for item in parsed]
@@ -133,9 +147,11 @@ async def add_schedule_override(
     """Set the hours of one local date: no ranges means closed. A second override of the same date replaces it."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
-    validation.calendar_date(day, ["input", "date"])
-    parsed = parse_ranges(ranges, ["input", "ranges"])
-    clean_note = validation.text(note, ["input", "note"], required=False)
+    checks = validation.FieldChecks()
+    checks.check(validation.calendar_date, day, ["input", "date"])
+    parsed = checks.check(parse_ranges, ranges, ["input", "ranges"])
+    clean_note = checks.check(validation.text, note, ["input", "note"], required=False)
+    checks.done()
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
         replaced_end = await _latest_end(staff.id, day, connection)
@@ -180,13 +196,16 @@ async def block_time(viewer: Viewer, staff_id: int, starts_at: datetime, ends_at
     block with its staff loaded."""
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
-    start = validation.instant(starts_at, ["input", "startsAt"]).astimezone(UTC)
-    end = validation.instant(ends_at, ["input", "endsAt"]).astimezone(UTC)
+    checks = validation.FieldChecks()
+    start = checks.check(validation.instant, starts_at, ["input", "startsAt"])
+    end = checks.check(validation.instant, ends_at, ["input", "endsAt"])
+    clean_title = checks.check(validation.text, title, ["input", "title"], required=False)
+    checks.done()
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         raise InvalidInputError(["input", "endsAt"], "The end must be after the start")
     if end - start > MAX_BLOCK:
         raise InvalidInputError(["input", "endsAt"], "Block at most 366 days at once")
-    clean_title = validation.text(title, ["input", "title"], required=False)
     async with in_transaction() as connection:
         await lock_staff(staff.id, connection)
         block = await BusyBlock.create(using_db=connection, staff=staff, source=BusyBlockSource.MANUAL,

@@ -22,6 +22,7 @@ from services.auth import Viewer
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
 from services.sync_dispatch import request_pull, retry_mapping
 from services.sync_health import HealthReport, health_report, log_action
+from services.validation import FieldChecks
 
 MAX_PAGE = 100
 _CURSOR_PREFIX = "log:"
@@ -63,6 +64,11 @@ def _cursor(entry: SyncLogEntry) -> str:
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{entry.id}".encode()).decode()
 
 
+def _page_size(first: int) -> None:
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidInputError(["first"], f"Ask for between 1 and {MAX_PAGE} entries")
+
+
 def _after_id(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
@@ -79,11 +85,13 @@ def _after_id(cursor: str) -> int:
 async def sync_log(viewer: Viewer, connection_id: int, first: int, after: str | None) -> SyncLogPage:
     """A page of the connection's sync log, newest entry first."""
     connection = await managed_connection(viewer, connection_id, ["connectionId"])
-    if not 1 <= first <= MAX_PAGE:
-        raise InvalidInputError(["first"], f"Ask for between 1 and {MAX_PAGE} entries")
+    checks = FieldChecks()
+    checks.check(_page_size, first)
+    before = checks.check(_after_id, after) if after else None
+    checks.done()
     query = SyncLogEntry.filter(connection_id=connection.id)
-    if after:
-        query = query.filter(id__lt=_after_id(after))
+    if before is not None:
+        query = query.filter(id__lt=before)
     rows = await query.order_by("-id").limit(first + 1)
     page = rows[:first]
     return SyncLogPage(page, [_cursor(row) for row in page], len(rows) > first)

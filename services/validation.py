@@ -1,10 +1,13 @@
-"""Checks shared by several use cases; each raises InvalidInputError naming the input field."""
+"""Checks shared by several use cases; each raises InvalidInputError naming the input field. FieldChecks runs
+the checks of one input's fields together, so that every invalid field is reported at once."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -12,9 +15,11 @@ from domain.currencies import is_currency
 from domain.slugs import slug_problem
 from domain.text import describe, forbidden_character
 from domain.zones import is_valid_zone, load_zone
-from services.errors import InvalidInputError
+from services.errors import FieldProblem, InvalidInputError
 
 Path = Sequence[str | int]
+P = ParamSpec("P")
+T = TypeVar("T")
 EARLIEST_YEAR = 1970
 LATEST_YEAR = 2999
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -23,6 +28,11 @@ MAX_URL_LENGTH = 2000
 
 def zone_info(value: str, path: Path) -> ZoneInfo:
     return load_zone(zone(value, path))
+
+
+def answer_zone(value: str | None, path: Path) -> ZoneInfo | None:
+    """The zone a query's optional `timeZone` asks its date-times in; None when it asks for none."""
+    return None if value is None else zone_info(value, path)
 
 
 def zone(value: str, path: Path) -> str:
@@ -114,3 +124,35 @@ def currency(value: str, path: Path) -> str:
     if not is_currency(value):
         raise InvalidInputError(path, f"{value!r} is not an ISO 4217 currency code (for example EUR or USD)")
     return value
+
+
+
+class FieldChecks:
+    """The checks of one input's fields. Each runs even when an earlier one refused its field, and `done()` then
+    raises one InvalidInputError listing every refusal in the order the checks ran.
+
+    A value whose check refused it is None until `done()` raises, so no value may be used before `done()`. Checks
+    that need other fields to be valid first (an end after its start) belong after it."""
+
+    def __init__(self) -> None:
+        self.problems: list[FieldProblem] = []
+
+    def check(self, check: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`check(*args, **kwargs)`, or None when it refuses (its refusal is kept)."""
+        try:
+            return check(*args, **kwargs)
+        except InvalidInputError as error:
+            self.problems.extend(error.problems)
+            return None  # type: ignore[return-value]
+
+    @contextmanager
+    def field(self) -> Iterator[None]:
+        """A block of checks (an awaited one, a loop) whose refusal is kept like `check`'s; the block stops there."""
+        try:
+            yield
+        except InvalidInputError as error:
+            self.problems.extend(error.problems)
+
+    def done(self) -> None:
+        if self.problems:
+            raise InvalidInputError.of(self.problems)

@@ -38,8 +38,8 @@ CONNECT = """mutation($input: ConnectCalendlyInput!) { connectCalendly(input: $i
   ... on ConnectionCheckFailed { problem message } ... on ValidationError { message path } } }"""
 MAP = """mutation($input: MapCalendlyEventTypeInput!) { mapCalendlyEventType(input: $input) { __typename
   ... on CalendlyEventType { uri serviceId } } }"""
-BOOKINGS = """query { bookings(first: 20) { edges { node { id startsAt endsAt status source customerName
-  customerEmail customerNotes } } } }"""
+BOOKINGS = """query { bookings(first: 20) { ... on BookingConnection { edges { node { id startsAt endsAt status
+  source customerName customerEmail customerNotes } } } } }"""
 CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { __typename } }"""
 RESCHEDULE = """mutation($input: RescheduleBookingInput!) { rescheduleBooking(input: $input) { __typename
   ... on MovedAtProviderOnly { message rescheduleUrl } } }"""

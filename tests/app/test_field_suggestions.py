@@ -15,7 +15,7 @@ from tests.support.graphql import GraphQLClient
 MISSPELLED_FIELD = "{ viewr { name } }"
 MISSPELLED_ARGUMENT = '{ conflicts(staffId: "1", statu: OPEN) { __typename } }'
 MISSPELLED_ENUM_LITERAL = '{ conflicts(staffId: "1", status: OPN) { __typename } }'
-MISSPELLED_ENUM_VARIABLE = "query($f: BookingFilter) { bookings(filter: $f) { pageInfo { hasNextPage } } }"
+MISSPELLED_ENUM_VARIABLE = "query($f: BookingFilter) { bookings(filter: $f) { __typename } }"
 
 
 async def _client(introspection: bool) -> AsyncIterator[GraphQLClient]:

@@ -85,8 +85,9 @@ async def test_staff_accept_invite_and_see_their_business(api: GraphQLClient) ->
     # then they are a staff user who sees exactly their business
     payload = data["acceptStaffInvite"]
     assert payload["user"] == {"role": "STAFF", "email": "sam@example.com"}
-    mine = await api("{ myBusinesses { id name } }", token=payload["accessToken"])
-    assert mine == {"myBusinesses": [{"id": shop.business_id, "name": "Fix-It"}]}
+    mine = await api("{ myBusinesses { ... on BusinessList { businesses { id name } } } }",
+                     token=payload["accessToken"])
+    assert mine == {"myBusinesses": {"businesses": [{"id": shop.business_id, "name": "Fix-It"}]}}
     # and the code cannot be used twice
     again = await api("""mutation($input: AcceptStaffInviteInput!) { acceptStaffInvite(input: $input) {
         __typename ... on ValidationError { path } } }""",

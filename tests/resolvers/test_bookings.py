@@ -196,7 +196,7 @@ async def test_bookings_list_pages_with_cursors_and_filters(api: GraphQLClient) 
         await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(hour)}},
                   customer["accessToken"])
     query = """query($after: String) { bookings(first: 2, after: $after, filter: {status: CONFIRMED}) {
-      edges { cursor node { startsAt } } pageInfo { hasNextPage endCursor } } }"""
+      ... on BookingConnection { edges { cursor node { startsAt } } pageInfo { hasNextPage endCursor } } } }"""
     page1 = (await api(query, {}, shop.owner_token))["bookings"]
     page2 = (await api(query, {"after": page1["pageInfo"]["endCursor"]}, shop.owner_token))["bookings"]
     assert [e["node"]["startsAt"] for e in page1["edges"]] == [utc(9), utc(11)]
@@ -213,7 +213,8 @@ async def test_date_filters_compare_instants_whatever_the_offset(api: GraphQLCli
     await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10)}}, customer["accessToken"])
     start = datetime.fromisoformat(utc(10))
     tokyo, los_angeles = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Los_Angeles")
-    query = """query($from: DateTime) { bookings(filter: {from: $from}) { edges { node { startsAt } } } }"""
+    query = """query($from: DateTime) { bookings(filter: {from: $from}) {
+      ... on BookingConnection { edges { node { startsAt } } } } }"""
     just_before = (start - timedelta(minutes=30)).astimezone(tokyo).isoformat()
     just_after = (start + timedelta(minutes=30)).astimezone(los_angeles).isoformat()
     assert len((await api(query, {"from": just_before}, shop.owner_token))["bookings"]["edges"]) == 1

@@ -65,10 +65,12 @@ async def test_a_booking_cursor_with_a_key_no_row_can_have_is_refused_as_invalid
     shop = await given_shop(api)
     customer = await sign_up(api, "c@example.com")
     await api(CREATE_BOOKING, {"input": {"serviceId": shop.service_id, "startsAt": at(10)}}, customer["accessToken"])
-    query = "query($after: String) { bookings(after: $after) { edges { node { id } } } }"
+    query = """query($after: String) { bookings(after: $after) { __typename
+      ... on ValidationError { message path } } }"""
     for key in (str(2**31), str(2**63), "1_0", " 1", "0001"):
         # when a cursor names such a key
         cursor = base64.urlsafe_b64encode(f"2030-01-07T09:00:00+00:00|{key}".encode()).decode()
-        body = await api.raw(query, {"after": cursor}, customer["accessToken"])
+        body = await api(query, {"after": cursor}, customer["accessToken"])
         # then the cursor is refused, not answered with an unexpected error
-        assert [error["message"] for error in body["errors"]] == ["This cursor is not valid"], key
+        assert body["bookings"] == {"__typename": "ValidationError", "message": "This cursor is not valid",
+                                    "path": ["after"]}, key

@@ -55,7 +55,8 @@ async def test_customers_never_see_merchant_notes(api: GraphQLClient) -> None:
               {"input": {"id": booking_id, "merchantNotes": "Difficult dog"}}, shop.owner_token)
     one = await api("query($id: ID!) { booking(id: $id) { ... on Booking { merchantNotes } } }", {"id": booking_id},
                     customer["accessToken"])
-    listed = await api("{ bookings { edges { node { merchantNotes } } } }", token=customer["accessToken"])
+    listed = await api("{ bookings { ... on BookingConnection { edges { node { merchantNotes } } } } }",
+                       token=customer["accessToken"])
     staff_view = await api("query($id: ID!) { booking(id: $id) { ... on Booking { merchantNotes } } }",
                            {"id": booking_id}, shop.owner_token)
     assert one["booking"] == {"merchantNotes": None}

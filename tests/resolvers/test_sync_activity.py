@@ -117,6 +117,10 @@ async def test_the_sync_log_pages_newest_first(api: GraphQLClient) -> None:
                                      "message": "This cursor is not valid"}
     assert too_many["syncLog"] == {"__typename": "ValidationError", "path": ["first"],
                                    "message": "Ask for between 1 and 100 entries"}
+    both = await api("""query($id: ID!) { syncLog(connectionId: $id, first: 0, after: "nonsense") {
+        ... on ValidationError { fields { path message } } } }""", {"id": connection_id}, token)
+    assert both["syncLog"] == {"fields": [{"path": ["first"], "message": "Ask for between 1 and 100 entries"},
+                                          {"path": ["after"], "message": "This cursor is not valid"}]}
 
 
 async def test_health_shows_lag_last_error_and_counts(api: GraphQLClient) -> None:

@@ -26,7 +26,8 @@ from models import (
 )
 from providers.base import RemoteCalendar
 from services.auth import Viewer
-from services.bookings import CANCEL_THIS, BookingRequest, cancel_booking, create_booking
+from services.booking_party import BookingRequest
+from services.bookings import CANCEL_THIS, cancel_booking, create_booking
 from services.errors import InvalidInputError
 from services.profile import FORMER_CUSTOMER, delete_my_account
 from services.sync_dispatch import claim_due_pushes, dispatch_outbox

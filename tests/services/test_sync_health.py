@@ -20,7 +20,8 @@ from models import (
     WorkingHoursRange,
 )
 from providers.base import RemoteCalendar
-from services.bookings import BookingRequest, CustomerDetails, create_booking
+from services.booking_party import BookingRequest, CustomerDetails
+from services.bookings import create_booking
 from services.sync_dispatch import dispatch_outbox
 from services.sync_health import health_report, record_failure, record_success
 from tests.fakes.memory import MemoryProvider

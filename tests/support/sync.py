@@ -20,7 +20,8 @@ from models import (
     WorkingHoursRange,
 )
 from services.auth import Viewer
-from services.bookings import BookingRequest, CustomerDetails, create_booking
+from services.booking_party import BookingRequest, CustomerDetails
+from services.bookings import create_booking
 
 
 @dataclass(frozen=True)
