@@ -58,7 +58,7 @@ def item_ref(value: str, path: list[str | int]) -> ItemRef:
 
 def _item(item: CandidateItem) -> DuplicateItem:
     return DuplicateItem(
-        id=item_id(item.ref), kind=DuplicateItemKind(item.ref.kind.value), starts_at=item.starts_at,
+        item_id=item_id(item.ref), kind=DuplicateItemKind(item.ref.kind.value), starts_at=item.starts_at,
         ends_at=item.ends_at, title=item.title,
         calendar=ExternalCalendar.from_model(item.calendar) if item.calendar else None,
         booking=Booking.from_model(item.booking, for_business=True) if item.booking else None,

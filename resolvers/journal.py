@@ -12,6 +12,8 @@ from resolvers.errors import optional_pk, pk, typed_errors
 from resolvers.permissions import IS_BUSINESS_SIDE, permission, viewer_of
 from schema.ids import encode_id
 from schema.journal_types import (
+    BLOCK_ENTRY,
+    BOOKING_ENTRY,
     BookingSyncState,
     CalendarEvent,
     CalendarEventConnection,
@@ -35,9 +37,10 @@ from services.quotas import at_most
 From = Annotated[datetime, strawberry.argument(name="from")]
 
 
-def _event(entry: JournalEntry, zone: tzinfo) -> CalendarEvent:
+def calendar_event(entry: JournalEntry, zone: tzinfo) -> CalendarEvent:
+    """The entry as a CalendarEvent, its times in `zone`."""
     return CalendarEvent(
-        id=encode_id("Booking" if entry.booking is not None else "BusyBlock", entry.ref),
+        id=encode_id(BOOKING_ENTRY if entry.booking is not None else BLOCK_ENTRY, entry.ref),
         kind=CalendarEventKind(entry.kind.value), starts_at=entry.starts_at.astimezone(zone),
         ends_at=entry.ends_at.astimezone(zone), all_day=entry.all_day, title=entry.title,
         source=CalendarEventSource(entry.source), status=CalendarEventStatus(entry.status.value),
@@ -80,7 +83,7 @@ async def calendar_events(
     staff = await journal.journal_staff(viewer_of(info), optional_pk(staff_id, "StaffMember", ["staffId"]),
                                         optional_pk(business_id, "Business", ["businessId"]))
     page = await journal.journal(viewer_of(info), staff, from_, to, criteria, first, after, info.context.now())
-    edges = [CalendarEventEdge(cursor=cursor, node=_event(entry, zone))
+    edges = [CalendarEventEdge(cursor=cursor, node=calendar_event(entry, zone))
              for entry, cursor in zip(page.entries, page.cursors, strict=True)]
     return CalendarEventConnection(time_zone=time_zone or "UTC", edges=edges, page_info=PageInfo(
         has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None))
@@ -97,7 +100,7 @@ async def slot_explanation_of(staff_id: strawberry.ID, start: datetime, end: dat
         optional_pk(service_id, "Service", ["serviceId"]),
         info.context.now())
     reasons = [UnbookableReason(kind=UnbookableReasonKind(reason.kind.value), message=reason.message,
-                                event=_event(reason.event, UTC) if reason.event is not None else None)
+                                event=calendar_event(reason.event, UTC) if reason.event is not None else None)
                for reason in found.reasons]
     return SlotExplanation(staff=StaffMember.from_model(found.staff), start=found.span.start, end=found.span.end,
                            bookable=not found.reasons, reasons=reasons, has_more_reasons=found.more_reasons)

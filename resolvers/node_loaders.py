@@ -3,15 +3,20 @@ rule as the query that lists it, through services.visible or the query's own ser
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from strawberry.types import Info
 
 from models import Business as BusinessModel, Service as ServiceModel, Staff as StaffModel
 from resolvers.calendars import connection_out
+from resolvers.journal import calendar_event
 from resolvers.node_registry import node_loader
 from resolvers.permissions import viewer_of
+from schema.calendar_feeds import CalendarFeed
+from schema.journal_types import BLOCK_ENTRY, BOOKING_ENTRY, CalendarEvent
 from schema.sync_types import CalendarConnection, ExternalCalendar, Notification, SyncConflict, SyncItem, SyncLogEntry
 from schema.types import Booking, Business, BusyBlock, ScheduleOverride, Service, StaffMember, User
-from services import booking_queries, visible
+from services import booking_queries, journal_entry, visible
 from services.access import block_title, is_member
 
 
@@ -87,3 +92,20 @@ async def sync_conflict(info: Info, key: int) -> SyncConflict:
 @node_loader("Notification")
 async def notification(info: Info, key: int) -> Notification:
     return Notification.from_model(await visible.own_notification(viewer_of(info), key))
+
+
+@node_loader("CalendarFeed")
+async def calendar_feed(info: Info, key: int) -> CalendarFeed:
+    viewer = viewer_of(info)
+    return CalendarFeed.from_model(await visible.own_calendar_feed(viewer, key), viewer.user_id)
+
+
+# A journal entry as calendarEvents shows it (without a timeZone: in UTC).
+@node_loader(BOOKING_ENTRY)
+async def booking_entry(info: Info, key: int) -> CalendarEvent:
+    return calendar_event(await journal_entry.booking_entry(viewer_of(info), key, info.context.now()), UTC)
+
+
+@node_loader(BLOCK_ENTRY)
+async def block_entry(info: Info, key: int) -> CalendarEvent:
+    return calendar_event(await journal_entry.block_entry(viewer_of(info), key, info.context.now()), UTC)

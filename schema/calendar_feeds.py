@@ -12,6 +12,7 @@ import strawberry
 from models import Business as BusinessModel, CalendarFeed as CalendarFeedModel, FeedKind, Staff as StaffModel
 from schema.errors import NotAuthorized, NotFound, UserError, ValidationError
 from schema.ids import encode_id
+from schema.node import Node
 from schema.types import Business, StaffMember
 
 
@@ -24,8 +25,7 @@ class CalendarFeedKind(Enum):
 
 @strawberry.type(description="A private, revocable address from which a calendar app reads bookings, read-only. "
                              "Its address holds a secret token and is shown once, when the feed is made.")
-class CalendarFeed:
-    id: strawberry.ID
+class CalendarFeed(Node):
     kind: CalendarFeedKind
     created_at: datetime
     revoked_at: datetime | None

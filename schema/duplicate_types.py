@@ -23,8 +23,8 @@ class DuplicateKind(Enum):
     SAME_EVENT_IN_TWO_CALENDARS = DomainDuplicateKind.SAME_EVENT_IN_TWO_CALENDARS.value
 
 
-@strawberry.enum(description="BOOKING_EVENT: the event Lockstep wrote for a booking in one calendar (its id is a "
-                             "SyncItem's); BUSY_BLOCK: an imported event; BOOKING: the booking itself, in a group "
+@strawberry.enum(description="BOOKING_EVENT: the event Lockstep wrote for a booking in one calendar (its itemId "
+                             "is a SyncItem's); BUSY_BLOCK: an imported event; BOOKING: the booking itself, in a group "
                              "where it has no event anywhere")
 class DuplicateItemKind(Enum):
     BOOKING = ItemKind.BOOKING.value
@@ -61,7 +61,8 @@ class MergeAction(Enum):
 
 @strawberry.type(description="One item of a group of likely duplicates")
 class DuplicateItem:
-    id: strawberry.ID = strawberry.field(description="A Booking, SyncItem or BusyBlock ID, by `kind`")
+    item_id: strawberry.ID = strawberry.field(description="The item's Booking, SyncItem or BusyBlock ID, by `kind` "
+                                                          "(what `suggestedKeepId`, `keep` and `remove` name)")
     kind: DuplicateItemKind
     starts_at: datetime
     ends_at: datetime

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from domain.journal import EventStatus, status_colour
 from schema.errors import NotAuthorized, NotFound, ValidationError
+from schema.node import Node
 from schema.types import Booking, BusyBlock, PageInfo, StaffMember
 
 
@@ -65,9 +66,17 @@ class BookingSyncState:
     state: CalendarSyncState
 
 
-@strawberry.type(description="One entry of the journal. Times are given in the time zone the query asked for.")
-class CalendarEvent:
-    id: strawberry.ID = strawberry.field(description="The ID of the booking or busy block")
+# The type names of entries' own global IDs, with the key of the booking or busy block behind them: an entry is not
+# the booking or block itself (it has its own title, status and sync states), so it never answers under their IDs.
+BOOKING_ENTRY = "BookingEntry"
+BLOCK_ENTRY = "BlockEntry"
+
+
+@strawberry.type(description="One entry of the journal. Times are given in the time zone the query asked for (in "
+                             "UTC when fetched by `node`).")
+class CalendarEvent(Node):
+    id: strawberry.ID = strawberry.field(description="The entry's own ID (not its booking's or busy block's: those "
+                                                     "are `booking` and `busyBlock`)")
     kind: CalendarEventKind
     starts_at: datetime
     ends_at: datetime

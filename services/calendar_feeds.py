@@ -154,9 +154,8 @@ async def revoke_feed(viewer: Viewer, feed_id: int, now: datetime) -> CalendarFe
     return feed
 
 
-async def viewer_feeds(viewer: Viewer) -> list[CalendarFeed]:
-    """The active feeds the viewer may manage, oldest first: a customer's own; a staff member's of themself; an
-    owner's of their businesses and of their staff members (whoever made them)."""
+async def listed_to(viewer: Viewer) -> Q:
+    """Which feeds are listed to the viewer (viewer_feeds): the active ones they may manage."""
     user_id = require_signed_in(viewer)
     if viewer.role == UserRole.OWNER:
         owned = await Business.filter(owner_id=user_id).values_list("id", flat=True)
@@ -166,7 +165,13 @@ async def viewer_feeds(viewer: Viewer) -> list[CalendarFeed]:
         where = Q(kind=FeedKind.STAFF, subject_id=profile.id) if profile else Q(id=-1)
     else:
         where = Q(kind=FeedKind.CUSTOMER, subject_id=user_id)
-    return await CalendarFeed.filter(where, revoked_at=None).order_by("id")
+    return where & Q(revoked_at=None)
+
+
+async def viewer_feeds(viewer: Viewer) -> list[CalendarFeed]:
+    """The active feeds the viewer may manage, oldest first: a customer's own; a staff member's of themself; an
+    owner's of their businesses and of their staff members (whoever made them)."""
+    return await CalendarFeed.filter(await listed_to(viewer)).order_by("id")
 
 
 async def _maker_still_may(feed: CalendarFeed) -> bool:

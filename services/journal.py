@@ -60,6 +60,10 @@ class JournalFilter:
     statuses: frozenset[EventStatus] = frozenset(EventStatus) - {EventStatus.CANCELLED}
 
 
+# Every entry of every kind, source and status: the entries `node` may answer.
+EVERY_ENTRY = JournalFilter(statuses=frozenset(EventStatus))
+
+
 def journal_filter(kinds: Sequence[str] | None, sources: Sequence[str] | None, statuses: Sequence[str] | None,
                    include_cancelled: bool) -> JournalFilter:
     """The filter of these kind, source and status values (None: every value; for statuses as
@@ -198,22 +202,31 @@ def _block_sources(where: JournalFilter) -> Q:
     return _any(chosen)
 
 
+def listed_bookings(staff_ids: list[int], span: Span, where: JournalFilter, now: datetime) -> QuerySet[Booking]:
+    """The bookings of these staff members that their journal lists over `span` under `where`."""
+    wanted = where.kinds is None or EventKind.BOOKING in where.kinds
+    query = Booking.filter(staff_id__in=staff_ids, ends_at__gt=span.start, starts_at__lt=span.end).filter(
+        _booking_statuses(where.statuses, now) if wanted else _any([]))
+    return query if where.sources is None else query.filter(source__in=sorted(where.sources))
+
+
+async def listed_blocks(staff_ids: list[int], span: Span, where: JournalFilter) -> QuerySet[BusyBlock]:
+    """The blocks of these staff members that their journal lists over `span` under `where` (a dropped duplicate
+    not while it stays hidden)."""
+    return BusyBlock.filter(staff_id__in=staff_ids, ends_at__gt=span.start, starts_at__lt=span.end).filter(
+        _block_sources(where)).filter(_block_statuses(where.statuses)).exclude(
+        id__in=await settled_duplicates(staff_ids, span))
+
+
 async def _bookings(staff_ids: list[int], span: Span, where: JournalFilter, position: Position | None,
                     limit: int, now: datetime) -> list[Booking]:
-    if where.kinds is not None and EventKind.BOOKING not in where.kinds:
-        return []
-    query = Booking.filter(staff_id__in=staff_ids, ends_at__gt=span.start, starts_at__lt=span.end).filter(
-        _booking_statuses(where.statuses, now)).filter(_after(position, _RANK[EventKind.BOOKING]))
-    if where.sources is not None:
-        query = query.filter(source__in=sorted(where.sources))
+    query = listed_bookings(staff_ids, span, where, now).filter(_after(position, _RANK[EventKind.BOOKING]))
     return list(await query.order_by("starts_at", "id").limit(limit).select_related("service"))
 
 
 async def _blocks(staff_ids: list[int], span: Span, where: JournalFilter, position: Position | None,
                   limit: int) -> list[BusyBlock]:
-    query = BusyBlock.filter(staff_id__in=staff_ids, ends_at__gt=span.start, starts_at__lt=span.end).filter(
-        _block_sources(where)).filter(_block_statuses(where.statuses)).filter(
-        _after(position, _RANK[EventKind.BUSY_BLOCK])).exclude(id__in=await settled_duplicates(staff_ids, span))
+    query = (await listed_blocks(staff_ids, span, where)).filter(_after(position, _RANK[EventKind.BUSY_BLOCK]))
     return list(await query.order_by("starts_at", "id").limit(limit).select_related("external_calendar__connection"))
 
 

@@ -1,8 +1,8 @@
 """One object by its primary key, as the viewer may see it: what `node(id)` answers.
 
 Each function applies the rule of the query that lists the object (staffSchedule for busy blocks, calendarConnections
-for connections and their calendars, syncLog, conflicts, notifications, StaffMember.scheduleOverrides). An object the
-viewer may not see raises NotFoundError exactly like a missing one, so no ID can be probed.
+for connections and their calendars, syncLog, conflicts, notifications, StaffMember.scheduleOverrides, calendarFeeds).
+An object the viewer may not see raises NotFoundError exactly like a missing one, so no ID can be probed.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from models import (
     BusyBlock,
     CalendarConnection,
+    CalendarFeed,
     EventMapping,
     ExternalCalendar,
     Notification,
@@ -20,6 +21,7 @@ from models import (
 )
 from services.access import is_member, manages_schedule
 from services.auth import Viewer
+from services.calendar_feeds import listed_to
 from services.errors import NotFoundError
 from services.sync_queries import managed_connection
 
@@ -94,3 +96,12 @@ async def own_notification(viewer: Viewer, notification_id: int) -> Notification
     if notification is None or viewer.user_id is None or notification.user_id != viewer.user_id:
         raise NotFoundError("Notification", _PATH)
     return notification
+
+
+async def own_calendar_feed(viewer: Viewer, feed_id: int) -> CalendarFeed:
+    """A feed the viewer made, while calendarFeeds lists it to them (active, and still theirs to manage). A feed
+    someone else made is not answered, not even to an owner to whom calendarFeeds lists it for revoking."""
+    feed = await CalendarFeed.filter(await listed_to(viewer), id=feed_id, created_by_id=viewer.user_id).first()
+    if feed is None:
+        raise NotFoundError("CalendarFeed", _PATH)
+    return feed

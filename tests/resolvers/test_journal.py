@@ -43,8 +43,8 @@ async def test_the_owner_sees_each_entry_with_its_source_status_and_colour(api: 
     ]
     names = ["past", "kept", "calendly"]
     blocks = ["dentist", "call", "gym", "intro", "therapy", "holiday"]
-    assert [node["id"] for node in nodes(answer)] == [journal.gid("Booking", name) for name in names] + [
-        journal.gid("BusyBlock", name) for name in blocks]
+    assert [node["id"] for node in nodes(answer)] == [journal.gid("BookingEntry", name) for name in names] + [
+        journal.gid("BlockEntry", name) for name in blocks]
     assert [(node["startsAt"], node["endsAt"]) for node in nodes(answer)[1:]] == [
         (utc(10), utc(11)), (utc(11), utc(12)), (utc(12), utc(13)), (utc(13), utc(14)), (utc(14), utc(15)),
         (utc(15), utc(15, 30)), (utc(16), utc(17)), (utc(0, day=1), utc(0, day=2))]
@@ -97,7 +97,7 @@ async def test_titles_of_personal_events_are_the_staff_members_alone(api: GraphQ
 async def test_cancelled_bookings_are_listed_only_when_asked_for(api: GraphQLClient) -> None:
     journal = await given_journal(api)
     token, staff = journal.shop.owner_token, journal.shop.staff_id
-    cancelled = journal.gid("Booking", "cancelled")
+    cancelled = journal.gid("BookingEntry", "cancelled")
     default = await listed(api, token, staffId=staff)
     included = await listed(api, token, staffId=staff, filter={"includeCancelled": True})
     only = await listed(api, token, staffId=staff, filter={"statuses": ["CANCELLED"]})
@@ -106,7 +106,8 @@ async def test_cancelled_bookings_are_listed_only_when_asked_for(api: GraphQLCli
     assert [node["id"] for node in nodes(included)] == [listed_before[0], cancelled, *listed_before[1:]]
     assert [summary(node) for node in nodes(only)] == [
         ("BOOKING", "Boiler check – Cleo Customer", "LOCKSTEP", "CANCELLED", RED, None, None, False)]
-    assert nodes(only)[0]["id"] == cancelled and nodes(only)[0]["booking"]["status"] == "CANCELLED"
+    assert nodes(only)[0]["id"] == cancelled and nodes(only)[0]["booking"] == {
+        "id": journal.gid("Booking", "cancelled"), "status": "CANCELLED"}
 
 
 async def test_each_filter_keeps_exactly_the_entries_of_the_values_it_lists(api: GraphQLClient) -> None:
@@ -130,7 +131,7 @@ async def test_each_filter_keeps_exactly_the_entries_of_the_values_it_lists(api:
     # and filters combine; an empty list lists nothing
     both = nodes(await listed(api, token, staffId=staff, filter={"kinds": ["BUSY_BLOCK"], "sources": ["GOOGLE"],
                                                                  "statuses": ["CONFIRMED"]}))
-    assert [node["id"] for node in both] == [journal.gid("BusyBlock", "dentist"), journal.gid("BusyBlock", "holiday")]
+    assert [node["id"] for node in both] == [journal.gid("BlockEntry", name) for name in ("dentist", "holiday")]
     assert nodes(await listed(api, token, staffId=staff, filter={"sources": []})) == []
 
 
@@ -178,9 +179,10 @@ async def test_the_business_view_lists_every_staff_members_entries_by_start(api:
     answer = await listed(api, journal.shop.owner_token, businessId=journal.shop.business_id)
     # then both staff members' entries are in it, one list by start (then bookings by ID)
     found = [(node["id"], node["staff"]["name"]) for node in nodes(answer)]
-    assert found[:4] == [(journal.gid("Booking", "past"), "Sam Tech"), (journal.gid("Booking", "kept"), "Sam Tech"),
-                         (encode_id("Booking", theirs.id), "Ida Other"),
-                         (journal.gid("Booking", "calendly"), "Sam Tech")]
+    assert found[:4] == [(journal.gid("BookingEntry", "past"), "Sam Tech"),
+                         (journal.gid("BookingEntry", "kept"), "Sam Tech"),
+                         (encode_id("BookingEntry", theirs.id), "Ida Other"),
+                         (journal.gid("BookingEntry", "calendly"), "Sam Tech")]
     assert len(found) == 10
 
 
@@ -246,7 +248,7 @@ async def test_an_occurrence_of_a_series_shows_the_state_of_the_series_event(api
     expected = [{"connectionId": journal.gid("CalendarConnection", "google"),
                  "calendarId": journal.gid("ExternalCalendar", "google"), "calendarName": "Work",
                  "state": "PENDING"}]
-    assert states[encode_id("Booking", first.id)] == states[encode_id("Booking", second.id)] == expected
+    assert states[encode_id("BookingEntry", first.id)] == states[encode_id("BookingEntry", second.id)] == expected
 
 
 async def test_times_are_given_in_the_time_zone_asked_for(api: GraphQLClient) -> None:

@@ -18,7 +18,7 @@ from tests.support.graphql import GraphQLClient, sign_up
 CANDIDATES = f"""query($staffId: ID!, $from: DateTime!, $to: DateTime!) {{
   duplicateCandidates(staffId: $staffId, from: $from, to: $to) {{ __typename
     ... on DuplicateCandidates {{ truncated groups {{ kind suggestedKeepId
-      items {{ id kind startsAt title calendar {{ name }} booking {{ customerName }} busyBlock {{ id }}
+      items {{ itemId kind startsAt title calendar {{ name }} booking {{ customerName }} busyBlock {{ id }}
                syncItem {{ state }} }} }} }}
     {ERRORS} }} }}"""
 LINK = f"""mutation($input: LinkEventToBookingInput!) {{ linkEventToBooking(input: $input) {{ __typename
@@ -56,10 +56,10 @@ async def test_candidates_are_listed_and_merged_by_the_staff_member(api: GraphQL
     found = (await api(CANDIDATES, window(shop.staff_id), token))["duplicateCandidates"]
     assert found == {"__typename": "DuplicateCandidates", "truncated": False, "groups": [{
         "kind": "BLOCK_MIRRORS_BOOKING", "suggestedKeepId": gid("Booking", booking.id), "items": [
-            {"id": gid("Booking", booking.id), "kind": "BOOKING", "startsAt": AT_TEN.isoformat(),
+            {"itemId": gid("Booking", booking.id), "kind": "BOOKING", "startsAt": AT_TEN.isoformat(),
              "title": "Boiler check – Cleo", "calendar": None, "booking": {"customerName": "Cleo"},
              "busyBlock": None, "syncItem": None},
-            {"id": gid("BusyBlock", block.id), "kind": "BUSY_BLOCK", "startsAt": AT_TEN.isoformat(),
+            {"itemId": gid("BusyBlock", block.id), "kind": "BUSY_BLOCK", "startsAt": AT_TEN.isoformat(),
              "title": "Boiler check", "calendar": {"name": "Work"}, "booking": None,
              "busyBlock": {"id": gid("BusyBlock", block.id)}, "syncItem": None}]}]}
     owner_view = (await api(CANDIDATES, window(shop.staff_id), shop.owner_token))["duplicateCandidates"]

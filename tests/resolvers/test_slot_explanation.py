@@ -11,7 +11,7 @@ from schema.ids import encode_id
 from tests.resolvers.test_bookings import at
 from tests.resolvers.test_privacy import BLOCK, staff_token_of
 from tests.support.graphql import CREATE_BOOKING, GraphQLClient, Shop, given_shop, sign_up
-from tests.support.journal import ERRORS, imported, utc, when
+from tests.support.journal import ERRORS, imported, pk_of, utc, when
 
 EXPLAIN = f"""query($staffId: ID!, $start: DateTime!, $end: DateTime!, $serviceId: ID) {{
   slotExplanation(staffId: $staffId, start: $start, end: $end, serviceId: $serviceId) {{ __typename
@@ -35,8 +35,10 @@ async def given_day(api: GraphQLClient, **shop: Any) -> tuple[Shop, str, dict[st
     dentist = await imported(staff, calendar, "Dentist", when(12), when(13))
     therapy = await api(BLOCK, {"input": {"staffId": made.staff_id, "startsAt": at(15), "endsAt": at(16),
                                           "title": "Therapy"}}, staff_token)
-    ids = {"booking": booked["createBooking"]["booking"]["id"], "dentist": encode_id("BusyBlock", dentist.id),
-           "therapy": therapy["blockTime"]["id"]}
+    # the entries' own IDs (not their booking's or blocks')
+    entries = {"booking": ("BookingEntry", pk_of(booked["createBooking"]["booking"]["id"])),
+               "dentist": ("BlockEntry", dentist.id), "therapy": ("BlockEntry", pk_of(therapy["blockTime"]["id"]))}
+    ids = {name: str(encode_id(*entry)) for name, entry in entries.items()}
     return made, staff_token, ids
 
 

@@ -52,7 +52,8 @@ def utc(hour: int, minute: int = 0, day: int = 0) -> str:
 
 @dataclass
 class Journal:
-    """The shop, the staff member's token, and the rows by name: bookings, blocks, connections and calendars."""
+    """The shop, the staff member's token, and the rows by name: bookings, blocks, connections and calendars (whose
+    IDs `gid` gives, and those of the bookings' and blocks' journal entries: BookingEntry, BlockEntry)."""
 
     shop: Shop
     staff_token: str
@@ -63,6 +64,7 @@ class Journal:
 
     def gid(self, kind: str, name: str) -> str:
         tables: dict[str, dict[str, Any]] = {"Booking": self.bookings, "BusyBlock": self.blocks,
+                                             "BookingEntry": self.bookings, "BlockEntry": self.blocks,
                                              "CalendarConnection": self.connections,
                                              "ExternalCalendar": self.calendars}
         return encode_id(kind, tables[kind][name].id)
