@@ -97,7 +97,7 @@ async def notification(info: Info, key: int) -> Notification:
 @node_loader("CalendarFeed")
 async def calendar_feed(info: Info, key: int) -> CalendarFeed:
     viewer = viewer_of(info)
-    return CalendarFeed.from_model(await visible.own_calendar_feed(viewer, key), viewer.user_id)
+    return CalendarFeed.from_model(await visible.listed_calendar_feed(viewer, key), viewer.user_id)
 
 
 # A journal entry as calendarEvents shows it (without a timeZone: in UTC).

@@ -144,7 +144,7 @@ class BookingRefusalReason(Enum):
 
 @strawberry.type(description="One booking a bulk change could not change.")
 class BookingRefusal:
-    id: strawberry.ID = strawberry.field(description="The ID as it was given")
+    booking_id: strawberry.ID = strawberry.field(description="The booking ID as it was given")
     path: list[str] = strawberry.field(description="Where it was given, e.g. [\"input\", \"ids\", \"3\"]")
     reason: BookingRefusalReason
     message: str

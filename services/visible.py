@@ -98,10 +98,10 @@ async def own_notification(viewer: Viewer, notification_id: int) -> Notification
     return notification
 
 
-async def own_calendar_feed(viewer: Viewer, feed_id: int) -> CalendarFeed:
-    """A feed the viewer made, while calendarFeeds lists it to them (active, and still theirs to manage). A feed
-    someone else made is not answered, not even to an owner to whom calendarFeeds lists it for revoking."""
-    feed = await CalendarFeed.filter(await listed_to(viewer), id=feed_id, created_by_id=viewer.user_id).first()
+async def listed_calendar_feed(viewer: Viewer, feed_id: int) -> CalendarFeed:
+    """A feed while calendarFeeds lists it to the viewer (active, and theirs to manage: a staff member's own and the
+    owner's of their bookings, the owner's business's and staff's, a customer's own)."""
+    feed = await CalendarFeed.filter(await listed_to(viewer), id=feed_id).first()
     if feed is None:
         raise NotFoundError("CalendarFeed", _PATH)
     return feed

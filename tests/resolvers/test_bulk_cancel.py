@@ -11,7 +11,7 @@ from tests.support.management import at, book, join
 
 CANCEL_MANY = """mutation($input: CancelBookingsInput!) { cancelBookings(input: $input) { __typename
   ... on CancelBookingsPayload { bookings { id status cancelReason merchantNotes } }
-  ... on BookingsRefused { message refusals { id path reason message } }
+  ... on BookingsRefused { message refusals { bookingId path reason message } }
   ... on ValidationError { message path } ... on NotAuthorized { message } } }"""
 CANCEL = """mutation($input: CancelBookingInput!) { cancelBooking(input: $input) { __typename } }"""
 
@@ -71,8 +71,8 @@ async def test_one_booking_that_cannot_be_cancelled_cancels_none(api: GraphQLCli
     assert answer["cancelBookings"] == {
         "__typename": "BookingsRefused", "message": "2 of the bookings cannot be changed, so none was",
         "refusals": [
-            {"id": foreign, "path": ["input", "ids", "1"], "reason": "NOT_FOUND", "message": "Booking not found"},
-            {"id": missing, "path": ["input", "ids", "3"], "reason": "NOT_FOUND", "message": "Booking not found"}]}
+            {"bookingId": foreign, "path": ["input", "ids", "1"], "reason": "NOT_FOUND", "message": "Booking not found"},
+            {"bookingId": missing, "path": ["input", "ids", "3"], "reason": "NOT_FOUND", "message": "Booking not found"}]}
     assert await _state() == before
 
 
@@ -93,9 +93,9 @@ async def test_a_customer_cancels_their_own_bookings_that_have_not_started(api: 
     assert refused["cancelBookings"] == {
         "__typename": "BookingsRefused", "message": "2 of the bookings cannot be changed, so none was",
         "refusals": [
-            {"id": started, "path": ["input", "ids", "2"], "reason": "NOT_AUTHORIZED",
+            {"bookingId": started, "path": ["input", "ids", "2"], "reason": "NOT_AUTHORIZED",
              "message": "This booking has already started; contact the business to change it"},
-            {"id": theirs, "path": ["input", "ids", "3"], "reason": "NOT_FOUND", "message": "Booking not found"}]}
+            {"bookingId": theirs, "path": ["input", "ids", "3"], "reason": "NOT_FOUND", "message": "Booking not found"}]}
     assert await _state() == before
     # when they cancel only their own that are ahead, then both are cancelled (merchant notes stay hidden)
     answer = await api(CANCEL_MANY, {"input": {"ids": mine}}, cleo)

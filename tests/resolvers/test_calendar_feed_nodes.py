@@ -1,5 +1,5 @@
-"""Calendar feeds as nodes: `node` answers a feed to the person who made it, while calendarFeeds lists it to them, and
-null to everyone else (even an owner to whom calendarFeeds lists it), exactly like a feed that does not exist."""
+"""Calendar feeds as nodes: `node` answers a feed to whoever calendarFeeds lists it to, as listed, and null to everyone
+else, exactly like a feed that does not exist."""
 
 from __future__ import annotations
 
@@ -27,7 +27,13 @@ async def node(api: GraphQLClient, token: str | None, feed: dict[str, Any]) -> A
     return (await api(NODE, {"id": feed["feed"]["id"]}, token))["node"]
 
 
-async def test_a_feed_is_answered_to_its_maker_and_to_nobody_else(feeds_api: GraphQLClient) -> None:
+async def listed(api: GraphQLClient, token: str) -> dict[str, Any]:
+    answer = await api("""{ calendarFeeds { __typename ... on CalendarFeeds { feeds { id kind madeByViewer
+      revokedAt staff { id } business { id } } } } }""", {}, token)
+    return {feed["id"]: feed for feed in answer["calendarFeeds"]["feeds"]}
+
+
+async def test_a_feed_is_answered_to_whoever_it_is_listed_to_and_to_nobody_else(feeds_api: GraphQLClient) -> None:
     # given feeds made by the staff member Sam, by the owner (of Sam's bookings and of the business), by a customer
     shop = await given_feed_shop(feeds_api)
     owner, sam, cleo = shop.shop.owner_token, shop.sam_token, shop.customer_token
@@ -37,18 +43,23 @@ async def test_a_feed_is_answered_to_its_maker_and_to_nobody_else(feeds_api: Gra
     cleos = await make_feed(feeds_api, cleo)
     other_owner = (await given_shop(feeds_api, owner_email="other@example.com")).owner_token
     rows = await feed_rows()
-    # when each maker fetches their own feed by its ID
-    own = [await node(feeds_api, token, made) for token, made in (
-        (sam, sams), (owner, owners_sam), (owner, business), (cleo, cleos))]
-    # then each is answered as it was when made
-    assert own == [{"__typename": "CalendarFeed", **made["feed"]} for made in (sams, owners_sam, business, cleos)]
-    # and everyone else gets null: the owner and Sam for each other's feeds of Sam's bookings (which
-    # calendarFeeds lists to both), Sam for the business's, the customer, another owner and anonymous callers
+    # when each viewer fetches by ID each feed calendarFeeds lists to them
+    seen = {}
+    for token, feeds in ((sam, (sams, owners_sam)), (owner, (sams, owners_sam, business)), (cleo, (cleos,))):
+        listing = await listed(feeds_api, token)
+        seen[token] = ([await node(feeds_api, token, made) for made in feeds],
+                       [{"__typename": "CalendarFeed", **listing[made["feed"]["id"]]} for made in feeds])
+    # then each is answered exactly as listed; the makers see their feeds as they were when made
+    for answered, as_listed in seen.values():
+        assert answered == as_listed
+    assert seen[sam][0][0] == {"__typename": "CalendarFeed", **sams["feed"]}
+    assert seen[owner][0][1] == {"__typename": "CalendarFeed", **owners_sam["feed"]}
+    # and everyone else gets null: Sam for the business's, the customer for Sam's, the owner for the customer's,
+    # another owner and anonymous callers
     others = [await node(feeds_api, token, made) for token, made in (
-        (owner, sams), (sam, owners_sam), (sam, business), (cleo, sams), (owner, cleos), (other_owner, business),
-        (other_owner, sams), (None, cleos))]
-    assert others == [None] * 8
-    assert await feeds_api.raw(NODE, {"id": sams["feed"]["id"]}, owner) == {"data": {"node": None}}
+        (sam, business), (cleo, sams), (owner, cleos), (other_owner, business), (other_owner, sams), (None, cleos))]
+    assert others == [None] * 6
+    assert await feeds_api.raw(NODE, {"id": cleos["feed"]["id"]}, owner) == {"data": {"node": None}}
     assert await feed_rows() == rows
 
 
