@@ -89,8 +89,9 @@ def _management_error(error: ServiceError) -> Any:
         return StaffAlreadyJoined(message=error.message)
     if isinstance(error, BookingsRefusedError):
         return BookingsRefused(message=error.message, refusals=[
-            BookingRefusal(booking_id=encode_id("Booking", refusal.booking_id), path=[str(part) for part in refusal.path],
-                           reason=BookingRefusalReason(refusal.reason), message=refusal.message)
+            BookingRefusal(booking_id=encode_id("Booking", refusal.booking_id),
+                           path=[str(part) for part in refusal.path], reason=BookingRefusalReason(refusal.reason),
+                           message=refusal.message)
             for refusal in error.refusals])
     raise error
 

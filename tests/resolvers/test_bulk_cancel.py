@@ -71,8 +71,10 @@ async def test_one_booking_that_cannot_be_cancelled_cancels_none(api: GraphQLCli
     assert answer["cancelBookings"] == {
         "__typename": "BookingsRefused", "message": "2 of the bookings cannot be changed, so none was",
         "refusals": [
-            {"bookingId": foreign, "path": ["input", "ids", "1"], "reason": "NOT_FOUND", "message": "Booking not found"},
-            {"bookingId": missing, "path": ["input", "ids", "3"], "reason": "NOT_FOUND", "message": "Booking not found"}]}
+            {"bookingId": foreign, "path": ["input", "ids", "1"], "reason": "NOT_FOUND",
+             "message": "Booking not found"},
+            {"bookingId": missing, "path": ["input", "ids", "3"], "reason": "NOT_FOUND",
+             "message": "Booking not found"}]}
     assert await _state() == before
 
 
@@ -95,7 +97,8 @@ async def test_a_customer_cancels_their_own_bookings_that_have_not_started(api: 
         "refusals": [
             {"bookingId": started, "path": ["input", "ids", "2"], "reason": "NOT_AUTHORIZED",
              "message": "This booking has already started; contact the business to change it"},
-            {"bookingId": theirs, "path": ["input", "ids", "3"], "reason": "NOT_FOUND", "message": "Booking not found"}]}
+            {"bookingId": theirs, "path": ["input", "ids", "3"], "reason": "NOT_FOUND",
+             "message": "Booking not found"}]}
     assert await _state() == before
     # when they cancel only their own that are ahead, then both are cancelled (merchant notes stay hidden)
     answer = await api(CANCEL_MANY, {"input": {"ids": mine}}, cleo)
