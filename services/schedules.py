@@ -111,10 +111,12 @@ async def set_working_hours(viewer: Viewer, staff_id: int, week: list[WeekdayHou
     staff = await staff_for(staff_id, ["input", "staffId"])
     await require_schedule_manager(viewer, staff)
     days: dict[int, tuple[int, list[_Parsed]]] = {}
+    seen: set[int] = set()
     checks = validation.FieldChecks()
     for index, day in enumerate(week):
-        if day.weekday in days:
+        if day.weekday in seen:
             checks.problems.append(FieldProblem(("input", "days", index, "weekday"), "Each weekday may appear once"))
+        seen.add(day.weekday)
         with checks.field():
             days.setdefault(day.weekday, (index, _parse(day.ranges, ["input", "days", index, "ranges"])))
     checks.done()
