@@ -7,6 +7,8 @@ Terms:
 - *account mail*: mail about the account itself (ACCOUNT_KINDS): a link to the web app's account page with a
   single-use token, to verify an address, reset a password or confirm a new address, or the notice (without a link)
   that someone asked to make the account's address theirs; everyone gets it, whatever their mail preferences say.
+  A *staff invitation* (STAFF_INVITE) is account mail too: it goes to the address the owner gave for a staff member
+  who has no account yet, with the link that turns the invitation code into one, in the business's name.
 - *reminder*: a mail to the customer a service's lead time before the booking starts; none when the lead time is 0
   or the reminder's time has already passed when the booking is made or moved.
 """
@@ -29,13 +31,14 @@ class MailKind(StrEnum):
     PASSWORD_RESET = "password_reset"
     EMAIL_CHANGE = "email_change"
     EMAIL_IN_USE = "email_in_use"
+    STAFF_INVITE = "staff_invite"
 
 
 BOOKING_KINDS = frozenset({MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_RESCHEDULED, MailKind.BOOKING_CANCELLED,
                            MailKind.BOOKING_REMINDER})
 # Mail about the account itself: always sent (it cannot be turned off); all but the notice hold a single-use link.
 ACCOUNT_KINDS = frozenset({MailKind.ACCOUNT_VERIFY, MailKind.PASSWORD_RESET, MailKind.EMAIL_CHANGE,
-                           MailKind.EMAIL_IN_USE})
+                           MailKind.EMAIL_IN_USE, MailKind.STAFF_INVITE})
 # Booking kinds that carry a calendar invitation (a reminder changes nothing in the customer's calendar).
 INVITING_KINDS = frozenset({MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_RESCHEDULED, MailKind.BOOKING_CANCELLED})
 CONFLICT_NOTIFICATIONS = frozenset({"event_moved", "event_deleted", "busy_overlap"})

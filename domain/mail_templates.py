@@ -143,6 +143,30 @@ _ACCOUNT_HTML = Template("""<!DOCTYPE html>
 """)
 
 
+# A staff invitation: `inviter` (the owner's name; the business's when the owner has none), `business`, `link`.
+_STAFF_INVITE_SUBJECT = Template("$inviter invited you to take bookings at $business")
+_STAFF_INVITE_TEXT = Template("""Hello $recipient,
+
+$inviter invited you to take bookings at $business. To accept, open this link and choose the password you will
+sign in with:
+
+$link
+
+The link works until you have accepted, or until $business sends you a new invitation. If you did not expect
+this mail, ignore it: no account is made without you.
+""")
+_STAFF_INVITE_HTML = Template("""<!DOCTYPE html>
+<html><body>
+<p>Hello $recipient,</p>
+<p>$inviter invited you to take bookings at $business. To accept, open this link and choose the password you will
+sign in with:</p>
+<p><a href="$link">$link</a></p>
+<p>The link works until you have accepted, or until $business sends you a new invitation. If you did not expect
+this mail, ignore it: no account is made without you.</p>
+</body></html>
+""")
+
+
 def _text(data: dict[str, object], key: str) -> str:
     value = data.get(key)
     return "" if value is None else str(value)
@@ -216,8 +240,18 @@ def _account(kind: MailKind, data: dict[str, object]) -> RenderedMail:
     return RenderedMail(subject, _ACCOUNT_TEXT.substitute(values), _ACCOUNT_HTML.substitute(_escaped(values)))
 
 
+def _staff_invite(data: dict[str, object]) -> RenderedMail:
+    business = _text(data, "business")
+    values = {"recipient": _text(data, "recipient") or "there", "inviter": _text(data, "inviter") or business,
+              "business": business, "link": _text(data, "link")}
+    return RenderedMail(_STAFF_INVITE_SUBJECT.substitute(values), _STAFF_INVITE_TEXT.substitute(values),
+                        _STAFF_INVITE_HTML.substitute(_escaped(values)))
+
+
 def render_mail(kind: MailKind, data: dict[str, object]) -> RenderedMail:
     """The subject and both bodies of a mail of `kind` saying what `data` holds."""
+    if kind == MailKind.STAFF_INVITE:
+        return _staff_invite(data)
     if kind in _ACCOUNT or kind in _ACCOUNT_NOTICE:
         return _account(kind, data)
     if kind in _BOOKING:

@@ -56,7 +56,7 @@ async def create_business(input: CreateBusinessInput, info: Info) -> BusinessRes
 async def create_staff(input: CreateStaffInput, info: Info) -> CreateStaffResult:
     business_id = pk(input.business_id, "Business", ["input", "businessId"])
     staff, code = await businesses.create_staff(viewer_of(info), business_id, input.name, input.email,
-                                                input.time_zone, info.context.quotas)
+                                                input.time_zone, info.context.accounts, info.context.quotas)
     return CreateStaffPayload(staff=StaffMember.from_model(staff), invite_code=code)
 
 

@@ -46,7 +46,7 @@ async def deactivate_staff(input: DeactivateStaffInput, info: Info) -> Deactivat
 @permission(IS_OWNER)
 @typed_errors
 async def resend_staff_invite(input: ResendStaffInviteInput, info: Info) -> ResendStaffInviteResult:
-    """A new invitation code for a staff member who has not joined; the old one stops working."""
+    """A new invitation code for a staff member who has not joined, mailed to them; the old one stops working."""
     staff_id = pk(input.staff_id, "StaffMember", ["input", "staffId"])
     staff, code = await staff_management.resend_staff_invite(viewer_of(info), staff_id, info.context.accounts,
                                                              info.context.client_address)

@@ -88,8 +88,8 @@ class DeactivateStaffPayload:
 @strawberry.type
 class ResendStaffInvitePayload:
     staff: StaffMember
-    invite_code: str = strawberry.field(description="Shown once: the new code for acceptStaffInvite; the old one "
-                                                    "no longer works")
+    invite_code: str = strawberry.field(description="Shown once: the new code for acceptStaffInvite, also mailed to "
+                                                    "the staff member as a link; the old one no longer works")
 
 
 @strawberry.type

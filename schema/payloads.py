@@ -53,7 +53,8 @@ class SignOutPayload:
 @strawberry.type
 class CreateStaffPayload:
     staff: StaffMember
-    invite_code: str = strawberry.field(description="Shown once: the staff member uses it in acceptStaffInvite")
+    invite_code: str = strawberry.field(description="Shown once: the staff member uses it in acceptStaffInvite. It "
+                                                    "is also mailed to them, as a link to the web app")
 
 
 @strawberry.type

@@ -2,10 +2,11 @@
 services.email_change).
 
 Terms: an *account token* (models.AccountToken) is a random string mailed as a link to the web app's account page
-(`AccountSecurity.account_link_url` with `?token=`); only its SHA-256 is stored. It is *spent* by the one use that
-claims it (a conditional update, so two uses at once cannot both succeed), and is void after its lifetime: a day to
-verify an address or confirm a new one, an hour to reset a password. A token that is unknown, spent or void is
-refused with one message, and nothing changes.
+(`AccountSecurity.account_link_url` with `?token=`; a staff invitation links to the same page with `?invite=`,
+services.staff_invites); only its SHA-256 is stored. It is *spent* by the one use that claims it (a conditional
+update, so two uses at once cannot both succeed), and is void after its lifetime: a day to verify an address or
+confirm a new one, an hour to reset a password. A token that is unknown, spent or void is refused with one message,
+and nothing changes.
 
 Asking for a password reset answers the same whether or not an account has that address, and does the same work
 either way (a token is drawn and digested, the account looked up, one row written); only the mail tells.
@@ -43,10 +44,20 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _account_page(security: AccountSecurity, parameter: str, value: str) -> str:
+    joiner = "&" if "?" in security.account_link_url else "?"
+    return f"{security.account_link_url}{joiner}{urlencode({parameter: value})}"
+
+
 def account_link(security: AccountSecurity, token: str) -> str:
     """The web app's account page with the token, as account mail links to it."""
-    joiner = "&" if "?" in security.account_link_url else "?"
-    return f"{security.account_link_url}{joiner}{urlencode({'token': token})}"
+    return _account_page(security, "token", token)
+
+
+def staff_invite_link(security: AccountSecurity, code: str) -> str:
+    """The same page with a staff invitation code as `?invite=` instead: the web app tells the two apart by the
+    parameter, and hands an invitation code to acceptStaffInvite (with the password the staff member chooses)."""
+    return _account_page(security, "invite", code)
 
 
 async def issue_account_token(user_id: int, purpose: AccountTokenPurpose, now: datetime, db: Any,

@@ -48,7 +48,8 @@ class AccountSecurity:
     passwords: PasswordHashing
     throttle: AttemptThrottle
     refresh_reuse_grace: timedelta = timedelta(seconds=10)
-    # The web app's page that account mail links to, with `?token=` (services.account_tokens).
+    # The web app's page that account mail links to, with `?token=` (services.account_tokens), or with `?invite=`
+    # for a staff invitation (services.staff_invites).
     account_link_url: str = "http://127.0.0.1:8000/account"
 
 

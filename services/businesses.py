@@ -12,11 +12,12 @@ from tortoise.transactions import in_transaction
 from models import Business, Service, Staff, UserRole
 from services import live, staff_priorities, validation
 from services.access import require_owner, require_signed_in
-from services.auth import Viewer, invite_code, normalise_email
+from services.auth import AccountSecurity, Viewer, invite_code, normalise_email
 from services.booking_mail import reminders_replanned
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
 from services.locks import hold_staff, lock_business, lock_owner
 from services.quotas import DEFAULT_QUOTAS, Quota, Quotas, check_quota
+from services.staff_invites import mail_staff_invite
 from services.staff_priorities import PriorityOf
 
 
@@ -42,8 +43,9 @@ async def create_business(viewer: Viewer, name: str, time_zone: str, quotas: Quo
 
 
 async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, time_zone: str,
-                       quotas: Quotas = DEFAULT_QUOTAS) -> tuple[Staff, str]:
-    """A new staff member and the one-time code with which they create their sign-in."""
+                       security: AccountSecurity, quotas: Quotas = DEFAULT_QUOTAS) -> tuple[Staff, str]:
+    """A new staff member and the one-time code with which they create their sign-in; the code is also mailed to
+    them, as a link, in the same transaction (services.staff_invites)."""
     # Ownership first: a business that does not exist and one that is not yours get the same answer.
     await require_owner(viewer, business_id)
     checks = validation.FieldChecks()
@@ -59,6 +61,7 @@ async def create_staff(viewer: Viewer, business_id: int, name: str, email: str, 
             check_quota(Quota.STAFF_PER_BUSINESS, quotas, existing, "staff per business")
             staff = await Staff.create(using_db=connection, business_id=business_id, name=clean_name,
                                        email=address, time_zone=zone, invite_code_hash=digest)
+            await mail_staff_invite(staff, code, security, datetime.now(UTC), connection)
     except IntegrityError as exc:
         raise InvalidInputError(["input", "email"], "This business already has staff with this email") from exc
     return staff, code

@@ -10,14 +10,15 @@ Terms:
   their instants: a booking at 09:00 Berlin stays at that instant, and is shown at its local time in the new zone. A
   recurring series keeps the zone it was booked in (its occurrences are rows already). Events already written to
   calendars keep their instants too; the next change of a booking writes it with the new zone.
-- *invitation*: the one-time code with which a staff member creates their sign-in (services.auth). Resending makes
-  a new code and the old one stops working; once the staff member has joined there is nothing to resend.
+- *invitation*: the one-time code with which a staff member creates their sign-in (services.auth), mailed to them
+  as a link (services.staff_invites). Resending makes and mails a new code, and the old one stops working; once the
+  staff member has joined there is nothing to resend.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -28,6 +29,7 @@ from services.access import is_owner, manages_schedule, require_owner, require_s
 from services.auth import AccountSecurity, Viewer, invite_code
 from services.errors import NotAuthorizedError, NotFoundError, StaffAlreadyJoinedError
 from services.locks import lock_staff
+from services.staff_invites import mail_staff_invite
 from services.throttle import Attempt
 
 # The most upcoming bookings a deactivation lists; the rest are read with bookings(filter: {staffId, from}).
@@ -115,15 +117,18 @@ async def deactivate_staff(viewer: Viewer, staff_id: int, now: datetime) -> tupl
 
 async def resend_staff_invite(viewer: Viewer, staff_id: int, security: AccountSecurity,
                               client: str) -> tuple[Staff, str]:
-    """A new invitation code for a staff member who has not joined yet (owner only); the old code stops working.
-    Throttled per client address and per staff member, as mail-sending requests are."""
+    """A new invitation code for a staff member who has not joined yet (owner only), mailed to them as a link in the
+    same transaction (services.staff_invites); the old code stops working. Throttled per client address and per
+    staff member, as mail-sending requests are."""
     staff = await _staff(staff_id)
     await require_owner(viewer, staff.business_id)
     if staff.user_id is not None:
         raise StaffAlreadyJoinedError()
     await security.throttle.spend(Attempt("resend_staff_invite", client, account=f"staff:{staff.id}"))
     code, digest = invite_code()
-    # Only while nobody has joined with the old code: accepting it meanwhile wins, and then nothing is resent.
-    if await Staff.filter(id=staff.id, user_id=None).update(invite_code_hash=digest) != 1:
-        raise StaffAlreadyJoinedError()
+    async with in_transaction() as db:
+        # Only while nobody has joined with the old code: accepting it meanwhile wins, and then nothing is resent.
+        if await Staff.filter(id=staff.id, user_id=None).using_db(db).update(invite_code_hash=digest) != 1:
+            raise StaffAlreadyJoinedError()
+        await mail_staff_invite(staff, code, security, datetime.now(UTC), db)
     return await Staff.get(id=staff.id), code

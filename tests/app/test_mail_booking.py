@@ -50,10 +50,11 @@ def at_ten_in(days: int) -> datetime:
 
 
 async def signed_up_customer(api: GraphQLClient) -> str:
-    """A customer's access token. The mail asking to verify the addresses of the accounts signed up so far is left
-    out: these tests read booking mail alone (tests/app/test_account_links.py reads account mail)."""
+    """A customer's access token. The account mail of the accounts and staff set up so far (verifying addresses,
+    inviting staff) is left out: these tests read booking mail alone (tests/app/test_account_links.py and
+    tests/app/test_staff_invite_mail.py read account mail)."""
     customer = (await sign_up(api, CUSTOMER, name="Cleo Customer"))["accessToken"]
-    await MailOutbox.filter(kind=MailKind.ACCOUNT_VERIFY.value).delete()
+    await MailOutbox.filter(kind__in=[MailKind.ACCOUNT_VERIFY.value, MailKind.STAFF_INVITE.value]).delete()
     return str(customer)
 
 

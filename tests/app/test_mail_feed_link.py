@@ -46,8 +46,8 @@ async def feeds_api(db: str) -> AsyncIterator[GraphQLClient]:
 
 async def given_customer(api: GraphQLClient) -> FeedShop:
     shop = await given_feed_shop(api)
-    # The accounts' verification mail is not what these tests read.
-    await MailOutbox.filter(kind=MailKind.ACCOUNT_VERIFY.value).delete()
+    # The accounts' verification mail and the staff member's invitation are not what these tests read.
+    await MailOutbox.filter(kind__in=[MailKind.ACCOUNT_VERIFY.value, MailKind.STAFF_INVITE.value]).delete()
     return shop
 
 
