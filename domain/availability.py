@@ -33,8 +33,10 @@ from domain.working_time import (
     grid,
     in_working_time,
     local_dates_reaching,
+    ranges_between,
+    spans_of,
     stretch_of,
-    stretches,
+    stretches_of,
     wall_at,
     working_spans,
 )
@@ -127,11 +129,12 @@ def free_starts_between(staff: StaffAvailability, rules: SlotRules, lowest: date
     # several dates (an evening and the next morning).
     day, last_day = local_dates_reaching(staff.zone, lowest, limit)
     near_first, near_last = local_dates_reaching(staff.zone, near_lo, near_hi)
-    working = stretches(staff, min(day, near_first), max(last_day, near_last))
+    by_day = ranges_between(staff, min(day, near_first), max(last_day, near_last))  # each date's ranges, once
+    working = stretches_of(staff.zone, by_day)
     step_minutes = rules.step // ONE_MINUTE
     starts: list[datetime] = []
     while day <= last_day:
-        for rng, span in working_spans(staff, day):
+        for rng, span in spans_of(staff.zone, day, by_day[day]):
             stretch = stretch_of(working, span)
             if stretch is None:  # every span of these dates is part of `working`; kept for the type checker
                 continue

@@ -131,16 +131,34 @@ def working_spans(staff: StaffAvailability, local_date: date) -> list[tuple[Work
     return list(_utc_ranges(staff.zone, local_date, day_ranges(staff, local_date)))
 
 
+def ranges_between(staff: StaffAvailability, first_day: date, last_day: date) -> dict[date, tuple[WorkingRange, ...]]:
+    """The day ranges of each local date ``first_day..last_day`` (as day_ranges gives them), reading each date's
+    written ranges once."""
+    written: dict[date, tuple[WorkingRange, ...]] = {}
+    day = first_day - ONE_DAY
+    while day <= last_day:
+        written[day] = written_ranges(staff, day)
+        day += ONE_DAY
+    return {day: _day_ranges(own, written[day - ONE_DAY]) for day, own in written.items() if day >= first_day}
+
+
+def spans_of(zone_name: str, local_date: date, ranges: tuple[WorkingRange, ...]
+             ) -> tuple[tuple[WorkingRange, Span], ...]:
+    """``ranges`` (day ranges of ``local_date``) with their UTC spans, as working_spans gives them."""
+    return _utc_ranges(zone_name, local_date, ranges)
+
+
+def stretches_of(zone_name: str, by_day: Mapping[date, tuple[WorkingRange, ...]]) -> list[Span]:
+    """The working time of these dates' day ranges as sorted, disjoint stretches (touching or overlapping UTC spans
+    joined)."""
+    return merge_spans([span for day, ranges in by_day.items() for _, span in _utc_ranges(zone_name, day, ranges)])
+
+
 def stretches(staff: StaffAvailability, first_day: date, last_day: date) -> list[Span]:
     """The working time of the day ranges of the local dates ``first_day..last_day``, as sorted, disjoint stretches
     (touching or overlapping UTC spans joined). Exact for every instant those dates' day ranges can reach;
     a stretch running on beyond them is cut where they end."""
-    spans: list[Span] = []
-    day = first_day
-    while day <= last_day:
-        spans.extend(span for _, span in _utc_ranges(staff.zone, day, day_ranges(staff, day)))
-        day += ONE_DAY
-    return merge_spans(spans)
+    return stretches_of(staff.zone, ranges_between(staff, first_day, last_day))
 
 
 def local_dates_reaching(zone_name: str, start: datetime, end: datetime) -> tuple[date, date]:
