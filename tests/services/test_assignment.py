@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from domain.assignment import AssignmentPolicy
 from models import (
@@ -23,9 +24,10 @@ from models import (
     User,
     WorkingHoursRange,
 )
+from services.assignment import assign_staff
 from services.auth import Viewer
 from services.bookings import CANCEL_THIS, BookingRequest, cancel_booking, create_booking
-from services.errors import SlotUnavailableError
+from services.errors import ServiceArchivedError, SlotUnavailableError
 from services.schedules import block_time
 
 NOW = datetime(2030, 1, 6, 12, tzinfo=UTC)
@@ -209,3 +211,33 @@ async def test_when_nobody_is_free_it_is_slot_unavailable_and_nothing_is_written
     assert await BookingSeries.all().count() == 0
     assert await OutboxEntry.all().count() == 0
     assert [member.booking_lock for member in await Staff.all().order_by("id")] == versions
+
+
+async def test_the_pool_passes_over_staff_deactivated_after_it_was_listed(db: str) -> None:
+    # given a round-robin pool listed while all three took bookings, then the first two deactivated
+    pool = await given_pool(AssignmentPolicy.ROUND_ROBIN)
+    starts_of = {member.id: [SLOTS[0]] for member in pool.staff}
+    await Staff.filter(id__in=[pool.staff[0].id, pool.staff[1].id]).update(active=False)
+    # when the booking's staff is chosen from that list under the locks
+    async with in_transaction() as connection:
+        assigned = await assign_staff(pool.service, pool.staff, starts_of, NOW, False, connection, named=False)
+    # then the one still active gets it
+    assert pool.names([assigned.staff.id]) == [2]
+    # and with all three deactivated nobody does, and nothing is written
+    await Staff.filter(id=pool.staff[2].id).update(active=False)
+    with pytest.raises(SlotUnavailableError):
+        async with in_transaction() as connection:
+            await assign_staff(pool.service, pool.staff, starts_of, NOW, False, connection, named=False)
+    assert await Booking.all().count() == 0
+
+
+async def test_the_pool_refuses_a_service_archived_after_it_was_listed(db: str) -> None:
+    # given a pool listed, then its service archived
+    pool = await given_pool(AssignmentPolicy.BALANCED)
+    starts_of = {member.id: [SLOTS[0]] for member in pool.staff}
+    await Service.filter(id=pool.service.id).update(archived_at=NOW)
+    # when the booking's staff is chosen from that list, then it is refused as archived
+    with pytest.raises(ServiceArchivedError):
+        async with in_transaction() as connection:
+            await assign_staff(pool.service, pool.staff, starts_of, NOW, False, connection, named=False)
+    assert await Booking.all().count() == 0
