@@ -45,8 +45,8 @@ from domain.zones import load_zone, local_wall
 # What callers of the slot engine import from here along with it.
 __all__ = [
     "STAFF_PAST_GRACE", "Slot", "SlotRules", "StaffAvailability", "Unbookable", "WorkingRange", "available_slots",
-    "bookable_range", "day_ranges", "free_slots", "free_starts_between", "merged_slots", "why_unbookable",
-    "working_spans",
+    "bookable_range", "day_ranges", "free_slots", "free_starts_between", "hours_problem", "merged_slots",
+    "why_unbookable", "working_spans",
 ]
 # A staff member entering a walk-in that started a moment ago is still fine.
 STAFF_PAST_GRACE = timedelta(minutes=5)
@@ -213,9 +213,22 @@ def why_unbookable(
     elif start < now - STAFF_PAST_GRACE:
         return Unbookable.IN_PAST
 
+    buffered = Span(start - rules.buffer_before, start + rules.duration + rules.buffer_after)
+    problem = hours_problem(staff, start, buffered, rules.step if customer_rules else None)
+    if problem is not None:
+        return problem
+    taken = any(b.overlaps(buffered) for b in staff.busy)
+    return Unbookable.TAKEN if taken else None
+
+
+def hours_problem(staff: StaffAvailability, start: datetime, buffered: Span, step: timedelta | None
+                  ) -> Unbookable | None:
+    """OUTSIDE_WORKING_HOURS unless the start's local wall time lies in a day range of its local date, the start
+    instant in that range's UTC span, and `buffered` inside working time (one stretch, which may run across
+    midnight); else OFF_STEP when a `step` is given and the start is not a whole number of steps after the range's
+    start in wall-clock time; else None."""
     wall = local_wall(start, load_zone(staff.zone))
     local_date = wall.date()
-    buffered = Span(start - rules.buffer_before, start + rules.duration + rules.buffer_after)
     for rng, span in working_spans(staff, local_date):
         range_start = wall_at(local_date, rng.start_minute)
         if not range_start <= wall < wall_at(local_date, rng.end_minute):
@@ -223,8 +236,7 @@ def why_unbookable(
         # Most buffered spans lie within their own range; only the rest need the stretches around them.
         if not (span.start <= start < span.end and (span.contains(buffered) or in_working_time(staff, buffered))):
             return Unbookable.OUTSIDE_WORKING_HOURS
-        if customer_rules and (wall - range_start) % rules.step:
+        if step is not None and (wall - range_start) % step:
             return Unbookable.OFF_STEP
-        taken = any(b.overlaps(buffered) for b in staff.busy)
-        return Unbookable.TAKEN if taken else None
+        return None
     return Unbookable.OUTSIDE_WORKING_HOURS

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.availability import STAFF_PAST_GRACE, SlotRules, StaffAvailability
+from domain.availability import STAFF_PAST_GRACE, SlotRules, StaffAvailability, Unbookable, hours_problem
 from domain.intervals import Span, as_utc
 from domain.journal import EventKind
-from domain.working_time import in_working_time, wall_at, working_spans
-from domain.zones import load_zone, local_wall
 
 
 @dataclass(frozen=True)
@@ -69,22 +67,11 @@ def _time_rules(start: datetime, now: datetime, rules: SlotRules | None) -> list
 
 
 def _hours(hours: StaffAvailability, start: datetime, needed: Span, rules: SlotRules | None) -> list[Reason]:
-    """The working range holding the start's local wall time (on its local date) must hold the start instant, and
-    working time (one stretch, which may run across midnight) all of `needed`; with rules, the start must lie on the
-    step counted from that range's start in wall-clock time. The same reading as the engine's `why_unbookable`."""
-    wall = local_wall(start, load_zone(hours.zone))
-    day = wall.date()
-    for working, utc_span in working_spans(hours, day):
-        range_start = wall_at(day, working.start_minute)
-        if not range_start <= wall < wall_at(day, working.end_minute):
-            continue
-        if not (utc_span.start <= start < utc_span.end
-                and (utc_span.contains(needed) or in_working_time(hours, needed))):
-            break
-        if rules is not None and (wall - range_start) % rules.step:
-            return [Reason(ReasonKind.OFF_STEP)]
+    """The engine's own reading of working hours (domain.availability.hours_problem); the step only with rules."""
+    problem = hours_problem(hours, start, needed, rules.step if rules is not None else None)
+    if problem is None:
         return []
-    return [Reason(ReasonKind.OUTSIDE_WORKING_HOURS)]
+    return [Reason(ReasonKind.OFF_STEP if problem is Unbookable.OFF_STEP else ReasonKind.OUTSIDE_WORKING_HOURS)]
 
 
 def explain_span(hours: StaffAvailability, taken: Sequence[TakenTime], span: Span, now: datetime,
