@@ -88,6 +88,9 @@ class _Walk:
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     uses: ArgumentUses
+    # Each fragment once at each place: a fragment spread twice on every level would otherwise be walked 2^depth
+    # times, and walking it again where it was walked finds the same uses.
+    walked: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
 
     def selections(self, selection_set: SelectionSetNode | None, parent: Any, at: tuple[str, ...],
                    visiting: frozenset[str]) -> None:
@@ -103,7 +106,8 @@ class _Walk:
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
-                if fragment is not None and name not in visiting:
+                if fragment is not None and name not in visiting and (name, at) not in self.walked:
+                    self.walked.add((name, at))
                     inner = self.schema.get_type(fragment.type_condition.name.value)
                     self.selections(fragment.selection_set, inner, at, visiting | {name})
 

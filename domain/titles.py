@@ -14,6 +14,7 @@ Terms:
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 
 def _in_word(character: str) -> bool:
@@ -21,6 +22,9 @@ def _in_word(character: str) -> bool:
     return character.isalnum() or unicodedata.category(character).startswith("M")
 
 
+# A duplicate search compares each title with many others; normalising it once (not once per pair) keeps a day
+# with thousands of blocks from costing seconds.
+@lru_cache(maxsize=4096)
 def normalised_title(title: str) -> str:
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", title).casefold())
     spaced = "".join(character if _in_word(character) else " " for character in folded)

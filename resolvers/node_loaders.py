@@ -40,8 +40,11 @@ async def service(info: Info, key: int) -> Service | None:
 
 @node_loader("StaffMember")
 async def staff_member(info: Info, key: int) -> StaffMember | None:
+    # As Business.staff and Service.staff list them: an inactive staff member only to the business's own people.
     row = await StaffModel.get_or_none(id=key)
-    return None if row is None else StaffMember.from_model(row)
+    if row is None or (not row.active and not await is_member(viewer_of(info), row.business_id)):
+        return None
+    return StaffMember.from_model(row)
 
 
 @node_loader("Booking")

@@ -22,8 +22,8 @@ from domain.assignment import AssignmentPolicy, Candidate, balance_window, choos
 from domain.intervals import Span
 from models import Booking, BookingStatus, Service, Staff, StaffPriority
 from services.availability import load_availability, slot_rules
-from services.booking_rules import refuse_withdrawn, unbookable_starts
-from services.errors import ServiceArchivedError, SlotUnavailableError
+from services.booking_rules import refuse_archived, refuse_withdrawn, unbookable_starts
+from services.errors import SlotUnavailableError
 from services.locks import hold_staff_pool, lock_staff
 
 
@@ -81,8 +81,7 @@ async def _still_offered(service: Service, candidates: Sequence[Staff], starts_o
                          connection: BaseDBAsyncClient) -> Sequence[Staff]:
     """The pool's candidates who are still active, under their held locks; ServiceArchivedError when the service
     was archived meanwhile, SlotUnavailableError when nobody is left."""
-    if await Service.filter(id=service.id, archived_at__not_isnull=True).using_db(connection).exists():
-        raise ServiceArchivedError(["input", "serviceId"])
+    await refuse_archived(service.id, connection)
     active = set(await Staff.filter(id__in=[member.id for member in candidates], active=True).using_db(
         connection).values_list("id", flat=True))
     left = [member for member in candidates if member.id in active]

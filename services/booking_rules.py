@@ -74,7 +74,17 @@ async def refuse_withdrawn(service_id: int, staff_id: int, staff_path: list[str 
     has them under the staff member's lock (taken first, and also taken by archiving and deactivating): either
     change committed before this booking's transaction and is seen here, or it waits until the booking is made (it
     is then one of the bookings that stay)."""
+    await refuse_archived(service_id, db)
+    await refuse_inactive(staff_id, staff_path, db)
+
+
+async def refuse_archived(service_id: int, db: BaseDBAsyncClient) -> None:
+    """ServiceArchivedError when the service was archived (read under the staff locks, as refuse_withdrawn says)."""
     if await Service.filter(id=service_id, archived_at__not_isnull=True).using_db(db).exists():
         raise ServiceArchivedError(["input", "serviceId"])
+
+
+async def refuse_inactive(staff_id: int, staff_path: list[str | int], db: BaseDBAsyncClient) -> None:
+    """StaffInactiveError when the staff member was deactivated (read under their lock, as refuse_withdrawn says)."""
     if not await Staff.filter(id=staff_id, active=True).using_db(db).exists():
         raise StaffInactiveError(staff_path)

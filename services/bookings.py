@@ -29,7 +29,6 @@ from models import (
     BookingStatus,
     OutboxEntry,
     Service,
-    Staff,
 )
 from services import live, validation
 from services.access import is_member
@@ -39,7 +38,7 @@ from services.availability import load_availability, slot_rules
 from services.booking_mail import booking_made, booking_moved, bookings_cancelled
 from services.booking_party import BookingRequest, booking_party
 from services.booking_queries import get_booking, refuse_provider_owned
-from services.booking_rules import occurrences, qualified_staff
+from services.booking_rules import occurrences, qualified_staff, refuse_inactive
 from services.customer_notices import CANCELLED, MOVED, tell_customers
 from services.errors import (
     InvalidInputError,
@@ -156,8 +155,7 @@ async def _move(booking: Booking, staff_id: int, start: datetime, now: datetime,
             # (cached slot answers would otherwise keep its freed time taken). Locked in order, like every lock.
             for staff_to_lock in sorted({booking.staff_id, staff.id}):
                 await lock_staff(staff_to_lock, connection)
-            if not await Staff.filter(id=staff.id, active=True).using_db(connection).exists():
-                raise StaffInactiveError(["input", "staffId"])  # deactivated meanwhile (services.staff_management)
+            await refuse_inactive(staff.id, ["input", "staffId"], connection)  # deactivated meanwhile
             around = Span(start - before, start + length + after)
             (availability,) = await load_availability([staff], around, ignore_booking_ids=[booking.id],
                                                       connection=connection)

@@ -13,7 +13,6 @@ they no longer own the business or are no longer that staff member).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -28,6 +27,7 @@ from tortoise.transactions import in_transaction
 
 from models import Business, CalendarFeed, FeedKind, Staff, User, UserRole
 from services.access import is_owner, require_signed_in, staff_profile
+from services.account_tokens import token_digest
 from services.auth import Viewer
 from services.credentials import CredentialsUnreadable, CredentialVault
 from services.errors import InvalidInputError, NotAuthorizedError, NotFoundError
@@ -56,10 +56,6 @@ class FeedSubject:
     kind: FeedKind
     subject_id: int
     business_id: int | None
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _active_key(subject: FeedSubject, maker_id: int) -> str:

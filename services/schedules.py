@@ -11,6 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from domain.intervals import Span
+from domain.working_time import MINUTES_PER_DAY
 from models import (
     BusyBlock,
     BusyBlockSource,
@@ -37,7 +38,6 @@ class ClockRange:
     end: str
 
 
-MINUTES_PER_DAY = 1440
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 

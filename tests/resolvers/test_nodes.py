@@ -17,9 +17,10 @@ from models import (
     ExternalCalendar,
     Notification,
     ScheduleOverride,
+    Staff,
     SyncConflict,
 )
-from schema.ids import encode_id
+from schema.ids import decode_id, encode_id
 from services.quotas import MAX_NODES_PER_REQUEST
 from services.sync_health import log_action
 from tests.support.calendar_api import AT_TEN, KEY, booked, connected, gid, mapped
@@ -197,3 +198,16 @@ async def test_nodes_takes_a_bounded_number_of_ids(api: GraphQLClient) -> None:
     assert len(within["nodes"]) == MAX_NODES_PER_REQUEST
     assert await CalendarConnection.all().count() == 1
     assert await ScheduleOverride.all().count() == 1
+
+
+async def test_an_inactive_staff_member_is_a_node_for_their_business_only(api: GraphQLClient) -> None:
+    # given a business whose staff member was deactivated
+    world = await given_world(api)
+    staff_id = decode_id(world.ids["StaffMember"])
+    assert staff_id is not None
+    await Staff.filter(id=staff_id.pk).update(active=False)
+    # when their business's owner, the owner of another business, a customer and an anonymous caller ask for them
+    answers = [await seen(api, world, token, "StaffMember") for token in (
+        world.owner, world.other_owner, world.customer, None)]
+    # then only their business sees them, as Business.staff lists them
+    assert answers == [found(world, "StaffMember")] + [{"StaffMember": None}] * 3
